@@ -1,0 +1,44 @@
+# tlinspect — build, test, install.  `make help` lists the targets.
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+BUILD    ?= build
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -fno-strict-aliasing \
+            -D_GNU_SOURCE -Iinspector $(shell pkg-config --cflags libdw jansson capstone 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs libdw libelf jansson capstone 2>/dev/null) -lreadline -lz -lm
+
+LIB_SRCS  := $(filter-out inspector/cli/main.c,$(shell find inspector -name '*.c' | sort))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB       := $(BUILD)/libtlinspect.a
+BIN       := $(BUILD)/tlinspect
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all clean check unit integration demo install help bench
+all: $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/inspector/cli/main.o $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	@set -e; fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+include mk/extra.mk
+
+-include $(LIB_OBJS:.o=.d) $(BUILD)/inspector/cli/main.d
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+#include "session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dwarf/dwarf.h"
+#include "dwarf/elfsym.h"
+#include "go/gobin.h"
+
+static double ts_diff(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+double tli_session_elapsed(const struct tli_session *s)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return ts_diff(&s->t_open, &now);
+}
+
+void tli_session_warn(struct tli_session *s, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	/* de-duplicate: the same warning from 100k goroutines is one warning */
+	size_t i;
+	json_t *v;
+	json_array_foreach(s->warnings, i, v) {
+		if (!strcmp(json_string_value(v), buf))
+			return;
+	}
+	if (json_array_size(s->warnings) < 200)
+		json_array_append_new(s->warnings, json_string(buf));
+}
+
+/* e_entry of the executable file, for the PIE bias (AT_ENTRY - e_entry). */
+static struct tli_error *exe_entry(const char *path, uint64_t *entry, bool *is_dyn)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return tli_error_errno(TLI_E_NO_TARGET, errno, "cannot open executable %s", path);
+	elf_version(EV_CURRENT);
+	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	GElf_Ehdr eh;
+	struct tli_error *err = NULL;
+	if (!e || elf_kind(e) != ELF_K_ELF || !gelf_getehdr(e, &eh))
+		err = tli_error_create(TLI_E_BAD_FORMAT, "%s is not an ELF file", path);
+	else if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
+		err = tli_error_create(TLI_E_BAD_FORMAT, "%s is not an executable (ELF type %u)", path,
+				       (unsigned)eh.e_type);
+	else {
+		*entry = eh.e_entry;
+		*is_dyn = eh.e_type == ET_DYN;
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return err;
+}
+
+static struct tli_error *setup_layout(struct tli_session *s, const char *exe, uint64_t at_entry)
+{
+	struct tli_error *err = tli_layout_create(&s->layout);
+	if (err)
+		return err;
+	if (!exe)
+		return tli_error_create(TLI_E_NO_INFO, "cannot tell which executable the target runs; "
+					"pass --exe");
+	uint64_t entry = 0;
+	bool is_dyn = false;
+	err = exe_entry(exe, &entry, &is_dyn);
+	if (err)
+		return err;
+	if (is_dyn && at_entry)
+		s->exe_bias = at_entry - entry;
+	else if (!is_dyn && at_entry && at_entry != entry)
+		tli_session_warn(s, "AT_ENTRY 0x%llx of the target differs from the entry point 0x%llx "
+				 "of %s: is it the right executable?",
+				 (unsigned long long)at_entry, (unsigned long long)entry, exe);
+	tli_layout_set_bias(s->layout, s->exe_bias);
+
+	struct tli_dwarf_opts dopts = { .no_dwarf = s->opts.no_dwarf };
+	struct tli_dwarf *dw = NULL;
+	err = tli_dwarf_open(exe, &dopts, &dw);
+	if (err) {
+		if (err->code != TLI_E_NO_INFO)
+			return err;
+		tli_error_destroy(err);
+	} else {
+		err = tli_layout_add_provider(s->layout, &tli_dwarf_provider_ops, dw);
+		if (err)
+			return err;
+	}
+	struct tli_elfsym *sym = NULL;
+	err = tli_elfsym_open(exe, &sym);
+	if (err) {
+		if (err->code != TLI_E_NO_INFO)
+			return err;
+		tli_error_destroy(err);
+	} else {
+		err = tli_layout_add_provider(s->layout, &tli_elfsym_provider_ops, sym);
+		if (err)
+			return err;
+	}
+	return NULL;
+}
+
+/* For a live pid: which executable (--exe or /proc/PID/exe) and AT_ENTRY, without stopping it. */
+static struct tli_error *live_preflight(const struct tli_session_opts *o, char *exe, size_t cap,
+					uint64_t *at_entry)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d", o->pid);
+	if (access(path, F_OK) != 0)
+		return tli_error_create(TLI_E_NO_TARGET, "no process with pid %d", o->pid);
+	if (o->exe) {
+		snprintf(exe, cap, "%s", o->exe);
+	} else {
+		snprintf(path, sizeof(path), "/proc/%d/exe", o->pid);
+		ssize_t n = readlink(path, exe, cap - 1);
+		if (n < 0) {
+			int e = errno;
+			if (e == EACCES || e == EPERM)
+				return tli_error_errno(TLI_E_PERM, e, "cannot read %s (not allowed to inspect "
+						       "pid %d)", path, o->pid);
+			if (e == ENOENT)
+				return tli_error_create(TLI_E_NO_TARGET, "pid %d has no executable "
+							"(kernel thread or exited)", o->pid);
+			return tli_error_errno(TLI_E_NO_TARGET, e, "cannot read %s", path);
+		}
+		exe[n] = 0;
+		/* a deleted or replaced executable: open it through /proc */
+		if (access(exe, R_OK) != 0 || strstr(exe, " (deleted)"))
+			snprintf(exe, cap, "/proc/%d/exe", o->pid);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/auxv", o->pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		uint64_t av[2 * 64];
+		ssize_t n = read(fd, av, sizeof(av));
+		for (ssize_t i = 0; n > 0 && i + 1 < n / 8; i += 2) {
+			if (av[i] == 0)
+				break;
+			if (av[i] == 9 /* AT_ENTRY */)
+				*at_entry = av[i + 1];
+		}
+		close(fd);
+	} else if (errno == EACCES || errno == EPERM) {
+		return tli_error_errno(TLI_E_PERM, errno, "cannot read %s (not allowed to inspect pid %d)",
+				       path, o->pid);
+	}
+	return NULL;
+}
+
+struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_session **ret)
+{
+	struct tli_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return &tli_enomem;
+	clock_gettime(CLOCK_MONOTONIC, &s->t_open);
+	s->opts = *o;
+	s->warnings = json_array();
+	struct tli_error *err;
+	if (o->pid > 0) {
+		/* Everything that needs only the executable happens BEFORE the stop,
+		 * so that the target's pause is the capture and nothing else. */
+		char exe[4096];
+		uint64_t at_entry = 0;
+		err = live_preflight(o, exe, sizeof(exe), &at_entry);
+		if (!err)
+			err = setup_layout(s, exe, at_entry);
+		if (!err) {
+			struct tli_gobin *gb;
+			struct tli_error *gerr;
+			s->exe_path_pre = strdup(exe);
+			gerr = tli_session_gobin(s, &gb);
+			tli_error_destroy(gerr); /* not Go: fine, commands decide */
+		}
+		if (!err) {
+			struct tli_live_opts lo = { .no_stop = o->no_stop, .timeout_ms = o->timeout_ms };
+			err = tli_live_open(o->pid, &lo, &s->target);
+		}
+		if (!err) {
+			free(s->target->exe_path);
+			s->target->exe_path = strdup(exe);
+		}
+	} else if (o->core) {
+		struct tli_core_opts co = { .exe = o->exe, .sysroot = o->sysroot };
+		err = tli_core_open(o->core, &co, &s->target);
+		if (!err)
+			err = setup_layout(s, s->target->exe_path, s->target->at_entry);
+	} else {
+		err = tli_error_create(TLI_E_USAGE, "no target: give --pid PID or --core FILE");
+	}
+	if (err) {
+		tli_session_destroy(s);
+		return err;
+	}
+	*ret = s;
+	return NULL;
+}
+
+void tli_session_destroy(struct tli_session *s)
+{
+	if (!s)
+		return;
+	tli_target_destroy(s->target);
+	tli_layout_destroy(s->layout);
+	if (s->gobin)
+		tli_gobin_destroy(s->gobin);
+	json_decref(s->warnings);
+	free(s->exe_path_pre);
+	free(s);
+}
+
+struct tli_error *tli_session_gobin(struct tli_session *s, struct tli_gobin **ret)
+{
+	const char *exe = s->target && s->target->exe_path ? s->target->exe_path : s->exe_path_pre;
+	if (!s->gobin_tried) {
+		s->gobin_tried = true;
+		if (!exe)
+			return tli_error_create(TLI_E_NO_INFO, "executable unknown; pass --exe");
+		struct tli_error *err = tli_gobin_open(exe, &s->gobin);
+		if (err)
+			return err;
+	}
+	if (!s->gobin)
+		return tli_error_create(TLI_E_NOT_GO, "%s is not a Go program (no Go build info or pclntab)",
+					exe ? exe : "the target");
+	*ret = s->gobin;
+	return NULL;
+}
+
+void tli_session_describe(struct tli_session *s, json_t *result)
+{
+	struct tli_target *t = s->target;
+	json_t *tg = json_object();
+	json_object_set_new(tg, "kind", json_string(t->kind == TLI_TARGET_LIVE ? "live" : "core"));
+	json_object_set_new(tg, "pid", t->pid > 0 ? json_integer(t->pid) : json_null());
+	json_object_set_new(tg, "exe", t->exe_path ? json_string(t->exe_path) : json_null());
+	json_object_set_new(tg, "core", t->core_path ? json_string(t->core_path) : json_null());
+	json_object_set_new(tg, "threads", json_integer((json_int_t)t->nthreads));
+	if (t->kind == TLI_TARGET_LIVE && !t->no_stop && t->released)
+		json_object_set_new(tg, "pause_ms", json_real(t->pause_ms));
+	else
+		json_object_set_new(tg, "pause_ms", json_null());
+	json_object_set_new(tg, "stopped_by_us", json_boolean(t->kind == TLI_TARGET_LIVE && !t->no_stop));
+	json_object_set_new(tg, "bytes_read", json_integer((json_int_t)t->bytes_read));
+	const char *src = tli_layout_last_source(s->layout);
+	if (src)
+		json_object_set_new(tg, "layout_source", json_string(src));
+	/* merge with whatever the command put there already (e.g. go_version) */
+	json_t *old = json_object_get(result, "target");
+	if (old && json_is_object(old))
+		json_object_update(old, tg), json_decref(tg);
+	else
+		json_object_set_new(result, "target", tg);
+	json_object_set(result, "warnings", s->warnings);
+}

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file target.h
+ * A target is a stopped process or a core file seen as: memory (read in bulk),
+ * mappings, threads with registers, and the executable's path.
+ *
+ * Backends (inspector/backend/) only implement `read_many` (and `release` for
+ * live targets). This layer adds the snapshot discipline: while a live target
+ * is stopped, walkers *capture* the ranges they need in bulk
+ * (tli_target_capture coalesces neighbours into large vectored reads); after
+ * tli_target_release() the target runs again and every read is served from the
+ * captured copy. A read of memory that was not captured fails with a clear
+ * error instead of returning torn data.
+ *
+ * We never write to a target: there is no write operation.
+ */
+#ifndef TLI_CORE_TARGET_H
+#define TLI_CORE_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "error.h"
+
+/** x86_64 general registers of one thread (a subset of user_regs_struct). */
+struct tli_regs {
+	uint64_t rip, rsp, rbp;
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t eflags, fs_base, gs_base;
+};
+
+struct tli_thread {
+	int tid;
+	bool regs_valid;
+	struct tli_regs regs;
+	char state;      /**< 'S','R','t',... from /proc or NT_PRPSINFO, 0 if unknown */
+};
+
+enum { TLI_PROT_R = 4, TLI_PROT_W = 2, TLI_PROT_X = 1 };
+
+struct tli_mapping {
+	uint64_t start, end;  /**< [start, end) */
+	uint64_t offset;      /**< file offset of start */
+	unsigned prot;        /**< TLI_PROT_* */
+	char *path;           /**< file path, or NULL / "[heap]" etc. for anonymous */
+};
+
+/** One range of a vectored read. `got` and `err` are filled by the read. */
+struct tli_read {
+	uint64_t addr;
+	void *buf;
+	size_t len;
+	size_t got; /**< bytes read from the start of the range */
+	int err;    /**< errno when got < len (EFAULT/EIO for unmapped) */
+};
+
+enum tli_target_kind { TLI_TARGET_LIVE, TLI_TARGET_CORE };
+
+struct tli_target;
+
+struct tli_target_ops {
+	const char *name;
+	/** Read every range; per-range result in got/err. Return an error only
+	 *  when nothing can be read at all (target vanished). */
+	struct tli_error *(*read_many)(struct tli_target *t, struct tli_read *reads, size_t n);
+	/** Resume a stopped live target (detach). Idempotent. May be NULL. */
+	void (*release)(struct tli_target *t);
+	void (*destroy)(struct tli_target *t);
+};
+
+struct tli_capture; /* private: captured extents */
+
+struct tli_target {
+	const struct tli_target_ops *ops;
+	void *priv;                 /**< backend state */
+	enum tli_target_kind kind;
+	int pid;                    /**< live pid, or the core's pid (0 if unknown) */
+	char *exe_path;             /**< main executable, openable here (NULL if unknown) */
+	char *core_path;            /**< core file (NULL for live) */
+	struct tli_mapping *maps;
+	size_t nmaps;
+	struct tli_thread *threads;
+	size_t nthreads;
+	uint64_t at_entry;          /**< AT_ENTRY from auxv (0 if unknown) */
+	uint64_t at_phdr;           /**< AT_PHDR */
+	bool stopped;               /**< live target currently held stopped by us */
+	bool no_stop;               /**< live target read without stopping (--no-stop) */
+	struct timespec stop_begin; /**< CLOCK_MONOTONIC when the stop began */
+	double pause_ms;            /**< measured stop duration (after release) */
+	int64_t mono_now_ns;        /**< target's CLOCK_MONOTONIC "now" (0 = unknown) */
+	int64_t wall_now_ns;        /**< CLOCK_REALTIME "now" (core: capture time/mtime; 0 = unknown) */
+	struct tli_capture *capture;
+	bool released;              /**< reads must come from the capture */
+	uint64_t bytes_read;        /**< statistics: bytes read from the backend */
+	uint64_t read_calls;        /**< statistics: backend read_many calls */
+	/* added by the target-layer owner: */
+	char *warnings;             /**< newline-separated warnings about the target
+	                                 (core damage, unverified --exe, ...); NULL if none */
+};
+
+/* --- generic layer (core/target.c) --- */
+
+/** Read exactly len bytes; TLI_E_FAULT naming the address otherwise. */
+struct tli_error *tli_target_read(struct tli_target *t, uint64_t addr, void *buf, size_t len);
+/** Read a little-endian u64 / u32 (helpers). */
+struct tli_error *tli_target_read_u64(struct tli_target *t, uint64_t addr, uint64_t *ret);
+struct tli_error *tli_target_read_u32(struct tli_target *t, uint64_t addr, uint32_t *ret);
+/** Vectored read (served from the capture where possible, else the backend). */
+struct tli_error *tli_target_read_many(struct tli_target *t, struct tli_read *reads, size_t n);
+
+/** A range to capture. */
+struct tli_range {
+	uint64_t addr;
+	uint64_t len;
+};
+/**
+ * Copy ranges into the target's capture while it is stopped. Ranges are sorted,
+ * merged when closer than `gap` bytes (0 = default 4 KiB) and read with large
+ * vectored reads. Ranges that are partly unreadable are captured as far as
+ * possible; *nfailed (may be NULL) counts ranges not fully readable.
+ * On core targets this is a no-op (the core is already a snapshot).
+ */
+struct tli_error *tli_target_capture(struct tli_target *t, const struct tli_range *ranges,
+				     size_t n, uint64_t gap, size_t *nfailed);
+/** True if [addr,addr+len) is entirely inside the capture. */
+bool tli_target_captured(struct tli_target *t, uint64_t addr, uint64_t len);
+/** Resume the target (live): from now on reads are served from the capture only. */
+void tli_target_release(struct tli_target *t);
+/** Release (if needed) and free everything. Safe on NULL. */
+void tli_target_destroy(struct tli_target *t);
+
+/** Mapping containing addr, or NULL. */
+const struct tli_mapping *tli_target_find_mapping(const struct tli_target *t, uint64_t addr);
+/** True if [addr, addr+len) lies inside readable mappings (or no maps are known). */
+bool tli_target_plausible(const struct tli_target *t, uint64_t addr, uint64_t len);
+/** Thread by tid, or NULL. */
+const struct tli_thread *tli_target_thread(const struct tli_target *t, int tid);
+/** Append one line to t->warnings (backends use it; callers may print them). */
+void tli_target_warn(struct tli_target *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/*
+ * Ownership: tli_target_destroy() frees maps (and their paths), threads,
+ * exe_path, core_path, warnings, the capture and the target itself;
+ * ops->destroy frees only the backend's priv.
+ */
+
+/* --- backends (inspector/backend/) --- */
+
+struct tli_live_opts {
+	bool no_stop;       /**< do not attach/stop: the caller (a debugger) holds the process */
+	int timeout_ms;     /**< give up stopping after this long (default 2000) */
+};
+/** Attach to and stop every thread of pid (unless no_stop). */
+struct tli_error *tli_live_open(int pid, const struct tli_live_opts *opts, struct tli_target **ret);
+
+struct tli_core_opts {
+	const char *exe;      /**< executable (--exe); NULL = take the path from NT_FILE */
+	const char *sysroot;  /**< prefix for file paths named in the core (--sysroot) */
+};
+/** Open an ELF core file. */
+struct tli_error *tli_core_open(const char *core, const struct tli_core_opts *opts,
+				struct tli_target **ret);
+
+/**
+ * Install handlers so that SIGINT, SIGTERM, SIGPIPE, SIGHUP, SIGALRM and
+ * fatal signals release every stopped live target before the process exits.
+ * Called once by the CLI.
+ */
+void tli_live_install_signal_guard(void);
+
+#endif

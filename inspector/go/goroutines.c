@@ -1,0 +1,1216 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The goroutine walker. See goroutines.h for the phases.
+ *
+ * Nothing in here knows an offset or a Go version: every struct member,
+ * global and constant comes from the layout resolver by name (DWARF today,
+ * runtime-maps tables for stripped binaries), with alternate names where the
+ * runtime renamed something between releases.
+ */
+#include "goroutines.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "go/gobin.h"
+#include "go/pclntab.h"
+
+#define MAX_ALLGS        (16u * 1024 * 1024)  /* sanity bound on len(allgs) */
+#define MAX_FRAMES       1024                 /* physical frames per goroutine */
+#define MAX_LOGICAL      64                   /* logical frames per physical frame */
+#define STACK_CAPTURE    (256u * 1024)        /* bytes of stack captured per goroutine */
+#define MAX_STRING       256                  /* wait reason / status string length bound */
+
+/* ---------------------------------------------------------------------------
+ * Layout: resolved once per run, from names.
+ */
+struct go_layout {
+	uint32_t g_size;
+	uint32_t g_stack_lo, g_stack_hi;
+	uint32_t g_sched_sp, g_sched_pc, g_sched_bp;
+	uint32_t g_syscallsp, g_syscallpc;
+	uint32_t g_status, g_goid, g_waitsince, g_waitreason;
+	uint32_t g_gopc, g_startpc, g_parentgoid, g_m, g_lockedm;
+	uint32_t g_goid_size, g_status_size, g_waitreason_size;
+	bool has_parentgoid;
+	uint32_t m_procid;
+
+	/* status constants (values come from the target's DWARF / map) */
+	int64_t Gidle, Grunnable, Grunning, Gsyscall, Gwaiting, Gdead, Gscan, Gpreempted;
+	int64_t Gleaked, Gdeadextra;
+	bool has_Gleaked, has_Gdeadextra;
+
+	/* funcIDs used by Go's traceback hiding rules */
+	int64_t fid_normal, fid_wrapper, fid_gopanic, fid_sigpanic, fid_panicwrap, fid_goexit;
+	bool has_fids;
+	int64_t fid_runfin, fid_runclean;    /* always-shown frames (1.24+: runFinalizers/runCleanups) */
+	bool has_fid_runfin, has_fid_runclean;
+	uint32_t g_running_cleanups;         /* 1.25+: cleanup goroutine currently running user code */
+	bool has_running_cleanups;
+	uint64_t fing_status;                /* runtime.fingStatus (1.21+) or runtime.fingRunning (1.19) */
+	bool has_fing_status, fing_is_bool;
+	int64_t fing_running_finalizer;
+
+	/* globals (biased addresses) */
+	uint64_t allgs, allglen;
+	struct tli_global wrs, gss;           /* waitReasonStrings, gStatusStrings */
+	uint64_t memstats;
+	uint32_t ms_last_gc_unix, ms_last_gc_nanotime;
+	bool has_memstats;
+};
+
+static bool try_const(struct tli_layout *l, const char *name, int64_t *ret)
+{
+	struct tli_error *e = tli_layout_constant(l, name, ret);
+	if (e) {
+		tli_error_destroy(e);
+		return false;
+	}
+	return true;
+}
+
+static struct tli_error *get_const(struct tli_layout *l, const char *const *names, int64_t *ret,
+				   bool optional, bool *present)
+{
+	for (const char *const *n = names; *n; n++) {
+		if (try_const(l, *n, ret)) {
+			if (present)
+				*present = true;
+			return NULL;
+		}
+	}
+	if (present)
+		*present = false;
+	return optional ? NULL
+			: tli_error_create(TLI_E_NO_INFO, "no value for Go runtime constant %s "
+					   "(no DWARF and no runtime map?)", names[0]);
+}
+
+static struct tli_error *resolve_layout(struct tli_layout *l, struct go_layout *gl)
+{
+	const struct tli_field_spec specs[] = {
+		{ "runtime.g", "stack.lo", &gl->g_stack_lo, NULL, false, NULL },
+		{ "runtime.g", "stack.hi", &gl->g_stack_hi, NULL, false, NULL },
+		{ "runtime.g", "sched.sp", &gl->g_sched_sp, NULL, false, NULL },
+		{ "runtime.g", "sched.pc", &gl->g_sched_pc, NULL, false, NULL },
+		{ "runtime.g", "sched.bp", &gl->g_sched_bp, NULL, false, NULL },
+		{ "runtime.g", "syscallsp", &gl->g_syscallsp, NULL, false, NULL },
+		{ "runtime.g", "syscallpc", &gl->g_syscallpc, NULL, false, NULL },
+		{ "runtime.g", "atomicstatus", &gl->g_status, &gl->g_status_size, false, NULL },
+		{ "runtime.g", "goid", &gl->g_goid, &gl->g_goid_size, false, NULL },
+		{ "runtime.g", "waitsince", &gl->g_waitsince, NULL, false, NULL },
+		{ "runtime.g", "waitreason", &gl->g_waitreason, &gl->g_waitreason_size, false, NULL },
+		{ "runtime.g", "gopc", &gl->g_gopc, NULL, false, NULL },
+		{ "runtime.g", "startpc", &gl->g_startpc, NULL, false, NULL },
+		{ "runtime.g", "parentGoid", &gl->g_parentgoid, NULL, true, &gl->has_parentgoid },
+		{ "runtime.g", "m", &gl->g_m, NULL, false, NULL },
+		{ "runtime.g", "lockedm", &gl->g_lockedm, NULL, false, NULL },
+		{ "runtime.g", "runningCleanups", &gl->g_running_cleanups, NULL, true,
+		  &gl->has_running_cleanups },
+		{ "runtime.m", "procid", &gl->m_procid, NULL, false, NULL },
+		{ "runtime.mstats", "last_gc_unix", &gl->ms_last_gc_unix, NULL, true, NULL },
+		{ "runtime.mstats", "last_gc_nanotime", &gl->ms_last_gc_nanotime, NULL, true, NULL },
+	};
+	struct tli_error *err = tli_layout_resolve(l, specs, sizeof(specs) / sizeof(specs[0]));
+	if (err)
+		return err;
+	uint64_t gsize;
+	err = tli_layout_type_size(l, "runtime.g", &gsize);
+	if (err)
+		return err;
+	if (gsize < 64 || gsize > 64 * 1024)
+		return tli_error_create(TLI_E_CORRUPT, "implausible sizeof(runtime.g) = %llu",
+					(unsigned long long)gsize);
+	gl->g_size = (uint32_t)gsize;
+	if (gl->g_status_size == 0 || gl->g_status_size > 8)
+		gl->g_status_size = 4;
+	if (gl->g_goid_size == 0 || gl->g_goid_size > 8)
+		gl->g_goid_size = 8;
+	if (gl->g_waitreason_size == 0 || gl->g_waitreason_size > 8)
+		gl->g_waitreason_size = 1;
+
+#define C(var, ...) do { \
+		static const char *const names_[] = { __VA_ARGS__, NULL }; \
+		err = get_const(l, names_, &gl->var, false, NULL); \
+		if (err) return err; } while (0)
+	C(Gidle, "runtime._Gidle");
+	C(Grunnable, "runtime._Grunnable");
+	C(Grunning, "runtime._Grunning");
+	C(Gsyscall, "runtime._Gsyscall");
+	C(Gwaiting, "runtime._Gwaiting");
+	C(Gdead, "runtime._Gdead");
+	C(Gscan, "runtime._Gscan");
+	C(Gpreempted, "runtime._Gpreempted");
+#undef C
+	{
+		static const char *const n1[] = { "runtime._Gleaked", NULL };
+		static const char *const n2[] = { "runtime._Gdeadextra", NULL };
+		get_const(l, n1, &gl->Gleaked, true, &gl->has_Gleaked);
+		get_const(l, n2, &gl->Gdeadextra, true, &gl->has_Gdeadextra);
+	}
+	{
+		/* funcID names: runtime.funcID_x (≤1.20) or internal/abi.FuncIDx (1.21+) */
+		static const char *const nn[] = { "runtime.funcID_normal", "internal/abi.FuncIDNormal", NULL };
+		static const char *const nw[] = { "runtime.funcID_wrapper", "internal/abi.FuncIDWrapper", NULL };
+		static const char *const np[] = { "runtime.funcID_gopanic", "internal/abi.FuncID_gopanic", NULL };
+		static const char *const ns[] = { "runtime.funcID_sigpanic", "internal/abi.FuncID_sigpanic", NULL };
+		static const char *const nr[] = { "runtime.funcID_panicwrap", "internal/abi.FuncID_panicwrap", NULL };
+		static const char *const ng[] = { "runtime.funcID_goexit", "internal/abi.FuncID_goexit", NULL };
+		bool a = false, b = false, c = false, d = false, e = false, f = false;
+		get_const(l, nn, &gl->fid_normal, true, &a);
+		get_const(l, nw, &gl->fid_wrapper, true, &b);
+		get_const(l, np, &gl->fid_gopanic, true, &c);
+		get_const(l, ns, &gl->fid_sigpanic, true, &d);
+		get_const(l, nr, &gl->fid_panicwrap, true, &e);
+		get_const(l, ng, &gl->fid_goexit, true, &f);
+		gl->has_fids = a && b && c && d && e && f;
+		static const char *const nf[] = { "internal/abi.FuncID_runFinalizers", NULL };
+		static const char *const nc[] = { "internal/abi.FuncID_runCleanups", NULL };
+		get_const(l, nf, &gl->fid_runfin, true, &gl->has_fid_runfin);
+		get_const(l, nc, &gl->fid_runclean, true, &gl->has_fid_runclean);
+	}
+
+	struct tli_global g;
+	if ((err = tli_layout_global(l, "runtime.allgs", &g)))
+		return err;
+	gl->allgs = g.addr;
+	if ((err = tli_layout_global(l, "runtime.allglen", &g)))
+		return err;
+	gl->allglen = g.addr;
+	if ((err = tli_layout_global(l, "runtime.waitReasonStrings", &gl->wrs)))
+		return err;
+	if ((err = tli_layout_global(l, "runtime.gStatusStrings", &gl->gss)))
+		return err;
+	/* is the finalizer goroutine running a finalizer (then it is a user goroutine)? */
+	struct tli_error *e3 = tli_layout_global(l, "runtime.fingStatus", &g);
+	if (!e3) {
+		static const char *const nr[] = { "runtime.fingRunningFinalizer", NULL };
+		if (!get_const(l, nr, &gl->fing_running_finalizer, true, &gl->has_fing_status) &&
+		    gl->has_fing_status)
+			gl->fing_status = g.addr;
+	} else {
+		tli_error_destroy(e3);
+		e3 = tli_layout_global(l, "runtime.fingRunning", &g);
+		if (!e3) {
+			gl->fing_status = g.addr;
+			gl->has_fing_status = gl->fing_is_bool = true;
+		}
+	}
+	tli_error_destroy(e3);
+	struct tli_error *e2 = tli_layout_global(l, "runtime.memstats", &g);
+	if (!e2 && gl->ms_last_gc_unix != UINT32_MAX && gl->ms_last_gc_nanotime != UINT32_MAX) {
+		gl->memstats = g.addr;
+		gl->has_memstats = true;
+	}
+	tli_error_destroy(e2);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------------
+ * Little helpers over captured bytes.
+ */
+static uint64_t rd(const uint8_t *p, uint32_t size)
+{
+	uint64_t v = 0;
+	memcpy(&v, p, size > 8 ? 8 : size);
+	return v;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* A table of Go strings ([N]string) read from the target. */
+struct strtab {
+	size_t n;
+	char **s;
+};
+
+static void strtab_free(struct strtab *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->s[i]);
+	free(t->s);
+	t->s = NULL;
+	t->n = 0;
+}
+
+static struct tli_error *read_strtab(struct tli_target *t, const struct tli_global *g,
+				     const char *what, struct strtab *ret)
+{
+	size_t n = g->size / 16;
+	if (n == 0 || n > 4096)
+		return tli_error_create(TLI_E_CORRUPT, "%s: implausible array size %llu bytes", what,
+					(unsigned long long)g->size);
+	uint8_t *hdr = malloc(n * 16);
+	if (!hdr)
+		return &tli_enomem;
+	struct tli_error *err = tli_target_read(t, g->addr, hdr, n * 16);
+	if (err) {
+		free(hdr);
+		return tli_error_wrap(err, "reading %s", what);
+	}
+	ret->s = calloc(n, sizeof(char *));
+	ret->n = n;
+	struct tli_read *rs = calloc(n, sizeof(*rs));
+	if (!ret->s || !rs) {
+		free(hdr);
+		free(rs);
+		return &tli_enomem;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t p = rd64(hdr + i * 16), len = rd64(hdr + i * 16 + 8);
+		if (len > MAX_STRING)
+			len = MAX_STRING;
+		ret->s[i] = calloc(1, len + 1);
+		if (!ret->s[i]) {
+			free(hdr);
+			free(rs);
+			return &tli_enomem;
+		}
+		rs[i] = (struct tli_read){ .addr = p, .buf = ret->s[i], .len = len };
+	}
+	err = tli_target_read_many(t, rs, n);
+	for (size_t i = 0; !err && i < n; i++) {
+		if (rs[i].got < rs[i].len) {
+			free(ret->s[i]);
+			ret->s[i] = NULL; /* unreadable entry: reported as "reason N" */
+		}
+	}
+	free(hdr);
+	free(rs);
+	return err;
+}
+
+/* ---------------------------------------------------------------------------
+ * Capture phase.
+ */
+struct gcap {
+	uint64_t addr;
+	uint8_t *raw;        /* g bytes (points into gbuf), NULL if unreadable */
+	uint64_t status;     /* masked */
+	bool scan;
+	uint64_t sp, pc, bp; /* where the unwind starts */
+	bool trap;           /* pc is an interrupted pc (thread registers) */
+	int tid;             /* thread for running/syscall gs, 0 if none */
+	uint64_t stk_lo, stk_hi;
+	uint64_t cap_lo, cap_hi; /* captured stack window */
+	const char *problem; /* reason the g could not be decoded */
+};
+
+struct walk {
+	struct tli_session *s;
+	struct tli_target *t;
+	struct go_layout gl;
+	const struct tli_pclntab *pcl;
+	uint64_t bias;
+	struct tli_gobin *gb;
+	struct strtab wrs, gss;
+	uint64_t ngs;
+	struct gcap *gs;
+	uint8_t *gbuf;
+	int64_t now_ns;          /* target's nanotime() now, 0 = unknown */
+	const char *now_src;
+	char goroot_src[512];    /* ".../src/" of the toolchain that built the binary */
+	size_t goroot_len;
+	const struct tli_go_opts *opts;
+	bool fing_running;       /* the finalizer goroutine is running a finalizer */
+};
+
+static bool status_is_dead(const struct walk *w, uint64_t st)
+{
+	return st == (uint64_t)w->gl.Gdead || st == (uint64_t)w->gl.Gidle ||
+	       (w->gl.has_Gdeadextra && st == (uint64_t)w->gl.Gdeadextra);
+}
+
+static const struct tli_thread *thread_by_tid(const struct tli_target *t, int tid)
+{
+	for (size_t i = 0; i < t->nthreads; i++)
+		if (t->threads[i].tid == tid)
+			return &t->threads[i];
+	return NULL;
+}
+
+static struct tli_error *capture(struct walk *w)
+{
+	struct tli_target *t = w->t;
+	const struct go_layout *gl = &w->gl;
+	struct tli_error *err;
+	uint8_t hdr[24];
+	uint64_t allglen;
+
+	err = tli_target_read(t, gl->allgs, hdr, sizeof(hdr));
+	if (err)
+		return tli_error_wrap(err, "reading runtime.allgs");
+	err = tli_target_read_u64(t, gl->allglen, &allglen);
+	if (err)
+		return tli_error_wrap(err, "reading runtime.allglen");
+	uint64_t arr = rd64(hdr), len = rd64(hdr + 8), cap = rd64(hdr + 16);
+	if (len > MAX_ALLGS || cap < len)
+		return tli_error_create(TLI_E_CORRUPT, "runtime.allgs is implausible (len %llu, cap %llu)",
+					(unsigned long long)len, (unsigned long long)cap);
+	if (len != allglen)
+		tli_session_warn(w->s, "len(runtime.allgs) = %llu but runtime.allglen = %llu; using the "
+				 "smaller", (unsigned long long)len, (unsigned long long)allglen);
+	if (allglen < len)
+		len = allglen;
+	if (len && !tli_target_plausible(t, arr, len * 8))
+		return tli_error_fault(arr, "runtime.allgs array at 0x%llx (%llu entries) is not in mapped memory",
+				       (unsigned long long)arr, (unsigned long long)len);
+	w->ngs = len;
+	uint64_t *ptrs = malloc((len ? len : 1) * 8);
+	w->gs = calloc(len ? len : 1, sizeof(*w->gs));
+	w->gbuf = malloc((len ? len : 1) * (size_t)gl->g_size);
+	if (!ptrs || !w->gs || !w->gbuf) {
+		free(ptrs);
+		return &tli_enomem;
+	}
+	if (len) {
+		err = tli_target_read(t, arr, ptrs, len * 8);
+		if (err) {
+			free(ptrs);
+			return tli_error_wrap(err, "reading the runtime.allgs array");
+		}
+	}
+
+	/* every g, in one vectored read (the backend splits by IOV_MAX) */
+	struct tli_read *rs = calloc(len ? len : 1, sizeof(*rs));
+	if (!rs) {
+		free(ptrs);
+		return &tli_enomem;
+	}
+	size_t nr = 0;
+	for (uint64_t i = 0; i < len; i++) {
+		struct gcap *g = &w->gs[i];
+		g->addr = ptrs[i];
+		if (!g->addr || (g->addr & 7) || !tli_target_plausible(t, g->addr, gl->g_size)) {
+			g->problem = "g pointer is not in mapped memory";
+			continue;
+		}
+		rs[nr++] = (struct tli_read){ .addr = g->addr, .buf = w->gbuf + i * gl->g_size,
+					      .len = gl->g_size };
+		g->raw = w->gbuf + i * gl->g_size;
+	}
+	free(ptrs);
+	err = tli_target_read_many(t, rs, nr);
+	if (err) {
+		free(rs);
+		return tli_error_wrap(err, "reading goroutine descriptors");
+	}
+	for (size_t i = 0, j = 0; i < len; i++) {
+		struct gcap *g = &w->gs[i];
+		if (!g->raw)
+			continue;
+		if (rs[j].got < rs[j].len) {
+			g->raw = NULL;
+			g->problem = "g descriptor is unreadable";
+		}
+		j++;
+	}
+
+	/* Ms of running/syscall goroutines: which thread runs them */
+	nr = 0;
+	uint64_t *procids = calloc(len ? len : 1, 8);
+	if (!procids) {
+		free(rs);
+		return &tli_enomem;
+	}
+	for (uint64_t i = 0; i < len; i++) {
+		struct gcap *g = &w->gs[i];
+		if (!g->raw)
+			continue;
+		uint64_t st = rd(g->raw + gl->g_status, gl->g_status_size);
+		g->scan = (st & (uint64_t)gl->Gscan) != 0;
+		g->status = st & ~(uint64_t)gl->Gscan;
+		uint64_t m = rd64(g->raw + gl->g_m);
+		if ((g->status == (uint64_t)gl->Grunning || g->status == (uint64_t)gl->Gsyscall) && m &&
+		    tli_target_plausible(t, m + gl->m_procid, 8))
+			rs[nr++] = (struct tli_read){ .addr = m + gl->m_procid, .buf = &procids[i], .len = 8 };
+	}
+	if (nr)
+		err = tli_target_read_many(t, rs, nr);
+	free(rs);
+	if (err) {
+		free(procids);
+		return err;
+	}
+
+	/* where each stack walk starts, and the stack window to capture */
+	struct tli_range *ranges = calloc(len ? len : 1, sizeof(*ranges));
+	if (!ranges) {
+		free(procids);
+		return &tli_enomem;
+	}
+	size_t nranges = 0;
+	for (uint64_t i = 0; i < len; i++) {
+		struct gcap *g = &w->gs[i];
+		if (!g->raw || status_is_dead(w, g->status))
+			continue;
+		g->stk_lo = rd64(g->raw + gl->g_stack_lo);
+		g->stk_hi = rd64(g->raw + gl->g_stack_hi);
+		if (g->stk_lo >= g->stk_hi || g->stk_hi - g->stk_lo > (1ull << 30)) {
+			g->problem = "stack bounds are implausible";
+			continue;
+		}
+		g->tid = (int)procids[i];
+		if (g->status == (uint64_t)gl->Grunning) {
+			const struct tli_thread *th = g->tid ? thread_by_tid(t, g->tid) : NULL;
+			if (th && th->regs_valid && th->regs.rsp >= g->stk_lo && th->regs.rsp < g->stk_hi) {
+				g->sp = th->regs.rsp;
+				g->pc = th->regs.rip;
+				g->bp = th->regs.rbp;
+				g->trap = true;
+			} else {
+				g->problem = th && th->regs_valid
+					? "running on another stack (system stack or signal handler)"
+					: "running; its thread's registers are unavailable";
+				continue;
+			}
+		} else if (g->status == (uint64_t)gl->Gsyscall) {
+			g->sp = rd64(g->raw + gl->g_syscallsp);
+			g->pc = rd64(g->raw + gl->g_syscallpc);
+		} else {
+			g->sp = rd64(g->raw + gl->g_sched_sp);
+			g->pc = rd64(g->raw + gl->g_sched_pc);
+			g->bp = rd64(g->raw + gl->g_sched_bp);
+		}
+		if (g->sp < g->stk_lo || g->sp > g->stk_hi) {
+			g->problem = "stack pointer outside the goroutine's stack";
+			continue;
+		}
+		g->cap_lo = g->sp;
+		g->cap_hi = g->stk_hi - g->sp > STACK_CAPTURE ? g->sp + STACK_CAPTURE : g->stk_hi;
+		if (g->cap_hi > g->cap_lo)
+			ranges[nranges++] = (struct tli_range){ g->cap_lo, g->cap_hi - g->cap_lo };
+	}
+	free(procids);
+	size_t nfailed = 0;
+	/* small gap: neighbouring stacks are 2–8 KiB apart; don't read the unused parts */
+	err = tli_target_capture(t, ranges, nranges, 64, &nfailed);
+	free(ranges);
+	if (err)
+		return tli_error_wrap(err, "capturing goroutine stacks");
+	if (nfailed)
+		tli_session_warn(w->s, "%zu goroutine stack(s) were only partly readable", nfailed);
+
+	/* strings the runtime itself prints */
+	err = read_strtab(t, &gl->wrs, "runtime.waitReasonStrings", &w->wrs);
+	if (!err)
+		err = read_strtab(t, &gl->gss, "runtime.gStatusStrings", &w->gss);
+	if (err)
+		return err;
+
+	if (gl->has_fing_status) {
+		uint32_t v = 0;
+		struct tli_error *fe = gl->fing_is_bool
+			? tli_target_read(t, gl->fing_status, &v, 1)
+			: tli_target_read_u32(t, gl->fing_status, &v);
+		if (!fe)
+			w->fing_running = gl->fing_is_bool ? (v & 0xff) != 0
+							   : (v & (uint32_t)gl->fing_running_finalizer) != 0;
+		tli_error_destroy(fe);
+	}
+
+	/* "now" on the target's nanotime clock */
+	if (t->kind == TLI_TARGET_LIVE) {
+		w->now_ns = t->mono_now_ns;
+		w->now_src = w->now_ns ? "monotonic clock" : "unknown";
+	} else if (gl->has_memstats && t->wall_now_ns) {
+		uint64_t unix_ns = 0, mono_ns = 0;
+		if (!tli_target_read_u64(t, gl->memstats + gl->ms_last_gc_unix, &unix_ns) &&
+		    !tli_target_read_u64(t, gl->memstats + gl->ms_last_gc_nanotime, &mono_ns) && unix_ns &&
+		    mono_ns && (int64_t)unix_ns <= t->wall_now_ns) {
+			w->now_ns = (int64_t)mono_ns + (t->wall_now_ns - (int64_t)unix_ns);
+			w->now_src = "estimated from the core (memstats.last_gc + core time)";
+		}
+	}
+	if (!w->now_src)
+		w->now_src = "unknown";
+	return NULL;
+}
+
+/* ---------------------------------------------------------------------------
+ * Analysis: unwinding and symbolization.
+ */
+struct lframe {                 /* one logical frame */
+	const char *func, *file;
+	int32_t line;
+	uint8_t funcid;
+	bool inlined;
+	uint64_t pc;            /* physical pc (biased, as in the target) */
+	uint64_t entry;         /* physical function entry (biased) */
+	bool first_of_phys;
+};
+
+static bool has_prefix(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
+}
+
+static bool is_exported_runtime(const char *name)
+{
+	return has_prefix(name, "runtime.") && name[8] >= 'A' && name[8] <= 'Z';
+}
+
+static bool elide_wrapper_calling(const struct go_layout *gl, int64_t child)
+{
+	return !(child == gl->fid_gopanic || child == gl->fid_sigpanic || child == gl->fid_panicwrap);
+}
+
+/* Go's showframe rule (traceback.go showfuncinfo) at GOTRACEBACK=single. */
+static bool show_frame(const struct go_layout *gl, const char *name, int64_t funcid, bool first,
+		       int64_t child)
+{
+	if (gl->has_fids && funcid == gl->fid_wrapper && elide_wrapper_calling(gl, child))
+		return false;
+	if ((gl->has_fid_runfin && funcid == gl->fid_runfin) ||
+	    (gl->has_fid_runclean && funcid == gl->fid_runclean))
+		return true;
+	if (!strcmp(name, "runtime.gopanic") && !first)
+		return true;
+	return strchr(name, '.') && (!has_prefix(name, "runtime.") || is_exported_runtime(name));
+}
+
+/* Is this a frame of the runtime or the standard library? */
+static bool is_std_frame(const struct walk *w, const char *func, const char *file)
+{
+	if (w->goroot_len && file && !strncmp(file, w->goroot_src, w->goroot_len))
+		return true;
+	if (has_prefix(func, "runtime.") || has_prefix(func, "internal/"))
+		return true;
+	/* trimpath builds: the package path's first element has no dot, and isn't main */
+	if (!w->goroot_len) {
+		const char *slash = strchr(func, '/');
+		const char *dot = strchr(func, '.');
+		if (!dot)
+			return false;
+		const char *first_end = slash && slash < dot ? slash : dot;
+		bool has_dot_in_first = memchr(func, '.', (size_t)(first_end - func)) != NULL;
+		if (!has_dot_in_first && strncmp(func, "main.", 5) != 0)
+			return true;
+	}
+	return false;
+}
+
+/* runtime.isSystemGoroutine: goroutines runtime.Stack(all) does not show. */
+static bool is_system_goroutine(const struct walk *w, const struct gcap *g, const char *startfn)
+{
+	if (!has_prefix(startfn, "runtime."))
+		return false;
+	if (!strcmp(startfn, "runtime.main") || !strcmp(startfn, "runtime.corostart") ||
+	    !strcmp(startfn, "runtime.handleAsyncEvent"))
+		return false;
+	if (!strcmp(startfn, "runtime.runfinq") || !strcmp(startfn, "runtime.runFinalizers"))
+		return !w->fing_running;
+	if (!strcmp(startfn, "runtime.runCleanups") && w->gl.has_running_cleanups)
+		return (g->raw[w->gl.g_running_cleanups] & 1) == 0;
+	return true;
+}
+
+/* Function names as Go's traceback prints them. */
+static void display_name(const char *name, char *out, size_t cap)
+{
+	if (!strcmp(name, "runtime.gopanic")) {
+		snprintf(out, cap, "panic");
+		return;
+	}
+	/* generic instantiations: "pkg.F[go.shape.int]" -> "pkg.F[...]" (printFuncName) */
+	const char *lb = strchr(name, '[');
+	const char *rb = lb ? strrchr(name, ']') : NULL;
+	if (lb && rb && rb > lb && strstr(name, "[...]") == NULL) {
+		snprintf(out, cap, "%.*s[...]%s", (int)(lb - name), name, rb + 1);
+		return;
+	}
+	snprintf(out, cap, "%s", name);
+}
+
+struct frame_cache_ent {
+	uint64_t key;    /* pc | trap<<63 */
+	json_t *frames;  /* array of logical frame objects (shared, incref'ed) */
+	struct lframe *lf;
+	size_t nlf;
+};
+
+struct frame_cache {
+	struct frame_cache_ent *e;
+	size_t cap, n;
+};
+
+static uint64_t hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static json_t *frame_json(const struct lframe *f)
+{
+	char name[1024], pcs[32];
+	display_name(f->func, name, sizeof(name));
+	snprintf(pcs, sizeof(pcs), "0x%llx", (unsigned long long)f->pc);
+	json_t *o = json_object();
+	json_object_set_new(o, "function", json_string(name));
+	json_object_set_new(o, "file", f->file ? json_string(f->file) : json_null());
+	json_object_set_new(o, "line", json_integer(f->line));
+	json_object_set_new(o, "pc", json_string(pcs));
+	if (!f->inlined && f->pc > f->entry)
+		json_object_set_new(o, "offset", json_integer((json_int_t)(f->pc - f->entry)));
+	else
+		json_object_set_new(o, "offset", json_null());
+	json_object_set_new(o, "inlined", json_boolean(f->inlined));
+	return o;
+}
+
+/* Logical frames for one physical pc (cached: many goroutines share pcs). */
+static struct frame_cache_ent *symbolize(struct walk *w, struct frame_cache *fc, uint64_t pc, bool trap,
+					 struct tli_error **errp)
+{
+	uint64_t key = pc | ((uint64_t)trap << 63);
+	if (fc->n * 2 >= fc->cap) {
+		size_t ncap = fc->cap ? fc->cap * 2 : 4096;
+		struct frame_cache_ent *ne = calloc(ncap, sizeof(*ne));
+		if (!ne) {
+			*errp = &tli_enomem;
+			return NULL;
+		}
+		for (size_t i = 0; i < fc->cap; i++) {
+			if (!fc->e[i].frames)
+				continue;
+			size_t h = hash64(fc->e[i].key) & (ncap - 1);
+			while (ne[h].frames)
+				h = (h + 1) & (ncap - 1);
+			ne[h] = fc->e[i];
+		}
+		free(fc->e);
+		fc->e = ne;
+		fc->cap = ncap;
+	}
+	size_t h = hash64(key) & (fc->cap - 1);
+	while (fc->e[h].frames) {
+		if (fc->e[h].key == key)
+			return &fc->e[h];
+		h = (h + 1) & (fc->cap - 1);
+	}
+	struct tli_gofunc f;
+	uint64_t lpc = pc - w->bias;
+	struct tli_error *err = tli_pclntab_find(w->pcl, lpc, &f);
+	struct lframe *lf = calloc(MAX_LOGICAL, sizeof(*lf));
+	if (!lf) {
+		tli_error_destroy(err);
+		*errp = &tli_enomem;
+		return NULL;
+	}
+	size_t nlf = 0;
+	if (err) {
+		tli_error_destroy(err);
+		lf[0] = (struct lframe){ .func = "?", .file = NULL, .line = 0, .pc = pc, .entry = pc,
+					 .first_of_phys = true };
+		nlf = 1;
+	} else {
+		/* the pc-1 rule: return addresses point after the CALL */
+		uint64_t sympc = (!trap && lpc > f.entry) ? lpc - 1 : lpc;
+		struct tli_goframe gf[MAX_LOGICAL];
+		size_t n = 0;
+		err = tli_pclntab_frames(w->pcl, sympc, gf, MAX_LOGICAL, &n);
+		if (err || n == 0) {
+			tli_error_destroy(err);
+			const char *file = NULL;
+			int32_t line = 0;
+			struct tli_error *e2 = tli_pclntab_fileline(w->pcl, &f, sympc, &file, &line);
+			tli_error_destroy(e2);
+			gf[0] = (struct tli_goframe){ .func = f.name, .file = file, .line = line,
+						      .funcid = f.funcid, .inlined = false, .entry = f.entry };
+			n = 1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			lf[nlf++] = (struct lframe){ .func = gf[i].func ? gf[i].func : "?", .file = gf[i].file,
+						     .line = gf[i].line, .funcid = gf[i].funcid,
+						     .inlined = gf[i].inlined, .pc = pc,
+						     .entry = f.entry + w->bias, .first_of_phys = i == 0 };
+		}
+	}
+	json_t *arr = json_array();
+	for (size_t i = 0; i < nlf; i++)
+		json_array_append_new(arr, frame_json(&lf[i]));
+	fc->e[h] = (struct frame_cache_ent){ .key = key, .frames = arr, .lf = lf, .nlf = nlf };
+	fc->n++;
+	return &fc->e[h];
+}
+
+static void frame_cache_free(struct frame_cache *fc)
+{
+	for (size_t i = 0; i < fc->cap; i++) {
+		if (fc->e[i].frames) {
+			json_decref(fc->e[i].frames);
+			free(fc->e[i].lf);
+		}
+	}
+	free(fc->e);
+}
+
+/* Physical frames of one goroutine by pcsp unwinding (what the runtime does). */
+static size_t unwind(struct walk *w, const struct gcap *g, uint64_t *pcs, bool *truncated,
+		     const char **problem)
+{
+	size_t n = 0;
+	uint64_t pc = g->pc, sp = g->sp;
+	*truncated = false;
+	*problem = NULL;
+	for (; n < MAX_FRAMES; ) {
+		if (pc == 0)
+			break;
+		pcs[n++] = pc;
+		struct tli_gofunc f;
+		struct tli_error *err = tli_pclntab_find(w->pcl, pc - w->bias, &f);
+		if (err) {
+			tli_error_destroy(err);
+			if (n > 1)
+				*problem = "unwinding reached a pc outside Go code";
+			break;
+		}
+		if (w->gl.has_fids && f.funcid == w->gl.fid_goexit)
+			break;
+		if (!strcmp(f.name, "runtime.goexit") || (f.flag & 1 /* TopFrame */))
+			break;
+		if (n > 1 && (f.flag & 2 /* SPWrite */))
+			break; /* the runtime cannot unwind through these either */
+		int32_t spdelta = 0;
+		err = tli_pclntab_spdelta(w->pcl, &f, pc - w->bias, &spdelta);
+		if (err) {
+			tli_error_destroy(err);
+			*problem = "no stack-pointer delta for a frame (pcsp)";
+			break;
+		}
+		if (spdelta < 0 || (uint64_t)spdelta > (1u << 24)) {
+			*problem = "implausible frame size";
+			break;
+		}
+		uint64_t retaddr_at = sp + (uint64_t)spdelta;
+		if (retaddr_at + 8 > g->stk_hi) {
+			*problem = "frame runs past the top of the stack";
+			break;
+		}
+		uint64_t ret;
+		struct tli_error *rerr = tli_target_read_u64(w->t, retaddr_at, &ret);
+		if (rerr) {
+			tli_error_destroy(rerr);
+			*truncated = true;
+			break;
+		}
+		uint64_t nsp = retaddr_at + 8;
+		if (nsp <= sp) {
+			*problem = "stack pointer did not advance";
+			break;
+		}
+		sp = nsp;
+		pc = ret;
+	}
+	if (n == MAX_FRAMES)
+		*truncated = true;
+	return n;
+}
+
+static void find_goroot(struct walk *w)
+{
+	struct tli_gofunc f;
+	struct tli_error *err = tli_pclntab_lookup(w->pcl, "runtime.main", &f);
+	if (err) {
+		tli_error_destroy(err);
+		return;
+	}
+	const char *file = NULL;
+	int32_t line;
+	err = tli_pclntab_fileline(w->pcl, &f, f.entry, &file, &line);
+	if (err || !file) {
+		tli_error_destroy(err);
+		return;
+	}
+	const char *p = strstr(file, "/runtime/proc.go");
+	if (!p && !strcmp(file, "runtime/proc.go"))
+		return; /* trimpath: no GOROOT prefix in file names */
+	if (p && (size_t)(p - file + 1) < sizeof(w->goroot_src)) {
+		w->goroot_len = (size_t)(p - file + 1);
+		memcpy(w->goroot_src, file, w->goroot_len);
+		w->goroot_src[w->goroot_len] = 0;
+	}
+}
+
+/* A group of goroutines for the summary. */
+struct group {
+	char *key;
+	json_t *obj;
+	int64_t count;
+};
+
+static int group_cmp(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+static const char *frame_key(json_t *fr, char *buf, size_t cap)
+{
+	if (!fr || json_is_null(fr)) {
+		snprintf(buf, cap, "-");
+		return buf;
+	}
+	snprintf(buf, cap, "%s %s:%lld", json_string_value(json_object_get(fr, "function")),
+		 json_string_value(json_object_get(fr, "file")) ?: "?",
+		 (long long)json_integer_value(json_object_get(fr, "line")));
+	return buf;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct sortent {
+	uint64_t goid;
+	json_t *obj;
+};
+
+static int cmp_sortent(const void *a, const void *b)
+{
+	const struct sortent *x = a, *y = b;
+	return x->goid < y->goid ? -1 : x->goid > y->goid;
+}
+
+static const char *status_name(const struct walk *w, uint64_t st, char *buf, size_t cap)
+{
+	if (st < w->gss.n && w->gss.s[st] && w->gss.s[st][0])
+		return w->gss.s[st];
+	snprintf(buf, cap, "status %llu", (unsigned long long)st);
+	return buf;
+}
+
+static struct tli_error *analyze(struct walk *w, json_t *go)
+{
+	const struct go_layout *gl = &w->gl;
+	struct frame_cache fc = { 0 };
+	struct tli_error *err = NULL;
+	uint64_t *pcs = malloc(MAX_FRAMES * sizeof(uint64_t));
+	struct sortent *list = calloc(w->ngs ? w->ngs : 1, sizeof(*list));
+	uint64_t *ids = calloc(w->ngs ? w->ngs : 1, sizeof(*ids));
+	size_t nlist = 0, nids = 0;
+	json_t *by_status = json_object(), *by_reason = json_object();
+	int64_t nsystem = 0, nunreadable = 0;
+	/* groups: hash by key string using a jansson object as the index */
+	json_t *gindex = json_object();
+	struct group *groups = NULL;
+	size_t ngroups = 0, capgroups = 0;
+
+	if (!pcs || !list || !ids) {
+		err = &tli_enomem;
+		goto out;
+	}
+	find_goroot(w);
+
+	for (uint64_t i = 0; i < w->ngs; i++) {
+		struct gcap *g = &w->gs[i];
+		char addr[32], sbuf[64];
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)g->addr);
+		if (!g->raw) {
+			if (!g->addr)
+				continue;
+			/* unreadable g: listed, degraded */
+			json_t *o = json_object();
+			json_object_set_new(o, "id", json_null());
+			json_object_set_new(o, "address", json_string(addr));
+			json_object_set_new(o, "unreadable", json_string(g->problem ? g->problem : "unreadable"));
+			list[nlist++] = (struct sortent){ UINT64_MAX, o };
+			nunreadable++;
+			continue;
+		}
+		if (status_is_dead(w, g->status))
+			continue;
+		uint64_t goid = rd(g->raw + gl->g_goid, gl->g_goid_size);
+		if (w->opts->only_id > 0 && goid != (uint64_t)w->opts->only_id)
+			continue;
+		ids[nids++] = goid;
+		json_t *o = json_object();
+		json_object_set_new(o, "id", json_integer((json_int_t)goid));
+		json_object_set_new(o, "address", json_string(addr));
+		const char *sname = status_name(w, g->status, sbuf, sizeof(sbuf));
+		json_object_set_new(o, "status", json_string(sname));
+		bool waiting = g->status == (uint64_t)gl->Gwaiting ||
+			       (gl->has_Gleaked && g->status == (uint64_t)gl->Gleaked);
+		uint64_t wr = rd(g->raw + gl->g_waitreason, gl->g_waitreason_size);
+		const char *reason = NULL;
+		char rbuf[32];
+		if (waiting && wr != 0) {
+			if (wr < w->wrs.n && w->wrs.s[wr])
+				reason = w->wrs.s[wr];
+			else {
+				snprintf(rbuf, sizeof(rbuf), "wait reason %llu", (unsigned long long)wr);
+				reason = rbuf;
+			}
+		}
+		json_object_set_new(o, "wait_reason", reason ? json_string(reason) : json_null());
+		if (g->scan)
+			json_object_set_new(o, "scan", json_true());
+		/* how long: only meaningful while waiting or in a syscall (Go's rule) */
+		int64_t since = (int64_t)rd64(g->raw + gl->g_waitsince);
+		if ((g->status == (uint64_t)gl->Gwaiting || g->status == (uint64_t)gl->Gsyscall) && since > 0 &&
+		    w->now_ns > since) {
+			double secs = (double)(w->now_ns - since) / 1e9;
+			json_object_set_new(o, "wait_seconds", json_real(secs));
+			int64_t mins = (w->now_ns - since) / 60000000000LL;
+			json_object_set_new(o, "wait_minutes", mins >= 1 ? json_integer(mins) : json_null());
+		} else {
+			json_object_set_new(o, "wait_seconds", json_null());
+			json_object_set_new(o, "wait_minutes", json_null());
+		}
+		json_object_set_new(o, "locked_to_thread", json_boolean(rd64(g->raw + gl->g_lockedm) != 0));
+		json_object_set_new(o, "thread", g->tid ? json_integer(g->tid) : json_null());
+
+		/* start function: decides "system" like runtime.isSystemGoroutine */
+		uint64_t startpc = rd64(g->raw + gl->g_startpc);
+		bool system = false;
+		json_t *start = json_null();
+		if (startpc) {
+			struct frame_cache_ent *ce = symbolize(w, &fc, startpc, true, &err);
+			if (!ce)
+				goto out;
+			const struct lframe *sf = &ce->lf[ce->nlf - 1];
+			system = is_system_goroutine(w, g, sf->func);
+			json_decref(start);
+			start = json_incref(json_array_get(ce->frames, ce->nlf - 1));
+		}
+		json_object_set_new(o, "system", json_boolean(system));
+		json_object_set_new(o, "start", start);
+		if (system)
+			nsystem++;
+
+		/* stack */
+		json_t *stack = json_array();
+		json_t *current = NULL, *user = NULL;
+		bool truncated = false;
+		const char *problem = g->problem;
+		if (!problem) {
+			size_t np = unwind(w, g, pcs, &truncated, &problem);
+			int64_t last_fid = gl->fid_normal;
+			size_t nprint = 0;
+			for (size_t k = 0; k < np; k++) {
+				struct frame_cache_ent *ce = symbolize(w, &fc, pcs[k], g->trap && k == 0, &err);
+				if (!ce) {
+					json_decref(stack);
+					json_decref(o);
+					goto out;
+				}
+				for (size_t j = 0; j < ce->nlf; j++) {
+					const struct lframe *lf = &ce->lf[j];
+					json_t *fo = json_array_get(ce->frames, j);
+					/* system goroutines: every frame is runtime-internal,
+					 * so hiding them would leave nothing to see */
+					bool show = w->opts->all_frames || system ||
+						    show_frame(gl, lf->func, lf->funcid, nprint == 0, last_fid);
+					last_fid = lf->funcid;
+					if (!user && strcmp(lf->func, "?") && !is_std_frame(w, lf->func, lf->file))
+						user = fo;
+					if (!show)
+						continue;
+					nprint++;
+					if (!current)
+						current = fo;
+					json_array_append(stack, fo);
+				}
+			}
+		}
+		json_object_set(o, "current", current ? current : json_null());
+		json_object_set(o, "user", user ? user : json_null());
+
+		/* created by: the physical function of gopc, file:line at gopc-1 */
+		uint64_t gopc = rd64(g->raw + gl->g_gopc);
+		json_t *cb = json_null();
+		if (gopc) {
+			struct frame_cache_ent *ce = symbolize(w, &fc, gopc, false, &err);
+			if (!ce) {
+				json_decref(stack);
+				json_decref(o);
+				goto out;
+			}
+			const struct lframe *pf = &ce->lf[ce->nlf - 1];
+			const struct lframe *inner = &ce->lf[0];
+			if (strcmp(pf->func, "?") && goid != 1 &&
+			    show_frame(gl, pf->func, pf->funcid, false, gl->fid_normal)) {
+				char name[1024];
+				display_name(pf->func, name, sizeof(name));
+				cb = json_object();
+				json_object_set_new(cb, "function", json_string(name));
+				json_object_set_new(cb, "file", inner->file ? json_string(inner->file) : json_null());
+				json_object_set_new(cb, "line", json_integer(inner->line));
+				char pcs_[32];
+				snprintf(pcs_, sizeof(pcs_), "0x%llx", (unsigned long long)gopc);
+				json_object_set_new(cb, "pc", json_string(pcs_));
+				json_object_set_new(cb, "offset", gopc > pf->entry
+						    ? json_integer((json_int_t)(gopc - pf->entry)) : json_null());
+				uint64_t pg = gl->has_parentgoid ? rd64(g->raw + gl->g_parentgoid) : 0;
+				json_object_set_new(cb, "goid", pg ? json_integer((json_int_t)pg) : json_null());
+			}
+		}
+		json_object_set(o, "created_by", cb);
+
+		if (w->opts->stacks || w->opts->only_id > 0) {
+			json_object_set(o, "stack", stack);
+			json_object_set_new(o, "stack_truncated", json_boolean(truncated));
+		}
+		if (problem)
+			json_object_set_new(o, "unreadable", json_string(problem));
+
+		/* summary */
+		json_t *c = json_object_get(by_status, sname);
+		json_object_set_new(by_status, sname, json_integer(c ? json_integer_value(c) + 1 : 1));
+		if (reason) {
+			c = json_object_get(by_reason, reason);
+			json_object_set_new(by_reason, reason, json_integer(c ? json_integer_value(c) + 1 : 1));
+		}
+		if (!system) {
+			char k1[1200], k2[1200], key[2600];
+			snprintf(key, sizeof(key), "%s|%s|%s", reason ? reason : sname,
+				 frame_key(user, k1, sizeof(k1)), frame_key(json_is_null(cb) ? NULL : cb, k2, sizeof(k2)));
+			json_t *gi = json_object_get(gindex, key);
+			if (gi) {
+				struct group *gr = &groups[json_integer_value(gi)];
+				gr->count++;
+				json_t *gids = json_object_get(gr->obj, "ids");
+				if (json_array_size(gids) < 10)
+					json_array_append_new(gids, json_integer((json_int_t)goid));
+			} else {
+				if (ngroups == capgroups) {
+					capgroups = capgroups ? capgroups * 2 : 64;
+					struct group *ng = realloc(groups, capgroups * sizeof(*ng));
+					if (!ng) {
+						json_decref(stack);
+						json_decref(o);
+						err = &tli_enomem;
+						goto out;
+					}
+					groups = ng;
+				}
+				json_t *go_ = json_object();
+				json_object_set_new(go_, "count", json_integer(0));
+				json_object_set_new(go_, "status", json_string(sname));
+				json_object_set_new(go_, "wait_reason", reason ? json_string(reason) : json_null());
+				json_object_set(go_, "user", user ? user : json_null());
+				json_object_set(go_, "created_by", cb);
+				json_t *gids = json_array();
+				json_array_append_new(gids, json_integer((json_int_t)goid));
+				json_object_set_new(go_, "ids", gids);
+				groups[ngroups] = (struct group){ .key = strdup(key), .obj = go_, .count = 1 };
+				json_object_set_new(gindex, key, json_integer((json_int_t)ngroups));
+				ngroups++;
+			}
+		}
+		json_decref(cb);
+		json_decref(stack);
+		list[nlist++] = (struct sortent){ goid, o };
+	}
+
+	/* duplicate goids mean a torn or corrupt snapshot */
+	qsort(ids, nids, sizeof(*ids), cmp_u64);
+	for (size_t i = 1; i < nids; i++) {
+		if (ids[i] == ids[i - 1]) {
+			tli_session_warn(w->s, "goroutine id %llu appears more than once (inconsistent snapshot?)",
+					 (unsigned long long)ids[i]);
+			break;
+		}
+	}
+	qsort(list, nlist, sizeof(*list), cmp_sortent);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < nlist; i++)
+		json_array_append_new(arr, list[i].obj);
+	nlist = 0;
+
+	qsort(groups, ngroups, sizeof(*groups), group_cmp);
+	json_t *garr = json_array();
+	size_t top = w->opts->top < 0 ? 10 : (size_t)w->opts->top;
+	for (size_t i = 0; i < ngroups; i++) {
+		if (top == 0 || i < top) {
+			json_object_set_new(groups[i].obj, "count", json_integer(groups[i].count));
+			json_array_append(garr, groups[i].obj);
+		}
+	}
+	json_t *summary = json_object();
+	json_object_set_new(summary, "by_status", by_status);
+	json_object_set_new(summary, "by_wait_reason", by_reason);
+	json_object_set_new(summary, "system", json_integer(nsystem));
+	json_object_set_new(summary, "unreadable", json_integer(nunreadable));
+	json_object_set_new(summary, "groups", garr);
+	json_object_set_new(summary, "group_count", json_integer((json_int_t)ngroups));
+	by_status = by_reason = NULL;
+	json_object_set_new(go, "goroutine_count", json_integer((json_int_t)nids));
+	json_object_set_new(go, "summary", summary);
+	json_object_set_new(go, "goroutines", arr);
+	json_object_set_new(go, "now", json_string(w->now_src));
+	if (w->opts->only_id > 0 && nids == 0)
+		err = tli_error_create(TLI_E_NO_TARGET, "no goroutine with id %lld",
+				       (long long)w->opts->only_id);
+out:
+	for (size_t i = 0; i < nlist; i++)
+		json_decref(list[i].obj);
+	for (size_t i = 0; i < ngroups; i++) {
+		free(groups[i].key);
+		json_decref(groups[i].obj);
+	}
+	free(groups);
+	json_decref(gindex);
+	json_decref(by_status);
+	json_decref(by_reason);
+	frame_cache_free(&fc);
+	free(pcs);
+	free(list);
+	free(ids);
+	return err;
+}
+
+struct tli_error *tli_go_goroutines(struct tli_session *s, const struct tli_go_opts *opts,
+				    json_t *result)
+{
+	struct walk w = { .s = s, .t = s->target, .bias = s->exe_bias, .opts = opts };
+	struct tli_error *err = tli_session_gobin(s, &w.gb);
+	if (err)
+		goto release;
+	w.pcl = tli_gobin_pclntab(w.gb);
+	if (!w.pcl) {
+		err = tli_error_create(TLI_E_NOT_GO, "%s has no usable pclntab", s->target->exe_path);
+		goto release;
+	}
+	json_t *tg = json_object_get(result, "target");
+	if (!tg) {
+		tg = json_object();
+		json_object_set_new(result, "target", tg);
+	}
+	const char *ver = tli_gobin_version(w.gb);
+	json_object_set_new(tg, "go_version", ver ? json_string(ver) : json_null());
+
+	err = resolve_layout(s->layout, &w.gl);
+	if (err) {
+		err = tli_error_wrap(err, "Go runtime layout of %s", s->target->exe_path);
+		goto release;
+	}
+	err = capture(&w);
+release:
+	/* the pause ends here, whatever happened */
+	tli_target_release(s->target);
+	if (!err) {
+		json_t *go = json_object();
+		err = analyze(&w, go);
+		json_object_set_new(result, "go", go);
+	}
+	strtab_free(&w.wrs);
+	strtab_free(&w.gss);
+	free(w.gs);
+	free(w.gbuf);
+	return err;
+}

@@ -1,0 +1,111 @@
+# mk/extra.mk - the non-compile targets (included by the top-level Makefile, which defines
+# BUILD, BIN, PREFIX, DESTDIR and declares these targets .PHONY).  Recipes are POSIX sh.
+#
+#   make check        all + unit + integration; runs both suites even if one fails, then one summary line
+#   make integration  tests/integration/run.sh   (TLINSPECT=<abs path of build/tlinspect> in its environment)
+#   make demo         build tests/targets/go/demo with the newest Go, run `tlinspect --pid <pid> $(DEMO_ARGS)`
+#   make install      PREFIX=/usr/local DESTDIR=
+#   make bench        tests/bench/run.sh
+
+BINDIR      ?= $(PREFIX)/bin
+DATADIR     ?= $(PREFIX)/share/tlinspect
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+
+# Newest Go toolchain installed by scripts/setup.sh (override: make demo DEMO_GO=/usr/lib/go-1.21/bin/go).
+DEMO_GO   ?= $(shell printf '%s\n' /usr/lib/go-1.*/bin/go | sort -V | tail -n 1)
+DEMO_ARGS ?=
+DEMO_DIR  := tests/targets/go/demo
+DEMO_BIN  := $(BUILD)/targets/demo
+
+.PHONY: uninstall
+
+# Totals over every test runner's closing lines in a log: cmocka's "[  PASSED  ] N test(s)." /
+# "[  FAILED  ] N test(s), listed below:" / "[  SKIPPED ] N test(s), listed below:" and the plain
+# "[word: ]N passed, N failed[, N skipped]" line (what tests/integration/run.sh should end with).
+TLI_SUMMARY_AWK = \
+  /^\[  PASSED  \] [0-9]+ test\(s\)\.$$/ { p += $$4 } \
+  /^\[  FAILED  \] [0-9]+ test\(s\), listed below:$$/ { f += $$4 } \
+  /^\[  SKIPPED \] [0-9]+ test\(s\), listed below:$$/ { s += $$4 } \
+  /^([A-Za-z_-]+: )?[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$$/ { \
+      sub(/^[A-Za-z_-]+: /, ""); gsub(/,/, ""); p += $$1; f += $$3; if (NF >= 5) s += $$5 } \
+  END { printf "%d %d %d\n", p, f, s }
+
+check:
+	@mkdir -p $(BUILD); log=$(BUILD)/check.log; : > $$log; \
+	$(MAKE) --no-print-directory all || { echo "check: build failed"; echo "check: 0 passed, 1 failed"; exit 1; }; \
+	st=0; \
+	for t in unit integration; do \
+	  echo "===== make $$t"; \
+	  { $(MAKE) --no-print-directory $$t; echo $$? > $(BUILD)/check.$$t.rc; } 2>&1 | tee -a $$log; \
+	  rc=$$(cat $(BUILD)/check.$$t.rc); \
+	  if [ "$$rc" != 0 ]; then echo "check: make $$t FAILED (exit $$rc)"; st=1; fi; \
+	done; \
+	set -- $$(awk '$(TLI_SUMMARY_AWK)' $$log); p=$$1 f=$$2 s=$$3; \
+	if [ $$st != 0 ] && [ $$f = 0 ]; then f=1; echo "check: a suite failed without reporting a failed test (crash or build error); counted as 1 failure"; fi; \
+	echo "check: unit+integration, full log in $$log"; \
+	if [ $$s != 0 ]; then echo "check: $$p passed, $$f failed, $$s skipped"; else echo "check: $$p passed, $$f failed"; fi; \
+	exit $$st
+
+integration: all
+	@if [ ! -f tests/integration/run.sh ]; then \
+	  echo "integration: tests/integration/run.sh is missing - the integration suite has not been written yet" >&2; exit 1; fi
+	TLINSPECT=$(abspath $(BIN)) bash tests/integration/run.sh
+
+bench: all
+	@if [ ! -f tests/bench/run.sh ]; then \
+	  echo "bench: tests/bench/run.sh is missing - no benchmarks to run" >&2; exit 1; fi
+	TLINSPECT=$(abspath $(BIN)) bash tests/bench/run.sh
+
+# Build the demo with the newest Go, start it, wait for its pid line, inspect it, kill it.
+demo: $(BIN)
+	@go="$(DEMO_GO)"; \
+	if [ ! -x "$$go" ]; then echo "demo: no Go toolchain found at /usr/lib/go-1.*/bin/go - run ./scripts/setup.sh" >&2; exit 1; fi; \
+	if [ -z "$${GOCACHE:-}" ] && [ -z "$${HOME:-}" ]; then export GOCACHE=$(abspath $(BUILD))/go-cache; fi; \
+	mkdir -p $(dir $(DEMO_BIN)); \
+	echo "demo: building $(DEMO_DIR) with $$($$go version)"; \
+	( cd $(DEMO_DIR) && GOTOOLCHAIN=local GOFLAGS=-mod=mod "$$go" build -o $(abspath $(DEMO_BIN)) $$(ls *.go | grep -v '_test\.go$$') ) || exit 1; \
+	out=$(DEMO_BIN).out; : > $$out; \
+	$(DEMO_BIN) > $$out & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null' EXIT INT TERM; \
+	i=0; while [ "$$(wc -l < $$out)" -lt 1 ]; do \
+	  i=$$((i + 1)); \
+	  if [ $$i -gt 200 ] || ! kill -0 $$pid 2>/dev/null; then echo "demo: target did not print its pid within 10s" >&2; exit 1; fi; \
+	  sleep 0.05; \
+	done; \
+	echo "demo: target pid $$pid (printed: $$(head -n 1 $$out))"; \
+	echo "demo: $(BIN) --pid $$pid $(DEMO_ARGS)"; \
+	$(BIN) --pid $$pid $(DEMO_ARGS); st=$$?; \
+	echo "demo: tlinspect exited with $$st"; \
+	exit $$st
+
+install: all
+	install -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/tlinspect
+	@if [ -f docs/tlinspect.1 ]; then \
+	  echo "install -D -m 0644 docs/tlinspect.1 $(DESTDIR)$(MANDIR)/man1/tlinspect.1"; \
+	  install -D -m 0644 docs/tlinspect.1 $(DESTDIR)$(MANDIR)/man1/tlinspect.1; fi
+	@set -e; for f in gdb-ext/*.gdb; do [ -f "$$f" ] || continue; \
+	  echo "install -D -m 0644 $$f $(DESTDIR)$(DATADIR)/$$f"; install -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/$$f"; done
+	@set -e; if [ -d runtime-maps ]; then find runtime-maps -type f | sort | while read -r f; do \
+	  echo "install -D -m 0644 $$f $(DESTDIR)$(DATADIR)/$$f"; install -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/$$f"; done; fi
+	@if [ -f scripts/tlinspect.bash-completion ]; then \
+	  echo "install -D -m 0644 scripts/tlinspect.bash-completion $(DESTDIR)$(BASHCOMPDIR)/tlinspect"; \
+	  install -D -m 0644 scripts/tlinspect.bash-completion $(DESTDIR)$(BASHCOMPDIR)/tlinspect; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tlinspect $(DESTDIR)$(MANDIR)/man1/tlinspect.1 $(DESTDIR)$(BASHCOMPDIR)/tlinspect
+	rm -rf $(DESTDIR)$(DATADIR)
+
+help:
+	@echo "tlinspect make targets:"
+	@echo "  all (default)   build $(BIN) (and $(BUILD)/libtlinspect.a)"
+	@echo "  unit            build and run the cmocka unit tests (tests/unit/test_*.c)"
+	@echo "  build/tests/test_NAME   build one unit test (run it as ./build/tests/test_NAME)"
+	@echo "  integration     run tests/integration/run.sh against $(BIN)"
+	@echo "  check           all + unit + integration, with one 'N passed, N failed' summary"
+	@echo "  demo            build the Go demo target, run '$(BIN) --pid PID \$$DEMO_ARGS' on it"
+	@echo "                  e.g. make demo DEMO_ARGS='goroutines --stacks'"
+	@echo "  bench           run tests/bench/run.sh"
+	@echo "  install         install into \$$DESTDIR\$$PREFIX (PREFIX=$(PREFIX)); uninstall removes it"
+	@echo "  clean           remove $(BUILD)/"
+	@echo "First time on a fresh Debian 12: ./scripts/setup.sh (as root) installs compilers, libraries and Go toolchains."
