@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "go/gobin.h"
+#include "render/render.h"
 #include "go/pclntab.h"
 
 #define MAX_ALLGS        (16u * 1024 * 1024)  /* sanity bound on len(allgs) */
@@ -279,7 +280,12 @@ static struct tli_error *read_strtab(struct tli_target *t, const struct tli_glob
 		if (rs[i].got < rs[i].len) {
 			free(ret->s[i]);
 			ret->s[i] = NULL; /* unreadable entry: reported as "reason N" */
+			continue;
 		}
+		/* runtime strings are ASCII; anything else is damage, keep it printable */
+		for (char *c = ret->s[i]; *c; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+				*c = '?';
 	}
 	free(hdr);
 	free(rs);
@@ -319,6 +325,7 @@ struct walk {
 	size_t goroot_len;
 	const struct tli_go_opts *opts;
 	bool fing_running;       /* the finalizer goroutine is running a finalizer */
+	json_t *result;
 };
 
 static bool status_is_dead(const struct walk *w, uint64_t st)
@@ -656,8 +663,8 @@ static json_t *frame_json(const struct lframe *f)
 	display_name(f->func, name, sizeof(name));
 	snprintf(pcs, sizeof(pcs), "0x%llx", (unsigned long long)f->pc);
 	json_t *o = json_object();
-	json_object_set_new(o, "function", json_string(name));
-	json_object_set_new(o, "file", f->file ? json_string(f->file) : json_null());
+	json_object_set_new(o, "function", tli_json_string_lossy(name));
+	json_object_set_new(o, "file", f->file ? tli_json_string_lossy(f->file) : json_null());
 	json_object_set_new(o, "line", json_integer(f->line));
 	json_object_set_new(o, "pc", json_string(pcs));
 	if (!f->inlined && f->pc > f->entry)
@@ -942,7 +949,7 @@ static struct tli_error *analyze(struct walk *w, json_t *go)
 		json_object_set_new(o, "id", json_integer((json_int_t)goid));
 		json_object_set_new(o, "address", json_string(addr));
 		const char *sname = status_name(w, g->status, sbuf, sizeof(sbuf));
-		json_object_set_new(o, "status", json_string(sname));
+		json_object_set_new(o, "status", tli_json_string_lossy(sname));
 		bool waiting = g->status == (uint64_t)gl->Gwaiting ||
 			       (gl->has_Gleaked && g->status == (uint64_t)gl->Gleaked);
 		uint64_t wr = rd(g->raw + gl->g_waitreason, gl->g_waitreason_size);
@@ -956,7 +963,7 @@ static struct tli_error *analyze(struct walk *w, json_t *go)
 				reason = rbuf;
 			}
 		}
-		json_object_set_new(o, "wait_reason", reason ? json_string(reason) : json_null());
+		json_object_set_new(o, "wait_reason", reason ? tli_json_string_lossy(reason) : json_null());
 		if (g->scan)
 			json_object_set_new(o, "scan", json_true());
 		/* how long: only meaningful while waiting or in a syscall (Go's rule) */
@@ -1047,8 +1054,9 @@ static struct tli_error *analyze(struct walk *w, json_t *go)
 				char name[1024];
 				display_name(pf->func, name, sizeof(name));
 				cb = json_object();
-				json_object_set_new(cb, "function", json_string(name));
-				json_object_set_new(cb, "file", inner->file ? json_string(inner->file) : json_null());
+				json_object_set_new(cb, "function", tli_json_string_lossy(name));
+				json_object_set_new(cb, "file", inner->file ? tli_json_string_lossy(inner->file)
+									    : json_null());
 				json_object_set_new(cb, "line", json_integer(inner->line));
 				char pcs_[32];
 				snprintf(pcs_, sizeof(pcs_), "0x%llx", (unsigned long long)gopc);
@@ -1100,8 +1108,9 @@ static struct tli_error *analyze(struct walk *w, json_t *go)
 				}
 				json_t *go_ = json_object();
 				json_object_set_new(go_, "count", json_integer(0));
-				json_object_set_new(go_, "status", json_string(sname));
-				json_object_set_new(go_, "wait_reason", reason ? json_string(reason) : json_null());
+				json_object_set_new(go_, "status", tli_json_string_lossy(sname));
+				json_object_set_new(go_, "wait_reason", reason ? tli_json_string_lossy(reason)
+									       : json_null());
 				json_object_set(go_, "user", user ? user : json_null());
 				json_object_set(go_, "created_by", cb);
 				json_t *gids = json_array();
@@ -1152,7 +1161,9 @@ static struct tli_error *analyze(struct walk *w, json_t *go)
 	json_object_set_new(go, "goroutine_count", json_integer((json_int_t)nids));
 	json_object_set_new(go, "summary", summary);
 	json_object_set_new(go, "goroutines", arr);
-	json_object_set_new(go, "now", json_string(w->now_src));
+	json_t *tg = json_object_get(w->result, "target");
+	if (tg)
+		json_object_set_new(tg, "now", json_string(w->now_src));
 	if (w->opts->only_id > 0 && nids == 0)
 		err = tli_error_create(TLI_E_NO_TARGET, "no goroutine with id %lld",
 				       (long long)w->opts->only_id);
@@ -1177,7 +1188,7 @@ out:
 struct tli_error *tli_go_goroutines(struct tli_session *s, const struct tli_go_opts *opts,
 				    json_t *result)
 {
-	struct walk w = { .s = s, .t = s->target, .bias = s->exe_bias, .opts = opts };
+	struct walk w = { .s = s, .t = s->target, .bias = s->exe_bias, .opts = opts, .result = result };
 	struct tli_error *err = tli_session_gobin(s, &w.gb);
 	if (err)
 		goto release;

@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: MIT */
+/* The command table and the command handlers. */
+#include "commands.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/session.h"
+#include "go/gobin.h"
+#include "go/goroutines.h"
+
+const char *const tli_default_command = "goroutines";
+
+/* ---- global options (parsed in options.c) ---- */
+
+const struct tli_option tli_global_options[] = {
+	{ "pid", 'p', TLI_OPT_INT, "PID", "inspect the live process PID (stopped briefly, then resumed)",
+	  1, 0x7fffffff, false },
+	{ "core", 'c', TLI_OPT_STRING, "FILE", "inspect the ELF core file FILE", 0, 0, false },
+	{ "exe", 'e', TLI_OPT_STRING, "BIN", "the executable (default: from the core or /proc/PID/exe)",
+	  0, 0, false },
+	{ "sysroot", 0, TLI_OPT_STRING, "DIR", "prefix for file paths named in the core", 0, 0, false },
+	{ "json", 'j', TLI_OPT_FLAG, NULL, "print the result as JSON (schema tlinspect/1)", 0, 0, false },
+	{ "no-stop", 0, TLI_OPT_FLAG, NULL,
+	  "do not stop the process (a debugger already holds it stopped)", 0, 0, false },
+	{ "timeout", 0, TLI_OPT_INT, "MS", "give up stopping the process after MS milliseconds (default 2000)",
+	  1, 3600000, false },
+	{ "no-dwarf", 0, TLI_OPT_FLAG, NULL, "ignore DWARF; use symbols and runtime maps only", 0, 0, false },
+	{ "verbose", 'v', TLI_OPT_FLAG, NULL, "print timings and details to stderr", 0, 0, false },
+	{ "quiet", 'q', TLI_OPT_FLAG, NULL, "do not print warnings", 0, 0, false },
+	{ "help", 'h', TLI_OPT_FLAG, NULL, "show help (of the command, if one is given)", 0, 0, false },
+	{ "version", 0, TLI_OPT_FLAG, NULL, "print the tool version", 0, 0, false },
+	{ "print-commands", 0, TLI_OPT_FLAG, NULL, "list commands as NAME<TAB>ARGS<TAB>SUMMARY", 0, 0, true },
+	{ "print-options", 0, TLI_OPT_FLAG, NULL, "list the options (of the command, if one is given)",
+	  0, 0, true },
+	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
+};
+
+/* ---- command options ---- */
+
+static const struct tli_option goroutines_options[] = {
+	{ "stacks", 0, TLI_OPT_FLAG, NULL, "print every goroutine's whole stack", 0, 0, false },
+	{ "all-frames", 0, TLI_OPT_FLAG, NULL,
+	  "with --stacks: do not hide runtime frames (implies --stacks)", 0, 0, false },
+	{ "system", 0, TLI_OPT_FLAG, NULL, "list runtime-internal (system) goroutines too", 0, 0, false },
+	{ "top", 0, TLI_OPT_INT, "N", "rows of the top groups table (default 10, 0 = all)", 0, 1000000, false },
+	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
+};
+
+static const struct tli_option goroutine_options[] = {
+	{ "all-frames", 0, TLI_OPT_FLAG, NULL, "do not hide runtime frames", 0, 0, false },
+	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
+};
+
+static const struct tli_option help_options[] = {
+	{ "list", 0, TLI_OPT_FLAG, NULL, "list commands as NAME<TAB>ARGS<TAB>SUMMARY", 0, 0, true },
+	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
+};
+
+/* ---- helpers ---- */
+
+const struct tli_optval *tli_cmd_opt(const struct tli_cmd_ctx *ctx, const char *name)
+{
+	int i = tli_command_option_index(ctx->cmd, name);
+	return i < 0 || !ctx->vals ? NULL : &ctx->vals[i];
+}
+
+static bool flag(const struct tli_cmd_ctx *ctx, const char *name)
+{
+	const struct tli_optval *v = tli_cmd_opt(ctx, name);
+	return v && v->set;
+}
+
+/* "18" → 18; usage error otherwise. */
+static struct tli_error *parse_goid(const char *s, int64_t *ret)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (!*s || *end || errno || v <= 0)
+		return tli_error_create(TLI_E_USAGE, "invalid goroutine id '%s': expected a positive integer",
+					s);
+	*ret = v;
+	return NULL;
+}
+
+/* ---- handlers ---- */
+
+static struct tli_error *cmd_goroutines(struct tli_cmd_ctx *ctx, json_t *result)
+{
+	const struct tli_optval *top = tli_cmd_opt(ctx, "top");
+	struct tli_go_opts o = {
+		.stacks = flag(ctx, "stacks") || flag(ctx, "all-frames"),
+		.all_frames = flag(ctx, "all-frames"),
+		.system = flag(ctx, "system"),
+		.top = top && top->set ? (int)top->num : 10,
+	};
+	return tli_go_goroutines(ctx->session, &o, result);
+}
+
+static struct tli_error *check_goroutine(int argc, char **argv)
+{
+	int64_t id;
+	return argc > 0 ? parse_goid(argv[0], &id) : NULL;
+}
+
+static struct tli_error *cmd_goroutine(struct tli_cmd_ctx *ctx, json_t *result)
+{
+	int64_t id = 0;
+	struct tli_error *err = parse_goid(ctx->argv[0], &id);
+	if (err)
+		return err;
+	struct tli_go_opts o = {
+		.stacks = true,
+		.all_frames = flag(ctx, "all-frames"),
+		.system = true,
+		.top = 0,
+		.only_id = id,
+	};
+	err = tli_go_goroutines(ctx->session, &o, result);
+	if (err)
+		return err;
+	/* Keep only goroutine `id` (the walker may or may not filter by only_id). */
+	json_t *go = json_object_get(result, "go");
+	json_t *list = json_object_get(go, "goroutines");
+	json_t *found = NULL;
+	size_t i;
+	json_t *g;
+	json_array_foreach(list, i, g) {
+		json_t *gid = json_object_get(g, "id");
+		if (json_is_integer(gid) && json_integer_value(gid) == id) {
+			found = json_incref(g);
+			break;
+		}
+	}
+	if (!found)
+		return tli_error_create(TLI_E_NO_TARGET, "no goroutine %" PRId64 " in the target", id);
+	json_t *one = json_array();
+	json_array_append_new(one, found);
+	json_object_set_new(go, "goroutines", one);
+	json_object_del(go, "summary");
+	return NULL;
+}
+
+static struct tli_error *cmd_version(struct tli_cmd_ctx *ctx, json_t *result)
+{
+	if (!ctx->session)
+		return NULL;
+	struct tli_gobin *b = NULL;
+	struct tli_error *err = tli_session_gobin(ctx->session, &b);
+	if (err)
+		return err;
+	json_t *tg = json_object();
+	const char *v = tli_gobin_version(b);
+	json_object_set_new(tg, "go_version", v ? json_string(v) : json_null());
+	json_object_set_new(result, "target", tg);
+	return NULL;
+}
+
+static struct tli_error *check_help(int argc, char **argv)
+{
+	if (argc == 0 || tli_command_find(argv[0]))
+		return NULL;
+	const char *s = tli_command_suggest(argv[0]);
+	return tli_error_create(TLI_E_USAGE, "no help for unknown command '%s'%s%s%s", argv[0],
+				s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+}
+
+static struct tli_error *cmd_help(struct tli_cmd_ctx *ctx, json_t *result)
+{
+	if (ctx->argc > 0) {
+		const struct tli_command *c = tli_command_find(ctx->argv[0]);
+		if (!c)
+			return check_help(ctx->argc, ctx->argv);
+		json_object_set_new(result, "command", tli_command_describe(c));
+		return NULL;
+	}
+	json_object_set_new(result, "usage",
+			    json_string("tlinspect [--pid PID | --core FILE [--exe BIN] [--sysroot DIR]] "
+					"[OPTIONS] [COMMAND [ARGS]]"));
+	json_object_set_new(result, "description",
+			    json_string("Inspect the Go runtime of a stopped process or a core file "
+					"from outside: goroutines, their states and stacks."));
+	json_object_set_new(result, "global_options", tli_options_describe(tli_global_options));
+	json_t *cmds = json_array();
+	for (const struct tli_command *c = tli_commands; c->name; c++)
+		if (!c->hidden)
+			json_array_append_new(cmds, tli_command_describe(c));
+	json_object_set_new(result, "commands", cmds);
+	return NULL;
+}
+
+/* ---- the table ---- */
+
+const struct tli_command tli_commands[] = {
+	{
+		.name = "goroutines",
+		.args = "[--stacks] [--all-frames] [--system] [--top N]",
+		.summary = "list goroutines: summary, top groups and a Go-style traceback (default)",
+		.help = "Stops the target briefly (live), copies what it needs, resumes it, then lists\n"
+			"every goroutine: a summary by status and wait reason, the largest groups of\n"
+			"goroutines waiting at the same place, and each goroutine in the format of Go's\n"
+			"own traceback. Without --stacks only the innermost frame and the first user\n"
+			"frame are shown. Runtime-internal goroutines are counted as \"system\" and\n"
+			"listed only with --system.",
+		.needs_target = TLI_TARGET_REQUIRED,
+		.fn = cmd_goroutines,
+		.options = goroutines_options,
+		.min_args = 0, .max_args = 0,
+	},
+	{
+		.name = "goroutine",
+		.args = "ID [--all-frames]",
+		.summary = "show one goroutine with its whole stack",
+		.help = "Shows goroutine ID (as printed by `goroutines`) with its full stack, created-by\n"
+			"line and wait time, in the same format as the listing. Exits with status 3 if\n"
+			"there is no such goroutine.",
+		.needs_target = TLI_TARGET_REQUIRED,
+		.fn = cmd_goroutine,
+		.options = goroutine_options,
+		.min_args = 1, .max_args = 1,
+		.check = check_goroutine,
+	},
+	{
+		.name = "version",
+		.args = "",
+		.summary = "print the tool version (and the target's Go version, given a target)",
+		.help = "Prints the version of tlinspect. With --pid or --core, also prints the Go\n"
+			"version the target's executable was built with.",
+		.needs_target = TLI_TARGET_OPTIONAL,
+		.fn = cmd_version,
+		.options = NULL,
+		.exe_only = true,
+		.min_args = 0, .max_args = 0,
+	},
+	{
+		.name = "help",
+		.args = "[CMD]",
+		.summary = "show help for all commands, or for one",
+		.help = "Without an argument, lists the global options and the commands. With a command\n"
+			"name, shows its arguments, options and description.",
+		.needs_target = TLI_TARGET_NEVER,
+		.fn = cmd_help,
+		.options = help_options,
+		.min_args = 0, .max_args = 1,
+		.check = check_help,
+	},
+	{ .name = NULL },
+};
+
+const struct tli_command *tli_command_find(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (const struct tli_command *c = tli_commands; c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+int tli_edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 64 || lb > 64)
+		return 1000;
+	int prev[65], cur[65];
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			int sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			int del = prev[j] + 1, ins = cur[j - 1] + 1;
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, sizeof(int) * (lb + 1));
+	}
+	return prev[lb];
+}
+
+const char *tli_command_suggest(const char *name)
+{
+	const char *best = NULL;
+	int bestd = 1000;
+	for (const struct tli_command *c = tli_commands; c->name; c++) {
+		if (c->hidden)
+			continue;
+		int d = tli_edit_distance(name, c->name);
+		/* a prefix ("gor") is a good hint too */
+		if (strlen(name) >= 2 && !strncmp(c->name, name, strlen(name)))
+			d = d < 1 ? d : 1;
+		if (d < bestd) {
+			bestd = d;
+			best = c->name;
+		}
+	}
+	size_t len = strlen(name);
+	int limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+	return bestd <= limit ? best : NULL;
+}
+
+int tli_command_option_index(const struct tli_command *cmd, const char *name)
+{
+	if (!cmd || !cmd->options)
+		return -1;
+	for (int i = 0; cmd->options[i].name && i < TLI_MAX_CMD_OPTIONS; i++)
+		if (!strcmp(cmd->options[i].name, name))
+			return i;
+	return -1;
+}
+
+void tli_print_commands(FILE *f)
+{
+	for (const struct tli_command *c = tli_commands; c->name; c++)
+		if (!c->hidden)
+			fprintf(f, "%s\t%s\t%s\n", c->name, c->args, c->summary);
+}
+
+static void print_opts(FILE *f, const struct tli_option *o)
+{
+	for (; o && o->name; o++) {
+		if (o->hidden)
+			continue;
+		fprintf(f, "--%s\n", o->name);
+		if (o->short_name)
+			fprintf(f, "-%c\n", o->short_name);
+	}
+}
+
+void tli_print_options(FILE *f, const struct tli_command *cmd)
+{
+	print_opts(f, cmd ? cmd->options : tli_global_options);
+}
+
+json_t *tli_options_describe(const struct tli_option *opts)
+{
+	json_t *a = json_array();
+	for (const struct tli_option *o = opts; o && o->name; o++) {
+		if (o->hidden)
+			continue;
+		json_t *j = json_object();
+		char sh[2] = { (char)o->short_name, 0 };
+		json_object_set_new(j, "name", json_string(o->name));
+		json_object_set_new(j, "short", o->short_name ? json_string(sh) : json_null());
+		json_object_set_new(j, "arg", o->argname ? json_string(o->argname) : json_null());
+		json_object_set_new(j, "help", json_string(o->help));
+		json_array_append_new(a, j);
+	}
+	return a;
+}
+
+json_t *tli_command_describe(const struct tli_command *c)
+{
+	static const char *const needs[] = { "never", "required", "optional" };
+	json_t *j = json_object();
+	json_object_set_new(j, "name", json_string(c->name));
+	json_object_set_new(j, "args", json_string(c->args));
+	json_object_set_new(j, "summary", json_string(c->summary));
+	json_object_set_new(j, "help", json_string(c->help ? c->help : ""));
+	json_object_set_new(j, "target",
+			    json_string(c->needs_target >= 0 && c->needs_target <= 2 ? needs[c->needs_target]
+										       : "never"));
+	json_object_set_new(j, "options", tli_options_describe(c->options));
+	return j;
+}
+
+const char *tli_errcode_kind(enum tli_errcode code)
+{
+	switch (code) {
+	case TLI_OK: return "ok";
+	case TLI_E_INTERNAL: return "internal";
+	case TLI_E_USAGE: return "usage";
+	case TLI_E_NO_TARGET: return "no-target";
+	case TLI_E_PERM: return "permission";
+	case TLI_E_NOT_GO: return "not-go";
+	case TLI_E_BAD_FORMAT: return "bad-format";
+	case TLI_E_MISMATCH: return "mismatch";
+	case TLI_E_NO_INFO: return "no-info";
+	case TLI_E_FAULT: return "fault";
+	case TLI_E_TIMEOUT: return "timeout";
+	case TLI_E_UNSUPPORTED: return "unsupported";
+	case TLI_E_CORRUPT: return "corrupt";
+	case TLI_E_NOMEM: return "nomem";
+	case TLI_E_INTERRUPTED: return "interrupted";
+	}
+	return "unknown";
+}

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/* The text printer: dispatch per command, plus the small printers (help, version). */
+#include "render.h"
+
+#include <errno.h>
+#include <string.h>
+
+void tli_text_puts_clean(FILE *f, const char *s)
+{
+	if (!s)
+		return;
+	const char *run = s;
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c < 0x20 || c == 0x7f) {
+			if (p > run)
+				fwrite(run, 1, (size_t)(p - run), f);
+			fputc('?', f);
+			run = p + 1;
+		}
+	}
+	fputs(run, f);
+}
+
+static void print_warnings(FILE *f, json_t *doc, const struct tli_render_opts *opts)
+{
+	if (opts && opts->quiet)
+		return;
+	json_t *w = json_object_get(doc, "warnings");
+	if (!json_is_array(w) || json_array_size(w) == 0)
+		return;
+	FILE *out = opts && opts->warn ? opts->warn : f;
+	size_t i;
+	json_t *v;
+	json_array_foreach(w, i, v) {
+		const char *s = json_string_value(v);
+		if (!s)
+			continue;
+		fputs(out == f ? "warning: " : "tlinspect: warning: ", out);
+		tli_text_puts_clean(out, s);
+		fputc('\n', out);
+	}
+}
+
+/* "  -p, --pid N" column of an option list. */
+static void print_option_list(FILE *f, json_t *opts)
+{
+	size_t i;
+	json_t *o;
+	int width = 0;
+	char buf[128];
+	json_array_foreach(opts, i, o) {
+		const char *sh = json_string_value(json_object_get(o, "short"));
+		const char *arg = json_string_value(json_object_get(o, "arg"));
+		int n = snprintf(buf, sizeof(buf), "%s%s%s--%s%s%s", sh ? "-" : "    ", sh ? sh : "",
+				 sh ? ", " : "", json_string_value(json_object_get(o, "name")),
+				 arg ? " " : "", arg ? arg : "");
+		if (n > width && n < 40)
+			width = n;
+	}
+	json_array_foreach(opts, i, o) {
+		const char *sh = json_string_value(json_object_get(o, "short"));
+		const char *arg = json_string_value(json_object_get(o, "arg"));
+		snprintf(buf, sizeof(buf), "%s%s%s--%s%s%s", sh ? "-" : "    ", sh ? sh : "",
+			 sh ? ", " : "", json_string_value(json_object_get(o, "name")), arg ? " " : "",
+			 arg ? arg : "");
+		fprintf(f, "  %-*s  %s\n", width, buf, json_string_value(json_object_get(o, "help")));
+	}
+}
+
+static void text_help(FILE *f, json_t *doc, const struct tli_render_opts *opts)
+{
+	json_t *cmd = json_object_get(doc, "command");
+	if (json_is_object(cmd)) {
+		const char *name = json_string_value(json_object_get(cmd, "name"));
+		const char *args = json_string_value(json_object_get(cmd, "args"));
+		fprintf(f, "usage: tlinspect [TARGET] [OPTIONS] %s%s%s\n\n", name, args && *args ? " " : "",
+			args ? args : "");
+		fprintf(f, "%s\n", json_string_value(json_object_get(cmd, "summary")));
+		const char *help = json_string_value(json_object_get(cmd, "help"));
+		if (help && *help)
+			fprintf(f, "\n%s\n", help);
+		json_t *o = json_object_get(cmd, "options");
+		if (json_array_size(o)) {
+			fputs("\noptions:\n", f);
+			print_option_list(f, o);
+		}
+		const char *nt = json_string_value(json_object_get(cmd, "target"));
+		if (nt && !strcmp(nt, "required"))
+			fputs("\nNeeds a target: --pid PID or --core FILE [--exe BIN].\n", f);
+		return;
+	}
+	const char *usage = json_string_value(json_object_get(doc, "usage"));
+	fprintf(f, "usage: %s\n\n", usage ? usage : "tlinspect");
+	const char *desc = json_string_value(json_object_get(doc, "description"));
+	if (desc)
+		fprintf(f, "%s\n\n", desc);
+	fputs("options:\n", f);
+	print_option_list(f, json_object_get(doc, "global_options"));
+	fputs("\ncommands:\n", f);
+	json_t *cmds = json_object_get(doc, "commands");
+	size_t i;
+	json_t *c;
+	int width = 0;
+	json_array_foreach(cmds, i, c) {
+		int n = (int)strlen(json_string_value(json_object_get(c, "name")));
+		if (n > width)
+			width = n;
+	}
+	json_array_foreach(cmds, i, c) {
+		fprintf(f, "  %-*s  %s\n", width, json_string_value(json_object_get(c, "name")),
+			json_string_value(json_object_get(c, "summary")));
+	}
+	fputs("\nRun 'tlinspect help COMMAND' for the options of a command.\n", f);
+}
+
+/* "pid 4242 (/path/exe)" or "core /path/core (/path/exe)". */
+static void print_target(FILE *f, json_t *tg)
+{
+	const char *kind = json_string_value(json_object_get(tg, "kind"));
+	const char *exe = json_string_value(json_object_get(tg, "exe"));
+	json_t *pid = json_object_get(tg, "pid");
+	if (kind && !strcmp(kind, "core")) {
+		fputs("core ", f);
+		tli_text_puts_clean(f, json_string_value(json_object_get(tg, "core")));
+	} else if (json_is_integer(pid)) {
+		fprintf(f, "pid %lld", (long long)json_integer_value(pid));
+	} else {
+		fputs("target", f);
+	}
+	fputs(" (", f);
+	tli_text_puts_clean(f, exe ? exe : "executable unknown");
+	fputc(')', f);
+}
+
+void tli_text_header(FILE *f, json_t *doc)
+{
+	json_t *tg = json_object_get(doc, "target");
+	if (!json_is_object(tg)) {
+		fputs("(no target)\n", f);
+		return;
+	}
+	print_target(f, tg);
+	const char *gv = json_string_value(json_object_get(tg, "go_version"));
+	fputs(": ", f);
+	tli_text_puts_clean(f, gv ? gv : "Go version unknown");
+	json_t *go = json_object_get(doc, "go");
+	json_t *cnt = json_object_get(go, "goroutine_count");
+	if (json_is_integer(cnt)) {
+		long long n = (long long)json_integer_value(cnt);
+		fprintf(f, ", %lld goroutine%s", n, n == 1 ? "" : "s");
+	}
+	json_t *pause = json_object_get(tg, "pause_ms");
+	const char *kind = json_string_value(json_object_get(tg, "kind"));
+	if (json_is_number(pause))
+		fprintf(f, ", target paused %.1f ms", json_number_value(pause));
+	else if (kind && !strcmp(kind, "live"))
+		fputs(", target not stopped", f);
+	fputc('\n', f);
+}
+
+static void text_version(FILE *f, json_t *doc, const struct tli_render_opts *opts)
+{
+	json_t *tool = json_object_get(doc, "tool");
+	const char *v = json_string_value(json_object_get(tool, "version"));
+	fprintf(f, "tlinspect %s\n", v ? v : "?");
+	json_t *tg = json_object_get(doc, "target");
+	if (json_is_object(tg)) {
+		const char *gv = json_string_value(json_object_get(tg, "go_version"));
+		print_target(f, tg);
+		fputs(": ", f);
+		tli_text_puts_clean(f, gv ? gv : "Go version unknown");
+		fputc('\n', f);
+	}
+}
+
+typedef void (*text_fn)(FILE *f, json_t *doc, const struct tli_render_opts *opts);
+
+static const struct {
+	const char *command;
+	text_fn fn;
+	bool warnings; /* print the document's warnings */
+} printers[] = {
+	{ "goroutines", tli_text_goroutines, true },
+	{ "goroutine", tli_text_goroutine, true },
+	{ "version", text_version, true },
+	{ "help", text_help, false },
+};
+
+struct tli_error *tli_render_text(FILE *f, const char *command, json_t *doc,
+				  const struct tli_render_opts *opts)
+{
+	struct tli_render_opts dflt = { .top = -1 };
+	if (!opts)
+		opts = &dflt;
+	if (!doc)
+		return tli_error_create(TLI_E_INTERNAL, "no result to print");
+	for (size_t i = 0; i < sizeof(printers) / sizeof(printers[0]); i++) {
+		if (command && !strcmp(command, printers[i].command)) {
+			/* warnings on stderr first, so they are seen before a long listing */
+			if (printers[i].warnings && opts->warn)
+				print_warnings(f, doc, opts);
+			printers[i].fn(f, doc, opts);
+			if (printers[i].warnings && !opts->warn)
+				print_warnings(f, doc, opts);
+			if (fflush(f) != 0 || ferror(f))
+				return tli_error_errno(errno == EPIPE ? TLI_E_INTERRUPTED : TLI_E_INTERNAL,
+						       errno ? errno : EIO, "writing output");
+			return NULL;
+		}
+	}
+	return tli_render_json(f, doc);
+}
