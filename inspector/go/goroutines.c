@@ -954,7 +954,7 @@ static struct tli_error *analyze(struct walk *w, json_t *go)
 			       (gl->has_Gleaked && g->status == (uint64_t)gl->Gleaked);
 		uint64_t wr = rd(g->raw + gl->g_waitreason, gl->g_waitreason_size);
 		const char *reason = NULL;
-		char rbuf[32];
+		char rbuf[48];
 		if (waiting && wr != 0) {
 			if (wr < w->wrs.n && w->wrs.s[wr])
 				reason = w->wrs.s[wr];
