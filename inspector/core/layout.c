@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The layout resolver: a chain of providers asked in order, with a cache keyed
+ * by the query string so that repeated queries are O(1). Negative answers
+ * (no provider knows) are cached too, so optional members cost one hash
+ * lookup after the first time. Global addresses are cached unbiased; the bias
+ * is added on the way out (it may be set after the first query).
+ */
+#include "layout.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_PROVIDERS 16
+
+struct provider {
+	const struct tli_layout_provider_ops *ops;
+	void *p;
+	char *label;
+};
+
+enum qkind { Q_MEMBER = 'm', Q_SIZE = 's', Q_GLOBAL = 'g', Q_CONST = 'c' };
+
+union qval {
+	struct tli_member m;
+	uint64_t size;
+	struct tli_global g;
+	int64_t c;
+};
+
+struct centry {
+	char *key;        /* "<kind>:<type>\0<member>" flattened into "k:type.member" */
+	uint64_t hash;
+	bool found;
+	int src;          /* provider index when found */
+	char *why;        /* when !found: the providers' reasons, for the error text */
+	union qval v;
+};
+
+struct tli_layout {
+	struct provider prov[MAX_PROVIDERS];
+	size_t nprov;
+	uint64_t bias;
+	struct centry *tab;  /* open addressing, cap is a power of two */
+	size_t cap, count;
+	int last_src;        /* -1: none */
+	uint64_t hits, calls;
+};
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+struct tli_error *tli_layout_create(struct tli_layout **ret)
+{
+	*ret = NULL;
+	struct tli_layout *l = calloc(1, sizeof(*l));
+	if (!l)
+		return &tli_enomem;
+	l->cap = 64;
+	l->tab = calloc(l->cap, sizeof(*l->tab));
+	if (!l->tab) {
+		free(l);
+		return &tli_enomem;
+	}
+	l->last_src = -1;
+	*ret = l;
+	return NULL;
+}
+
+void tli_layout_destroy(struct tli_layout *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->nprov; i++) {
+		if (l->prov[i].ops->destroy)
+			l->prov[i].ops->destroy(l->prov[i].p);
+		free(l->prov[i].label);
+	}
+	for (size_t i = 0; i < l->cap; i++) {
+		free(l->tab[i].key);
+		free(l->tab[i].why);
+	}
+	free(l->tab);
+	free(l);
+}
+
+struct tli_error *tli_layout_add_provider_labeled(struct tli_layout *l,
+						  const struct tli_layout_provider_ops *ops,
+						  void *p, const char *label)
+{
+	if (!l || !ops)
+		return tli_error_create(TLI_E_INTERNAL, "layout: add_provider with NULL argument");
+	if (l->nprov >= MAX_PROVIDERS) {
+		if (ops->destroy)
+			ops->destroy(p);
+		return tli_error_create(TLI_E_INTERNAL, "layout: too many providers (max %d) adding %s",
+					MAX_PROVIDERS, ops->name ? ops->name : "?");
+	}
+	const char *lab = label ? label : (ops->name ? ops->name : "?");
+	char *copy = strdup(lab);
+	if (!copy) {
+		if (ops->destroy)
+			ops->destroy(p);
+		return &tli_enomem;
+	}
+	l->prov[l->nprov++] = (struct provider){ .ops = ops, .p = p, .label = copy };
+	return NULL;
+}
+
+struct tli_error *tli_layout_add_provider(struct tli_layout *l,
+					  const struct tli_layout_provider_ops *ops, void *p)
+{
+	return tli_layout_add_provider_labeled(l, ops, p, NULL);
+}
+
+void tli_layout_set_bias(struct tli_layout *l, uint64_t bias)
+{
+	l->bias = bias;
+}
+
+const char *tli_layout_last_source(const struct tli_layout *l)
+{
+	if (!l || l->last_src < 0)
+		return NULL;
+	const char *n = l->prov[l->last_src].ops->name;
+	return n ? n : l->prov[l->last_src].label;
+}
+
+const char *tli_layout_last_source_label(const struct tli_layout *l)
+{
+	if (!l || l->last_src < 0)
+		return NULL;
+	return l->prov[l->last_src].label;
+}
+
+void tli_layout_stats(const struct tli_layout *l, uint64_t *cache_hits, uint64_t *provider_calls)
+{
+	if (cache_hits)
+		*cache_hits = l->hits;
+	if (provider_calls)
+		*provider_calls = l->calls;
+}
+
+/* ---- cache ---- */
+
+static struct centry *cache_find(struct tli_layout *l, const char *key, uint64_t h)
+{
+	size_t mask = l->cap - 1;
+	for (size_t i = h & mask, n = 0; n < l->cap; i = (i + 1) & mask, n++) {
+		struct centry *e = &l->tab[i];
+		if (!e->key)
+			return NULL;
+		if (e->hash == h && strcmp(e->key, key) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+static bool cache_grow(struct tli_layout *l)
+{
+	size_t ncap = l->cap * 2;
+	struct centry *nt = calloc(ncap, sizeof(*nt));
+	if (!nt)
+		return false;
+	for (size_t i = 0; i < l->cap; i++) {
+		if (!l->tab[i].key)
+			continue;
+		size_t j = l->tab[i].hash & (ncap - 1);
+		while (nt[j].key)
+			j = (j + 1) & (ncap - 1);
+		nt[j] = l->tab[i];
+	}
+	free(l->tab);
+	l->tab = nt;
+	l->cap = ncap;
+	return true;
+}
+
+/* Insert (key must not be present). Failure to cache is not an error. */
+static void cache_put(struct tli_layout *l, const char *key, uint64_t h, bool found, int src,
+		      const union qval *v, const char *why)
+{
+	if ((l->count + 1) * 10 >= l->cap * 7 && !cache_grow(l))
+		return;
+	char *k = strdup(key);
+	if (!k)
+		return;
+	char *w = NULL;
+	if (why && *why && !(w = strdup(why))) {
+		free(k);
+		return;
+	}
+	size_t j = h & (l->cap - 1);
+	while (l->tab[j].key)
+		j = (j + 1) & (l->cap - 1);
+	l->tab[j] = (struct centry){ .key = k, .hash = h, .found = found, .src = src, .why = w };
+	if (v)
+		l->tab[j].v = *v;
+	l->count++;
+}
+
+/* ---- the chain ---- */
+
+static const char *kind_text(enum qkind k)
+{
+	switch (k) {
+	case Q_MEMBER: return "no layout for";
+	case Q_SIZE: return "no size for type";
+	case Q_GLOBAL: return "no address for global";
+	case Q_CONST: return "no value for constant";
+	}
+	return "no answer for";
+}
+
+static bool has_callback(const struct tli_layout_provider_ops *ops, enum qkind k)
+{
+	switch (k) {
+	case Q_MEMBER: return ops->member != NULL;
+	case Q_SIZE: return ops->type_size != NULL;
+	case Q_GLOBAL: return ops->global != NULL;
+	case Q_CONST: return ops->constant != NULL;
+	}
+	return false;
+}
+
+static struct tli_error *call(struct provider *pv, enum qkind k, const char *a, const char *b,
+			      union qval *v)
+{
+	switch (k) {
+	case Q_MEMBER: return pv->ops->member(pv->p, a, b, &v->m);
+	case Q_SIZE: return pv->ops->type_size(pv->p, a, &v->size);
+	case Q_GLOBAL: return pv->ops->global(pv->p, a, &v->g);
+	case Q_CONST: return pv->ops->constant(pv->p, a, &v->c);
+	}
+	return tli_error_create(TLI_E_INTERNAL, "layout: bad query kind");
+}
+
+/* Append to a bounded buffer (truncates silently). */
+static void bappend(char *buf, size_t cap, size_t *len, const char *s)
+{
+	size_t n = strlen(s);
+	if (*len + 1 >= cap)
+		return;
+	if (n > cap - 1 - *len)
+		n = cap - 1 - *len;
+	memcpy(buf + *len, s, n);
+	*len += n;
+	buf[*len] = 0;
+}
+
+static void asked_list(const struct tli_layout *l, enum qkind k, char *buf, size_t cap)
+{
+	size_t len = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < l->nprov; i++) {
+		if (!has_callback(l->prov[i].ops, k))
+			continue;
+		if (len)
+			bappend(buf, cap, &len, ", ");
+		bappend(buf, cap, &len, l->prov[i].label);
+	}
+	if (!len)
+		bappend(buf, cap, &len, "no provider answers such queries");
+}
+
+/*
+ * Ask the chain. `what` is the human name of the query ("runtime.g.goid").
+ * On NO_INFO from everyone: a TLI_E_NO_INFO error naming the query, the
+ * providers asked and their reasons; cached negatively.
+ */
+static struct tli_error *query(struct tli_layout *l, enum qkind k, const char *a, const char *b,
+			       union qval *ret)
+{
+	if (!l || !a || (k == Q_MEMBER && !b))
+		return tli_error_create(TLI_E_INTERNAL, "layout: query with NULL argument");
+	/* key: kind char, ':', a, and for members '\x1f' b (names never contain 0x1f) */
+	char keybuf[512];
+	char *key = keybuf;
+	size_t need = strlen(a) + (b ? strlen(b) : 0) + 4;
+	if (need > sizeof(keybuf) && !(key = malloc(need)))
+		return &tli_enomem;
+	snprintf(key, need > sizeof(keybuf) ? need : sizeof(keybuf), "%c:%s%s%s", (char)k, a,
+		 b ? "\x1f" : "", b ? b : "");
+	char what[400];
+	snprintf(what, sizeof(what), "%s%s%s", a, b ? "." : "", b ? b : "");
+
+	uint64_t h = fnv1a(key);
+	struct tli_error *err = NULL;
+	struct centry *e = cache_find(l, key, h);
+	if (e) {
+		l->hits++;
+		if (e->found) {
+			*ret = e->v;
+			l->last_src = e->src;
+		} else {
+			char asked[384];
+			asked_list(l, k, asked, sizeof(asked));
+			err = tli_error_create(TLI_E_NO_INFO, "%s %s (asked: %s)%s%s", kind_text(k),
+					       what, asked, e->why ? ": " : "", e->why ? e->why : "");
+		}
+		goto out;
+	}
+
+	char why[512];
+	size_t wlen = 0;
+	why[0] = 0;
+	for (size_t i = 0; i < l->nprov; i++) {
+		struct provider *pv = &l->prov[i];
+		if (!has_callback(pv->ops, k))
+			continue;
+		union qval v;
+		memset(&v, 0, sizeof(v));
+		l->calls++;
+		struct tli_error *pe = call(pv, k, a, b, &v);
+		if (!pe) {
+			cache_put(l, key, h, true, (int)i, &v, NULL);
+			*ret = v;
+			l->last_src = (int)i;
+			goto out;
+		}
+		if (pe->code != TLI_E_NO_INFO) {
+			err = pe; /* a real failure: returned as is, not cached */
+			goto out;
+		}
+		if (pe->msg[0]) {
+			if (wlen)
+				bappend(why, sizeof(why), &wlen, "; ");
+			bappend(why, sizeof(why), &wlen, pv->ops->name ? pv->ops->name : pv->label);
+			bappend(why, sizeof(why), &wlen, ": ");
+			bappend(why, sizeof(why), &wlen, pe->msg);
+		}
+		tli_error_destroy(pe);
+	}
+	cache_put(l, key, h, false, -1, NULL, why);
+	char asked[384];
+	asked_list(l, k, asked, sizeof(asked));
+	err = tli_error_create(TLI_E_NO_INFO, "%s %s (asked: %s)%s%s", kind_text(k), what, asked,
+			       wlen ? ": " : "", why);
+out:
+	if (key != keybuf)
+		free(key);
+	return err;
+}
+
+struct tli_error *tli_layout_member(struct tli_layout *l, const char *type, const char *member,
+				    struct tli_member *ret)
+{
+	union qval v;
+	struct tli_error *err = query(l, Q_MEMBER, type, member, &v);
+	if (!err)
+		*ret = v.m;
+	return err;
+}
+
+bool tli_layout_has_member(struct tli_layout *l, const char *type, const char *member,
+			   struct tli_member *ret)
+{
+	union qval v;
+	struct tli_error *err = query(l, Q_MEMBER, type, member, &v);
+	if (err) {
+		/* Any failure (also a provider's hard error) means "not available". */
+		tli_error_destroy(err);
+		return false;
+	}
+	if (ret)
+		*ret = v.m;
+	return true;
+}
+
+struct tli_error *tli_layout_type_size(struct tli_layout *l, const char *type, uint64_t *ret)
+{
+	union qval v;
+	struct tli_error *err = query(l, Q_SIZE, type, NULL, &v);
+	if (!err)
+		*ret = v.size;
+	return err;
+}
+
+struct tli_error *tli_layout_global(struct tli_layout *l, const char *name, struct tli_global *ret)
+{
+	union qval v;
+	struct tli_error *err = query(l, Q_GLOBAL, name, NULL, &v);
+	if (!err) {
+		*ret = v.g;
+		ret->addr += l->bias;
+	}
+	return err;
+}
+
+struct tli_error *tli_layout_constant(struct tli_layout *l, const char *name, int64_t *ret)
+{
+	union qval v;
+	struct tli_error *err = query(l, Q_CONST, name, NULL, &v);
+	if (!err)
+		*ret = v.c;
+	return err;
+}
+
+struct tli_error *tli_layout_resolve(struct tli_layout *l, const struct tli_field_spec *specs,
+				     size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct tli_field_spec *s = &specs[i];
+		if (!s->type || !s->member || !s->offset)
+			return tli_error_create(TLI_E_INTERNAL,
+						"layout: field spec %zu has a NULL type/member/offset", i);
+		struct tli_member m;
+		struct tli_error *err = tli_layout_member(l, s->type, s->member, &m);
+		if (err) {
+			if (s->optional && err->code == TLI_E_NO_INFO) {
+				tli_error_destroy(err);
+				*s->offset = UINT32_MAX;
+				if (s->size)
+					*s->size = 0;
+				if (s->present)
+					*s->present = false;
+				continue;
+			}
+			return err;
+		}
+		if (m.offset >= UINT32_MAX || m.size > UINT32_MAX || m.offset + m.size > UINT32_MAX)
+			return tli_error_create(TLI_E_BAD_FORMAT,
+						"layout: %s.%s: offset %llu size %llu out of range",
+						s->type, s->member, (unsigned long long)m.offset,
+						(unsigned long long)m.size);
+		*s->offset = (uint32_t)m.offset;
+		if (s->size)
+			*s->size = (uint32_t)m.size;
+		if (s->present)
+			*s->present = true;
+	}
+	return NULL;
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file dwarf.h
+ * DWARF provider (libdw): types, member offsets, globals and constants of an
+ * executable or shared object, by name.
+ *
+ * tli_dwarf_open() uses the file's own DWARF when present (plain, SHF_COMPRESSED
+ * or Go's .zdebug_*), otherwise separate debug info found
+ *   1. by GNU build-id: <debugdir>/.build-id/<xx>/<rest>.debug (build-id checked),
+ *   2. by .gnu_debuglink (CRC32 checked): <dir of file>/<name>,
+ *      <dir of file>/.debug/<name>, <debugdir>/<dir of file>/<name>,
+ * for each debugdir in opts (default "/usr/lib/debug").
+ *
+ * Policy: a file without any DWARF still opens successfully, with
+ * tli_dwarf_has_dwarf() == false; every query then answers TLI_E_NO_INFO with
+ * the reason ("no DWARF in X (and no separate debug info found for build-id Y
+ * in /usr/lib/debug)"), so the layout falls through to the next provider.
+ * opts->no_dwarf (the --no-dwarf switch) behaves the same without looking.
+ * Open fails only if the file itself cannot be read or is not a valid ELF.
+ *
+ * All top-level DIEs of all units are indexed once at open (hash maps name →
+ * DIE offset for types, variables and constants); queries never re-walk the
+ * DWARF. Type names are as the producer wrote them: Go "runtime.g",
+ * "internal/abi.Type", "[]*runtime.g"; C struct/union tags ("malloc_state",
+ * without "struct ") and typedef names ("heap_info").
+ */
+#ifndef TLI_DWARF_DWARF_H
+#define TLI_DWARF_DWARF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/layout.h"
+
+struct tli_dwarf_opts {
+	/** Debug directories, searched in order; NULL/0 = { "/usr/lib/debug" }. */
+	const char *const *debug_dirs;
+	size_t n_debug_dirs;
+	/** Open without looking at DWARF at all: every query answers NO_INFO. */
+	bool no_dwarf;
+	/** Do not use the file's own DWARF (only separate debug info); for tests. */
+	bool separate_only;
+};
+
+struct tli_dwarf_stats {
+	size_t units;        /**< units (CUs, partial and type units) indexed */
+	size_t dies;         /**< top-level DIEs visited */
+	size_t types;        /**< named type entries in the index */
+	size_t variables;
+	size_t constants;
+	double index_seconds;/**< wall time spent indexing at open */
+};
+
+struct tli_dwarf;
+
+struct tli_error *tli_dwarf_open(const char *path, const struct tli_dwarf_opts *opts,
+				 struct tli_dwarf **ret);
+void tli_dwarf_close(struct tli_dwarf *d);
+
+bool tli_dwarf_has_dwarf(const struct tli_dwarf *d);
+/** File the DWARF was read from (the file itself or the separate debug file); NULL if none. */
+const char *tli_dwarf_debug_path(const struct tli_dwarf *d);
+/** How the DWARF was found: "embedded", "build-id", "debuglink", or "none"/"disabled". */
+const char *tli_dwarf_debug_method(const struct tli_dwarf *d);
+/** Path of the file that was opened. */
+const char *tli_dwarf_path(const struct tli_dwarf *d);
+/** Why there is no DWARF (empty string when there is). */
+const char *tli_dwarf_why_none(const struct tli_dwarf *d);
+/** GNU build-id of the opened file; TLI_E_NO_INFO if it has none. */
+struct tli_error *tli_dwarf_build_id(const struct tli_dwarf *d, uint8_t *buf, size_t cap,
+				     size_t *len);
+void tli_dwarf_get_stats(const struct tli_dwarf *d, struct tli_dwarf_stats *ret);
+
+/* Direct queries (the same as the provider callbacks). */
+struct tli_error *tli_dwarf_member(struct tli_dwarf *d, const char *type, const char *member,
+				   struct tli_member *ret);
+struct tli_error *tli_dwarf_type_size(struct tli_dwarf *d, const char *type, uint64_t *ret);
+/** Global with a static address (DW_OP_addr / DW_OP_addrx); link-time address, no bias. */
+struct tli_error *tli_dwarf_global(struct tli_dwarf *d, const char *name, struct tli_global *ret);
+/** Thread-local variable: offset in the module's TLS block (DW_OP_const*u + form_tls_address). */
+struct tli_error *tli_dwarf_tls_offset(struct tli_dwarf *d, const char *name, uint64_t *ret);
+/** DW_TAG_constant / DW_TAG_enumerator / const-valued variable with DW_AT_const_value. */
+struct tli_error *tli_dwarf_constant(struct tli_dwarf *d, const char *name, int64_t *ret);
+
+/** Layout provider ("dwarf"); `p` is a struct tli_dwarf *. */
+extern const struct tli_layout_provider_ops tli_dwarf_provider_ops;
+
+/** Append `d` to `l` labelled "dwarf <debug path>" (or "dwarf <path> (none)"); l owns d. */
+struct tli_error *tli_dwarf_add_to_layout(struct tli_dwarf *d, struct tli_layout *l);
+
+/* --- small string → uint64 hash map (used by dwarf.c and elfsym.c) --- */
+struct tli_strmap;
+struct tli_strmap *tli_strmap_new(void);
+void tli_strmap_free(struct tli_strmap *m);
+/** Insert or overwrite; the key is copied. Returns false on ENOMEM. */
+bool tli_strmap_put(struct tli_strmap *m, const char *key, uint64_t val);
+bool tli_strmap_get(const struct tli_strmap *m, const char *key, uint64_t *val);
+size_t tli_strmap_count(const struct tli_strmap *m);
+
+#endif
