@@ -22,22 +22,24 @@ DEMO_BIN  := $(BUILD)/targets/demo
 
 # Totals over every test runner's closing lines in a log: cmocka's "[  PASSED  ] N test(s)." /
 # "[  FAILED  ] N test(s), listed below:" / "[  SKIPPED ] N test(s), listed below:" and the plain
-# "[word: ]N passed, N failed[, N skipped]" line (what tests/integration/run.sh should end with).
+# "[word: ]N passed, N failed[, N skipped]" line (what tests/integration/run.sh should end with);
+# of the plain lines only the last one of each "===== make SUITE" section counts (it is that suite's total).
 TLI_SUMMARY_AWK = \
+  function flush() { p += lp; f += lf; s += ls; lp = lf = ls = 0 } \
+  /^===== make / { flush() } \
   /^\[  PASSED  \] [0-9]+ test\(s\)\.$$/ { p += $$4 } \
   /^\[  FAILED  \] [0-9]+ test\(s\), listed below:$$/ { f += $$4 } \
   /^\[  SKIPPED \] [0-9]+ test\(s\), listed below:$$/ { s += $$4 } \
   /^([A-Za-z_-]+: )?[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$$/ { \
-      sub(/^[A-Za-z_-]+: /, ""); gsub(/,/, ""); p += $$1; f += $$3; if (NF >= 5) s += $$5 } \
-  END { printf "%d %d %d\n", p, f, s }
+      sub(/^[A-Za-z_-]+: /, ""); gsub(/,/, ""); lp = $$1; lf = $$3; ls = (NF >= 5) ? $$5 : 0 } \
+  END { flush(); printf "%d %d %d\n", p, f, s }
 
 check:
 	@mkdir -p $(BUILD); log=$(BUILD)/check.log; : > $$log; \
 	$(MAKE) --no-print-directory all || { echo "check: build failed"; echo "check: 0 passed, 1 failed"; exit 1; }; \
 	st=0; \
 	for t in unit integration; do \
-	  echo "===== make $$t"; \
-	  { $(MAKE) --no-print-directory $$t; echo $$? > $(BUILD)/check.$$t.rc; } 2>&1 | tee -a $$log; \
+	  { echo "===== make $$t"; $(MAKE) --no-print-directory $$t; echo $$? > $(BUILD)/check.$$t.rc; } 2>&1 | tee -a $$log; \
 	  rc=$$(cat $(BUILD)/check.$$t.rc); \
 	  if [ "$$rc" != 0 ]; then echo "check: make $$t FAILED (exit $$rc)"; st=1; fi; \
 	done; \

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# scripts/setup.sh - install what tlinspect needs to build and test, on Debian 12 (bookworm).
+#
+#   ./scripts/setup.sh            run as root; safe to re-run (fast no-op when everything is there)
+#   ./scripts/setup.sh --force    redo apt-get update and the install checks even if all is installed
+#
+# What it does:
+#   1. makes sure the Debian archive keyring knows trixie's signing keys (debian-archive-keyring >= 2023.3+deb12u2);
+#   2. adds bookworm-backports, trixie and trixie-backports (scripts/apt/tlinspect-extra.sources), all pinned to
+#      priority 100 (scripts/apt/tlinspect-extra.pref) so nothing is ever upgraded from them implicitly;
+#   3. installs the build/test packages from bookworm, then the Go toolchains 1.21..1.27 with an explicit
+#      `-t <suite> --no-install-recommends`, after a simulation that refuses anything besides golang-1.NN-{go,src}
+#      (so a newer libc6/gcc can never be dragged in from trixie);
+#   4. prints the installed Go versions.
+# Environment: TLI_SETUP_STRICT=1 makes a missing Go toolchain (1.21+) or delve fatal (default: warning).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export DEBIAN_FRONTEND=noninteractive
+APT=(apt-get -y -q -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
+
+BASE_PKGS=(build-essential pkg-config libdw-dev libelf-dev libcapstone-dev libreadline-dev libcmocka-dev
+           libjansson-dev gdb python3 elfutils binutils golang-1.19-go)
+OPT_PKGS=(delve)                      # bookworm's delve: used by benchmarks only
+SUITES=(bookworm-backports trixie trixie-backports)
+declare -A SUITE_PKGS=(
+  [bookworm-backports]="golang-1.21-go golang-1.22-go golang-1.23-go"
+  [trixie]="golang-1.24-go"
+  [trixie-backports]="golang-1.25-go golang-1.26-go golang-1.27-go"
+)
+SRC_FILE=/etc/apt/sources.list.d/tlinspect-extra.sources
+PREF_FILE=/etc/apt/preferences.d/tlinspect-extra.pref
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+TRIXIE_KEYRING=/usr/share/keyrings/debian-archive-trixie-automatic.gpg
+STRICT=${TLI_SETUP_STRICT:-0}
+FORCE=0
+
+log()  { printf 'setup: %s\n' "$*"; }
+warn() { printf 'setup: WARNING: %s\n' "$*" >&2; }
+die()  { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
+
+for a in "$@"; do
+  case $a in
+    --force) FORCE=1 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) die "unknown argument: $a (try --help)" ;;
+  esac
+done
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (e.g. sudo $0)"
+# shellcheck disable=SC1091
+. /etc/os-release
+[ "${VERSION_CODENAME:-}" = bookworm ] || die "this script targets Debian 12 (bookworm); found '${PRETTY_NAME:-unknown}'"
+
+is_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+all_installed() {
+  local p s
+  for p in "${BASE_PKGS[@]}" "${OPT_PKGS[@]}"; do is_installed "$p" || return 1; done
+  for s in "${SUITES[@]}"; do for p in ${SUITE_PKGS[$s]}; do is_installed "$p" || return 1; done; done
+  return 0
+}
+
+updated=0
+apt_update() { [ "$updated" -eq 1 ] && return 0; log "apt-get update"; "${APT[@]}" update; updated=1; }
+
+# --- 1. trixie's archive key must be in the keyring that the Signed-By lines name ----------------------------
+keyring_has_trixie() {
+  [ -s "$TRIXIE_KEYRING" ] || return 1
+  if command -v gpg >/dev/null 2>&1; then
+    # every trixie fingerprint must also be in the combined keyring
+    local want have fp
+    want=$(gpg --batch --no-default-keyring --show-keys --with-colons "$TRIXIE_KEYRING" 2>/dev/null | awk -F: '$1=="fpr"{print $10}')
+    have=$(gpg --batch --no-default-keyring --show-keys --with-colons "$KEYRING" 2>/dev/null | awk -F: '$1=="fpr"{print $10}')
+    [ -n "$want" ] || return 1
+    for fp in $want; do grep -qx "$fp" <<<"$have" || return 1; done
+    return 0
+  fi
+  # without gpg: the package that ships the per-release file builds the combined keyring from it
+  dpkg --compare-versions "$(dpkg-query -W -f='${Version}' debian-archive-keyring 2>/dev/null || echo 0)" ge 2023.3+deb12u2
+}
+if ! keyring_has_trixie; then
+  log "debian-archive-keyring lacks trixie's keys; upgrading it from bookworm (needs >= 2023.3+deb12u2)"
+  # only bookworm's own sources here: the extra suites cannot be verified yet
+  rm -f "$SRC_FILE"
+  apt_update
+  "${APT[@]}" install debian-archive-keyring
+  updated=0
+  keyring_has_trixie || die "trixie's signing keys are not in $KEYRING even after upgrading debian-archive-keyring (Debian 12.11+ ships them)"
+fi
+
+# --- 2. sources + pins ------------------------------------------------------------------------------------------
+changed=0
+install_if_different() {  # SRC DST
+  if ! cmp -s "$1" "$2"; then install -m 0644 "$1" "$2"; log "installed $2"; changed=1; fi
+}
+install_if_different "$here/apt/tlinspect-extra.sources" "$SRC_FILE"
+install_if_different "$here/apt/tlinspect-extra.pref" "$PREF_FILE"
+
+# --- 3. packages ------------------------------------------------------------------------------------------------
+missing=()
+if [ "$FORCE" -eq 0 ] && [ "$changed" -eq 0 ] && all_installed; then
+  log "all packages already installed (use --force to re-check with apt)"
+else
+  apt_update
+  for s in "${SUITES[@]}"; do
+    apt-cache policy 2>/dev/null | grep -q ",n=$s," || die "suite $s not in apt's lists after apt-get update (check $SRC_FILE and the keyring)"
+  done
+
+  need=()
+  for p in "${BASE_PKGS[@]}"; do is_installed "$p" || need+=("$p"); done
+  if [ "${#need[@]}" -gt 0 ] || [ "$FORCE" -eq 1 ]; then
+    log "installing from bookworm: ${BASE_PKGS[*]}"
+    "${APT[@]}" install "${BASE_PKGS[@]}"
+  fi
+
+  for p in "${OPT_PKGS[@]}"; do
+    is_installed "$p" && continue
+    if "${APT[@]}" install "$p"; then :; else warn "could not install $p from bookworm"; missing+=("$p"); fi
+  done
+
+  # Simulate first; allow only golang-1.NN-go / golang-1.NN-src to be installed from the extra suite.
+  install_from_suite() {  # SUITE PKG...
+    local suite=$1; shift
+    local want=() p sim bad
+    for p in "$@"; do is_installed "$p" || want+=("$p"); done
+    [ "${#want[@]}" -eq 0 ] && return 0
+    if ! sim=$("${APT[@]}" -s -t "$suite" --no-install-recommends install "${want[@]}" 2>&1); then
+      warn "simulated install of ${want[*]} from $suite failed:"; printf '%s\n' "$sim" | tail -n 15 >&2
+      return 1
+    fi
+    bad=$(printf '%s\n' "$sim" | awk '/^(Inst|Remv|Purg) / && $2 !~ /^golang-1\.[0-9]+-(go|src)$/')
+    if [ -n "$bad" ]; then
+      warn "installing ${want[*]} from $suite would also change core packages; refusing:"
+      printf '  %s\n' "$bad" >&2
+      return 1
+    fi
+    log "installing from $suite: ${want[*]}"
+    "${APT[@]}" -t "$suite" --no-install-recommends install "${want[@]}"
+  }
+  for s in "${SUITES[@]}"; do
+    # shellcheck disable=SC2086
+    if ! install_from_suite "$s" ${SUITE_PKGS[$s]}; then
+      for p in ${SUITE_PKGS[$s]}; do is_installed "$p" || missing+=("$p"); done
+    fi
+  done
+fi
+
+# --- 4. summary -------------------------------------------------------------------------------------------------
+for p in "${BASE_PKGS[@]}"; do is_installed "$p" || die "required package $p is not installed"; done
+echo "setup: Go toolchains:"
+for d in $(printf '%s\n' /usr/lib/go-1.* | sort -V); do
+  if [ -x "$d/bin/go" ]; then
+    printf '  %-18s %s\n' "$d" "$(GOTOOLCHAIN=local "$d/bin/go" version 2>&1)"
+  fi
+done
+if is_installed delve; then printf '  %-18s %s\n' delve "$(dpkg-query -W -f='${Version}' delve)"; fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$STRICT" = 1 ]; then die "missing: ${missing[*]}"; fi
+  warn "missing (tests for these versions will be skipped): ${missing[*]}"
+fi
+log "done"
