@@ -326,6 +326,7 @@ struct walk {
 	const struct tli_go_opts *opts;
 	bool fing_running;       /* the finalizer goroutine is running a finalizer */
 	json_t *result;
+	int minor;               /* Go minor version (for printFuncName), -1 unknown */
 };
 
 static bool status_is_dead(const struct walk *w, uint64_t st)
@@ -618,21 +619,14 @@ static bool is_system_goroutine(const struct walk *w, const struct gcap *g, cons
 	return true;
 }
 
-/* Function names as Go's traceback prints them. */
-static void display_name(const char *name, char *out, size_t cap)
+/* Function names as Go's traceback prints them (printFuncName: "panic", "[...]"). */
+static void display_name(const struct walk *w, const char *name, char *out, size_t cap)
 {
 	if (!strcmp(name, "runtime.gopanic")) {
 		snprintf(out, cap, "panic");
 		return;
 	}
-	/* generic instantiations: "pkg.F[go.shape.int]" -> "pkg.F[...]" (printFuncName) */
-	const char *lb = strchr(name, '[');
-	const char *rb = lb ? strrchr(name, ']') : NULL;
-	if (lb && rb && rb > lb && strstr(name, "[...]") == NULL) {
-		snprintf(out, cap, "%.*s[...]%s", (int)(lb - name), name, rb + 1);
-		return;
-	}
-	snprintf(out, cap, "%s", name);
+	tli_go_funcname_print(name, w->minor, out, cap);
 }
 
 struct frame_cache_ent {
@@ -657,10 +651,10 @@ static uint64_t hash64(uint64_t x)
 	return x;
 }
 
-static json_t *frame_json(const struct lframe *f)
+static json_t *frame_json(const struct walk *w, const struct lframe *f)
 {
 	char name[1024], pcs[32];
-	display_name(f->func, name, sizeof(name));
+	display_name(w, f->func, name, sizeof(name));
 	snprintf(pcs, sizeof(pcs), "0x%llx", (unsigned long long)f->pc);
 	json_t *o = json_object();
 	json_object_set_new(o, "function", tli_json_string_lossy(name));
@@ -745,7 +739,7 @@ static struct frame_cache_ent *symbolize(struct walk *w, struct frame_cache *fc,
 	}
 	json_t *arr = json_array();
 	for (size_t i = 0; i < nlf; i++)
-		json_array_append_new(arr, frame_json(&lf[i]));
+		json_array_append_new(arr, frame_json(w, &lf[i]));
 	fc->e[h] = (struct frame_cache_ent){ .key = key, .frames = arr, .lf = lf, .nlf = nlf };
 	fc->n++;
 	return &fc->e[h];
@@ -1052,7 +1046,7 @@ static struct tli_error *analyze(struct walk *w, json_t *go)
 			if (strcmp(pf->func, "?") && goid != 1 &&
 			    show_frame(gl, pf->func, pf->funcid, false, gl->fid_normal)) {
 				char name[1024];
-				display_name(pf->func, name, sizeof(name));
+				display_name(w, pf->func, name, sizeof(name));
 				cb = json_object();
 				json_object_set_new(cb, "function", tli_json_string_lossy(name));
 				json_object_set_new(cb, "file", inner->file ? tli_json_string_lossy(inner->file)
@@ -1203,6 +1197,7 @@ struct tli_error *tli_go_goroutines(struct tli_session *s, const struct tli_go_o
 		json_object_set_new(result, "target", tg);
 	}
 	const char *ver = tli_gobin_version(w.gb);
+	w.minor = tli_gobin_minor(w.gb);
 	json_object_set_new(tg, "go_version", ver ? json_string(ver) : json_null());
 
 	err = resolve_layout(s->layout, &w.gl);
