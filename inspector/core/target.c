@@ -1,0 +1,650 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file target.c
+ * Generic target layer: reads, the capture (snapshot) discipline, lookups.
+ *
+ * The capture is a sorted array of non-overlapping extents, each with its own
+ * buffer. Extents may touch; reads that span touching extents are served
+ * piecewise. New captures only read the holes that are not captured yet, so
+ * extents never overlap.
+ */
+#include "target.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CAPTURE_DEFAULT_GAP 4096u
+/* Large merged ranges are split into chunks of this size (one buffer each). */
+#define CAPTURE_CHUNK (256ull << 20)
+/* Bytes one capture call may ask the backend for (hostile lengths stay bounded). */
+#define CAPTURE_MAX_TOTAL (64ull << 30)
+
+struct extent {
+	uint64_t addr;
+	uint64_t len;
+	unsigned char *data;
+};
+
+struct tli_capture {
+	struct extent *ext;
+	size_t n, cap;
+	uint64_t bytes;
+};
+
+/* ------------------------------------------------------------------ */
+/* capture lookups                                                     */
+
+/* Index of the last extent with addr <= a, or (size_t)-1. */
+static size_t cap_floor(const struct tli_capture *c, uint64_t a)
+{
+	if (!c || !c->n || c->ext[0].addr > a)
+		return (size_t)-1;
+	size_t lo = 0, hi = c->n; /* invariant: ext[lo].addr <= a, answer in [lo, hi) */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->ext[mid].addr <= a)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Copy the captured prefix of [addr, addr+len) into buf; returns bytes copied. */
+static size_t cap_copy(const struct tli_capture *c, uint64_t addr, void *buf, size_t len)
+{
+	size_t done = 0;
+	size_t i = cap_floor(c, addr);
+	if (i == (size_t)-1)
+		return 0;
+	while (done < len && i < c->n) {
+		const struct extent *e = &c->ext[i];
+		uint64_t a = addr + done;
+		if (a < e->addr || a - e->addr >= e->len)
+			break;
+		uint64_t off = a - e->addr;
+		uint64_t avail = e->len - off;
+		size_t take = (size_t)(avail < len - done ? avail : len - done);
+		if (buf)
+			memcpy((unsigned char *)buf + done, e->data + off, take);
+		done += take;
+		i++; /* next extent must start exactly where this one ends */
+	}
+	return done;
+}
+
+bool tli_target_captured(struct tli_target *t, uint64_t addr, uint64_t len)
+{
+	if (!t || !t->capture)
+		return false;
+	if (len == 0)
+		return true;
+	if (addr + len < addr)
+		return false;
+	/* walk without copying; bounded by the extent count */
+	uint64_t done = 0;
+	size_t i = cap_floor(t->capture, addr);
+	if (i == (size_t)-1)
+		return false;
+	while (done < len && i < t->capture->n) {
+		const struct extent *e = &t->capture->ext[i];
+		uint64_t a = addr + done;
+		if (a < e->addr || a - e->addr >= e->len)
+			return false;
+		uint64_t avail = e->len - (a - e->addr);
+		done += avail < len - done ? avail : len - done;
+		i++;
+	}
+	return done == len;
+}
+
+/* ------------------------------------------------------------------ */
+/* backend calls with statistics                                       */
+
+static struct tli_error *backend_read(struct tli_target *t, struct tli_read *reads, size_t n)
+{
+	if (!n)
+		return NULL;
+	if (!t->ops || !t->ops->read_many)
+		return tli_error_create(TLI_E_INTERNAL, "target has no read operation");
+	t->read_calls++;
+	struct tli_error *err = t->ops->read_many(t, reads, n);
+	for (size_t i = 0; i < n; i++)
+		t->bytes_read += reads[i].got;
+	return err;
+}
+
+struct tli_error *tli_target_read_many(struct tli_target *t, struct tli_read *reads, size_t n)
+{
+	if (!t)
+		return tli_error_create(TLI_E_INTERNAL, "read from a NULL target");
+	for (size_t i = 0; i < n; i++) {
+		reads[i].got = 0;
+		reads[i].err = 0;
+	}
+	if (t->kind == TLI_TARGET_CORE)
+		return backend_read(t, reads, n);
+
+	size_t pending = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct tli_read *r = &reads[i];
+		if (!r->len)
+			continue;
+		if (r->addr + r->len < r->addr) {
+			r->err = EFAULT;
+			continue;
+		}
+		size_t got = t->capture ? cap_copy(t->capture, r->addr, r->buf, r->len) : 0;
+		if (got == r->len) {
+			r->got = got;
+		} else if (t->released) {
+			r->got = got;
+			r->err = EFAULT;
+		} else {
+			pending++;
+		}
+	}
+	if (!pending)
+		return NULL;
+	if (pending == n)
+		return backend_read(t, reads, n);
+
+	struct tli_read *sub = malloc(pending * sizeof(*sub));
+	if (!sub)
+		return &tli_enomem;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (reads[i].len && !reads[i].err && reads[i].got != reads[i].len)
+			sub[k++] = reads[i];
+	struct tli_error *err = backend_read(t, sub, k);
+	k = 0;
+	for (size_t i = 0; i < n && k < pending; i++)
+		if (reads[i].len && !reads[i].err && reads[i].got != reads[i].len) {
+			reads[i].got = sub[k].got;
+			reads[i].err = sub[k].err;
+			k++;
+		}
+	free(sub);
+	return err;
+}
+
+struct tli_error *tli_target_read(struct tli_target *t, uint64_t addr, void *buf, size_t len)
+{
+	if (!len)
+		return NULL;
+	struct tli_read r = { .addr = addr, .buf = buf, .len = len };
+	struct tli_error *err = tli_target_read_many(t, &r, 1);
+	if (err)
+		return tli_error_wrap(err, "reading %zu bytes at 0x%" PRIx64, len, addr);
+	if (r.got == len)
+		return NULL;
+	uint64_t bad = addr + r.got;
+	struct tli_error *e;
+	if (t->kind == TLI_TARGET_LIVE && t->released)
+		e = tli_error_fault(bad, "address 0x%" PRIx64 " was not captured while the target was "
+				    "stopped (reading %zu bytes at 0x%" PRIx64 ")", bad, len, addr);
+	else
+		e = tli_error_fault(bad, "cannot read %zu bytes at 0x%" PRIx64
+				    " (unreadable from 0x%" PRIx64 "): %s",
+				    len, addr, bad, strerror(r.err ? r.err : EFAULT));
+	if (e != &tli_enomem)
+		e->err_no = r.err ? r.err : EFAULT;
+	return e;
+}
+
+struct tli_error *tli_target_read_u64(struct tli_target *t, uint64_t addr, uint64_t *ret)
+{
+	unsigned char b[8];
+	struct tli_error *err = tli_target_read(t, addr, b, sizeof(b));
+	if (err)
+		return err;
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | b[i];
+	*ret = v;
+	return NULL;
+}
+
+struct tli_error *tli_target_read_u32(struct tli_target *t, uint64_t addr, uint32_t *ret)
+{
+	unsigned char b[4];
+	struct tli_error *err = tli_target_read(t, addr, b, sizeof(b));
+	if (err)
+		return err;
+	*ret = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* capture                                                             */
+
+struct span {
+	uint64_t a, b; /* [a, b) */
+};
+
+struct spans {
+	struct span *v;
+	size_t n, cap;
+};
+
+static bool spans_push(struct spans *s, uint64_t a, uint64_t b)
+{
+	if (a >= b)
+		return true;
+	if (s->n && s->v[s->n - 1].b == a) { /* coalesce touching */
+		s->v[s->n - 1].b = b;
+		return true;
+	}
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 16;
+		struct span *nv = realloc(s->v, nc * sizeof(*nv));
+		if (!nv)
+			return false;
+		s->v = nv;
+		s->cap = nc;
+	}
+	s->v[s->n++] = (struct span){ a, b };
+	return true;
+}
+
+static int span_cmp(const void *x, const void *y)
+{
+	const struct span *p = x, *q = y;
+	if (p->a != q->a)
+		return p->a < q->a ? -1 : 1;
+	if (p->b != q->b)
+		return p->b < q->b ? -1 : 1;
+	return 0;
+}
+
+/* Sort and merge spans whose distance is < gap (gap 0: merge overlapping/touching). */
+static bool spans_merge(const struct spans *in, uint64_t gap, struct spans *out)
+{
+	for (size_t i = 0; i < in->n; i++) {
+		struct span s = in->v[i];
+		if (out->n) {
+			struct span *last = &out->v[out->n - 1];
+			if (s.a <= last->b || s.a - last->b < gap) {
+				if (s.b > last->b)
+					last->b = s.b;
+				continue;
+			}
+		}
+		if (out->n == out->cap) {
+			size_t nc = out->cap ? out->cap * 2 : 16;
+			struct span *nv = realloc(out->v, nc * sizeof(*nv));
+			if (!nv)
+				return false;
+			out->v = nv;
+			out->cap = nc;
+		}
+		out->v[out->n++] = s;
+	}
+	return true;
+}
+
+/* Index of the first mapping whose end > a (maps sorted, non-overlapping). */
+static size_t map_lower(const struct tli_target *t, uint64_t a)
+{
+	size_t lo = 0, hi = t->nmaps;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->maps[mid].end <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Intersect spans with readable mappings (touching pieces coalesce). */
+static bool spans_clip_to_maps(const struct tli_target *t, const struct spans *in, struct spans *out)
+{
+	for (size_t i = 0; i < in->n; i++) {
+		uint64_t a = in->v[i].a, b = in->v[i].b;
+		for (size_t m = map_lower(t, a); m < t->nmaps && t->maps[m].start < b; m++) {
+			const struct tli_mapping *mp = &t->maps[m];
+			if (!(mp->prot & TLI_PROT_R))
+				continue;
+			uint64_t pa = a > mp->start ? a : mp->start;
+			uint64_t pb = b < mp->end ? b : mp->end;
+			if (!spans_push(out, pa, pb))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Parts of the spans not yet captured, split into chunks <= CAPTURE_CHUNK. */
+static bool spans_holes(const struct tli_capture *c, const struct spans *in, struct spans *out)
+{
+	uint64_t budget = CAPTURE_MAX_TOTAL;
+	for (size_t i = 0; i < in->n && budget; i++) {
+		uint64_t a = in->v[i].a, b = in->v[i].b;
+		size_t e = cap_floor(c, a);
+		e = e == (size_t)-1 ? 0 : e;
+		while (a < b) {
+			while (c && e < c->n && c->ext[e].addr + c->ext[e].len <= a)
+				e++;
+			uint64_t hole_end = b;
+			if (c && e < c->n && c->ext[e].addr <= a) { /* a is captured */
+				a = c->ext[e].addr + c->ext[e].len;
+				continue;
+			}
+			if (c && e < c->n && c->ext[e].addr < b)
+				hole_end = c->ext[e].addr;
+			while (a < hole_end) {
+				if (!budget)
+					return true; /* the rest stays uncaptured (counted as failed) */
+				uint64_t ce = hole_end - a > CAPTURE_CHUNK ? a + CAPTURE_CHUNK : hole_end;
+				if (ce - a > budget)
+					ce = a + budget;
+				budget -= ce - a;
+				if (out->n == out->cap) {
+					size_t nc = out->cap ? out->cap * 2 : 16;
+					struct span *nv = realloc(out->v, nc * sizeof(*nv));
+					if (!nv)
+						return false;
+					out->v = nv;
+					out->cap = nc;
+				}
+				out->v[out->n++] = (struct span){ a, ce };
+				a = ce;
+			}
+		}
+	}
+	return true;
+}
+
+static int ext_cmp(const void *x, const void *y)
+{
+	const struct extent *p = x, *q = y;
+	return p->addr < q->addr ? -1 : p->addr > q->addr;
+}
+
+/* Read the given holes with one backend call and add what was read to the capture. */
+static struct tli_error *capture_holes(struct tli_target *t, const struct spans *holes)
+{
+	if (!holes->n)
+		return NULL;
+	struct tli_capture *c = t->capture;
+	struct tli_read *reads = calloc(holes->n, sizeof(*reads));
+	if (!reads)
+		return &tli_enomem;
+	size_t nr = 0;
+	for (size_t i = 0; i < holes->n; i++) {
+		uint64_t len = holes->v[i].b - holes->v[i].a;
+		void *buf = malloc(len);
+		if (!buf)
+			continue; /* not captured; counted as failed by the caller */
+		reads[nr++] = (struct tli_read){ .addr = holes->v[i].a, .buf = buf, .len = len };
+	}
+	struct tli_error *err = backend_read(t, reads, nr);
+	if (err) {
+		for (size_t i = 0; i < nr; i++)
+			free(reads[i].buf);
+		free(reads);
+		return err;
+	}
+	size_t add = 0;
+	for (size_t i = 0; i < nr; i++)
+		if (reads[i].got)
+			add++;
+	if (c->n + add > c->cap) {
+		size_t nc = c->cap ? c->cap : 16;
+		while (nc < c->n + add)
+			nc *= 2;
+		struct extent *ne = realloc(c->ext, nc * sizeof(*ne));
+		if (!ne) {
+			for (size_t i = 0; i < nr; i++)
+				free(reads[i].buf);
+			free(reads);
+			return &tli_enomem;
+		}
+		c->ext = ne;
+		c->cap = nc;
+	}
+	size_t old_n = c->n;
+	for (size_t i = 0; i < nr; i++) {
+		if (!reads[i].got) {
+			free(reads[i].buf);
+			continue;
+		}
+		unsigned char *data = reads[i].buf;
+		if (reads[i].got < reads[i].len) {
+			unsigned char *shrunk = realloc(data, reads[i].got);
+			if (shrunk)
+				data = shrunk;
+		}
+		c->ext[c->n++] = (struct extent){ reads[i].addr, reads[i].got, data };
+		c->bytes += reads[i].got;
+	}
+	free(reads);
+	/* new extents are sorted among themselves (holes were sorted): merge in place
+	 * would need scratch space anyway, and qsort of an almost-sorted array is cheap */
+	if (c->n != old_n)
+		qsort(c->ext, c->n, sizeof(*c->ext), ext_cmp);
+	return NULL;
+}
+
+struct tli_error *tli_target_capture(struct tli_target *t, const struct tli_range *ranges,
+				     size_t n, uint64_t gap, size_t *nfailed)
+{
+	if (nfailed)
+		*nfailed = 0;
+	if (!t)
+		return tli_error_create(TLI_E_INTERNAL, "capture on a NULL target");
+	if (t->kind == TLI_TARGET_CORE || !n)
+		return NULL;
+	if (t->released)
+		return tli_error_create(TLI_E_INTERNAL,
+					"capture after the target was released (pid %d)", t->pid);
+	if (!gap)
+		gap = CAPTURE_DEFAULT_GAP;
+	if (!t->capture) {
+		t->capture = calloc(1, sizeof(*t->capture));
+		if (!t->capture)
+			return &tli_enomem;
+	}
+
+	struct spans req = { 0 }, merged = { 0 }, exact = { 0 }, clipped = { 0 }, holes = { 0 };
+	struct tli_error *err = NULL;
+	req.v = malloc(n * sizeof(*req.v));
+	if (!req.v) {
+		err = &tli_enomem;
+		goto out;
+	}
+	req.cap = n;
+	for (size_t i = 0; i < n; i++) {
+		if (!ranges[i].len)
+			continue;
+		uint64_t a = ranges[i].addr;
+		uint64_t b = a + ranges[i].len < a ? UINT64_MAX : a + ranges[i].len;
+		req.v[req.n++] = (struct span){ a, b };
+	}
+	qsort(req.v, req.n, sizeof(*req.v), span_cmp);
+
+	/* pass 1: merged (gap) ranges, clipped to readable mappings */
+	if (!spans_merge(&req, gap, &merged) || !spans_merge(&req, 0, &exact)) {
+		err = &tli_enomem;
+		goto out;
+	}
+	const struct spans *pass1 = &merged;
+	if (t->nmaps) {
+		if (!spans_clip_to_maps(t, &merged, &clipped)) {
+			err = &tli_enomem;
+			goto out;
+		}
+		pass1 = &clipped;
+	}
+	if (!spans_holes(t->capture, pass1, &holes)) {
+		err = &tli_enomem;
+		goto out;
+	}
+	err = capture_holes(t, &holes);
+	if (err)
+		goto out;
+
+	/* pass 2: requested bytes still missing (a fault inside a merged range ends
+	 * that iovec): read them exactly, once more (within readable mappings
+	 * when they are known) */
+	holes.n = 0;
+	const struct spans *pass2 = &exact;
+	if (t->nmaps) {
+		clipped.n = 0;
+		if (!spans_clip_to_maps(t, &exact, &clipped)) {
+			err = &tli_enomem;
+			goto out;
+		}
+		pass2 = &clipped;
+	}
+	if (!spans_holes(t->capture, pass2, &holes)) {
+		err = &tli_enomem;
+		goto out;
+	}
+	err = capture_holes(t, &holes);
+	if (err)
+		goto out;
+
+	if (nfailed)
+		for (size_t i = 0; i < req.n; i++)
+			if (!tli_target_captured(t, req.v[i].a, req.v[i].b - req.v[i].a))
+				(*nfailed)++;
+out:
+	free(req.v);
+	free(merged.v);
+	free(exact.v);
+	free(clipped.v);
+	free(holes.v);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* release / destroy                                                   */
+
+static double elapsed_ms(const struct timespec *from)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - from->tv_sec) * 1e3 + (double)(now.tv_nsec - from->tv_nsec) / 1e6;
+}
+
+void tli_target_release(struct tli_target *t)
+{
+	if (!t || t->released)
+		return;
+	bool was_stopped = t->stopped;
+	if (t->ops && t->ops->release)
+		t->ops->release(t);
+	t->stopped = false;
+	if (t->kind == TLI_TARGET_LIVE && was_stopped)
+		t->pause_ms = elapsed_ms(&t->stop_begin);
+	t->released = true;
+}
+
+void tli_target_destroy(struct tli_target *t)
+{
+	if (!t)
+		return;
+	if (t->kind == TLI_TARGET_LIVE)
+		tli_target_release(t);
+	if (t->ops && t->ops->destroy)
+		t->ops->destroy(t);
+	if (t->capture) {
+		for (size_t i = 0; i < t->capture->n; i++)
+			free(t->capture->ext[i].data);
+		free(t->capture->ext);
+		free(t->capture);
+	}
+	for (size_t i = 0; i < t->nmaps; i++)
+		free(t->maps[i].path);
+	free(t->maps);
+	free(t->threads);
+	free(t->exe_path);
+	free(t->core_path);
+	free(t->warnings);
+	free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* lookups                                                             */
+
+const struct tli_mapping *tli_target_find_mapping(const struct tli_target *t, uint64_t addr)
+{
+	if (!t || !t->nmaps)
+		return NULL;
+	/* last mapping with start <= addr */
+	size_t lo = 0, hi = t->nmaps;
+	if (t->maps[0].start > addr)
+		return NULL;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->maps[mid].start <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	const struct tli_mapping *m = &t->maps[lo];
+	return addr < m->end ? m : NULL;
+}
+
+bool tli_target_plausible(const struct tli_target *t, uint64_t addr, uint64_t len)
+{
+	if (!t)
+		return false;
+	if (!t->nmaps)
+		return true;
+	if (!len)
+		len = 1;
+	if (addr + len < addr)
+		return false;
+	uint64_t end = addr + len;
+	const struct tli_mapping *m = tli_target_find_mapping(t, addr);
+	while (m) {
+		if (!(m->prot & TLI_PROT_R))
+			return false;
+		if (m->end >= end)
+			return true;
+		const struct tli_mapping *next = m + 1;
+		if (next >= t->maps + t->nmaps || next->start != m->end)
+			return false;
+		m = next;
+	}
+	return false;
+}
+
+const struct tli_thread *tli_target_thread(const struct tli_target *t, int tid)
+{
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < t->nthreads; i++)
+		if (t->threads[i].tid == tid)
+			return &t->threads[i];
+	return NULL;
+}
+
+void tli_target_warn(struct tli_target *t, const char *fmt, ...)
+{
+	if (!t)
+		return;
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	size_t old = t->warnings ? strlen(t->warnings) : 0;
+	if (old > (1u << 20))
+		return; /* bounded: a hostile core must not make this grow forever */
+	size_t add = strlen(line);
+	char *nw = realloc(t->warnings, old + add + 2);
+	if (!nw)
+		return;
+	memcpy(nw + old, line, add);
+	nw[old + add] = '\n';
+	nw[old + add + 1] = 0;
+	t->warnings = nw;
+}
