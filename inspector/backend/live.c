@@ -37,6 +37,7 @@ struct live {
 	int *tids;        /**< attached (seized) threads */
 	int *sigs;        /**< signal to deliver at detach (signal-delivery-stop), per tid */
 	bool *stopped;    /**< per tid: stop observed */
+	int timeout_ms;   /**< for a deferred stop */
 	size_t ntids, cap;
 	int slot;         /**< guard registry slot, -1 if none */
 	bool detached;
@@ -744,10 +745,29 @@ static void live_destroy(struct tli_target *t)
 	t->priv = NULL;
 }
 
+/* The deferred stop: attach now, and re-read the maps the process has at the stop. */
+static struct tli_error *live_stop(struct tli_target *t)
+{
+	struct live *L = t->priv;
+	L->detached = false;
+	struct tli_error *err = attach_all(t, L, L->timeout_ms);
+	if (err) {
+		t->released = true; /* attach_all detached already */
+		return err;
+	}
+	for (size_t i = 0; i < t->nmaps; i++)
+		free(t->maps[i].path);
+	free(t->maps);
+	t->maps = NULL;
+	t->nmaps = 0;
+	return parse_maps(t);
+}
+
 static const struct tli_target_ops live_ops = {
 	.name = "live",
 	.read_many = live_read_many,
 	.release = live_release,
+	.stop = live_stop,
 	.destroy = live_destroy,
 };
 
@@ -837,6 +857,12 @@ struct tli_error *tli_live_open(int pid, const struct tli_live_opts *opts, struc
 				       "use --no-stop to read it while the other tracer holds it",
 				       pid, tp);
 		goto fail;
+	}
+	L->timeout_ms = o.timeout_ms;
+	if (o.defer_stop) {
+		t->stop_deferred = true;
+		*ret = t;
+		return NULL;
 	}
 	L->detached = false;
 	err = attach_all(t, L, o.timeout_ms);

@@ -116,53 +116,6 @@ static struct tli_error *setup_layout(struct tli_session *s, const char *exe, ui
 	return NULL;
 }
 
-/* For a live pid: which executable (--exe or /proc/PID/exe) and AT_ENTRY, without stopping it. */
-static struct tli_error *live_preflight(const struct tli_session_opts *o, char *exe, size_t cap,
-					uint64_t *at_entry)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d", o->pid);
-	if (access(path, F_OK) != 0)
-		return tli_error_create(TLI_E_NO_TARGET, "no process with pid %d", o->pid);
-	if (o->exe) {
-		snprintf(exe, cap, "%s", o->exe);
-	} else {
-		snprintf(path, sizeof(path), "/proc/%d/exe", o->pid);
-		ssize_t n = readlink(path, exe, cap - 1);
-		if (n < 0) {
-			int e = errno;
-			if (e == EACCES || e == EPERM)
-				return tli_error_errno(TLI_E_PERM, e, "cannot read %s (not allowed to inspect "
-						       "pid %d)", path, o->pid);
-			if (e == ENOENT)
-				return tli_error_create(TLI_E_NO_TARGET, "pid %d has no executable "
-							"(kernel thread or exited)", o->pid);
-			return tli_error_errno(TLI_E_NO_TARGET, e, "cannot read %s", path);
-		}
-		exe[n] = 0;
-		/* a deleted or replaced executable: open it through /proc */
-		if (access(exe, R_OK) != 0 || strstr(exe, " (deleted)"))
-			snprintf(exe, cap, "/proc/%d/exe", o->pid);
-	}
-	snprintf(path, sizeof(path), "/proc/%d/auxv", o->pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		uint64_t av[2 * 64];
-		ssize_t n = read(fd, av, sizeof(av));
-		for (ssize_t i = 0; n > 0 && i + 1 < n / 8; i += 2) {
-			if (av[i] == 0)
-				break;
-			if (av[i] == 9 /* AT_ENTRY */)
-				*at_entry = av[i + 1];
-		}
-		close(fd);
-	} else if (errno == EACCES || errno == EPERM) {
-		return tli_error_errno(TLI_E_PERM, errno, "cannot read %s (not allowed to inspect pid %d)",
-				       path, o->pid);
-	}
-	return NULL;
-}
-
 struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_session **ret)
 {
 	struct tli_session *s = calloc(1, sizeof(*s));
@@ -173,27 +126,21 @@ struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_
 	s->warnings = json_array();
 	struct tli_error *err;
 	if (o->pid > 0) {
-		/* Everything that needs only the executable happens BEFORE the stop,
-		 * so that the target's pause is the capture and nothing else. */
-		char exe[4096];
-		uint64_t at_entry = 0;
-		err = live_preflight(o, exe, sizeof(exe), &at_entry);
+		/* Opened with a deferred stop: everything that needs only files (DWARF
+		 * index, symbols, pclntab) happens before the pause; the first memory
+		 * access stops the process. */
+		struct tli_live_opts lo = { .no_stop = o->no_stop, .timeout_ms = o->timeout_ms,
+					    .defer_stop = true };
+		err = tli_live_open(o->pid, &lo, &s->target);
+		if (!err && o->exe) {
+			free(s->target->exe_path);
+			s->target->exe_path = strdup(o->exe);
+		}
 		if (!err)
-			err = setup_layout(s, exe, at_entry);
+			err = setup_layout(s, s->target->exe_path, s->target->at_entry);
 		if (!err) {
 			struct tli_gobin *gb;
-			struct tli_error *gerr;
-			s->exe_path_pre = strdup(exe);
-			gerr = tli_session_gobin(s, &gb);
-			tli_error_destroy(gerr); /* not Go: fine, commands decide */
-		}
-		if (!err) {
-			struct tli_live_opts lo = { .no_stop = o->no_stop, .timeout_ms = o->timeout_ms };
-			err = tli_live_open(o->pid, &lo, &s->target);
-		}
-		if (!err) {
-			free(s->target->exe_path);
-			s->target->exe_path = strdup(exe);
+			tli_error_destroy(tli_session_gobin(s, &gb)); /* not Go: commands decide */
 		}
 	} else if (o->core) {
 		struct tli_core_opts co = { .exe = o->exe, .sysroot = o->sysroot };

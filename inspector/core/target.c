@@ -118,8 +118,21 @@ static struct tli_error *backend_read(struct tli_target *t, struct tli_read *rea
 	return err;
 }
 
+struct tli_error *tli_target_stop(struct tli_target *t)
+{
+	if (!t || !t->stop_deferred || t->released || !t->ops->stop)
+		return NULL;
+	t->stop_deferred = false;
+	return t->ops->stop(t);
+}
+
 struct tli_error *tli_target_read_many(struct tli_target *t, struct tli_read *reads, size_t n)
 {
+	if (t->stop_deferred) {
+		struct tli_error *serr = tli_target_stop(t);
+		if (serr)
+			return serr;
+	}
 	if (!t)
 		return tli_error_create(TLI_E_INTERNAL, "read from a NULL target");
 	for (size_t i = 0; i < n; i++) {
@@ -434,6 +447,11 @@ static struct tli_error *capture_holes(struct tli_target *t, const struct spans 
 struct tli_error *tli_target_capture(struct tli_target *t, const struct tli_range *ranges,
 				     size_t n, uint64_t gap, size_t *nfailed)
 {
+	if (t->stop_deferred) {
+		struct tli_error *serr = tli_target_stop(t);
+		if (serr)
+			return serr;
+	}
 	if (nfailed)
 		*nfailed = 0;
 	if (!t)

@@ -68,6 +68,8 @@ struct tli_target_ops {
 	struct tli_error *(*read_many)(struct tli_target *t, struct tli_read *reads, size_t n);
 	/** Resume a stopped live target (detach). Idempotent. May be NULL. */
 	void (*release)(struct tli_target *t);
+	/** Stop a live target opened with defer_stop. May be NULL (cores). */
+	struct tli_error *(*stop)(struct tli_target *t);
 	void (*destroy)(struct tli_target *t);
 };
 
@@ -88,6 +90,7 @@ struct tli_target {
 	uint64_t at_phdr;           /**< AT_PHDR */
 	bool stopped;               /**< live target currently held stopped by us */
 	bool no_stop;               /**< live target read without stopping (--no-stop) */
+	bool stop_deferred;         /**< opened with defer_stop and not stopped yet */
 	struct timespec stop_begin; /**< CLOCK_MONOTONIC when the stop began */
 	double pause_ms;            /**< measured stop duration (after release) */
 	int64_t mono_now_ns;        /**< target's CLOCK_MONOTONIC "now" (0 = unknown) */
@@ -127,6 +130,12 @@ struct tli_error *tli_target_capture(struct tli_target *t, const struct tli_rang
 				     size_t n, uint64_t gap, size_t *nfailed);
 /** True if [addr,addr+len) is entirely inside the capture. */
 bool tli_target_captured(struct tli_target *t, uint64_t addr, uint64_t len);
+/**
+ * Stop a live target opened with defer_stop (no-op if stopped, released, not live or
+ * --no-stop). Memory access through this layer calls it implicitly, so a walker can
+ * never read a running process by accident.
+ */
+struct tli_error *tli_target_stop(struct tli_target *t);
 /** Resume the target (live): from now on reads are served from the capture only. */
 void tli_target_release(struct tli_target *t);
 /** Release (if needed) and free everything. Safe on NULL. */
@@ -151,6 +160,9 @@ void tli_target_warn(struct tli_target *t, const char *fmt, ...)
 
 struct tli_live_opts {
 	bool no_stop;       /**< do not attach/stop: the caller (a debugger) holds the process */
+	bool defer_stop;    /**< open (maps, exe, auxv, permission checks) but stop only on the
+			     *   first memory access or tli_target_stop(): whatever needs only
+			     *   files (layouts, symbols) then happens before the pause */
 	int timeout_ms;     /**< give up stopping after this long (default 2000) */
 };
 /** Attach to and stop every thread of pid (unless no_stop). */
