@@ -1,0 +1,3 @@
+module tlinspect.test/gotarget
+
+go 1.19

@@ -1,0 +1,121 @@
+# shellcheck shell=bash
+# tests/integration/lib.sh — helpers shared by the integration and bench scripts.
+# Source it from bash:  . tests/integration/lib.sh
+#
+#   tli_go_versions            installed toolchains ("1.19 1.21 ..."), filtered by $GO_VERSIONS
+#   tli_go_bin VER             /usr/lib/go-VER/bin/go
+#   tli_build TARGETDIR VER [VARIANT]
+#                              build a Go target dir (tests/targets/go/NAME or any dir with go.mod)
+#                              with toolchain VER into tests/out/goVER/NAME[-VARIANT]; prints the path.
+#                              VARIANT: default | stripped (-ldflags=-s -w) | pie (-buildmode=pie)
+#   tli_start OUTFILE CMD...   start CMD in the background (stdout+stderr to OUTFILE), remember its
+#                              pid in TLI_PID and for cleanup
+#   tli_wait_ready OUTFILE [SECS]  wait for a "ready <pid>"/"pid <pid>" line; prints the pid
+#   tli_kill PID               SIGKILL one pid we started and reap it
+#   tli_cleanup                kill everything started with tli_start (install with trap)
+# Never kills anything it did not start.
+
+TLI_ROOT=${TLI_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+TLI_OUT=${TLI_OUT:-$TLI_ROOT/tests/out}
+TLI_PIDS=()
+
+tli_log() { printf '%s\n' "$*" >&2; }
+
+tli_go_versions() {
+	local d v want out=()
+	for d in /usr/lib/go-1.*; do
+		[ -x "$d/bin/go" ] || continue
+		v=${d#/usr/lib/go-}
+		if [ -n "${GO_VERSIONS:-}" ]; then
+			for want in $GO_VERSIONS; do
+				[ "$want" = "$v" ] && out+=("$v")
+			done
+		else
+			out+=("$v")
+		fi
+	done
+	# numeric sort on the minor version
+	printf '%s\n' "${out[@]}" | sort -t. -k1,1n -k2,2n | tr '\n' ' '
+}
+
+tli_go_bin() { printf '/usr/lib/go-%s/bin/go' "$1"; }
+
+tli_gocache() {
+	if [ -n "${GOCACHE:-}" ]; then
+		printf '%s' "$GOCACHE"
+	elif [ -n "${HOME:-}" ] && [ -d "$HOME" ] && [ -w "$HOME" ]; then
+		printf '%s' "$HOME/.cache/go-build"
+	else
+		printf '%s' "$TLI_OUT/gocache"
+	fi
+}
+
+# tli_build TARGETDIR VER [VARIANT]
+tli_build() {
+	local src=$1 ver=$2 variant=${3:-default}
+	local name go out
+	case $src in /*) ;; *) src=$TLI_ROOT/$src ;; esac
+	name=$(basename "$src")
+	go=$(tli_go_bin "$ver")
+	[ -x "$go" ] || { tli_log "tli_build: no toolchain $go"; return 1; }
+	out=$TLI_OUT/go$ver/$name
+	local flags=()
+	case $variant in
+	default) ;;
+	stripped) out=$out-stripped; flags=(-ldflags=-s\ -w) ;;
+	pie) out=$out-pie; flags=(-buildmode=pie) ;;
+	*) tli_log "tli_build: unknown variant $variant"; return 1 ;;
+	esac
+	mkdir -p "$(dirname "$out")"
+	if ! (cd "$src" && GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=off GOWORK=off \
+		GOCACHE=$(tli_gocache) "$go" build "${flags[@]}" -o "$out" . ) >&2; then
+		tli_log "tli_build: go$ver build of $src ($variant) failed"
+		return 1
+	fi
+	printf '%s\n' "$out"
+}
+
+# tli_start OUTFILE CMD... ; sets TLI_PID
+tli_start() {
+	local outfile=$1
+	shift
+	"$@" >"$outfile" 2>&1 &
+	TLI_PID=$!
+	TLI_PIDS+=("$TLI_PID")
+}
+
+# tli_wait_ready OUTFILE [SECS]: prints the pid announced by the target
+tli_wait_ready() {
+	local f=$1 secs=${2:-30} i line
+	for ((i = 0; i < secs * 20; i++)); do
+		line=$(grep -m1 -E '^(ready|pid) [0-9]+' "$f" 2>/dev/null || true)
+		if [ -n "$line" ]; then
+			printf '%s\n' "${line#* }"
+			return 0
+		fi
+		if [ -n "${TLI_PID:-}" ] && ! kill -0 "$TLI_PID" 2>/dev/null; then
+			tli_log "target exited before it was ready:"; tail -5 "$f" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	tli_log "target not ready after ${secs}s"
+	return 1
+}
+
+tli_kill() {
+	local p=$1
+	kill -KILL "$p" 2>/dev/null || true
+	wait "$p" 2>/dev/null || true
+}
+
+tli_cleanup() {
+	local p
+	for p in "${TLI_PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	for p in "${TLI_PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	TLI_PIDS=()
+}

@@ -1,0 +1,3 @@
+module tlinspect.test/demo
+
+go 1.19

@@ -1,0 +1,3 @@
+module tlinspect.test/goroutines
+
+go 1.19
