@@ -9,6 +9,7 @@
 
 #include "core/session.h"
 #include "go/gobin.h"
+#include "glibc/glibc.h"
 #include "go/goroutines.h"
 
 const char *const tli_default_command = "goroutines";
@@ -51,6 +52,17 @@ static const struct tli_option goroutines_options[] = {
 
 static const struct tli_option goroutine_options[] = {
 	{ "all-frames", 0, TLI_OPT_FLAG, NULL, "do not hide runtime frames", 0, 0, false },
+	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
+};
+
+static const struct tli_option heap_options[] = {
+	{ "top", 0, TLI_OPT_INT, "N", "rows of the top sizes table (default 10, 0 = all)", 0, 1000000, false },
+	{ "chunks", 0, TLI_OPT_FLAG, NULL, "list every chunk in the result (large)", 0, 0, false },
+	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
+};
+
+static const struct tli_option leaks_options[] = {
+	{ "top", 0, TLI_OPT_INT, "N", "rows of the leak groups table (default 10, 0 = all)", 0, 1000000, false },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
 };
 
@@ -159,6 +171,69 @@ static struct tli_error *cmd_version(struct tli_cmd_ctx *ctx, json_t *result)
 	return NULL;
 }
 
+/* glibc malloc commands (inspector/glibc) */
+static struct tli_glibc_opts glibc_opts(const struct tli_cmd_ctx *ctx)
+{
+	const struct tli_optval *top = tli_cmd_opt(ctx, "top");
+	struct tli_glibc_opts o = {
+		.top = top && top->set ? (top->num == 0 ? -1 : (int)top->num) : 0,
+		.chunks = flag(ctx, "chunks"),
+	};
+	return o;
+}
+
+static struct tli_error *cmd_heap(struct tli_cmd_ctx *ctx, json_t *result)
+{
+	struct tli_glibc_opts o = glibc_opts(ctx);
+	return tli_glibc_heap(ctx->session, &o, result);
+}
+
+static struct tli_error *cmd_arenas(struct tli_cmd_ctx *ctx, json_t *result)
+{
+	struct tli_glibc_opts o = glibc_opts(ctx);
+	return tli_glibc_arenas(ctx->session, &o, result);
+}
+
+static struct tli_error *cmd_bins(struct tli_cmd_ctx *ctx, json_t *result)
+{
+	struct tli_glibc_opts o = glibc_opts(ctx);
+	return tli_glibc_bins(ctx->session, &o, result);
+}
+
+static struct tli_error *parse_addr(const char *s, uint64_t *ret)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (!*s || *end || errno || v == 0)
+		return tli_error_create(TLI_E_USAGE, "invalid address '%s': expected a number such as "
+					"0x55d0c0a012a0", s);
+	*ret = v;
+	return NULL;
+}
+
+static struct tli_error *check_addr(int argc, char **argv)
+{
+	uint64_t a;
+	return argc > 0 ? parse_addr(argv[0], &a) : NULL;
+}
+
+static struct tli_error *cmd_chunk(struct tli_cmd_ctx *ctx, json_t *result)
+{
+	uint64_t addr;
+	struct tli_error *err = parse_addr(ctx->argv[0], &addr);
+	if (err)
+		return err;
+	struct tli_glibc_opts o = glibc_opts(ctx);
+	return tli_glibc_chunk(ctx->session, &o, addr, result);
+}
+
+static struct tli_error *cmd_leaks(struct tli_cmd_ctx *ctx, json_t *result)
+{
+	struct tli_glibc_opts o = glibc_opts(ctx);
+	return tli_glibc_leaks(ctx->session, &o, result);
+}
+
 static struct tli_error *check_help(int argc, char **argv)
 {
 	if (argc == 0 || tli_command_find(argv[0]))
@@ -222,6 +297,68 @@ const struct tli_command tli_commands[] = {
 		.options = goroutine_options,
 		.min_args = 1, .max_args = 1,
 		.check = check_goroutine,
+	},
+	{
+		.name = "heap",
+		.args = "[--top N] [--chunks]",
+		.summary = "glibc malloc: arenas, totals (= mallinfo2), histogram and top sizes",
+		.help = "Walks every arena, heap and chunk of glibc's malloc and every bin (tcache per\n"
+			"thread, fast, unsorted, small, large). The \"mallinfo2\" object equals what\n"
+			"mallinfo2() in the target would return; per-arena totals match malloc_info().\n"
+			"Needs libc's debug info (libc6-dbg, found by build-id; more directories in\n"
+			"$TLINSPECT_DEBUG_DIRS). Chunks in tcache and fastbins are free to the program\n"
+			"but in use to the arena: both views are shown, labelled.",
+		.needs_target = TLI_TARGET_REQUIRED,
+		.fn = cmd_heap,
+		.options = heap_options,
+		.min_args = 0, .max_args = 0,
+	},
+	{
+		.name = "arenas",
+		.args = "",
+		.summary = "glibc malloc: per arena system memory, top, heaps, in-use/free, fragmentation",
+		.help = "One entry per malloc arena (main and thread arenas): system_mem, top chunk, heap\n"
+			"segments, bytes in use and free, and fragmentation.",
+		.needs_target = TLI_TARGET_REQUIRED,
+		.fn = cmd_arenas,
+		.options = NULL,
+		.min_args = 0, .max_args = 0,
+	},
+	{
+		.name = "bins",
+		.args = "",
+		.summary = "glibc malloc: tcache per thread, fastbins, unsorted, small and large bins",
+		.help = "Counts and bytes of every bin of every arena and each thread's tcache\n"
+			"(found through the thread pointer). Safe-linking is decoded on glibc >= 2.32.",
+		.needs_target = TLI_TARGET_REQUIRED,
+		.fn = cmd_bins,
+		.options = NULL,
+		.min_args = 0, .max_args = 0,
+	},
+	{
+		.name = "chunk",
+		.args = "ADDR",
+		.summary = "glibc malloc: the chunk containing ADDR, its flags, neighbours and bin",
+		.help = "Decodes the chunk that contains ADDR (a pointer malloc returned, or any address\n"
+			"inside the chunk): size, flags, previous and next chunks, and which bin holds it.",
+		.needs_target = TLI_TARGET_REQUIRED,
+		.fn = cmd_chunk,
+		.options = NULL,
+		.min_args = 1, .max_args = 1,
+		.check = check_addr,
+	},
+	{
+		.name = "leaks",
+		.args = "[--top N]",
+		.summary = "glibc malloc: in-use chunks nothing points to, grouped by size and C++ type",
+		.help = "Conservative reachability from the roots (data and bss of every module, each\n"
+			"thread's stack from its stack pointer, registers, TLS) through in-use chunks;\n"
+			"interior pointers count. What is left is reported like valgrind's \"definitely\n"
+			"lost\", grouped by size and by C++ class when the first word points into a vtable.",
+		.needs_target = TLI_TARGET_REQUIRED,
+		.fn = cmd_leaks,
+		.options = leaks_options,
+		.min_args = 0, .max_args = 0,
 	},
 	{
 		.name = "version",

@@ -2,6 +2,8 @@
 /* The text printer: dispatch per command, plus the small printers (help, version). */
 #include "render.h"
 
+#include "glibc/glibc.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -176,6 +178,14 @@ static void text_version(FILE *f, json_t *doc, const struct tli_render_opts *opt
 
 typedef void (*text_fn)(FILE *f, json_t *doc, const struct tli_render_opts *opts);
 
+/* The glibc commands have one printer; it needs the command name. */
+static const char *glibc_command;
+static void text_glibc(FILE *f, json_t *doc, const struct tli_render_opts *opts)
+{
+	(void)opts;
+	tli_glibc_render_text(f, glibc_command, doc);
+}
+
 static const struct {
 	const char *command;
 	text_fn fn;
@@ -183,6 +193,11 @@ static const struct {
 } printers[] = {
 	{ "goroutines", tli_text_goroutines, true },
 	{ "goroutine", tli_text_goroutine, true },
+	{ "heap", text_glibc, true },
+	{ "arenas", text_glibc, true },
+	{ "bins", text_glibc, true },
+	{ "chunk", text_glibc, true },
+	{ "leaks", text_glibc, true },
 	{ "version", text_version, true },
 	{ "help", text_help, false },
 };
@@ -197,6 +212,7 @@ struct tli_error *tli_render_text(FILE *f, const char *command, json_t *doc,
 		return tli_error_create(TLI_E_INTERNAL, "no result to print");
 	for (size_t i = 0; i < sizeof(printers) / sizeof(printers[0]); i++) {
 		if (command && !strcmp(command, printers[i].command)) {
+			glibc_command = command;
 			/* warnings on stderr first, so they are seen before a long listing */
 			if (printers[i].warnings && opts->warn)
 				print_warnings(f, doc, opts);

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file glibc.h
+ * glibc malloc (ptmalloc2) from outside: arenas, heaps, every chunk, every bin,
+ * mallinfo2/malloc_info reproduced from the walk, and leak suspects.
+ *
+ * Every command: finds libc.so.6 in the target's mappings, builds a layout for
+ * it (DWARF of libc6-dbg by build-id, + its .symtab), captures arenas, heap
+ * segments, tcache structs (and for `leaks` every writable mapping) while the
+ * target is stopped, releases it, and walks the capture.
+ *
+ * Results (jansson) are documented in docs/glibc.md; the text printer is
+ * tli_glibc_render_text().
+ */
+#ifndef TLI_GLIBC_GLIBC_H
+#define TLI_GLIBC_GLIBC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "core/error.h"
+
+struct tli_session;
+
+struct tli_glibc_opts {
+	/** Debug directories for libc's separate debug info (NULL/0: the
+	 *  colon-separated $TLINSPECT_DEBUG_DIRS, else "/usr/lib/debug"). */
+	const char *const *debug_dirs;
+	size_t n_debug_dirs;
+	int top;              /**< rows of "top sizes" / leak groups (0 = default 10, <0 = all) */
+	bool chunks;          /**< heap: list every chunk in the result (big) */
+	int max_problems;     /**< corruption reports kept (0 = default 100) */
+};
+
+/** `heap`: summary, mallinfo2 (reproduced), per-arena malloc_info totals,
+ *  histogram of in-use chunks, top sizes, mmapped chunks, corruption. */
+struct tli_error *tli_glibc_heap(struct tli_session *s, const struct tli_glibc_opts *o,
+				 json_t *result);
+/** `arenas`: per arena: system_mem, top, heaps, in-use/free, fragmentation. */
+struct tli_error *tli_glibc_arenas(struct tli_session *s, const struct tli_glibc_opts *o,
+				   json_t *result);
+/** `bins`: tcache per thread, fastbins, unsorted, small, large. */
+struct tli_error *tli_glibc_bins(struct tli_session *s, const struct tli_glibc_opts *o,
+				 json_t *result);
+/** `chunk ADDR`: the chunk containing ADDR (user pointer or any address inside). */
+struct tli_error *tli_glibc_chunk(struct tli_session *s, const struct tli_glibc_opts *o,
+				  uint64_t addr, json_t *result);
+/** `leaks`: in-use chunks unreachable from the roots, grouped by size and C++ type. */
+struct tli_error *tli_glibc_leaks(struct tli_session *s, const struct tli_glibc_opts *o,
+				  json_t *result);
+
+/**
+ * Optional, for a live pid: resolve libc's layout (DWARF indexing, ~0.3-1 s)
+ * BEFORE the session stops the target, so the target's pause is only the
+ * capture. Reads /proc/PID/maps; the result is cached process-wide and used
+ * by the commands above when libc's path, build-id and bias match.
+ */
+struct tli_error *tli_glibc_prepare(int pid, const struct tli_glibc_opts *o, bool no_dwarf);
+/** Drop the cache of tli_glibc_prepare(). */
+void tli_glibc_unprepare(void);
+
+/** Text rendering of the results above; `command` is "heap", "arenas",
+ *  "bins", "chunk" or "leaks". */
+void tli_glibc_render_text(FILE *f, const char *command, json_t *result);
+
+#endif
