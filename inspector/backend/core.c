@@ -9,7 +9,7 @@
  * (p_filesz < p_memsz, or no PT_LOAD at all) the file named by NT_FILE is
  * read instead (prefixed by --sysroot, the main executable replaced by
  * --exe); a p_memsz tail with no NT_FILE backing reads as zeros (bss-like);
- * bytes a truncated core lost fail with EIO; anything else fails with EFAULT.
+ * bytes a truncated core lost fail with ENODATA; anything else fails with EFAULT.
  *
  * Truncation policy: damage to the ELF header or program header table is
  * fatal (TLI_E_BAD_FORMAT); a PT_LOAD or PT_NOTE cut short by the end of
@@ -216,7 +216,7 @@ static void core_read_one(struct core *c, struct tli_read *r, bool core_only)
 				continue;
 			}
 			if (off < s->filesz) { /* lost to truncation */
-				r->err = EIO;
+				r->err = ENODATA;
 				return;
 			}
 			uint64_t n = s->memsz - off < want ? s->memsz - off : want;

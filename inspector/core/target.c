@@ -197,7 +197,12 @@ struct tli_error *tli_target_read(struct tli_target *t, uint64_t addr, void *buf
 		return NULL;
 	uint64_t bad = addr + r.got;
 	struct tli_error *e;
-	if (t->kind == TLI_TARGET_LIVE && t->released)
+	if (t->kind == TLI_TARGET_CORE && r.err == ENODATA)
+		e = tli_error_create(TLI_E_BAD_FORMAT, "core file %s is truncated: the bytes at 0x%" PRIx64
+				     " (needed for %zu bytes at 0x%" PRIx64 ") lie beyond its end",
+				     t->core_path ? t->core_path : "", bad, len, addr),
+		e->addr = bad;
+	else if (t->kind == TLI_TARGET_LIVE && t->released)
 		e = tli_error_fault(bad, "address 0x%" PRIx64 " was not captured while the target was "
 				    "stopped (reading %zu bytes at 0x%" PRIx64 ")", bad, len, addr);
 	else
