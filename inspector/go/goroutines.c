@@ -308,7 +308,7 @@ struct gcap {
 	const char *problem; /* reason the g could not be decoded */
 };
 
-struct walk {
+struct tli_go_rt {
 	struct tli_session *s;
 	struct tli_target *t;
 	struct go_layout gl;
@@ -329,7 +329,7 @@ struct walk {
 	int minor;               /* Go minor version (for printFuncName), -1 unknown */
 };
 
-static bool status_is_dead(const struct walk *w, uint64_t st)
+static bool status_is_dead(const struct tli_go_rt *w, uint64_t st)
 {
 	return st == (uint64_t)w->gl.Gdead || st == (uint64_t)w->gl.Gidle ||
 	       (w->gl.has_Gdeadextra && st == (uint64_t)w->gl.Gdeadextra);
@@ -343,7 +343,7 @@ static const struct tli_thread *thread_by_tid(const struct tli_target *t, int ti
 	return NULL;
 }
 
-static struct tli_error *capture(struct walk *w)
+static struct tli_error *capture(struct tli_go_rt *w)
 {
 	struct tli_target *t = w->t;
 	const struct go_layout *gl = &w->gl;
@@ -584,7 +584,7 @@ static bool show_frame(const struct go_layout *gl, const char *name, int64_t fun
 }
 
 /* Is this a frame of the runtime or the standard library? */
-static bool is_std_frame(const struct walk *w, const char *func, const char *file)
+static bool is_std_frame(const struct tli_go_rt *w, const char *func, const char *file)
 {
 	if (w->goroot_len && file && !strncmp(file, w->goroot_src, w->goroot_len))
 		return true;
@@ -605,7 +605,7 @@ static bool is_std_frame(const struct walk *w, const char *func, const char *fil
 }
 
 /* runtime.isSystemGoroutine: goroutines runtime.Stack(all) does not show. */
-static bool is_system_goroutine(const struct walk *w, const struct gcap *g, const char *startfn)
+static bool is_system_goroutine(const struct tli_go_rt *w, const struct gcap *g, const char *startfn)
 {
 	if (!has_prefix(startfn, "runtime."))
 		return false;
@@ -620,7 +620,7 @@ static bool is_system_goroutine(const struct walk *w, const struct gcap *g, cons
 }
 
 /* Function names as Go's traceback prints them (printFuncName: "panic", "[...]"). */
-static void display_name(const struct walk *w, const char *name, char *out, size_t cap)
+static void display_name(const struct tli_go_rt *w, const char *name, char *out, size_t cap)
 {
 	if (!strcmp(name, "runtime.gopanic")) {
 		snprintf(out, cap, "panic");
@@ -651,7 +651,7 @@ static uint64_t hash64(uint64_t x)
 	return x;
 }
 
-static json_t *frame_json(const struct walk *w, const struct lframe *f)
+static json_t *frame_json(const struct tli_go_rt *w, const struct lframe *f)
 {
 	char name[1024], pcs[32];
 	display_name(w, f->func, name, sizeof(name));
@@ -670,7 +670,7 @@ static json_t *frame_json(const struct walk *w, const struct lframe *f)
 }
 
 /* Logical frames for one physical pc (cached: many goroutines share pcs). */
-static struct frame_cache_ent *symbolize(struct walk *w, struct frame_cache *fc, uint64_t pc, bool trap,
+static struct frame_cache_ent *symbolize(struct tli_go_rt *w, struct frame_cache *fc, uint64_t pc, bool trap,
 					 struct tli_error **errp)
 {
 	uint64_t key = pc | ((uint64_t)trap << 63);
@@ -757,7 +757,7 @@ static void frame_cache_free(struct frame_cache *fc)
 }
 
 /* Physical frames of one goroutine by pcsp unwinding (what the runtime does). */
-static size_t unwind(struct walk *w, const struct gcap *g, uint64_t *pcs, bool *truncated,
+static size_t unwind(struct tli_go_rt *w, const struct gcap *g, uint64_t *pcs, bool *truncated,
 		     const char **problem)
 {
 	size_t n = 0;
@@ -818,7 +818,7 @@ static size_t unwind(struct walk *w, const struct gcap *g, uint64_t *pcs, bool *
 	return n;
 }
 
-static void find_goroot(struct walk *w)
+static void find_goroot(struct tli_go_rt *w)
 {
 	struct tli_gofunc f;
 	struct tli_error *err = tli_pclntab_lookup(w->pcl, "runtime.main", &f);
@@ -887,7 +887,7 @@ static int cmp_sortent(const void *a, const void *b)
 	return x->goid < y->goid ? -1 : x->goid > y->goid;
 }
 
-static const char *status_name(const struct walk *w, uint64_t st, char *buf, size_t cap)
+static const char *status_name(const struct tli_go_rt *w, uint64_t st, char *buf, size_t cap)
 {
 	if (st < w->gss.n && w->gss.s[st] && w->gss.s[st][0])
 		return w->gss.s[st];
@@ -895,7 +895,7 @@ static const char *status_name(const struct walk *w, uint64_t st, char *buf, siz
 	return buf;
 }
 
-static struct tli_error *analyze(struct walk *w, json_t *go)
+static struct tli_error *analyze(struct tli_go_rt *w, json_t *go)
 {
 	const struct go_layout *gl = &w->gl;
 	struct frame_cache fc = { 0 };
@@ -1179,44 +1179,130 @@ out:
 	return err;
 }
 
-struct tli_error *tli_go_goroutines(struct tli_session *s, const struct tli_go_opts *opts,
-				    json_t *result)
+struct tli_error *tli_go_rt_open(struct tli_session *s, struct tli_go_rt **ret)
 {
-	struct walk w = { .s = s, .t = s->target, .bias = s->exe_bias, .opts = opts, .result = result };
-	struct tli_error *err = tli_session_gobin(s, &w.gb);
+	struct tli_go_rt *w = calloc(1, sizeof(*w));
+	if (!w)
+		return &tli_enomem;
+	w->s = s;
+	w->t = s->target;
+	w->bias = s->exe_bias;
+	struct tli_error *err = tli_session_gobin(s, &w->gb);
 	if (err)
-		goto release;
-	w.pcl = tli_gobin_pclntab(w.gb);
-	if (!w.pcl) {
+		goto fail;
+	w->pcl = tli_gobin_pclntab(w->gb);
+	if (!w->pcl) {
 		err = tli_error_create(TLI_E_NOT_GO, "%s has no usable pclntab", s->target->exe_path);
-		goto release;
+		goto fail;
 	}
+	w->minor = tli_gobin_minor(w->gb);
+	err = resolve_layout(s->layout, &w->gl);
+	if (err) {
+		err = tli_error_wrap(err, "Go runtime layout of %s", s->target->exe_path);
+		goto fail;
+	}
+	*ret = w;
+	return NULL;
+fail:
+	free(w);
+	return err;
+}
+
+struct tli_error *tli_go_rt_capture(struct tli_go_rt *rt)
+{
+	return capture(rt);
+}
+
+struct tli_error *tli_go_rt_analyze(struct tli_go_rt *rt, const struct tli_go_opts *opts, json_t *result)
+{
+	rt->opts = opts;
+	rt->result = result;
 	json_t *tg = json_object_get(result, "target");
 	if (!tg) {
 		tg = json_object();
 		json_object_set_new(result, "target", tg);
 	}
-	const char *ver = tli_gobin_version(w.gb);
-	w.minor = tli_gobin_minor(w.gb);
+	const char *ver = tli_gobin_version(rt->gb);
 	json_object_set_new(tg, "go_version", ver ? json_string(ver) : json_null());
-
-	err = resolve_layout(s->layout, &w.gl);
-	if (err) {
-		err = tli_error_wrap(err, "Go runtime layout of %s", s->target->exe_path);
-		goto release;
-	}
-	err = capture(&w);
-release:
-	/* the pause ends here, whatever happened */
-	tli_target_release(s->target);
-	if (!err) {
-		json_t *go = json_object();
-		err = analyze(&w, go);
+	json_t *go = json_object_get(result, "go");
+	if (!go) {
+		go = json_object();
 		json_object_set_new(result, "go", go);
 	}
-	strtab_free(&w.wrs);
-	strtab_free(&w.gss);
-	free(w.gs);
-	free(w.gbuf);
+	return analyze(rt, go);
+}
+
+void tli_go_rt_destroy(struct tli_go_rt *rt)
+{
+	if (!rt)
+		return;
+	strtab_free(&rt->wrs);
+	strtab_free(&rt->gss);
+	free(rt->gs);
+	free(rt->gbuf);
+	free(rt);
+}
+
+/* --- accessors for other walkers (channels, leaks) --- */
+
+size_t tli_go_rt_count(const struct tli_go_rt *rt)
+{
+	return rt->ngs;
+}
+
+bool tli_go_rt_g(const struct tli_go_rt *rt, size_t i, struct tli_go_gview *ret)
+{
+	if (i >= rt->ngs)
+		return false;
+	const struct gcap *g = &rt->gs[i];
+	*ret = (struct tli_go_gview){
+		.addr = g->addr, .raw = g->raw, .size = rt->gl.g_size, .status = g->status,
+		.dead = !g->raw || status_is_dead(rt, g->status),
+		.goid = g->raw ? rd(g->raw + rt->gl.g_goid, rt->gl.g_goid_size) : 0,
+		.waitreason = g->raw ? rd(g->raw + rt->gl.g_waitreason, rt->gl.g_waitreason_size) : 0,
+		.waiting = g->raw && (g->status == (uint64_t)rt->gl.Gwaiting ||
+				      (rt->gl.has_Gleaked && g->status == (uint64_t)rt->gl.Gleaked)),
+		.sp = g->sp, .stk_lo = g->stk_lo, .stk_hi = g->stk_hi, .problem = g->problem,
+	};
+	return true;
+}
+
+const char *tli_go_rt_wait_reason(const struct tli_go_rt *rt, uint64_t wr)
+{
+	return wr < rt->wrs.n ? rt->wrs.s[wr] : NULL;
+}
+
+struct tli_layout *tli_go_rt_layout(const struct tli_go_rt *rt)
+{
+	return rt->s->layout;
+}
+
+const struct tli_pclntab *tli_go_rt_pclntab(const struct tli_go_rt *rt)
+{
+	return rt->pcl;
+}
+
+uint64_t tli_go_rt_bias(const struct tli_go_rt *rt)
+{
+	return rt->bias;
+}
+
+int tli_go_rt_minor(const struct tli_go_rt *rt)
+{
+	return rt->minor;
+}
+
+struct tli_error *tli_go_goroutines(struct tli_session *s, const struct tli_go_opts *opts,
+				    json_t *result)
+{
+	struct tli_go_rt *rt = NULL;
+	struct tli_error *err = tli_go_rt_open(s, &rt);
+	if (!err)
+		err = tli_go_rt_capture(rt);
+	/* the pause ends here, whatever happened */
+	tli_target_release(s->target);
+	if (!err)
+		err = tli_go_rt_analyze(rt, opts, result);
+	tli_go_rt_destroy(rt);
 	return err;
 }

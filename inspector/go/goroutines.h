@@ -19,6 +19,7 @@
 
 #include "core/error.h"
 #include "core/session.h"
+#include "go/pclntab.h"
 
 struct tli_go_opts {
 	bool stacks;      /**< include "stack" (frames after Go's hiding rules) */
@@ -34,5 +35,45 @@ struct tli_go_opts {
  */
 struct tli_error *tli_go_goroutines(struct tli_session *s, const struct tli_go_opts *opts,
 				    json_t *result);
+
+/*
+ * The same in steps, for commands that add their own captures while the target
+ * is stopped (channels, leaks):
+ *   tli_go_rt_open      resolve layouts and pclntab (files only, before the stop)
+ *   tli_go_rt_capture   stop the target (implicitly) and capture allgs, every g,
+ *                       the Ms of running gs, each stack window, runtime strings
+ *   ... more captures by the caller ...
+ *   tli_target_release  end the pause
+ *   tli_go_rt_analyze   build result["go"] for the goroutine listing
+ */
+struct tli_go_rt;
+
+struct tli_error *tli_go_rt_open(struct tli_session *s, struct tli_go_rt **ret);
+struct tli_error *tli_go_rt_capture(struct tli_go_rt *rt);
+struct tli_error *tli_go_rt_analyze(struct tli_go_rt *rt, const struct tli_go_opts *opts,
+				    json_t *result);
+void tli_go_rt_destroy(struct tli_go_rt *rt);
+
+/** A captured goroutine, as other walkers see it. */
+struct tli_go_gview {
+	uint64_t addr;        /**< address of the g */
+	const uint8_t *raw;   /**< captured bytes of the g (size bytes), NULL if unreadable */
+	uint32_t size;        /**< sizeof(runtime.g) */
+	uint64_t status;      /**< atomicstatus without the scan bit */
+	bool dead;            /**< idle/dead/unreadable: not a goroutine to report */
+	bool waiting;         /**< _Gwaiting (or _Gleaked) */
+	uint64_t goid;
+	uint64_t waitreason;  /**< raw value; tli_go_rt_wait_reason() names it */
+	uint64_t sp, stk_lo, stk_hi; /**< where its stack walk starts, stack bounds */
+	const char *problem;  /**< why it could not be decoded, or NULL */
+};
+size_t tli_go_rt_count(const struct tli_go_rt *rt);
+bool tli_go_rt_g(const struct tli_go_rt *rt, size_t i, struct tli_go_gview *ret);
+/** The runtime's own string for a wait reason value (NULL if out of range). */
+const char *tli_go_rt_wait_reason(const struct tli_go_rt *rt, uint64_t wr);
+struct tli_layout *tli_go_rt_layout(const struct tli_go_rt *rt);
+const struct tli_pclntab *tli_go_rt_pclntab(const struct tli_go_rt *rt);
+uint64_t tli_go_rt_bias(const struct tli_go_rt *rt);
+int tli_go_rt_minor(const struct tli_go_rt *rt);
 
 #endif
