@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define CAPTURE_DEFAULT_GAP 4096u
 /* Large merged ranges are split into chunks of this size (one buffer each). */
@@ -27,13 +28,27 @@ struct extent {
 	uint64_t addr;
 	uint64_t len;
 	unsigned char *data;
+	bool owned;            /* data is its own malloc block (else part of a slab) */
+};
+
+/* One populated mapping that many small extents are carved from: a capture of
+ * 100k stack windows is then one mmap, not 100k mallocs and page faults taken
+ * one by one while the target is stopped. */
+struct slab {
+	void *base;
+	size_t len;
 };
 
 struct tli_capture {
 	struct extent *ext;
 	size_t n, cap;
 	uint64_t bytes;
+	struct slab *slabs;
+	size_t nslabs;
 };
+
+/* Holes at least this large in total are read into one pre-faulted slab. */
+#define SLAB_MIN (1u << 20)
 
 /* ------------------------------------------------------------------ */
 /* capture lookups                                                     */
@@ -394,16 +409,34 @@ static struct tli_error *capture_holes(struct tli_target *t, const struct spans 
 	if (!reads)
 		return &tli_enomem;
 	size_t nr = 0;
+	uint64_t total = 0;
+	for (size_t i = 0; i < holes->n; i++)
+		total += holes->v[i].b - holes->v[i].a;
+	unsigned char *slab = NULL;
+	if (total >= SLAB_MIN && total <= CAPTURE_CHUNK) {
+		struct slab *ns = realloc(c->slabs, (c->nslabs + 1) * sizeof(*ns));
+		if (ns) {
+			c->slabs = ns;
+			void *m = mmap(NULL, total, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+			if (m != MAP_FAILED) {
+				slab = m;
+				c->slabs[c->nslabs++] = (struct slab){ m, total };
+			}
+		}
+	}
+	uint64_t off = 0;
 	for (size_t i = 0; i < holes->n; i++) {
 		uint64_t len = holes->v[i].b - holes->v[i].a;
-		void *buf = malloc(len);
+		void *buf = slab ? slab + off : malloc(len);
+		off += len;
 		if (!buf)
 			continue; /* not captured; counted as failed by the caller */
 		reads[nr++] = (struct tli_read){ .addr = holes->v[i].a, .buf = buf, .len = len };
 	}
 	struct tli_error *err = backend_read(t, reads, nr);
 	if (err) {
-		for (size_t i = 0; i < nr; i++)
+		for (size_t i = 0; !slab && i < nr; i++)
 			free(reads[i].buf);
 		free(reads);
 		return err;
@@ -429,16 +462,17 @@ static struct tli_error *capture_holes(struct tli_target *t, const struct spans 
 	size_t old_n = c->n;
 	for (size_t i = 0; i < nr; i++) {
 		if (!reads[i].got) {
-			free(reads[i].buf);
+			if (!slab)
+				free(reads[i].buf);
 			continue;
 		}
 		unsigned char *data = reads[i].buf;
-		if (reads[i].got < reads[i].len) {
+		if (!slab && reads[i].got < reads[i].len) {
 			unsigned char *shrunk = realloc(data, reads[i].got);
 			if (shrunk)
 				data = shrunk;
 		}
-		c->ext[c->n++] = (struct extent){ reads[i].addr, reads[i].got, data };
+		c->ext[c->n++] = (struct extent){ reads[i].addr, reads[i].got, data, !slab };
 		c->bytes += reads[i].got;
 	}
 	free(reads);
@@ -579,7 +613,11 @@ void tli_target_destroy(struct tli_target *t)
 		t->ops->destroy(t);
 	if (t->capture) {
 		for (size_t i = 0; i < t->capture->n; i++)
-			free(t->capture->ext[i].data);
+			if (t->capture->ext[i].owned)
+				free(t->capture->ext[i].data);
+		for (size_t i = 0; i < t->capture->nslabs; i++)
+			munmap(t->capture->slabs[i].base, t->capture->slabs[i].len);
+		free(t->capture->slabs);
 		free(t->capture->ext);
 		free(t->capture);
 	}

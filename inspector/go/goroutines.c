@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
 
 #include "go/gobin.h"
 #include "render/render.h"
@@ -22,6 +24,8 @@
 #define MAX_LOGICAL      64                   /* logical frames per physical frame */
 #define STACK_CAPTURE    (256u * 1024)        /* bytes of stack captured per goroutine */
 #define MAX_STRING       256                  /* wait reason / status string length bound */
+#define GRUN_GAP         512                  /* gs closer than this are read as one run */
+#define GRUN_MAX         (4u << 20)           /* bytes per run at most */
 
 /* ---------------------------------------------------------------------------
  * Layout: resolved once per run, from names.
@@ -225,6 +229,12 @@ static uint64_t rd64(const uint8_t *p)
 	return v;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 /* A table of Go strings ([N]string) read from the target. */
 struct strtab {
 	size_t n;
@@ -306,6 +316,7 @@ struct gcap {
 	uint64_t stk_lo, stk_hi;
 	uint64_t cap_lo, cap_hi; /* captured stack window */
 	const char *problem; /* reason the g could not be decoded */
+	size_t run;          /* index of the read run that holds it */
 };
 
 struct tli_go_rt {
@@ -318,7 +329,8 @@ struct tli_go_rt {
 	struct strtab wrs, gss;
 	uint64_t ngs;
 	struct gcap *gs;
-	uint8_t *gbuf;
+	uint8_t *gbuf;           /* mmap'd, mirrors runs of gs */
+	size_t gbuf_len;
 	int64_t now_ns;          /* target's nanotime() now, 0 = unknown */
 	const char *now_src;
 	char goroot_src[512];    /* ".../src/" of the toolchain that built the binary */
@@ -343,8 +355,16 @@ static const struct tli_thread *thread_by_tid(const struct tli_target *t, int ti
 	return NULL;
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 static struct tli_error *capture(struct tli_go_rt *w)
 {
+	double tm[8] = { now_ms() };
 	struct tli_target *t = w->t;
 	const struct go_layout *gl = &w->gl;
 	struct tli_error *err;
@@ -372,8 +392,7 @@ static struct tli_error *capture(struct tli_go_rt *w)
 	w->ngs = len;
 	uint64_t *ptrs = malloc((len ? len : 1) * 8);
 	w->gs = calloc(len ? len : 1, sizeof(*w->gs));
-	w->gbuf = malloc((len ? len : 1) * (size_t)gl->g_size);
-	if (!ptrs || !w->gs || !w->gbuf) {
+	if (!ptrs || !w->gs) {
 		free(ptrs);
 		return &tli_enomem;
 	}
@@ -385,13 +404,16 @@ static struct tli_error *capture(struct tli_go_rt *w)
 		}
 	}
 
-	/* every g, in one vectored read (the backend splits by IOV_MAX) */
-	struct tli_read *rs = calloc(len ? len : 1, sizeof(*rs));
-	if (!rs) {
+	tm[1] = now_ms();
+	/* Every g, read in runs: gs live in spans of equal-sized slots, so sorting
+	 * their addresses gives long runs that one iovec each can read. The buffer
+	 * mirrors each run (g->raw points into it) and is pre-faulted in one go. */
+	struct gord { uint64_t addr; size_t idx; } *ord = calloc(len ? len : 1, sizeof(*ord));
+	if (!ord) {
 		free(ptrs);
 		return &tli_enomem;
 	}
-	size_t nr = 0;
+	size_t nord = 0;
 	for (uint64_t i = 0; i < len; i++) {
 		struct gcap *g = &w->gs[i];
 		g->addr = ptrs[i];
@@ -399,27 +421,72 @@ static struct tli_error *capture(struct tli_go_rt *w)
 			g->problem = "g pointer is not in mapped memory";
 			continue;
 		}
-		rs[nr++] = (struct tli_read){ .addr = g->addr, .buf = w->gbuf + i * gl->g_size,
-					      .len = gl->g_size };
-		g->raw = w->gbuf + i * gl->g_size;
+		ord[nord++] = (struct gord){ g->addr, i };
 	}
 	free(ptrs);
+	qsort(ord, nord, sizeof(*ord), cmp_u64); /* addr is the first member */
+	/* runs: [start, end) covering gs closer than GRUN_GAP to each other */
+	size_t nruns = 0;
+	uint64_t total = 0;
+	for (size_t k = 0; k < nord; k++) {
+		uint64_t end = ord[k].addr + gl->g_size;
+		if (k == 0 || ord[k].addr > ord[k - 1].addr + gl->g_size + GRUN_GAP ||
+		    end - ord[k - 1].addr > GRUN_MAX || ord[k].addr < ord[k - 1].addr + gl->g_size) {
+			nruns++;
+			total += gl->g_size;
+		} else {
+			total += end - (ord[k - 1].addr + gl->g_size);
+		}
+	}
+	w->gbuf_len = total ? total : 1;
+	w->gbuf = mmap(NULL, w->gbuf_len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	struct tli_read *rs = calloc(nruns ? nruns : 1, sizeof(*rs));
+	if (w->gbuf == MAP_FAILED || !rs) {
+		w->gbuf = NULL;
+		free(ord);
+		free(rs);
+		return &tli_enomem;
+	}
+	size_t nr = 0;
+	uint64_t off = 0;
+	for (size_t k = 0; k < nord; k++) {
+		uint64_t end = ord[k].addr + gl->g_size;
+		bool fresh = k == 0 || ord[k].addr > ord[k - 1].addr + gl->g_size + GRUN_GAP ||
+			     end - ord[k - 1].addr > GRUN_MAX || ord[k].addr < ord[k - 1].addr + gl->g_size;
+		if (fresh) {
+			rs[nr++] = (struct tli_read){ .addr = ord[k].addr, .buf = w->gbuf + off,
+						      .len = gl->g_size };
+			off += gl->g_size;
+		} else {
+			uint64_t grow = end - (ord[k - 1].addr + gl->g_size);
+			rs[nr - 1].len += grow;
+			off += grow;
+		}
+		struct tli_read *r = &rs[nr - 1];
+		w->gs[ord[k].idx].raw = (uint8_t *)r->buf + (ord[k].addr - r->addr);
+		w->gs[ord[k].idx].run = nr - 1;
+	}
 	err = tli_target_read_many(t, rs, nr);
 	if (err) {
 		free(rs);
+		free(ord);
 		return tli_error_wrap(err, "reading goroutine descriptors");
 	}
-	for (size_t i = 0, j = 0; i < len; i++) {
-		struct gcap *g = &w->gs[i];
-		if (!g->raw)
-			continue;
-		if (rs[j].got < rs[j].len) {
+	for (size_t k = 0; k < nord; k++) {
+		struct gcap *g = &w->gs[ord[k].idx];
+		const struct tli_read *r = &rs[g->run];
+		if (r->got < (g->addr - r->addr) + gl->g_size) {
 			g->raw = NULL;
 			g->problem = "g descriptor is unreadable";
 		}
-		j++;
 	}
+	free(ord);
+	rs = realloc(rs, (len ? len : 1) * sizeof(*rs)); /* reused below, one per g */
+	if (!rs)
+		return &tli_enomem;
 
+	tm[2] = now_ms();
 	/* Ms of running/syscall goroutines: which thread runs them */
 	nr = 0;
 	uint64_t *procids = calloc(len ? len : 1, 8);
@@ -447,6 +514,7 @@ static struct tli_error *capture(struct tli_go_rt *w)
 		return err;
 	}
 
+	tm[3] = now_ms();
 	/* where each stack walk starts, and the stack window to capture */
 	struct tli_range *ranges = calloc(len ? len : 1, sizeof(*ranges));
 	if (!ranges) {
@@ -496,6 +564,7 @@ static struct tli_error *capture(struct tli_go_rt *w)
 			ranges[nranges++] = (struct tli_range){ g->cap_lo, g->cap_hi - g->cap_lo };
 	}
 	free(procids);
+	tm[4] = now_ms();
 	size_t nfailed = 0;
 	/* small gap: neighbouring stacks are 2–8 KiB apart; don't read the unused parts */
 	err = tli_target_capture(t, ranges, nranges, 64, &nfailed);
@@ -505,6 +574,7 @@ static struct tli_error *capture(struct tli_go_rt *w)
 	if (nfailed)
 		tli_session_warn(w->s, "%zu goroutine stack(s) were only partly readable", nfailed);
 
+	tm[5] = now_ms();
 	/* strings the runtime itself prints */
 	err = read_strtab(t, &gl->wrs, "runtime.waitReasonStrings", &w->wrs);
 	if (!err)
@@ -538,6 +608,11 @@ static struct tli_error *capture(struct tli_go_rt *w)
 	}
 	if (!w->now_src)
 		w->now_src = "unknown";
+	tm[6] = now_ms();
+	if (w->s->opts.verbose)
+		fprintf(stderr, "tlinspect: go capture: allgs %.1f ms, gs %.1f ms, Ms %.1f ms, plan %.1f ms, "
+			"stacks %.1f ms, strings %.1f ms (%llu gs)\n", tm[1] - tm[0], tm[2] - tm[1],
+			tm[3] - tm[2], tm[4] - tm[3], tm[5] - tm[4], tm[6] - tm[5], (unsigned long long)w->ngs);
 	return NULL;
 }
 
@@ -870,11 +945,6 @@ static const char *frame_key(json_t *fr, char *buf, size_t cap)
 	return buf;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
 
 struct sortent {
 	uint64_t goid;
@@ -1239,7 +1309,8 @@ void tli_go_rt_destroy(struct tli_go_rt *rt)
 	strtab_free(&rt->wrs);
 	strtab_free(&rt->gss);
 	free(rt->gs);
-	free(rt->gbuf);
+	if (rt->gbuf)
+		munmap(rt->gbuf, rt->gbuf_len);
 	free(rt);
 }
 
