@@ -37,6 +37,7 @@ unit: $(UNIT_BINS)
 	@set -e; fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
 include mk/extra.mk
+include mk/maps.mk
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/inspector/cli/main.d
 

@@ -113,7 +113,8 @@ static struct tli_error *setup_layout(struct tli_session *s, const char *exe, ui
 		if (err)
 			return err;
 	}
-	return NULL;
+	/* last: runtime-maps (per-version tables) and the stripped-binary global finder */
+	return tli_session_add_maps(s, exe);
 }
 
 struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_session **ret)

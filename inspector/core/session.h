@@ -56,6 +56,9 @@ void tli_session_describe(struct tli_session *s, json_t *result);
 /** The Go metadata of the executable (TLI_E_NOT_GO if it is not a Go program). */
 struct tli_error *tli_session_gobin(struct tli_session *s, struct tli_gobin **ret);
 
+/** Add the runtime-maps provider (+ global finder) for exe to the layout (session_maps.c). */
+struct tli_error *tli_session_add_maps(struct tli_session *s, const char *exe);
+
 /** Seconds since the session was opened (for -v timings). */
 double tli_session_elapsed(const struct tli_session *s);
 

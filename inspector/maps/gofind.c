@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Go runtime globals in stripped binaries: decode the instructions of known runtime
+ * functions (found by name in pclntab) with capstone and take the targets of their
+ * RIP-relative operands. Rules (checked against DWARF of unstripped twins, go1.19–1.27):
+ *   runtime.allgs        forEachG: first RIP load; the second RIP load must be allgs+8 (len)
+ *   runtime.allglen      forEachGRace: first RIP load
+ *   runtime.allgptr      forEachGRace: second RIP load
+ *   runtime.waitReasonStrings  waitReason.String / goroutineheader: the RIP lea whose target
+ *                        holds, in the file image, exactly the map's string table
+ *   runtime.gStatusStrings     goroutineheader: likewise
+ *   runtime.memstats     readmemstats_m: first RIP lea into .bss/.noptrbss
+ *   runtime.fingStatus / runtime.fingRunning  isSystemGoroutine: first RIP load
+ * Every result is checked to lie in the data/bss sections of firstmoduledata (or the ELF
+ * sections) with room for the object.
+ */
+#include "maps/maps.h"
+
+#include <capstone/capstone.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "go/gobin.h"
+#include "go/pclntab.h"
+
+#define MAX_FUNC_BYTES (64u << 10)
+#define MAX_REFS 512
+
+enum refkind { REF_LOAD, REF_LEA, REF_OTHER };
+
+struct ripref {
+	enum refkind kind;
+	uint64_t target;
+	uint64_t insn_addr;
+};
+
+/* Decode function `fname`; collect RIP-relative memory operands in order. */
+static struct tli_error *func_refs(const struct tli_gobin *gb, const char *fname, struct ripref *refs,
+				   size_t max, size_t *n)
+{
+	*n = 0;
+	const struct tli_pclntab *pt = tli_gobin_pclntab(gb);
+	if (!pt)
+		return tli_error_create(TLI_E_NO_INFO, "no pclntab");
+	struct tli_gofunc f;
+	struct tli_error *err = tli_pclntab_lookup(pt, fname, &f);
+	if (err)
+		return err;
+	if (f.end <= f.entry || f.end - f.entry > MAX_FUNC_BYTES)
+		return tli_error_create(TLI_E_BAD_FORMAT, "%s: implausible function bounds [0x%llx, 0x%llx)",
+					fname, (unsigned long long)f.entry, (unsigned long long)f.end);
+	size_t len = (size_t)(f.end - f.entry);
+	const uint8_t *code = tli_gobin_view(gb, f.entry, len);
+	if (!code)
+		return tli_error_create(TLI_E_BAD_FORMAT, "%s: code at 0x%llx is not in the file", fname,
+					(unsigned long long)f.entry);
+	csh h;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK)
+		return tli_error_create(TLI_E_INTERNAL, "capstone: cannot open an x86-64 decoder");
+	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
+	cs_insn *insn = cs_malloc(h);
+	if (!insn) {
+		cs_close(&h);
+		return &tli_enomem;
+	}
+	const uint8_t *p = code;
+	size_t left = len;
+	uint64_t addr = f.entry;
+	/* cs_disasm_iter stops at undecodable bytes (padding after the last ret is int3 = fine) */
+	while (left && *n < max && cs_disasm_iter(h, &p, &left, &addr, insn)) {
+		cs_x86 *x = &insn->detail->x86;
+		for (uint8_t i = 0; i < x->op_count && *n < max; i++) {
+			cs_x86_op *op = &x->operands[i];
+			if (op->type != X86_OP_MEM || op->mem.base != X86_REG_RIP || op->mem.index != X86_REG_INVALID)
+				continue;
+			enum refkind k = REF_OTHER;
+			if (insn->id == X86_INS_LEA)
+				k = REF_LEA;
+			else if ((insn->id == X86_INS_MOV || insn->id == X86_INS_MOVZX ||
+				  insn->id == X86_INS_MOVSX || insn->id == X86_INS_MOVSXD ||
+				  insn->id == X86_INS_CMP) && (op->access & CS_AC_READ) &&
+				 !(op->access & CS_AC_WRITE))
+				k = REF_LOAD;
+			refs[(*n)++] = (struct ripref){ k, insn->address + insn->size + (uint64_t)op->mem.disp,
+							insn->address };
+		}
+	}
+	cs_free(insn, 1);
+	cs_close(&h);
+	return NULL;
+}
+
+/* Is [a, a+size) inside one of the writable data sections? */
+static bool in_data(const struct tli_gobin *gb, uint64_t a, uint64_t size, bool bss_only)
+{
+	const struct tli_gomoduledata *md = tli_gobin_moduledata(gb);
+	uint64_t r[4][2];
+	int nr = 0;
+	if (md) {
+		if (!bss_only) {
+			r[nr][0] = md->data, r[nr++][1] = md->edata;
+			r[nr][0] = md->noptrdata, r[nr++][1] = md->enoptrdata;
+		}
+		r[nr][0] = md->bss, r[nr++][1] = md->ebss;
+		r[nr][0] = md->noptrbss, r[nr++][1] = md->enoptrbss;
+	} else {
+		static const char *const secs[] = { ".data", ".noptrdata", ".bss", ".noptrbss" };
+		for (int i = bss_only ? 2 : 0; i < 4; i++) {
+			uint64_t sa, ss;
+			if (tli_gobin_section(gb, secs[i], &sa, &ss))
+				r[nr][0] = sa, r[nr++][1] = sa + ss;
+		}
+	}
+	for (int i = 0; i < nr; i++)
+		if (a >= r[i][0] && a < r[i][1] && size <= r[i][1] - a)
+			return true;
+	return false;
+}
+
+/* Does the file image at `a` hold the string table `want` (n Go string headers)? */
+static bool strtab_matches(const struct tli_gobin *gb, uint64_t a, const char *const *want, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t hdr[2];
+		struct tli_error *e = tli_gobin_read(gb, a + i * 16, hdr, sizeof(hdr));
+		if (e) {
+			tli_error_destroy(e);
+			return false;
+		}
+		size_t wl = strlen(want[i]);
+		if (hdr[1] != wl)
+			return false;
+		if (!wl)
+			continue;
+		const uint8_t *s = tli_gobin_view(gb, hdr[0], wl);
+		if (!s || memcmp(s, want[i], wl) != 0)
+			return false;
+	}
+	return true;
+}
+
+static struct tli_error *find_strtab(const struct tli_gobin *gb, const struct tli_map *m, const char *name,
+				     const char *const *funcs, struct tli_global *ret)
+{
+	size_t n = 0;
+	const char *const *want = NULL;
+	struct tli_error *err = m ? tli_map_strings(m, name, &n, &want) : NULL;
+	if (err)
+		return err;
+	struct ripref refs[MAX_REFS];
+	char tried[300] = "";
+	size_t tl = 0;
+	for (const char *const *f = funcs; *f; f++) {
+		size_t nr;
+		struct tli_error *e = func_refs(gb, *f, refs, MAX_REFS, &nr);
+		tl += (size_t)snprintf(tried + tl, tl < sizeof(tried) ? sizeof(tried) - tl : 0, "%s%s",
+				       tl ? ", " : "", *f);
+		if (e) {
+			tli_error_destroy(e);
+			continue;
+		}
+		for (size_t i = 0; i < nr; i++) {
+			if (refs[i].kind != REF_LEA || !in_data(gb, refs[i].target, n ? n * 16 : 16, false))
+				continue;
+			if (m && !strtab_matches(gb, refs[i].target, want, n))
+				continue;
+			ret->addr = refs[i].target;
+			ret->size = n * 16;
+			return NULL;
+		}
+	}
+	return tli_error_create(TLI_E_NO_INFO, "%s not found: no RIP-relative lea in %s points to a "
+				"table of the %zu strings of the runtime map", name, tried, n);
+}
+
+static struct tli_error *nth_load(const struct tli_gobin *gb, const char *func, size_t nth,
+				  struct ripref *ret, struct ripref *next)
+{
+	struct ripref refs[MAX_REFS];
+	size_t nr;
+	struct tli_error *err = func_refs(gb, func, refs, MAX_REFS, &nr);
+	if (err)
+		return err;
+	size_t k = 0;
+	for (size_t i = 0; i < nr; i++) {
+		if (refs[i].kind != REF_LOAD)
+			continue;
+		if (k == nth) {
+			*ret = refs[i];
+			if (next) {
+				memset(next, 0, sizeof(*next));
+				for (size_t j = i + 1; j < nr; j++)
+					if (refs[j].kind == REF_LOAD) {
+						*next = refs[j];
+						break;
+					}
+			}
+			return NULL;
+		}
+		k++;
+	}
+	return tli_error_create(TLI_E_NO_INFO, "%s has fewer than %zu RIP-relative loads", func, nth + 1);
+}
+
+static struct tli_error *implausible(const char *name, const char *func, uint64_t a)
+{
+	return tli_error_create(TLI_E_NO_INFO, "%s found through %s at 0x%llx, which is outside the "
+				"data/bss sections: pattern not valid for this binary", name, func,
+				(unsigned long long)a);
+}
+
+struct tli_error *tli_gofind_global(const struct tli_gobin *gb, const struct tli_map *m,
+				    const char *name, struct tli_global *ret)
+{
+	struct ripref r, nx;
+	struct tli_error *err;
+	if (!strcmp(name, "runtime.allgs")) {
+		/* forEachG: lock(&allglock); for _, gp := range allgs — ptr then len */
+		if ((err = nth_load(gb, "runtime.forEachG", 0, &r, &nx)))
+			return err;
+		if (nx.target != r.target + 8)
+			return tli_error_create(TLI_E_NO_INFO, "runtime.allgs: the loads in runtime.forEachG "
+						"(0x%llx, 0x%llx) are not a slice pointer and length",
+						(unsigned long long)r.target, (unsigned long long)nx.target);
+		if (!in_data(gb, r.target, 24, true))
+			return implausible(name, "runtime.forEachG", r.target);
+		*ret = (struct tli_global){ r.target, 24 };
+		return NULL;
+	}
+	if (!strcmp(name, "runtime.allglen") || !strcmp(name, "runtime.allgptr")) {
+		bool len = !strcmp(name, "runtime.allglen");
+		if ((err = nth_load(gb, "runtime.forEachGRace", len ? 0 : 1, &r, NULL)))
+			return err;
+		if (!in_data(gb, r.target, 8, true))
+			return implausible(name, "runtime.forEachGRace", r.target);
+		*ret = (struct tli_global){ r.target, 8 };
+		return NULL;
+	}
+	if (!strcmp(name, "runtime.waitReasonStrings")) {
+		static const char *const f[] = { "runtime.waitReason.String", "runtime.goroutineheader",
+						 "runtime.(*waitReason).String", NULL };
+		return find_strtab(gb, m, name, f, ret);
+	}
+	if (!strcmp(name, "runtime.gStatusStrings")) {
+		static const char *const f[] = { "runtime.goroutineheader", "runtime.traceStack", NULL };
+		return find_strtab(gb, m, name, f, ret);
+	}
+	if (!strcmp(name, "runtime.memstats")) {
+		uint64_t size = 0;
+		if (m) {
+			struct tli_error *e = tli_map_type_size(m, "runtime.mstats", &size);
+			tli_error_destroy(e);
+		}
+		struct ripref refs[MAX_REFS];
+		size_t nr;
+		if ((err = func_refs(gb, "runtime.readmemstats_m", refs, MAX_REFS, &nr)))
+			return err;
+		for (size_t i = 0; i < nr; i++) {
+			if (refs[i].kind != REF_LEA || !in_data(gb, refs[i].target, size ? size : 8, true))
+				continue;
+			*ret = (struct tli_global){ refs[i].target, size };
+			return NULL;
+		}
+		return tli_error_create(TLI_E_NO_INFO, "runtime.memstats: no RIP-relative lea into .bss in "
+					"runtime.readmemstats_m");
+	}
+	if (!strcmp(name, "runtime.fingStatus") || !strcmp(name, "runtime.fingRunning")) {
+		/* 1.21+: fingStatus atomic.Uint32 (constants fing*); ≤1.20: fingRunning bool */
+		bool want_status = !strcmp(name, "runtime.fingStatus");
+		if (m) {
+			int64_t v;
+			struct tli_error *e = tli_map_constant(m, "runtime.fingRunningFinalizer", &v);
+			bool has_status = !e;
+			tli_error_destroy(e);
+			if (has_status != want_status)
+				return tli_error_create(TLI_E_NO_INFO, "%s does not exist in %s", name,
+							tli_map_version(m));
+		}
+		if ((err = nth_load(gb, "runtime.isSystemGoroutine", 0, &r, NULL)))
+			return err;
+		uint64_t size = want_status ? 4 : 1;
+		if (!in_data(gb, r.target, size, true))
+			return implausible(name, "runtime.isSystemGoroutine", r.target);
+		*ret = (struct tli_global){ r.target, size };
+		return NULL;
+	}
+	return tli_error_create(TLI_E_NO_INFO, "no rule to find %s without symbols", name);
+}

@@ -1,0 +1,609 @@
+/* SPDX-License-Identifier: MIT */
+/* Runtime map files: parser and lookups. Format: runtime-maps/README.md. */
+#include "maps/maps.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dwarf/dwarf.h" /* tli_strmap */
+
+#define MAX_TOKEN 1024
+#define MAX_TOKENS 8
+#define MAX_FILE (16u << 20)
+#define MAX_STRINGS 4096
+
+struct mstruct {
+	char *name;
+	uint64_t size;
+};
+
+struct mmember {
+	char *type, *path, *ctype;
+	struct tli_member m;
+};
+
+struct mconst {
+	char *name;
+	int64_t v;
+};
+
+struct mstrings {
+	char *name;
+	size_t n;       /* entries read so far (== expect once complete) */
+	size_t expect;  /* COUNT of the 'strings' line */
+	char **s;
+};
+
+struct tli_map {
+	char *kind, *version, *generator, *source;
+	struct mstruct *st;
+	size_t nst, capst;
+	struct mmember *mem;
+	size_t nmem, capmem;
+	struct mconst *cs;
+	size_t ncs, capcs;
+	struct mstrings *strs;
+	size_t nstrs, capstrs;
+	struct tli_strmap *st_idx, *mem_idx, *cs_idx, *strs_idx;
+};
+
+void tli_map_free(struct tli_map *m)
+{
+	if (!m)
+		return;
+	free(m->kind);
+	free(m->version);
+	free(m->generator);
+	free(m->source);
+	for (size_t i = 0; i < m->nst; i++)
+		free(m->st[i].name);
+	free(m->st);
+	for (size_t i = 0; i < m->nmem; i++) {
+		free(m->mem[i].type);
+		free(m->mem[i].path);
+		free(m->mem[i].ctype);
+	}
+	free(m->mem);
+	for (size_t i = 0; i < m->ncs; i++)
+		free(m->cs[i].name);
+	free(m->cs);
+	for (size_t i = 0; i < m->nstrs; i++) {
+		for (size_t j = 0; j < m->strs[i].n; j++)
+			free(m->strs[i].s[j]);
+		free(m->strs[i].s);
+		free(m->strs[i].name);
+	}
+	free(m->strs);
+	tli_strmap_free(m->st_idx);
+	tli_strmap_free(m->mem_idx);
+	tli_strmap_free(m->cs_idx);
+	tli_strmap_free(m->strs_idx);
+	free(m);
+}
+
+static bool grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return true;
+	size_t nc = *cap ? *cap * 2 : 64;
+	void *p = realloc(*arr, nc * elem);
+	if (!p)
+		return false;
+	*arr = p;
+	*cap = nc;
+	return true;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Split one line into tokens: bare words, or "quoted strings" with \" \\ \n \t \xHH.
+ * Returns the number of tokens, or -1 with a reason in *why.
+ */
+static int tokenize(const char *line, size_t len, char tok[][MAX_TOKEN], int max, const char **why)
+{
+	size_t i = 0;
+	int n = 0;
+	while (i < len) {
+		while (i < len && (line[i] == ' ' || line[i] == '\t'))
+			i++;
+		if (i >= len)
+			break;
+		if (n >= max) {
+			*why = "too many fields";
+			return -1;
+		}
+		size_t o = 0;
+		if (line[i] == '"') {
+			i++;
+			bool closed = false;
+			while (i < len) {
+				char c = line[i++];
+				if (c == '"') {
+					closed = true;
+					break;
+				}
+				if (c == '\\') {
+					if (i >= len) {
+						*why = "backslash at end of line";
+						return -1;
+					}
+					char e = line[i++];
+					switch (e) {
+					case '"': c = '"'; break;
+					case '\\': c = '\\'; break;
+					case 'n': c = '\n'; break;
+					case 't': c = '\t'; break;
+					case 'x': {
+						int h1 = i < len ? hexval(line[i]) : -1;
+						int h2 = i + 1 < len ? hexval(line[i + 1]) : -1;
+						if (h1 < 0 || h2 < 0) {
+							*why = "bad \\x escape";
+							return -1;
+						}
+						c = (char)(h1 * 16 + h2);
+						i += 2;
+						break;
+					}
+					default:
+						*why = "unknown escape in quoted string";
+						return -1;
+					}
+				}
+				if (c == 0) {
+					*why = "NUL byte in quoted string";
+					return -1;
+				}
+				if (o + 1 >= MAX_TOKEN) {
+					*why = "field too long";
+					return -1;
+				}
+				tok[n][o++] = c;
+			}
+			if (!closed) {
+				*why = "unterminated quoted string";
+				return -1;
+			}
+			if (i < len && line[i] != ' ' && line[i] != '\t') {
+				*why = "garbage after quoted string";
+				return -1;
+			}
+		} else {
+			while (i < len && line[i] != ' ' && line[i] != '\t') {
+				if (line[i] == '"') {
+					*why = "quote inside a bare word";
+					return -1;
+				}
+				if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f) {
+					*why = "control character";
+					return -1;
+				}
+				if (o + 1 >= MAX_TOKEN) {
+					*why = "field too long";
+					return -1;
+				}
+				tok[n][o++] = line[i++];
+			}
+		}
+		tok[n][o] = 0;
+		n++;
+	}
+	return n;
+}
+
+static bool parse_u64(const char *s, uint64_t *ret)
+{
+	if (!*s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
+		return false;
+	errno = 0;
+	char *end;
+	unsigned long long v = (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? strtoull(s + 2, &end, 16)
+									     : strtoull(s, &end, 10);
+	if (errno || *end || (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && !s[2]))
+		return false;
+	*ret = v;
+	return true;
+}
+
+static bool parse_i64(const char *s, int64_t *ret)
+{
+	if (!*s || isspace((unsigned char)*s))
+		return false;
+	errno = 0;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*ret = v;
+	return true;
+}
+
+static char *member_key(const char *type, const char *path)
+{
+	size_t a = strlen(type), b = strlen(path);
+	char *k = malloc(a + b + 2);
+	if (!k)
+		return NULL;
+	memcpy(k, type, a);
+	k[a] = '\x1f';
+	memcpy(k + a + 1, path, b + 1);
+	return k;
+}
+
+#define FAIL(fmt, ...) do { err = tli_error_create(TLI_E_BAD_FORMAT, "%s:%zu: " fmt, name, lineno, \
+					      ##__VA_ARGS__); goto out; } while (0)
+
+struct tli_error *tli_map_parse(const char *text, size_t len, const char *name, struct tli_map **ret)
+{
+	*ret = NULL;
+	struct tli_map *m = calloc(1, sizeof(*m));
+	if (!m)
+		return &tli_enomem;
+	m->st_idx = tli_strmap_new();
+	m->mem_idx = tli_strmap_new();
+	m->cs_idx = tli_strmap_new();
+	m->strs_idx = tli_strmap_new();
+	char (*tok)[MAX_TOKEN] = malloc(MAX_TOKENS * MAX_TOKEN);
+	struct tli_error *err = NULL;
+	size_t lineno = 0;
+	if (!m->st_idx || !m->mem_idx || !m->cs_idx || !m->strs_idx || !tok) {
+		err = &tli_enomem;
+		goto out;
+	}
+	bool header = false;
+	struct mstrings *cur_strs = NULL; /* table being filled by "str" lines */
+	size_t pos = 0;
+	while (pos < len) {
+		lineno++;
+		const char *line = text + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t ll = nl ? (size_t)(nl - line) : len - pos;
+		pos += ll + (nl ? 1 : 0);
+		if (ll && line[ll - 1] == '\r')
+			ll--;
+		if (memchr(line, 0, ll))
+			FAIL("NUL byte in line");
+		size_t s = 0;
+		while (s < ll && (line[s] == ' ' || line[s] == '\t'))
+			s++;
+		if (s == ll || line[s] == '#')
+			continue;
+		const char *why = NULL;
+		int nt = tokenize(line, ll, tok, MAX_TOKENS, &why);
+		if (nt < 0)
+			FAIL("%s", why);
+		const char *d = tok[0];
+		if (cur_strs && strcmp(d, "str"))
+			FAIL("string table %s has %zu entries, %zu expected before '%s'", cur_strs->name,
+			     cur_strs->n, cur_strs->expect, d);
+		if (!header) {
+			uint64_t v;
+			if (strcmp(d, "tlimap") || nt != 2 || !parse_u64(tok[1], &v))
+				FAIL("expected 'tlimap %d' as the first line", TLI_MAP_FORMAT);
+			if (v != TLI_MAP_FORMAT)
+				FAIL("map format %llu is not supported (this tlinspect reads format %d)",
+				     (unsigned long long)v, TLI_MAP_FORMAT);
+			header = true;
+			continue;
+		}
+		if (!strcmp(d, "kind") || !strcmp(d, "version") || !strcmp(d, "generator") ||
+		    !strcmp(d, "source")) {
+			char **slot = !strcmp(d, "kind") ? &m->kind : !strcmp(d, "version") ? &m->version
+				      : !strcmp(d, "generator") ? &m->generator : &m->source;
+			if (*slot)
+				FAIL("duplicate '%s' line", d);
+			if (nt < 2)
+				FAIL("'%s' needs a value", d);
+			if ((!strcmp(d, "kind") || !strcmp(d, "version")) && nt != 2)
+				FAIL("'%s' takes exactly one value", d);
+			/* generator/source: the rest of the line, verbatim */
+			const char *v = nt == 2 ? tok[1] : NULL;
+			char *dup;
+			if (v)
+				dup = strdup(v);
+			else {
+				const char *r = line + s + strlen(d);
+				while (*r == ' ' || *r == '\t')
+					r++;
+				dup = strndup(r, ll - (size_t)(r - line));
+			}
+			if (!dup) {
+				err = &tli_enomem;
+				goto out;
+			}
+			*slot = dup;
+			if (!strcmp(d, "kind") && strcmp(m->kind, "go") && strcmp(m->kind, "glibc"))
+				FAIL("unknown kind '%s' (go or glibc)", m->kind);
+		} else if (!strcmp(d, "struct")) {
+			uint64_t sz, dummy;
+			if (nt != 3 || !parse_u64(tok[2], &sz))
+				FAIL("expected 'struct NAME SIZE'");
+			if (tli_strmap_get(m->st_idx, tok[1], &dummy))
+				FAIL("struct %s defined twice", tok[1]);
+			if (!grow((void **)&m->st, &m->capst, m->nst, sizeof(*m->st))) {
+				err = &tli_enomem;
+				goto out;
+			}
+			m->st[m->nst] = (struct mstruct){ strdup(tok[1]), sz };
+			if (!m->st[m->nst].name || !tli_strmap_put(m->st_idx, tok[1], m->nst)) {
+				err = &tli_enomem;
+				goto out;
+			}
+			m->nst++;
+		} else if (!strcmp(d, "member")) {
+			uint64_t off, sz, si, dummy;
+			if (nt < 5 || nt > 6)
+				FAIL("expected 'member STRUCT PATH OFFSET SIZE [TYPE]'");
+			if (!parse_u64(tok[3], &off) || !parse_u64(tok[4], &sz))
+				FAIL("member %s.%s: OFFSET and SIZE must be unsigned numbers", tok[1], tok[2]);
+			if (!tli_strmap_get(m->st_idx, tok[1], &si))
+				FAIL("member of struct %s before its 'struct' line", tok[1]);
+			if (off > m->st[si].size || sz > m->st[si].size - off)
+				FAIL("member %s.%s (offset %llu, size %llu) lies outside the struct (size %llu)",
+				     tok[1], tok[2], (unsigned long long)off, (unsigned long long)sz,
+				     (unsigned long long)m->st[si].size);
+			if (!tok[2][0] || tok[2][0] == '.' || tok[2][strlen(tok[2]) - 1] == '.')
+				FAIL("bad member path '%s'", tok[2]);
+			char *key = member_key(tok[1], tok[2]);
+			if (!key) {
+				err = &tli_enomem;
+				goto out;
+			}
+			if (tli_strmap_get(m->mem_idx, key, &dummy)) {
+				free(key);
+				FAIL("member %s.%s defined twice", tok[1], tok[2]);
+			}
+			if (!grow((void **)&m->mem, &m->capmem, m->nmem, sizeof(*m->mem)) ||
+			    !tli_strmap_put(m->mem_idx, key, m->nmem)) {
+				free(key);
+				err = &tli_enomem;
+				goto out;
+			}
+			free(key);
+			struct mmember *mm = &m->mem[m->nmem++];
+			*mm = (struct mmember){ strdup(tok[1]), strdup(tok[2]), nt == 6 ? strdup(tok[5]) : NULL,
+						{ off, sz } };
+			if (!mm->type || !mm->path || (nt == 6 && !mm->ctype)) {
+				err = &tli_enomem;
+				goto out;
+			}
+		} else if (!strcmp(d, "const")) {
+			int64_t v;
+			uint64_t dummy;
+			if (nt != 3 || !parse_i64(tok[2], &v))
+				FAIL("expected 'const NAME VALUE' (VALUE a signed decimal number)");
+			if (tli_strmap_get(m->cs_idx, tok[1], &dummy))
+				FAIL("const %s defined twice", tok[1]);
+			if (!grow((void **)&m->cs, &m->capcs, m->ncs, sizeof(*m->cs)) ||
+			    !tli_strmap_put(m->cs_idx, tok[1], m->ncs)) {
+				err = &tli_enomem;
+				goto out;
+			}
+			m->cs[m->ncs] = (struct mconst){ strdup(tok[1]), v };
+			if (!m->cs[m->ncs++].name) {
+				err = &tli_enomem;
+				goto out;
+			}
+		} else if (!strcmp(d, "strings")) {
+			uint64_t n, dummy;
+			if (nt != 3 || !parse_u64(tok[2], &n))
+				FAIL("expected 'strings NAME COUNT'");
+			if (n == 0 || n > MAX_STRINGS)
+				FAIL("string table %s: count %llu out of range 1..%d", tok[1],
+				     (unsigned long long)n, MAX_STRINGS);
+			if (tli_strmap_get(m->strs_idx, tok[1], &dummy))
+				FAIL("string table %s defined twice", tok[1]);
+			if (!grow((void **)&m->strs, &m->capstrs, m->nstrs, sizeof(*m->strs)) ||
+			    !tli_strmap_put(m->strs_idx, tok[1], m->nstrs)) {
+				err = &tli_enomem;
+				goto out;
+			}
+			cur_strs = &m->strs[m->nstrs++];
+			*cur_strs = (struct mstrings){ strdup(tok[1]), 0, (size_t)n,
+						       calloc((size_t)n, sizeof(char *)) };
+			if (!cur_strs->name || !cur_strs->s) {
+				err = &tli_enomem;
+				goto out;
+			}
+		} else if (!strcmp(d, "str")) {
+			uint64_t idx;
+			if (!cur_strs)
+				FAIL("'str' line outside a 'strings' table");
+			if (nt != 3 || !parse_u64(tok[1], &idx))
+				FAIL("expected 'str INDEX \"TEXT\"'");
+			if (idx != cur_strs->n)
+				FAIL("string table %s: entry %llu out of order (expected %zu)", cur_strs->name,
+				     (unsigned long long)idx, cur_strs->n);
+			if (!(cur_strs->s[cur_strs->n] = strdup(tok[2]))) {
+				err = &tli_enomem;
+				goto out;
+			}
+			if (++cur_strs->n == cur_strs->expect)
+				cur_strs = NULL;
+		} else {
+			FAIL("unknown directive '%s'", d);
+		}
+	}
+	lineno++;
+	if (cur_strs)
+		FAIL("end of file inside string table %s (%zu entries read)", cur_strs->name, cur_strs->n);
+	if (!header)
+		FAIL("empty map (no 'tlimap %d' line)", TLI_MAP_FORMAT);
+	if (!m->kind || !m->version)
+		FAIL("map has no '%s' line", m->kind ? "version" : "kind");
+out:
+	free(tok);
+	if (err) {
+		tli_map_free(m);
+		return err;
+	}
+	*ret = m;
+	return NULL;
+}
+
+struct tli_error *tli_map_load(const char *path, struct tli_map **ret)
+{
+	*ret = NULL;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return tli_error_errno(errno == ENOENT ? TLI_E_NO_INFO : TLI_E_NO_TARGET, errno,
+				       "cannot open runtime map %s", path);
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	struct tli_error *err = NULL;
+	for (;;) {
+		if (n + 65536 > cap) {
+			cap = cap ? cap * 2 : 262144;
+			if (cap > MAX_FILE + 65536) {
+				err = tli_error_create(TLI_E_BAD_FORMAT, "runtime map %s is larger than %u bytes",
+						       path, MAX_FILE);
+				break;
+			}
+			char *nb = realloc(buf, cap);
+			if (!nb) {
+				err = &tli_enomem;
+				break;
+			}
+			buf = nb;
+		}
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f))
+				err = tli_error_errno(TLI_E_NO_TARGET, errno, "reading runtime map %s", path);
+			break;
+		}
+	}
+	fclose(f);
+	if (!err)
+		err = tli_map_parse(buf ? buf : "", n, path, ret);
+	free(buf);
+	return err;
+}
+
+const char *tli_map_kind(const struct tli_map *m) { return m->kind; }
+const char *tli_map_version(const struct tli_map *m) { return m->version; }
+const char *tli_map_source(const struct tli_map *m) { return m->source ? m->source : ""; }
+size_t tli_map_nstructs(const struct tli_map *m) { return m->nst; }
+size_t tli_map_nmembers(const struct tli_map *m) { return m->nmem; }
+size_t tli_map_nconsts(const struct tli_map *m) { return m->ncs; }
+
+struct tli_error *tli_map_member(const struct tli_map *m, const char *type, const char *path,
+				 struct tli_member *ret)
+{
+	char kb[512];
+	size_t a = strlen(type), b = strlen(path);
+	if (a + b + 2 > sizeof(kb))
+		return tli_error_create(TLI_E_NO_INFO, "runtime map %s: name too long", m->version);
+	memcpy(kb, type, a);
+	kb[a] = '\x1f';
+	memcpy(kb + a + 1, path, b + 1);
+	uint64_t i;
+	if (!tli_strmap_get(m->mem_idx, kb, &i))
+		return tli_error_create(TLI_E_NO_INFO, "runtime map %s has no member %s.%s", m->version,
+					type, path);
+	*ret = m->mem[i].m;
+	return NULL;
+}
+
+struct tli_error *tli_map_type_size(const struct tli_map *m, const char *type, uint64_t *ret)
+{
+	uint64_t i;
+	if (!tli_strmap_get(m->st_idx, type, &i))
+		return tli_error_create(TLI_E_NO_INFO, "runtime map %s has no struct %s", m->version, type);
+	*ret = m->st[i].size;
+	return NULL;
+}
+
+struct tli_error *tli_map_constant(const struct tli_map *m, const char *name, int64_t *ret)
+{
+	uint64_t i;
+	if (!tli_strmap_get(m->cs_idx, name, &i))
+		return tli_error_create(TLI_E_NO_INFO, "runtime map %s has no constant %s", m->version, name);
+	*ret = m->cs[i].v;
+	return NULL;
+}
+
+struct tli_error *tli_map_strings(const struct tli_map *m, const char *name, size_t *n,
+				  const char *const **strs)
+{
+	uint64_t i;
+	if (!tli_strmap_get(m->strs_idx, name, &i))
+		return tli_error_create(TLI_E_NO_INFO, "runtime map %s has no string table %s", m->version,
+					name);
+	*n = m->strs[i].n;
+	*strs = (const char *const *)m->strs[i].s;
+	return NULL;
+}
+
+void tli_map_member_at(const struct tli_map *m, size_t i, const char **type, const char **path,
+		       struct tli_member *ret)
+{
+	if (i >= m->nmem) {
+		*type = *path = NULL;
+		return;
+	}
+	*type = m->mem[i].type;
+	*path = m->mem[i].path;
+	*ret = m->mem[i].m;
+}
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool tli_maps_path(const char *kind, const char *key, char *buf, size_t cap)
+{
+	char dirs[5][4096];
+	size_t nd = 0;
+	const char *env = getenv("TLI_RUNTIME_MAPS");
+	if (env && *env) /* exclusive: only this directory */
+		snprintf(dirs[nd++], sizeof(dirs[0]), "%.4000s", env);
+	char self[4000];
+	ssize_t n = nd ? -1 : readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = 0;
+		char *sl = strrchr(self, '/');
+		if (sl) {
+			*sl = 0;
+			snprintf(dirs[nd++], sizeof(dirs[0]), "%s/../runtime-maps", self);
+			snprintf(dirs[nd++], sizeof(dirs[0]), "%s/../../runtime-maps", self);
+			snprintf(dirs[nd++], sizeof(dirs[0]), "%s/../share/tlinspect/runtime-maps", self);
+		}
+	}
+	if (!env || !*env)
+		snprintf(dirs[nd++], sizeof(dirs[0]), "runtime-maps");
+	bool found = false;
+	buf[0] = 0;
+	for (size_t i = 0; i < nd; i++) {
+		if (!is_dir(dirs[i]) && !(env && *env))
+			continue;
+		char p[4200];
+		snprintf(p, sizeof(p), "%.4000s/%.60s/%.60s.map", dirs[i], kind, key);
+		if (!buf[0])
+			snprintf(buf, cap, "%s", p);
+		if (access(p, R_OK) == 0) {
+			snprintf(buf, cap, "%s", p);
+			found = true;
+			break;
+		}
+	}
+	if (!buf[0])
+		snprintf(buf, cap, "runtime-maps/%s/%s.map", kind, key);
+	return found;
+}

@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `tlinspect maps gen BINARY`: write the runtime map of a Go binary that has DWARF.
+ * Structs are enumerated with libdw (member names, nesting); every offset, size and
+ * constant value is then asked through the DWARF provider (tli_dwarf_*), so a map
+ * answers exactly what the DWARF provider would. String tables are read from the
+ * file image (16-byte Go string headers in .data pointing into .rodata).
+ */
+#include "maps/maps.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dwarf/dwarf.h"
+#include "go/gobin.h"
+
+/* Every struct of go-runtime.md §1, §8 and the appendices (absent ones are skipped). */
+static const char *const go_structs[] = {
+	"runtime.g", "runtime.gobuf", "runtime.stack", "runtime.m", "runtime.p", "runtime.schedt",
+	"runtime.gQueue", "runtime.gList", "runtime.hchan", "runtime.waitq", "runtime.sudog",
+	"runtime.maybeTraceablePtr", "runtime.maybeTraceableChan", "runtime.timers", "runtime.timer",
+	"runtime.coro", "runtime.synctestGroup", "runtime.synctestBubble", "runtime.ancestorInfo",
+	"runtime.mstats", "runtime.moduledata", "runtime.functab", "runtime.textsect", "runtime._func",
+	"runtime.pcHeader", "runtime._type", "internal/abi.Type", "runtime.funcval", "runtime._panic",
+	"runtime._defer", "runtime.semaRoot", "runtime.mutex", "runtime.note", "runtime.gTraceState",
+	"runtime.mspan", "runtime.heapArena", "runtime.mheap", "runtime.hmap", "runtime.mapextra",
+	"internal/runtime/maps.Map", "internal/runtime/maps.table", "internal/runtime/maps.groupsReference",
+	"sync.Mutex", "sync.RWMutex", "sync.WaitGroup", "sync.Map", "sync.readOnly", "sync.entry",
+	"internal/sync.Mutex",
+	"internal/sync.HashTrieMap[interface {},interface {}]",
+	"internal/sync.indirect[interface {},interface {}]",
+	"internal/sync.entry[interface {},interface {}]",
+	"database/sql.DB", "database/sql.connRequestSet", "database/sql.connRequestAndIndex",
+	"database/sql.driverConn",
+};
+
+/* Constants: every DW_TAG_constant whose name starts with one of these. */
+static const char *const go_const_prefixes[] = {
+	"runtime._G", "runtime._P", "runtime.waitReason", "runtime.funcID_", "internal/abi.FuncID",
+	"internal/abi.FuncFlag", "runtime.funcFlag_", "runtime.fing", "runtime.kind",
+	"internal/abi.Kind", "runtime.tflag", "internal/abi.TFlag", "runtime._PCDATA_",
+	"runtime._FUNCDATA_", "internal/abi.PCDATA_", "internal/abi.FUNCDATA_", "runtime.gTrackingPeriod",
+	"runtime.forcegcperiod", "runtime.maxWhen",
+};
+
+static const char *const go_strtabs[] = { "runtime.waitReasonStrings", "runtime.gStatusStrings" };
+
+#define NSTRUCTS (sizeof(go_structs) / sizeof(go_structs[0]))
+#define MAX_NEST 4
+#define MAX_MEMBERS_PER_STRUCT 20000
+
+static void put_tok(FILE *out, const char *s)
+{
+	bool bare = *s && *s != '#';
+	for (const unsigned char *p = (const unsigned char *)s; *p && bare; p++)
+		if (*p <= 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
+			bare = false;
+	if (bare) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", out);
+		else if (*p == '\t')
+			fputs("\\t", out);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\x%02x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+static const char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	if (!dwarf_attr_integrate(die, DW_AT_name, &a))
+		return NULL;
+	return dwarf_formstring(&a);
+}
+
+static bool die_type(Dwarf_Die *die, Dwarf_Die *ret)
+{
+	Dwarf_Attribute a;
+	return dwarf_attr_integrate(die, DW_AT_type, &a) && dwarf_formref_die(&a, ret);
+}
+
+struct gen {
+	struct tli_dwarf *d;
+	FILE *out;
+	const char *type;      /* outer struct being emitted */
+	size_t nmem;
+	struct tli_error *err;
+};
+
+static void emit_members(struct gen *g, Dwarf_Die *st, const char *prefix, int depth)
+{
+	Dwarf_Die c;
+	if (dwarf_child(st, &c) != 0)
+		return;
+	do {
+		if (g->err || g->nmem >= MAX_MEMBERS_PER_STRUCT)
+			return;
+		if (dwarf_tag(&c) != DW_TAG_member)
+			continue;
+		const char *n = die_name(&c);
+		if (!n || !*n || !strcmp(n, "_"))
+			continue; /* blank (padding) fields cannot be asked for by name */
+		char path[1024];
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", n);
+		struct tli_member mb;
+		struct tli_error *e = tli_dwarf_member(g->d, g->type, path, &mb);
+		if (e) {
+			/* e.g. a name the path syntax cannot express: leave it out, say so */
+			fprintf(stderr, "tlinspect maps gen: skipping %s.%s: %s\n", g->type, path, e->msg);
+			tli_error_destroy(e);
+			continue;
+		}
+		Dwarf_Die t;
+		const char *tn = NULL;
+		bool has_t = die_type(&c, &t);
+		if (has_t)
+			tn = die_name(&t);
+		fputs("member ", g->out);
+		put_tok(g->out, g->type);
+		fputc(' ', g->out);
+		put_tok(g->out, path);
+		fprintf(g->out, " %llu %llu", (unsigned long long)mb.offset, (unsigned long long)mb.size);
+		if (tn && *tn) {
+			fputc(' ', g->out);
+			put_tok(g->out, tn);
+		}
+		fputc('\n', g->out);
+		g->nmem++;
+		/* descend into struct-typed members (not through pointers) */
+		for (int i = 0; has_t && i < 8 && dwarf_tag(&t) == DW_TAG_typedef; i++)
+			has_t = die_type(&t, &t);
+		if (has_t && depth + 1 < MAX_NEST && dwarf_tag(&t) == DW_TAG_structure_type)
+			emit_members(g, &t, path, depth + 1);
+	} while (dwarf_siblingof(&c, &c) == 0);
+}
+
+static bool want_const(const char *n)
+{
+	for (size_t i = 0; i < sizeof(go_const_prefixes) / sizeof(go_const_prefixes[0]); i++)
+		if (!strncmp(n, go_const_prefixes[i], strlen(go_const_prefixes[i])))
+			return true;
+	return false;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static struct tli_error *emit_strtab(struct tli_gobin *gb, struct tli_dwarf *d, const char *name, FILE *out)
+{
+	struct tli_global gv;
+	struct tli_error *err = tli_dwarf_global(d, name, &gv);
+	if (err)
+		return err;
+	size_t n = gv.size / 16;
+	if (n == 0 || n > 4096)
+		return tli_error_create(TLI_E_BAD_FORMAT, "%s: implausible size %llu", name,
+					(unsigned long long)gv.size);
+	fputs("strings ", out);
+	put_tok(out, name);
+	fprintf(out, " %zu\n", n);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t hdr[2];
+		if ((err = tli_gobin_read(gb, gv.addr + i * 16, hdr, sizeof(hdr))))
+			return tli_error_wrap(err, "reading %s[%zu]", name, i);
+		char buf[1024];
+		if (hdr[1] >= sizeof(buf))
+			return tli_error_create(TLI_E_BAD_FORMAT, "%s[%zu]: string of %llu bytes", name, i,
+						(unsigned long long)hdr[1]);
+		if (hdr[1] && (err = tli_gobin_read(gb, hdr[0], buf, hdr[1])))
+			return tli_error_wrap(err, "reading %s[%zu] text", name, i);
+		buf[hdr[1]] = 0;
+		if (strlen(buf) != hdr[1])
+			return tli_error_create(TLI_E_BAD_FORMAT, "%s[%zu] contains a NUL byte", name, i);
+		fprintf(out, "str %zu ", i);
+		/* always quoted: the empty string and strings with spaces look alike that way */
+		fputc('"', out);
+		for (const unsigned char *p = (const unsigned char *)buf; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				fprintf(out, "\\%c", *p);
+			else if (*p < 0x20 || *p >= 0x7f)
+				fprintf(out, "\\x%02x", *p);
+			else
+				fputc(*p, out);
+		}
+		fputs("\"\n", out);
+	}
+	return NULL;
+}
+
+struct tli_error *tli_maps_gen(const char *binary, FILE *out)
+{
+	struct tli_gobin *gb = NULL;
+	struct tli_dwarf *d = NULL;
+	Dwarf *dbg = NULL;
+	Elf *elf = NULL;
+	int fd = -1;
+	char **cnames = NULL;
+	size_t ncn = 0, capcn = 0;
+	struct tli_strmap *seen = NULL;
+	Dwarf_Off *stoff = NULL;
+	struct tli_error *err = tli_gobin_open(binary, &gb);
+	if (err)
+		return err;
+	int minor = tli_gobin_minor(gb);
+	const char *ver = tli_gobin_version(gb);
+	if (minor < 0 || !ver) {
+		err = tli_error_create(TLI_E_NO_INFO, "%s: Go version unknown (no .go.buildinfo)", binary);
+		goto out;
+	}
+	struct tli_dwarf_opts o = { 0 };
+	if ((err = tli_dwarf_open(binary, &o, &d)))
+		goto out;
+	if (!tli_dwarf_has_dwarf(d)) {
+		err = tli_error_create(TLI_E_NO_INFO, "maps gen needs a binary with DWARF: %s",
+				       tli_dwarf_why_none(d));
+		goto out;
+	}
+	const char *dpath = tli_dwarf_debug_path(d);
+	fd = open(dpath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = tli_error_errno(TLI_E_NO_TARGET, errno, "cannot open %s", dpath);
+		goto out;
+	}
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	dbg = elf ? dwarf_begin_elf(elf, DWARF_C_READ, NULL) : NULL;
+	if (!dbg) {
+		err = tli_error_create(TLI_E_BAD_FORMAT, "%s: cannot read DWARF: %s", dpath, dwarf_errmsg(-1));
+		goto out;
+	}
+	stoff = calloc(NSTRUCTS, sizeof(*stoff));
+	seen = tli_strmap_new();
+	if (!stoff || !seen) {
+		err = &tli_enomem;
+		goto out;
+	}
+	/* one pass over the top-level DIEs of every CU */
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	for (int guard = 0; guard < 1000000 &&
+	     dwarf_nextcu(dbg, off, &next, &hsize, NULL, NULL, NULL) == 0; guard++, off = next) {
+		Dwarf_Die cu, c;
+		if (!dwarf_offdie(dbg, off + hsize, &cu) || dwarf_child(&cu, &c) != 0)
+			continue;
+		do {
+			int tag = dwarf_tag(&c);
+			const char *n;
+			if (tag == DW_TAG_structure_type && (n = die_name(&c))) {
+				for (size_t i = 0; i < NSTRUCTS; i++)
+					if (!stoff[i] && !strcmp(n, go_structs[i]))
+						stoff[i] = dwarf_dieoffset(&c);
+			} else if (tag == DW_TAG_constant && (n = die_name(&c)) && want_const(n)) {
+				uint64_t dummy;
+				if (tli_strmap_get(seen, n, &dummy))
+					continue;
+				if (ncn == capcn) {
+					capcn = capcn ? capcn * 2 : 256;
+					char **nc = realloc(cnames, capcn * sizeof(*nc));
+					if (!nc) {
+						err = &tli_enomem;
+						goto out;
+					}
+					cnames = nc;
+				}
+				if (!(cnames[ncn] = strdup(n)) || !tli_strmap_put(seen, n, 1)) {
+					err = &tli_enomem;
+					goto out;
+				}
+				ncn++;
+			}
+		} while (dwarf_siblingof(&c, &c) == 0);
+	}
+
+	char bid[200] = "";
+	if (tli_gobin_buildid(gb))
+		snprintf(bid, sizeof(bid), " go-build-id %s", tli_gobin_buildid(gb));
+	fprintf(out, "# tlinspect runtime map: Go runtime layout for go1.%d (linux/amd64).\n"
+		"# Generated by `tlinspect maps gen` from the DWARF of a binary; do not edit.\n"
+		"# Format: runtime-maps/README.md\n", minor);
+	fprintf(out, "tlimap %d\nkind go\nversion go1.%d\ngenerator %s\nsource %s%s\n", TLI_MAP_FORMAT,
+		minor, TLI_MAP_GENERATOR, ver, bid);
+
+	for (size_t i = 0; i < NSTRUCTS; i++) {
+		if (!stoff[i])
+			continue;
+		Dwarf_Die st;
+		if (!dwarf_offdie(dbg, stoff[i], &st))
+			continue;
+		uint64_t size;
+		struct tli_error *e = tli_dwarf_type_size(d, go_structs[i], &size);
+		if (e) {
+			fprintf(stderr, "tlinspect maps gen: skipping struct %s: %s\n", go_structs[i], e->msg);
+			tli_error_destroy(e);
+			continue;
+		}
+		fputs("\nstruct ", out);
+		put_tok(out, go_structs[i]);
+		fprintf(out, " %llu\n", (unsigned long long)size);
+		struct gen g = { .d = d, .out = out, .type = go_structs[i] };
+		emit_members(&g, &st, "", 0);
+		if (g.err) {
+			err = g.err;
+			goto out;
+		}
+	}
+
+	qsort(cnames, ncn, sizeof(*cnames), cmp_str);
+	fputc('\n', out);
+	for (size_t i = 0; i < ncn; i++) {
+		int64_t v;
+		struct tli_error *e = tli_dwarf_constant(d, cnames[i], &v);
+		if (e) {
+			fprintf(stderr, "tlinspect maps gen: skipping const %s: %s\n", cnames[i], e->msg);
+			tli_error_destroy(e);
+			continue;
+		}
+		fputs("const ", out);
+		put_tok(out, cnames[i]);
+		fprintf(out, " %lld\n", (long long)v);
+	}
+	for (size_t i = 0; i < sizeof(go_strtabs) / sizeof(go_strtabs[0]); i++) {
+		fputc('\n', out);
+		if ((err = emit_strtab(gb, d, go_strtabs[i], out)))
+			goto out;
+	}
+	if (fflush(out) != 0 || ferror(out))
+		err = tli_error_errno(TLI_E_INTERNAL, errno, "writing the map");
+out:
+	for (size_t i = 0; i < ncn; i++)
+		free(cnames[i]);
+	free(cnames);
+	free(stoff);
+	tli_strmap_free(seen);
+	if (dbg)
+		dwarf_end(dbg);
+	if (elf)
+		elf_end(elf);
+	if (fd >= 0)
+		close(fd);
+	tli_dwarf_close(d);
+	if (gb)
+		tli_gobin_destroy(gb);
+	return err;
+}

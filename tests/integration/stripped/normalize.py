@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""normalize.py [--ids] FILE: print a tlinspect --json goroutines document with what legitimately
+differs between two inspections removed, so that two documents can be diffed:
+  * addresses, pcs, pids, tids, exe path, pause, bytes read, wait seconds, layout source;
+  * system goroutines (runtime-internal: GC workers, scavenger, ...) keep only their start
+    function: their state depends on when the runtime's background work last ran;
+  * for running/runnable goroutines (a busy loop), the line and offset of frames: where such a
+    goroutine was stopped depends on the instant;
+  * the summary (it is computed from the goroutine list, and counts system goroutines' states);
+  * without --ids (two different processes): goroutine ids (the runtime hands them out in
+    per-P batches, so they differ between runs); goroutines are then compared as a sorted list.
+User goroutines keep everything else: status, wait reason, wait minutes, locked thread, current,
+user, start and created-by frames, the whole stack with files, lines and offsets."""
+import json
+import sys
+
+DROP = {"address", "pc", "pid", "exe", "core", "pause_ms", "bytes_read", "wait_seconds",
+        "layout_source", "thread", "threads", "now", "summary"}
+
+keep_ids = "--ids" in sys.argv[1:]
+path = [a for a in sys.argv[1:] if a != "--ids"][0]
+if not keep_ids:
+    DROP |= {"id", "goid", "ids"}
+
+
+def strip(v):
+    if isinstance(v, dict):
+        return {k: strip(x) for k, x in v.items() if k not in DROP}
+    if isinstance(v, list):
+        return [strip(x) for x in v]
+    return v
+
+
+doc = json.load(open(path))
+gs = []
+for g in doc.get("go", {}).get("goroutines", []):
+    if g.get("system"):
+        g = {"system": True, "id": g.get("id"), "start": (g.get("start") or {}).get("function")}
+    g = strip(g)
+    if g.get("status") in ("running", "runnable"):
+        for k in ("current", "user"):
+            if isinstance(g.get(k), dict):
+                g[k] = {a: b for a, b in g[k].items() if a not in ("line", "offset")}
+        g["stack"] = [{a: b for a, b in f.items() if a not in ("line", "offset")}
+                      for f in g.get("stack", [])]
+    gs.append(g)
+if not keep_ids:
+    gs.sort(key=lambda g: json.dumps(g, sort_keys=True))
+out = strip(doc)
+if "go" in out:
+    out["go"]["goroutines"] = gs
+json.dump(out, sys.stdout, indent=1, sort_keys=True)
+sys.stdout.write("\n")

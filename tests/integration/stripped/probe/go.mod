@@ -1,0 +1,3 @@
+module tlinspect/probe
+
+go 1.19
