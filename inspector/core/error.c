@@ -64,7 +64,9 @@ struct tli_error *tli_error_wrap(struct tli_error *err, const char *fmt, ...)
 	va_end(ap);
 	char old[sizeof(err->msg)];
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	size_t plen = strlen(prefix);
+	int room = (int)(sizeof(err->msg) > plen + 3 ? sizeof(err->msg) - plen - 3 : 0);
+	snprintf(err->msg, sizeof(err->msg), "%s: %.*s", prefix, room, old);
 	return err;
 }
 
