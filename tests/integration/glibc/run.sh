@@ -40,6 +40,7 @@ run_tli() { # args...: run the tool in the current mode
 }
 
 total_fail=0
+total_runs=0
 variant() { # name env loader-cmd debugdir binary
 	local name=$1 envs=$2 loader=$3 dbg=$4 bin=$5
 	local exe=$bin
@@ -56,6 +57,7 @@ variant() { # name env loader-cmd debugdir binary
 	local dd=""
 	[ -n "$dbg" ] && dd="TLINSPECT_DEBUG_DIRS=$dbg"
 	local ok=1
+	total_runs=$((total_runs+2)) # live and core
 	for c in heap bins leaks; do
 		/usr/bin/time -f "%e s %M KB" -o "$d/live.$c.time" env $dd $(run_tli_cmd) --pid $pid $c >"$d/live.$c.json" 2>"$d/live.$c.err" || { echo "FAIL $name: $c: $(cat "$d/live.$c.err")"; ok=0; }
 	done
@@ -78,7 +80,8 @@ variant() { # name env loader-cmd debugdir binary
 		fi
 		rm -f "$core"
 	else
-		echo "note: gcore failed for $name: $(tail -1 "$d/gcore.log")"
+		echo "FAIL $name: gcore failed: $(tail -1 "$d/gcore.log")"
+		total_fail=$((total_fail+1))
 	fi
 	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 }
@@ -94,14 +97,16 @@ for v in $want; do
 		if [ -x "$T241/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" ]; then
 			variant g241 "" "$T241/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path $T241/usr/lib/x86_64-linux-gnu" "$T241/usr/lib/debug" "$OUT/heapstate"
 			variant g241-tc0 "GLIBC_TUNABLES=glibc.malloc.tcache_count=0" "$T241/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path $T241/usr/lib/x86_64-linux-gnu" "$T241/usr/lib/debug" "$OUT/heapstate"
-		else echo "skip g241: no $T241 (run tests/out/glibc-dl/fetch.sh)"; fi ;;
+		else echo "FAIL g241: no $T241 (run tests/integration/glibc/fetch-glibcs.sh)"
+			total_runs=$((total_runs+1)); total_fail=$((total_fail+1)); fi ;;
 	g231)
 		if [ -x "$OUT/heapstate231" ]; then
 			variant g231 "" "$S231/lib/x86_64-linux-gnu/ld-2.31.so --library-path $S231/lib/x86_64-linux-gnu" "$S231/usr/lib/debug" "$OUT/heapstate231"
 			variant g231-tc0 "GLIBC_TUNABLES=glibc.malloc.tcache_count=0" "$S231/lib/x86_64-linux-gnu/ld-2.31.so --library-path $S231/lib/x86_64-linux-gnu" "$S231/usr/lib/debug" "$OUT/heapstate231"
-		else echo "skip g231: no bullseye sysroot build"; fi ;;
+		else echo "FAIL g231: no bullseye sysroot build (run tests/integration/glibc/fetch-glibcs.sh)"
+			total_runs=$((total_runs+1)); total_fail=$((total_fail+1)); fi ;;
 	*) echo "unknown variant $v"; exit 2 ;;
 	esac
 done
-echo "glibc integration: $total_fail failing variant run(s)"
+echo "glibc integration: $((total_runs - total_fail)) passed, $total_fail failed"
 [ $total_fail = 0 ]

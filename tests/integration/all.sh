@@ -1,0 +1,54 @@
+#!/bin/bash
+# Every integration suite, one after the other; ends with one "N passed, M failed" line that adds
+# up the closing lines of the suites (a suite that fails without such a line counts as 1 failure).
+#   tests/integration/all.sh            all suites
+#   SUITES="go glibc" tests/integration/all.sh
+# Each suite checks tlinspect against the runtime's own view (see the suite's header comment).
+set -u
+cd "$(dirname "$0")/../.."
+export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
+OUT=tests/out/integration-all
+mkdir -p "$OUT"
+SUITES="${SUITES:-go stripped chans glibc faces}"
+
+pass=0; fail=0
+run_suite() { # name script...
+	local name=$1; shift
+	local log=$OUT/$name.log t0=$SECONDS
+	echo "== suite $name: $*"
+	"$@" 2>&1 | tee "$log" | sed 's/^/   /' | grep -E '^   (ok|FAIL|SKIP|==)|passed, .* failed' || true
+	local rc=${PIPESTATUS[0]}
+	local last p f
+	last=$(grep -E '(^|: )[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+	if [ -n "$last" ]; then
+		p=$(echo "$last" | sed -E 's/.*(^|: | )([0-9]+) passed, ([0-9]+) failed.*/\2/')
+		f=$(echo "$last" | sed -E 's/.*(^|: | )([0-9]+) passed, ([0-9]+) failed.*/\3/')
+	else
+		p=0; f=0
+	fi
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+	pass=$((pass + p)); fail=$((fail + f))
+	echo "== suite $name: $p passed, $f failed ($((SECONDS - t0)) s)"
+}
+
+for s in $SUITES; do
+	case $s in
+	go) run_suite go bash tests/integration/run.sh ;;
+	stripped) run_suite stripped bash tests/integration/stripped/run.sh ;;
+	chans) [ -f tests/integration/chans/run.sh ] && run_suite chans bash tests/integration/chans/run.sh ;;
+	glibc)
+		# glibc 2.41 (trixie) and 2.31 (bullseye) are extracted, never installed
+		if [ ! -d tests/out/glibc-dl/bullseye/root/lib ] || [ ! -d tests/out/glibc-dl/trixie/root/usr ]; then
+			bash tests/integration/glibc/fetch-glibcs.sh > "$OUT/fetch-glibcs.log" 2>&1 ||
+				echo "FAIL could not fetch glibc 2.41/2.31 (see $OUT/fetch-glibcs.log)"
+		fi
+		run_suite glibc bash tests/integration/glibc/run.sh ;;
+	faces)
+		for f in tests/integration/faces/*.sh; do
+			[ -f "$f" ] && run_suite "faces-$(basename "$f" .sh)" bash "$f"
+		done ;;
+	*) echo "unknown suite $s"; fail=$((fail + 1)) ;;
+	esac
+done
+echo "integration: $pass passed, $fail failed"
+[ "$fail" = 0 ]
