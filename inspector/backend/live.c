@@ -32,12 +32,19 @@
 #define MAX_ATTACH_ROUNDS 64
 #define MAX_PROC_FILE (256u << 20)
 
+struct old_maps {
+	struct tli_mapping *maps;
+	size_t n;
+	struct old_maps *next;
+};
+
 struct live {
 	struct tli_procmem pm;
 	int *tids;        /**< attached (seized) threads */
 	int *sigs;        /**< signal to deliver at detach (signal-delivery-stop), per tid */
 	bool *stopped;    /**< per tid: stop observed */
 	int timeout_ms;   /**< for a deferred stop */
+	struct old_maps *old_maps; /**< maps replaced at the deferred stop */
 	size_t ntids, cap;
 	int slot;         /**< guard registry slot, -1 if none */
 	bool detached;
@@ -736,6 +743,14 @@ static void live_destroy(struct tli_target *t)
 	struct live *L = t->priv;
 	if (!L)
 		return;
+	while (L->old_maps) {
+		struct old_maps *om = L->old_maps;
+		for (size_t i = 0; i < om->n; i++)
+			free(om->maps[i].path);
+		free(om->maps);
+		L->old_maps = om->next;
+		free(om);
+	}
 	live_detach(L);
 	tli_procmem_close(&L->pm);
 	free(L->tids);
@@ -755,9 +770,13 @@ static struct tli_error *live_stop(struct tli_target *t)
 		t->released = true; /* attach_all detached already */
 		return err;
 	}
-	for (size_t i = 0; i < t->nmaps; i++)
-		free(t->maps[i].path);
-	free(t->maps);
+	/* Keep the maps read at open alive until destroy: callers may hold
+	 * pointers into them (paths) across the stop. */
+	struct old_maps *om = calloc(1, sizeof(*om));
+	if (!om)
+		return &tli_enomem;
+	*om = (struct old_maps){ t->maps, t->nmaps, L->old_maps };
+	L->old_maps = om;
 	t->maps = NULL;
 	t->nmaps = 0;
 	return parse_maps(t);

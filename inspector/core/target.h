@@ -84,7 +84,7 @@ struct tli_target {
 	char *core_path;            /**< core file (NULL for live) */
 	struct tli_mapping *maps;
 	size_t nmaps;
-	struct tli_thread *threads;
+	struct tli_thread *threads; /**< known once stopped: call tli_target_stop() first */
 	size_t nthreads;
 	uint64_t at_entry;          /**< AT_ENTRY from auxv (0 if unknown) */
 	uint64_t at_phdr;           /**< AT_PHDR */

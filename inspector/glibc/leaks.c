@@ -232,6 +232,10 @@ static uint64_t root_start(const struct tli_target *t, const struct tli_mapping 
 struct tli_error *tli_glibc_leaks(struct tli_session *s, const struct tli_glibc_opts *o, json_t *result)
 {
 	struct tli_target *t = s->target;
+	/* the roots need every thread's registers and the maps at the stop */
+	struct tli_error *serr = tli_target_stop(t);
+	if (serr)
+		return serr;
 	struct tli_range *roots = calloc(t->nmaps + 1, sizeof(*roots));
 	if (!roots)
 		return &tli_enomem;

@@ -345,6 +345,11 @@ struct tli_error *tli_gl_ctx_open(struct tli_session *s, const struct tli_glibc_
 		goto fail;
 	}
 	c->libc_path = strdup(path);
+	if (!c->libc_path) {
+		err = &tli_enomem;
+		goto fail;
+	}
+	path = c->libc_path; /* the maps may be re-read when a deferred stop happens */
 	struct tli_elfinfo info;
 	if ((err = tli_elf_read_info(path, &info))) {
 		err = tli_error_wrap(err, "reading libc %s", path);

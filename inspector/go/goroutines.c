@@ -339,6 +339,7 @@ struct tli_go_rt {
 	bool fing_running;       /* the finalizer goroutine is running a finalizer */
 	json_t *result;
 	int minor;               /* Go minor version (for printFuncName), -1 unknown */
+	int64_t only_id;         /* capture only this goroutine's stack (0 = all) */
 };
 
 static bool status_is_dead(const struct tli_go_rt *w, uint64_t st)
@@ -532,6 +533,9 @@ static struct tli_error *capture(struct tli_go_rt *w)
 			g->problem = "stack bounds are implausible";
 			continue;
 		}
+		if (w->only_id > 0 &&
+		    rd(g->raw + gl->g_goid, gl->g_goid_size) != (uint64_t)w->only_id)
+			continue; /* `goroutine ID`: only that stack is needed */
 		g->tid = (int)procids[i];
 		if (g->status == (uint64_t)gl->Grunning) {
 			const struct tli_thread *th = g->tid ? thread_by_tid(t, g->tid) : NULL;
@@ -1368,8 +1372,10 @@ struct tli_error *tli_go_goroutines(struct tli_session *s, const struct tli_go_o
 {
 	struct tli_go_rt *rt = NULL;
 	struct tli_error *err = tli_go_rt_open(s, &rt);
-	if (!err)
+	if (!err) {
+		rt->only_id = opts->only_id;
 		err = tli_go_rt_capture(rt);
+	}
 	/* the pause ends here, whatever happened */
 	tli_target_release(s->target);
 	if (!err)
