@@ -20,6 +20,14 @@ DEMO_BIN  := $(BUILD)/targets/demo
 
 .PHONY: uninstall
 
+# The gdb command file, generated from the command table (gdb-ext/gen-tlinspect-gdb.sh); the
+# build-tree copy runs $(BIN), the installed one $(BINDIR)/tlinspect.
+GDB_SCRIPT := $(BUILD)/gdb-ext/tlinspect.gdb
+all: $(GDB_SCRIPT)
+$(GDB_SCRIPT): $(BIN) gdb-ext/gen-tlinspect-gdb.sh
+	@mkdir -p $(dir $@)
+	sh gdb-ext/gen-tlinspect-gdb.sh $(BIN) $(abspath $(BIN)) > $@.tmp && mv $@.tmp $@
+
 # Totals over every test runner's closing lines in a log: cmocka's "[  PASSED  ] N test(s)." /
 # "[  FAILED  ] N test(s), listed below:" / "[  SKIPPED ] N test(s), listed below:" and the plain
 # "[word: ]N passed, N failed[, N skipped]" line (what tests/integration/run.sh should end with);
@@ -86,8 +94,13 @@ install: all
 	@if [ -f docs/tlinspect.1 ]; then \
 	  echo "install -D -m 0644 docs/tlinspect.1 $(DESTDIR)$(MANDIR)/man1/tlinspect.1"; \
 	  install -D -m 0644 docs/tlinspect.1 $(DESTDIR)$(MANDIR)/man1/tlinspect.1; fi
-	@set -e; for f in gdb-ext/*.gdb; do [ -f "$$f" ] || continue; \
-	  echo "install -D -m 0644 $$f $(DESTDIR)$(DATADIR)/$$f"; install -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/$$f"; done
+	@if [ -f docs/tlinspect-gdb.7 ]; then \
+	  echo "install -D -m 0644 docs/tlinspect-gdb.7 $(DESTDIR)$(MANDIR)/man7/tlinspect-gdb.7"; \
+	  install -D -m 0644 docs/tlinspect-gdb.7 $(DESTDIR)$(MANDIR)/man7/tlinspect-gdb.7; fi
+	@# gdb command file: source $(DATADIR)/tlinspect.gdb (runs $(BINDIR)/tlinspect)
+	mkdir -p $(DESTDIR)$(DATADIR)
+	sh gdb-ext/gen-tlinspect-gdb.sh $(BIN) $(BINDIR)/tlinspect > $(DESTDIR)$(DATADIR)/tlinspect.gdb
+	chmod 0644 $(DESTDIR)$(DATADIR)/tlinspect.gdb
 	@set -e; if [ -d runtime-maps ]; then find runtime-maps -type f | sort | while read -r f; do \
 	  echo "install -D -m 0644 $$f $(DESTDIR)$(DATADIR)/$$f"; install -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/$$f"; done; fi
 	@if [ -f scripts/tlinspect.bash-completion ]; then \
@@ -96,6 +109,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tlinspect $(DESTDIR)$(MANDIR)/man1/tlinspect.1 $(DESTDIR)$(BASHCOMPDIR)/tlinspect
+	rm -f $(DESTDIR)$(MANDIR)/man7/tlinspect-gdb.7
 	rm -rf $(DESTDIR)$(DATADIR)
 
 help:

@@ -10,7 +10,11 @@
 #include "core/session.h"
 #include "go/gobin.h"
 #include "glibc/glibc.h"
+#include "maps/maps.h"
 #include "go/goroutines.h"
+#include "shell/shell.h"
+#include "explain/explain.h"
+#include "go/chans.h"
 
 const char *const tli_default_command = "goroutines";
 
@@ -36,6 +40,9 @@ const struct tli_option tli_global_options[] = {
 	{ "print-commands", 0, TLI_OPT_FLAG, NULL, "list commands as NAME<TAB>ARGS<TAB>SUMMARY", 0, 0, true },
 	{ "print-options", 0, TLI_OPT_FLAG, NULL, "list the options (of the command, if one is given)",
 	  0, 0, true },
+	{ "gdb-hint", 0, TLI_OPT_FLAG, NULL,
+	  "read gdb's `info inferiors` and `info target` output on stdin to find the target "
+	  "(used by gdb-ext/tlinspect.gdb; a live target is then read without stopping it)", 0, 0, true },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
 };
 
@@ -63,6 +70,18 @@ static const struct tli_option heap_options[] = {
 
 static const struct tli_option leaks_options[] = {
 	{ "top", 0, TLI_OPT_INT, "N", "rows of the leak groups table (default 10, 0 = all)", 0, 1000000, false },
+	{ "no-heap", 0, TLI_OPT_FLAG, NULL,
+	  "Go: only the certain part (nil channel, select {}); do not scan the Go heap", 0, 0, false },
+	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
+};
+
+static const struct tli_option chan_options[] = {
+	{ "values", 0, TLI_OPT_FLAG, NULL, "show string elements (redacted by default)", 0, 0, false },
+	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
+};
+
+static const struct tli_option graph_options[] = {
+	{ "dot", 0, TLI_OPT_FLAG, NULL, "print the graph in graphviz DOT", 0, 0, false },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
 };
 
@@ -109,7 +128,7 @@ static struct tli_error *cmd_goroutines(struct tli_cmd_ctx *ctx, json_t *result)
 		.system = flag(ctx, "system"),
 		.top = top && top->set ? (int)top->num : 10,
 	};
-	return tli_go_goroutines(ctx->session, &o, result);
+	return tli_go_cmd_goroutines(ctx->session, &o, result);
 }
 
 static struct tli_error *check_goroutine(int argc, char **argv)
@@ -228,10 +247,114 @@ static struct tli_error *cmd_chunk(struct tli_cmd_ctx *ctx, json_t *result)
 	return tli_glibc_chunk(ctx->session, &o, addr, result);
 }
 
+/* leaks: both worlds. The Go side captures first and keeps the target stopped;
+ * the glibc side then captures and releases; one failure is a warning. */
+struct leaks_both {
+	struct tli_cmd_ctx *ctx;
+	json_t *result;
+	struct tli_error *gerr;
+	bool ran;
+};
+
+static bool leaks_glibc_between(void *arg)
+{
+	struct leaks_both *b = arg;
+	struct tli_glibc_opts o = glibc_opts(b->ctx);
+	b->ran = true;
+	b->gerr = tli_glibc_leaks(b->ctx->session, &o, b->result);
+	return b->gerr == NULL;
+}
+
 static struct tli_error *cmd_leaks(struct tli_cmd_ctx *ctx, json_t *result)
 {
-	struct tli_glibc_opts o = glibc_opts(ctx);
-	return tli_glibc_leaks(ctx->session, &o, result);
+	const struct tli_optval *top = tli_cmd_opt(ctx, "top");
+	struct tli_go_leak_opts go = {
+		.top = top && top->set ? (top->num == 0 ? -1 : (int)top->num) : 0,
+		.no_heap = flag(ctx, "no-heap"),
+	};
+	struct leaks_both b = { .ctx = ctx, .result = result };
+	struct tli_gobin *gb = NULL;
+	struct tli_error *goerr = tli_session_gobin(ctx->session, &gb);
+	if (!goerr)
+		goerr = tli_go_cmd_leaks(ctx->session, &go, leaks_glibc_between, &b, result);
+	if (!b.ran)
+		leaks_glibc_between(&b);
+	if (goerr && b.gerr) {
+		/* both failed: report the more specific one */
+		bool go_is_go = goerr->code != TLI_E_NOT_GO;
+		struct tli_error *keep = go_is_go ? goerr : b.gerr;
+		tli_error_destroy(go_is_go ? b.gerr : goerr);
+		return keep;
+	}
+	if (goerr) {
+		if (goerr->code != TLI_E_NOT_GO)
+			tli_session_warn(ctx->session, "Go leaks: %s", goerr->msg);
+		tli_error_destroy(goerr);
+	}
+	if (b.gerr) {
+		if (b.gerr->code != TLI_E_NOT_GO || !gb)
+			tli_session_warn(ctx->session, "glibc leaks: %s", b.gerr->msg);
+		tli_error_destroy(b.gerr);
+	}
+	return NULL;
+}
+
+static struct tli_error *cmd_chans(struct tli_cmd_ctx *ctx, json_t *result)
+{
+	struct tli_go_chans_opts o = { .queues = true };
+	return tli_go_cmd_chans(ctx->session, &o, result);
+}
+
+static struct tli_error *cmd_chan(struct tli_cmd_ctx *ctx, json_t *result)
+{
+	uint64_t addr;
+	struct tli_error *err = parse_addr(ctx->argv[0], &addr);
+	if (err)
+		return err;
+	struct tli_go_chans_opts o = { .values = flag(ctx, "values"), .queues = true, .buffers = true };
+	return tli_go_cmd_chan(ctx->session, addr, &o, result);
+}
+
+static struct tli_error *cmd_graph(struct tli_cmd_ctx *ctx, json_t *result)
+{
+	return tli_go_cmd_graph(ctx->session, flag(ctx, "dot"), result);
+}
+
+static struct tli_error *cmd_shell(struct tli_cmd_ctx *ctx, json_t *result)
+{
+	(void)result;
+	if (!ctx->cli)
+		return tli_error_create(TLI_E_UNSUPPORTED, "the shell runs only from the command line");
+	return tli_shell_main(ctx->cli, ctx->session);
+}
+
+/* runtime-maps: `maps gen BINARY` prints the layout map of a binary built with DWARF */
+static struct tli_error *check_maps(int argc, char **argv)
+{
+	if (argc > 0 && strcmp(argv[0], "gen"))
+		return tli_error_create(TLI_E_USAGE, "unknown maps subcommand '%s' (expected: maps gen BINARY)",
+					argv[0]);
+	return NULL;
+}
+
+static struct tli_error *cmd_maps(struct tli_cmd_ctx *ctx, json_t *result)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return &tli_enomem;
+	struct tli_error *err = tli_maps_gen(ctx->argv[1], f);
+	fclose(f);
+	if (!err)
+		json_object_set_new(result, "map", json_stringn(text, len));
+	free(text);
+	return err;
+}
+
+static struct tli_error *cmd_explain(struct tli_cmd_ctx *ctx, json_t *result)
+{
+	return tli_explain(ctx->session, ctx->argv[0], ctx->argc > 1 ? ctx->argv[1] : NULL, result);
 }
 
 static struct tli_error *check_help(int argc, char **argv)
@@ -348,17 +471,110 @@ const struct tli_command tli_commands[] = {
 		.check = check_addr,
 	},
 	{
+		.name = "chans",
+		.args = "",
+		.summary = "Go: every channel a goroutine waits on, with len/cap, closed and waiters",
+		.help = "Channels referenced by any blocked goroutine's sudogs (g.waiting chains), with\n"
+			"element type, len/cap, closed, and how many senders and receivers wait on each;\n"
+			"sorted by waiters. Stale select entries (a case that already fired) are not counted.",
+		.needs_target = TLI_TARGET_REQUIRED,
+		.fn = cmd_chans,
+		.options = NULL,
+		.min_args = 0, .max_args = 0,
+	},
+	{
+		.name = "chan",
+		.args = "ADDR [--values]",
+		.summary = "Go: one channel fully decoded: type, ring buffer, recvq and sendq",
+		.help = "Decodes the runtime.hchan at ADDR (as printed by `chans` or %p in Go): element\n"
+			"type, elemsize, dataqsiz, qcount, closed, sendx/recvx drawn on the ring, the\n"
+			"buffered elements decoded for basic types (strings redacted unless --values),\n"
+			"then recvq and sendq: goroutine id, its user frame, isSelect and elem address.\n"
+			"A channel that cannot be fully decoded is reported with \"unreadable: why\".",
+		.needs_target = TLI_TARGET_REQUIRED,
+		.fn = cmd_chan,
+		.options = chan_options,
+		.min_args = 1, .max_args = 1,
+		.check = check_addr,
+	},
+	{
+		.name = "graph",
+		.args = "[--dot]",
+		.summary = "Go: the goroutine <-> channel wait-for graph (graphviz DOT with --dot)",
+		.help = "Nodes are blocked goroutines and the channels they wait on; an edge goroutine ->\n"
+			"channel means \"waits to send/receive on\", channel -> goroutine means \"the\n"
+			"goroutine's stack holds a reference to the channel\" (so it might complete it).\n"
+			"Cycles of blocked goroutines (deadlocks) are listed. --dot prints DOT.",
+		.needs_target = TLI_TARGET_REQUIRED,
+		.fn = cmd_graph,
+		.options = graph_options,
+		.min_args = 0, .max_args = 0,
+	},
+	{
 		.name = "leaks",
-		.args = "[--top N]",
-		.summary = "glibc malloc: in-use chunks nothing points to, grouped by size and C++ type",
-		.help = "Conservative reachability from the roots (data and bss of every module, each\n"
+		.args = "[--top N] [--no-heap]",
+		.summary = "leaked goroutines (Go) and unreachable malloc chunks (glibc)",
+		.help = "Go: goroutines blocked forever by the definition of Go 1.26's goroutineleak\n"
+			"profile: blocked on a channel, select, nil channel, select {} or sync primitive\n"
+			"that nothing still able to run can reach. Roots are data/bss, the stacks of\n"
+			"goroutines not blocked for user reasons and thread registers; heap objects come\n"
+			"from the Go heap's spans, scanned conservatively, to a fixed point. Grouped by\n"
+			"wait reason, user location and creation site, with evidence; wait-for cycles are\n"
+			"flagged as deadlocks. Works on any Go >= 1.19, live or core.\n"
+			"glibc: conservative reachability from the roots (data and bss of every module, each\n"
 			"thread's stack from its stack pointer, registers, TLS) through in-use chunks;\n"
 			"interior pointers count. What is left is reported like valgrind's \"definitely\n"
-			"lost\", grouped by size and by C++ class when the first word points into a vtable.",
+			"lost\", grouped by size and by C++ class when the first word points into a vtable.\n"
+			"Both run when the target has both; one side failing is a warning.",
 		.needs_target = TLI_TARGET_REQUIRED,
 		.fn = cmd_leaks,
 		.options = leaks_options,
 		.min_args = 0, .max_args = 0,
+	},
+	{
+		.name = "explain",
+		.args = "g ID | chan ADDR | chunk ADDR | arena [ADDR]",
+		.summary = "teaching mode: a runtime structure drawn field by field with offsets and meaning",
+		.help = "Draws one structure of the target the way a student reading a core needs it:\n"
+			"every field with its offset and size (from the layout resolver: DWARF or the\n"
+			"runtime maps), its value and a one-line meaning. `explain g ID` shows the\n"
+			"runtime.g of goroutine ID (stack bounds, the gobuf in sched, status, wait\n"
+			"reason, creator). chan, chunk and arena are reserved for the channel and malloc\n"
+			"structures (not drawn yet: they print where to look instead).",
+		.needs_target = TLI_TARGET_REQUIRED,
+		.fn = cmd_explain,
+		.options = NULL,
+		.min_args = 1, .max_args = 2,
+	},
+	{
+		.name = "shell",
+		.args = "",
+		.summary = "interactive prompt: every command, plus x, dis, ptype; completion and history",
+		.help = "A readline prompt on the target: every command of this table, plus x ADDR [N]\n"
+			"(hex dump), dis ADDR|FUNC [N] (disassembly, symbolized with the Go symbol table)\n"
+			"and ptype TYPE (struct layout from DWARF). Tab completes commands, options,\n"
+			"goroutine ids of the last listing and Go function names; history is kept in\n"
+			"~/.tlinspect_history. A live process runs between commands: each command\n"
+			"stops it, reads, and resumes it (the prompt says \"(running)\").",
+		.needs_target = TLI_TARGET_REQUIRED,
+		.fn = cmd_shell,
+		.options = NULL,
+		.exe_only = true,
+		.min_args = 0, .max_args = 0,
+	},
+	{
+		.name = "maps",
+		.args = "gen BINARY",
+		.summary = "print the runtime map (layout table) of a Go binary built with DWARF",
+		.help = "Generates the per-version layout table that stripped binaries of the same Go\n"
+			"minor version are decoded with: struct sizes, member offsets, constants and the\n"
+			"runtime's status and wait-reason strings, all read from BINARY's DWARF. Save it\n"
+			"as runtime-maps/go/1.NN.map (see runtime-maps/README.md).",
+		.needs_target = TLI_TARGET_NEVER,
+		.fn = cmd_maps,
+		.options = NULL,
+		.min_args = 2, .max_args = 2,
+		.check = check_maps,
 	},
 	{
 		.name = "version",

@@ -60,6 +60,7 @@ enum tli_needs_target {
 };
 
 struct tli_session;
+struct tli_cli_opts;
 struct tli_command;
 
 /** Everything a handler gets. */
@@ -70,6 +71,7 @@ struct tli_cmd_ctx {
 	int argc;                               /**< positional arguments */
 	char **argv;
 	bool verbose;
+	const struct tli_cli_opts *cli;         /**< the whole command line (NULL outside the CLI) */
 };
 
 /**
@@ -136,6 +138,7 @@ struct tli_cli_opts {
 	int timeout_ms;           /**< --timeout (0 = default) */
 	bool print_commands;      /**< hidden --print-commands */
 	bool print_options;       /**< hidden --print-options (of cmd if explicitly given) */
+	bool gdb_hint;            /**< hidden --gdb-hint: target from gdb's output on stdin */
 	const struct tli_command *cmd;  /**< never NULL after a successful parse */
 	bool cmd_explicit;        /**< the command was named on the command line */
 	struct tli_optval vals[TLI_MAX_CMD_OPTIONS];
@@ -161,6 +164,15 @@ void tli_cli_usage(FILE *f);
  * a JSON error document on `out` with --json). Returns the exit status.
  */
 int tli_cli_run(const struct tli_cli_opts *o, FILE *out, FILE *err);
+
+/**
+ * Called with the final result document of a successful command, before it is
+ * rendered (the shell keeps the goroutine ids of the last listing).
+ */
+typedef void (*tli_cli_result_hook)(const char *command, json_t *doc, void *arg);
+
+/** tli_cli_run with a result hook (may be NULL). */
+int tli_cli_run_ex(const struct tli_cli_opts *o, FILE *out, FILE *err, tli_cli_result_hook hook, void *arg);
 
 /** Write the JSON error document for `e` to f. */
 void tli_cli_error_json(FILE *f, const struct tli_error *e);

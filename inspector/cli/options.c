@@ -16,6 +16,7 @@
 #include "core/session.h"
 #include "core/target.h"
 #include "render/render.h"
+#include "shell/gdbhint.h"
 
 #define GLOBAL_BASE 1000  /* getopt val of global option i: GLOBAL_BASE + i */
 #define CMD_BASE 2000     /* getopt val of command option i: CMD_BASE + i */
@@ -110,6 +111,8 @@ static struct tli_error *apply_global(int idx, const char *arg, struct tli_cli_o
 		r->print_commands = true;
 	else if (!strcmp(n, "print-options"))
 		r->print_options = true;
+	else if (!strcmp(n, "gdb-hint"))
+		r->gdb_hint = true;
 	else
 		return tli_error_create(TLI_E_INTERNAL, "global option --%s has no handler", n);
 	return NULL;
@@ -390,7 +393,8 @@ static json_t *normalize(json_t *doc)
 	return out;
 }
 
-int tli_cli_run(const struct tli_cli_opts *o, FILE *out, FILE *errf)
+static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cli_result_hook hook,
+		     void *hook_arg)
 {
 	if (o->print_commands) {
 		tli_print_commands(out);
@@ -403,7 +407,7 @@ int tli_cli_run(const struct tli_cli_opts *o, FILE *out, FILE *errf)
 	const struct tli_command *cmd = o->cmd;
 	char *help_argv[2] = { NULL, NULL };
 	struct tli_cmd_ctx ctx = { .cmd = cmd, .vals = o->vals, .argc = o->argc, .argv = o->argv,
-				   .verbose = o->verbose > 0 };
+				   .verbose = o->verbose > 0, .cli = o };
 	if (o->help) {
 		/* `tlinspect --help` or `tlinspect CMD --help` = `help [CMD]` */
 		cmd = tli_command_find("help");
@@ -459,6 +463,8 @@ int tli_cli_run(const struct tli_cli_opts *o, FILE *out, FILE *errf)
 		tli_session_describe(s, doc);
 	json_t *final = normalize(doc);
 	json_decref(doc);
+	if (hook)
+		hook(cmd->name, final, hook_arg);
 
 	struct tli_render_opts ro = {
 		.quiet = o->quiet,
@@ -490,4 +496,37 @@ int tli_cli_run(const struct tli_cli_opts *o, FILE *out, FILE *errf)
 	if (err)
 		return report(o, out, errf, err);
 	return 0;
+}
+
+int tli_cli_run_ex(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cli_result_hook hook, void *arg)
+{
+	if (!o->gdb_hint || o->pid > 0 || o->core || o->print_commands || o->print_options || o->help ||
+	    o->cmd->needs_target == TLI_TARGET_NEVER) {
+		if (o->gdb_hint) { /* consume gdb's output anyway: its pipe writer must not fail */
+			char junk[4096];
+			while (fread(junk, 1, sizeof(junk), stdin) > 0)
+				;
+		}
+		return run_inner(o, out, errf, hook, arg);
+	}
+	/* the target is gdb's current inferior, described on stdin (gdb-ext/tlinspect.gdb) */
+	struct tli_gdb_hint h;
+	struct tli_error *err = tli_gdb_hint_read(stdin, &h);
+	if (err)
+		return report(o, out, errf, err);
+	struct tli_cli_opts local = *o;
+	local.pid = h.pid;
+	local.core = h.core;
+	if (h.core && !local.exe)
+		local.exe = h.exe;
+	if (h.pid)
+		local.no_stop = true; /* gdb holds the process stopped (and is its tracer) */
+	int rc = run_inner(&local, out, errf, hook, arg);
+	tli_gdb_hint_free(&h);
+	return rc;
+}
+
+int tli_cli_run(const struct tli_cli_opts *o, FILE *out, FILE *errf)
+{
+	return tli_cli_run_ex(o, out, errf, NULL, NULL);
 }

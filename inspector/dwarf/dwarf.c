@@ -1263,3 +1263,108 @@ struct tli_error *tli_dwarf_add_to_layout(struct tli_dwarf *d, struct tli_layout
 			 strcmp(d->method, "disabled") == 0 ? "disabled" : "none");
 	return tli_layout_add_provider_labeled(l, &tli_dwarf_provider_ops, d, label);
 }
+
+/* ---------- member enumeration (tli_dwarf_members) ---------- */
+
+/* A printable name of type DIE t into buf (bounded recursion). */
+static void type_name_of(struct tli_dwarf *d, Dwarf_Die *t, char *buf, size_t cap, int depth)
+{
+	const char *n = die_name(t);
+	if (n) {
+		snprintf(buf, cap, "%s%s", dwarf_tag(t) == DW_TAG_structure_type && depth == 0 &&
+						   strchr(n, '.') == NULL ? "struct " : "", n);
+		return;
+	}
+	Dwarf_Die inner;
+	int tag = dwarf_tag(t);
+	if (depth > 8) {
+		snprintf(buf, cap, "?");
+		return;
+	}
+	char sub[128];
+	if (tag == DW_TAG_pointer_type) {
+		if (!type_of(t, &inner))
+			snprintf(buf, cap, "*void");
+		else {
+			type_name_of(d, &inner, sub, sizeof(sub), depth + 1);
+			snprintf(buf, cap, "*%s", sub);
+		}
+		return;
+	}
+	if (tag == DW_TAG_array_type) {
+		uint64_t total = 0, esz = 0;
+		char what[64] = "array";
+		if (type_of(t, &inner)) {
+			type_name_of(d, &inner, sub, sizeof(sub), depth + 1);
+			struct tli_error *e1 = size_of(d, t, what, 0, &total);
+			struct tli_error *e2 = size_of(d, &inner, what, 0, &esz);
+			if (!e1 && !e2 && esz)
+				snprintf(buf, cap, "[%llu]%s", (unsigned long long)(total / esz), sub);
+			else
+				snprintf(buf, cap, "[]%s", sub);
+			tli_error_destroy(e1);
+			tli_error_destroy(e2);
+		} else
+			snprintf(buf, cap, "[]?");
+		return;
+	}
+	if (is_qualifier_tag(tag) && type_of(t, &inner)) {
+		type_name_of(d, &inner, buf, cap, depth + 1);
+		return;
+	}
+	if (is_struct_tag(tag)) {
+		snprintf(buf, cap, "%s {...}", tag == DW_TAG_union_type ? "union" : "struct");
+		return;
+	}
+	if (tag == DW_TAG_subroutine_type) {
+		snprintf(buf, cap, "func");
+		return;
+	}
+	snprintf(buf, cap, "?");
+}
+
+struct tli_error *tli_dwarf_members(struct tli_dwarf *d, const char *type, tli_dwarf_member_fn fn, void *arg,
+				    uint64_t *size_ret)
+{
+	if (!d->dbg)
+		return no_dwarf_err(d);
+	char what[512];
+	snprintf(what, sizeof(what), "DWARF of %s: members of %s", d->debug_path, strip_kw(type));
+	Dwarf_Die st;
+	struct tli_error *err = find_type(d, type, &st);
+	if (err)
+		return err;
+	if (!underlying(d, &st) || !is_struct_tag(dwarf_tag(&st)))
+		return tli_error_create(TLI_E_NO_INFO, "%s: %s is not a struct or union", what, strip_kw(type));
+	if (size_ret) {
+		if ((err = size_of(d, &st, what, 0, size_ret)))
+			return err;
+	}
+	Dwarf_Die m;
+	if (dwarf_child(&st, &m) != 0)
+		return NULL;
+	unsigned n = 0;
+	do {
+		if (dwarf_tag(&m) != DW_TAG_member)
+			continue;
+		if (++n > 4096)
+			return tli_error_create(TLI_E_CORRUPT, "%s: more than 4096 members", what);
+		const char *mn = die_name(&m);
+		uint64_t off = 0, sz = 0;
+		if ((err = member_location(d, &m, what, &off)))
+			return err;
+		char tn[256] = "?";
+		Dwarf_Die t;
+		if (type_of(&m, &t)) {
+			type_name_of(d, &t, tn, sizeof(tn), 0);
+			struct tli_error *e = size_of(d, &t, what, 0, &sz);
+			if (e) {
+				tli_error_destroy(e);
+				sz = 0;
+			}
+		}
+		if (!fn(arg, mn ? mn : "", tn, off, sz))
+			return NULL;
+	} while (dwarf_siblingof(&m, &m) == 0);
+	return NULL;
+}

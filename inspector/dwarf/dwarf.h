@@ -99,4 +99,19 @@ bool tli_strmap_put(struct tli_strmap *m, const char *key, uint64_t val);
 bool tli_strmap_get(const struct tli_strmap *m, const char *key, uint64_t *val);
 size_t tli_strmap_count(const struct tli_strmap *m);
 
+
+/* ---- member enumeration (added for `ptype` in the shell and `explain`) ---- */
+
+/** Called once per direct member of a struct/union (anonymous members included, unnamed as ""). */
+typedef bool (*tli_dwarf_member_fn)(void *arg, const char *name, const char *type_name, uint64_t offset,
+				    uint64_t size);
+/**
+ * Enumerate the members of struct/union `type` in declaration order (at most
+ * 4096). *size_ret (may be NULL) receives sizeof(type). type_name is the
+ * member type's DWARF name, "*T" for unnamed pointers to T, "[N]T" for
+ * arrays, "?" if unknown. TLI_E_NO_INFO if `type` is not a struct or union.
+ */
+struct tli_error *tli_dwarf_members(struct tli_dwarf *d, const char *type, tli_dwarf_member_fn fn, void *arg,
+				    uint64_t *size_ret);
+
 #endif

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The text printer: dispatch per command, plus the small printers (help, version). */
+#include "explain/explain.h"
 #include "render.h"
 
 #include "glibc/glibc.h"
+#include "render/text_chans.h"
 
 #include <errno.h>
 #include <string.h>
@@ -178,12 +180,35 @@ static void text_version(FILE *f, json_t *doc, const struct tli_render_opts *opt
 
 typedef void (*text_fn)(FILE *f, json_t *doc, const struct tli_render_opts *opts);
 
+/* `maps gen`: the map file itself */
+static void text_maps(FILE *f, json_t *doc, const struct tli_render_opts *opts)
+{
+	(void)opts;
+	const char *m = json_string_value(json_object_get(doc, "map"));
+	if (m)
+		fputs(m, f);
+}
+
 /* The glibc commands have one printer; it needs the command name. */
 static const char *glibc_command;
 static void text_glibc(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 {
 	(void)opts;
 	tli_glibc_render_text(f, glibc_command, doc);
+}
+
+static void text_explain(FILE *f, json_t *doc, const struct tli_render_opts *opts)
+{
+	(void)opts;
+	tli_explain_render_text(f, doc);
+}
+
+/* The shell prints as it goes: nothing is left to print at its end. */
+static void text_nothing(FILE *f, json_t *doc, const struct tli_render_opts *opts)
+{
+	(void)f;
+	(void)doc;
+	(void)opts;
 }
 
 static const struct {
@@ -197,9 +222,15 @@ static const struct {
 	{ "arenas", text_glibc, true },
 	{ "bins", text_glibc, true },
 	{ "chunk", text_glibc, true },
-	{ "leaks", text_glibc, true },
+	{ "leaks", tli_text_leaks, true },
+	{ "chans", tli_text_chans, true },
+	{ "chan", tli_text_chan, true },
+	{ "graph", tli_text_graph, true },
+	{ "maps", text_maps, false },
 	{ "version", text_version, true },
 	{ "help", text_help, false },
+	{ "shell", text_nothing, false },
+	{ "explain", text_explain, true },
 };
 
 struct tli_error *tli_render_text(FILE *f, const char *command, json_t *doc,

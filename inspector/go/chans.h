@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file chans.h
+ * Channels and the goroutine <-> channel wait-for graph, from outside.
+ *
+ * While the target is stopped (after tli_go_rt_capture), tli_go_chans_capture
+ * reads, in pointer-depth rounds (one vectored read per round for ALL
+ * goroutines/channels): every blocked g's g.waiting -> sudog.waitlink chain,
+ * then every hchan those sudogs name (plus the caller's extra addresses), then
+ * each channel's recvq/sendq lists, the element types and the ring buffers.
+ * Everything afterwards works on the copy.
+ *
+ * Every member comes from the layout resolver by name (runtime.hchan,
+ * runtime.sudog, runtime.waitq, runtime.g, internal/abi.Type or runtime._type);
+ * 1.26+'s two-word sudog.c/sudog.elem are read through their "vu" member.
+ * Facts: go-runtime.md §1.1-1.3, §1.5, §5.
+ *
+ * Hostile memory: every list walk is bounded and cycle-checked, every count is
+ * validated (qcount <= dataqsiz, sendx/recvx < dataqsiz), every pointer is
+ * checked against the mappings; a channel that cannot be decoded carries
+ * "unreadable: why" instead of failing the command.
+ */
+#ifndef TLI_GO_CHANS_H
+#define TLI_GO_CHANS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/error.h"
+#include "core/layout.h"
+#include "core/target.h"
+#include "go/goroutines.h"
+
+struct tli_gobin;
+struct tli_go_rt;
+struct tli_session;
+
+/* ---- layout (resolved by name) ---- */
+struct tli_go_chan_layout {
+	uint32_t hchan_size;
+	uint32_t h_qcount, h_dataqsiz, h_buf, h_elemsize, h_elemsize_size, h_closed, h_closed_size;
+	uint32_t h_elemtype, h_sendx, h_recvx, h_recvq, h_sendq, h_timer;
+	bool has_timer;
+	uint32_t wq_first;
+	uint32_t sudog_size;
+	uint32_t s_g, s_next, s_elem, s_isselect, s_waitlink, s_c;
+	uint32_t g_waiting, g_selectdone, g_selectdone_size;
+	bool has_selectdone;
+	/* the runtime type descriptor (internal/abi.Type or runtime._type) */
+	uint32_t type_size;
+	uint32_t t_size, t_tflag, t_kind, t_str;
+	bool has_type;
+	uint32_t t_ptrbytes, t_gcdata;   /* for typed heap scanning (leaks) */
+	bool has_gcdata;
+};
+
+/** Resolve the layout. Type-descriptor members are optional (has_type). */
+struct tli_error *tli_go_chan_layout_resolve(struct tli_layout *l, struct tli_go_chan_layout *ret);
+
+/* ---- what a snapshot holds ---- */
+struct tli_go_sudog {
+	uint64_t addr;
+	uint64_t g;         /**< sudog.g */
+	uint64_t elem;      /**< sudog.elem (vu in 1.26+) */
+	uint64_t c;         /**< sudog.c (vu in 1.26+) */
+	bool is_select;
+	int64_t goid;       /**< goid of sudog.g, -1 if g unknown */
+	bool stale;         /**< a select case that has already fired (g.selectDone != 0) */
+};
+
+struct tli_go_chan {
+	uint64_t addr;
+	char problem[200];       /**< "" if fully decoded, else why not */
+	bool header_ok;          /**< the hchan itself was read */
+	uint64_t qcount, dataqsiz, buf, elemsize, sendx, recvx, elemtype, timer;
+	uint32_t closed;
+	char *type_name;         /**< element type name, NULL if unknown */
+	int kind;                /**< reflect.Kind of the element type, -1 unknown */
+	struct tli_go_sudog *recvq, *sendq;
+	size_t nrecvq, nsendq;
+	char q_problem[160];     /**< queue walk problem (cycle, bound), "" if none */
+	uint8_t *bufbytes;       /**< the ring buffer (dataqsiz*elemsize, bounded), NULL if none */
+	size_t buflen;
+	json_t *strings;         /**< decoded string elements (array, index = ring slot) or NULL */
+	size_t waiters;          /**< live (non-stale) senders + receivers */
+};
+
+/** One goroutine as the channel walker needs it. */
+struct tli_go_chan_g {
+	uint64_t addr;
+	const uint8_t *raw;      /**< g bytes (NULL = unreadable) */
+	uint32_t size;
+	int64_t goid;
+	bool waiting;            /**< _Gwaiting / _Gleaked */
+	bool dead;
+	const char *reason;      /**< wait reason string (NULL if none) */
+	/* filled by the capture */
+	size_t first_sudog;      /**< index into snap->gsudogs */
+	size_t nsudogs;
+	char problem[120];       /**< waiting chain problem, "" if none */
+};
+
+struct tli_go_chans {
+	struct tli_go_chan_layout L;
+	struct tli_go_chan_g *gs;
+	size_t ngs;
+	struct tli_go_sudog *gsudogs;   /**< every g's waiting chain, concatenated */
+	size_t ngsudogs;
+	struct tli_go_chan *chans;      /**< sorted by address */
+	size_t nchans;
+	bool values;                    /**< strings shown (not redacted) */
+	char *warnings;                 /**< newline-separated, or NULL */
+};
+
+/** Where a capture reads from (the unit tests build this by hand). */
+struct tli_go_chans_src {
+	struct tli_target *t;
+	struct tli_layout *l;
+	const struct tli_gobin *gb;     /**< for type names (NULL: read names from memory is skipped) */
+	uint64_t bias;                  /**< load bias of the executable */
+	const struct tli_go_chan_g *gs; /**< copied */
+	size_t ngs;
+};
+
+struct tli_go_chans_opts {
+	bool values;           /**< decode strings (else redacted) */
+	bool queues;           /**< walk recvq/sendq (default true in every command) */
+	bool buffers;          /**< capture ring buffers */
+	size_t max_elems;      /**< elements decoded per channel (0 = 64) */
+};
+
+/**
+ * Capture while the target is stopped: waiting chains of waiting gs, the hchans
+ * they name plus `extra` channel addresses, queues, types, buffers.
+ */
+struct tli_error *tli_go_chans_snapshot(const struct tli_go_chans_src *src, const uint64_t *extra,
+					size_t nextra, const struct tli_go_chans_opts *o,
+					struct tli_go_chans **ret);
+/** Same, taking everything from the runtime snapshot. */
+struct tli_error *tli_go_chans_capture(struct tli_session *s, struct tli_go_rt *rt, const uint64_t *extra,
+				       size_t nextra, const struct tli_go_chans_opts *o, struct tli_go_chans **ret);
+void tli_go_chans_destroy(struct tli_go_chans *c);
+
+/** Channel by address, or NULL. */
+const struct tli_go_chan *tli_go_chans_find(const struct tli_go_chans *c, uint64_t addr);
+/** Index of the goroutine at g address (SIZE_MAX if none). */
+size_t tli_go_chans_g_index(const struct tli_go_chans *c, uint64_t gaddr);
+
+/** One channel as JSON (the `chan ADDR` object). `gmap`: id -> goroutine JSON (may be NULL). */
+json_t *tli_go_chan_json(const struct tli_go_chans *c, const struct tli_go_chan *ch, json_t *gmap);
+/** Add "blocked_on": ["0x..."] to every goroutine object of result.go.goroutines. */
+void tli_go_chans_annotate(const struct tli_go_chans *c, json_t *result);
+/** The ring, drawn: `[ 3 | 4 | _ | _ ]`. */
+void tli_go_chan_ring(const struct tli_go_chan *ch, const struct tli_go_chans *c, char *buf, size_t cap);
+
+/* ---- commands (capture, release, analyze, build the result) ---- */
+struct tli_error *tli_go_cmd_chans(struct tli_session *s, const struct tli_go_chans_opts *o, json_t *result);
+struct tli_error *tli_go_cmd_chan(struct tli_session *s, uint64_t addr, const struct tli_go_chans_opts *o,
+				  json_t *result);
+/** `goroutines` with "blocked_on" per goroutine. */
+struct tli_error *tli_go_cmd_goroutines(struct tli_session *s, const struct tli_go_opts *go_opts,
+				       json_t *result);
+struct tli_error *tli_go_cmd_graph(struct tli_session *s, bool dot, json_t *result);
+
+/** Open the runtime, capture goroutines and channels (+extra), release the target. */
+struct tli_error *tli_go_chans_run(struct tli_session *s, const uint64_t *extra, size_t nextra,
+				   const struct tli_go_chans_opts *co, struct tli_go_rt **rt_ret,
+				   struct tli_go_chans **c_ret);
+/** id (decimal string) -> goroutine object of result.go.goroutines (new reference). */
+json_t *tli_go_gmap(json_t *result);
+
+/* ---- leaks (leaks.c) ---- */
+struct tli_go_leak_opts {
+	int top;               /**< groups shown (0 = default 10, <0 = all) */
+	bool no_heap;          /**< only the cheap certain part (nil chan, select {}) */
+};
+/**
+ * Go leak finder. If `keep_stopped`, the target is not released at the end of
+ * the capture (the caller runs more captures and releases it).
+ * Fills result.go.leaked_goroutines, result.go.leak_groups, result.go.deadlocks,
+ * result.go.leak_stats.
+ */
+struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_leak_opts *o,
+				   bool (*between)(void *arg), void *arg, json_t *result);
+
+/* small shared helpers */
+json_t *tli_go_hex(uint64_t v);
+/** True if the wait reason is a "user" block (channel, select, sync primitive) per Go 1.26's definition. */
+bool tli_go_reason_user_blocked(const char *reason);
+/** True for chan send/receive/select (with cases). */
+bool tli_go_reason_chan(const char *reason);
+/** True for the waits that can never end: nil chan, select {}. */
+bool tli_go_reason_forever(const char *reason);
+/** True for sync.* waits. */
+bool tli_go_reason_sync(const char *reason);
+
+#endif

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/* The channel commands: goroutines (+blocked_on), chans, chan ADDR. */
+#include "chans.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/session.h"
+#include "go/gobin.h"
+#include "go/goroutines.h"
+#include "render/render.h"
+
+static void add_warnings(struct tli_session *s, const struct tli_go_chans *c)
+{
+	if (!c || !c->warnings)
+		return;
+	char *dup = strdup(c->warnings), *save = NULL;
+	int n = 0;
+	for (char *l = dup ? strtok_r(dup, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save))
+		if (n++ < 20)
+			tli_session_warn(s, "%s", l);
+	if (n > 20)
+		tli_session_warn(s, "... %d more channel warnings", n - 20);
+	free(dup);
+}
+
+/* open + capture goroutines + capture channels, then release. */
+struct tli_error *tli_go_chans_run(struct tli_session *s, const uint64_t *extra, size_t nextra,
+				   const struct tli_go_chans_opts *co, struct tli_go_rt **rt_ret,
+				   struct tli_go_chans **c_ret)
+{
+	struct tli_go_rt *rt = NULL;
+	struct tli_go_chans *c = NULL;
+	struct tli_error *err = tli_go_rt_open(s, &rt);
+	if (!err)
+		err = tli_go_rt_capture(rt);
+	if (!err)
+		err = tli_go_chans_capture(s, rt, extra, nextra, co, &c);
+	tli_target_release(s->target);
+	if (err) {
+		tli_go_rt_destroy(rt);
+		return err;
+	}
+	add_warnings(s, c);
+	*rt_ret = rt;
+	*c_ret = c;
+	return NULL;
+}
+
+struct tli_error *tli_go_cmd_goroutines(struct tli_session *s, const struct tli_go_opts *opts, json_t *result)
+{
+	struct tli_go_rt *rt = NULL;
+	struct tli_go_chans *c = NULL;
+	struct tli_go_chans_opts co = { .queues = false, .buffers = false };
+	struct tli_error *err = tli_go_rt_open(s, &rt);
+	if (!err)
+		err = tli_go_rt_capture(rt);
+	if (!err) {
+		/* channel part: a failure here degrades to a warning */
+		struct tli_error *ce = tli_go_chans_capture(s, rt, NULL, 0, &co, &c);
+		if (ce) {
+			tli_session_warn(s, "channels not decoded: %s", ce->msg);
+			tli_error_destroy(ce);
+			c = NULL;
+		}
+	}
+	tli_target_release(s->target);
+	if (!err)
+		err = tli_go_rt_analyze(rt, opts, result);
+	if (!err && c)
+		tli_go_chans_annotate(c, result);
+	tli_go_chans_destroy(c);
+	tli_go_rt_destroy(rt);
+	return err;
+}
+
+/* id -> goroutine object */
+json_t *tli_go_gmap(json_t *result)
+{
+	json_t *m = json_object();
+	json_t *list = json_object_get(json_object_get(result, "go"), "goroutines");
+	size_t i;
+	json_t *g;
+	json_array_foreach(list, i, g) {
+		json_t *id = json_object_get(g, "id");
+		if (!json_is_integer(id))
+			continue;
+		char k[32];
+		snprintf(k, sizeof(k), "%" JSON_INTEGER_FORMAT, json_integer_value(id));
+		json_object_set(m, k, g);
+	}
+	return m;
+}
+
+static int cmp_waiters(const void *a, const void *b)
+{
+	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	json_int_t wx = json_integer_value(json_object_get(x, "senders")) +
+			json_integer_value(json_object_get(x, "receivers"));
+	json_int_t wy = json_integer_value(json_object_get(y, "senders")) +
+			json_integer_value(json_object_get(y, "receivers"));
+	if (wx != wy)
+		return wx > wy ? -1 : 1;
+	return strcmp(json_string_value(json_object_get(x, "address")),
+		      json_string_value(json_object_get(y, "address")));
+}
+
+struct tli_error *tli_go_cmd_chans(struct tli_session *s, const struct tli_go_chans_opts *o, json_t *result)
+{
+	struct tli_go_rt *rt = NULL;
+	struct tli_go_chans *c = NULL;
+	struct tli_go_chans_opts co = *o;
+	co.queues = true;
+	co.buffers = false;
+	struct tli_error *err = tli_go_chans_run(s, NULL, 0, &co, &rt, &c);
+	if (err)
+		return err;
+	struct tli_gobin *gb = NULL;
+	if (!tli_session_gobin(s, &gb)) {
+		json_t *tg = json_object();
+		const char *v = tli_gobin_version(gb);
+		json_object_set_new(tg, "go_version", v ? json_string(v) : json_null());
+		json_object_set_new(result, "target", tg);
+	}
+	json_t **rows = calloc(c->nchans + 1, sizeof(json_t *));
+	if (!rows) {
+		tli_go_chans_destroy(c);
+		tli_go_rt_destroy(rt);
+		return &tli_enomem;
+	}
+	size_t nblocked = 0;
+	for (size_t i = 0; i < c->nchans; i++) {
+		const struct tli_go_chan *ch = &c->chans[i];
+		json_t *r = json_object();
+		json_object_set_new(r, "address", tli_go_hex(ch->addr));
+		json_object_set_new(r, "elemtype", ch->type_name ? tli_json_string_lossy(ch->type_name) : json_null());
+		size_t ns = 0, nr = 0;
+		for (size_t k = 0; k < ch->nsendq; k++)
+			ns += !ch->sendq[k].stale;
+		for (size_t k = 0; k < ch->nrecvq; k++)
+			nr += !ch->recvq[k].stale;
+		if (ch->header_ok) {
+			json_object_set_new(r, "len", json_integer((json_int_t)ch->qcount));
+			json_object_set_new(r, "cap", json_integer((json_int_t)ch->dataqsiz));
+			json_object_set_new(r, "closed", json_boolean(ch->closed != 0));
+			json_object_set_new(r, "timer", json_boolean(ch->timer != 0));
+		} else {
+			json_object_set_new(r, "len", json_null());
+			json_object_set_new(r, "cap", json_null());
+			json_object_set_new(r, "closed", json_null());
+		}
+		json_object_set_new(r, "senders", json_integer((json_int_t)ns));
+		json_object_set_new(r, "receivers", json_integer((json_int_t)nr));
+		/* waiting goroutine ids (first 10 of each) */
+		json_t *sid = json_array(), *rid = json_array();
+		for (size_t k = 0; k < ch->nsendq && json_array_size(sid) < 10; k++)
+			if (!ch->sendq[k].stale && ch->sendq[k].goid >= 0)
+				json_array_append_new(sid, json_integer(ch->sendq[k].goid));
+		for (size_t k = 0; k < ch->nrecvq && json_array_size(rid) < 10; k++)
+			if (!ch->recvq[k].stale && ch->recvq[k].goid >= 0)
+				json_array_append_new(rid, json_integer(ch->recvq[k].goid));
+		json_object_set_new(r, "sender_ids", sid);
+		json_object_set_new(r, "receiver_ids", rid);
+		if (ch->problem[0])
+			json_object_set_new(r, "unreadable", json_string(ch->problem));
+		if (ch->q_problem[0])
+			json_object_set_new(r, "queue_problem", json_string(ch->q_problem));
+		rows[i] = r;
+		nblocked += ns + nr;
+	}
+	qsort(rows, c->nchans, sizeof(*rows), cmp_waiters);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < c->nchans; i++)
+		json_array_append_new(arr, rows[i]);
+	free(rows);
+	json_t *go = json_object();
+	json_object_set_new(go, "channel_count", json_integer((json_int_t)c->nchans));
+	json_object_set_new(go, "blocked_goroutines", json_integer((json_int_t)nblocked));
+	json_object_set_new(go, "channels", arr);
+	json_object_set_new(result, "go", go);
+	tli_go_chans_destroy(c);
+	tli_go_rt_destroy(rt);
+	return NULL;
+}
+
+struct tli_error *tli_go_cmd_chan(struct tli_session *s, uint64_t addr, const struct tli_go_chans_opts *o,
+				  json_t *result)
+{
+	struct tli_go_rt *rt = NULL;
+	struct tli_go_chans *c = NULL;
+	struct tli_go_chans_opts co = *o;
+	co.queues = co.buffers = true;
+	struct tli_error *err = tli_go_chans_run(s, &addr, 1, &co, &rt, &c);
+	if (err)
+		return err;
+	const struct tli_go_chan *ch = tli_go_chans_find(c, addr);
+	if (!ch || !ch->header_ok) {
+		err = tli_error_fault(addr, "channel 0x%" PRIx64 ": %s", addr,
+				      ch && ch->problem[0] ? ch->problem : "not readable");
+		goto out;
+	}
+	struct tli_go_opts go = { .top = 0 };
+	if ((err = tli_go_rt_analyze(rt, &go, result)))
+		goto out;
+	json_t *gmap = tli_go_gmap(result);
+	json_object_set_new(result, "channel", tli_go_chan_json(c, ch, gmap));
+	json_decref(gmap);
+	json_object_del(result, "go");
+out:
+	tli_go_chans_destroy(c);
+	tli_go_rt_destroy(rt);
+	return err;
+}

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/* Text printers: chans, chan ADDR, graph, leaks (Go part; the glibc part is the glibc printer). */
+#include "text_chans.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "glibc/glibc.h"
+
+static const char *js(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s;
+}
+
+static long long ji(json_t *o, const char *k)
+{
+	return (long long)json_integer_value(json_object_get(o, k));
+}
+
+static void frame_short(FILE *f, json_t *fr)
+{
+	if (!json_is_object(fr)) {
+		fputs("-", f);
+		return;
+	}
+	tli_text_puts_clean(f, js(fr, "function") ? js(fr, "function") : "?");
+	fputs(" (", f);
+	const char *file = js(fr, "file");
+	const char *base = file ? strrchr(file, '/') : NULL;
+	tli_text_puts_clean(f, base ? base + 1 : file ? file : "?");
+	fprintf(f, ":%lld)", ji(fr, "line"));
+}
+
+void tli_text_chans(FILE *f, json_t *doc, const struct tli_render_opts *opts)
+{
+	(void)opts;
+	tli_text_header(f, doc);
+	json_t *go = json_object_get(doc, "go");
+	json_t *list = json_object_get(go, "channels");
+	fprintf(f, "%lld channel(s) with waiting goroutines, %lld goroutine(s) waiting on them\n\n",
+		ji(go, "channel_count"), ji(go, "blocked_goroutines"));
+	if (!json_array_size(list))
+		return;
+	fprintf(f, "%-18s %-24s %9s %7s %7s %9s  %s\n", "ADDRESS", "ELEMTYPE", "LEN/CAP", "CLOSED", "SENDERS",
+		"RECEIVERS", "GOROUTINES");
+	size_t i;
+	json_t *c;
+	json_array_foreach(list, i, c) {
+		char lc[48];
+		if (json_is_integer(json_object_get(c, "len")))
+			snprintf(lc, sizeof(lc), "%lld/%lld", ji(c, "len"), ji(c, "cap"));
+		else
+			snprintf(lc, sizeof(lc), "?");
+		char et[25];
+		snprintf(et, sizeof(et), "%s", js(c, "elemtype") ? js(c, "elemtype") : "?");
+		fprintf(f, "%-18s ", js(c, "address"));
+		tli_text_puts_clean(f, et);
+		fprintf(f, "%*s %9s %7s %7lld %9lld  ", (int)(24 - strlen(et)), "", lc,
+			json_is_true(json_object_get(c, "closed")) ? "yes" : "no", ji(c, "senders"),
+			ji(c, "receivers"));
+		size_t j;
+		json_t *v;
+		int n = 0;
+		json_array_foreach(json_object_get(c, "sender_ids"), j, v)
+			fprintf(f, "%s%lld(send)", n++ ? " " : "", (long long)json_integer_value(v));
+		json_array_foreach(json_object_get(c, "receiver_ids"), j, v)
+			fprintf(f, "%s%lld(recv)", n++ ? " " : "", (long long)json_integer_value(v));
+		if (js(c, "unreadable")) {
+			fputs("  unreadable: ", f);
+			tli_text_puts_clean(f, js(c, "unreadable"));
+		}
+		fputc('\n', f);
+	}
+}
+
+static void print_queue(FILE *f, const char *name, json_t *q)
+{
+	fprintf(f, "%s: %zu\n", name, json_array_size(q));
+	size_t i;
+	json_t *s;
+	json_array_foreach(q, i, s) {
+		json_t *g = json_object_get(s, "goroutine");
+		if (json_is_integer(g))
+			fprintf(f, "  goroutine %-6lld ", (long long)json_integer_value(g));
+		else
+			fputs("  goroutine ?      ", f);
+		fprintf(f, "sudog %s  elem %s%s%s  ", js(s, "sudog") ?: "?", js(s, "elem") ?: "nil",
+			json_is_true(json_object_get(s, "is_select")) ? "  select" : "",
+			json_is_true(json_object_get(s, "stale")) ? "  (stale: its select already fired)" : "");
+		frame_short(f, json_object_get(s, "user"));
+		fputc('\n', f);
+	}
+}
+
+void tli_text_chan(FILE *f, json_t *doc, const struct tli_render_opts *opts)
+{
+	(void)opts;
+	tli_text_header(f, doc);
+	json_t *c = json_object_get(doc, "channel");
+	fprintf(f, "channel %s: chan ", js(c, "address") ?: "?");
+	tli_text_puts_clean(f, js(c, "elemtype") ? js(c, "elemtype") : "?");
+	fprintf(f, " (elemsize %lld)%s%s\n", ji(c, "elemsize"), json_is_true(json_object_get(c, "closed")) ? ", closed" : "",
+		json_is_true(json_object_get(c, "timer")) ? ", timer channel" : "");
+	fprintf(f, "len %lld / cap %lld, buf %s\n", ji(c, "qcount"), ji(c, "dataqsiz"), js(c, "buf") ?: "?");
+	if (js(c, "ring")) {
+		fputs("ring: ", f);
+		tli_text_puts_clean(f, js(c, "ring"));
+		fputc('\n', f);
+	}
+	json_t *b = json_object_get(c, "buffer");
+	if (json_array_size(b)) {
+		fputs("buffered (oldest first):\n", f);
+		size_t i;
+		json_t *e;
+		json_array_foreach(b, i, e) {
+			json_t *v = json_object_get(e, "value");
+			fprintf(f, "  [%lld] ", ji(e, "slot"));
+			char *d = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+			tli_text_puts_clean(f, d ? d : "?");
+			free(d);
+			fputc('\n', f);
+		}
+	}
+	print_queue(f, "recvq", json_object_get(c, "recvq"));
+	print_queue(f, "sendq", json_object_get(c, "sendq"));
+	if (js(c, "unreadable")) {
+		fputs("unreadable: ", f);
+		tli_text_puts_clean(f, js(c, "unreadable"));
+		fputc('\n', f);
+	}
+	if (js(c, "queue_problem")) {
+		fputs("queue problem: ", f);
+		tli_text_puts_clean(f, js(c, "queue_problem"));
+		fputc('\n', f);
+	}
+}
+
+void tli_text_leaks(FILE *f, json_t *doc, const struct tli_render_opts *opts)
+{
+	(void)opts;
+	json_t *go = json_object_get(doc, "go");
+	if (json_is_object(go) && json_object_get(go, "leaked_goroutines")) {
+		tli_text_header(f, doc);
+		json_t *st = json_object_get(go, "leak_stats");
+		fprintf(f, "Go: %lld leaked goroutine(s) in %lld group(s) (method: %s", ji(go, "leaked_count"),
+			ji(go, "leak_group_count"), js(st, "method") ?: "?");
+		if (js(st, "why_no_reachability"))
+			fprintf(f, ": %s", js(st, "why_no_reachability"));
+		fprintf(f, "; %lld spans, %lld heap bytes, %lld objects reached, %lld fixpoint round(s))\n",
+			ji(st, "spans"), ji(st, "heap_bytes"), ji(st, "marked_objects"), ji(st, "iterations"));
+		size_t i;
+		json_t *g;
+		json_array_foreach(json_object_get(go, "leak_groups"), i, g) {
+			fprintf(f, "\n%lld x [", ji(g, "count"));
+			tli_text_puts_clean(f, js(g, "wait_reason"));
+			fputs("]\n  at         ", f);
+			frame_short(f, json_object_get(g, "user"));
+			fputs("\n  created by ", f);
+			frame_short(f, json_object_get(g, "created_by"));
+			fputs("\n  goroutines", f);
+			size_t j;
+			json_t *v;
+			json_array_foreach(json_object_get(g, "ids"), j, v)
+				fprintf(f, " %lld", (long long)json_integer_value(v));
+			if ((size_t)ji(g, "count") > json_array_size(json_object_get(g, "ids")))
+				fputs(" ...", f);
+			fputs("\n  why:       ", f);
+			tli_text_puts_clean(f, js(g, "evidence"));
+			fputc('\n', f);
+		}
+		json_t *dl = json_object_get(go, "deadlocks");
+		json_array_foreach(dl, i, g) {
+			fputs("\ndeadlock: goroutines", f);
+			size_t j;
+			json_t *v;
+			json_array_foreach(json_object_get(g, "goroutines"), j, v)
+				fprintf(f, " %lld", (long long)json_integer_value(v));
+			fputs(" wait on each other through channels", f);
+			json_array_foreach(json_object_get(g, "channels"), j, v)
+				fprintf(f, " %s", json_string_value(v));
+			fputc('\n', f);
+		}
+		json_t *un = json_object_get(go, "uncertain");
+		if (json_array_size(un)) {
+			fprintf(f, "\n%zu blocked goroutine(s) not judged (treated as able to run):\n", json_array_size(un));
+			json_array_foreach(un, i, g) {
+				if (i >= 10) {
+					fputs("  ...\n", f);
+					break;
+				}
+				fprintf(f, "  goroutine %lld [", ji(g, "id"));
+				tli_text_puts_clean(f, js(g, "wait_reason"));
+				fputs("]: ", f);
+				tli_text_puts_clean(f, js(g, "why"));
+				fputc('\n', f);
+			}
+		}
+	}
+	if (json_object_get(doc, "heap")) {
+		if (go)
+			fputc('\n', f);
+		tli_glibc_render_text(f, "leaks", doc);
+	}
+}
+
+void tli_text_graph(FILE *f, json_t *doc, const struct tli_render_opts *opts)
+{
+	(void)opts;
+	json_t *gr = json_object_get(doc, "graph");
+	const char *r = js(gr, "render");
+	if (r && !strcmp(r, "dot")) {
+		tli_dot_graph(f, gr);
+		return;
+	}
+	tli_text_header(f, doc);
+	size_t i;
+	json_t *e;
+	fprintf(f, "%zu node(s), %zu edge(s)\n", json_array_size(json_object_get(gr, "nodes")),
+		json_array_size(json_object_get(gr, "edges")));
+	json_array_foreach(json_object_get(gr, "edges"), i, e) {
+		const char *k = js(e, "kind") ?: "?";
+		fprintf(f, "  %-20s %-14s %s\n", js(e, "from") ?: "?",
+			!strcmp(k, "held-by") ? "is held by" : !strcmp(k, "send") ? "sends to" : "receives from",
+			js(e, "to") ?: "?");
+	}
+	json_array_foreach(json_object_get(gr, "cycles"), i, e) {
+		fputs("cycle (possible deadlock): goroutines", f);
+		size_t j;
+		json_t *v;
+		json_array_foreach(json_object_get(e, "goroutines"), j, v)
+			fprintf(f, " %lld", (long long)json_integer_value(v));
+		fputc('\n', f);
+	}
+}

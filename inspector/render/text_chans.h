@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file text_chans.h
+ * Text printers of the channel commands (chans, chan ADDR, graph, Go leaks) and
+ * the graphviz DOT printer (dot.c). Like every printer, they only read the tree.
+ */
+#ifndef TLI_RENDER_TEXT_CHANS_H
+#define TLI_RENDER_TEXT_CHANS_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "render/render.h"
+
+void tli_text_chans(FILE *f, json_t *doc, const struct tli_render_opts *opts);
+void tli_text_chan(FILE *f, json_t *doc, const struct tli_render_opts *opts);
+/** Go leaks (doc.go.leaked_goroutines) then glibc leaks (doc.heap) when present. */
+void tli_text_leaks(FILE *f, json_t *doc, const struct tli_render_opts *opts);
+/** doc.graph as text, or as DOT when doc.graph.render == "dot". */
+void tli_text_graph(FILE *f, json_t *doc, const struct tli_render_opts *opts);
+/** doc.graph in graphviz DOT. */
+void tli_dot_graph(FILE *f, json_t *graph);
+
+#endif

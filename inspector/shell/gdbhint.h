@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file gdbhint.h
+ * How the engine learns gdb's target. The gdb command file
+ * (gdb-ext/tlinspect.gdb) pipes the output of `info inferiors` and
+ * `info target` into `tlinspect --gdb-hint ...`; this parses it:
+ *
+ *   * 1    process 18153     1 (native)           /path/exe      <- live: pid
+ *   * 1    process 18153     1 (core)             /path/exe      <- core: exe
+ *   Local core dump file:
+ *   	`/tmp/core.18153', file type elf64-x86-64.                  <- core: path
+ *
+ * The current inferior is the row that starts with '*'. The text is
+ * untrusted (it contains target-chosen file names): bounded, no crash.
+ */
+#ifndef TLI_SHELL_GDBHINT_H
+#define TLI_SHELL_GDBHINT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/error.h"
+
+struct tli_gdb_hint {
+	int pid;      /**< live process (connection "native"), 0 otherwise */
+	char *core;   /**< core file path (connection "core"), NULL otherwise */
+	char *exe;    /**< executable of the current inferior, NULL if gdb showed none */
+};
+
+/** Upper bound of the hint text read from stdin. */
+#define TLI_GDB_HINT_MAX (8u << 20)
+
+/**
+ * Parse the hint. TLI_E_NO_TARGET when gdb has no live process or core
+ * (e.g. `gdb prog` before `run`), TLI_E_UNSUPPORTED for remote connections.
+ * Release with tli_gdb_hint_free.
+ */
+struct tli_error *tli_gdb_hint_parse(const char *text, size_t len, struct tli_gdb_hint *ret);
+/** Read all of f (up to TLI_GDB_HINT_MAX, the rest is drained) and parse it. */
+struct tli_error *tli_gdb_hint_read(FILE *f, struct tli_gdb_hint *ret);
+void tli_gdb_hint_free(struct tli_gdb_hint *h);
+
+#endif
