@@ -2,7 +2,8 @@
 # BUILD, BIN, PREFIX, DESTDIR and declares these targets .PHONY).  Recipes are POSIX sh.
 #
 #   make check        all + unit + integration; runs both suites even if one fails, then one summary line
-#   make integration  tests/integration/run.sh   (TLINSPECT=<abs path of build/tlinspect> in its environment)
+#   make integration  tests/integration/all.sh: every suite (go, stripped, chans, glibc, faces);
+#                     SUITES="go glibc" to choose (TLINSPECT=<abs path of build/tlinspect> in its environment)
 #   make demo         build tests/targets/go/demo with the newest Go, run `tlinspect --pid <pid> $(DEMO_ARGS)`
 #   make install      PREFIX=/usr/local DESTDIR=
 #   make bench        tests/bench/run.sh
@@ -58,9 +59,7 @@ check:
 	exit $$st
 
 integration: all
-	@if [ ! -f tests/integration/run.sh ]; then \
-	  echo "integration: tests/integration/run.sh is missing - the integration suite has not been written yet" >&2; exit 1; fi
-	TLINSPECT=$(abspath $(BIN)) bash tests/integration/run.sh
+	TLINSPECT=$(abspath $(BIN)) bash tests/integration/all.sh
 
 bench: all
 	@if [ ! -f tests/bench/run.sh ]; then \
@@ -117,7 +116,7 @@ help:
 	@echo "  all (default)   build $(BIN) (and $(BUILD)/libtlinspect.a)"
 	@echo "  unit            build and run the cmocka unit tests (tests/unit/test_*.c)"
 	@echo "  build/tests/test_NAME   build one unit test (run it as ./build/tests/test_NAME)"
-	@echo "  integration     run tests/integration/run.sh against $(BIN)"
+	@echo "  integration     run every integration suite (tests/integration/all.sh) against $(BIN)"
 	@echo "  check           all + unit + integration, with one 'N passed, N failed' summary"
 	@echo "  demo            build the Go demo target, run '$(BIN) --pid PID \$$DEMO_ARGS' on it"
 	@echo "                  e.g. make demo DEMO_ARGS='goroutines --stacks'"

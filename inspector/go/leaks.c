@@ -579,12 +579,21 @@ static const struct tinfo *type_info(struct lk *k, uint64_t tp, uint64_t room)
 	const struct tli_go_chan_layout *L = &k->c->L;
 	struct tli_gobin *gb = NULL;
 	uint8_t tb[1024];
+	/* resolved only while the target is stopped (prepare_types); later misses are unknown */
+	if (k->t->released && k->t->kind == TLI_TARGET_LIVE)
+		return NULL;
 	if (L->has_gcdata && L->type_size <= sizeof(tb) && !tli_session_gobin(k->s, &gb)) {
 		const struct tli_gomoduledata *md = tli_gobin_moduledata(gb);
 		uint64_t bias = tli_go_rt_bias(k->rt), link = tp - bias;
 		struct tli_error *e = NULL;
-		if (md && link >= md->types && link + L->type_size <= md->etypes &&
-		    !(e = tli_gobin_read(gb, link, tb, L->type_size))) {
+		bool have = false;
+		if (md && link >= md->types && link + L->type_size <= md->etypes)
+			have = !(e = tli_gobin_read(gb, link, tb, L->type_size));
+		else if (tli_target_plausible(k->t, tp, L->type_size)) /* a type built at run time */
+			have = !(e = tli_target_read(k->t, tp, tb, L->type_size));
+		tli_error_destroy(e);
+		e = NULL;
+		if (have) {
 			ti.size = rd64(tb + L->t_size);
 			ti.ptrbytes = rd64(tb + L->t_ptrbytes);
 			uint64_t gcdata = rd64(tb + L->t_gcdata);
@@ -592,14 +601,30 @@ static const struct tinfo *type_info(struct lk *k, uint64_t tp, uint64_t room)
 			bool prog = k->has_gcprog && (kind & (uint8_t)k->kind_gcprog);
 			bool ondemand = k->has_ondemand && (tflag & (uint8_t)k->tflag_ondemand);
 			size_t mlen = (size_t)((ti.ptrbytes / 8 + 7) / 8);
-			if (!prog && !ondemand && ti.size && ti.size % 8 == 0 && ti.ptrbytes <= ti.size &&
-			    ti.ptrbytes % 8 == 0 && mlen <= (1u << 20) && (ti.ptrbytes == 0 || gcdata)) {
+			if (ondemand && gcdata) {
+				/* GCData is a **byte: the mask the runtime built (0 = not built yet) */
+				uint64_t mp = 0;
+				e = tli_target_read_u64(k->t, gcdata, &mp);
+				gcdata = e ? 0 : mp;
+				tli_error_destroy(e);
+				e = NULL;
+			}
+			if (!prog && ti.size && ti.size % 8 == 0 && ti.ptrbytes <= ti.size && ti.ptrbytes % 8 == 0 &&
+			    mlen <= (1u << 20) && (ti.ptrbytes == 0 || gcdata)) {
 				ti.mask = calloc(1, mlen ? mlen : 1);
-				if (ti.mask && (!mlen || !(e = tli_gobin_read(gb, gcdata - bias, ti.mask, mlen))))
-					ti.ok = true;
+				if (ti.mask && mlen) {
+					uint64_t glink = gcdata - bias;
+					/* module masks from the file, built ones from memory */
+					e = tli_gobin_read(gb, glink, ti.mask, mlen);
+					if (e) {
+						tli_error_destroy(e);
+						e = tli_target_read(k->t, gcdata, ti.mask, mlen);
+					}
+				}
+				ti.ok = ti.mask && !e;
+				tli_error_destroy(e);
 			}
 		}
-		tli_error_destroy(e);
 	}
 	if (!ti.ok) {
 		free(ti.mask);
@@ -615,6 +640,31 @@ static const struct tinfo *type_info(struct lk *k, uint64_t tp, uint64_t room)
 	tli_u64map_put(&k->tcache, tp, k->ntinfo);
 	(void)room;
 	return &k->tinfo[k->ntinfo - 1];
+}
+
+/* while stopped: the type of every object with a malloc header, and of large objects */
+static void prepare_types(struct lk *k)
+{
+	if (!k->typed)
+		return;
+	for (size_t i = 0; i < k->nspans; i++) {
+		struct span *sp = &k->spans[i];
+		if (sp->noscan || !sp->data)
+			continue;
+		if (sp->sizeclass == 0) {
+			if (sp->largetype)
+				type_info(k, sp->largetype, sp->elemsize);
+			continue;
+		}
+		if ((int64_t)sp->elemsize <= k->hdr_min)
+			continue;
+		for (uint64_t o = 0; o < sp->nelems; o++) {
+			bool alloc = o < sp->freeindex || (sp->alloc[o / 8] >> (o % 8) & 1);
+			uint64_t tp = alloc ? rd64(sp->data + o * sp->elemsize) : 0;
+			if (tp)
+				type_info(k, tp, sp->elemsize);
+		}
+	}
 }
 
 /* typed scan: the type's pointer words, tiled over the object (arrays) */
@@ -634,6 +684,9 @@ static bool scan_typed(struct lk *k, struct span *sp, uint64_t obj)
 	if (!tp)
 		return false;
 	const struct tinfo *ti = type_info(k, tp, end - payload);
+	if (k->trace && (!ti || !ti->ok || ti->size > end - payload))
+		fprintf(stderr, "trace: object 0x%" PRIx64 " (%" PRIu64 "B): type 0x%" PRIx64 " not usable (%s, size %" PRIu64 ")\n",
+			obj, sp->elemsize, tp, ti && ti->ok ? "too big" : "unreadable or unusual", ti ? ti->size : 0);
 	if (!ti || !ti->ok || ti->size > end - payload)
 		return false;
 	k->typed_objects++;
@@ -1096,6 +1149,8 @@ static struct tli_error *lk_capture(struct lk *k, bool (*between)(void *), void 
 		err = capture_roots_stacks(k);
 	if (!err && k->heap)
 		err = capture_heap(k);
+	if (!err && k->heap)
+		prepare_types(k);
 	if (between)
 		between(arg);
 	tli_target_release(k->s->target);
