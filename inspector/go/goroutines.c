@@ -736,15 +736,15 @@ static json_t *frame_json(const struct tli_go_rt *w, const struct lframe *f)
 	display_name(w, f->func, name, sizeof(name));
 	snprintf(pcs, sizeof(pcs), "0x%llx", (unsigned long long)f->pc);
 	json_t *o = json_object();
-	json_object_set_new(o, "function", tli_json_string_lossy(name));
-	json_object_set_new(o, "file", f->file ? tli_json_string_lossy(f->file) : json_null());
-	json_object_set_new(o, "line", json_integer(f->line));
-	json_object_set_new(o, "pc", json_string(pcs));
+	json_object_set_new_nocheck(o, "function", tli_json_string_lossy(name));
+	json_object_set_new_nocheck(o, "file", f->file ? tli_json_string_lossy(f->file) : json_null());
+	json_object_set_new_nocheck(o, "line", json_integer(f->line));
+	json_object_set_new_nocheck(o, "pc", json_string(pcs));
 	if (!f->inlined && f->pc > f->entry)
-		json_object_set_new(o, "offset", json_integer((json_int_t)(f->pc - f->entry)));
+		json_object_set_new_nocheck(o, "offset", json_integer((json_int_t)(f->pc - f->entry)));
 	else
-		json_object_set_new(o, "offset", json_null());
-	json_object_set_new(o, "inlined", json_boolean(f->inlined));
+		json_object_set_new_nocheck(o, "offset", json_null());
+	json_object_set_new_nocheck(o, "inlined", json_boolean(f->inlined));
 	return o;
 }
 
@@ -924,7 +924,8 @@ static void find_goroot(struct tli_go_rt *w)
 
 /* A group of goroutines for the summary. */
 struct group {
-	char *key;
+	uint64_t k0, k1, k2;     /* state, user frame (shared object), creation pc */
+	uint64_t first_id;       /* ties are broken by the lowest goroutine id */
 	json_t *obj;
 	int64_t count;
 };
@@ -934,19 +935,45 @@ static int group_cmp(const void *a, const void *b)
 	const struct group *x = a, *y = b;
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
-	return strcmp(x->key, y->key);
+	return x->first_id < y->first_id ? -1 : x->first_id > y->first_id;
 }
 
-static const char *frame_key(json_t *fr, char *buf, size_t cap)
+/* group index: open addressing over (k0, k1, k2) -> index into groups[] */
+struct gindex {
+	size_t *slot;            /* index + 1, 0 = empty */
+	size_t cap;
+};
+
+static size_t gindex_find(struct gindex *gi, const struct group *groups, size_t ngroups, uint64_t k0,
+			  uint64_t k1, uint64_t k2, bool *found)
 {
-	if (!fr || json_is_null(fr)) {
-		snprintf(buf, cap, "-");
-		return buf;
+	if ((ngroups + 1) * 2 > gi->cap) {
+		size_t ncap = gi->cap ? gi->cap * 2 : 1024;
+		size_t *ns = calloc(ncap, sizeof(*ns));
+		if (!ns)
+			return SIZE_MAX;
+		for (size_t i = 0; i < ngroups; i++) {
+			size_t h = hash64(groups[i].k0 ^ hash64(groups[i].k1 ^ hash64(groups[i].k2))) & (ncap - 1);
+			while (ns[h])
+				h = (h + 1) & (ncap - 1);
+			ns[h] = i + 1;
+		}
+		free(gi->slot);
+		gi->slot = ns;
+		gi->cap = ncap;
 	}
-	snprintf(buf, cap, "%s %s:%lld", json_string_value(json_object_get(fr, "function")),
-		 json_string_value(json_object_get(fr, "file")) ?: "?",
-		 (long long)json_integer_value(json_object_get(fr, "line")));
-	return buf;
+	size_t h = hash64(k0 ^ hash64(k1 ^ hash64(k2))) & (gi->cap - 1);
+	while (gi->slot[h]) {
+		const struct group *g = &groups[gi->slot[h] - 1];
+		if (g->k0 == k0 && g->k1 == k1 && g->k2 == k2) {
+			*found = true;
+			return gi->slot[h] - 1;
+		}
+		h = (h + 1) & (gi->cap - 1);
+	}
+	*found = false;
+	gi->slot[h] = ngroups + 1;
+	return ngroups;
 }
 
 
@@ -969,6 +996,79 @@ static const char *status_name(const struct tli_go_rt *w, uint64_t st, char *buf
 	return buf;
 }
 
+/* (gopc, parent goid) -> shared created_by object */
+struct cb_ent {
+	uint64_t gopc, pg;
+	json_t *obj;
+	bool used;
+};
+
+struct cb_cache {
+	struct cb_ent *e;
+	size_t cap, n;
+};
+
+static json_t **cb_cache_slot(struct cb_cache *c, uint64_t gopc, uint64_t pg)
+{
+	if ((c->n + 1) * 2 > c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 1024;
+		struct cb_ent *ne = calloc(ncap, sizeof(*ne));
+		if (!ne)
+			return NULL;
+		for (size_t i = 0; i < c->cap; i++) {
+			if (!c->e[i].used)
+				continue;
+			size_t h = hash64(c->e[i].gopc ^ hash64(c->e[i].pg)) & (ncap - 1);
+			while (ne[h].used)
+				h = (h + 1) & (ncap - 1);
+			ne[h] = c->e[i];
+		}
+		free(c->e);
+		c->e = ne;
+		c->cap = ncap;
+	}
+	size_t h = hash64(gopc ^ hash64(pg)) & (c->cap - 1);
+	while (c->e[h].used) {
+		if (c->e[h].gopc == gopc && c->e[h].pg == pg)
+			return &c->e[h].obj;
+		h = (h + 1) & (c->cap - 1);
+	}
+	c->e[h] = (struct cb_ent){ .gopc = gopc, .pg = pg, .obj = NULL, .used = true };
+	c->n++;
+	return &c->e[h].obj;
+}
+
+static void cb_cache_free(struct cb_cache *c)
+{
+	for (size_t i = 0; i < c->cap; i++)
+		if (c->e[i].used)
+			json_decref(c->e[i].obj);
+	free(c->e);
+}
+
+static json_t *cached_str(json_t **cache, size_t idx, const char *s)
+{
+	if (!cache[idx])
+		cache[idx] = tli_json_string_lossy(s);
+	return json_incref(cache[idx]);
+}
+
+static void hex_addr(char *out, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char tmp[16];
+	int n = 0;
+	do {
+		tmp[n++] = digits[v & 15];
+		v >>= 4;
+	} while (v);
+	*out++ = '0';
+	*out++ = 'x';
+	while (n)
+		*out++ = tmp[--n];
+	*out = 0;
+}
+
 static struct tli_error *analyze(struct tli_go_rt *w, json_t *go)
 {
 	const struct go_layout *gl = &w->gl;
@@ -981,11 +1081,17 @@ static struct tli_error *analyze(struct tli_go_rt *w, json_t *go)
 	json_t *by_status = json_object(), *by_reason = json_object();
 	int64_t nsystem = 0, nunreadable = 0;
 	/* groups: hash by key string using a jansson object as the index */
-	json_t *gindex = json_object();
+	struct gindex gindex = { 0 };
+	struct cb_cache cbc = { 0 };
+	int64_t *nstatus = calloc(w->gss.n + 1, sizeof(*nstatus));
+	int64_t *nreason = calloc(w->wrs.n + 1, sizeof(*nreason));
+	/* the runtime's strings as JSON, made once and shared (not once per goroutine) */
+	json_t **jstatus = calloc(w->gss.n + 1, sizeof(*jstatus));
+	json_t **jreason = calloc(w->wrs.n + 1, sizeof(*jreason));
 	struct group *groups = NULL;
 	size_t ngroups = 0, capgroups = 0;
 
-	if (!pcs || !list || !ids) {
+	if (!pcs || !list || !ids || !jstatus || !jreason || !nstatus || !nreason) {
 		err = &tli_enomem;
 		goto out;
 	}
@@ -994,15 +1100,15 @@ static struct tli_error *analyze(struct tli_go_rt *w, json_t *go)
 	for (uint64_t i = 0; i < w->ngs; i++) {
 		struct gcap *g = &w->gs[i];
 		char addr[32], sbuf[64];
-		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)g->addr);
+		hex_addr(addr, g->addr);
 		if (!g->raw) {
 			if (!g->addr)
 				continue;
 			/* unreadable g: listed, degraded */
 			json_t *o = json_object();
-			json_object_set_new(o, "id", json_null());
-			json_object_set_new(o, "address", json_string(addr));
-			json_object_set_new(o, "unreadable", json_string(g->problem ? g->problem : "unreadable"));
+			json_object_set_new_nocheck(o, "id", json_null());
+			json_object_set_new_nocheck(o, "address", json_string(addr));
+			json_object_set_new_nocheck(o, "unreadable", json_string(g->problem ? g->problem : "unreadable"));
 			list[nlist++] = (struct sortent){ UINT64_MAX, o };
 			nunreadable++;
 			continue;
@@ -1014,10 +1120,11 @@ static struct tli_error *analyze(struct tli_go_rt *w, json_t *go)
 			continue;
 		ids[nids++] = goid;
 		json_t *o = json_object();
-		json_object_set_new(o, "id", json_integer((json_int_t)goid));
-		json_object_set_new(o, "address", json_string(addr));
+		json_object_set_new_nocheck(o, "id", json_integer((json_int_t)goid));
+		json_object_set_new_nocheck(o, "address", json_string(addr));
 		const char *sname = status_name(w, g->status, sbuf, sizeof(sbuf));
-		json_object_set_new(o, "status", tli_json_string_lossy(sname));
+		json_object_set_new_nocheck(o, "status", g->status < w->gss.n
+					    ? cached_str(jstatus, g->status, sname) : tli_json_string_lossy(sname));
 		bool waiting = g->status == (uint64_t)gl->Gwaiting ||
 			       (gl->has_Gleaked && g->status == (uint64_t)gl->Gleaked);
 		uint64_t wr = rd(g->raw + gl->g_waitreason, gl->g_waitreason_size);
@@ -1031,23 +1138,25 @@ static struct tli_error *analyze(struct tli_go_rt *w, json_t *go)
 				reason = rbuf;
 			}
 		}
-		json_object_set_new(o, "wait_reason", reason ? tli_json_string_lossy(reason) : json_null());
+		json_object_set_new_nocheck(o, "wait_reason", !reason ? json_null()
+					    : wr < w->wrs.n && w->wrs.s[wr] ? cached_str(jreason, wr, reason)
+					    : tli_json_string_lossy(reason));
 		if (g->scan)
-			json_object_set_new(o, "scan", json_true());
+			json_object_set_new_nocheck(o, "scan", json_true());
 		/* how long: only meaningful while waiting or in a syscall (Go's rule) */
 		int64_t since = (int64_t)rd64(g->raw + gl->g_waitsince);
 		if ((g->status == (uint64_t)gl->Gwaiting || g->status == (uint64_t)gl->Gsyscall) && since > 0 &&
 		    w->now_ns > since) {
 			double secs = (double)(w->now_ns - since) / 1e9;
-			json_object_set_new(o, "wait_seconds", json_real(secs));
+			json_object_set_new_nocheck(o, "wait_seconds", json_real(secs));
 			int64_t mins = (w->now_ns - since) / 60000000000LL;
-			json_object_set_new(o, "wait_minutes", mins >= 1 ? json_integer(mins) : json_null());
+			json_object_set_new_nocheck(o, "wait_minutes", mins >= 1 ? json_integer(mins) : json_null());
 		} else {
-			json_object_set_new(o, "wait_seconds", json_null());
-			json_object_set_new(o, "wait_minutes", json_null());
+			json_object_set_new_nocheck(o, "wait_seconds", json_null());
+			json_object_set_new_nocheck(o, "wait_minutes", json_null());
 		}
-		json_object_set_new(o, "locked_to_thread", json_boolean(rd64(g->raw + gl->g_lockedm) != 0));
-		json_object_set_new(o, "thread", g->tid ? json_integer(g->tid) : json_null());
+		json_object_set_new_nocheck(o, "locked_to_thread", json_boolean(rd64(g->raw + gl->g_lockedm) != 0));
+		json_object_set_new_nocheck(o, "thread", g->tid ? json_integer(g->tid) : json_null());
 
 		/* start function: decides "system" like runtime.isSystemGoroutine */
 		uint64_t startpc = rd64(g->raw + gl->g_startpc);
@@ -1062,8 +1171,8 @@ static struct tli_error *analyze(struct tli_go_rt *w, json_t *go)
 			json_decref(start);
 			start = json_incref(json_array_get(ce->frames, ce->nlf - 1));
 		}
-		json_object_set_new(o, "system", json_boolean(system));
-		json_object_set_new(o, "start", start);
+		json_object_set_new_nocheck(o, "system", json_boolean(system));
+		json_object_set_new_nocheck(o, "start", start);
 		if (system)
 			nsystem++;
 
@@ -1102,13 +1211,25 @@ static struct tli_error *analyze(struct tli_go_rt *w, json_t *go)
 				}
 			}
 		}
-		json_object_set(o, "current", current ? current : json_null());
-		json_object_set(o, "user", user ? user : json_null());
+		json_object_set_nocheck(o, "current", current ? current : json_null());
+		json_object_set_nocheck(o, "user", user ? user : json_null());
 
-		/* created by: the physical function of gopc, file:line at gopc-1 */
+		/* created by: the physical function of gopc, file:line at gopc-1
+		 * (one shared object per (gopc, parent goid): 100k goroutines started
+		 * by one loop share it) */
 		uint64_t gopc = rd64(g->raw + gl->g_gopc);
+		uint64_t pg = gl->has_parentgoid ? rd64(g->raw + gl->g_parentgoid) : 0;
 		json_t *cb = json_null();
-		if (gopc) {
+		json_t **cbslot = gopc ? cb_cache_slot(&cbc, gopc, pg) : NULL;
+		if (gopc && !cbslot) {
+			json_decref(stack);
+			json_decref(o);
+			err = &tli_enomem;
+			goto out;
+		}
+		if (cbslot && *cbslot) {
+			cb = json_incref(*cbslot);
+		} else if (gopc) {
 			struct frame_cache_ent *ce = symbolize(w, &fc, gopc, false, &err);
 			if (!ce) {
 				json_decref(stack);
@@ -1122,42 +1243,57 @@ static struct tli_error *analyze(struct tli_go_rt *w, json_t *go)
 				char name[1024];
 				display_name(w, pf->func, name, sizeof(name));
 				cb = json_object();
-				json_object_set_new(cb, "function", tli_json_string_lossy(name));
-				json_object_set_new(cb, "file", inner->file ? tli_json_string_lossy(inner->file)
+				json_object_set_new_nocheck(cb, "function", tli_json_string_lossy(name));
+				json_object_set_new_nocheck(cb, "file", inner->file ? tli_json_string_lossy(inner->file)
 									    : json_null());
-				json_object_set_new(cb, "line", json_integer(inner->line));
+				json_object_set_new_nocheck(cb, "line", json_integer(inner->line));
 				char pcs_[32];
-				snprintf(pcs_, sizeof(pcs_), "0x%llx", (unsigned long long)gopc);
-				json_object_set_new(cb, "pc", json_string(pcs_));
-				json_object_set_new(cb, "offset", gopc > pf->entry
+				hex_addr(pcs_, gopc);
+				json_object_set_new_nocheck(cb, "pc", json_string(pcs_));
+				json_object_set_new_nocheck(cb, "offset", gopc > pf->entry
 						    ? json_integer((json_int_t)(gopc - pf->entry)) : json_null());
-				uint64_t pg = gl->has_parentgoid ? rd64(g->raw + gl->g_parentgoid) : 0;
-				json_object_set_new(cb, "goid", pg ? json_integer((json_int_t)pg) : json_null());
+				json_object_set_new_nocheck(cb, "goid", pg ? json_integer((json_int_t)pg) : json_null());
 			}
+			if (goid != 1) /* goid 1's "none" must not be shared with others */
+				*cbslot = json_incref(cb);
 		}
-		json_object_set(o, "created_by", cb);
+		json_object_set_nocheck(o, "created_by", cb);
 
 		if (w->opts->stacks || w->opts->only_id > 0) {
-			json_object_set(o, "stack", stack);
-			json_object_set_new(o, "stack_truncated", json_boolean(truncated));
+			json_object_set_nocheck(o, "stack", stack);
+			json_object_set_new_nocheck(o, "stack_truncated", json_boolean(truncated));
 		}
 		if (problem)
-			json_object_set_new(o, "unreadable", json_string(problem));
+			json_object_set_new_nocheck(o, "unreadable", json_string(problem));
 
 		/* summary */
-		json_t *c = json_object_get(by_status, sname);
-		json_object_set_new(by_status, sname, json_integer(c ? json_integer_value(c) + 1 : 1));
-		if (reason) {
-			c = json_object_get(by_reason, reason);
+		if (g->status < w->gss.n) {
+			nstatus[g->status]++;
+		} else {
+			json_t *c = json_object_get(by_status, sname);
+			json_object_set_new(by_status, sname, json_integer(c ? json_integer_value(c) + 1 : 1));
+		}
+		if (reason && wr < w->wrs.n && w->wrs.s[wr]) {
+			nreason[wr]++;
+		} else if (reason) {
+			json_t *c = json_object_get(by_reason, reason);
 			json_object_set_new(by_reason, reason, json_integer(c ? json_integer_value(c) + 1 : 1));
 		}
 		if (!system) {
-			char k1[1200], k2[1200], key[2600];
-			snprintf(key, sizeof(key), "%s|%s|%s", reason ? reason : sname,
-				 frame_key(user, k1, sizeof(k1)), frame_key(json_is_null(cb) ? NULL : cb, k2, sizeof(k2)));
-			json_t *gi = json_object_get(gindex, key);
-			if (gi) {
-				struct group *gr = &groups[json_integer_value(gi)];
+			bool found = false;
+			uint64_t k0 = reason ? wr : 0x10000 + g->status;
+			uint64_t k1 = (uint64_t)(uintptr_t)user;
+			uint64_t k2 = json_is_null(cb) ? 0 : gopc;
+			size_t gi = gindex_find(&gindex, groups, ngroups, k0, k1, k2, &found);
+			if (gi == SIZE_MAX) {
+				json_decref(cb);
+				json_decref(stack);
+				json_decref(o);
+				err = &tli_enomem;
+				goto out;
+			}
+			if (found) {
+				struct group *gr = &groups[gi];
 				gr->count++;
 				json_t *gids = json_object_get(gr->obj, "ids");
 				if (json_array_size(gids) < 10)
@@ -1167,6 +1303,7 @@ static struct tli_error *analyze(struct tli_go_rt *w, json_t *go)
 					capgroups = capgroups ? capgroups * 2 : 64;
 					struct group *ng = realloc(groups, capgroups * sizeof(*ng));
 					if (!ng) {
+						json_decref(cb);
 						json_decref(stack);
 						json_decref(o);
 						err = &tli_enomem;
@@ -1175,17 +1312,16 @@ static struct tli_error *analyze(struct tli_go_rt *w, json_t *go)
 					groups = ng;
 				}
 				json_t *go_ = json_object();
-				json_object_set_new(go_, "count", json_integer(0));
-				json_object_set_new(go_, "status", tli_json_string_lossy(sname));
-				json_object_set_new(go_, "wait_reason", reason ? tli_json_string_lossy(reason)
-									       : json_null());
-				json_object_set(go_, "user", user ? user : json_null());
-				json_object_set(go_, "created_by", cb);
+				json_object_set_new_nocheck(go_, "count", json_integer(0));
+				json_object_set_nocheck(go_, "status", json_object_get(o, "status"));
+				json_object_set_nocheck(go_, "wait_reason", json_object_get(o, "wait_reason"));
+				json_object_set_nocheck(go_, "user", user ? user : json_null());
+				json_object_set_nocheck(go_, "created_by", cb);
 				json_t *gids = json_array();
 				json_array_append_new(gids, json_integer((json_int_t)goid));
-				json_object_set_new(go_, "ids", gids);
-				groups[ngroups] = (struct group){ .key = strdup(key), .obj = go_, .count = 1 };
-				json_object_set_new(gindex, key, json_integer((json_int_t)ngroups));
+				json_object_set_new_nocheck(go_, "ids", gids);
+				groups[ngroups] = (struct group){ .k0 = k0, .k1 = k1, .k2 = k2, .first_id = goid,
+								  .obj = go_, .count = 1 };
 				ngroups++;
 			}
 		}
@@ -1218,32 +1354,45 @@ static struct tli_error *analyze(struct tli_go_rt *w, json_t *go)
 			json_array_append(garr, groups[i].obj);
 		}
 	}
+	for (size_t i = 0; i < w->gss.n; i++)
+		if (nstatus[i] && w->gss.s[i])
+			json_object_set_new(by_status, w->gss.s[i], json_integer(nstatus[i]));
+	for (size_t i = 0; i < w->wrs.n; i++)
+		if (nreason[i] && w->wrs.s[i])
+			json_object_set_new(by_reason, w->wrs.s[i], json_integer(nreason[i]));
 	json_t *summary = json_object();
-	json_object_set_new(summary, "by_status", by_status);
-	json_object_set_new(summary, "by_wait_reason", by_reason);
-	json_object_set_new(summary, "system", json_integer(nsystem));
-	json_object_set_new(summary, "unreadable", json_integer(nunreadable));
-	json_object_set_new(summary, "groups", garr);
-	json_object_set_new(summary, "group_count", json_integer((json_int_t)ngroups));
+	json_object_set_new_nocheck(summary, "by_status", by_status);
+	json_object_set_new_nocheck(summary, "by_wait_reason", by_reason);
+	json_object_set_new_nocheck(summary, "system", json_integer(nsystem));
+	json_object_set_new_nocheck(summary, "unreadable", json_integer(nunreadable));
+	json_object_set_new_nocheck(summary, "groups", garr);
+	json_object_set_new_nocheck(summary, "group_count", json_integer((json_int_t)ngroups));
 	by_status = by_reason = NULL;
-	json_object_set_new(go, "goroutine_count", json_integer((json_int_t)nids));
-	json_object_set_new(go, "summary", summary);
-	json_object_set_new(go, "goroutines", arr);
+	json_object_set_new_nocheck(go, "goroutine_count", json_integer((json_int_t)nids));
+	json_object_set_new_nocheck(go, "summary", summary);
+	json_object_set_new_nocheck(go, "goroutines", arr);
 	json_t *tg = json_object_get(w->result, "target");
 	if (tg)
-		json_object_set_new(tg, "now", json_string(w->now_src));
+		json_object_set_new_nocheck(tg, "now", json_string(w->now_src));
 	if (w->opts->only_id > 0 && nids == 0)
 		err = tli_error_create(TLI_E_NO_TARGET, "no goroutine with id %lld",
 				       (long long)w->opts->only_id);
 out:
 	for (size_t i = 0; i < nlist; i++)
 		json_decref(list[i].obj);
-	for (size_t i = 0; i < ngroups; i++) {
-		free(groups[i].key);
+	for (size_t i = 0; i < ngroups; i++)
 		json_decref(groups[i].obj);
-	}
 	free(groups);
-	json_decref(gindex);
+	free(gindex.slot);
+	cb_cache_free(&cbc);
+	free(nstatus);
+	free(nreason);
+	for (size_t i = 0; jstatus && i < w->gss.n; i++)
+		json_decref(jstatus[i]);
+	for (size_t i = 0; jreason && i < w->wrs.n; i++)
+		json_decref(jreason[i]);
+	free(jstatus);
+	free(jreason);
 	json_decref(by_status);
 	json_decref(by_reason);
 	frame_cache_free(&fc);
@@ -1294,14 +1443,14 @@ struct tli_error *tli_go_rt_analyze(struct tli_go_rt *rt, const struct tli_go_op
 	json_t *tg = json_object_get(result, "target");
 	if (!tg) {
 		tg = json_object();
-		json_object_set_new(result, "target", tg);
+		json_object_set_new_nocheck(result, "target", tg);
 	}
 	const char *ver = tli_gobin_version(rt->gb);
-	json_object_set_new(tg, "go_version", ver ? json_string(ver) : json_null());
+	json_object_set_new_nocheck(tg, "go_version", ver ? json_string(ver) : json_null());
 	json_t *go = json_object_get(result, "go");
 	if (!go) {
 		go = json_object();
-		json_object_set_new(result, "go", go);
+		json_object_set_new_nocheck(result, "go", go);
 	}
 	return analyze(rt, go);
 }
