@@ -1135,25 +1135,44 @@ static void lk_free(struct lk *k)
 	tli_go_rt_destroy(k->rt);
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static struct tli_error *lk_capture(struct lk *k, bool (*between)(void *), void *arg)
 {
 	struct tli_go_chans_opts co = { .queues = true };
+	double t[8] = { now_s() };
 	struct tli_error *err = tli_go_rt_open(k->s, &k->rt);
 	if (!err)
 		err = resolve(k);
+	t[1] = now_s();
 	if (!err)
 		err = tli_go_rt_capture(k->rt);
+	t[2] = now_s();
 	if (!err)
 		err = tli_go_chans_capture(k->s, k->rt, NULL, 0, &co, &k->c);
+	t[3] = now_s();
 	if (!err)
 		err = capture_roots_stacks(k);
+	t[4] = now_s();
 	if (!err && k->heap)
 		err = capture_heap(k);
+	t[5] = now_s();
 	if (!err && k->heap)
 		prepare_types(k);
+	t[6] = now_s();
 	if (between)
 		between(arg);
 	tli_target_release(k->s->target);
+	t[7] = now_s();
+	if (k->s->opts.verbose)
+		fprintf(stderr, "go leaks: layout %.3f s, goroutines %.3f s, channels %.3f s, roots+stacks %.3f s, "
+			"heap %.3f s, types %.3f s, other walkers+release %.3f s\n", t[1] - t[0], t[2] - t[1],
+			t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5], t[7] - t[6]);
 	if (!err && k->c && k->c->warnings) {
 		char *dup = strdup(k->c->warnings), *save = NULL;
 		int n = 0;
@@ -1162,13 +1181,6 @@ static struct tli_error *lk_capture(struct lk *k, bool (*between)(void *), void 
 		free(dup);
 	}
 	return err;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static json_t *gobj(json_t *gmap, int64_t id)
