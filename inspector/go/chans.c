@@ -276,6 +276,7 @@ static void decode_sudog(const struct snapctx *x, uint64_t addr, const uint8_t *
 		.c = rd64(raw + L->s_c),
 		.is_select = raw[L->s_isselect] != 0,
 		.goid = -1,
+		.next = rd64(raw + L->s_next),
 	};
 	size_t gi = s->g ? g_lookup(x, s->g) : SIZE_MAX;
 	if (gi != SIZE_MAX) {
@@ -439,6 +440,8 @@ static void decode_hchan(struct tli_go_chans *c, struct tli_go_chan *ch, const u
 	ch->sendx = rd64(raw + L->h_sendx);
 	ch->recvx = rd64(raw + L->h_recvx);
 	ch->timer = L->has_timer ? rd64(raw + L->h_timer) : 0;
+	ch->recvq_first = rd64(raw + L->h_recvq + L->wq_first);
+	ch->sendq_first = rd64(raw + L->h_sendq + L->wq_first);
 	char *p = ch->problem;
 	size_t cap = sizeof(ch->problem);
 	if (ch->qcount > ch->dataqsiz)
@@ -497,25 +500,14 @@ static struct tli_error *capture_queues(struct snapctx *x)
 			err = &tli_enomem;
 			goto out;
 		}
-	/* queue heads: read again from the hchans (the same pause, served by the backend) */
 	for (size_t i = 0; i < c->nchans; i++) {
 		struct tli_go_chan *ch = &c->chans[i];
 		if (!ch->header_ok)
 			continue;
-		uint64_t heads[2];
-		uint8_t hb[8];
-		for (int q = 0; q < 2; q++) {
-			uint64_t a = ch->addr + (q ? L->h_sendq : L->h_recvq) + L->wq_first;
-			struct tli_error *e = tli_target_read(x->t, a, hb, 8);
-			if (e) {
-				tli_error_destroy(e);
-				heads[q] = 0;
-			} else {
-				heads[q] = rd64(hb);
-			}
-			if (heads[q])
-				cur[ncur++] = (struct qcursor){ .ci = i, .q = q, .ptr = heads[q] };
-		}
+		if (ch->recvq_first)
+			cur[ncur++] = (struct qcursor){ .ci = i, .q = 0, .ptr = ch->recvq_first };
+		if (ch->sendq_first)
+			cur[ncur++] = (struct qcursor){ .ci = i, .q = 1, .ptr = ch->sendq_first };
 	}
 	size_t bound = c->ngs * 4 + 64;
 	while (ncur) {
@@ -538,6 +530,24 @@ static struct tli_error *capture_queues(struct snapctx *x)
 				}
 				err = &tli_enomem;
 				goto out;
+			}
+			uint64_t kn = tli_u64map_get(&known, qc->ptr);
+			if (kn) {
+				/* already captured from its goroutine's waiting chain: no read */
+				struct tli_go_sudog s = c->gsudogs[kn - 1];
+				if (s.c != ch->addr && !s.stale)
+					cwarn(c, "sudog 0x%" PRIx64 " in the %s of channel 0x%" PRIx64 " names channel 0x%" PRIx64,
+					      s.addr, qc->q ? "sendq" : "recvq", ch->addr, s.c);
+				if ((err = add_q(ch, qc->q, &s)))
+					goto out;
+				if (!s.stale)
+					ch->waiters++;
+				if (s.next) {
+					qc->ptr = s.next;
+					qc->count++;
+					k--; /* walk it again in this same pass */
+				}
+				continue;
 			}
 			if (!ptr_ok(x->t, qc->ptr, L->sudog_size)) {
 				snprintf(ch->q_problem, sizeof(ch->q_problem),

@@ -69,6 +69,7 @@ struct tli_go_sudog {
 	bool is_select;
 	int64_t goid;       /**< goid of sudog.g, -1 if g unknown */
 	bool stale;         /**< a select case that has already fired (g.selectDone != 0) */
+	uint64_t next;      /**< sudog.next (queue link) as captured */
 };
 
 struct tli_go_chan {
@@ -77,6 +78,7 @@ struct tli_go_chan {
 	bool header_ok;          /**< the hchan itself was read */
 	uint64_t qcount, dataqsiz, buf, elemsize, sendx, recvx, elemtype, timer;
 	uint32_t closed;
+	uint64_t recvq_first, sendq_first;
 	char *type_name;         /**< element type name, NULL if unknown */
 	int kind;                /**< reflect.Kind of the element type, -1 unknown */
 	struct tli_go_sudog *recvq, *sendq;

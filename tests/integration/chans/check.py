@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Compare tlinspect's channel/leak JSON with the truth the target recorded.
+
+usage: check.py addrs FACTS            print "name addr" per channel of the facts
+       check.py check DIR LABEL        check DIR/{leaks,chans,goroutines,graph}.json,
+                                       DIR/chan-NAME.json, DIR/chan-NAME-values.json
+                                       against DIR/../facts.json (or DIR/facts.json),
+                                       and DIR/../leak.txt (runtime goroutineleak profile)
+Prints one "ok LABEL: what" / "FAIL LABEL: what (details)" line per check.
+"""
+import json
+import os
+import re
+import sys
+
+
+def load(p):
+    with open(p) as f:
+        return json.load(f)
+
+
+def main():
+    if sys.argv[1] == "addrs":
+        facts = load(sys.argv[2])
+        for name, c in sorted(facts["channels"].items()):
+            print(name, c["addr"])
+        return 0
+    d, label = sys.argv[2], sys.argv[3]
+    fp = os.path.join(d, "facts.json")
+    if not os.path.exists(fp):
+        fp = os.path.join(d, "..", "facts.json")
+    facts = load(fp)
+    results = []
+
+    def check(what, cond, detail=""):
+        results.append(("ok" if cond else "FAIL", what, "" if cond else detail))
+
+    want_leaked = {int(k) for k in facts["leaked"]}
+    alive = {int(k) for k in facts["alive"]}
+    # sync waits are linked to their object (g.waiting.elem) only from Go 1.26 on
+    m = re.match(r"go1\.(\d+)", facts.get("go_version", ""))
+    minor = int(m.group(1)) if m else 0
+    sync_ids = {int(k) for k in facts.get("leaked_sync", {})}
+    if minor >= 26:
+        want_leaked |= sync_ids
+
+    # leaks
+    try:
+        lk = load(os.path.join(d, "leaks.json"))
+        got = {g["id"] for g in lk["go"]["leaked_goroutines"]}
+        check("leaks: leaked set equals the target's own list", got == want_leaked,
+              "missing %s, extra %s" % (sorted(want_leaked - got), sorted(got - want_leaked)))
+        check("leaks: no goroutine the target keeps alive is called leaked", not (got & alive),
+              "false positives %s" % sorted(got & alive))
+        if minor < 26 and sync_ids:
+            check("leaks: sync waits this runtime cannot link to their object are not called leaked",
+                  not (sync_ids & got), "called leaked: %s" % sorted(sync_ids & got))
+        pair = {int(k) for k, v in facts["leaked"].items() if v.startswith("deadlock pair")}
+        cyc = [set(c["goroutines"]) for c in lk["go"].get("deadlocks", [])]
+        check("leaks: the two-goroutine deadlock is flagged as a cycle", pair in cyc, "cycles %s" % cyc)
+        for g in lk["go"]["leaked_goroutines"]:
+            if not g.get("evidence") or g.get("user") is None:
+                check("leaks: goroutine %d has evidence and a user frame" % g["id"], False, json.dumps(g)[:200])
+                break
+        else:
+            check("leaks: every leaked goroutine has evidence and a user frame", True)
+        # the runtime's own goroutineleak profile (Go >= 1.26)
+        prof = os.path.join(os.path.dirname(fp), "leak.txt")
+        if os.path.exists(prof):
+            text = open(prof).read()
+            if "no goroutineleak profile" not in text:
+                pids = {int(m) for m in re.findall(r"^goroutine (\d+)[^\n]*\(leaked\)", text, re.M)}
+                check("leaks: same set as the runtime's goroutineleak profile", pids == got,
+                      "profile %s, tlinspect %s" % (sorted(pids), sorted(got)))
+    except (OSError, KeyError, ValueError) as e:
+        check("leaks: output readable", False, str(e))
+
+    # goroutines: blocked_on
+    try:
+        gr = load(os.path.join(d, "goroutines.json"))
+        by = {g["id"]: g for g in gr["go"]["goroutines"] if g.get("id") is not None}
+        bad = []
+        for gid, chans in facts["blocked_on"].items():
+            g = by.get(int(gid))
+            if g is None or sorted(g.get("blocked_on", [])) != sorted(chans):
+                bad.append((gid, chans, g and g.get("blocked_on")))
+        check("goroutines: blocked_on of every channel-blocked goroutine", not bad, str(bad)[:300])
+    except (OSError, KeyError, ValueError) as e:
+        check("goroutines: output readable", False, str(e))
+
+    # chans
+    try:
+        ch = load(os.path.join(d, "chans.json"))
+        rows = {c["address"]: c for c in ch["go"]["channels"]}
+        jobs = rows.get(facts["channels"]["jobs"]["addr"])
+        nworkers = sum(1 for v in facts["alive"].values() if v.startswith("idle worker"))
+        check("chans: the worker pool channel has %d receivers" % nworkers,
+              jobs is not None and jobs["receivers"] == nworkers and jobs["senders"] == 0, str(jobs)[:200])
+        want = set(a for l in facts["blocked_on"].values() for a in l)
+        check("chans: lists every channel a goroutine blocks on", want <= set(rows), str(sorted(want - set(rows))))
+        ws = [r["senders"] + r["receivers"] for r in ch["go"]["channels"]]
+        check("chans: sorted by waiters", ws == sorted(ws, reverse=True), str(ws))
+    except (OSError, KeyError, ValueError) as e:
+        check("chans: output readable", False, str(e))
+
+    # chan ADDR for each channel of the facts
+    for name, f in sorted(facts["channels"].items()):
+        try:
+            c = load(os.path.join(d, "chan-%s.json" % name))["channel"]
+            ok = (c["qcount"] == f["len"] and c["dataqsiz"] == f["cap"] and c["closed"] == f["closed"]
+                  and c["elemtype"] == f["elemtype"] and "unreadable" not in c)
+            check("chan %s: len/cap/closed/elemtype equal Go's len()/cap()" % name, ok,
+                  "got qcount=%s dataqsiz=%s closed=%s elemtype=%r, want %s" %
+                  (c.get("qcount"), c.get("dataqsiz"), c.get("closed"), c.get("elemtype"), f))
+            if f["cap"]:
+                sx, rx = c["sendx"], c["recvx"]
+                check("chan %s: sendx/recvx inside the ring and consistent with len" % name,
+                      sx < f["cap"] and rx < f["cap"] and (sx - rx) % f["cap"] == f["len"] % f["cap"],
+                      "sendx=%s recvx=%s" % (sx, rx))
+            if f.get("sendx_lt_recvx"):
+                check("chan %s: wrapped ring (sendx < recvx)" % name, c["sendx"] < c["recvx"],
+                      "sendx=%s recvx=%s" % (c["sendx"], c["recvx"]))
+            if name == "ring":
+                vals = [e["value"] for e in c["buffer"]]
+                check("chan ring: buffered values in receive order", vals == facts["ring_values"], str(vals))
+            if name == "strs":
+                vals = [e["value"] for e in c["buffer"]]
+                check("chan strs: strings redacted without --values",
+                      all("redacted" in v and "secret" not in v for v in vals), str(vals))
+                cv = load(os.path.join(d, "chan-%s-values.json" % name))["channel"]
+                vals = [e["value"] for e in cv["buffer"]]
+                check("chan strs: strings shown with --values", vals == ["secret-one", "secret-two"], str(vals))
+            if name == "jobs":
+                rq = [s["goroutine"] for s in c["recvq"]]
+                want = sorted(int(k) for k, v in facts["alive"].items() if v.startswith("idle worker"))
+                check("chan jobs: recvq holds the idle workers", sorted(rq) == want, str(rq))
+                check("chan jobs: each waiter has a user frame in main.workerPool",
+                      all((s.get("user") or {}).get("function", "").startswith("main.workerPool") for s in c["recvq"]),
+                      str(c["recvq"])[:200])
+        except (OSError, KeyError, ValueError, TypeError) as e:
+            check("chan %s: output readable" % name, False, str(e))
+
+    # graph --dot
+    try:
+        dot = open(os.path.join(d, "graph.dot")).read()
+        pair = [int(k) for k, v in facts["leaked"].items() if v.startswith("deadlock pair")]
+        ok = dot.startswith("digraph") and dot.rstrip().endswith("}") and all(
+            re.search(r'^\s*"g%d" \[.*color=red' % g, dot, re.M) for g in pair)
+        check("graph --dot: DOT document with the deadlock pair highlighted", ok, dot[:200])
+    except OSError as e:
+        check("graph --dot: output readable", False, str(e))
+
+    for st, what, detail in results:
+        print("%s %s: %s%s" % (st, label, what, (" (" + detail + ")") if detail else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+module tlinspect.test/chansbench
+
+go 1.19

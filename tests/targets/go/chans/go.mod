@@ -1,0 +1,3 @@
+module tlinspect.test/chans
+
+go 1.19

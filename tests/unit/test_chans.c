@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Channel walker over hostile synthetic memory: a fake target backend serving a
+ * hand-built memory image, and a fake layout provider describing the structs of
+ * that image by name (the walker asks for names, never offsets). Cases: a sudog
+ * queue with a cycle, a waiting chain with a cycle, qcount > dataqsiz, sendx
+ * outside the ring, a wild elemtype pointer, an unmapped hchan, and a sane
+ * buffered channel (wrapped ring) as the control. Every case must end bounded,
+ * with a clear message and no crash.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/layout.h"
+#include "core/target.h"
+#include "go/chans.h"
+
+/* ---- memory image: one mapped region [IMG, IMG+IMGSZ) ---- */
+#define IMG   0x100000ull
+#define IMGSZ 0x10000ull
+static uint8_t img[IMGSZ];
+
+static void put64(uint64_t a, uint64_t v)
+{
+	memcpy(img + (a - IMG), &v, 8);
+}
+
+static void put(uint64_t a, const void *p, size_t n)
+{
+	memcpy(img + (a - IMG), p, n);
+}
+
+static struct tli_error *fake_read_many(struct tli_target *t, struct tli_read *rs, size_t n)
+{
+	(void)t;
+	for (size_t i = 0; i < n; i++) {
+		rs[i].got = 0;
+		rs[i].err = 0;
+		if (rs[i].addr >= IMG && rs[i].addr < IMG + IMGSZ) {
+			uint64_t avail = IMG + IMGSZ - rs[i].addr;
+			size_t k = rs[i].len < avail ? rs[i].len : (size_t)avail;
+			memcpy(rs[i].buf, img + (rs[i].addr - IMG), k);
+			rs[i].got = k;
+		}
+		if (rs[i].got < rs[i].len)
+			rs[i].err = EFAULT;
+	}
+	return NULL;
+}
+
+static const struct tli_target_ops fake_ops = { .name = "fake", .read_many = fake_read_many };
+
+static struct tli_target *fake_target(void)
+{
+	struct tli_target *t = calloc(1, sizeof(*t));
+	assert_non_null(t);
+	t->ops = &fake_ops;
+	t->kind = TLI_TARGET_CORE;
+	t->maps = calloc(1, sizeof(*t->maps));
+	t->maps[0] = (struct tli_mapping){ IMG, IMG + IMGSZ, 0, TLI_PROT_R | TLI_PROT_W, NULL };
+	t->nmaps = 1;
+	return t;
+}
+
+/* ---- the layout of this image (1.26-like: two-word sudog.c / sudog.elem) ---- */
+struct fm {
+	const char *type, *member;
+	uint64_t off, size;
+};
+static const struct fm fmembers[] = {
+	{ "runtime.hchan", "qcount", 0, 8 },     { "runtime.hchan", "dataqsiz", 8, 8 },
+	{ "runtime.hchan", "buf", 16, 8 },       { "runtime.hchan", "elemsize", 24, 2 },
+	{ "runtime.hchan", "closed", 28, 4 },    { "runtime.hchan", "elemtype", 32, 8 },
+	{ "runtime.hchan", "sendx", 40, 8 },     { "runtime.hchan", "recvx", 48, 8 },
+	{ "runtime.hchan", "recvq", 56, 16 },    { "runtime.hchan", "sendq", 72, 16 },
+	{ "runtime.waitq", "first", 0, 8 },      { "runtime.waitq", "last", 8, 8 },
+	{ "runtime.sudog", "g", 0, 8 },          { "runtime.sudog", "next", 8, 8 },
+	{ "runtime.sudog", "prev", 16, 8 },      { "runtime.sudog", "elem", 24, 16 },
+	{ "runtime.sudog", "elem.vu", 32, 8 },   { "runtime.sudog", "isSelect", 60, 1 },
+	{ "runtime.sudog", "waitlink", 72, 8 },  { "runtime.sudog", "c", 88, 16 },
+	{ "runtime.sudog", "c.vu", 96, 8 },      { "runtime.g", "waiting", 64, 8 },
+	{ "runtime.g", "selectDone", 72, 4 },    { "internal/abi.Type", "Size_", 0, 8 },
+	{ "internal/abi.Type", "TFlag", 20, 1 }, { "internal/abi.Type", "Kind_", 23, 1 },
+	{ "internal/abi.Type", "Str", 40, 4 },
+};
+static const struct {
+	const char *type;
+	uint64_t size;
+} fsizes[] = { { "runtime.hchan", 96 }, { "runtime.sudog", 104 }, { "runtime.g", 128 },
+	       { "internal/abi.Type", 48 } };
+
+static struct tli_error *fl_member(void *p, const char *type, const char *member, struct tli_member *ret)
+{
+	(void)p;
+	for (size_t i = 0; i < sizeof(fmembers) / sizeof(fmembers[0]); i++)
+		if (!strcmp(fmembers[i].type, type) && !strcmp(fmembers[i].member, member)) {
+			ret->offset = fmembers[i].off;
+			ret->size = fmembers[i].size;
+			return NULL;
+		}
+	return tli_error_create(TLI_E_NO_INFO, "fake layout: no %s.%s", type, member);
+}
+
+static struct tli_error *fl_size(void *p, const char *type, uint64_t *ret)
+{
+	(void)p;
+	for (size_t i = 0; i < sizeof(fsizes) / sizeof(fsizes[0]); i++)
+		if (!strcmp(fsizes[i].type, type)) {
+			*ret = fsizes[i].size;
+			return NULL;
+		}
+	return tli_error_create(TLI_E_NO_INFO, "fake layout: no type %s", type);
+}
+
+static const struct tli_layout_provider_ops fl_ops = { .name = "fake", .member = fl_member,
+						       .type_size = fl_size };
+
+/* ---- image addresses ---- */
+#define G1      (IMG + 0x0000)
+#define G2      (IMG + 0x0100)
+#define G3      (IMG + 0x0200)
+#define CH      (IMG + 0x1000)   /* channel under test */
+#define CH2     (IMG + 0x1100)
+#define S1      (IMG + 0x2000)
+#define S2      (IMG + 0x2100)
+#define S3      (IMG + 0x2200)
+#define TYPE    (IMG + 0x3000)
+#define BUF     (IMG + 0x4000)
+#define WILD    0xdead0000ull
+
+struct fixture {
+	struct tli_target *t;
+	struct tli_layout *l;
+	struct tli_go_chan_g gs[3];
+};
+
+static struct fixture *fx_new(void)
+{
+	memset(img, 0, sizeof(img));
+	struct fixture *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	f->t = fake_target();
+	assert_null(tli_layout_create(&f->l));
+	assert_null(tli_layout_add_provider(f->l, &fl_ops, NULL));
+	/* a type descriptor: int, size 8, kind 2 */
+	put64(TYPE + 0, 8);
+	img[TYPE - IMG + 23] = 2;
+	uint64_t gaddr[3] = { G1, G2, G3 };
+	for (int i = 0; i < 3; i++)
+		f->gs[i] = (struct tli_go_chan_g){ .addr = gaddr[i], .raw = img + (gaddr[i] - IMG), .size = 128,
+						   .goid = 18 + i, .waiting = true, .reason = "chan receive" };
+	return f;
+}
+
+static void fx_free(struct fixture *f)
+{
+	tli_layout_destroy(f->l);
+	tli_target_destroy(f->t);
+	free(f);
+}
+
+static void hchan(uint64_t a, uint64_t qcount, uint64_t dataqsiz, uint64_t buf, uint16_t elemsize,
+		  uint64_t elemtype, uint64_t sendx, uint64_t recvx, uint64_t recvfirst, uint64_t sendfirst)
+{
+	put64(a + 0, qcount);
+	put64(a + 8, dataqsiz);
+	put64(a + 16, buf);
+	put(a + 24, &elemsize, 2);
+	put64(a + 32, elemtype);
+	put64(a + 40, sendx);
+	put64(a + 48, recvx);
+	put64(a + 56, recvfirst);
+	put64(a + 72, sendfirst);
+}
+
+static void sudog(uint64_t a, uint64_t g, uint64_t next, uint64_t c, uint64_t waitlink, bool sel)
+{
+	put64(a + 0, g);
+	put64(a + 8, next);
+	put64(a + 96, c);      /* c.vu: the authoritative word */
+	put64(a + 88, 0);      /* c.vp: nil, as during a leak GC */
+	put64(a + 72, waitlink);
+	img[a - IMG + 60] = sel;
+}
+
+static struct tli_go_chans *snap(struct fixture *f, uint64_t extra, bool values)
+{
+	struct tli_go_chans_src src = { .t = f->t, .l = f->l, .gs = f->gs, .ngs = 3 };
+	struct tli_go_chans_opts o = { .values = values, .queues = true, .buffers = true };
+	struct tli_go_chans *c = NULL;
+	struct tli_error *err = tli_go_chans_snapshot(&src, extra ? &extra : NULL, extra ? 1 : 0, &o, &c);
+	if (err)
+		fail_msg("snapshot failed: %s", err->msg);
+	return c;
+}
+
+/* control: a sane wrapped buffered channel with one receiver; c read through c.vu */
+static void test_sane_channel(void **state)
+{
+	(void)state;
+	struct fixture *f = fx_new();
+	int64_t vals[4] = { 5, 6, 0, 4 }; /* ring: recvx=3 → 4, 5, 6 */
+	put(BUF, vals, sizeof(vals));
+	hchan(CH, 3, 4, BUF, 8, TYPE, 2, 3, 0, 0);
+	/* g1 waits on CH2 (unbuffered), one sudog */
+	hchan(CH2, 0, 0, CH2 + 96, 8, TYPE, 0, 0, S1, 0);
+	sudog(S1, G1, 0, CH2, 0, false);
+	put64(G1 + 64, S1);
+	struct tli_go_chans *c = snap(f, CH, false);
+	const struct tli_go_chan *ch = tli_go_chans_find(c, CH);
+	assert_non_null(ch);
+	assert_string_equal(ch->problem, "");
+	assert_int_equal(ch->qcount, 3);
+	assert_int_equal(ch->kind, 2);
+	char ring[256];
+	tli_go_chan_ring(ch, c, ring, sizeof(ring));
+	assert_string_equal(ring, "[ 5 | 6 | _ | 4 ]  recvx=3 sendx=2");
+	json_t *j = tli_go_chan_json(c, ch, NULL);
+	json_t *b = json_object_get(j, "buffer");
+	assert_int_equal(json_array_size(b), 3);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(b, 0), "value")), 4);
+	json_decref(j);
+	const struct tli_go_chan *c2 = tli_go_chans_find(c, CH2);
+	assert_non_null(c2);
+	assert_int_equal(c2->nrecvq, 1);
+	assert_int_equal(c2->recvq[0].goid, 18);
+	assert_false(c2->recvq[0].stale);
+	assert_int_equal(c->gs[0].nsudogs, 1);
+	tli_go_chans_destroy(c);
+	fx_free(f);
+}
+
+/* recvq: S1 -> S2 -> S1 ... */
+static void test_queue_cycle(void **state)
+{
+	(void)state;
+	struct fixture *f = fx_new();
+	hchan(CH, 0, 0, CH + 96, 8, TYPE, 0, 0, S1, 0);
+	sudog(S1, G1, S2, CH, 0, false);
+	sudog(S2, G2, S1, CH, 0, false);
+	put64(G1 + 64, S1);
+	put64(G2 + 64, S2);
+	struct tli_go_chans *c = snap(f, 0, false);
+	const struct tli_go_chan *ch = tli_go_chans_find(c, CH);
+	assert_non_null(ch);
+	assert_int_equal(ch->nrecvq, 2);
+	assert_non_null(strstr(ch->q_problem, "cycle"));
+	json_t *j = tli_go_chan_json(c, ch, NULL);
+	assert_non_null(strstr(json_string_value(json_object_get(j, "queue_problem")), "revisits sudog"));
+	json_decref(j);
+	tli_go_chans_destroy(c);
+	fx_free(f);
+}
+
+/* g.waiting: S3 -> S3 (waitlink to itself) */
+static void test_waiting_chain_cycle(void **state)
+{
+	(void)state;
+	struct fixture *f = fx_new();
+	hchan(CH, 0, 0, CH + 96, 8, TYPE, 0, 0, 0, 0);
+	sudog(S3, G3, 0, CH, S3, true);
+	put64(G3 + 64, S3);
+	f->gs[2].reason = "select"; /* only a select chains its sudogs through waitlink */
+	struct tli_go_chans *c = snap(f, 0, false);
+	assert_int_equal(c->gs[2].nsudogs, 1);
+	assert_non_null(strstr(c->gs[2].problem, "cycle"));
+	tli_go_chans_destroy(c);
+	fx_free(f);
+}
+
+static void test_qcount_over_dataqsiz(void **state)
+{
+	(void)state;
+	struct fixture *f = fx_new();
+	hchan(CH, 1000000, 4, BUF, 8, TYPE, 0, 0, 0, 0);
+	struct tli_go_chans *c = snap(f, CH, false);
+	const struct tli_go_chan *ch = tli_go_chans_find(c, CH);
+	assert_non_null(ch);
+	assert_string_equal(ch->problem, "qcount 1000000 > dataqsiz 4");
+	assert_null(ch->bufbytes); /* nothing decoded from an inconsistent ring */
+	json_t *j = tli_go_chan_json(c, ch, NULL);
+	assert_int_equal(json_array_size(json_object_get(j, "buffer")), 0);
+	assert_non_null(json_object_get(j, "unreadable"));
+	json_decref(j);
+	tli_go_chans_destroy(c);
+	fx_free(f);
+}
+
+static void test_index_outside_ring(void **state)
+{
+	(void)state;
+	struct fixture *f = fx_new();
+	hchan(CH, 2, 4, BUF, 8, TYPE, 99, 1, 0, 0);
+	struct tli_go_chans *c = snap(f, CH, false);
+	const struct tli_go_chan *ch = tli_go_chans_find(c, CH);
+	assert_non_null(strstr(ch->problem, "outside the ring"));
+	char ring[128];
+	tli_go_chan_ring(ch, c, ring, sizeof(ring)); /* must not index the ring */
+	tli_go_chans_destroy(c);
+	fx_free(f);
+}
+
+static void test_wild_elemtype(void **state)
+{
+	(void)state;
+	struct fixture *f = fx_new();
+	hchan(CH, 1, 2, BUF, 8, WILD, 1, 0, 0, 0);
+	struct tli_go_chans *c = snap(f, CH, false);
+	const struct tli_go_chan *ch = tli_go_chans_find(c, CH);
+	assert_non_null(ch);
+	assert_null(ch->type_name);
+	assert_int_equal(ch->kind, -1);
+	assert_non_null(strstr(ch->problem, "element type 0xdead0000 is unreadable"));
+	json_t *j = tli_go_chan_json(c, ch, NULL);
+	assert_true(json_is_null(json_object_get(j, "elemtype")));
+	json_decref(j);
+	tli_go_chans_destroy(c);
+	fx_free(f);
+}
+
+static void test_elemtype_size_mismatch(void **state)
+{
+	(void)state;
+	struct fixture *f = fx_new();
+	hchan(CH, 1, 2, BUF, 16, TYPE, 1, 0, 0, 0); /* type says 8 bytes */
+	struct tli_go_chans *c = snap(f, CH, false);
+	const struct tli_go_chan *ch = tli_go_chans_find(c, CH);
+	assert_non_null(strstr(ch->problem, "has size 8 but the channel's elemsize is 16"));
+	tli_go_chans_destroy(c);
+	fx_free(f);
+}
+
+static void test_unmapped_hchan_and_sudog(void **state)
+{
+	(void)state;
+	struct fixture *f = fx_new();
+	/* g1's sudog names a channel outside the image; g2's chain points outside */
+	sudog(S1, G1, 0, WILD, 0, false);
+	put64(G1 + 64, S1);
+	put64(G2 + 64, WILD + 0x100);
+	struct tli_go_chans *c = snap(f, 0, false);
+	const struct tli_go_chan *ch = tli_go_chans_find(c, WILD);
+	assert_non_null(ch);
+	assert_false(ch->header_ok);
+	assert_non_null(strstr(ch->problem, "not in mapped memory"));
+	assert_non_null(strstr(c->gs[1].problem, "not in mapped memory"));
+	tli_go_chans_destroy(c);
+	fx_free(f);
+}
+
+/* a stale select entry (g.selectDone != 0) is listed but not counted as a waiter */
+static void test_stale_select(void **state)
+{
+	(void)state;
+	struct fixture *f = fx_new();
+	hchan(CH, 0, 0, CH + 96, 8, TYPE, 0, 0, S1, 0);
+	sudog(S1, G1, 0, CH, 0, true);
+	uint32_t one = 1;
+	put(G1 + 72, &one, 4);
+	struct tli_go_chans *c = snap(f, CH, false);
+	const struct tli_go_chan *ch = tli_go_chans_find(c, CH);
+	assert_int_equal(ch->nrecvq, 1);
+	assert_true(ch->recvq[0].stale);
+	assert_int_equal(ch->waiters, 0);
+	tli_go_chans_destroy(c);
+	fx_free(f);
+}
+
+static void test_reasons(void **state)
+{
+	(void)state;
+	assert_true(tli_go_reason_forever("select (no cases)"));
+	assert_true(tli_go_reason_forever("chan receive (nil chan)"));
+	assert_false(tli_go_reason_forever("chan receive"));
+	assert_true(tli_go_reason_user_blocked("sync.WaitGroup.Wait"));
+	assert_false(tli_go_reason_user_blocked("semacquire"));
+	assert_false(tli_go_reason_user_blocked("sleep"));
+	assert_false(tli_go_reason_user_blocked(NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sane_channel),
+		cmocka_unit_test(test_queue_cycle),
+		cmocka_unit_test(test_waiting_chain_cycle),
+		cmocka_unit_test(test_qcount_over_dataqsiz),
+		cmocka_unit_test(test_index_outside_ring),
+		cmocka_unit_test(test_wild_elemtype),
+		cmocka_unit_test(test_elemtype_size_mismatch),
+		cmocka_unit_test(test_unmapped_hchan_and_sudog),
+		cmocka_unit_test(test_stale_select),
+		cmocka_unit_test(test_reasons),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
