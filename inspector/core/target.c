@@ -133,6 +133,33 @@ static struct tli_error *backend_read(struct tli_target *t, struct tli_read *rea
 	return err;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+void *tli_big_alloc(size_t len)
+{
+	if (!len)
+		len = 1;
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	if (len >= (2u << 20))
+		madvise(m, len, MADV_HUGEPAGE);
+	if (madvise(m, len, MADV_POPULATE_WRITE) != 0) {
+		/* older kernels: touch every page */
+		for (size_t off = 0; off < len; off += 4096)
+			((volatile char *)m)[off] = 0;
+	}
+	return m;
+}
+
+void tli_big_free(void *p, size_t len)
+{
+	if (p)
+		munmap(p, len ? len : 1);
+}
+
 struct tli_error *tli_target_stop(struct tli_target *t)
 {
 	if (!t || !t->stop_deferred || t->released || !t->ops->stop)
@@ -417,9 +444,8 @@ static struct tli_error *capture_holes(struct tli_target *t, const struct spans 
 		struct slab *ns = realloc(c->slabs, (c->nslabs + 1) * sizeof(*ns));
 		if (ns) {
 			c->slabs = ns;
-			void *m = mmap(NULL, total, PROT_READ | PROT_WRITE,
-				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-			if (m != MAP_FAILED) {
+			void *m = tli_big_alloc(total);
+			if (m) {
 				slab = m;
 				c->slabs[c->nslabs++] = (struct slab){ m, total };
 			}

@@ -440,10 +440,9 @@ static struct tli_error *capture(struct tli_go_rt *w)
 		}
 	}
 	w->gbuf_len = total ? total : 1;
-	w->gbuf = mmap(NULL, w->gbuf_len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	w->gbuf = tli_big_alloc(w->gbuf_len);
 	struct tli_read *rs = calloc(nruns ? nruns : 1, sizeof(*rs));
-	if (w->gbuf == MAP_FAILED || !rs) {
+	if (!w->gbuf || !rs) {
 		w->gbuf = NULL;
 		free(ord);
 		free(rs);
@@ -1462,8 +1461,7 @@ void tli_go_rt_destroy(struct tli_go_rt *rt)
 	strtab_free(&rt->wrs);
 	strtab_free(&rt->gss);
 	free(rt->gs);
-	if (rt->gbuf)
-		munmap(rt->gbuf, rt->gbuf_len);
+	tli_big_free(rt->gbuf, rt->gbuf_len);
 	free(rt);
 }
 

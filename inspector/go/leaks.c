@@ -328,8 +328,8 @@ static struct tli_error *capture_heap(struct lk *k)
 		if (!k->spans[i].noscan)
 			total += (k->spans[i].end - k->spans[i].start + 7) & ~7ull;
 	if (total) {
-		void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-		if (m == MAP_FAILED) {
+		void *m = tli_big_alloc(total);
+		if (!m) {
 			err = tli_error_create(TLI_E_NOMEM, "out of memory copying the Go heap (%" PRIu64 " bytes)",
 					       total);
 			goto out;
@@ -1137,7 +1137,7 @@ static void lk_free(struct lk *k)
 		free(k->spans[i].mark);
 	}
 	if (k->heapcopy)
-		munmap(k->heapcopy, k->heapcopy_len);
+		tli_big_free(k->heapcopy, k->heapcopy_len);
 	free(k->spans);
 	if (k->stacks && k->c)
 		for (size_t i = 0; i < k->c->ngs; i++)
