@@ -551,47 +551,33 @@ struct tli_error *tli_target_capture(struct tli_target *t, const struct tli_rang
 	}
 	qsort(req.v, req.n, sizeof(*req.v), span_cmp);
 
-	/* pass 1: merged (gap) ranges, clipped to readable mappings */
+	/* merged (gap) and exact versions of the requested ranges */
 	if (!spans_merge(&req, gap, &merged) || !spans_merge(&req, 0, &exact)) {
 		err = &tli_enomem;
 		goto out;
 	}
-	const struct spans *pass1 = &merged;
-	if (t->nmaps) {
-		if (!spans_clip_to_maps(t, &merged, &clipped)) {
+	/* pass 0: merged (gap) ranges; pass 1: requested bytes still missing (a
+	 * fault inside a merged range ends that iovec), read exactly once more.
+	 * Both within readable mappings when they are known. */
+	for (int pass = 0; pass < 2; pass++) {
+		const struct spans *want = pass ? &exact : &merged;
+		if (t->nmaps) {
+			clipped.n = 0;
+			if (!spans_clip_to_maps(t, want, &clipped)) {
+				err = &tli_enomem;
+				goto out;
+			}
+			want = &clipped;
+		}
+		holes.n = 0;
+		if (!spans_holes(t->capture, want, &holes)) {
 			err = &tli_enomem;
 			goto out;
 		}
-		pass1 = &clipped;
-	}
-	if (!spans_holes(t->capture, pass1, &holes)) {
-		err = &tli_enomem;
-		goto out;
-	}
-	err = capture_holes(t, &holes);
-	if (err)
-		goto out;
-
-	/* pass 2: requested bytes still missing (a fault inside a merged range ends
-	 * that iovec): read them exactly, once more (within readable mappings
-	 * when they are known) */
-	holes.n = 0;
-	const struct spans *pass2 = &exact;
-	if (t->nmaps) {
-		clipped.n = 0;
-		if (!spans_clip_to_maps(t, &exact, &clipped)) {
-			err = &tli_enomem;
+		err = capture_holes(t, &holes);
+		if (err)
 			goto out;
-		}
-		pass2 = &clipped;
 	}
-	if (!spans_holes(t->capture, pass2, &holes)) {
-		err = &tli_enomem;
-		goto out;
-	}
-	err = capture_holes(t, &holes);
-	if (err)
-		goto out;
 
 	if (nfailed)
 		for (size_t i = 0; i < req.n; i++)

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
+
 #include "core/session.h"
 #include "go/gobin.h"
 #include "go/goroutines.h"
@@ -164,20 +166,6 @@ struct tli_error *tli_go_chan_layout_resolve(struct tli_layout *l, struct tli_go
 
 /* ---- helpers ---- */
 
-static uint64_t rdn(const uint8_t *p, uint32_t n)
-{
-	uint64_t v = 0;
-	memcpy(&v, p, n > 8 ? 8 : n);
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
 static void cwarn(struct tli_go_chans *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void cwarn(struct tli_go_chans *c, const char *fmt, ...)
 {
@@ -271,12 +259,12 @@ static void decode_sudog(const struct snapctx *x, uint64_t addr, const uint8_t *
 	const struct tli_go_chan_layout *L = &x->c->L;
 	*s = (struct tli_go_sudog){
 		.addr = addr,
-		.g = rd64(raw + L->s_g),
-		.elem = rd64(raw + L->s_elem),
-		.c = rd64(raw + L->s_c),
+		.g = tli_rd64(raw + L->s_g),
+		.elem = tli_rd64(raw + L->s_elem),
+		.c = tli_rd64(raw + L->s_c),
 		.is_select = raw[L->s_isselect] != 0,
 		.goid = -1,
-		.next = rd64(raw + L->s_next),
+		.next = tli_rd64(raw + L->s_next),
 	};
 	size_t gi = s->g ? g_lookup(x, s->g) : SIZE_MAX;
 	if (gi != SIZE_MAX) {
@@ -285,7 +273,7 @@ static void decode_sudog(const struct snapctx *x, uint64_t addr, const uint8_t *
 		if (!g->waiting || g->dead)
 			s->stale = true;
 		else if (s->is_select && L->has_selectdone && g->raw &&
-			 rdn(g->raw + L->g_selectdone, L->g_selectdone_size) != 0)
+			 tli_rdn(g->raw + L->g_selectdone, L->g_selectdone_size) != 0)
 			s->stale = true;
 	} else {
 		s->stale = true; /* its g is not a goroutine we know */
@@ -329,7 +317,7 @@ static struct tli_error *capture_chains(struct snapctx *x)
 		struct tli_go_chan_g *g = &c->gs[i];
 		if (!g->raw || g->dead || !g->waiting)
 			continue;
-		uint64_t w = rd64(g->raw + L->g_waiting);
+		uint64_t w = tli_rd64(g->raw + L->g_waiting);
 		if (!w)
 			continue;
 		cur[nact] = w;
@@ -387,7 +375,7 @@ static struct tli_error *capture_chains(struct snapctx *x)
 			/* only a select chains several sudogs of its own; for semaphore waits
 			 * (1.26+) waitlink leads to OTHER goroutines' sudogs */
 			const char *r = c->gs[who[k]].reason;
-			uint64_t link = r && !strcmp(r, "select") ? rd64(raw + L->s_waitlink) : 0;
+			uint64_t link = r && !strcmp(r, "select") ? tli_rd64(raw + L->s_waitlink) : 0;
 			if (link) {
 				cur[next] = link;
 				who[next++] = who[k];
@@ -431,17 +419,17 @@ static void decode_hchan(struct tli_go_chans *c, struct tli_go_chan *ch, const u
 {
 	const struct tli_go_chan_layout *L = &c->L;
 	ch->header_ok = true;
-	ch->qcount = rd64(raw + L->h_qcount);
-	ch->dataqsiz = rd64(raw + L->h_dataqsiz);
-	ch->buf = rd64(raw + L->h_buf);
-	ch->elemsize = rdn(raw + L->h_elemsize, L->h_elemsize_size);
-	ch->closed = (uint32_t)rdn(raw + L->h_closed, L->h_closed_size);
-	ch->elemtype = rd64(raw + L->h_elemtype);
-	ch->sendx = rd64(raw + L->h_sendx);
-	ch->recvx = rd64(raw + L->h_recvx);
-	ch->timer = L->has_timer ? rd64(raw + L->h_timer) : 0;
-	ch->recvq_first = rd64(raw + L->h_recvq + L->wq_first);
-	ch->sendq_first = rd64(raw + L->h_sendq + L->wq_first);
+	ch->qcount = tli_rd64(raw + L->h_qcount);
+	ch->dataqsiz = tli_rd64(raw + L->h_dataqsiz);
+	ch->buf = tli_rd64(raw + L->h_buf);
+	ch->elemsize = tli_rdn(raw + L->h_elemsize, L->h_elemsize_size);
+	ch->closed = (uint32_t)tli_rdn(raw + L->h_closed, L->h_closed_size);
+	ch->elemtype = tli_rd64(raw + L->h_elemtype);
+	ch->sendx = tli_rd64(raw + L->h_sendx);
+	ch->recvx = tli_rd64(raw + L->h_recvx);
+	ch->timer = L->has_timer ? tli_rd64(raw + L->h_timer) : 0;
+	ch->recvq_first = tli_rd64(raw + L->h_recvq + L->wq_first);
+	ch->sendq_first = tli_rd64(raw + L->h_sendq + L->wq_first);
 	char *p = ch->problem;
 	size_t cap = sizeof(ch->problem);
 	if (ch->qcount > ch->dataqsiz)
@@ -588,7 +576,7 @@ static struct tli_error *capture_queues(struct snapctx *x)
 				goto out;
 			if (!s.stale)
 				ch->waiters++;
-			uint64_t nx = rd64(raw + L->s_next);
+			uint64_t nx = tli_rd64(raw + L->s_next);
 			if (nx) {
 				qc.ptr = nx;
 				qc.count++;
@@ -677,7 +665,7 @@ static void decode_type(const struct tli_go_chans_src *src, const struct tli_go_
 		snprintf(e->problem, sizeof(e->problem), "element type 0x%" PRIx64 " is unreadable", addr);
 		return;
 	}
-	uint64_t tsize = rd64(tb + L->t_size);
+	uint64_t tsize = tli_rd64(tb + L->t_size);
 	uint8_t tflag = tb[L->t_tflag];
 	int32_t off;
 	memcpy(&off, tb + L->t_str, 4);
@@ -813,7 +801,7 @@ static struct tli_error *capture_buffers(struct snapctx *x, const struct tli_go_
 			uint64_t slot = (ch->recvx + k) % ch->dataqsiz;
 			if ((slot + 1) * 16 > ch->buflen)
 				break;
-			uint64_t p = rd64(ch->bufbytes + slot * 16), len = rd64(ch->bufbytes + slot * 16 + 8);
+			uint64_t p = tli_rd64(ch->bufbytes + slot * 16), len = tli_rd64(ch->bufbytes + slot * 16 + 8);
 			if (len > MAX_STR_BYTES)
 				len = MAX_STR_BYTES;
 			if (!len || !tli_target_plausible(x->t, p, len))
@@ -1043,7 +1031,7 @@ static json_t *elem_value(const struct tli_go_chans *c, const struct tli_go_chan
 		return json_null();
 	const uint8_t *p = ch->bufbytes + slot * ch->elemsize;
 	*ok = true;
-	uint64_t u = ch->elemsize <= 8 ? rdn(p, (uint32_t)ch->elemsize) : 0;
+	uint64_t u = ch->elemsize <= 8 ? tli_rdn(p, (uint32_t)ch->elemsize) : 0;
 	switch (ch->kind) {
 	case K_BOOL:
 		return json_boolean(p[0] != 0);
@@ -1077,7 +1065,7 @@ static json_t *elem_value(const struct tli_go_chans *c, const struct tli_go_chan
 	case K_CHAN: case K_FUNC: case K_MAP: case K_POINTER: case K_UNSAFEPOINTER:
 		return tli_go_hex(u);
 	case K_STRING: {
-		uint64_t len = rd64(p + 8);
+		uint64_t len = tli_rd64(p + 8);
 		if (c->values && ch->strings) {
 			json_t *s = json_array_get(ch->strings, slot);
 			if (s && json_is_string(s))

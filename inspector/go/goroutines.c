@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/bytes.h"
 #include <sys/mman.h>
 #include <time.h>
 
@@ -215,20 +217,6 @@ static struct tli_error *resolve_layout(struct tli_layout *l, struct go_layout *
 /* ---------------------------------------------------------------------------
  * Little helpers over captured bytes.
  */
-static uint64_t rd(const uint8_t *p, uint32_t size)
-{
-	uint64_t v = 0;
-	memcpy(&v, p, size > 8 ? 8 : size);
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -274,7 +262,7 @@ static struct tli_error *read_strtab(struct tli_target *t, const struct tli_glob
 		return &tli_enomem;
 	}
 	for (size_t i = 0; i < n; i++) {
-		uint64_t p = rd64(hdr + i * 16), len = rd64(hdr + i * 16 + 8);
+		uint64_t p = tli_rd64(hdr + i * 16), len = tli_rd64(hdr + i * 16 + 8);
 		if (len > MAX_STRING)
 			len = MAX_STRING;
 		ret->s[i] = calloc(1, len + 1);
@@ -378,7 +366,7 @@ static struct tli_error *capture(struct tli_go_rt *w)
 	err = tli_target_read_u64(t, gl->allglen, &allglen);
 	if (err)
 		return tli_error_wrap(err, "reading runtime.allglen");
-	uint64_t arr = rd64(hdr), len = rd64(hdr + 8), cap = rd64(hdr + 16);
+	uint64_t arr = tli_rd64(hdr), len = tli_rd64(hdr + 8), cap = tli_rd64(hdr + 16);
 	if (len > MAX_ALLGS || cap < len)
 		return tli_error_create(TLI_E_CORRUPT, "runtime.allgs is implausible (len %llu, cap %llu)",
 					(unsigned long long)len, (unsigned long long)cap);
@@ -498,10 +486,10 @@ static struct tli_error *capture(struct tli_go_rt *w)
 		struct gcap *g = &w->gs[i];
 		if (!g->raw)
 			continue;
-		uint64_t st = rd(g->raw + gl->g_status, gl->g_status_size);
+		uint64_t st = tli_rdn(g->raw + gl->g_status, gl->g_status_size);
 		g->scan = (st & (uint64_t)gl->Gscan) != 0;
 		g->status = st & ~(uint64_t)gl->Gscan;
-		uint64_t m = rd64(g->raw + gl->g_m);
+		uint64_t m = tli_rd64(g->raw + gl->g_m);
 		if ((g->status == (uint64_t)gl->Grunning || g->status == (uint64_t)gl->Gsyscall) && m &&
 		    tli_target_plausible(t, m + gl->m_procid, 8))
 			rs[nr++] = (struct tli_read){ .addr = m + gl->m_procid, .buf = &procids[i], .len = 8 };
@@ -526,14 +514,14 @@ static struct tli_error *capture(struct tli_go_rt *w)
 		struct gcap *g = &w->gs[i];
 		if (!g->raw || status_is_dead(w, g->status))
 			continue;
-		g->stk_lo = rd64(g->raw + gl->g_stack_lo);
-		g->stk_hi = rd64(g->raw + gl->g_stack_hi);
+		g->stk_lo = tli_rd64(g->raw + gl->g_stack_lo);
+		g->stk_hi = tli_rd64(g->raw + gl->g_stack_hi);
 		if (g->stk_lo >= g->stk_hi || g->stk_hi - g->stk_lo > (1ull << 30)) {
 			g->problem = "stack bounds are implausible";
 			continue;
 		}
 		if (w->only_id > 0 &&
-		    rd(g->raw + gl->g_goid, gl->g_goid_size) != (uint64_t)w->only_id)
+		    tli_rdn(g->raw + gl->g_goid, gl->g_goid_size) != (uint64_t)w->only_id)
 			continue; /* `goroutine ID`: only that stack is needed */
 		g->tid = (int)procids[i];
 		if (g->status == (uint64_t)gl->Grunning) {
@@ -550,12 +538,12 @@ static struct tli_error *capture(struct tli_go_rt *w)
 				continue;
 			}
 		} else if (g->status == (uint64_t)gl->Gsyscall) {
-			g->sp = rd64(g->raw + gl->g_syscallsp);
-			g->pc = rd64(g->raw + gl->g_syscallpc);
+			g->sp = tli_rd64(g->raw + gl->g_syscallsp);
+			g->pc = tli_rd64(g->raw + gl->g_syscallpc);
 		} else {
-			g->sp = rd64(g->raw + gl->g_sched_sp);
-			g->pc = rd64(g->raw + gl->g_sched_pc);
-			g->bp = rd64(g->raw + gl->g_sched_bp);
+			g->sp = tli_rd64(g->raw + gl->g_sched_sp);
+			g->pc = tli_rd64(g->raw + gl->g_sched_pc);
+			g->bp = tli_rd64(g->raw + gl->g_sched_bp);
 		}
 		if (g->sp < g->stk_lo || g->sp > g->stk_hi) {
 			g->problem = "stack pointer outside the goroutine's stack";
@@ -1114,7 +1102,7 @@ static struct tli_error *analyze(struct tli_go_rt *w, json_t *go)
 		}
 		if (status_is_dead(w, g->status))
 			continue;
-		uint64_t goid = rd(g->raw + gl->g_goid, gl->g_goid_size);
+		uint64_t goid = tli_rdn(g->raw + gl->g_goid, gl->g_goid_size);
 		if (w->opts->only_id > 0 && goid != (uint64_t)w->opts->only_id)
 			continue;
 		ids[nids++] = goid;
@@ -1126,7 +1114,7 @@ static struct tli_error *analyze(struct tli_go_rt *w, json_t *go)
 					    ? cached_str(jstatus, g->status, sname) : tli_json_string_lossy(sname));
 		bool waiting = g->status == (uint64_t)gl->Gwaiting ||
 			       (gl->has_Gleaked && g->status == (uint64_t)gl->Gleaked);
-		uint64_t wr = rd(g->raw + gl->g_waitreason, gl->g_waitreason_size);
+		uint64_t wr = tli_rdn(g->raw + gl->g_waitreason, gl->g_waitreason_size);
 		const char *reason = NULL;
 		char rbuf[48];
 		if (waiting && wr != 0) {
@@ -1143,7 +1131,7 @@ static struct tli_error *analyze(struct tli_go_rt *w, json_t *go)
 		if (g->scan)
 			json_object_set_new_nocheck(o, "scan", json_true());
 		/* how long: only meaningful while waiting or in a syscall (Go's rule) */
-		int64_t since = (int64_t)rd64(g->raw + gl->g_waitsince);
+		int64_t since = (int64_t)tli_rd64(g->raw + gl->g_waitsince);
 		if ((g->status == (uint64_t)gl->Gwaiting || g->status == (uint64_t)gl->Gsyscall) && since > 0 &&
 		    w->now_ns > since) {
 			double secs = (double)(w->now_ns - since) / 1e9;
@@ -1154,11 +1142,11 @@ static struct tli_error *analyze(struct tli_go_rt *w, json_t *go)
 			json_object_set_new_nocheck(o, "wait_seconds", json_null());
 			json_object_set_new_nocheck(o, "wait_minutes", json_null());
 		}
-		json_object_set_new_nocheck(o, "locked_to_thread", json_boolean(rd64(g->raw + gl->g_lockedm) != 0));
+		json_object_set_new_nocheck(o, "locked_to_thread", json_boolean(tli_rd64(g->raw + gl->g_lockedm) != 0));
 		json_object_set_new_nocheck(o, "thread", g->tid ? json_integer(g->tid) : json_null());
 
 		/* start function: decides "system" like runtime.isSystemGoroutine */
-		uint64_t startpc = rd64(g->raw + gl->g_startpc);
+		uint64_t startpc = tli_rd64(g->raw + gl->g_startpc);
 		bool system = false;
 		json_t *start = json_null();
 		if (startpc) {
@@ -1216,8 +1204,8 @@ static struct tli_error *analyze(struct tli_go_rt *w, json_t *go)
 		/* created by: the physical function of gopc, file:line at gopc-1
 		 * (one shared object per (gopc, parent goid): 100k goroutines started
 		 * by one loop share it) */
-		uint64_t gopc = rd64(g->raw + gl->g_gopc);
-		uint64_t pg = gl->has_parentgoid ? rd64(g->raw + gl->g_parentgoid) : 0;
+		uint64_t gopc = tli_rd64(g->raw + gl->g_gopc);
+		uint64_t pg = gl->has_parentgoid ? tli_rd64(g->raw + gl->g_parentgoid) : 0;
 		json_t *cb = json_null();
 		json_t **cbslot = gopc ? cb_cache_slot(&cbc, gopc, pg) : NULL;
 		if (gopc && !cbslot) {
@@ -1480,8 +1468,8 @@ bool tli_go_rt_g(const struct tli_go_rt *rt, size_t i, struct tli_go_gview *ret)
 	*ret = (struct tli_go_gview){
 		.addr = g->addr, .raw = g->raw, .size = rt->gl.g_size, .status = g->status,
 		.dead = !g->raw || status_is_dead(rt, g->status),
-		.goid = g->raw ? rd(g->raw + rt->gl.g_goid, rt->gl.g_goid_size) : 0,
-		.waitreason = g->raw ? rd(g->raw + rt->gl.g_waitreason, rt->gl.g_waitreason_size) : 0,
+		.goid = g->raw ? tli_rdn(g->raw + rt->gl.g_goid, rt->gl.g_goid_size) : 0,
+		.waitreason = g->raw ? tli_rdn(g->raw + rt->gl.g_waitreason, rt->gl.g_waitreason_size) : 0,
 		.waiting = g->raw && (g->status == (uint64_t)rt->gl.Gwaiting ||
 				      (rt->gl.has_Gleaked && g->status == (uint64_t)rt->gl.Gleaked)),
 		.sp = g->sp, .stk_lo = g->stk_lo, .stk_hi = g->stk_hi, .problem = g->problem,

@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/bytes.h"
 #include <sys/mman.h>
 #include <time.h>
 
@@ -115,20 +117,6 @@ struct lk {
 	struct tli_u64map parent;  /* object -> marking object, or a root tag (< 0x1000) */
 	uint64_t cur_src;
 };
-
-static uint64_t rdn(const uint8_t *p, uint32_t n)
-{
-	uint64_t v = 0;
-	memcpy(&v, p, n > 8 ? 8 : n);
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
 
 static bool try_const(struct tli_layout *l, const char *name, int64_t *ret)
 {
@@ -228,7 +216,7 @@ static struct tli_error *capture_heap(struct lk *k)
 	uint8_t hdr[24];
 	if ((err = tli_target_read(t, k->mheap + k->allspans_off, hdr, sizeof(hdr))))
 		return tli_error_wrap(err, "reading mheap_.allspans");
-	uint64_t arr = rd64(hdr), len = rd64(hdr + 8);
+	uint64_t arr = tli_rd64(hdr), len = tli_rd64(hdr + 8);
 	if (len > MAX_SPANS || (len && !tli_target_plausible(t, arr, len * 8)))
 		return tli_error_create(TLI_E_CORRUPT, "mheap_.allspans is implausible (array 0x%" PRIx64
 					", len %" PRIu64 ")", arr, len);
@@ -263,16 +251,16 @@ static struct tli_error *capture_heap(struct lk *k)
 		if ((int64_t)p[k->sp_state] != k->span_inuse)
 			continue;
 		struct span sp = {
-			.start = rd64(p + k->sp_start),
-			.elemsize = rd64(p + k->sp_elemsize),
-			.nelems = rdn(p + k->sp_nelems, k->sp_nelems_sz),
-			.freeindex = rdn(p + k->sp_freeindex, k->sp_freeindex_sz),
-			.specials = rd64(p + k->sp_specials),
+			.start = tli_rd64(p + k->sp_start),
+			.elemsize = tli_rd64(p + k->sp_elemsize),
+			.nelems = tli_rdn(p + k->sp_nelems, k->sp_nelems_sz),
+			.freeindex = tli_rdn(p + k->sp_freeindex, k->sp_freeindex_sz),
+			.specials = tli_rd64(p + k->sp_specials),
 			.noscan = (p[k->sp_spanclass] & 1) != 0, /* spanClass = sizeclass<<1 | noscan */
 			.sizeclass = p[k->sp_spanclass] >> 1,
-			.largetype = k->has_largetype ? rd64(p + k->sp_largetype) : 0,
+			.largetype = k->has_largetype ? tli_rd64(p + k->sp_largetype) : 0,
 		};
-		uint64_t ab = rd64(p + k->sp_allocbits);
+		uint64_t ab = tli_rd64(p + k->sp_allocbits);
 		if (!sp.start || !sp.elemsize || !sp.nelems || sp.nelems > (1u << 20) ||
 		    sp.elemsize > (1ull << 40) || sp.elemsize * sp.nelems / sp.nelems != sp.elemsize) {
 			bad++;
@@ -405,7 +393,7 @@ static struct tli_error *capture_heap(struct lk *k)
 				}
 				const uint8_t *p = rs[j].buf;
 				struct span *sp = &k->spans[who[j]];
-				uint64_t kind = p[k->sx_kind], off = rdn(p + offoff, offsz);
+				uint64_t kind = p[k->sx_kind], off = tli_rdn(p + offoff, offsz);
 				bool keeps = (!k->has_kind_fin && !k->has_kind_clean) ||
 					     (k->has_kind_fin && kind == (uint64_t)k->kind_fin) ||
 					     (k->has_kind_clean && kind == (uint64_t)k->kind_clean);
@@ -421,10 +409,10 @@ static struct tli_error *capture_heap(struct lk *k)
 					if (nw) {
 						k->special_words = nw;
 						for (size_t w = 0; w + 8 <= rs[j].got; w += 8)
-							k->special_words[k->nspecial_words++] = rd64(p + w);
+							k->special_words[k->nspecial_words++] = tli_rd64(p + w);
 					}
 				}
-				uint64_t nx = rd64(p + k->sx_next);
+				uint64_t nx = tli_rd64(p + k->sx_next);
 				if (nx) {
 					cur[next] = nx;
 					who[next++] = who[j];
@@ -574,7 +562,7 @@ static void scan_words(struct lk *k, const uint8_t *mem, uint64_t lo, uint64_t h
 	check_mask = check_mask && k->sudogs.n && hi - lo >= k->c->L.sudog_size &&
 		     hi - lo < k->c->L.sudog_size + 64 && tli_u64set_has(&k->sudogs, lo);
 	for (uint64_t a = lo; a + 8 <= hi; a += 8) {
-		uint64_t w = rd64(mem + (a - lo));
+		uint64_t w = tli_rd64(mem + (a - lo));
 		if (w < k->heap_lo || w >= k->heap_hi)
 			continue;
 		if (check_mask && tli_u64set_has(&k->masked, a))
@@ -613,9 +601,9 @@ static const struct tinfo *type_info(struct lk *k, uint64_t tp, uint64_t room)
 		tli_error_destroy(e);
 		e = NULL;
 		if (have) {
-			ti.size = rd64(tb + L->t_size);
-			ti.ptrbytes = rd64(tb + L->t_ptrbytes);
-			uint64_t gcdata = rd64(tb + L->t_gcdata);
+			ti.size = tli_rd64(tb + L->t_size);
+			ti.ptrbytes = tli_rd64(tb + L->t_ptrbytes);
+			uint64_t gcdata = tli_rd64(tb + L->t_gcdata);
 			uint8_t kind = tb[L->t_kind], tflag = tb[L->t_tflag];
 			bool prog = k->has_gcprog && (kind & (uint8_t)k->kind_gcprog);
 			bool ondemand = k->has_ondemand && (tflag & (uint8_t)k->tflag_ondemand);
@@ -679,7 +667,7 @@ static void prepare_types(struct lk *k)
 			continue;
 		for (uint64_t o = 0; o < sp->nelems; o++) {
 			bool alloc = o < sp->freeindex || (sp->alloc[o / 8] >> (o % 8) & 1);
-			uint64_t tp = alloc ? rd64(sp->data + o * sp->elemsize) : 0;
+			uint64_t tp = alloc ? tli_rd64(sp->data + o * sp->elemsize) : 0;
 			if (tp)
 				type_info(k, tp, sp->elemsize);
 		}
@@ -694,7 +682,7 @@ static bool scan_typed(struct lk *k, struct span *sp, uint64_t obj)
 		tp = sp->largetype;
 		payload = obj;
 	} else if ((int64_t)sp->elemsize > k->hdr_min) {
-		tp = rd64(sp->data + off);
+		tp = tli_rd64(sp->data + off);
 		payload = obj + (uint64_t)k->hdr_size;
 	} else {
 		return false; /* small objects: heap bits in the span, scanned conservatively */
@@ -716,7 +704,7 @@ static bool scan_typed(struct lk *k, struct span *sp, uint64_t obj)
 			if (!(ti->mask[w / 8] >> (w % 8) & 1))
 				continue;
 			uint64_t a = base + 8 * w;
-			uint64_t v = rd64(sp->data + (a - sp->start));
+			uint64_t v = tli_rd64(sp->data + (a - sp->start));
 			if (v < k->heap_lo || v >= k->heap_hi)
 				continue;
 			if (masked && tli_u64set_has(&k->masked, a))
@@ -962,7 +950,7 @@ static void stack_refs(struct lk *k, struct refs *out)
 		if (!st->mem || c->gs[g].dead)
 			continue;
 		for (uint64_t a = st->lo; a + 8 <= st->hi; a += 8) {
-			uint64_t w = rd64(st->mem + (a - st->lo));
+			uint64_t w = tli_rd64(st->mem + (a - st->lo));
 			uint64_t ci = w ? tli_u64map_get(&idx, w) : 0;
 			if (!ci)
 				continue;
