@@ -2,23 +2,30 @@
 """normalize.py [--ids] FILE: print a tlinspect --json goroutines document with what legitimately
 differs between two inspections removed, so that two documents can be diffed:
   * addresses, pcs, pids, tids, exe path, pause, bytes read, wait seconds, layout source;
+  * live vs core: the target kind, whether we stopped it, warnings (a core's exe check);
   * system goroutines (runtime-internal: GC workers, scavenger, ...) keep only their start
     function: their state depends on when the runtime's background work last ran;
   * for running/runnable goroutines (a busy loop), the line and offset of frames: where such a
     goroutine was stopped depends on the instant;
   * the summary (it is computed from the goroutine list, and counts system goroutines' states);
   * without --ids (two different processes): goroutine ids (the runtime hands them out in
-    per-P batches, so they differ between runs); goroutines are then compared as a sorted list.
+    per-P batches, so they differ between runs), and the addresses in blocked_on (only their
+    number is kept); goroutines are then compared as a sorted list.
 User goroutines keep everything else: status, wait reason, wait minutes, locked thread, current,
 user, start and created-by frames, the whole stack with files, lines and offsets."""
 import json
 import sys
 
 DROP = {"address", "pc", "pid", "exe", "core", "pause_ms", "bytes_read", "wait_seconds",
-        "layout_source", "thread", "threads", "now", "summary"}
+        "layout_source", "thread", "threads", "now", "summary",
+        "kind", "stopped_by_us", "warnings"}   # live vs core of the same process
 
 keep_ids = "--ids" in sys.argv[1:]
-path = [a for a in sys.argv[1:] if a != "--ids"][0]
+if "--no-minutes" in sys.argv[1:]:
+    # inspections taken apart in time (live, then a core written later): the wait in minutes
+    # may have crossed a minute; it is checked against Go's own dump in tests/integration/run.sh
+    DROP.add("wait_minutes")
+path = [a for a in sys.argv[1:] if not a.startswith("--")][0]
 if not keep_ids:
     DROP |= {"id", "goid", "ids"}
 
@@ -37,6 +44,9 @@ for g in doc.get("go", {}).get("goroutines", []):
     if g.get("system"):
         g = {"system": True, "id": g.get("id"), "start": (g.get("start") or {}).get("function")}
     g = strip(g)
+    if not keep_ids and isinstance(g.get("blocked_on"), list):
+        # channel addresses differ between two processes (Go 1.26+ randomizes the heap base)
+        g["blocked_on"] = len(g["blocked_on"])
     if g.get("status") in ("running", "runnable"):
         for k in ("current", "user"):
             if isinstance(g.get(k), dict):

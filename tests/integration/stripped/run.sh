@@ -6,6 +6,7 @@
 #     (1) tlinspect --json goroutines --stacks  on the STRIPPED process   (runtime maps + finder)
 #     (2) the same on the UNSTRIPPED process                              (DWARF)
 #     (3) the same on the unstripped process with --no-dwarf              (symtab + runtime maps)
+#     (4) the stripped process from a gcore core, against (1) with ids kept
 #   as JSON with addresses/pc/pid/exe/pause/bytes_read/wait_seconds/layout_source/threads removed
 #   (normalize.py). The target is deterministic in goroutine creation order, so ids agree.
 #   Also checks that (1) and (3) really used the runtime maps, and that a Go version without a
@@ -82,6 +83,24 @@ for v in $(tli_go_versions); do
 		source_is "go$v-stripped" 'runtime-maps*'
 		same "go$v-dwarf" "go$v-nodwarf" "go$v: unstripped, DWARF vs --no-dwarf"
 		same "go$v-dwarf-noids" "go$v-stripped" "go$v: unstripped (DWARF) vs stripped (runtime maps)"
+		# the stripped process again from a core: live and core must agree
+		inspect "go$v-stripped-ids" "$spid" "--ids --no-minutes" || ok=0
+		rm -f "$d"/score.*
+		if [ $ok = 1 ] && gcore -o "$d/score" "$spid" >"$d/gcore.log" 2>&1; then
+			score=$(ls "$d"/score.* | head -1)
+			if "$TLI" --core "$score" --exe "$strip" --json goroutines --stacks \
+				>"$WORK/go$v-stripped-core.json" 2>"$WORK/go$v-stripped-core.err"; then
+				python3 "$HERE/normalize.py" --ids --no-minutes "$WORK/go$v-stripped-core.json" \
+					>"$WORK/go$v-stripped-core.norm"
+				source_is "go$v-stripped-core" 'runtime-maps*'
+				same "go$v-stripped-ids" "go$v-stripped-core" "go$v: stripped, live vs gcore core"
+			else
+				fail "go$v: stripped core: tlinspect exited $? ($(head -c 300 "$WORK/go$v-stripped-core.err"))"
+			fi
+			rm -f "$score"
+		elif [ $ok = 1 ]; then
+			fail "go$v: gcore of the stripped target failed: $(tail -1 "$d/gcore.log")"
+		fi
 	fi
 	tli_kill "$ppid"
 	tli_kill "$spid"
