@@ -58,6 +58,13 @@ bool tli_go_reason_sync(const char *r)
 		     !strcmp(r, "sync.WaitGroup.Wait"));
 }
 
+bool tli_go_reason_sema(const char *r)
+{
+	return r && (!strcmp(r, "semacquire") || !strcmp(r, "sync.Mutex.Lock") ||
+		     !strcmp(r, "sync.RWMutex.RLock") || !strcmp(r, "sync.RWMutex.Lock") ||
+		     !strcmp(r, "sync.WaitGroup.Wait"));
+}
+
 bool tli_go_reason_user_blocked(const char *r)
 {
 	return tli_go_reason_chan(r) || tli_go_reason_forever(r) || tli_go_reason_sync(r);
@@ -410,6 +417,246 @@ out:
 	free(rs);
 	free(buf);
 	free(ents);
+	return err;
+}
+
+/* ---- capture: runtime.semtable (Go <= 1.25 semaphore waits) ---- */
+
+/*
+ * Go <= 1.25 does not set g.waiting for semaphore waits (sync.Mutex, RWMutex,
+ * WaitGroup; go-runtime.md §5.3). The sudog is only reachable from
+ * runtime.semtable: semTabSize roots, each a treap of sudogs (one node per
+ * semaphore address: prev = left, next = right, parent), further waiters on the
+ * same address chained through waitlink. We read the table, then the treaps in
+ * breadth-first rounds (one vectored read per round), every node cycle-checked,
+ * the walk bounded by the number of goroutines, children checked against their
+ * parent pointer, every node's elem against its bucket. A goroutine we cannot
+ * link stays without a sudog (the leak finder then treats it as unsure).
+ */
+#define SEMTAB_DEFAULT 251
+#define SEMTAB_STRIDE  64
+
+struct semfront {
+	uint64_t addr;
+	uint64_t want_parent; /* 0: not a treap child */
+	uint64_t want_elem;   /* waitlink member: the head's elem; 0: any */
+	uint32_t bucket;
+};
+
+static bool wants_sema(const struct tli_go_chan_g *g)
+{
+	return g->raw && !g->dead && g->waiting && !g->nsudogs && !g->problem[0] &&
+	       tli_go_reason_sema(g->reason);
+}
+
+static void sema_problem(struct tli_go_chans *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sema_problem(struct tli_go_chans *c, const char *fmt, ...)
+{
+	if (c->sema_problem[0])
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->sema_problem, sizeof(c->sema_problem), fmt, ap);
+	va_end(ap);
+}
+
+static struct tli_error *capture_semtable(struct snapctx *x, struct tli_layout *l)
+{
+	struct tli_go_chans *c = x->c;
+	const struct tli_go_chan_layout *L = &c->L;
+	size_t need = 0;
+	for (size_t i = 0; i < c->ngs; i++)
+		need += wants_sema(&c->gs[i]);
+	if (!need)
+		return NULL;
+	c->sema_walked = true;
+	struct tli_global tab;
+	struct tli_member treap, prev, parent;
+	struct tli_error *e = tli_layout_global(l, "runtime.semtable", &tab);
+	if (!e)
+		e = tli_layout_member(l, "runtime.semaRoot", "treap", &treap);
+	if (!e)
+		e = tli_layout_member(l, "runtime.sudog", "prev", &prev);
+	if (!e)
+		e = tli_layout_member(l, "runtime.sudog", "parent", &parent);
+	if (e) {
+		sema_problem(c, "runtime.semtable cannot be walked: %s", e->msg);
+		tli_error_destroy(e);
+		return NULL;
+	}
+	int64_t nroots = 0;
+	e = tli_layout_constant(l, "runtime.semTabSize", &nroots);
+	tli_error_destroy(e);
+	if (e || nroots <= 0 || nroots > 4096)
+		nroots = SEMTAB_DEFAULT;
+	uint64_t stride = SEMTAB_STRIDE;
+	if (tab.size && tab.size % (uint64_t)nroots == 0 && tab.size / (uint64_t)nroots >= 24 &&
+	    tab.size / (uint64_t)nroots <= 4096)
+		stride = tab.size / (uint64_t)nroots;
+	if (treap.offset + 8 > stride || prev.offset + 8 > L->sudog_size || parent.offset + 8 > L->sudog_size ||
+	    L->s_waitlink + 8 > L->sudog_size) {
+		sema_problem(c, "implausible semaRoot/sudog layout (treap@%" PRIu64 ", stride %" PRIu64 ")",
+			     treap.offset, stride);
+		return NULL;
+	}
+	uint64_t tlen = stride * (uint64_t)nroots;
+	uint8_t *tb = malloc(tlen);
+	size_t maxnodes = c->ngs + 64;
+	struct semfront *cur = calloc(maxnodes, sizeof(*cur)), *nxt = calloc(maxnodes, sizeof(*nxt));
+	struct tli_read *rs = calloc(maxnodes, sizeof(*rs));
+	uint8_t *buf = malloc(maxnodes * (size_t)L->sudog_size);
+	size_t *hit = malloc((c->ngs ? c->ngs : 1) * sizeof(size_t));
+	struct tli_go_sudog *found = calloc(maxnodes, sizeof(*found));
+	struct tli_u64set seen = { 0 };
+	struct tli_error *err = NULL;
+	size_t nfound = 0;
+	if (!tb || !cur || !nxt || !rs || !buf || !hit || !found) {
+		err = &tli_enomem;
+		goto out;
+	}
+	if (!ptr_ok(x->t, tab.addr, tlen)) {
+		sema_problem(c, "runtime.semtable at 0x%" PRIx64 " is not in mapped memory", tab.addr);
+		goto out;
+	}
+	struct tli_read tr = { .addr = tab.addr, .buf = tb, .len = tlen };
+	if ((err = tli_target_read_many(x->t, &tr, 1)))
+		goto out;
+	if (tr.got < tlen) {
+		sema_problem(c, "runtime.semtable at 0x%" PRIx64 " is unreadable", tab.addr);
+		goto out;
+	}
+	size_t ncur = 0;
+	for (uint64_t b = 0; b < (uint64_t)nroots; b++) {
+		uint64_t root = tli_rd64(tb + b * stride + treap.offset);
+		if (!root)
+			continue;
+		if (ncur == maxnodes) {
+			sema_problem(c, "more semaphore treaps than goroutines: walk truncated");
+			break;
+		}
+		cur[ncur++] = (struct semfront){ .addr = root, .bucket = (uint32_t)b };
+	}
+	size_t total = 0;
+	while (ncur) {
+		size_t nr = 0;
+		for (size_t k = 0; k < ncur; k++) {
+			if (total + nr >= maxnodes) {
+				sema_problem(c, "runtime.semtable holds more sudogs than there are goroutines "
+					     "(%zu): walk truncated", c->ngs);
+				break;
+			}
+			if (!ptr_ok(x->t, cur[k].addr, L->sudog_size)) {
+				sema_problem(c, "sudog 0x%" PRIx64 " in runtime.semtable[%u] is not in mapped memory",
+					     cur[k].addr, cur[k].bucket);
+				continue;
+			}
+			if (tli_u64set_has(&seen, cur[k].addr)) {
+				sema_problem(c, "runtime.semtable[%u] revisits sudog 0x%" PRIx64 " (cycle)",
+					     cur[k].bucket, cur[k].addr);
+				continue;
+			}
+			if (!tli_u64set_add(&seen, cur[k].addr)) {
+				err = &tli_enomem;
+				goto out;
+			}
+			cur[nr] = cur[k];
+			rs[nr] = (struct tli_read){ .addr = cur[k].addr, .buf = buf + nr * L->sudog_size,
+						    .len = L->sudog_size };
+			nr++;
+		}
+		if (!nr)
+			break;
+		if ((err = tli_target_read_many(x->t, rs, nr)))
+			goto out;
+		total += nr;
+		size_t nn = 0;
+		for (size_t k = 0; k < nr; k++) {
+			const struct semfront *f = &cur[k];
+			if (rs[k].got < rs[k].len) {
+				sema_problem(c, "sudog 0x%" PRIx64 " in runtime.semtable[%u] is unreadable", f->addr,
+					     f->bucket);
+				continue;
+			}
+			const uint8_t *raw = rs[k].buf;
+			uint64_t elem = tli_rd64(raw + L->s_elem);
+			if (f->want_parent && tli_rd64(raw + parent.offset) != f->want_parent) {
+				sema_problem(c, "sudog 0x%" PRIx64 " in runtime.semtable[%u]: parent 0x%" PRIx64
+					     " is not the node that links it (treap in flux?)", f->addr, f->bucket,
+					     tli_rd64(raw + parent.offset));
+				continue;
+			}
+			if (f->want_elem ? elem != f->want_elem : (elem >> 3) % (uint64_t)nroots != f->bucket) {
+				sema_problem(c, "sudog 0x%" PRIx64 " in runtime.semtable[%u]: semaphore 0x%" PRIx64
+					     " does not belong there", f->addr, f->bucket, elem);
+				continue;
+			}
+			decode_sudog(x, f->addr, raw, &found[nfound]);
+			found[nfound].elem = elem;
+			nfound++;
+			uint64_t kids[3] = { tli_rd64(raw + prev.offset), tli_rd64(raw + L->s_next),
+					     tli_rd64(raw + L->s_waitlink) };
+			for (int j = 0; j < 3; j++) {
+				if (!kids[j] || nn == maxnodes)
+					continue;
+				/* waitlink members share the head's address; the treap children are
+				 * only followed from treap nodes (not from waitlink members) */
+				if (j < 2 && f->want_elem)
+					continue;
+				nxt[nn++] = (struct semfront){ .addr = kids[j], .bucket = f->bucket,
+							       .want_parent = j < 2 ? f->addr : 0,
+							       .want_elem = j == 2 ? elem : 0 };
+			}
+		}
+		struct semfront *tmp = cur;
+		cur = nxt;
+		nxt = tmp;
+		ncur = nn;
+	}
+	c->sema_nodes = nfound;
+	/* link: each semaphore waiter to its one sudog */
+	for (size_t i = 0; i < c->ngs; i++)
+		hit[i] = SIZE_MAX;
+	for (size_t k = 0; k < nfound; k++) {
+		size_t gi = found[k].g ? g_lookup(x, found[k].g) : SIZE_MAX;
+		if (gi == SIZE_MAX || !wants_sema(&c->gs[gi]))
+			continue;
+		if (hit[gi] != SIZE_MAX) {
+			snprintf(c->gs[gi].problem, sizeof(c->gs[gi].problem),
+				 "its goroutine has two sudogs in runtime.semtable (0x%" PRIx64 ", 0x%" PRIx64 ")",
+				 found[hit[gi]].addr, found[k].addr);
+			continue;
+		}
+		hit[gi] = k;
+	}
+	size_t nlink = 0;
+	for (size_t i = 0; i < c->ngs; i++)
+		nlink += hit[i] != SIZE_MAX && !c->gs[i].problem[0];
+	if (nlink) {
+		struct tli_go_sudog *ns = realloc(c->gsudogs, (c->ngsudogs + nlink) * sizeof(*ns));
+		if (!ns) {
+			err = &tli_enomem;
+			goto out;
+		}
+		c->gsudogs = ns;
+		for (size_t i = 0; i < c->ngs; i++) {
+			if (hit[i] == SIZE_MAX || c->gs[i].problem[0])
+				continue;
+			c->gs[i].first_sudog = c->ngsudogs;
+			c->gs[i].nsudogs = 1;
+			c->gs[i].sema = true;
+			c->gsudogs[c->ngsudogs++] = found[hit[i]];
+		}
+	}
+	c->sema_linked = nlink;
+out:
+	tli_u64set_free(&seen);
+	free(tb);
+	free(cur);
+	free(nxt);
+	free(rs);
+	free(buf);
+	free(hit);
+	free(found);
 	return err;
 }
 
@@ -887,6 +1134,11 @@ struct tli_error *tli_go_chans_snapshot(const struct tli_go_chans_src *src, cons
 	/* round 1..k: waiting chains */
 	if ((err = capture_chains(&x)))
 		goto fail;
+	/* Go <= 1.25 semaphore waits: the sudog is only in runtime.semtable */
+	if ((err = capture_semtable(&x, src->l)))
+		goto fail;
+	if (c->sema_problem[0])
+		cwarn(c, "semaphore waits: %s", c->sema_problem);
 
 	/* the set of channels */
 	size_t na = 0;

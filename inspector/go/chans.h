@@ -103,6 +103,8 @@ struct tli_go_chan_g {
 	size_t first_sudog;      /**< index into snap->gsudogs */
 	size_t nsudogs;
 	char problem[120];       /**< waiting chain problem, "" if none */
+	bool sema;               /**< its one sudog was found in runtime.semtable (Go <= 1.25
+				      semaphore waits, where g.waiting is nil) */
 };
 
 struct tli_go_chans {
@@ -115,6 +117,11 @@ struct tli_go_chans {
 	size_t nchans;
 	bool values;                    /**< strings shown (not redacted) */
 	char *warnings;                 /**< newline-separated, or NULL */
+	/* runtime.semtable walk (only when a semaphore waiter has no sudog on g.waiting) */
+	bool sema_walked;               /**< the walk ran */
+	size_t sema_nodes;              /**< sudogs found in the treaps */
+	size_t sema_linked;             /**< goroutines linked to a semaphore through it */
+	char sema_problem[200];         /**< why the walk failed or was partial, "" if fine */
 };
 
 /** Where a capture reads from (the unit tests build this by hand). */
@@ -198,5 +205,11 @@ bool tli_go_reason_chan(const char *reason);
 bool tli_go_reason_forever(const char *reason);
 /** True for sync.* waits. */
 bool tli_go_reason_sync(const char *reason);
+/**
+ * True for the waits that queue a sudog in runtime.semtable: sync.Mutex.Lock,
+ * sync.RWMutex.Lock/RLock, sync.WaitGroup.Wait and the raw "semacquire" (what
+ * Go <= 1.23 prints for some of those). Not sync.Cond.Wait (notifyList).
+ */
+bool tli_go_reason_sema(const char *reason);
 
 #endif

@@ -14,6 +14,12 @@
  *            sudogs (the runtime makes those untraceable too);
  *   repeat: a blocked g whose channel (or semaphore's object) is marked, or
  *            not a heap object, may run: its stack becomes a root.
+ * Sync waits: the object is sudog.elem (the semaphore address inside the
+ * Mutex/RWMutex/WaitGroup). Go >= 1.26 links that sudog from g.waiting; on
+ * older runtimes the channel walker finds it in runtime.semtable (g->sema), and
+ * a raw "semacquire" waiter found there (what Mutex/WaitGroup print on old
+ * runtimes) is judged the same way. sync.Cond waiters on <= 1.25 cannot be
+ * linked (notifyList) and stay "uncertain".
  * What remains blocked is leaked. Whenever we are unsure (no sudog, a timer
  * channel, a sync wait whose object we cannot find) the goroutine counts as
  * runnable: false positives are worse than misses.
@@ -108,6 +114,11 @@ struct lk {
 	bool specials_coarse;      /* specials unreadable: their spans are roots */
 	/* analysis */
 	struct tli_u64set masked;  /* word addresses not to trace (blocked sudogs' c/elem) */
+	/* g.stack.hi of every g (a uintptr the runtime never traces): one past the end of
+	 * the stack, so it can equal the start of the adjacent heap object (seen on go1.19:
+	 * a g's stack.hi "kept" a leaked RWMutex alive). Word addresses, skipped when a g
+	 * object is scanned conservatively. */
+	struct tli_u64set stackhi;
 	uint64_t *work;
 	size_t nwork, capwork;
 	uint64_t scanned_bytes, marked_objects;
@@ -567,6 +578,9 @@ static void scan_words(struct lk *k, const uint8_t *mem, uint64_t lo, uint64_t h
 			continue;
 		if (check_mask && tli_u64set_has(&k->masked, a))
 			continue;
+		/* stack.hi is at least 2 KiB aligned: one cheap test before the set */
+		if (!(w & 2047) && k->stackhi.n && tli_u64set_has(&k->stackhi, a))
+			continue;
 		mark_ptr(k, w);
 	}
 	k->scanned_bytes += hi - lo;
@@ -783,11 +797,20 @@ static bool idle_runtime_reason(const char *r)
 static void classify(struct lk *k, struct ginfo *gi)
 {
 	struct tli_go_chans *c = k->c;
+	struct tli_member hm;
+	struct tli_error *he = tli_layout_member(tli_go_rt_layout(k->rt), "runtime.g", "stack.hi", &hm);
+	for (size_t i = 0; !he && i < c->ngs; i++)
+		if (c->gs[i].raw && hm.offset + 8 <= c->gs[i].size &&
+		    tli_rd64(c->gs[i].raw + hm.offset))
+			tli_u64set_add(&k->stackhi, c->gs[i].addr + hm.offset);
+	tli_error_destroy(he);
 	for (size_t i = 0; i < c->ngs; i++) {
 		struct tli_go_chan_g *g = &c->gs[i];
 		struct ginfo *x = &gi[i];
 		x->cls = G_ROOT;
-		if (g->dead || !g->waiting || !tli_go_reason_user_blocked(g->reason))
+		/* g->sema: a Go <= 1.25 semaphore wait linked through runtime.semtable; a raw
+		 * "semacquire" (what sync.Mutex/WaitGroup print on old runtimes) is judged too */
+		if (g->dead || !g->waiting || (!tli_go_reason_user_blocked(g->reason) && !g->sema))
 			continue;
 		if (tli_go_reason_forever(g->reason)) {
 			x->cls = G_FOREVER;
@@ -798,9 +821,16 @@ static void classify(struct lk *k, struct ginfo *gi)
 			continue;
 		}
 		if (!g->nsudogs) {
-			x->why_root = tli_go_reason_sync(g->reason)
-				? "this Go version does not link a sync wait to its object (g.waiting is nil)"
-				: "blocked on a channel but g.waiting is nil (transient state)";
+			if (g->reason && !strcmp(g->reason, "sync.Cond.Wait"))
+				x->why_root = "sync.Cond waiters queue on the Cond's notifyList, which Go <= 1.25 "
+					      "does not link from the goroutine (g.waiting is nil): not judged";
+			else if (tli_go_reason_sync(g->reason))
+				x->why_root = k->c->sema_problem[0]
+					? "g.waiting is nil and its semaphore was not found in runtime.semtable "
+					  "(the table could not be fully walked)"
+					: "g.waiting is nil and its semaphore was not found in runtime.semtable";
+			else
+				x->why_root = "blocked on a channel but g.waiting is nil (transient state)";
 			continue;
 		}
 		x->objs = calloc(g->nsudogs, 8);
@@ -808,7 +838,7 @@ static void classify(struct lk *k, struct ginfo *gi)
 			x->why_root = "out of memory";
 			continue;
 		}
-		bool sync = tli_go_reason_sync(g->reason);
+		bool sync = tli_go_reason_sync(g->reason) || g->sema;
 		for (size_t s = 0; s < g->nsudogs; s++) {
 			const struct tli_go_sudog *sd = &c->gsudogs[g->first_sudog + s];
 			uint64_t o = sync ? sd->elem : sd->c;
@@ -1137,6 +1167,7 @@ static void lk_free(struct lk *k)
 	free(k->special_words);
 	free(k->work);
 	tli_u64set_free(&k->masked);
+	tli_u64set_free(&k->stackhi);
 	tli_u64set_free(&k->sudogs);
 	tli_u64map_free(&k->parent);
 	tli_u64map_free(&k->tcache);
@@ -1331,6 +1362,9 @@ struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_le
 							 " has 0 references outside blocked goroutines",
 							 q ? "; " : "", x->cls == G_SYNC ? "the object of semaphore" : "channel",
 							 x->objs[q]);
+				if (g->sema && used + 40 < sizeof(ev))
+					used += (size_t)snprintf(ev + used, sizeof(ev) - used,
+								 " (waiter found in runtime.semtable)");
 				const struct tli_go_chan *ch = x->cls == G_CHAN ? tli_go_chans_find(c, x->objs[q]) : NULL;
 				if (ch) {
 					struct refs *r = &refs[ch - c->chans];
@@ -1426,6 +1460,15 @@ struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_le
 	json_object_set_new(st, "typed_objects", json_integer((json_int_t)k.typed_objects));
 	json_object_set_new(st, "typed_fallbacks", json_integer((json_int_t)k.typed_fallbacks));
 	json_object_set_new(st, "specials_coarse", json_boolean(k.specials_coarse));
+	if (c->sema_walked) {
+		/* Go <= 1.25: semaphore waits linked through runtime.semtable */
+		json_t *sm = json_object();
+		json_object_set_new(sm, "sudogs", json_integer((json_int_t)c->sema_nodes));
+		json_object_set_new(sm, "linked_goroutines", json_integer((json_int_t)c->sema_linked));
+		if (c->sema_problem[0])
+			json_object_set_new(sm, "problem", json_string(c->sema_problem));
+		json_object_set_new(st, "semtable", sm);
+	}
 	json_object_set_new(st, "capture_seconds", json_real(t1 - t0));
 	json_object_set_new(st, "analysis_seconds", json_real(t2 - t1));
 	json_object_set_new(goj, "leak_stats", st);

@@ -11,6 +11,8 @@
  *   runtime.gStatusStrings     goroutineheader: likewise
  *   runtime.memstats     readmemstats_m: first RIP lea into .bss/.noptrbss
  *   runtime.fingStatus / runtime.fingRunning  isSystemGoroutine: first RIP load
+ *   runtime.semtable     semacquire1 / semrelease1: first RIP lea (go-runtime.md §2.4);
+ *                        both must agree; 251 roots x 64 bytes in .bss
  * Every result is checked to lie in the data/bss sections of firstmoduledata (or the ELF
  * sections) with room for the object.
  */
@@ -282,6 +284,40 @@ struct tli_error *tli_gofind_global(const struct tli_gobin *gb, const struct tli
 		if (!in_data(gb, r.target, size, true))
 			return implausible(name, "runtime.isSystemGoroutine", r.target);
 		*ret = (struct tli_global){ r.target, size };
+		return NULL;
+	}
+	if (!strcmp(name, "runtime.semtable")) {
+		/* semacquire1 / semrelease1: the first RIP lea is &semtable (root = semtable.rootFor(addr));
+		 * both functions must agree when both decode */
+		static const char *const f[] = { "runtime.semacquire1", "runtime.semrelease1" };
+		uint64_t got[2] = { 0, 0 };
+		char why[300] = "";
+		for (int i = 0; i < 2; i++) {
+			struct ripref refs[MAX_REFS];
+			size_t nr;
+			struct tli_error *e = func_refs(gb, f[i], refs, MAX_REFS, &nr);
+			if (e) {
+				snprintf(why, sizeof(why), "%s: %.200s", f[i], e->msg);
+				tli_error_destroy(e);
+				continue;
+			}
+			for (size_t j = 0; j < nr && !got[i]; j++)
+				if (refs[j].kind == REF_LEA)
+					got[i] = refs[j].target;
+		}
+		if (got[0] && got[1] && got[0] != got[1])
+			return tli_error_create(TLI_E_NO_INFO, "runtime.semtable: semacquire1 and semrelease1 "
+						"disagree (0x%llx vs 0x%llx): pattern not valid for this binary",
+						(unsigned long long)got[0], (unsigned long long)got[1]);
+		uint64_t a = got[0] ? got[0] : got[1];
+		if (!a)
+			return tli_error_create(TLI_E_NO_INFO, "runtime.semtable: no RIP-relative lea in "
+						"runtime.semacquire1 or runtime.semrelease1%s%s", why[0] ? ": " : "", why);
+		/* 251 roots of one cache line each (amd64), in .bss */
+		if (!in_data(gb, a, 251 * 64, true))
+			return implausible(name, "runtime.semacquire1", a);
+		ret->addr = a;
+		ret->size = 251 * 64;
 		return NULL;
 	}
 	return tli_error_create(TLI_E_NO_INFO, "no rule to find %s without symbols", name);

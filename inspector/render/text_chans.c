@@ -149,6 +149,18 @@ void tli_text_leaks(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 			fprintf(f, ": %s", js(st, "why_no_reachability"));
 		fprintf(f, "; %lld spans, %lld heap bytes, %lld objects reached, %lld fixpoint round(s))\n",
 			ji(st, "spans"), ji(st, "heap_bytes"), ji(st, "marked_objects"), ji(st, "iterations"));
+		json_t *sm = json_object_get(st, "semtable");
+		if (json_is_object(sm)) {
+			/* Go <= 1.25: semaphore waiters are found only through runtime.semtable */
+			fprintf(f, "semaphore waits (sync.Mutex/RWMutex/WaitGroup): %lld goroutine(s) linked to their "
+				"object through runtime.semtable", ji(sm, "linked_goroutines"));
+			if (js(sm, "problem")) {
+				fputs(" (", f);
+				tli_text_puts_clean(f, js(sm, "problem"));
+				fputc(')', f);
+			}
+			fputc('\n', f);
+		}
 		size_t i;
 		json_t *g;
 		json_array_foreach(json_object_get(go, "leak_groups"), i, g) {

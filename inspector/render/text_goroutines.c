@@ -120,6 +120,21 @@ void tli_text_goroutine_block(FILE *f, json_t *g)
 		fprintf(f, ", %lld minutes", (long long)json_integer_value(min));
 	if (jtrue(g, "locked_to_thread"))
 		fputs(", locked to thread", f);
+	/* the channel(s) it waits on ("blocked_on", set by the channel walker): one more
+	 * ", ..." item inside the brackets, after Go's own items, so a reader of Go's
+	 * traceback format still finds the status first and "goroutine N [status" intact */
+	json_t *bo = json_object_get(g, "blocked_on");
+	if (json_is_array(bo) && json_array_size(bo)) {
+		fputs(json_array_size(bo) > 1 ? ", on chans" : ", on chan", f);
+		size_t i;
+		json_t *a;
+		json_array_foreach(bo, i, a) {
+			if (json_is_string(a)) {
+				fputc(' ', f);
+				tli_text_puts_clean(f, json_string_value(a));
+			}
+		}
+	}
 	fputs("]:\n", f);
 	const char *why = jstr(g, "unreadable");
 	if (why) {

@@ -55,6 +55,23 @@ def main():
         if minor < 26 and sync_ids:
             check("leaks: sync waits this runtime cannot link to their object are not called leaked",
                   not (sync_ids & got), "called leaked: %s" % sorted(sync_ids & got))
+            unc = {u["id"]: u.get("why", "") for u in lk["go"].get("uncertain", [])}
+            check("leaks: sync.Cond waiters are listed as uncertain (notifyList not linked on <= 1.25)",
+                  all(i in unc and "notifyList" in unc[i] for i in sync_ids),
+                  "uncertain %s" % {i: unc.get(i) for i in sync_ids})
+        # semaphore waits (Mutex/RWMutex/WaitGroup): judged on every version
+        # (<= 1.25 through runtime.semtable)
+        sema = {int(k): v for k, v in facts.get("sema", {}).items()}
+        if sema:
+            sl = {i for i in sema if i in want_leaked}
+            sa = {i for i in sema if i in alive}
+            check("leaks: semaphore waiters: %d leaked ones called leaked, %d live ones not" % (len(sl), len(sa)),
+                  sl <= got and not (sa & got),
+                  "missed %s, false positives %s" % (sorted(sl - got), sorted(sa & got)))
+            if minor < 26:
+                st = lk["go"].get("leak_stats", {}).get("semtable", {})
+                check("leaks: runtime.semtable linked every semaphore waiter",
+                      st.get("linked_goroutines", 0) >= len(sema) and "problem" not in st, str(st))
         pair = {int(k) for k, v in facts["leaked"].items() if v.startswith("deadlock pair")}
         cyc = [set(c["goroutines"]) for c in lk["go"].get("deadlocks", [])]
         check("leaks: the two-goroutine deadlock is flagged as a cycle", pair in cyc, "cycles %s" % cyc)
@@ -66,6 +83,11 @@ def main():
             check("leaks: every leaked goroutine has evidence and a user frame", True)
         # the runtime's own goroutineleak profile (Go >= 1.26)
         prof = os.path.join(os.path.dirname(fp), "leak.txt")
+        if minor >= 26:
+            # run.sh builds 1.26 with GOEXPERIMENT=goroutineleakprofile; 1.27 has it by default
+            check("leaks: the runtime's goroutineleak profile was recorded",
+                  os.path.exists(prof) and "no goroutineleak profile" not in open(prof).read(),
+                  "no profile in %s" % prof)
         if os.path.exists(prof):
             text = open(prof).read()
             if "no goroutineleak profile" not in text:

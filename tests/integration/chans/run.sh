@@ -2,16 +2,18 @@
 # tests/integration/chans/run.sh — tlinspect's channel, graph and leak commands against the
 # truth the target records about itself (tests/targets/go/chans: len()/cap() of each channel,
 # the goroutine ids it deliberately leaked, which blocked goroutines are NOT leaks), live and
-# from a gcore core, for each Go toolchain in GO_VERSIONS (default "1.19 1.22 1.24 1.27", the
-# installed ones). On Go >= 1.26 the target also records the runtime's own goroutineleak
-# profile BEFORE tlinspect looks; the leaked sets must be equal.
+# from a gcore core, for each Go toolchain in GO_VERSIONS (default "1.19 1.22 1.24 1.26 1.27", the
+# installed ones; add 1.26 to include it). On Go >= 1.26 the target also records the runtime's
+# own goroutineleak profile BEFORE tlinspect looks; the leaked sets must be equal. Go 1.26
+# registers that profile only with GOEXPERIMENT=goroutineleakprofile, so 1.26 is built with
+# it (1.27 has it by default).
 # Ends with "N passed, M failed"; exit status 1 if M > 0.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/../lib.sh"
 
 TLI=${TLINSPECT:-$TLI_ROOT/build/tlinspect}
-GO_VERSIONS=${GO_VERSIONS:-"1.19 1.22 1.24 1.27"}
+GO_VERSIONS=${GO_VERSIONS:-"1.19 1.22 1.24 1.26 1.27"}
 WORK=$TLI_OUT/integration-chans
 PASS=0
 FAIL=0
@@ -66,7 +68,9 @@ for v in $GO_VERSIONS; do
 	dir=$WORK/go$v
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	if ! bin=$(tli_build tests/targets/go/chans "$v" 2>"$dir/build.log"); then
+	exp=
+	[ "$v" = 1.26 ] && exp=goroutineleakprofile
+	if ! bin=$(GOEXPERIMENT=$exp tli_build tests/targets/go/chans "$v" 2>"$dir/build.log"); then
 		fail "go$v: build failed"
 		continue
 	fi

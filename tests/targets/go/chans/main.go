@@ -9,9 +9,11 @@
 //	leaked:   goid -> pattern  (goroutines that can never run again)
 //	alive:    goid -> pattern  (blocked goroutines that are NOT leaks)
 //	blocked_on: goid -> [channel addrs]
-//	leaked_sync: goid -> pattern  (blocked forever on a sync primitive nothing else can
-//	          reach: only Go >= 1.26 links the waiter to its object, older runtimes
-//	          cannot be judged from outside and such goroutines must not be called leaked)
+//	leaked_sync: goid -> pattern  (blocked forever in sync.Cond.Wait: only Go >= 1.26
+//	          links the waiter to its notifyList, older runtimes cannot be judged from
+//	          outside and such goroutines must not be called leaked)
+//	sema:     goid -> pattern  (the leaked and alive goroutines that wait on a semaphore:
+//	          sync.Mutex / RWMutex / WaitGroup; <= 1.25 links them through runtime.semtable)
 //
 // Goroutine ids come from the goroutine's own runtime.Stack header.
 // With -leakprofile FILE it then writes the runtime's own goroutineleak
@@ -49,6 +51,7 @@ var (
 	regMu      sync.Mutex
 	leaked     = map[string]string{}
 	leakedSync = map[string]string{}
+	semaWaits  = map[string]string{}
 	alive      = map[string]string{}
 	blockedOn  = map[string][]string{}
 	chanFacts  = map[string]chanFact{}
@@ -74,6 +77,9 @@ func curGoid() int64 {
 func register(leak bool, pattern string, chans ...string) {
 	id := strconv.FormatInt(curGoid(), 10)
 	regMu.Lock()
+	if strings.HasPrefix(pattern, "sema:") {
+		semaWaits[id] = pattern
+	}
 	if leak && strings.HasPrefix(pattern, "sync:") {
 		leakedSync[id] = pattern
 	} else if leak {
@@ -186,14 +192,98 @@ func leakDeadlockPair() {
 	}()
 }
 
+// Semaphore waits (sync.Mutex, RWMutex, WaitGroup): Go >= 1.26 links the waiter
+// to its object through g.waiting, older runtimes only through runtime.semtable.
+// Either way tlinspect must judge them.
+//
+// The sync objects live in structs with a pointer field: a bare Mutex or
+// WaitGroup (no pointers, < 16 bytes) goes to the tiny allocator, which packs
+// several into one 16-byte block, and the block is reachable as a whole (a
+// leaked mutex sharing a block with a live one is not a leak for Go either).
+type mutexBox struct {
+	sync.Mutex
+	_ *int
+}
+
+type wgBox struct {
+	sync.WaitGroup
+	_ *int
+}
+
 //go:noinline
 func leakWaitGroup() {
-	var wg sync.WaitGroup
+	wg := new(wgBox)
 	wg.Add(1)
 	barrier.Add(1)
 	go func() {
-		register(true, "sync: WaitGroup.Wait on a local WaitGroup nobody calls Done on")
+		register(true, "sema: WaitGroup.Wait on a local WaitGroup nobody calls Done on")
 		wg.Wait()
+	}()
+}
+
+//go:noinline
+func leakMutex() {
+	mu := new(mutexBox)
+	mu.Lock() // locked and abandoned
+	barrier.Add(1)
+	go func() {
+		register(true, "sema: Mutex.Lock on a local mutex locked and abandoned")
+		mu.Lock()
+	}()
+}
+
+//go:noinline
+func leakRWMutexRLock() {
+	rw := new(sync.RWMutex)
+	rw.Lock() // write-locked and abandoned
+	barrier.Add(1)
+	go func() {
+		register(true, "sema: RWMutex.RLock on a local RWMutex write-locked and abandoned")
+		rw.RLock()
+	}()
+}
+
+// a mutex held by a goroutine that is alive (sleeping, holding it): its waiter is NOT leaked
+//
+//go:noinline
+func mutexHeldByLiveGoroutine() {
+	mu := new(mutexBox)
+	locked := make(chan struct{})
+	go func(m *mutexBox) {
+		m.Lock()
+		close(locked)
+		for {
+			time.Sleep(time.Hour)
+			m.Unlock()
+			m.Lock()
+		}
+	}(mu)
+	<-locked
+	barrier.Add(1)
+	go func() {
+		register(false, "sema: Mutex.Lock on a mutex a live goroutine holds")
+		mu.Lock()
+	}()
+}
+
+// sync objects a global can reach: their waiters are NOT leaked
+var (
+	globalMu sync.Mutex
+	globalWG = new(sync.WaitGroup)
+)
+
+//go:noinline
+func syncHeldByGlobals() {
+	globalMu.Lock()
+	globalWG.Add(1)
+	barrier.Add(2)
+	go func() {
+		register(false, "sema: Mutex.Lock on a global mutex")
+		globalMu.Lock()
+	}()
+	go func() {
+		register(false, "sema: WaitGroup.Wait on a WaitGroup a global points to")
+		globalWG.Wait()
 	}()
 }
 
@@ -292,6 +382,10 @@ func main() {
 	leakSelectNoCases()
 	leakDeadlockPair()
 	leakWaitGroup()
+	leakMutex()
+	leakRWMutexRLock()
+	mutexHeldByLiveGoroutine()
+	syncHeldByGlobals()
 	leakCond()
 	workerPool(3)
 	pipeline()
@@ -314,6 +408,7 @@ func main() {
 		"go_version":  runtime.Version(),
 		"leaked":      leaked,
 		"leaked_sync": leakedSync,
+		"sema":        semaWaits,
 		"alive":       alive,
 		"blocked_on":  blockedOn,
 		"channels":    chanFacts,
