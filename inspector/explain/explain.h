@@ -6,12 +6,17 @@
  * DWARF or runtime maps, never typed in), its value in the target and a
  * one-line meaning. Result: result["explain"] = {"kind", "type", "address",
  * "size", "layout_source", "title", "fields": [{"name", "offset", "size",
- * "value", "decoded"|null, "meaning"}], "notes": [...]}.
+ * "value" (string)|null, "decoded"|null, "meaning"}], "sections": [{"title",
+ * "lines": [...]}], "notes": [...]} plus per kind:
+ *   chan:  "ring" (string), "recvq"/"sendq" (sudogs as in `chan ADDR`), "buffer"
+ *   chunk: "state", "chunk_size", "user", "arena"
+ *   arena: "index"
  *
- * Kinds: "g ID" (runtime.g). Hooks, not yet drawn: "chan ADDR" (runtime.hchan:
- * the channel decoder, inspector/go/chans.c, can fill it with the same field
- * table mechanism: add a table like g_fields and a case in tli_explain), "chunk
- * ADDR" and "arena [ADDR]" (glibc malloc_chunk / malloc_state).
+ * Kinds: "g ID" (runtime.g), "chan ADDR" (runtime.hchan from the channel
+ * decoder's capture, inspector/go/chans.h: ring with sendx/recvx, recvq/sendq
+ * sudogs with goroutine ids), "chunk ADDR" (glibc malloc_chunk of the chunk
+ * containing ADDR, from the heap walk of inspector/glibc) and "arena [ADDR]"
+ * (malloc_state; main_arena by default: fastbins, bins, heaps).
  */
 #ifndef TLI_EXPLAIN_EXPLAIN_H
 #define TLI_EXPLAIN_EXPLAIN_H

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: MIT
+// tl_lldb.cpp - `tl` commands for LLDB: a thin plugin that runs the tlinspect engine.
+//
+//   (lldb) plugin load /usr/lib/tlinspect/libtlinspect-lldb.so
+//   (lldb) tl goroutines           (lldb) tl chan 0xc000080060      (lldb) tl heap
+//
+// Like the gdb face, every `tl CMD ARGS` runs the engine as a child process on LLDB's current
+// target: `tlinspect --no-stop --pid PID CMD ARGS` for a live process (LLDB holds it stopped;
+// the engine reads /proc/PID/mem without stopping it again), `tlinspect --core CORE --exe EXE
+// CMD ARGS` for a core file. The subcommands are the engine's own command table
+// (`tlinspect --print-commands`), read when the plugin is loaded; help is `tlinspect help CMD`.
+// Arguments that are not numbers or options are evaluated as LLDB expressions (`tl chunk $rax`,
+// `tl chunk ptr`); if LLDB cannot evaluate one it is passed on unchanged.
+//
+// The engine is $TLINSPECT if set, else the path compiled in (TLI_ENGINE). Built without
+// linking liblldb (the SB API symbols resolve in the LLDB that loads us), so one build works
+// across LLDB versions; see docs/tlinspect-gdb.7.
+#include <lldb/API/LLDB.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef TLI_ENGINE
+#define TLI_ENGINE "tlinspect"
+#endif
+
+namespace lldb {
+bool PluginInitialize(lldb::SBDebugger debugger);
+}
+
+namespace {
+
+std::string engine_path()
+{
+	const char *e = getenv("TLINSPECT");
+	return e && *e ? e : TLI_ENGINE;
+}
+
+// Run argv, collecting stdout and stderr (bounded). Returns the wait status, -1 if it could not run.
+int run(const std::vector<std::string> &args, std::string &out)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		int nul = open("/dev/null", O_RDONLY);
+		if (nul >= 0)
+			dup2(nul, 0);
+		std::vector<char *> av;
+		for (const auto &a : args)
+			av.push_back(const_cast<char *>(a.c_str()));
+		av.push_back(nullptr);
+		signal(SIGPIPE, SIG_DFL);
+		execvp(av[0], av.data());
+		fprintf(stderr, "tl: cannot run %s: %s\n", av[0], strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	char buf[65536];
+	const size_t cap = 64u << 20; // 64 MiB of output is plenty
+	for (;;) {
+		ssize_t n = read(fds[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (out.size() < cap)
+			out.append(buf, (size_t)n);
+	}
+	close(fds[0]);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return st;
+}
+
+bool is_elf_core(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	unsigned char h[18];
+	bool ok = read(fd, h, sizeof(h)) == (ssize_t)sizeof(h) && !memcmp(h, "\177ELF", 4) && h[16] == 4 &&
+		  h[17] == 0;
+	close(fd);
+	return ok;
+}
+
+// LLDB 14's SB API does not say which core file a process was loaded from. LLDB keeps the
+// core mapped: find the ELF core files in our own mappings. Empty if none or ambiguous.
+std::string core_path_of_this_process(std::string &why)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	std::vector<std::string> cores;
+	if (!f) {
+		why = "cannot read /proc/self/maps";
+		return "";
+	}
+	char line[4352];
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, '/');
+		if (!p)
+			continue;
+		p[strcspn(p, "\n")] = 0;
+		std::string path(p);
+		bool seen = false;
+		for (const auto &c : cores)
+			seen |= c == path;
+		if (!seen && is_elf_core(p))
+			cores.push_back(path);
+	}
+	fclose(f);
+	if (cores.size() == 1)
+		return cores[0];
+	why = cores.empty() ? "no core file is mapped in this LLDB" : "several core files are open in this LLDB";
+	return "";
+}
+
+bool plain_arg(const char *a)
+{
+	if (!*a || a[0] == '-')
+		return true;
+	char *end;
+	errno = 0;
+	(void)strtoull(a, &end, 0);
+	return !*end && !errno;
+}
+
+class TlCmd : public lldb::SBCommandPluginInterface {
+public:
+	explicit TlCmd(std::string name) : name_(std::move(name)) {}
+
+	bool DoExecute(lldb::SBDebugger debugger, char **command, lldb::SBCommandReturnObject &result) override
+	{
+		lldb::SBTarget target = debugger.GetSelectedTarget();
+		lldb::SBProcess process = target.IsValid() ? target.GetProcess() : lldb::SBProcess();
+		if (!target.IsValid() || !process.IsValid()) {
+			result.SetError("tl: no process: attach (lldb -p PID), run, or load a core (lldb --core CORE PROG)");
+			result.SetStatus(lldb::eReturnStatusFailed);
+			return false;
+		}
+		std::vector<std::string> args{ engine_path() };
+		char exe[4096] = "";
+		lldb::SBFileSpec fs = target.GetExecutable();
+		if (fs.IsValid())
+			fs.GetPath(exe, sizeof(exe));
+		const char *plugin = process.GetPluginName();
+		if (plugin && strstr(plugin, "core")) {
+			std::string why, core = core_path_of_this_process(why);
+			if (core.empty()) {
+				result.SetError(("tl: cannot tell which core file is loaded: " + why).c_str());
+				result.SetStatus(lldb::eReturnStatusFailed);
+				return false;
+			}
+			args.insert(args.end(), { "--core", core });
+			if (*exe)
+				args.insert(args.end(), { "--exe", exe });
+		} else {
+			if (process.GetState() == lldb::eStateRunning) {
+				result.SetError("tl: the process is running: interrupt it first (process interrupt)");
+				result.SetStatus(lldb::eReturnStatusFailed);
+				return false;
+			}
+			args.insert(args.end(), { "--no-stop", "--pid", std::to_string(process.GetProcessID()) });
+		}
+		args.push_back(name_);
+		for (char **a = command; a && *a; a++) {
+			std::string v = *a;
+			if (!plain_arg(*a)) {
+				lldb::SBValue val = target.EvaluateExpression(*a);
+				if (val.IsValid() && val.GetError().Success()) {
+					lldb::SBError e;
+					uint64_t u = val.GetValueAsUnsigned(e, 0);
+					if (e.Success()) {
+						char b[32];
+						snprintf(b, sizeof(b), "0x%llx", (unsigned long long)u);
+						v = b;
+					}
+				}
+			}
+			args.push_back(v);
+		}
+		std::string out;
+		int st = run(args, out);
+		if (!out.empty())
+			result.Printf("%s", out.c_str());
+		if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			char msg[160];
+			if (st == -1)
+				snprintf(msg, sizeof(msg), "tl %s: cannot run %s", name_.c_str(), args[0].c_str());
+			else if (WIFSIGNALED(st))
+				snprintf(msg, sizeof(msg), "tl %s: engine killed by signal %d", name_.c_str(), WTERMSIG(st));
+			else
+				snprintf(msg, sizeof(msg), "tl %s: exit status %d", name_.c_str(), WEXITSTATUS(st));
+			result.AppendWarning(msg);
+			result.SetStatus(lldb::eReturnStatusFailed);
+			return false;
+		}
+		result.SetStatus(lldb::eReturnStatusSuccessFinishResult);
+		return true;
+	}
+
+private:
+	std::string name_;
+};
+
+} // namespace
+
+bool lldb::PluginInitialize(lldb::SBDebugger debugger)
+{
+	lldb::SBCommandInterpreter ci = debugger.GetCommandInterpreter();
+	std::string list;
+	int st = run({ engine_path(), "--print-commands" }, list);
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "tlinspect-lldb: cannot run '%s --print-commands' (set $TLINSPECT)\n",
+			engine_path().c_str());
+		return false;
+	}
+	lldb::SBCommand tl = ci.AddMultiwordCommand(
+		"tl", "tlinspect: goroutines, channels and glibc malloc of the current process or core, decoded "
+		      "from outside. `tl help CMD` or `help tl CMD` for one command.");
+	if (!tl.IsValid())
+		return false;
+	size_t pos = 0;
+	int n = 0;
+	while (pos < list.size() && n < 200) {
+		size_t eol = list.find('\n', pos);
+		std::string line = list.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
+		pos = eol == std::string::npos ? list.size() : eol + 1;
+		size_t t1 = line.find('\t');
+		if (t1 == std::string::npos || t1 == 0)
+			continue;
+		std::string name = line.substr(0, t1), rest = line.substr(t1 + 1);
+		size_t t2 = rest.find('\t');
+		std::string synopsis = t2 == std::string::npos ? "" : rest.substr(0, t2);
+		std::string summary = t2 == std::string::npos ? rest : rest.substr(t2 + 1);
+		if (name == "shell")
+			continue; // interactive: run `tlinspect --pid N shell` in a terminal instead
+		std::string help;
+		int hs = run({ engine_path(), "help", name }, help);
+		if (hs == -1 || !WIFEXITED(hs) || WEXITSTATUS(hs) != 0)
+			help = summary;
+		std::string syntax = "tl " + name + (synopsis.empty() ? "" : " " + synopsis);
+		lldb::SBCommand sub = tl.AddCommand(name.c_str(), new TlCmd(name), summary.c_str(), syntax.c_str());
+		if (sub.IsValid())
+			sub.SetHelpLong(help.c_str());
+		n++;
+	}
+	return n > 0;
+}
