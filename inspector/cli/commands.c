@@ -539,8 +539,10 @@ const struct tli_command tli_commands[] = {
 			"every field with its offset and size (from the layout resolver: DWARF or the\n"
 			"runtime maps), its value and a one-line meaning. `explain g ID` shows the\n"
 			"runtime.g of goroutine ID (stack bounds, the gobuf in sched, status, wait\n"
-			"reason, creator). chan, chunk and arena are reserved for the channel and malloc\n"
-			"structures (not drawn yet: they print where to look instead).",
+			"reason, creator). `explain chan ADDR` draws runtime.hchan with its ring\n"
+			"(sendx/recvx) and its recvq/sendq sudogs; `explain chunk ADDR` the glibc\n"
+			"malloc_chunk containing ADDR; `explain arena [ADDR]` a malloc_state (default\n"
+			"main_arena) with its fastbins, bins and heaps.",
 		.needs_target = TLI_TARGET_REQUIRED,
 		.fn = cmd_explain,
 		.options = NULL,
