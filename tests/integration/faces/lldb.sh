@@ -17,7 +17,7 @@
 # Ends with "N passed, M failed".
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-. "$HERE/../../lib.sh"
+. "$HERE/../lib.sh"
 TLI=${TLINSPECT:-$TLI_ROOT/build/tlinspect}
 WORK=$TLI_OUT/faces/lldb
 PASS=0 FAIL=0
