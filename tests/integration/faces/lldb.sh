@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/integration/faces/lldb/run.sh — the LLDB plugin (gdb-ext/lldb, libtlinspect-lldb.so) in
+# tests/integration/faces/lldb.sh — the LLDB plugin (gdb-ext/lldb, libtlinspect-lldb.so) in
 # scripted `lldb -b` sessions. FAILS (does not skip) when lldb or the LLDB headers are missing:
 # it is meant to run where scripts/setup.sh installed lldb-14 and liblldb-14-dev.
 # (Kept out of tests/integration/faces/*.sh, which all.sh runs, until setup.sh installs lldb.)
