@@ -23,52 +23,8 @@
 #include "core/target.h"
 #include "go/chans.h"
 
-/* ---- memory image: one mapped region [IMG, IMG+IMGSZ) ---- */
-#define IMG   0x100000ull
-#define IMGSZ 0x10000ull
-static uint8_t img[IMGSZ];
+#include "fake_image.h"
 
-static void put64(uint64_t a, uint64_t v)
-{
-	memcpy(img + (a - IMG), &v, 8);
-}
-
-static void put(uint64_t a, const void *p, size_t n)
-{
-	memcpy(img + (a - IMG), p, n);
-}
-
-static struct tli_error *fake_read_many(struct tli_target *t, struct tli_read *rs, size_t n)
-{
-	(void)t;
-	for (size_t i = 0; i < n; i++) {
-		rs[i].got = 0;
-		rs[i].err = 0;
-		if (rs[i].addr >= IMG && rs[i].addr < IMG + IMGSZ) {
-			uint64_t avail = IMG + IMGSZ - rs[i].addr;
-			size_t k = rs[i].len < avail ? rs[i].len : (size_t)avail;
-			memcpy(rs[i].buf, img + (rs[i].addr - IMG), k);
-			rs[i].got = k;
-		}
-		if (rs[i].got < rs[i].len)
-			rs[i].err = EFAULT;
-	}
-	return NULL;
-}
-
-static const struct tli_target_ops fake_ops = { .name = "fake", .read_many = fake_read_many };
-
-static struct tli_target *fake_target(void)
-{
-	struct tli_target *t = calloc(1, sizeof(*t));
-	assert_non_null(t);
-	t->ops = &fake_ops;
-	t->kind = TLI_TARGET_CORE;
-	t->maps = calloc(1, sizeof(*t->maps));
-	t->maps[0] = (struct tli_mapping){ IMG, IMG + IMGSZ, 0, TLI_PROT_R | TLI_PROT_W, NULL };
-	t->nmaps = 1;
-	return t;
-}
 
 /* ---- the layout of this image (1.26-like: two-word sudog.c / sudog.elem) ---- */
 struct fm {

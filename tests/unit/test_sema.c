@@ -25,47 +25,9 @@
 #include "core/target.h"
 #include "go/chans.h"
 
-#define IMG   0x100000ull
-#define IMGSZ 0x10000ull
-static uint8_t img[IMGSZ];
+#include "fake_image.h"
+
 static uint64_t semtable_addr;
-
-static void put64(uint64_t a, uint64_t v)
-{
-	memcpy(img + (a - IMG), &v, 8);
-}
-
-static struct tli_error *fake_read_many(struct tli_target *t, struct tli_read *rs, size_t n)
-{
-	(void)t;
-	for (size_t i = 0; i < n; i++) {
-		rs[i].got = 0;
-		rs[i].err = 0;
-		if (rs[i].addr >= IMG && rs[i].addr < IMG + IMGSZ) {
-			uint64_t avail = IMG + IMGSZ - rs[i].addr;
-			size_t k = rs[i].len < avail ? rs[i].len : (size_t)avail;
-			memcpy(rs[i].buf, img + (rs[i].addr - IMG), k);
-			rs[i].got = k;
-		}
-		if (rs[i].got < rs[i].len)
-			rs[i].err = EFAULT;
-	}
-	return NULL;
-}
-
-static const struct tli_target_ops fake_ops = { .name = "fake", .read_many = fake_read_many };
-
-static struct tli_target *fake_target(void)
-{
-	struct tli_target *t = calloc(1, sizeof(*t));
-	assert_non_null(t);
-	t->ops = &fake_ops;
-	t->kind = TLI_TARGET_CORE;
-	t->maps = calloc(1, sizeof(*t->maps));
-	t->maps[0] = (struct tli_mapping){ IMG, IMG + IMGSZ, 0, TLI_PROT_R | TLI_PROT_W, NULL };
-	t->nmaps = 1;
-	return t;
-}
 
 /* go1.24 amd64 offsets (runtime-maps/go/1.24.map) */
 struct fm {
