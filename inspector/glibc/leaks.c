@@ -10,6 +10,7 @@
  * unmarked is reported, grouped by size and by C++ type when the first word
  * points into a `_ZTV…` vtable symbol of some module.
  */
+#include <dlfcn.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,11 +52,32 @@ static bool demangle_simple(const char *s, char *out, size_t cap)
 	return parts > 0 && (!nested || *s == 'E') && o > 0;
 }
 
+typedef char *(*cxa_demangle_fn)(const char *, char *, size_t *, int *);
+
+/* The demangler: linked (-lstdc++), else libstdc++.so.6 loaded on first use
+ * (present wherever a C++ program runs), else NULL (the fallback below). */
+static cxa_demangle_fn get_demangler(void)
+{
+	static bool tried;
+	static cxa_demangle_fn fn;
+	if (__cxa_demangle)
+		return __cxa_demangle;
+	if (!tried) {
+		tried = true;
+		void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+		if (h)
+			*(void **)&fn = dlsym(h, "__cxa_demangle");
+		/* h stays open: fn lives in it */
+	}
+	return fn;
+}
+
 static void demangle_vtable(const char *sym, char *out, size_t cap)
 {
-	if (__cxa_demangle) {
+	cxa_demangle_fn dem = getenv("TLINSPECT_NO_CXA_DEMANGLE") ? NULL : get_demangler();
+	if (dem) {
 		int st = 0;
-		char *d = __cxa_demangle(sym, NULL, NULL, &st);
+		char *d = dem(sym, NULL, NULL, &st);
 		if (d && !st) {
 			const char *p = d;
 			if (!strncmp(p, "vtable for ", 11))
@@ -232,13 +254,27 @@ static uint64_t root_start(const struct tli_target *t, const struct tli_mapping 
 struct tli_error *tli_glibc_leaks(struct tli_session *s, const struct tli_glibc_opts *o, json_t *result)
 {
 	struct tli_target *t = s->target;
+	/* Live and not stopped yet: resolve libc's layout first (DWARF indexing,
+	 * the slow part), so the target's pause is only the capture. */
+	bool prepared = false;
+	if (s->opts.pid && t->stop_deferred && !t->stopped) {
+		struct tli_error *pe = tli_glibc_prepare(s->opts.pid, o, s->opts.no_dwarf);
+		prepared = !pe;
+		tli_error_destroy(pe);
+	}
 	/* the roots need every thread's registers and the maps at the stop */
 	struct tli_error *serr = tli_target_stop(t);
-	if (serr)
+	if (serr) {
+		if (prepared)
+			tli_glibc_unprepare();
 		return serr;
+	}
 	struct tli_range *roots = calloc(t->nmaps + 1, sizeof(*roots));
-	if (!roots)
+	if (!roots) {
+		if (prepared)
+			tli_glibc_unprepare();
 		return &tli_enomem;
+	}
 	size_t nroots = 0;
 	for (size_t i = 0; i < t->nmaps; i++) {
 		const struct tli_mapping *m = &t->maps[i];
@@ -252,6 +288,8 @@ struct tli_error *tli_glibc_leaks(struct tli_session *s, const struct tli_glibc_
 	struct tli_error *err = tli_gl_run(s, o, roots, nroots, &c, &h);
 	if (err) {
 		free(roots);
+		if (prepared)
+			tli_glibc_unprepare();
 		return err;
 	}
 	struct lk k = { .t = t, .h = h };
@@ -409,5 +447,7 @@ out:
 	free(roots);
 	tli_gl_heap_free(h);
 	tli_gl_ctx_free(c);
+	if (prepared)
+		tli_glibc_unprepare();
 	return err;
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define MAX_ARENAS 4096
 #define MAX_HEAPS_PER_ARENA 65536
@@ -48,7 +49,11 @@ static uint64_t le(const uint8_t *p, unsigned w)
 struct mark { uint64_t addr; uint8_t kind; uint16_t arena; uint32_t aux; };
 struct markset { struct mark *v; size_t cap, n; };
 
-static size_t mhash(uint64_t a, size_t cap) { return (size_t)((a >> 4) * 0x9E3779B97F4A7C15ull) & (cap - 1); }
+static size_t mhash(uint64_t a, size_t cap)
+{
+	/* high bits of the product: its low bits depend only on a's low bits */
+	return (size_t)(((a >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - __builtin_ctzll(cap))) & (cap - 1);
+}
 
 static bool ms_grow(struct markset *s)
 {
@@ -114,7 +119,40 @@ struct walk {
 	struct segref *segs; /* sorted by start */
 	size_t nsegs;
 	struct markset marks;
+	struct mark **sorted; /* the marks by address, for the in-order heap walk */
+	size_t nsorted, cur;
 };
+
+static int cmp_markp(const void *a, const void *b)
+{
+	const struct mark *x = *(const struct mark *const *)a, *y = *(const struct mark *const *)b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* The mark at address p; p must not decrease between calls (else: hash lookup). */
+static struct mark *mark_at(struct walk *w, uint64_t p)
+{
+	if (!w->sorted)
+		return ms_get(&w->marks, p);
+	if (w->cur && w->cur <= w->nsorted && w->sorted[w->cur - 1]->addr > p)
+		return ms_get(&w->marks, p);
+	while (w->cur < w->nsorted && w->sorted[w->cur]->addr < p)
+		w->cur++;
+	return w->cur < w->nsorted && w->sorted[w->cur]->addr == p ? w->sorted[w->cur] : NULL;
+}
+
+/* Heap copies: big, written once: ask for transparent huge pages (fewer faults). */
+static uint8_t *seg_alloc(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	if (n >= (2u << 20))
+		madvise(p, n, MADV_HUGEPAGE);
+#endif
+	return p;
+}
 
 static void problem(struct tli_gl_heap *h, uint64_t addr, long arena, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -676,7 +714,7 @@ static void walk_seg(struct walk *w, size_t ai, size_t si)
 		}
 		uint8_t kind = next_p ? GLK_INUSE : GLK_FREE_UNBINNED;
 		uint32_t aux = 0;
-		struct mark *m = ms_get(&w->marks, p);
+		struct mark *m = mark_at(w, p);
 		if (m) {
 			m->arena |= 0x8000; /* met by the walk */
 			aux = m->aux;
@@ -743,6 +781,37 @@ static int cmp_chunk(const void *a, const void *b)
 {
 	const struct tli_gl_chunk *x = a, *y = b;
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static bool sorted_chunks(const struct tli_gl_chunk *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (v[i].addr < v[i - 1].addr)
+			return false;
+	return true;
+}
+
+/* h->chunks[0, nheap) and [nheap, nchunks) are each meant to be sorted; merge them. */
+static void merge_tail(struct tli_gl_heap *h, size_t nheap)
+{
+	struct tli_gl_chunk *v = h->chunks;
+	size_t m = h->nchunks - nheap;
+	struct tli_gl_chunk *tail = malloc(m * sizeof(*tail));
+	if (!tail || !sorted_chunks(v, nheap)) {
+		free(tail);
+		qsort(v, h->nchunks, sizeof(*v), cmp_chunk);
+		return;
+	}
+	memcpy(tail, v + nheap, m * sizeof(*tail));
+	qsort(tail, m, sizeof(*tail), cmp_chunk);
+	size_t i = nheap, j = m, k = h->nchunks;
+	while (j) {
+		if (i && v[i - 1].addr > tail[j - 1].addr)
+			v[--k] = v[--i];
+		else
+			v[--k] = tail[--j];
+	}
+	free(tail);
 }
 
 struct tli_error *tli_gl_walk(struct tli_target *t, const struct tli_gl_layout *L,
@@ -861,7 +930,7 @@ struct tli_error *tli_gl_walk(struct tli_target *t, const struct tli_gl_layout *
 	/* copy each segment out of the capture */
 	for (size_t k = 0; k < w.nsegs; k++) {
 		struct tli_gl_seg *g = &h->arenas[w.segs[k].arena].segs[w.segs[k].seg];
-		g->buf = malloc(g->end - g->start);
+		g->buf = seg_alloc(g->end - g->start);
 		if (!g->buf) {
 			problem(h, g->start, (long)w.segs[k].arena, "heap 0x%" PRIx64 "-0x%" PRIx64
 				": cannot allocate a copy (%" PRIu64 " bytes); not walked", g->start, g->end,
@@ -873,7 +942,7 @@ struct tli_error *tli_gl_walk(struct tli_target *t, const struct tli_gl_layout *
 			problem(h, g->start, (long)w.segs[k].arena, "heap 0x%" PRIx64 "-0x%" PRIx64
 				" is not readable: %s", g->start, g->end, e->msg);
 			tli_error_destroy(e);
-			free(g->buf);
+			munmap(g->buf, g->end - g->start);
 			g->buf = NULL;
 		}
 	}
@@ -899,7 +968,13 @@ struct tli_error *tli_gl_walk(struct tli_target *t, const struct tli_gl_layout *
 		walk_fastbins(&w, i);
 		walk_bins(&w, i);
 	}
-	/* every chunk, in address order */
+	/* every chunk, in address order (free-list marks met in the same order) */
+	if (w.marks.n && (w.sorted = malloc(w.marks.n * sizeof(*w.sorted)))) {
+		for (size_t i = 0; i < w.marks.cap; i++)
+			if (w.marks.v[i].addr)
+				w.sorted[w.nsorted++] = &w.marks.v[i];
+		qsort(w.sorted, w.nsorted, sizeof(*w.sorted), cmp_markp);
+	}
 	for (size_t k = 0; k < w.nsegs; k++)
 		walk_seg(&w, w.segs[k].arena, w.segs[k].seg);
 	for (size_t i = 0; i < h->narenas; i++) {
@@ -917,16 +992,20 @@ struct tli_error *tli_gl_walk(struct tli_target *t, const struct tli_gl_layout *
 			problem(h, m->addr, m->arena & 0x7fff, "chunk 0x%" PRIx64 " is in a %s list but the heap "
 				"walk did not reach it", m->addr, tli_gl_kind_names[m->kind]);
 	}
+	size_t nheap = h->nchunks;
 	find_mmapped(&w);
-	/* mmapped chunks were appended after the heap chunks: restore address order */
-	if (h->mmapped_found)
-		qsort(h->chunks, h->nchunks, sizeof(*h->chunks), cmp_chunk);
+	/* mmapped chunks were appended after the heap chunks (in address order):
+	 * merge the few of them in from the back */
+	if (h->nchunks > nheap)
+		merge_tail(h, nheap);
+	free(w.sorted);
 	free(w.segs);
 	free(w.marks.v);
 	free(abuf);
 	*ret = h;
 	return NULL;
 fail:
+	free(w.sorted);
 	free(w.segs);
 	free(w.marks.v);
 	free(abuf);
@@ -940,7 +1019,8 @@ void tli_gl_heap_free(struct tli_gl_heap *h)
 		return;
 	for (size_t i = 0; i < h->narenas; i++) {
 		for (size_t j = 0; j < h->arenas[i].nsegs; j++)
-			free(h->arenas[i].segs[j].buf);
+			if (h->arenas[i].segs[j].buf)
+				munmap(h->arenas[i].segs[j].buf, h->arenas[i].segs[j].end - h->arenas[i].segs[j].start);
 		free(h->arenas[i].segs);
 	}
 	free(h->arenas);

@@ -3,7 +3,8 @@
 #   tests/integration/glibc/run.sh [VARIANT...]
 # Variants: native (2.36), tc0 (tcache_count=0), arena1 (arena_max=1),
 #           g241 (trixie libc via its loader), g231 (bullseye libc, binary built
-#           against its sysroot), and each with "-core" checks from a gcore core.
+#           against its sysroot), and each with "-core" checks from a gcore core;
+#           cxx (C++ leaks grouped by demangled class: live, core, no demangler).
 # Other glibcs come from tests/out/glibc-dl/{trixie,bullseye}/root (see fetch.sh
 # there); variants whose files are missing are skipped with a note.
 set -u
@@ -24,6 +25,7 @@ else
 	TLI="$DRV"; MODE=driver
 fi
 gcc -O2 -g -pthread -o "$OUT/heapstate" tests/targets/c/heapstate.c || exit 1
+g++ -O2 -g -pthread -o "$OUT/cxxleaks" tests/targets/c/cxxleaks.cc || exit 1
 
 T241=$DL/trixie/root
 S231=$DL/bullseye/root
@@ -85,11 +87,39 @@ variant() { # name env loader-cmd debugdir binary
 	fi
 	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 }
+# C++: leaked objects grouped under their demangled class (live, core, and
+# live without a C++ demangler, where only template names may differ)
+cxx_variant() {
+	local d=$OUT/cxx
+	rm -rf "$d"; mkdir -p "$d"
+	"$OUT/cxxleaks" "$d" >"$d/stdout" 2>"$d/stderr" &
+	local pid=$!
+	for _ in $(seq 100); do grep -q ready "$d/stdout" 2>/dev/null && break; sleep 0.1; done
+	if ! grep -q ready "$d/stdout"; then
+		echo "FAIL cxx: target did not get ready: $(cat "$d/stderr")"; kill -9 $pid; total_fail=$((total_fail+1)); return
+	fi
+	total_runs=$((total_runs+3))
+	if $(run_tli_cmd) --pid $pid leaks >"$d/live.leaks.json" 2>"$d/live.err"; then
+		python3 tests/integration/glibc/check_cxx.py "$d" "$d/live.leaks.json" || total_fail=$((total_fail+1))
+	else echo "FAIL cxx: leaks: $(cat "$d/live.err")"; total_fail=$((total_fail+1)); fi
+	if TLINSPECT_NO_CXA_DEMANGLE=1 $(run_tli_cmd) --pid $pid leaks >"$d/nodem.leaks.json" 2>"$d/nodem.err"; then
+		python3 tests/integration/glibc/check_cxx.py "$d" "$d/nodem.leaks.json" --fallback || total_fail=$((total_fail+1))
+	else echo "FAIL cxx: leaks (no demangler): $(cat "$d/nodem.err")"; total_fail=$((total_fail+1)); fi
+	if gcore -o "$d/core" $pid >"$d/gcore.log" 2>&1; then
+		local core; core=$(ls "$d"/core.* | head -1)
+		if $(run_tli_cmd) --core "$core" --exe "$OUT/cxxleaks" leaks >"$d/core.leaks.json" 2>"$d/core.err"; then
+			python3 tests/integration/glibc/check_cxx.py "$d" "$d/core.leaks.json" || total_fail=$((total_fail+1))
+		else echo "FAIL cxx core: leaks: $(cat "$d/core.err")"; total_fail=$((total_fail+1)); fi
+		rm -f "$core"
+	else echo "FAIL cxx: gcore failed: $(tail -1 "$d/gcore.log")"; total_fail=$((total_fail+1)); fi
+	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+}
 run_tli_cmd() { if [ $MODE = cli ]; then echo "$TLI --json"; else echo "$TLI"; fi; }
 
-want=${*:-native tc0 arena1 g241 g231}
+want=${*:-native tc0 arena1 g241 g231 cxx}
 for v in $want; do
 	case $v in
+	cxx) cxx_variant ;;
 	native) variant native "" "" "" "$OUT/heapstate" ;;
 	tc0) variant tc0 "GLIBC_TUNABLES=glibc.malloc.tcache_count=0" "" "" "$OUT/heapstate" ;;
 	arena1) variant arena1 "GLIBC_TUNABLES=glibc.malloc.arena_max=1" "" "" "$OUT/heapstate" ;;
