@@ -25,7 +25,15 @@ if "--no-minutes" in sys.argv[1:]:
     # inspections taken apart in time (live, then a core written later): the wait in minutes
     # may have crossed a minute; it is checked against Go's own dump in tests/integration/run.sh
     DROP.add("wait_minutes")
-path = [a for a in sys.argv[1:] if not a.startswith("--")][0]
+args = sys.argv[1:]
+facts_ids = set()
+if "--facts" in args:
+    # the target's own record of which goroutines are volatile (by goid)
+    i = args.index("--facts")
+    facts = json.load(open(args[i + 1]))
+    facts_ids = {facts["roles"][r] for r in facts.get("volatile", []) if r in facts.get("roles", {})}
+    del args[i:i + 2]
+path = [a for a in args if not a.startswith("--")][0]
 if not keep_ids:
     DROP |= {"id", "goid", "ids"}
 
@@ -38,9 +46,24 @@ def strip(v):
     return v
 
 
+# The goroutines target's volatile roles (facts.json "volatile": busy1, busy2,
+# select_default_loop) run, sleep or wait from one instant to the next: like
+# tests/integration/compare.py, only their identity and creator are compared.
+VOLATILE_FUNCS = {"main.busyLoop", "main.selectDefaultLoop"}
+
+
+def volatile(g):
+    if g.get("id") in facts_ids:
+        return True
+    return any(isinstance(g.get(k), dict) and g[k].get("function") in VOLATILE_FUNCS
+               for k in ("user", "start", "current"))
+
+
 doc = json.load(open(path))
 gs = []
 for g in doc.get("go", {}).get("goroutines", []):
+    if volatile(g):
+        g = {"volatile": True, "id": g.get("id"), "created_by": g.get("created_by")}
     if g.get("system"):
         g = {"system": True, "id": g.get("id"), "start": (g.get("start") or {}).get("function")}
     g = strip(g)

@@ -73,10 +73,12 @@ for v in $(tli_go_versions); do
 
 	ok=1
 	# same process: ids must agree too; two processes: ids are not deterministic
-	inspect "go$v-dwarf" "$ppid" --ids || ok=0
-	inspect "go$v-nodwarf" "$ppid" --ids --no-dwarf || ok=0
-	inspect "go$v-dwarf-noids" "$ppid" "" || ok=0
-	inspect "go$v-stripped" "$spid" "" || ok=0
+	pf="--facts $d/plain/facts.json"
+	sf="--facts $d/strip/facts.json"
+	inspect "go$v-dwarf" "$ppid" "--ids $pf" || ok=0
+	inspect "go$v-nodwarf" "$ppid" "--ids $pf" --no-dwarf || ok=0
+	inspect "go$v-dwarf-noids" "$ppid" "$pf" || ok=0
+	inspect "go$v-stripped" "$spid" "$sf" || ok=0
 	if [ $ok = 1 ]; then
 		source_is "go$v-dwarf" 'dwarf*'
 		source_is "go$v-nodwarf" '@(runtime-maps|elf-symtab)*'
@@ -84,13 +86,13 @@ for v in $(tli_go_versions); do
 		same "go$v-dwarf" "go$v-nodwarf" "go$v: unstripped, DWARF vs --no-dwarf"
 		same "go$v-dwarf-noids" "go$v-stripped" "go$v: unstripped (DWARF) vs stripped (runtime maps)"
 		# the stripped process again from a core: live and core must agree
-		inspect "go$v-stripped-ids" "$spid" "--ids --no-minutes" || ok=0
+		inspect "go$v-stripped-ids" "$spid" "--ids --no-minutes $sf" || ok=0
 		rm -f "$d"/score.*
 		if [ $ok = 1 ] && gcore -o "$d/score" "$spid" >"$d/gcore.log" 2>&1; then
 			score=$(ls "$d"/score.* | head -1)
 			if "$TLI" --core "$score" --exe "$strip" --json goroutines --stacks \
 				>"$WORK/go$v-stripped-core.json" 2>"$WORK/go$v-stripped-core.err"; then
-				python3 "$HERE/normalize.py" --ids --no-minutes "$WORK/go$v-stripped-core.json" \
+				python3 "$HERE/normalize.py" --ids --no-minutes $sf "$WORK/go$v-stripped-core.json" \
 					>"$WORK/go$v-stripped-core.norm"
 				source_is "go$v-stripped-core" 'runtime-maps*'
 				same "go$v-stripped-ids" "go$v-stripped-core" "go$v: stripped, live vs gcore core"
