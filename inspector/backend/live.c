@@ -511,6 +511,12 @@ static int seize_one(struct live *L, int pid, int tid, struct tli_error **err)
 		int e = errno;
 		if (e == ESRCH)
 			return 0;
+		/* The kernel answers EPERM for a thread that is exiting (exit_state set).
+		 * Permission is per process: once another thread of it has been seized,
+		 * a refusal means this thread is on its way out; the rescan rounds
+		 * confirm the final thread list. */
+		if ((e == EPERM || e == EACCES) && tid != pid && L->ntids > 0)
+			return 0;
 		if (e == EPERM || e == EACCES) {
 			*err = perm_error(pid, tid, e);
 			return -1;
