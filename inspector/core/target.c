@@ -10,6 +10,8 @@
  */
 #include "target.h"
 
+#include "bytes.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -262,10 +264,7 @@ struct tli_error *tli_target_read_u64(struct tli_target *t, uint64_t addr, uint6
 	struct tli_error *err = tli_target_read(t, addr, b, sizeof(b));
 	if (err)
 		return err;
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | b[i];
-	*ret = v;
+	*ret = tli_rd64(b);
 	return NULL;
 }
 
@@ -275,7 +274,7 @@ struct tli_error *tli_target_read_u32(struct tli_target *t, uint64_t addr, uint3
 	struct tli_error *err = tli_target_read(t, addr, b, sizeof(b));
 	if (err)
 		return err;
-	*ret = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+	*ret = (uint32_t)tli_rdn(b, 4);
 	return NULL;
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/layout.h"
 #include "core/target.h"
 
 #define IMG   0x100000ull
@@ -64,6 +65,51 @@ static inline struct tli_target *fake_target(void)
 	t->maps[0] = (struct tli_mapping){ IMG, IMG + IMGSZ, 0, TLI_PROT_R | TLI_PROT_W, NULL };
 	t->nmaps = 1;
 	return t;
+}
+
+/*
+ * A fake layout provider over tables the test declares: `struct fm fmembers[]`
+ * (type, member path, offset, size) and `struct fs fsizes[]` (type, size), handed
+ * over as `struct fake_layout` (the provider's p).
+ */
+struct fm {
+	const char *type, *member;
+	uint64_t off, size;
+};
+
+struct fs {
+	const char *type;
+	uint64_t size;
+};
+
+struct fake_layout {
+	const struct fm *m;
+	size_t nm;
+	const struct fs *s;
+	size_t ns;
+};
+
+static struct tli_error *fl_member(void *p, const char *type, const char *member, struct tli_member *ret)
+{
+	const struct fake_layout *fl = p;
+	for (size_t i = 0; i < fl->nm; i++)
+		if (!strcmp(fl->m[i].type, type) && !strcmp(fl->m[i].member, member)) {
+			ret->offset = fl->m[i].off;
+			ret->size = fl->m[i].size;
+			return NULL;
+		}
+	return tli_error_create(TLI_E_NO_INFO, "fake layout: no %s.%s", type, member);
+}
+
+static struct tli_error *fl_size(void *p, const char *type, uint64_t *ret)
+{
+	const struct fake_layout *fl = p;
+	for (size_t i = 0; i < fl->ns; i++)
+		if (!strcmp(fl->s[i].type, type)) {
+			*ret = fl->s[i].size;
+			return NULL;
+		}
+	return tli_error_create(TLI_E_NO_INFO, "fake layout: no type %s", type);
 }
 
 #endif

@@ -27,10 +27,6 @@
 
 
 /* ---- the layout of this image (1.26-like: two-word sudog.c / sudog.elem) ---- */
-struct fm {
-	const char *type, *member;
-	uint64_t off, size;
-};
 static const struct fm fmembers[] = {
 	{ "runtime.hchan", "qcount", 0, 8 },     { "runtime.hchan", "dataqsiz", 8, 8 },
 	{ "runtime.hchan", "buf", 16, 8 },       { "runtime.hchan", "elemsize", 24, 2 },
@@ -47,34 +43,11 @@ static const struct fm fmembers[] = {
 	{ "internal/abi.Type", "TFlag", 20, 1 }, { "internal/abi.Type", "Kind_", 23, 1 },
 	{ "internal/abi.Type", "Str", 40, 4 },
 };
-static const struct {
-	const char *type;
-	uint64_t size;
-} fsizes[] = { { "runtime.hchan", 96 }, { "runtime.sudog", 104 }, { "runtime.g", 128 },
+static const struct fs fsizes[] = { { "runtime.hchan", 96 }, { "runtime.sudog", 104 }, { "runtime.g", 128 },
 	       { "internal/abi.Type", 48 } };
 
-static struct tli_error *fl_member(void *p, const char *type, const char *member, struct tli_member *ret)
-{
-	(void)p;
-	for (size_t i = 0; i < sizeof(fmembers) / sizeof(fmembers[0]); i++)
-		if (!strcmp(fmembers[i].type, type) && !strcmp(fmembers[i].member, member)) {
-			ret->offset = fmembers[i].off;
-			ret->size = fmembers[i].size;
-			return NULL;
-		}
-	return tli_error_create(TLI_E_NO_INFO, "fake layout: no %s.%s", type, member);
-}
-
-static struct tli_error *fl_size(void *p, const char *type, uint64_t *ret)
-{
-	(void)p;
-	for (size_t i = 0; i < sizeof(fsizes) / sizeof(fsizes[0]); i++)
-		if (!strcmp(fsizes[i].type, type)) {
-			*ret = fsizes[i].size;
-			return NULL;
-		}
-	return tli_error_create(TLI_E_NO_INFO, "fake layout: no type %s", type);
-}
+static struct fake_layout fake_layout = { fmembers, sizeof(fmembers) / sizeof(fmembers[0]), fsizes,
+					   sizeof(fsizes) / sizeof(fsizes[0]) };
 
 static const struct tli_layout_provider_ops fl_ops = { .name = "fake", .member = fl_member,
 						       .type_size = fl_size };
@@ -105,7 +78,7 @@ static struct fixture *fx_new(void)
 	assert_non_null(f);
 	f->t = fake_target();
 	assert_null(tli_layout_create(&f->l));
-	assert_null(tli_layout_add_provider(f->l, &fl_ops, NULL));
+	assert_null(tli_layout_add_provider(f->l, &fl_ops, &fake_layout));
 	/* a type descriptor: int, size 8, kind 2 */
 	put64(TYPE + 0, 8);
 	img[TYPE - IMG + 23] = 2;

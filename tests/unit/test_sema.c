@@ -30,10 +30,6 @@
 static uint64_t semtable_addr;
 
 /* go1.24 amd64 offsets (runtime-maps/go/1.24.map) */
-struct fm {
-	const char *type, *member;
-	uint64_t off, size;
-};
 static const struct fm fmembers[] = {
 	{ "runtime.hchan", "qcount", 0, 8 },     { "runtime.hchan", "dataqsiz", 8, 8 },
 	{ "runtime.hchan", "buf", 16, 8 },       { "runtime.hchan", "elemsize", 24, 2 },
@@ -48,34 +44,11 @@ static const struct fm fmembers[] = {
 	{ "runtime.g", "waiting", 64, 8 },       { "runtime.semaRoot", "treap", 8, 8 },
 	{ "runtime.semaRoot", "nwait", 16, 4 },
 };
-static const struct {
-	const char *type;
-	uint64_t size;
-} fsizes[] = { { "runtime.hchan", 96 }, { "runtime.sudog", 88 }, { "runtime.g", 128 },
+static const struct fs fsizes[] = { { "runtime.hchan", 96 }, { "runtime.sudog", 88 }, { "runtime.g", 128 },
 	       { "runtime.semaRoot", 24 } };
 
-static struct tli_error *fl_member(void *p, const char *type, const char *member, struct tli_member *ret)
-{
-	(void)p;
-	for (size_t i = 0; i < sizeof(fmembers) / sizeof(fmembers[0]); i++)
-		if (!strcmp(fmembers[i].type, type) && !strcmp(fmembers[i].member, member)) {
-			ret->offset = fmembers[i].off;
-			ret->size = fmembers[i].size;
-			return NULL;
-		}
-	return tli_error_create(TLI_E_NO_INFO, "fake layout: no %s.%s", type, member);
-}
-
-static struct tli_error *fl_size(void *p, const char *type, uint64_t *ret)
-{
-	(void)p;
-	for (size_t i = 0; i < sizeof(fsizes) / sizeof(fsizes[0]); i++)
-		if (!strcmp(fsizes[i].type, type)) {
-			*ret = fsizes[i].size;
-			return NULL;
-		}
-	return tli_error_create(TLI_E_NO_INFO, "fake layout: no type %s", type);
-}
+static struct fake_layout fake_layout = { fmembers, sizeof(fmembers) / sizeof(fmembers[0]), fsizes,
+					   sizeof(fsizes) / sizeof(fsizes[0]) };
 
 static struct tli_error *fl_global(void *p, const char *name, struct tli_global *ret)
 {
@@ -131,7 +104,7 @@ static struct fixture *fx_new(void)
 	assert_non_null(f);
 	f->t = fake_target();
 	assert_null(tli_layout_create(&f->l));
-	assert_null(tli_layout_add_provider(f->l, &fl_ops, NULL));
+	assert_null(tli_layout_add_provider(f->l, &fl_ops, &fake_layout));
 	static const char *const reasons[] = { "sync.Mutex.Lock", "semacquire", "sync.WaitGroup.Wait" };
 	uint64_t gaddr[3] = { G1, G2, G3 };
 	for (int i = 0; i < 3; i++)
