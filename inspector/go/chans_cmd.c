@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The channel commands: goroutines (+blocked_on), chans, chan ADDR. */
 #include "chans.h"
+#include "changlobals.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -114,9 +115,36 @@ struct tli_error *tli_go_cmd_chans(struct tli_session *s, const struct tli_go_ch
 	struct tli_go_chans_opts co = *o;
 	co.queues = true;
 	co.buffers = false;
-	struct tli_error *err = tli_go_chans_run(s, NULL, 0, &co, &rt, &c);
-	if (err)
+	struct tli_go_chan_globals glob = { 0 };
+	uint64_t *extra = NULL;
+	size_t nextra = 0;
+	struct tli_error *err = tli_go_rt_open(s, &rt);
+	if (!err)
+		err = tli_go_rt_capture(rt);
+	if (!err) {
+		/* channels held by globals; a failure degrades to a warning */
+		struct tli_error *ge = tli_go_chan_globals_find(s, tli_go_rt_layout(rt), tli_go_rt_bias(rt), &glob);
+		if (ge) {
+			tli_session_warn(s, "channels held by globals not searched: %s", ge->msg);
+			tli_error_destroy(ge);
+		} else if (glob.truncated) {
+			tli_session_warn(s, "more than %d global slots hold channels; the rest are not listed",
+					 TLI_CHAN_GLOBALS_MAX);
+		}
+		extra = glob.n ? malloc(glob.n * sizeof(*extra)) : NULL;
+		for (size_t i = 0; extra && i < glob.n; i++)
+			if (!nextra || extra[nextra - 1] != glob.v[i].chan)
+				extra[nextra++] = glob.v[i].chan;
+		err = tli_go_chans_capture(s, rt, extra, nextra, &co, &c);
+	}
+	tli_target_release(s->target);
+	free(extra);
+	if (err) {
+		tli_go_chan_globals_free(&glob);
+		tli_go_rt_destroy(rt);
 		return err;
+	}
+	add_warnings(s, c);
 	struct tli_gobin *gb = NULL;
 	if (!tli_session_gobin(s, &gb)) {
 		json_t *tg = json_object();
@@ -128,9 +156,10 @@ struct tli_error *tli_go_cmd_chans(struct tli_session *s, const struct tli_go_ch
 	if (!rows) {
 		tli_go_chans_destroy(c);
 		tli_go_rt_destroy(rt);
+		tli_go_chan_globals_free(&glob);
 		return &tli_enomem;
 	}
-	size_t nblocked = 0;
+	size_t nblocked = 0, nwaited = 0, nheld = 0;
 	for (size_t i = 0; i < c->nchans; i++) {
 		const struct tli_go_chan *ch = &c->chans[i];
 		json_t *r = json_object();
@@ -163,12 +192,24 @@ struct tli_error *tli_go_cmd_chans(struct tli_session *s, const struct tli_go_ch
 				json_array_append_new(rid, json_integer(ch->recvq[k].goid));
 		json_object_set_new(r, "sender_ids", sid);
 		json_object_set_new(r, "receiver_ids", rid);
+		size_t g0 = 0, ng = tli_go_chan_globals_of(&glob, ch->addr, &g0);
+		json_t *held = json_array();
+		for (size_t k = 0; k < ng; k++) {
+			const struct tli_go_chan_global *gv = &glob.v[g0 + k];
+			json_t *h = json_object();
+			json_object_set_new(h, "slot", tli_go_hex(gv->slot));
+			json_object_set_new(h, "name", gv->name[0] ? json_string(gv->name) : json_null());
+			json_array_append_new(held, h);
+		}
+		json_object_set_new(r, "globals", held);
 		if (ch->problem[0])
 			json_object_set_new(r, "unreadable", json_string(ch->problem));
 		if (ch->q_problem[0])
 			json_object_set_new(r, "queue_problem", json_string(ch->q_problem));
 		rows[i] = r;
 		nblocked += ns + nr;
+		nwaited += (ns + nr) != 0;
+		nheld += ng != 0;
 	}
 	qsort(rows, c->nchans, sizeof(*rows), cmp_waiters);
 	json_t *arr = json_array();
@@ -178,10 +219,13 @@ struct tli_error *tli_go_cmd_chans(struct tli_session *s, const struct tli_go_ch
 	json_t *go = json_object();
 	json_object_set_new(go, "channel_count", json_integer((json_int_t)c->nchans));
 	json_object_set_new(go, "blocked_goroutines", json_integer((json_int_t)nblocked));
+	json_object_set_new(go, "channels_with_waiters", json_integer((json_int_t)nwaited));
+	json_object_set_new(go, "channels_held_by_globals", json_integer((json_int_t)nheld));
 	json_object_set_new(go, "channels", arr);
 	json_object_set_new(result, "go", go);
 	tli_go_chans_destroy(c);
 	tli_go_rt_destroy(rt);
+	tli_go_chan_globals_free(&glob);
 	return NULL;
 }
 

@@ -13,6 +13,8 @@
  *   runtime.fingStatus / runtime.fingRunning  isSystemGoroutine: first RIP load
  *   runtime.semtable     semacquire1 / semrelease1: first RIP lea (go-runtime.md §2.4);
  *                        both must agree; 251 roots x 64 bytes in .bss
+ *   runtime.mheap_       mallocinit: the RIP lea into RAX (the receiver, register ABI) right
+ *                        before `call runtime.(*mheap).init` — `mheap_.init()`
  * Every result is checked to lie in the data/bss sections of firstmoduledata (or the ELF
  * sections) with room for the object.
  */
@@ -204,6 +206,70 @@ static struct tli_error *nth_load(const struct tli_gobin *gb, const char *func, 
 	return tli_error_create(TLI_E_NO_INFO, "%s has fewer than %zu RIP-relative loads", func, nth + 1);
 }
 
+/* The RIP-relative lea into `reg` that is live at the first direct call to `callee` inside
+ * `func` (the argument passed in that register, register ABI). */
+static struct tli_error *lea_arg_of_call(const struct tli_gobin *gb, const char *func, const char *callee,
+					 x86_reg reg, uint64_t *ret)
+{
+	const struct tli_pclntab *pt = tli_gobin_pclntab(gb);
+	if (!pt)
+		return tli_error_create(TLI_E_NO_INFO, "no pclntab");
+	struct tli_gofunc f, c;
+	struct tli_error *err = tli_pclntab_lookup(pt, func, &f);
+	if (!err)
+		err = tli_pclntab_lookup(pt, callee, &c);
+	if (err)
+		return err;
+	if (f.end <= f.entry || f.end - f.entry > MAX_FUNC_BYTES)
+		return tli_error_create(TLI_E_BAD_FORMAT, "%s: implausible function bounds", func);
+	size_t len = (size_t)(f.end - f.entry);
+	const uint8_t *code = tli_gobin_view(gb, f.entry, len);
+	if (!code)
+		return tli_error_create(TLI_E_BAD_FORMAT, "%s: code is not in the file", func);
+	csh h;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK)
+		return tli_error_create(TLI_E_INTERNAL, "capstone: cannot open an x86-64 decoder");
+	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
+	cs_insn *insn = cs_malloc(h);
+	if (!insn) {
+		cs_close(&h);
+		return &tli_enomem;
+	}
+	const uint8_t *p = code;
+	size_t left = len;
+	uint64_t addr = f.entry, lea = 0;
+	bool found = false;
+	while (left && !found && cs_disasm_iter(h, &p, &left, &addr, insn)) {
+		cs_x86 *x = &insn->detail->x86;
+		if (insn->id == X86_INS_LEA && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+		    x->operands[1].type == X86_OP_MEM && x->operands[1].mem.base == X86_REG_RIP &&
+		    x->operands[1].mem.index == X86_REG_INVALID) {
+			if (x->operands[0].reg == reg)
+				lea = insn->address + insn->size + (uint64_t)x->operands[1].mem.disp;
+		} else if (insn->id == X86_INS_CALL && x->op_count == 1 && x->operands[0].type == X86_OP_IMM) {
+			if ((uint64_t)x->operands[0].imm == c.entry)
+				found = true;
+			else
+				lea = 0; /* the register does not survive another call */
+		} else {
+			/* any other write to the register kills the lea */
+			for (uint8_t i = 0; i < x->op_count; i++)
+				if (x->operands[i].type == X86_OP_REG && x->operands[i].reg == reg &&
+				    (x->operands[i].access & CS_AC_WRITE))
+					lea = 0;
+		}
+	}
+	cs_free(insn, 1);
+	cs_close(&h);
+	if (!found)
+		return tli_error_create(TLI_E_NO_INFO, "%s: no direct call to %s", func, callee);
+	if (!lea)
+		return tli_error_create(TLI_E_NO_INFO, "%s: the argument of its call to %s is not a "
+					"RIP-relative lea", func, callee);
+	*ret = lea;
+	return NULL;
+}
+
 static struct tli_error *implausible(const char *name, const char *func, uint64_t a)
 {
 	return tli_error_create(TLI_E_NO_INFO, "%s found through %s at 0x%llx, which is outside the "
@@ -318,6 +384,20 @@ struct tli_error *tli_gofind_global(const struct tli_gobin *gb, const struct tli
 			return implausible(name, "runtime.semacquire1", a);
 		ret->addr = a;
 		ret->size = 251 * 64;
+		return NULL;
+	}
+	if (!strcmp(name, "runtime.mheap_")) {
+		uint64_t size = 0;
+		if (m) {
+			struct tli_error *e = tli_map_type_size(m, "runtime.mheap", &size);
+			tli_error_destroy(e);
+		}
+		uint64_t a = 0;
+		if ((err = lea_arg_of_call(gb, "runtime.mallocinit", "runtime.(*mheap).init", X86_REG_RAX, &a)))
+			return tli_error_wrap(err, "runtime.mheap_");
+		if (!in_data(gb, a, size ? size : 8, true))
+			return implausible(name, "runtime.mallocinit", a);
+		*ret = (struct tli_global){ a, size };
 		return NULL;
 	}
 	return tli_error_create(TLI_E_NO_INFO, "no rule to find %s without symbols", name);

@@ -37,6 +37,7 @@ static const char *const go_structs[] = {
 	"internal/sync.entry[interface {},interface {}]",
 	"database/sql.DB", "database/sql.connRequestSet", "database/sql.connRequestAndIndex",
 	"database/sql.driverConn",
+	"runtime.special", "runtime.specialfinalizer", "runtime.specialCleanup",
 };
 
 /* Constants: every DW_TAG_constant whose name starts with one of these. */
@@ -46,6 +47,10 @@ static const char *const go_const_prefixes[] = {
 	"internal/abi.Kind", "runtime.tflag", "internal/abi.TFlag", "runtime._PCDATA_",
 	"runtime._FUNCDATA_", "internal/abi.PCDATA_", "internal/abi.FUNCDATA_", "runtime.gTrackingPeriod",
 	"runtime.forcegcperiod", "runtime.maxWhen",
+	/* Go leaks (heap scan): span states, special kinds, malloc headers, semtable */
+	"runtime.mSpan", "runtime._KindSpecial", "runtime.mallocHeaderSize", "runtime.minSizeForMallocHeader",
+	"internal/runtime/gc.MallocHeaderSize", "internal/runtime/gc.MinSizeForMallocHeader",
+	"runtime.semTabSize",
 };
 
 static const char *const go_strtabs[] = { "runtime.waitReasonStrings", "runtime.gStatusStrings" };

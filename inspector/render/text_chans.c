@@ -38,12 +38,13 @@ void tli_text_chans(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 	tli_text_header(f, doc);
 	json_t *go = json_object_get(doc, "go");
 	json_t *list = json_object_get(go, "channels");
-	fprintf(f, "%lld channel(s) with waiting goroutines, %lld goroutine(s) waiting on them\n\n",
-		ji(go, "channel_count"), ji(go, "blocked_goroutines"));
+	fprintf(f, "%lld channel(s): %lld with waiting goroutines (%lld goroutine(s) waiting), %lld held by globals\n\n",
+		ji(go, "channel_count"), ji(go, "channels_with_waiters"), ji(go, "blocked_goroutines"),
+		ji(go, "channels_held_by_globals"));
 	if (!json_array_size(list))
 		return;
 	fprintf(f, "%-18s %-24s %9s %7s %7s %9s  %s\n", "ADDRESS", "ELEMTYPE", "LEN/CAP", "CLOSED", "SENDERS",
-		"RECEIVERS", "GOROUTINES");
+		"RECEIVERS", "WAITING GOROUTINES / HELD BY");
 	size_t i;
 	json_t *c;
 	json_array_foreach(list, i, c) {
@@ -66,6 +67,16 @@ void tli_text_chans(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 			fprintf(f, "%s%lld(send)", n++ ? " " : "", (long long)json_integer_value(v));
 		json_array_foreach(json_object_get(c, "receiver_ids"), j, v)
 			fprintf(f, "%s%lld(recv)", n++ ? " " : "", (long long)json_integer_value(v));
+		json_array_foreach(json_object_get(c, "globals"), j, v) {
+			fputs(n++ ? " " : "", f);
+			const char *nm = js(v, "name");
+			if (nm) {
+				fputs("global ", f);
+				tli_text_puts_clean(f, nm);
+			} else {
+				fprintf(f, "global@%s", js(v, "slot") ? js(v, "slot") : "?");
+			}
+		}
 		if (js(c, "unreadable")) {
 			fputs("  unreadable: ", f);
 			tli_text_puts_clean(f, js(c, "unreadable"));

@@ -22,6 +22,7 @@
 #include "core/layout.h"
 #include "core/target.h"
 #include "go/chans.h"
+#include "go/changlobals.h"
 
 #include "fake_image.h"
 
@@ -303,6 +304,72 @@ static void test_stale_select(void **state)
 	fx_free(f);
 }
 
+/* the global-channel recogniser: makechan's invariants accept a sane header; every hostile
+ * variant (each invariant broken once) is rejected with the rule named, never read past */
+static bool probe_type(void *ctx, uint64_t addr, uint64_t *size, uint64_t *ptrbytes, int *kind)
+{
+	(void)ctx;
+	if (addr < IMG || addr + 48 > IMG + sizeof(img))
+		return false;
+	memcpy(size, img + (addr - IMG), 8);
+	*ptrbytes = 0;
+	*kind = img[addr - IMG + 23] & 0x1f;
+	return true;
+}
+
+static void test_global_recogniser(void **state)
+{
+	(void)state;
+	struct fixture *f = fx_new();
+	struct tli_go_chan_layout L;
+	assert_null(tli_go_chan_layout_resolve(f->l, &L));
+	struct tli_go_type_probe tp = { .types_lo = TYPE, .types_hi = TYPE + 0x100, .have_ptrbytes = true,
+					.type_info = probe_type };
+	char why[160];
+	const uint8_t *raw = img + (CH - IMG);
+	struct {
+		const char *what;
+		uint64_t qcount, dataqsiz, buf, elemtype, sendx, recvx, rfirst, rlast;
+		uint16_t elemsize;
+		uint32_t closed;
+		bool ok;
+	} cases[] = {
+		{ "buffered, no pointers: ring after the header", 3, 4, CH + 96, TYPE, 2, 3, 0, 0, 8, 0, true },
+		{ "unbuffered: buf = &hchan.buf", 0, 0, CH + 16, TYPE, 0, 0, S1, S1, 8, 1, true },
+		{ "qcount > dataqsiz", 5, 4, CH + 96, TYPE, 0, 0, 0, 0, 8, 0, false },
+		{ "sendx outside the ring", 1, 4, CH + 96, TYPE, 9, 0, 0, 0, 8, 0, false },
+		{ "unbuffered with a recvx", 0, 0, CH + 16, TYPE, 0, 1, 0, 0, 8, 0, false },
+		{ "closed = 7", 0, 0, CH + 16, TYPE, 0, 0, 0, 0, 8, 7, false },
+		{ "recvq first without last", 0, 0, CH + 16, TYPE, 0, 0, S1, 0, 8, 0, false },
+		{ "wild elemtype", 0, 0, CH + 16, WILD, 0, 0, 0, 0, 8, 0, false },
+		{ "elemtype not 8-aligned", 0, 0, CH + 16, TYPE + 3, 0, 0, 0, 0, 8, 0, false },
+		{ "elemsize disagrees with the type", 1, 2, CH + 96, TYPE, 1, 0, 0, 0, 16, 0, false },
+		{ "buffered ring elsewhere for a pointer-free type", 1, 2, BUF, TYPE, 1, 0, 0, 0, 8, 0, false },
+		{ "huge dataqsiz", 0, 1ull << 50, CH + 96, TYPE, 0, 0, 0, 0, 8, 0, false },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(img + (CH - IMG), 0, 96);
+		hchan(CH, cases[i].qcount, cases[i].dataqsiz, cases[i].buf, cases[i].elemsize, cases[i].elemtype,
+		      cases[i].sendx, cases[i].recvx, cases[i].rfirst, 0);
+		put64(CH + 64, cases[i].rlast);
+		put(CH + 28, &cases[i].closed, 4);
+		why[0] = 0;
+		bool got = tli_go_hchan_plausible(&L, 8, CH, raw, &tp, why, sizeof(why));
+		if (got != cases[i].ok)
+			fail_msg("%s: recogniser said %s (%s)", cases[i].what, got ? "channel" : "not a channel", why);
+		if (!got)
+			assert_true(why[0] != 0);
+	}
+	/* a random image never crashes it */
+	srand(7);
+	for (int k = 0; k < 20000; k++) {
+		for (int j = 0; j < 96; j++)
+			img[CH - IMG + j] = (uint8_t)rand();
+		(void)tli_go_hchan_plausible(&L, 8, CH, raw, &tp, why, sizeof(why));
+	}
+	fx_free(f);
+}
+
 static void test_reasons(void **state)
 {
 	(void)state;
@@ -327,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_elemtype_size_mismatch),
 		cmocka_unit_test(test_unmapped_hchan_and_sudog),
 		cmocka_unit_test(test_stale_select),
+		cmocka_unit_test(test_global_recogniser),
 		cmocka_unit_test(test_reasons),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

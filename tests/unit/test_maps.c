@@ -236,7 +236,8 @@ static void test_map_equals_dwarf(void **state)
 	/* the finder (capstone) against DWARF variable addresses of the same binary */
 	static const char *const globals[] = { "runtime.allgs", "runtime.allglen", "runtime.allgptr",
 					       "runtime.waitReasonStrings", "runtime.gStatusStrings",
-					       "runtime.memstats", "runtime.fingStatus", "runtime.semtable" };
+					       "runtime.memstats", "runtime.fingStatus", "runtime.semtable",
+					       "runtime.mheap_" };
 	size_t nglob = 0;
 	for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
 		struct tli_global fg, dg;
@@ -284,7 +285,8 @@ static void test_finder_all_versions(void **state)
 		static const char *const globals[] = { "runtime.allgs", "runtime.allglen",
 						       "runtime.waitReasonStrings", "runtime.gStatusStrings",
 						       "runtime.memstats", "runtime.fingStatus",
-						       "runtime.fingRunning", "runtime.semtable" };
+						       "runtime.fingRunning", "runtime.semtable",
+						       "runtime.mheap_" };
 		for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
 			struct tli_global fg, dg;
 			struct tli_error *de = tli_dwarf_global(d, globals[i], &dg);

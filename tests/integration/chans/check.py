@@ -2,7 +2,8 @@
 """Compare tlinspect's channel/leak JSON with the truth the target recorded.
 
 usage: check.py addrs FACTS            print "name addr" per channel of the facts
-       check.py check DIR LABEL        check DIR/{leaks,chans,goroutines,graph}.json,
+       check.py check DIR LABEL [stripped]
+                                       check DIR/{leaks,chans,goroutines,graph}.json,
                                        DIR/chan-NAME.json, DIR/chan-NAME-values.json
                                        against DIR/../facts.json (or DIR/facts.json),
                                        and DIR/../leak.txt (runtime goroutineleak profile)
@@ -19,13 +20,72 @@ def load(p):
         return json.load(f)
 
 
+# fields that legitimately differ between two inspections of the same idle process: timings,
+# and the heap-scan counters (the runtime's own background work - sweeping, scavenging, its
+# system goroutines' stacks - may change what there is to scan between the two; seen once on
+# go1.27: 232 bytes of 250 KB). The leak verdicts, groups and evidence must be identical.
+VOLATILE = {"pause_ms", "bytes_read", "layout_source", "analysis_seconds", "capture_seconds",
+            "wait_seconds", "elapsed_seconds", "scanned_bytes", "marked_objects", "heap_bytes", "spans"}
+
+
+def strip(o):
+    if isinstance(o, dict):
+        return {k: strip(v) for k, v in o.items() if k not in VOLATILE}
+    if isinstance(o, list):
+        return [strip(v) for v in o]
+    return o
+
+
+def system_free(doc):
+    """goroutines.json: the runtime's own goroutines (GC workers, scavenger) change state on
+    their own between two inspections; they are compared by id only, as is the summary."""
+    go = doc.get("go", {})
+    for g in go.get("goroutines", []):
+        if g.get("system"):
+            for k in list(g):
+                if k not in ("id", "system"):
+                    del g[k]
+    go.pop("summary", None)
+    return doc
+
+
+def same(a, b, label):
+    """Every JSON document of inspection directory A equals the one of B (volatile fields aside)."""
+    names = sorted(n for n in os.listdir(a) if n.endswith(".json"))
+    ok = True
+    for n in names:
+        try:
+            x, y = strip(load(os.path.join(a, n))), strip(load(os.path.join(b, n)))
+        except (OSError, ValueError) as e:
+            print("FAIL %s: %s readable in both (%s)" % (label, n, e))
+            ok = False
+            continue
+        if n == "goroutines.json":
+            x, y = system_free(x), system_free(y)
+        if x == y:
+            print("ok %s: %s identical" % (label, n))
+        else:
+            ok = False
+            xs = json.dumps(x, indent=1, sort_keys=True).splitlines()
+            ys = json.dumps(y, indent=1, sort_keys=True).splitlines()
+            import difflib
+            diff = [l for l in difflib.unified_diff(xs, ys, lineterm="", n=1)][2:14]
+            print("FAIL %s: %s differs (%s)" % (label, n, " | ".join(diff)))
+    if not names:
+        print("FAIL %s: no JSON documents in %s" % (label, a))
+    return 0
+
+
 def main():
     if sys.argv[1] == "addrs":
         facts = load(sys.argv[2])
         for name, c in sorted(facts["channels"].items()):
             print(name, c["addr"])
         return 0
+    if sys.argv[1] == "same":
+        return same(sys.argv[2], sys.argv[3], sys.argv[4])
     d, label = sys.argv[2], sys.argv[3]
+    stripped = len(sys.argv) > 4 and sys.argv[4] == "stripped"
     fp = os.path.join(d, "facts.json")
     if not os.path.exists(fp):
         fp = os.path.join(d, "..", "facts.json")
@@ -122,6 +182,26 @@ def main():
         check("chans: lists every channel a goroutine blocks on", want <= set(rows), str(sorted(want - set(rows))))
         ws = [r["senders"] + r["receivers"] for r in ch["go"]["channels"]]
         check("chans: sorted by waiters", ws == sorted(ws, reverse=True), str(ws))
+        # channels held by globals: every channel the program keeps in a package-level
+        # variable is listed with len()/cap()/closed as Go reports them, named after the
+        # variable (when the binary has a symbol table) and nothing else of main is
+        bad = []
+        for name, f in sorted(facts["channels"].items()):
+            r = rows.get(f["addr"])
+            names = [h.get("name") for h in (r or {}).get("globals", [])]
+            want_name = None if stripped else "main." + name
+            if (r is None or r.get("len") != f["len"] or r.get("cap") != f["cap"] or
+                    r.get("closed") != f["closed"] or want_name not in names):
+                bad.append((name, f, r and {k: r.get(k) for k in ("len", "cap", "closed", "globals")}))
+        check("chans: every global channel listed with Go's len/cap/closed and its variable%s" %
+              (" (no names: stripped)" if stripped else " name"), not bad, str(bad)[:400])
+        mains = sorted(h["name"] for r in rows.values() for h in r.get("globals", [])
+                       if (h.get("name") or "").startswith("main."))
+        want = sorted("main." + n for n in facts["channels"]) if not stripped else []
+        check("chans: no other global of package main is called a channel", mains == want, str(mains))
+        check("chans: every channel held by a global decodes",
+              all("unreadable" not in r for r in rows.values() if r.get("globals")),
+              str([r for r in rows.values() if r.get("globals") and "unreadable" in r])[:300])
     except (OSError, KeyError, ValueError) as e:
         check("chans: output readable", False, str(e))
 

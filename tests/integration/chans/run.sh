@@ -7,6 +7,8 @@
 # own goroutineleak profile BEFORE tlinspect looks; the leaked sets must be equal. Go 1.26
 # registers that profile only with GOEXPERIMENT=goroutineleakprofile, so 1.26 is built with
 # it (1.27 has it by default).
+# Each version also runs the same process with --no-dwarf (runtime maps + capstone finder; the
+# JSON must be identical) and a stripped build (-ldflags=-s -w) checked against its own facts.
 # Ends with "N passed, M failed"; exit status 1 if M > 0.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -82,6 +84,10 @@ for v in $GO_VERSIONS; do
 	inspect "$dir/live" --pid "$pid"
 	python3 "$HERE/check.py" check "$dir/live" "go$v live" >"$dir/live/check.txt" 2>&1
 	tally "$dir/live/check.txt"
+	# the same process without DWARF (runtime maps + the capstone finder): same JSON
+	inspect "$dir/nodwarf" --pid "$pid" --no-dwarf
+	python3 "$HERE/check.py" same "$dir/live" "$dir/nodwarf" "go$v --no-dwarf" >"$dir/nodwarf/check.txt" 2>&1
+	tally "$dir/nodwarf/check.txt"
 	if gcore -o "$dir/core" "$pid" >"$dir/gcore.log" 2>&1 && [ -s "$dir/core.$pid" ]; then
 		inspect "$dir/core-check" --core "$dir/core.$pid" --exe "$bin"
 		python3 "$HERE/check.py" check "$dir/core-check" "go$v core" >"$dir/core-check/check.txt" 2>&1
@@ -89,6 +95,32 @@ for v in $GO_VERSIONS; do
 		[ "${KEEP:-0}" = 1 ] || rm -f "$dir/core.$pid"
 	else
 		fail "go$v: gcore failed ($(tail -1 "$dir/gcore.log"))"
+	fi
+	tli_kill "$pid"
+
+	# a stripped build (-ldflags=-s -w), checked against its own facts, live and from a core
+	sdir=$dir/stripped
+	mkdir -p "$sdir"
+	if ! sbin=$(GOEXPERIMENT=$exp tli_build tests/targets/go/chans "$v" stripped 2>"$sdir/build.log"); then
+		fail "go$v stripped: build failed"
+		continue
+	fi
+	tli_start "$sdir/target.out" "$sbin" -out "$sdir" -leakprofile "$sdir/leak.txt"
+	if ! pid=$(tli_wait_ready "$sdir/target.out" 60); then
+		fail "go$v stripped: target not ready"
+		continue
+	fi
+	inspect "$sdir/live" --pid "$pid"
+	python3 "$HERE/check.py" check "$sdir/live" "go$v stripped live" stripped >"$sdir/live/check.txt" 2>&1
+	tally "$sdir/live/check.txt"
+	if gcore -o "$sdir/core" "$pid" >"$sdir/gcore.log" 2>&1 && [ -s "$sdir/core.$pid" ]; then
+		inspect "$sdir/core-check" --core "$sdir/core.$pid" --exe "$sbin"
+		python3 "$HERE/check.py" check "$sdir/core-check" "go$v stripped core" stripped \
+			>"$sdir/core-check/check.txt" 2>&1
+		tally "$sdir/core-check/check.txt"
+		[ "${KEEP:-0}" = 1 ] || rm -f "$sdir/core.$pid"
+	else
+		fail "go$v stripped: gcore failed ($(tail -1 "$sdir/gcore.log"))"
 	fi
 	tli_kill "$pid"
 done
