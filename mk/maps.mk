@@ -5,6 +5,11 @@
 #   make maps-check   regenerate into a temporary directory and diff against the committed maps;
 #                     fails on drift (the provenance line "source ..." is not compared)
 #   MAPS_GO_VERSIONS="1.21 1.24" restricts both to some toolchains.
+#   Both also (re)generate runtime-maps/glibc/2.NN.map from every libc whose debug info is here:
+#   the system libc + libc6-dbg (/usr/lib/debug), and the trixie (2.41) / bullseye (2.31) /
+#   Ubuntu jammy (2.35) / noble (2.39) libc6 + libc6-dbg unpacked by
+#   tests/integration/glibc/fetch-glibcs.sh. A libc whose files
+#   or debug info are absent is skipped with a note. MAPS_GLIBC="" turns the glibc part off.
 #
 # The generator is `tlinspect maps gen BINARY`; build/tli-mapgen is the same code as a
 # stand-alone driver (runtime-maps/mapgen.c), used here so the targets work on their own.
@@ -13,7 +18,46 @@ MAPGEN        := $(BUILD)/tli-mapgen
 MAPS_PROBE    := tests/integration/stripped/probe
 MAPS_GO_VERSIONS ?= $(shell ls -d /usr/lib/go-1.*/bin/go 2>/dev/null | sed "s|/usr/lib/go-\(1\.[0-9]*\)/bin/go|\1|" | sort -t. -k2,2n)
 
-.PHONY: maps-gen maps-check
+.PHONY: maps-gen maps-check maps-gen-glibc maps-check-glibc
+
+MAPS_GLIBC_DL ?= tests/out/glibc-dl
+# LIBC|DEBUG-DIR pairs
+MAPS_GLIBC    ?= /lib/x86_64-linux-gnu/libc.so.6|/usr/lib/debug \
+                 $(MAPS_GLIBC_DL)/trixie/root/usr/lib/x86_64-linux-gnu/libc.so.6|$(MAPS_GLIBC_DL)/trixie/root/usr/lib/debug \
+                 $(MAPS_GLIBC_DL)/bullseye/root/lib/x86_64-linux-gnu/libc.so.6|$(MAPS_GLIBC_DL)/bullseye/root/usr/lib/debug \
+                 $(MAPS_GLIBC_DL)/jammy/root/lib/x86_64-linux-gnu/libc.so.6|$(MAPS_GLIBC_DL)/jammy/root/usr/lib/debug \
+                 $(MAPS_GLIBC_DL)/noble/root/usr/lib/x86_64-linux-gnu/libc.so.6|$(MAPS_GLIBC_DL)/noble/root/usr/lib/debug
+
+# tli_maps_glibc_into DIR: DIR/glibc/2.NN.map for every available libc; the keys made go to
+# $(BUILD)/maps-glibc-keys
+define tli_maps_glibc_into
+	@set -e; mkdir -p $(1)/glibc $(BUILD); : > $(BUILD)/maps-glibc-keys; \
+	for spec in $(foreach s,$(MAPS_GLIBC),'$(s)'); do \
+	  libc=$${spec%%|*}; dbg=$${spec#*|}; \
+	  if [ ! -e "$$libc" ] || [ ! -d "$$dbg" ]; then echo "maps: skipping $$libc (libc or its debug directory $$dbg absent)"; continue; fi; \
+	  TLINSPECT_DEBUG_DIRS=$$dbg $(MAPGEN) $$libc > $(1)/glibc/new.map.tmp 2> $(BUILD)/maps-glibc-gen.log || \
+	    { if grep -q "no separate debug info\|no DWARF" $(BUILD)/maps-glibc-gen.log; then \
+	        echo "maps: skipping $$libc (no debug info: $$(head -c 200 $(BUILD)/maps-glibc-gen.log))"; rm -f $(1)/glibc/new.map.tmp; continue; fi; \
+	      cat $(BUILD)/maps-glibc-gen.log >&2; rm -f $(1)/glibc/new.map.tmp; exit 1; }; \
+	  v=$$(sed -n 's/^version glibc//p' $(1)/glibc/new.map.tmp); \
+	  mv $(1)/glibc/new.map.tmp $(1)/glibc/$$v.map; echo $$v >> $(BUILD)/maps-glibc-keys; \
+	  echo "maps: $(1)/glibc/$$v.map ($$libc)"; \
+	done
+endef
+
+maps-gen-glibc: $(MAPGEN)
+	$(call tli_maps_glibc_into,runtime-maps)
+
+maps-check-glibc: $(MAPGEN)
+	@rm -rf $(BUILD)/maps-check-glibc
+	$(call tli_maps_glibc_into,$(BUILD)/maps-check-glibc)
+	@st=0; n=0; for v in $$(cat $(BUILD)/maps-glibc-keys); do n=$$((n + 1)); \
+	  if [ ! -f runtime-maps/glibc/$$v.map ]; then echo "maps-check: runtime-maps/glibc/$$v.map is missing (run make maps-gen-glibc)"; st=1; continue; fi; \
+	  if diff -u -I '^source ' runtime-maps/glibc/$$v.map $(BUILD)/maps-check-glibc/glibc/$$v.map > $(BUILD)/maps-check-glibc/$$v.diff; then \
+	    echo "maps-check: glibc $$v ok"; \
+	  else echo "maps-check: glibc $$v DRIFT:"; head -40 $(BUILD)/maps-check-glibc/$$v.diff; st=1; fi; \
+	done; \
+	if [ $$st = 0 ]; then echo "maps-check: glibc $$n passed, 0 failed"; else echo "maps-check: glibc drift found"; fi; exit $$st
 
 $(MAPGEN): runtime-maps/mapgen.c $(LIB)
 	@mkdir -p $(dir $@)
@@ -34,10 +78,10 @@ define tli_maps_gen_into
 	done
 endef
 
-maps-gen: $(MAPGEN)
+maps-gen: $(MAPGEN) maps-gen-glibc
 	$(call tli_maps_gen_into,runtime-maps)
 
-maps-check: $(MAPGEN)
+maps-check: $(MAPGEN) maps-check-glibc
 	@rm -rf $(BUILD)/maps-check
 	$(call tli_maps_gen_into,$(BUILD)/maps-check)
 	@st=0; n=0; for v in $(MAPS_GO_VERSIONS); do n=$$((n + 1)); \

@@ -5,6 +5,10 @@
  * walker needs by name, and locate each thread's `tcache` variable:
  *   &tcache = fs_base + *(GOT slot whose R_X86_64_TPOFF64 relocation has
  *             sym 0 and addend = DWARF TLS offset of `tcache`).
+ * Without debug info (or with --no-dwarf) the layout comes from the runtime map
+ * of the libc's version (runtime-maps/glibc/2.NN.map, chosen by the banner in
+ * .rodata; no map = refused, exit 11) and main_arena, mp_ and tcache's GOT slot
+ * from the stripped-libc finder (maps/libcfind.c).
  */
 #include "libc.h"
 
@@ -20,6 +24,7 @@
 #include "core/session.h"
 #include "dwarf/dwarf.h"
 #include "dwarf/elfsym.h"
+#include "maps/maps.h"
 
 #ifndef R_X86_64_TPOFF64
 #define R_X86_64_TPOFF64 18
@@ -246,6 +251,21 @@ static struct tli_error *build_layout(struct tli_gl_ctx *c, const char *path, co
 		if (!e)
 			e = tli_elfsym_add_to_layout(sym, c->layout);
 		tli_error_destroy(e);
+	} else {
+		/* no debug info: the glibc runtime map of this version + the stripped-libc finder */
+		char key[32], banner[512];
+		struct tli_map *map = NULL;
+		if ((err = tli_libc_version(path, key, sizeof(key), banner, sizeof(banner))))
+			return tli_error_wrap(err, "no debug info for %s (%s) and no glibc version to choose a "
+					      "runtime map by", path, tli_dwarf_why_none(dw));
+		if ((err = tli_maps_load_glibc(key, banner, &map)))
+			return err;
+		if ((err = tli_maps_add_glibc_provider(c->layout, path, map)))
+			return err;
+		if ((err = resolve(c)))
+			return tli_error_wrap(err, "resolving glibc malloc layout of %s from the glibc %s runtime map "
+					      "(no debug info)", path, key);
+		return NULL;
 	}
 	if ((err = resolve(c))) {
 		err = tli_error_wrap(err, "resolving glibc malloc layout of %s%s%s%s", path,
@@ -368,6 +388,26 @@ struct tli_error *tli_gl_ctx_open(struct tli_session *s, const struct tli_glibc_
 	} else if ((err = build_layout(c, path, o, s->opts.no_dwarf))) {
 		goto fail;
 	}
+	/* the GOT slot of `tcache` (file-only): DWARF's TLS offset -> its TPOFF64 relocation, or,
+	 * without debug info, the slot malloc loads before its fs: access (libcfind.c) */
+	struct tli_error *tls_err = NULL;
+	if (!c->L.has_tcache) {
+		tls_err = tli_error_create(TLI_E_NO_INFO, "no tcache in this glibc");
+	} else if (tli_dwarf_has_dwarf(c->dw)) {
+		uint64_t tls_off = 0;
+		tls_err = tli_dwarf_tls_offset(c->dw, "tcache", &tls_off);
+		if (!tls_err)
+			tls_err = find_tpoff_slot(path, tls_off, &c->got_slot);
+	} else {
+		struct tli_libcfind r;
+		tls_err = tli_libcfind_file(path, NULL, TLI_LIBCFIND_TCACHE, &r);
+		if (!tls_err && r.tcache_direct) {
+			c->tpoff = r.tcache_tpoff;
+			c->have_tpoff = true;
+		} else if (!tls_err) {
+			c->got_slot = r.tcache_got;
+		}
+	}
 	/* 3. the file on disk must be the libc in memory: its build-id is in the first page
 	 *    (the first memory access: a deferred live target stops here) */
 	if (info.build_id_len) {
@@ -382,24 +422,23 @@ struct tli_error *tli_gl_ctx_open(struct tli_session *s, const struct tli_glibc_
 		} else if (!memmem(page, sizeof(page), info.build_id, info.build_id_len)) {
 			err = tli_error_create(TLI_E_MISMATCH, "%s on disk (build-id %s) is not the libc mapped in "
 					       "the target", path, c->build_id);
+			tli_error_destroy(tls_err);
 			goto fail;
 		}
 	}
-	if ((err = tli_target_stop(t)))
+	if ((err = tli_target_stop(t))) {
+		tli_error_destroy(tls_err);
 		goto fail; /* threads and registers exist once the target is stopped */
-	struct tli_dwarf *dw = c->dw;
+	}
 	/* 4. threads: &tcache = fs_base + TPOFF (from libc's GOT) */
 	c->th = calloc(t->nthreads + 1, sizeof(*c->th));
 	if (!c->th) {
+		tli_error_destroy(tls_err);
 		err = &tli_enomem;
 		goto fail;
 	}
-	uint64_t tls_off = 0;
-	struct tli_error *e = c->L.has_tcache ? tli_dwarf_tls_offset(dw, "tcache", &tls_off)
-					      : tli_error_create(TLI_E_NO_INFO, "no tcache in this glibc");
-	if (!e)
-		e = find_tpoff_slot(path, tls_off, &c->got_slot);
-	if (!e) {
+	struct tli_error *e = tls_err;
+	if (!e && !c->have_tpoff) {
 		c->got_slot += c->bias;
 		size_t nf = 0;
 		struct tli_range r = { c->got_slot, 8 };

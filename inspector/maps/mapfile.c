@@ -282,9 +282,35 @@ struct tli_error *tli_map_parse(const char *text, size_t len, const char *name, 
 		if (s == ll || line[s] == '#')
 			continue;
 		const char *why = NULL;
-		int nt = tokenize(line, ll, tok, MAX_TOKENS, &why);
+		/* generator/source: free text (any number of words) unless it is quoted */
+		size_t wl = 0;
+		while (s + wl < ll && line[s + wl] != ' ' && line[s + wl] != '\t')
+			wl++;
+		bool freetext = ((wl == 6 && !memcmp(line + s, "source", 6)) ||
+				 (wl == 9 && !memcmp(line + s, "generator", 9))) &&
+				!memchr(line + s, '"', ll - s) && header;
+		int nt = freetext ? 2 : tokenize(line, ll, tok, MAX_TOKENS, &why);
 		if (nt < 0)
 			FAIL("%s", why);
+		if (freetext) {
+			memcpy(tok[0], line + s, wl);
+			tok[0][wl] = 0;
+			size_t r = s + wl;
+			while (r < ll && (line[r] == ' ' || line[r] == '\t'))
+				r++;
+			for (size_t k = r; k < ll; k++)
+				if ((unsigned char)line[k] < 0x20 && line[k] != '\t')
+					FAIL("control character");
+			if (r == ll)
+				nt = 1;
+			else if (!memchr(line + r, ' ', ll - r) && !memchr(line + r, '\t', ll - r) &&
+				 ll - r < MAX_TOKEN) {
+				memcpy(tok[1], line + r, ll - r);
+				tok[1][ll - r] = 0;
+			} else {
+				nt = 3; /* several words: taken verbatim below */
+			}
+		}
 		const char *d = tok[0];
 		if (cur_strs && strcmp(d, "str"))
 			FAIL("string table %s has %zu entries, %zu expected before '%s'", cur_strs->name,

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file maps.h
- * Runtime maps: per-version layout tables kept as data files (runtime-maps/go/1.NN.map),
+ * Runtime maps: per-version layout tables kept as data files (runtime-maps/go/1.NN.map,
+ * runtime-maps/glibc/2.NN.map),
  * the layout provider that answers from them, the stripped-binary global finder (capstone),
  * and the generator (`tlinspect maps gen BINARY`). Format: runtime-maps/README.md.
  *
@@ -85,6 +86,59 @@ struct tli_error *tli_maps_load_go(const struct tli_gobin *gb, struct tli_map **
 struct tli_error *tli_gofind_global(const struct tli_gobin *gb, const struct tli_map *m,
 				    const char *name, struct tli_global *ret);
 
+/* ---- glibc: version, map, stripped-libc finder (libcfind.c) ---- */
+
+/**
+ * glibc version of a libc image from its banner in .rodata ("GNU C Library (Debian GLIBC
+ * 2.36-9+deb12u14) stable release version 2.36"): key = "2.36", banner = the line up to the
+ * version. Either buffer may have capacity 0. TLI_E_NO_INFO if there is no banner (e.g. a
+ * separate debug file, whose .rodata is not in the file).
+ */
+struct tli_error *tli_libc_version(const char *path, char *key, size_t keycap, char *banner, size_t bannercap);
+struct tli_error *tli_libc_version_mem(const void *image, size_t len, const char *name, char *key, size_t keycap,
+				       char *banner, size_t bannercap);
+
+/**
+ * Load runtime-maps/glibc/KEY.map (KEY "2.36"). No such map → TLI_E_UNSUPPORTED
+ * "glibc 2.38 (WHAT) has no debug info and no runtime map (PATH); install its debug info
+ * (libc6-dbg) or generate the map where it is installed: `tlinspect maps gen LIBC > PATH`".
+ * `what` names the libc in that message (its banner or path; may be NULL).
+ */
+struct tli_error *tli_maps_load_glibc(const char *key, const char *what, struct tli_map **ret);
+
+#define TLI_LIBCFIND_ARENA 1u   /**< main_arena */
+#define TLI_LIBCFIND_MP 2u      /**< mp_ */
+#define TLI_LIBCFIND_TCACHE 4u  /**< tcache's TLS slot */
+
+struct tli_libcfind {
+	uint64_t main_arena, mp;        /**< link-time addresses */
+	unsigned main_arena_votes, mp_votes; /**< how many exported functions reference them */
+	bool has_tcache;
+	bool tcache_direct;             /**< local-exec form: tcache_tpoff is the TP offset itself */
+	uint64_t tcache_got;            /**< link-time address of the GOT slot holding tcache's TPOFF */
+	uint64_t tcache_tls_offset;     /**< its R_X86_64_TPOFF64 addend: offset in libc's TLS block */
+	int64_t tcache_tpoff;           /**< direct form only */
+};
+
+/**
+ * Find main_arena, mp_ and/or tcache's TLS slot (`what`, TLI_LIBCFIND_*) in a libc image
+ * without debug info, by decoding its exported malloc functions (capstone); main_arena and
+ * mp_ are confirmed against their static initial images in the file (offsets from the glibc
+ * runtime map `m`, required for those two). Rules: inspector/maps/libcfind.c. Not found /
+ * not confirmed → TLI_E_NO_INFO naming what and why; malformed ELF → TLI_E_BAD_FORMAT.
+ */
+struct tli_error *tli_libcfind_mem(const void *image, size_t len, const char *name, const struct tli_map *m,
+				   unsigned what, struct tli_libcfind *ret);
+struct tli_error *tli_libcfind_file(const char *path, const struct tli_map *m, unsigned what,
+				    struct tli_libcfind *ret);
+
+/**
+ * Layout provider for a libc without debug info: members, sizes and constants from the
+ * glibc map `m` (ownership passes to the layout, also on error), globals `main_arena` and
+ * `mp_` from the finder on the file `libc_path` (run at the first query).
+ */
+struct tli_error *tli_maps_add_glibc_provider(struct tli_layout *l, const char *libc_path, struct tli_map *m);
+
 /* ---- layout provider ---- */
 
 /**
@@ -104,7 +158,13 @@ struct tli_error *tli_session_add_maps(struct tli_session *s, const char *exe);
 
 /* ---- generator ---- */
 
-/** Write the runtime map of a Go binary WITH DWARF to `out`. */
+/**
+ * Write the runtime map of `binary` to `out`: a Go binary WITH DWARF, or a libc.so.6 (found
+ * by its glibc banner) whose debug info is found by build-id in $TLINSPECT_DEBUG_DIRS
+ * (colon-separated; default /usr/lib/debug).
+ */
 struct tli_error *tli_maps_gen(const char *binary, FILE *out);
+/** The glibc half of tli_maps_gen (debug_dirs NULL/0: $TLINSPECT_DEBUG_DIRS, else the default). */
+struct tli_error *tli_maps_gen_glibc(const char *libc, const char *const *debug_dirs, size_t ndirs, FILE *out);
 
 #endif

@@ -6,7 +6,10 @@ the target (tests/targets/c/heapstate.c) in OUTDIR:
   expect.txt       what the program leaked / keeps reachable only in odd places
 
 usage: check.py OUTDIR PREFIX [--pid PID]
+       check.py --same PREFIX_A PREFIX_B
   reads PREFIX.heap.json, PREFIX.bins.json, PREFIX.leaks.json (tlinspect output).
+  --same: the two runs (e.g. with and without libc debug info) must give the same
+  documents once the fields that legitimately differ are removed (VOLATILE).
   With --pid, also checks from /proc/PID/mem that the "register" block is
   referenced from no memory at all (so only a register can keep it alive) and
   the "stack" block only from the main stack.
@@ -31,7 +34,57 @@ def req2size(n):
     return max(0x20, (n + 8 + 15) & ~15)
 
 
+# Fields that differ between two runs on the same state for reasons other than the
+# answer: timing and bytes read, where the layout came from, the debug file used.
+VOLATILE = {"target": ["pause_ms", "bytes_read", "layout_source", "capture_ms", "analyze_ms"],
+            "glibc": ["debug_file"], "heap": ["debug_file"]}
+
+
+def strip_volatile(doc):
+    for sect, keys in VOLATILE.items():
+        if isinstance(doc.get(sect), dict):
+            for k in keys:
+                doc[sect].pop(k, None)
+    return doc
+
+
+def first_diff(a, b, path=""):
+    if type(a) is not type(b):
+        return f"{path}: {a!r:.80} vs {b!r:.80}"
+    if isinstance(a, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                return f"{path}.{k}: only in {'second' if k not in a else 'first'}"
+            d = first_diff(a[k], b[k], f"{path}.{k}")
+            if d:
+                return d
+        return None
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return f"{path}: {len(a)} vs {len(b)} items"
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = first_diff(x, y, f"{path}[{i}]")
+            if d:
+                return d
+        return None
+    return None if a == b else f"{path}: {a!r:.80} vs {b!r:.80}"
+
+
+def same(pa, pb):
+    ta = os.path.basename(os.path.dirname(pa)) + "/" + os.path.basename(pa)
+    tb = os.path.basename(pb)
+    for c in ["heap", "bins", "leaks"]:
+        a = strip_volatile(json.load(open(f"{pa}.{c}.json")))
+        b = strip_volatile(json.load(open(f"{pb}.{c}.json")))
+        d = first_diff(a, b)
+        check(d is None, f"{ta} = {tb}: {c} JSON identical (volatile fields removed)" + (f"; first difference {d}" if d else ""))
+    print(f"{ta} = {tb}: {fails} failure(s)")
+    sys.exit(1 if fails else 0)
+
+
 def main():
+    if sys.argv[1] == "--same":
+        same(sys.argv[2], sys.argv[3])
     outdir, prefix = sys.argv[1], sys.argv[2]
     pid = int(sys.argv[sys.argv.index("--pid") + 1]) if "--pid" in sys.argv else None
     tag = os.path.basename(os.path.dirname(prefix)) + "/" + os.path.basename(prefix)

@@ -1,0 +1,686 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * glibc malloc globals in a libc without debug info (glibc-malloc.md §8):
+ *
+ *   version     the banner in .rodata: "GNU C Library (...) stable release version 2.36."
+ *   main_arena  every RIP-relative operand of the exported malloc functions (mallinfo2,
+ *   mp_         mallinfo, malloc_trim, malloc_stats, malloc, free, calloc, realloc, mallopt,
+ *               malloc_usable_size), decoded with capstone, minus each member offset of the
+ *               struct (from the runtime map) gives candidates; a candidate is kept only if
+ *               the libc FILE holds the struct's static initial image there:
+ *                 main_arena: all zero except .next == &main_arena (in place, or 0 with an
+ *                             R_X86_64_RELATIVE relocation whose addend is &main_arena)
+ *                             and .attached_threads == 1;
+ *                 mp_:        trim_threshold/top_pad/mmap_threshold 128 KiB, arena_test 8,
+ *                             n_mmaps_max 65536, tcache_bins 64, tcache_max_bytes 1032,
+ *                             tcache_count 7, counters and sbrk_base 0.
+ *               The candidate referenced by the most functions wins; a tie is refused.
+ *   tcache      malloc's first 64-bit `fs:[reg]` load whose register was loaded by
+ *               `mov r64, [rip+GOT]`: that GOT slot must carry an R_X86_64_TPOFF64
+ *               relocation (symbol 0), whose addend is tcache's offset in libc's TLS block
+ *               (must lie in PT_TLS's zero-initialised part). A direct `mov r64, fs:[-disp]`
+ *               (local-exec) gives the TP offset itself.
+ *
+ * The image is untrusted: every address is range-checked against PT_LOAD file contents,
+ * every loop is bounded; a malformed file gives an error, never a crash.
+ */
+#include "maps/maps.h"
+
+#include <capstone/capstone.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_IMAGE (512ull << 20)
+#define MAX_FUNC_BYTES (64u << 10)
+#define MAX_REFS 8192
+#define MAX_LOADS 32
+#define MAX_RELOCS 8000000u
+#define MAX_SYMS 2000000u
+
+#ifndef R_X86_64_RELATIVE
+#define R_X86_64_RELATIVE 8
+#endif
+#ifndef R_X86_64_TPOFF64
+#define R_X86_64_TPOFF64 18
+#endif
+
+struct seg { uint64_t vaddr, off, filesz; };
+struct rel { uint64_t off; int64_t addend; uint32_t type; };
+
+struct img {
+	const char *name;
+	const uint8_t *d;
+	size_t len;
+	Elf *e;
+	struct seg load[MAX_LOADS];
+	size_t nload;
+	bool has_tls;
+	uint64_t tls_filesz, tls_memsz;
+	struct rel *rel;   /* RELATIVE and TPOFF64 (symbol 0), sorted by offset */
+	size_t nrel;
+};
+
+/* ---------------------------------------------------------------- image */
+
+static const uint8_t *view(const struct img *im, uint64_t va, uint64_t n)
+{
+	for (size_t i = 0; i < im->nload; i++) {
+		const struct seg *s = &im->load[i];
+		if (va < s->vaddr || va - s->vaddr > s->filesz || n > s->filesz - (va - s->vaddr))
+			continue;
+		return im->d + s->off + (va - s->vaddr);
+	}
+	return NULL;
+}
+
+static uint64_t rd(const uint8_t *p, uint64_t size)
+{
+	uint64_t v = 0;
+	for (uint64_t i = 0; i < size && i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static int cmp_rel(const void *a, const void *b)
+{
+	const struct rel *x = a, *y = b;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static const struct rel *rel_at(const struct img *im, uint64_t off, uint32_t type)
+{
+	size_t lo = 0, hi = im->nrel;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (im->rel[mid].off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < im->nrel && im->rel[i].off == off; i++)
+		if (im->rel[i].type == type)
+			return &im->rel[i];
+	return NULL;
+}
+
+static void img_close(struct img *im)
+{
+	if (im->e)
+		elf_end(im->e);
+	free(im->rel);
+	memset(im, 0, sizeof(*im));
+}
+
+static struct tli_error *img_open(struct img *im, const void *d, size_t len, const char *name)
+{
+	memset(im, 0, sizeof(*im));
+	im->name = name;
+	im->d = d;
+	im->len = len;
+	elf_version(EV_CURRENT);
+	im->e = elf_memory((char *)d, len);
+	GElf_Ehdr eh;
+	if (!im->e || elf_kind(im->e) != ELF_K_ELF || !gelf_getehdr(im->e, &eh))
+		return tli_error_create(TLI_E_BAD_FORMAT, "%s is not an ELF file", name);
+	if (gelf_getclass(im->e) != ELFCLASS64 || eh.e_machine != EM_X86_64)
+		return tli_error_create(TLI_E_UNSUPPORTED, "%s is not an x86-64 ELF file (only x86-64 libcs "
+					"are decoded without debug info)", name);
+	size_t phnum = 0;
+	if (elf_getphdrnum(im->e, &phnum) != 0 || phnum > 4096)
+		return tli_error_create(TLI_E_BAD_FORMAT, "%s: bad program header table", name);
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(im->e, (int)i, &ph))
+			return tli_error_create(TLI_E_BAD_FORMAT, "%s: unreadable program header %zu", name, i);
+		if (ph.p_type == PT_LOAD && im->nload < MAX_LOADS) {
+			if (ph.p_offset > len || ph.p_filesz > len - ph.p_offset || ph.p_filesz > ph.p_memsz)
+				return tli_error_create(TLI_E_BAD_FORMAT, "%s: PT_LOAD %zu (offset 0x%" PRIx64
+							", %" PRIu64 " bytes) lies outside the file (%zu bytes)",
+							name, i, (uint64_t)ph.p_offset, (uint64_t)ph.p_filesz, len);
+			im->load[im->nload++] = (struct seg){ ph.p_vaddr, ph.p_offset, ph.p_filesz };
+		} else if (ph.p_type == PT_TLS) {
+			im->has_tls = true;
+			im->tls_filesz = ph.p_filesz;
+			im->tls_memsz = ph.p_memsz;
+		}
+	}
+	if (!im->nload)
+		return tli_error_create(TLI_E_BAD_FORMAT, "%s has no PT_LOAD segment", name);
+	/* relocations: only the two kinds the checks use */
+	size_t cap = 0;
+	Elf_Scn *scn = NULL;
+	for (int guard = 0; guard < 65536 && (scn = elf_nextscn(im->e, scn)); guard++) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || sh.sh_entsize != sizeof(Elf64_Rela))
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		size_t n = data->d_size / sizeof(Elf64_Rela);
+		for (size_t i = 0; i < n && im->nrel < MAX_RELOCS; i++) {
+			GElf_Rela r;
+			if (!gelf_getrela(data, (int)i, &r))
+				break;
+			uint32_t type = (uint32_t)GELF_R_TYPE(r.r_info);
+			if ((type != R_X86_64_RELATIVE && type != R_X86_64_TPOFF64) || GELF_R_SYM(r.r_info) != 0)
+				continue;
+			if (im->nrel == cap) {
+				size_t nc = cap ? cap * 2 : 1024;
+				struct rel *nr = realloc(im->rel, nc * sizeof(*nr));
+				if (!nr)
+					return &tli_enomem;
+				im->rel = nr;
+				cap = nc;
+			}
+			im->rel[im->nrel++] = (struct rel){ r.r_offset, r.r_addend, type };
+		}
+	}
+	if (im->nrel)
+		qsort(im->rel, im->nrel, sizeof(*im->rel), cmp_rel);
+	return NULL;
+}
+
+/* Defined FUNC symbol `name` in .dynsym (or .symtab). */
+static bool find_func(const struct img *im, const char *name, uint64_t *va, uint64_t *size)
+{
+	Elf_Scn *scn = NULL;
+	for (int guard = 0; guard < 65536 && (scn = elf_nextscn(im->e, scn)); guard++) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB) ||
+		    sh.sh_entsize != sizeof(Elf64_Sym))
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		size_t n = data->d_size / sizeof(Elf64_Sym);
+		for (size_t i = 0; i < n && i < MAX_SYMS; i++) {
+			GElf_Sym s;
+			if (!gelf_getsym(data, (int)i, &s))
+				break;
+			if (GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_shndx == SHN_UNDEF || !s.st_size)
+				continue;
+			const char *sn = elf_strptr(im->e, sh.sh_link, s.st_name);
+			if (sn && !strcmp(sn, name)) {
+				*va = s.st_value;
+				*size = s.st_size;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* ---------------------------------------------------------------- decoding */
+
+struct ref {
+	uint64_t target;
+	uint16_t func;   /* index into the function list */
+};
+
+struct tlsuse {
+	bool found, direct;
+	uint64_t got;    /* GOT slot (link-time) */
+	int64_t tpoff;   /* direct form */
+	uint64_t insn;
+};
+
+static bool is_gpr64(x86_reg r)
+{
+	switch (r) {
+	case X86_REG_RAX: case X86_REG_RBX: case X86_REG_RCX: case X86_REG_RDX: case X86_REG_RSI:
+	case X86_REG_RDI: case X86_REG_RBP: case X86_REG_RSP: case X86_REG_R8: case X86_REG_R9:
+	case X86_REG_R10: case X86_REG_R11: case X86_REG_R12: case X86_REG_R13: case X86_REG_R14:
+	case X86_REG_R15:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Decode [va, va+size): append RIP-relative targets to refs (tagged `fi`), and, if `tls`
+ * is given, find the first TLS load as described at the top.
+ */
+static struct tli_error *decode(const struct img *im, const char *fname, uint16_t fi, uint64_t va,
+				uint64_t size, struct ref *refs, size_t max, size_t *n, struct tlsuse *tls)
+{
+	if (size > MAX_FUNC_BYTES)
+		return tli_error_create(TLI_E_BAD_FORMAT, "%s: %s at 0x%" PRIx64 " has an implausible size "
+					"(%" PRIu64 " bytes)", im->name, fname, va, size);
+	const uint8_t *code = view(im, va, size);
+	if (!code)
+		return tli_error_create(TLI_E_BAD_FORMAT, "%s: code of %s [0x%" PRIx64 ", +%" PRIu64 ") is not "
+					"in the file", im->name, fname, va, size);
+	csh h;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK)
+		return tli_error_create(TLI_E_INTERNAL, "capstone: cannot open an x86-64 decoder");
+	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
+	cs_insn *insn = cs_malloc(h);
+	if (!insn) {
+		cs_close(&h);
+		return &tli_enomem;
+	}
+	uint64_t gotreg[X86_REG_ENDING];   /* register -> TPOFF64 GOT slot it was loaded from */
+	memset(gotreg, 0, sizeof(gotreg));
+	const uint8_t *p = code;
+	size_t left = (size_t)size;
+	uint64_t addr = va;
+	while (left && cs_disasm_iter(h, &p, &left, &addr, insn)) {
+		cs_x86 *x = &insn->detail->x86;
+		bool handled = false;
+		for (uint8_t i = 0; i < x->op_count && i < 8; i++) {
+			cs_x86_op *op = &x->operands[i];
+			if (op->type != X86_OP_MEM)
+				continue;
+			if (op->mem.base == X86_REG_RIP && op->mem.index == X86_REG_INVALID && *n < max)
+				refs[(*n)++] = (struct ref){ insn->address + insn->size + (uint64_t)op->mem.disp, fi };
+			if (!tls || tls->found)
+				continue;
+			bool load64 = insn->id == X86_INS_MOV && x->op_count == 2 && i == 1 &&
+				      x->operands[0].type == X86_OP_REG && is_gpr64(x->operands[0].reg) &&
+				      op->size == 8;
+			if (op->mem.base == X86_REG_RIP && op->mem.index == X86_REG_INVALID && load64) {
+				/* any GOT-like load: the relocation is checked on the first fs: use */
+				gotreg[x->operands[0].reg] = insn->address + insn->size + (uint64_t)op->mem.disp;
+				handled = true;
+			} else if (op->mem.segment == X86_REG_FS && load64) {
+				if (op->mem.base != X86_REG_INVALID && op->mem.base < X86_REG_ENDING &&
+				    op->mem.index == X86_REG_INVALID && op->mem.disp == 0 && gotreg[op->mem.base]) {
+					*tls = (struct tlsuse){ true, false, gotreg[op->mem.base], 0, insn->address };
+				} else if (op->mem.base == X86_REG_INVALID && op->mem.index == X86_REG_INVALID &&
+					   op->mem.disp < 0) {
+					*tls = (struct tlsuse){ true, true, 0, op->mem.disp, insn->address };
+				}
+			}
+		}
+		/* any other write to a register forgets where it came from */
+		if (tls && !handled && x->op_count >= 1 && x->operands[0].type == X86_OP_REG &&
+		    (x->operands[0].access & CS_AC_WRITE) && x->operands[0].reg < X86_REG_ENDING)
+			gotreg[x->operands[0].reg] = 0;
+	}
+	cs_free(insn, 1);
+	cs_close(&h);
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- image checks */
+
+static bool member(const struct tli_map *m, const char *type, const char *name, struct tli_member *ret)
+{
+	struct tli_error *e = tli_map_member(m, type, name, ret);
+	tli_error_destroy(e);
+	return !e && ret->size >= 1 && ret->size <= 8;
+}
+
+/* Why `cand` is not main_arena's initial image (NULL: it is). */
+static const char *check_arena(const struct img *im, const struct tli_map *m, uint64_t cand)
+{
+	uint64_t size;
+	struct tli_member next, att;
+	struct tli_error *e = tli_map_type_size(m, "malloc_state", &size);
+	tli_error_destroy(e);
+	if (e || !member(m, "malloc_state", "next", &next) || !member(m, "malloc_state", "attached_threads", &att) ||
+	    size < 16 || size > 65536 || next.offset + 8 > size || att.offset + att.size > size)
+		return "the runtime map lacks malloc_state (size, next, attached_threads)";
+	if (cand & 7)
+		return "misaligned";
+	const uint8_t *w = view(im, cand, size);
+	if (!w)
+		return "not initialised data in the file";
+	for (uint64_t i = 0; i < size; i++) {
+		if (!w[i])
+			continue;
+		if ((i >= next.offset && i < next.offset + 8) || (i >= att.offset && i < att.offset + att.size))
+			continue;
+		return "nonzero bytes outside next/attached_threads";
+	}
+	if (rd(w + att.offset, att.size) != 1)
+		return "attached_threads is not 1";
+	uint64_t nv = rd(w + next.offset, 8);
+	if (nv == cand)
+		return NULL;
+	const struct rel *r = nv == 0 ? rel_at(im, cand + next.offset, R_X86_64_RELATIVE) : NULL;
+	if (r && (uint64_t)r->addend == cand)
+		return NULL;
+	return "next does not point to itself";
+}
+
+static const char *check_mp(const struct img *im, const struct tli_map *m, uint64_t cand)
+{
+	static const struct { const char *name; uint64_t v; } want[] = {
+		{ "trim_threshold", 128 * 1024 }, { "top_pad", 128 * 1024 }, { "mmap_threshold", 128 * 1024 },
+		{ "arena_test", 8 }, { "n_mmaps_max", 65536 }, { "tcache_bins", 64 }, { "tcache_small_bins", 64 },
+		{ "tcache_max_bytes", 1032 }, { "tcache_count", 7 }, { "arena_max", 0 }, { "n_mmaps", 0 },
+		{ "max_n_mmaps", 0 }, { "no_dyn_threshold", 0 }, { "mmapped_mem", 0 }, { "max_mmapped_mem", 0 },
+		{ "sbrk_base", 0 }, { "hp_pagesize", 0 }, { "thp_pagesize", 0 }, { "hp_flags", 0 },
+	};
+	uint64_t size;
+	struct tli_error *e = tli_map_type_size(m, "malloc_par", &size);
+	tli_error_destroy(e);
+	if (e || size < 16 || size > 4096)
+		return "the runtime map lacks malloc_par";
+	if (cand & 7)
+		return "misaligned";
+	const uint8_t *w = view(im, cand, size);
+	if (!w)
+		return "not initialised data in the file";
+	int checked = 0;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct tli_member mb;
+		if (!member(m, "malloc_par", want[i].name, &mb) || mb.offset + mb.size > size)
+			continue;
+		if (rd(w + mb.offset, mb.size) != want[i].v)
+			return "a field differs from glibc's static initialiser";
+		checked++;
+	}
+	return checked >= 8 ? NULL : "the runtime map names too few malloc_par fields to check";
+}
+
+/* ---------------------------------------------------------------- candidates */
+
+static const char *const funcs[] = {
+	"mallinfo2", "mallinfo", "malloc_trim", "malloc_stats", "malloc", "__libc_malloc", "free",
+	"calloc", "realloc", "mallopt", "malloc_usable_size",
+};
+#define NFUNCS (sizeof(funcs) / sizeof(funcs[0]))
+
+struct cand { uint64_t addr; uint32_t funcs; /* bitmask */ };
+
+static struct tli_error *vote(const struct img *im, const struct tli_map *m, const char *what,
+			      const char *type, const struct ref *refs, size_t nrefs, const char *tried,
+			      uint64_t *ret, unsigned *votes_ret)
+{
+	/* distinct member offsets of the struct (0 included) */
+	uint64_t offs[256];
+	size_t noffs = 0;
+	offs[noffs++] = 0;
+	for (size_t i = 0; i < tli_map_nmembers(m) && noffs < 256; i++) {
+		const char *t, *pth;
+		struct tli_member mb;
+		tli_map_member_at(m, i, &t, &pth, &mb);
+		if (!t || strcmp(t, type))
+			continue;
+		bool dup = false;
+		for (size_t j = 0; j < noffs && !dup; j++)
+			dup = offs[j] == mb.offset;
+		if (!dup)
+			offs[noffs++] = mb.offset;
+	}
+	struct cand c[64];
+	size_t nc = 0;
+	const char *why_first = NULL;
+	for (size_t i = 0; i < nrefs; i++) {
+		for (size_t k = 0; k < noffs; k++) {
+			if (refs[i].target < offs[k])
+				continue;
+			uint64_t a = refs[i].target - offs[k];
+			size_t j;
+			for (j = 0; j < nc && c[j].addr != a; j++)
+				;
+			if (j < nc) {
+				c[j].funcs |= 1u << refs[i].func;
+				continue;
+			}
+			const char *why = !strcmp(type, "malloc_state") ? check_arena(im, m, a) : check_mp(im, m, a);
+			if (why) {
+				if (k == 0 && !why_first && strstr(why, "map"))
+					why_first = why;
+				continue;
+			}
+			if (nc < 64)
+				c[nc++] = (struct cand){ a, 1u << refs[i].func };
+		}
+	}
+	if (why_first && !nc)
+		return tli_error_create(TLI_E_NO_INFO, "%s: %s not found: %s", im->name, what, why_first);
+	size_t best = SIZE_MAX;
+	unsigned bv = 0, second = 0;
+	for (size_t j = 0; j < nc; j++) {
+		unsigned v = (unsigned)__builtin_popcount(c[j].funcs);
+		if (v > bv) {
+			second = bv;
+			bv = v;
+			best = j;
+		} else if (v > second) {
+			second = v;
+		}
+	}
+	if (best == SIZE_MAX)
+		return tli_error_create(TLI_E_NO_INFO, "%s: %s not found: no RIP-relative operand of %s points "
+					"at its static initial image in the file", im->name, what, tried);
+	if (second == bv)
+		return tli_error_create(TLI_E_NO_INFO, "%s: %s is ambiguous: %zu places hold its initial image "
+					"and are referenced equally often", im->name, what, nc);
+	*ret = c[best].addr;
+	*votes_ret = bv;
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- API */
+
+struct tli_error *tli_libcfind_mem(const void *image, size_t len, const char *name, const struct tli_map *m,
+				   unsigned what, struct tli_libcfind *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if ((what & (TLI_LIBCFIND_ARENA | TLI_LIBCFIND_MP)) && !m)
+		return tli_error_create(TLI_E_INTERNAL, "libc finder: main_arena/mp_ need a runtime map");
+	struct img im;
+	struct tli_error *err = img_open(&im, image, len, name);
+	struct ref *refs = NULL;
+	size_t nrefs = 0;
+	char tried[400] = "";
+	size_t tl = 0;
+	if (err)
+		goto out;
+	refs = malloc(MAX_REFS * sizeof(*refs));
+	if (!refs) {
+		err = &tli_enomem;
+		goto out;
+	}
+	uint64_t done_va[NFUNCS];
+	size_t ndone = 0;
+	struct tlsuse tls = { 0 };
+	const char *tls_func = NULL;
+	for (size_t i = 0; i < NFUNCS; i++) {
+		uint64_t va, size;
+		if (!find_func(&im, funcs[i], &va, &size))
+			continue;
+		bool dup = false;
+		for (size_t j = 0; j < ndone && !dup; j++)
+			dup = done_va[j] == va;
+		if (dup)
+			continue; /* __libc_malloc == malloc */
+		done_va[ndone++] = va;
+		bool want_tls = (what & TLI_LIBCFIND_TCACHE) && !tls.found &&
+				(!strcmp(funcs[i], "malloc") || !strcmp(funcs[i], "__libc_malloc"));
+		struct tli_error *e = decode(&im, funcs[i], (uint16_t)i, va, size, refs, MAX_REFS, &nrefs,
+					     want_tls ? &tls : NULL);
+		if (e) {
+			/* one bad function body is not fatal: the others may still vote */
+			tli_error_destroy(e);
+			continue;
+		}
+		if (want_tls && tls.found)
+			tls_func = funcs[i];
+		tl += (size_t)snprintf(tried + tl, tl < sizeof(tried) ? sizeof(tried) - tl : 0, "%s%s",
+				       tl ? ", " : "", funcs[i]);
+	}
+	if (!ndone) {
+		err = tli_error_create(TLI_E_NO_INFO, "%s exports none of the malloc functions (malloc, free, "
+				       "mallinfo2, malloc_trim, ...) in its dynamic symbol table", name);
+		goto out;
+	}
+	if (what & TLI_LIBCFIND_ARENA) {
+		if ((err = vote(&im, m, "main_arena", "malloc_state", refs, nrefs, tried, &ret->main_arena,
+				&ret->main_arena_votes)))
+			goto out;
+	}
+	if (what & TLI_LIBCFIND_MP) {
+		if ((err = vote(&im, m, "mp_", "malloc_par", refs, nrefs, tried, &ret->mp, &ret->mp_votes)))
+			goto out;
+	}
+	if (what & TLI_LIBCFIND_TCACHE) {
+		if (!tls.found) {
+			err = tli_error_create(TLI_E_NO_INFO, "%s: tcache's TLS slot not found: malloc has no "
+					       "`mov r64, [rip+GOT]` (R_X86_64_TPOFF64 slot) followed by a 64-bit "
+					       "fs:[r64] load", name);
+			goto out;
+		}
+		if (tls.direct) {
+			ret->tcache_direct = true;
+			ret->tcache_tpoff = tls.tpoff;
+		} else {
+			const struct rel *r = rel_at(&im, tls.got, R_X86_64_TPOFF64);
+			uint64_t a = r ? (uint64_t)r->addend : 0;
+			if (!r) {
+				err = tli_error_create(TLI_E_NO_INFO, "%s: tcache's TLS slot: the GOT slot 0x%" PRIx64
+						       " that %s loads at 0x%" PRIx64 " before its first fs: access "
+						       "has no R_X86_64_TPOFF64 relocation", name, tls.got,
+						       tls_func ? tls_func : "malloc", tls.insn);
+				goto out;
+			}
+			if (!im.has_tls || (a & 7) || a < im.tls_filesz || a > im.tls_memsz ||
+			    im.tls_memsz - a < 8) {
+				err = tli_error_create(TLI_E_NO_INFO, "%s: tcache's TLS slot: the GOT slot 0x%" PRIx64
+						       " loaded by %s at 0x%" PRIx64 " has TLS offset 0x%" PRIx64
+						       ", not an 8-byte zero-initialised variable of PT_TLS "
+						       "(file %" PRIu64 ", memory %" PRIu64 " bytes)", name, tls.got,
+						       tls_func ? tls_func : "malloc", tls.insn, a, im.tls_filesz,
+						       im.tls_memsz);
+				goto out;
+			}
+			ret->tcache_got = tls.got;
+			ret->tcache_tls_offset = a;
+		}
+		ret->has_tcache = true;
+	}
+out:
+	free(refs);
+	img_close(&im);
+	return err;
+}
+
+/* Read a whole regular file (bounded). */
+static struct tli_error *slurp(const char *path, uint8_t **buf, size_t *len)
+{
+	*buf = NULL;
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return tli_error_errno(errno == ENOENT ? TLI_E_NO_TARGET : TLI_E_PERM, errno, "cannot open %s", path);
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > MAX_IMAGE) {
+		close(fd);
+		return tli_error_create(TLI_E_BAD_FORMAT, "%s is not a regular file of 1 byte to %llu MiB", path,
+					MAX_IMAGE >> 20);
+	}
+	size_t n = (size_t)st.st_size, got = 0;
+	uint8_t *b = malloc(n);
+	if (!b) {
+		close(fd);
+		return &tli_enomem;
+	}
+	while (got < n) {
+		ssize_t r = read(fd, b + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	*buf = b;
+	*len = got;
+	return NULL;
+}
+
+struct tli_error *tli_libcfind_file(const char *path, const struct tli_map *m, unsigned what,
+				    struct tli_libcfind *ret)
+{
+	uint8_t *buf;
+	size_t len;
+	struct tli_error *err = slurp(path, &buf, &len);
+	if (err)
+		return err;
+	err = tli_libcfind_mem(buf, len, path, m, what, ret);
+	free(buf);
+	return err;
+}
+
+struct tli_error *tli_libc_version_mem(const void *image, size_t len, const char *name, char *key, size_t keycap,
+				       char *banner, size_t bannercap)
+{
+	static const char pat[] = "release version ";
+	const uint8_t *d = image;
+	if (keycap)
+		key[0] = 0;
+	if (bannercap)
+		banner[0] = 0;
+	const uint8_t *p = d;
+	size_t left = len;
+	for (int guard = 0; guard < 100000; guard++) {
+		const uint8_t *hit = memmem(p, left, pat, sizeof(pat) - 1);
+		if (!hit)
+			break;
+		size_t at = (size_t)(hit - d) + sizeof(pat) - 1;
+		left = len - at;
+		p = d + at;
+		/* "2.36" (MAJOR.MINOR, digits only) */
+		size_t i = 0;
+		unsigned long maj = 0, min = 0;
+		int nd1 = 0, nd2 = 0;
+		while (i < left && d[at + i] >= '0' && d[at + i] <= '9' && nd1 < 4)
+			maj = maj * 10 + (unsigned long)(d[at + i++] - '0'), nd1++;
+		if (!nd1 || i >= left || d[at + i] != '.')
+			continue;
+		i++;
+		while (i < left && d[at + i] >= '0' && d[at + i] <= '9' && nd2 < 4)
+			min = min * 10 + (unsigned long)(d[at + i++] - '0'), nd2++;
+		if (!nd2)
+			continue;
+		/* the banner line starts with "GNU C Library" shortly before, printable in between */
+		size_t hs = (size_t)(hit - d), start = SIZE_MAX;
+		for (size_t st = hs; st > 0 && hs - st < 200; st--) {
+			uint8_t ch = d[st - 1];
+			if (ch < 0x20 || ch >= 0x7f)
+				break;
+			if (hs - (st - 1) >= 13 && !memcmp(d + st - 1, "GNU C Library", 13)) {
+				start = st - 1;
+				break;
+			}
+		}
+		if (start == SIZE_MAX)
+			continue;
+		size_t end = at + i;
+		if (keycap)
+			snprintf(key, keycap, "%lu.%lu", maj, min);
+		if (bannercap) {
+			size_t bl = end - start;
+			if (bl >= bannercap)
+				bl = bannercap - 1;
+			memcpy(banner, d + start, bl);
+			banner[bl] = 0;
+		}
+		return NULL;
+	}
+	return tli_error_create(TLI_E_NO_INFO, "%s has no glibc version banner (\"GNU C Library ... release "
+				"version 2.NN\")", name);
+}
+
+struct tli_error *tli_libc_version(const char *path, char *key, size_t keycap, char *banner, size_t bannercap)
+{
+	uint8_t *buf;
+	size_t len;
+	struct tli_error *err = slurp(path, &buf, &len);
+	if (err)
+		return err;
+	err = tli_libc_version_mem(buf, len, path, key, keycap, banner, bannercap);
+	free(buf);
+	return err;
+}
