@@ -150,7 +150,7 @@ static struct tli_error *cmd_goroutine(struct tli_cmd_ctx *ctx, json_t *result)
 		.top = 0,
 		.only_id = id,
 	};
-	err = tli_go_goroutines(ctx->session, &o, result);
+	err = tli_go_cmd_goroutines(ctx->session, &o, result); /* with blocked_on */
 	if (err)
 		return err;
 	/* Keep only goroutine `id` (the walker may or may not filter by only_id). */

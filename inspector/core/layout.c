@@ -439,3 +439,144 @@ struct tli_error *tli_layout_resolve(struct tli_layout *l, const struct tli_fiel
 	}
 	return NULL;
 }
+
+/* ---- persisted answers (the layout cache, see layout.h) ---- */
+
+static void put_esc(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+		if (*p == '\\')
+			fputs("\\\\", f);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
+/* Unescape field [s, e) into a fresh string; NULL on a malformed escape. */
+static char *get_esc(const char *s, const char *e)
+{
+	char *out = malloc((size_t)(e - s) + 1), *o = out;
+	if (!out)
+		return NULL;
+	while (s < e) {
+		if (*s != '\\') {
+			*o++ = *s++;
+			continue;
+		}
+		if (s + 1 < e && s[1] == '\\') {
+			*o++ = '\\';
+			s += 2;
+			continue;
+		}
+		unsigned v;
+		if (s + 3 < e && s[1] == 'x' && sscanf(s + 2, "%2x", &v) == 1 && v) {
+			*o++ = (char)v;
+			s += 4;
+			continue;
+		}
+		free(out);
+		return NULL;
+	}
+	*o = 0;
+	return out;
+}
+
+size_t tli_layout_answer_count(const struct tli_layout *l)
+{
+	return l ? l->count : 0;
+}
+
+struct tli_error *tli_layout_save_answers(const struct tli_layout *l, const char *stamp, FILE *f)
+{
+	if (!l || !stamp || !f || strchr(stamp, '\n'))
+		return tli_error_create(TLI_E_INTERNAL, "layout: save_answers with a bad argument");
+	fprintf(f, "%s\n%s\n", TLI_LAYOUT_ANSWERS_MAGIC, stamp);
+	for (size_t i = 0; i < l->cap; i++) {
+		const struct centry *e = &l->tab[i];
+		if (!e->key)
+			continue;
+		unsigned long long v1 = 0, v2 = 0;
+		switch (e->key[0]) {
+		case Q_MEMBER: v1 = e->v.m.offset, v2 = e->v.m.size; break;
+		case Q_SIZE: v1 = e->v.size; break;
+		case Q_GLOBAL: v1 = e->v.g.addr, v2 = e->v.g.size; break;
+		case Q_CONST: v1 = (unsigned long long)e->v.c; break;
+		default: continue;
+		}
+		put_esc(f, e->key);
+		fprintf(f, "\t%d\t", e->found ? 1 : 0);
+		put_esc(f, e->found && e->src >= 0 && (size_t)e->src < l->nprov ? l->prov[e->src].label : "");
+		fprintf(f, "\t%llu\t%llu\t", v1, v2);
+		put_esc(f, e->found ? "" : e->why);
+		fputc('\n', f);
+	}
+	return ferror(f) ? tli_error_create(TLI_E_INTERNAL, "layout: cannot write the saved answers") : NULL;
+}
+
+struct tli_error *tli_layout_load_answers(struct tli_layout *l, const char *stamp, const char *text,
+					  size_t len)
+{
+	if (!l || !stamp || !text)
+		return tli_error_create(TLI_E_INTERNAL, "layout: load_answers with a bad argument");
+	const char *p = text, *end = text + len;
+	size_t ml = strlen(TLI_LAYOUT_ANSWERS_MAGIC), sl = strlen(stamp);
+	if ((size_t)(end - p) < ml + 1 || memcmp(p, TLI_LAYOUT_ANSWERS_MAGIC, ml) || p[ml] != '\n')
+		return tli_error_create(TLI_E_BAD_FORMAT, "not a saved layout (no \"%s\" line)",
+					TLI_LAYOUT_ANSWERS_MAGIC);
+	p += ml + 1;
+	if ((size_t)(end - p) < sl + 1 || memcmp(p, stamp, sl) || p[sl] != '\n')
+		return tli_error_create(TLI_E_NO_INFO, "saved layout is for another binary or tool version");
+	p += sl + 1;
+	size_t lineno = 2, loaded = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return tli_error_create(TLI_E_BAD_FORMAT, "saved layout: line %zu is not terminated",
+						lineno + 1);
+		lineno++;
+		const char *f[6];
+		size_t nf = 0;
+		f[nf++] = p;
+		for (const char *q = p; q < nl && nf < 6; q++)
+			if (*q == '\t')
+				f[nf++] = q + 1;
+		if (nf != 6 || memchr(f[5], '\t', (size_t)(nl - f[5])))
+			return tli_error_create(TLI_E_BAD_FORMAT, "saved layout: line %zu: want 6 fields", lineno);
+		char *key = get_esc(f[0], f[1] - 1), *label = get_esc(f[2], f[3] - 1), *why = get_esc(f[5], nl);
+		unsigned long long v1, v2;
+		int found;
+		bool ok = key && label && why && sscanf(f[1], "%d", &found) == 1 && (found == 0 || found == 1) &&
+			  sscanf(f[3], "%llu", &v1) == 1 && sscanf(f[4], "%llu", &v2) == 1 && strlen(key) > 2 &&
+			  key[1] == ':' && strchr("msgc", key[0]);
+		if (ok) {
+			union qval v;
+			memset(&v, 0, sizeof(v));
+			switch (key[0]) {
+			case Q_MEMBER: v.m.offset = v1, v.m.size = v2; break;
+			case Q_SIZE: v.size = v1; break;
+			case Q_GLOBAL: v.g.addr = v1, v.g.size = v2; break;
+			default: v.c = (int64_t)v1; break;
+			}
+			int src = -1;
+			for (size_t i = 0; found && i < l->nprov; i++)
+				if (!strcmp(l->prov[i].label, label))
+					src = (int)i;
+			if (found && src < 0)
+				src = 0; /* the provider is not in this chain yet (lazy): credit the first */
+			uint64_t h = fnv1a(key);
+			if (!cache_find(l, key, h)) {
+				cache_put(l, key, h, found == 1, src, &v, why[0] ? why : NULL);
+				loaded++;
+			}
+		}
+		free(key);
+		free(label);
+		free(why);
+		if (!ok)
+			return tli_error_create(TLI_E_BAD_FORMAT, "saved layout: line %zu is malformed", lineno);
+		p = nl + 1;
+	}
+	return NULL;
+}

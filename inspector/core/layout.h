@@ -11,6 +11,7 @@
 #define TLI_CORE_LAYOUT_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,6 +76,21 @@ const char *tli_layout_last_source(const struct tli_layout *l);
 const char *tli_layout_last_source_label(const struct tli_layout *l);
 /** Cache statistics: queries answered from the cache, and provider calls made. */
 void tli_layout_stats(const struct tli_layout *l, uint64_t *cache_hits, uint64_t *provider_calls);
+
+/*
+ * Persisted answers ("layout cache"): every answer the chain gave (found or not, with the
+ * label of the provider that answered) written as text, and read back into another
+ * layout of the SAME binary before any query, so those queries never reach a provider
+ * (e.g. DWARF is then never decompressed and indexed). `stamp` identifies the binary and
+ * the tool version (one line); load refuses a file with another stamp (TLI_E_NO_INFO)
+ * and a malformed one (TLI_E_BAD_FORMAT). Global addresses are saved unbiased.
+ */
+#define TLI_LAYOUT_ANSWERS_MAGIC "tlinspect-layout-answers 1"
+struct tli_error *tli_layout_save_answers(const struct tli_layout *l, const char *stamp, FILE *f);
+struct tli_error *tli_layout_load_answers(struct tli_layout *l, const char *stamp, const char *text,
+					  size_t len);
+/** Answers held (cached queries, found or not). */
+size_t tli_layout_answer_count(const struct tli_layout *l);
 
 /**
  * Declarative resolution: a table of members to resolve at once.

@@ -92,8 +92,20 @@ static struct tli_error *setup_layout(struct tli_session *s, const char *exe, ui
 
 	struct tli_dwarf_opts dopts = { .no_dwarf = s->opts.no_dwarf };
 	struct tli_dwarf *dw = NULL;
-	err = tli_dwarf_open(exe, &dopts, &dw);
-	if (err) {
+	/* layout cache: answers of an earlier run on the same binary; DWARF then opens lazily */
+	size_t clen = 0;
+	char *cached = !s->opts.no_dwarf && tli_session_cache_wanted() ? tli_session_cache_read(s, exe, &clen) : NULL;
+	s->cache_on = s->cache_path != NULL;
+	if (cached)
+		err = tli_dwarf_add_lazy_to_layout(exe, &dopts, s->layout);
+	else
+		err = tli_dwarf_open(exe, &dopts, &dw);
+	if (cached) {
+		if (err) {
+			free(cached);
+			return err;
+		}
+	} else if (err) {
 		if (err->code != TLI_E_NO_INFO)
 			return err;
 		tli_error_destroy(err);
@@ -105,16 +117,27 @@ static struct tli_error *setup_layout(struct tli_session *s, const char *exe, ui
 	struct tli_elfsym *sym = NULL;
 	err = tli_elfsym_open(exe, &sym);
 	if (err) {
-		if (err->code != TLI_E_NO_INFO)
+		if (err->code != TLI_E_NO_INFO) {
+			free(cached);
 			return err;
+		}
 		tli_error_destroy(err);
 	} else {
 		err = tli_layout_add_provider(s->layout, &tli_elfsym_provider_ops, sym);
-		if (err)
+		if (err) {
+			free(cached);
 			return err;
+		}
 	}
 	/* last: runtime-maps (per-version tables) and the stripped-binary global finder */
-	return tli_session_add_maps(s, exe);
+	err = tli_session_add_maps(s, exe);
+	if (!err && cached) {
+		struct tli_error *ce = tli_layout_load_answers(s->layout, s->cache_stamp, cached, clen);
+		tli_error_destroy(ce); /* a stale or damaged cache is simply not used */
+		s->cache_loaded = tli_layout_answer_count(s->layout);
+	}
+	free(cached);
+	return err;
 }
 
 struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_session **ret)
@@ -164,11 +187,14 @@ void tli_session_destroy(struct tli_session *s)
 	if (!s)
 		return;
 	tli_target_destroy(s->target);
+	tli_session_cache_save(s);
 	tli_layout_destroy(s->layout);
 	if (s->gobin)
 		tli_gobin_destroy(s->gobin);
 	json_decref(s->warnings);
 	free(s->exe_path_pre);
+	free(s->cache_path);
+	free(s->cache_stamp);
 	free(s);
 }
 

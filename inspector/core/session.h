@@ -41,6 +41,10 @@ struct tli_session {
 	char *exe_path_pre;          /**< executable chosen before the target was opened */
 	json_t *warnings;            /**< array of strings, shown in every result */
 	struct timespec t_open;      /**< when the session was opened (for -v timings) */
+	/* layout cache (session_cache.c) */
+	bool cache_on;               /**< TLINSPECT_LAYOUT_CACHE: answers loaded/saved */
+	char *cache_path, *cache_stamp;
+	size_t cache_loaded;         /**< answers loaded from the cache */
 };
 
 struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_session **ret);
@@ -61,5 +65,13 @@ struct tli_error *tli_session_add_maps(struct tli_session *s, const char *exe);
 
 /** Seconds since the session was opened (for -v timings). */
 double tli_session_elapsed(const struct tli_session *s);
+
+/* ---- the layout cache (session_cache.c) ---- */
+/** TLINSPECT_LAYOUT_CACHE is set (and not "0"). */
+bool tli_session_cache_wanted(void);
+/** Saved answers for `exe` with this binary's stamp (malloc'd text), or NULL. */
+char *tli_session_cache_read(struct tli_session *s, const char *exe, size_t *len);
+/** Write the layout's answers if it learned any beyond those loaded. Silent on failure. */
+void tli_session_cache_save(struct tli_session *s);
 
 #endif

@@ -1368,3 +1368,92 @@ struct tli_error *tli_dwarf_members(struct tli_dwarf *d, const char *type, tli_d
 	} while (dwarf_siblingof(&m, &m) == 0);
 	return NULL;
 }
+
+/* ---------- lazy provider: DWARF opened on the first query that reaches it ---------- */
+
+struct lazy {
+	char *exe;
+	struct tli_dwarf_opts o;   /* debug_dirs not kept (session default) */
+	struct tli_dwarf *d;
+	struct tli_error *open_err;
+	bool tried;
+};
+
+static struct tli_error *lazy_get(struct lazy *z, struct tli_dwarf **ret)
+{
+	if (!z->tried) {
+		z->tried = true;
+		z->open_err = tli_dwarf_open(z->exe, &z->o, &z->d);
+	}
+	if (z->open_err)
+		return tli_error_create(z->open_err->code == TLI_E_NO_INFO ? TLI_E_NO_INFO : z->open_err->code,
+					"%s", z->open_err->msg);
+	*ret = z->d;
+	return NULL;
+}
+
+static struct tli_error *lz_member(void *p, const char *t, const char *m, struct tli_member *ret)
+{
+	struct tli_dwarf *d = NULL;
+	struct tli_error *e = lazy_get(p, &d);
+	return e ? e : p_member(d, t, m, ret);
+}
+
+static struct tli_error *lz_type_size(void *p, const char *t, uint64_t *ret)
+{
+	struct tli_dwarf *d = NULL;
+	struct tli_error *e = lazy_get(p, &d);
+	return e ? e : p_type_size(d, t, ret);
+}
+
+static struct tli_error *lz_global(void *p, const char *n, struct tli_global *ret)
+{
+	struct tli_dwarf *d = NULL;
+	struct tli_error *e = lazy_get(p, &d);
+	return e ? e : p_global(d, n, ret);
+}
+
+static struct tli_error *lz_constant(void *p, const char *n, int64_t *ret)
+{
+	struct tli_dwarf *d = NULL;
+	struct tli_error *e = lazy_get(p, &d);
+	return e ? e : p_constant(d, n, ret);
+}
+
+static void lz_destroy(void *p)
+{
+	struct lazy *z = p;
+	if (z->d)
+		tli_dwarf_close(z->d);
+	tli_error_destroy(z->open_err);
+	free(z->exe);
+	free(z);
+}
+
+static const struct tli_layout_provider_ops lazy_ops = {
+	.name = "dwarf",
+	.member = lz_member,
+	.type_size = lz_type_size,
+	.global = lz_global,
+	.constant = lz_constant,
+	.destroy = lz_destroy,
+};
+
+struct tli_error *tli_dwarf_add_lazy_to_layout(const char *exe, const struct tli_dwarf_opts *o,
+					       struct tli_layout *l)
+{
+	struct lazy *z = calloc(1, sizeof(*z));
+	if (!z || !(z->exe = strdup(exe))) {
+		free(z);
+		return &tli_enomem;
+	}
+	if (o) {
+		z->o = *o;
+		z->o.debug_dirs = NULL;
+		z->o.n_debug_dirs = 0;
+	}
+	char label[PATH_MAX + 32];
+	snprintf(label, sizeof(label), "dwarf %s", exe);
+	return tli_layout_add_provider_labeled(l, &lazy_ops, z, label);
+}
+

@@ -87,6 +87,15 @@ struct tli_error *tli_dwarf_constant(struct tli_dwarf *d, const char *name, int6
 /** Layout provider ("dwarf"); `p` is a struct tli_dwarf *. */
 extern const struct tli_layout_provider_ops tli_dwarf_provider_ops;
 
+/**
+ * Append a provider labelled "dwarf EXE" that opens EXE's DWARF (tli_dwarf_open with `o`,
+ * default debug directories) only when a query first reaches it; used behind a
+ * layout whose answers were loaded from the layout cache, so a fully cached run never
+ * decompresses or indexes DWARF.
+ */
+struct tli_error *tli_dwarf_add_lazy_to_layout(const char *exe, const struct tli_dwarf_opts *o,
+					       struct tli_layout *l);
+
 /** Append `d` to `l` labelled "dwarf <debug path>" (or "dwarf <path> (none)"); l owns d. */
 struct tli_error *tli_dwarf_add_to_layout(struct tli_dwarf *d, struct tli_layout *l);
 

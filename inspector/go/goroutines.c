@@ -414,6 +414,54 @@ static struct tli_error *capture(struct tli_go_rt *w)
 	}
 	free(ptrs);
 	qsort(ord, nord, sizeof(*ord), cmp_u64); /* addr is the first member */
+	if (w->only_id > 0 && nord) {
+		/* `goroutine ID`: scan the gs in address order through one small reused window
+		 * (no per-g iovec, no fresh memory per g) and keep only the matches */
+		const size_t WIN = 1u << 20;
+		uint8_t *win = malloc(WIN);
+		if (!win) {
+			free(ord);
+			return &tli_enomem;
+		}
+		size_t keep = 0;
+		for (size_t k = 0; k < nord && !err;) {
+			/* a window: consecutive gs whose span fits in WIN */
+			size_t e = k + 1;
+			while (e < nord && ord[e].addr + gl->g_size - ord[k].addr <= WIN &&
+			       ord[e].addr >= ord[e - 1].addr + gl->g_size &&
+			       ord[e].addr - (ord[e - 1].addr + gl->g_size) <= GRUN_GAP)
+				e++;
+			uint64_t wlen = ord[e - 1].addr + gl->g_size - ord[k].addr;
+			struct tli_read r = { .addr = ord[k].addr, .buf = win, .len = wlen };
+			err = tli_target_read_many(t, &r, 1);
+			for (size_t j = k; !err && j < e; j++) {
+				uint64_t o = ord[j].addr - ord[k].addr;
+				if (r.got >= o + gl->g_goid + gl->g_goid_size &&
+				    tli_rdn(win + o + gl->g_goid, gl->g_goid_size) == (uint64_t)w->only_id)
+					ord[keep++] = ord[j];
+			}
+			k = e;
+		}
+		free(win);
+		if (err) {
+			free(ord);
+			return tli_error_wrap(err, "reading goroutine ids");
+		}
+		/* the listing holds only the matching gs (normally one) */
+		struct gcap *kept = calloc(keep ? keep : 1, sizeof(*kept));
+		if (!kept) {
+			free(ord);
+			return &tli_enomem;
+		}
+		for (size_t k = 0; k < keep; k++) {
+			kept[k] = w->gs[ord[k].idx];
+			ord[k].idx = k;
+		}
+		free(w->gs);
+		w->gs = kept;
+		w->ngs = len = keep;
+		nord = keep;
+	}
 	/* runs: [start, end) covering gs closer than GRUN_GAP to each other */
 	size_t nruns = 0;
 	uint64_t total = 0;

@@ -102,6 +102,42 @@ inspect_json() {
 	check_compare "$label" "$dir" json "$pre.out"
 }
 
+# check_one_goroutines LABEL LISTING.json TARGETARGS...: `goroutine ID` (which reads only the
+# goroutine it is asked for) gives, for up to 24 parked goroutines spread over the listing, the
+# very object the full listing has (the wait time aside: it moves on between the two runs);
+# an unknown id is refused with exit 3
+check_one_goroutines() {
+	local label=$1 listing=$2 ids id bad=0 n=0
+	shift 2
+	ids=$(python3 -c '
+import json, sys
+gs = [g for g in json.load(open(sys.argv[1]))["go"]["goroutines"] if g.get("status") == "waiting"]
+step = max(1, len(gs) // 24)
+print(" ".join(str(g["id"]) for g in gs[::step][:24]))' "$listing") || { fail "$label: goroutine ID: listing unreadable"; return; }
+	for id in $ids; do
+		n=$((n + 1))
+		"$TLI" "$@" --json goroutine "$id" >"$listing.one" 2>"$listing.one.err" || { bad=$((bad + 1)); continue; }
+		python3 - "$listing" "$listing.one" "$id" <<'PY' || bad=$((bad + 1))
+import json, sys
+def norm(g):
+    g = dict(g); g.pop("wait_seconds", None); g.pop("wait_minutes", None); return g
+full = {g["id"]: g for g in json.load(open(sys.argv[1]))["go"]["goroutines"]}
+one = json.load(open(sys.argv[2]))["go"]["goroutines"]
+ok = len(one) == 1 and norm(one[0]) == norm(full[int(sys.argv[3])])
+if not ok:
+    print("goroutine %s differs: %s" % (sys.argv[3], json.dumps(one)[:300]), file=sys.stderr)
+sys.exit(0 if ok else 1)
+PY
+	done
+	"$TLI" "$@" goroutine 987654321 >/dev/null 2>&1
+	local rc=$?
+	if [ "$n" -gt 0 ] && [ "$bad" = 0 ] && [ "$rc" = 3 ]; then
+		pass "$label: goroutine ID equals the listing's entry for $n goroutines; unknown id -> 3"
+	else
+		fail "$label: goroutine ID: $bad of $n differ from the listing, unknown id -> $rc"
+	fi
+}
+
 # find the newest core* file in DIR (kernel cores; core_pattern is relative)
 find_core() {
 	ls -t "$1"/core* 2>/dev/null | head -1
@@ -173,6 +209,7 @@ for v in $VERSIONS; do
 		else
 			fail "$tag live text: tlinspect exited $rc ($(head -c 300 "$dir/live/tli-live-text.err"))"
 		fi
+		check_one_goroutines "$tag live" "$dir/live/tli-live.out" --pid "$tpid"
 		if grep -q 'TracerPid:[[:space:]]*[1-9]' "/proc/$tpid/status" 2>/dev/null; then
 			fail "$tag: target still traced after tlinspect exited ($(grep TracerPid "/proc/$tpid/status"))"
 		fi

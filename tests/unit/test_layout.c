@@ -149,6 +149,88 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Saved answers: a second layout of the same providers, loaded with the first's answers,
+ * gives the same answers (found, not found, with bias) without calling any provider; a
+ * stamp mismatch or damaged file is refused, never crashes. */
+static void test_saved_answers(void **state)
+{
+	struct fixture *fx = *state;
+	struct tli_member m;
+	uint64_t sz;
+	struct tli_global g;
+	int64_t c;
+	assert_null(tli_layout_member(fx->l, "runtime.g", "goid", &m));
+	assert_null(tli_layout_member(fx->l, "runtime.g", "waitsince", &m));
+	assert_false(tli_layout_has_member(fx->l, "runtime.g", "nosuch\tfield\\x", NULL));
+	assert_null(tli_layout_type_size(fx->l, "runtime.sudog", &sz));
+	assert_null(tli_layout_global(fx->l, "runtime.allglen", &g));
+	assert_null(tli_layout_constant(fx->l, "runtime._Gdead", &c));
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_null(tli_layout_save_answers(fx->l, "stamp one", f));
+	fclose(f);
+
+	struct fake a2 = fx->a, b2 = fx->b, g2 = fx->g;
+	int destroyed = 0;
+	a2.calls = b2.calls = g2.calls = 0;
+	a2.destroyed = b2.destroyed = g2.destroyed = &destroyed;
+	struct tli_layout *l2;
+	assert_null(tli_layout_create(&l2));
+	assert_null(tli_layout_add_provider_labeled(l2, &ops_a, &a2, "fakeA /path/exe"));
+	assert_null(tli_layout_add_provider(l2, &ops_b, &b2));
+	assert_null(tli_layout_add_provider(l2, &ops_globals, &g2));
+	struct tli_error *e = tli_layout_load_answers(l2, "stamp two", buf, len);
+	assert_non_null(e);
+	assert_int_equal(e->code, TLI_E_NO_INFO);
+	tli_error_destroy(e);
+	assert_null(tli_layout_load_answers(l2, "stamp one", buf, len));
+	assert_int_equal(tli_layout_answer_count(l2), tli_layout_answer_count(fx->l));
+	tli_layout_set_bias(l2, 0x1000);
+	assert_null(tli_layout_member(l2, "runtime.g", "goid", &m));
+	assert_int_equal(m.offset, 152);
+	assert_null(tli_layout_member(l2, "runtime.g", "waitsince", &m));
+	assert_int_equal(m.offset, 160);
+	assert_false(tli_layout_has_member(l2, "runtime.g", "nosuch\tfield\\x", NULL));
+	assert_null(tli_layout_type_size(l2, "runtime.sudog", &sz));
+	assert_int_equal(sz, 88);
+	assert_null(tli_layout_global(l2, "runtime.allglen", &g));
+	assert_int_equal(g.addr, 0x5590a0 + 0x1000);
+	assert_null(tli_layout_constant(l2, "runtime._Gdead", &c));
+	assert_int_equal(c, -6);
+	assert_string_equal(tli_layout_last_source(l2), "fakeB");
+	assert_int_equal(a2.calls + b2.calls + g2.calls, 0); /* nothing reached a provider */
+	/* a query not among the answers still reaches the providers */
+	assert_null(tli_layout_member(l2, "runtime.g", "sched.pc", &m));
+	assert_true(a2.calls == 1);
+
+	/* damaged copies: every truncation and 2,000 random byte flips are refused or loaded,
+	 * never crash */
+	srand(11);
+	char *mut = malloc(len + 1);
+	assert_non_null(mut);
+	for (size_t cut = 0; cut < len; cut += 7) {
+		struct tli_layout *l3;
+		assert_null(tli_layout_create(&l3));
+		tli_error_destroy(tli_layout_load_answers(l3, "stamp one", buf, cut));
+		tli_layout_destroy(l3);
+	}
+	for (int k = 0; k < 2000; k++) {
+		memcpy(mut, buf, len);
+		for (int j = 0; j < 4; j++)
+			mut[rand() % len] = (char)rand();
+		struct tli_layout *l3;
+		assert_null(tli_layout_create(&l3));
+		tli_error_destroy(tli_layout_load_answers(l3, "stamp one", mut, len));
+		tli_layout_destroy(l3);
+	}
+	free(mut);
+	free(buf);
+	tli_layout_destroy(l2);
+	assert_int_equal(destroyed, 3);
+}
+
 static void test_order(void **state)
 {
 	struct fixture *fx = *state;
@@ -380,6 +462,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hard_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bias, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_saved_answers, setup, teardown),
 		cmocka_unit_test(test_out_of_range),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The layout cache (opt-in: TLINSPECT_LAYOUT_CACHE=1, which the gdb/lldb faces set).
+ *
+ * A debugger face runs the engine once per command, and on a Go binary most of the
+ * engine's start-up is decompressing and indexing DWARF (~20 ms for a small program)
+ * to answer the same few hundred layout queries as last time. With the cache on, the
+ * answers of a run (found or not, see tli_layout_save_answers) are written to
+ * $TLINSPECT_CACHE_DIR, else $XDG_CACHE_HOME/tlinspect, else ~/.cache/tlinspect, in a file
+ * named after a stamp of the executable (path, device, inode, size, mtime) and of the
+ * tlinspect binary itself; the next run with the same stamp loads them first and opens
+ * DWARF only if a query is not among them. Same binary, same tool: same answers.
+ * Failures to read or write the cache are silent (it is only a cache).
+ */
+#include "session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dwarf/dwarf.h"
+
+#define CACHE_MAX (4u << 20)
+
+bool tli_session_cache_wanted(void)
+{
+	const char *e = getenv("TLINSPECT_LAYOUT_CACHE");
+	return e && *e && strcmp(e, "0") != 0;
+}
+
+static bool cache_dir(char *buf, size_t cap)
+{
+	const char *d = getenv("TLINSPECT_CACHE_DIR");
+	if (d && *d)
+		return (size_t)snprintf(buf, cap, "%s", d) < cap;
+	d = getenv("XDG_CACHE_HOME");
+	if (d && *d)
+		return (size_t)snprintf(buf, cap, "%s/tlinspect", d) < cap;
+	d = getenv("HOME");
+	if (d && *d)
+		return (size_t)snprintf(buf, cap, "%s/.cache/tlinspect", d) < cap;
+	return false;
+}
+
+static uint64_t fnv(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* stamp + path for exe; false if the cache cannot be used */
+static bool stamp_of(const char *exe, char **stamp, char **path)
+{
+	struct stat se, st;
+	char self[PATH_MAX], dir[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0 || stat(exe, &se) || !cache_dir(dir, sizeof(dir)))
+		return false;
+	self[n] = 0;
+	if (stat(self, &st))
+		return false;
+	char *sp = NULL;
+	if (asprintf(&sp, "exe %s %llu:%llu %lld %lld.%09ld tool %lld %lld.%09ld", exe,
+		     (unsigned long long)se.st_dev, (unsigned long long)se.st_ino, (long long)se.st_size,
+		     (long long)se.st_mtim.tv_sec, se.st_mtim.tv_nsec, (long long)st.st_size,
+		     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec) < 0)
+		return false;
+	if (strchr(sp, '\n')) {
+		free(sp);
+		return false;
+	}
+	char *pp = NULL;
+	if (asprintf(&pp, "%s/layout-%016llx.txt", dir, (unsigned long long)fnv(sp)) < 0) {
+		free(sp);
+		return false;
+	}
+	*stamp = sp;
+	*path = pp;
+	return true;
+}
+
+/* Read the cache file for this session's stamp; text (malloc'd) or NULL. */
+char *tli_session_cache_read(struct tli_session *s, const char *exe, size_t *len)
+{
+	free(s->cache_stamp);
+	free(s->cache_path);
+	s->cache_stamp = s->cache_path = NULL;
+	if (!stamp_of(exe, &s->cache_stamp, &s->cache_path))
+		return NULL;
+	int fd = open(s->cache_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	char *buf = NULL;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size <= CACHE_MAX &&
+	    (buf = malloc((size_t)st.st_size + 1))) {
+		size_t got = 0;
+		while (got < (size_t)st.st_size) {
+			ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+		}
+		if (got != (size_t)st.st_size) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[got] = 0;
+			*len = got;
+		}
+	}
+	close(fd);
+	return buf;
+}
+
+void tli_session_cache_save(struct tli_session *s)
+{
+	if (!s || !s->cache_on || !s->layout || !s->cache_path || !s->cache_stamp ||
+	    tli_layout_answer_count(s->layout) <= s->cache_loaded)
+		return;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", s->cache_path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return;
+	*slash = 0;
+	/* mkdir -p of the cache directory (0700: it names the executables inspected) */
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		(void)mkdir(dir, 0700);
+		*p = '/';
+	}
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return;
+	char tmp[PATH_MAX + 32];
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", s->cache_path, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		return;
+	}
+	struct tli_error *e = tli_layout_save_answers(s->layout, s->cache_stamp, f);
+	bool ok = !e && fflush(f) == 0;
+	tli_error_destroy(e);
+	if (fclose(f) != 0)
+		ok = false;
+	if (!ok || rename(tmp, s->cache_path) != 0)
+		unlink(tmp);
+}
