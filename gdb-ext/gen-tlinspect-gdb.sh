@@ -10,11 +10,15 @@ set -eu
 tli=$1
 engine=${2:-$1}
 MAXARGS=8
+MAXROUNDS=40  # page-request rounds per command (each is one pointer depth of the walk)
 TAB=$(printf '\t')
 
 # single-quote for sh (the engine path ends up in `pipe ... | sh -c`)
 q=$(printf '%s' "$engine" | sed "s/'/'\\\\''/g")
 run="'$q' --gdb-hint"
+# page mode (the engine may not read the process; gdb dumps the pages it names)
+PAGEDIR=/tmp/tlinspect-gdb.%d   # + slot number, from `tlinspect --pages-slot` (see --pages)
+prun="'$q' --gdb-hint --pages $PAGEDIR"
 
 cat <<EOF
 # tlinspect.gdb - \`tl\` commands for gdb (>= 9; no Python or Guile needed).
@@ -50,6 +54,39 @@ document tl-status
 Set \$tl_status from the last pipe/shell command (a signal N gives 128+N, never an error).
 end
 
+define tl-pages-context
+  info inferiors
+  info target
+  frame apply 1 -s -q info auxv
+  frame apply 1 -s -q info proc mappings
+  thread apply all -s tl-pages-regs
+end
+document tl-pages-context
+What tlinspect needs in page-request mode: the target, auxv, mappings and every thread's registers.
+end
+
+define tl-pages-regs
+  info registers
+  info registers fs_base gs_base
+end
+document tl-pages-regs
+The registers of the current thread that tlinspect uses (general ones, fs_base, gs_base).
+end
+
+define tl-pages-slot
+  shell '$q' --pages-slot
+  tl-status
+  set \$tl_pages_slot = -1
+  if \$tl_status >= 100
+    if \$tl_status < 200
+      set \$tl_pages_slot = \$tl_status - 100
+    end
+  end
+end
+document tl-pages-slot
+Claim this gdb's page directory for page-request mode: \$tl_pages_slot (-1 if none).
+end
+
 define-prefix tl
 document tl
 tlinspect: goroutines, channels and glibc malloc of the current inferior, decoded from outside.
@@ -59,32 +96,72 @@ tl goroutine 18, tl chunk 'main.buf'. Go names may need quotes outside Go frames
 After each command \$tl_status holds tlinspect's exit status (0 = success, 3 = no such
 target or item, 4 = permission denied, 9 = unreadable memory; 128+N = killed by signal N;
 see tlinspect(1)). The engine is $engine.
+When the kernel lets gdb read the process but not tlinspect (status 4: another user's process
+with a gdb holding CAP_SYS_PTRACE, Yama ptrace_scope 1 with gdb PROG + run, ...), the command is
+re-run in page-request mode: tlinspect names the memory pages it needs, gdb dumps them into
+$(printf "$PAGEDIR" 0 | sed 's/0$/N/'), and this repeats (at most $MAXROUNDS rounds; \$tl_pages_rounds holds the count).
 end
 
 EOF
 
-# emit_body NAME EVAL_FMT: one flat `if $argc == N` block per argument count
-emit_body() {
-	name=$1 fmt=$2
+# emit_dispatch INDENT MODE NAME EVAL_FMT: one flat `if $argc == N` block per argument count;
+# MODE direct: `pipe tl-context | tlinspect --gdb-hint ...`; MODE pages: the same through
+# --pages (the directory number is an eval argument)
+emit_dispatch() {
+	ind=$1 mode=$2 name=$3 fmt=$4
 	n=0
 	while [ $n -le $MAXARGS ]; do
 		rest=""
 		i=0
 		[ -n "$fmt" ] && [ $n -gt 0 ] && i=1
 		while [ $i -lt $n ]; do rest="$rest \$arg$i"; i=$((i + 1)); done
-		echo "  if \$argc == $n"
-		if [ -n "$fmt" ] && [ $n -gt 0 ]; then
-			echo "    eval \"pipe tl-context | $run $name $fmt$rest\", \$arg0"
+		echo "${ind}if \$argc == $n"
+		if [ "$mode" = pages ]; then
+			if [ -n "$fmt" ] && [ $n -gt 0 ]; then
+				echo "${ind}  eval \"pipe tl-pages-context | $prun $name $fmt$rest\", \$tl_pages_slot, \$arg0"
+			else
+				echo "${ind}  eval \"pipe tl-pages-context | $prun $name$rest\", \$tl_pages_slot"
+			fi
+		elif [ -n "$fmt" ] && [ $n -gt 0 ]; then
+			echo "${ind}  eval \"pipe tl-context | $run $name $fmt$rest\", \$arg0"
 		else
-			echo "    pipe tl-context | $run $name$rest"
+			echo "${ind}  pipe tl-context | $run $name$rest"
 		fi
-		echo "  end"
+		echo "${ind}end"
 		n=$((n + 1))
 	done
+}
+
+# emit_body NAME EVAL_FMT: the direct run; on status 4 (may not read the process) the
+# page-request loop: run with --pages, let gdb dump what it names (status 20), again
+emit_body() {
+	name=$1 fmt=$2
 	echo "  if \$argc > $MAXARGS"
 	printf '    echo tl: at most %s arguments\\n\n' "$MAXARGS"
 	echo "  end"
+	echo "  set \$tl_pages_rounds = 0"
+	emit_dispatch "  " direct "$name" "$fmt"
 	echo "  tl-status"
+	echo "  if \$tl_status == 4"
+	echo "    tl-pages-slot"
+	echo "    if \$tl_pages_slot >= 0"
+	echo "      set \$tl_status = 20"
+	echo "      while \$tl_status == 20"
+	echo "        if \$tl_pages_rounds >= $MAXROUNDS"
+	echo "          loop_break"
+	echo "        end"
+	echo "        set \$tl_pages_rounds = \$tl_pages_rounds + 1"
+	emit_dispatch "        " pages "$name" "$fmt"
+	echo "        tl-status"
+	echo "        if \$tl_status == 20"
+	echo "          eval \"source $PAGEDIR/request.gdb\", \$tl_pages_slot"
+	echo "        end"
+	echo "      end"
+	echo "      if \$tl_status == 20"
+	printf '        echo tl: gave up after %s rounds of page requests\\n\n' "$MAXROUNDS"
+	echo "      end"
+	echo "    end"
+	echo "  end"
 }
 
 "$tli" --print-commands | while IFS= read -r line; do

@@ -69,6 +69,8 @@ int run(const std::vector<std::string> &args, std::string &out)
 			av.push_back(const_cast<char *>(a.c_str()));
 		av.push_back(nullptr);
 		signal(SIGPIPE, SIG_DFL);
+		/* one engine run per command: keep layout answers between runs (tlinspect(1)) */
+		setenv("TLINSPECT_LAYOUT_CACHE", "1", 0);
 		execvp(av[0], av.data());
 		fprintf(stderr, "tl: cannot run %s: %s\n", av[0], strerror(errno));
 		_exit(127);

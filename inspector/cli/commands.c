@@ -43,6 +43,13 @@ const struct tli_option tli_global_options[] = {
 	{ "gdb-hint", 0, TLI_OPT_FLAG, NULL,
 	  "read gdb's `info inferiors` and `info target` output on stdin to find the target "
 	  "(used by gdb-ext/tlinspect.gdb; a live target is then read without stopping it)", 0, 0, true },
+	{ "pages", 0, TLI_OPT_STRING, "DIR",
+	  "read the target's memory only from page files in DIR that gdb dumped; missing pages are "
+	  "named in DIR/request.gdb and the exit status is 20 (gdb face fallback, tlinspect-gdb(7))",
+	  0, 0, false },
+	{ "pages-slot", 0, TLI_OPT_FLAG, NULL,
+	  "claim the page directory of the gdb running tlinspect; exit status 100 + its number "
+	  "(used by gdb-ext/tlinspect.gdb)", 0, 0, true },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
 };
 

@@ -139,6 +139,10 @@ struct tli_cli_opts {
 	bool print_commands;      /**< hidden --print-commands */
 	bool print_options;       /**< hidden --print-options (of cmd if explicitly given) */
 	bool gdb_hint;            /**< hidden --gdb-hint: target from gdb's output on stdin */
+	const char *pages;        /**< --pages DIR: memory only from page files gdb dumps */
+	bool pages_slot;          /**< hidden --pages-slot: claim gdb's page directory */
+	const char *pages_context; /**< (internal) gdb's output read from stdin in page mode */
+	size_t pages_context_len;
 	const struct tli_command *cmd;  /**< never NULL after a successful parse */
 	bool cmd_explicit;        /**< the command was named on the command line */
 	struct tli_optval vals[TLI_MAX_CMD_OPTIONS];

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backend/backend.h"
 #include "core/session.h"
 #include "core/target.h"
 #include "render/render.h"
@@ -113,6 +114,10 @@ static struct tli_error *apply_global(int idx, const char *arg, struct tli_cli_o
 		r->print_options = true;
 	else if (!strcmp(n, "gdb-hint"))
 		r->gdb_hint = true;
+	else if (!strcmp(n, "pages"))
+		r->pages = arg;
+	else if (!strcmp(n, "pages-slot"))
+		r->pages_slot = true;
 	else
 		return tli_error_create(TLI_E_INTERNAL, "global option --%s has no handler", n);
 	return NULL;
@@ -245,6 +250,8 @@ static struct tli_error *validate(struct tli_cli_opts *r)
 		return tli_error_create(TLI_E_USAGE, "--sysroot applies to core files only (give --core FILE)");
 	if (r->no_stop && r->core)
 		return tli_error_create(TLI_E_USAGE, "--no-stop applies to live processes only (--pid)");
+	if (r->pages && r->core)
+		return tli_error_create(TLI_E_USAGE, "--pages reads a live process through gdb; not with --core");
 	if (r->quiet && r->verbose)
 		return tli_error_create(TLI_E_USAGE, "--quiet and --verbose are mutually exclusive");
 	if (r->help || r->version || r->print_commands || r->print_options)
@@ -354,6 +361,13 @@ void tli_cli_error_json(FILE *f, const struct tli_error *e)
 static int report(const struct tli_cli_opts *o, FILE *out, FILE *errf, struct tli_error *e)
 {
 	int code = e->code == TLI_OK ? TLI_E_INTERNAL : (int)e->code;
+	if (o->gdb_hint && !o->pages && o->pid > 0 && e->code == TLI_E_PERM) {
+		/* the gdb face falls back to reading through gdb (--pages): a note, no error */
+		fprintf(errf, "tlinspect: process %d cannot be read directly (permission denied); "
+			"reading its memory through gdb\n", o->pid);
+		tli_error_destroy(e);
+		return code;
+	}
 	fputs("tlinspect: error: ", errf);
 	tli_text_puts_clean(errf, e->msg);
 	fputc('\n', errf);
@@ -404,6 +418,13 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 		tli_print_options(out, o->cmd_explicit ? o->cmd : NULL);
 		return 0;
 	}
+	if (o->pages_slot) { /* gdb face: the number of gdb's page directory as exit status */
+		int slot = 0;
+		struct tli_error *serr = tli_pages_gdb_slot(&slot);
+		if (serr)
+			return report(o, out, errf, serr);
+		return TLI_PAGES_SLOT_BASE + slot;
+	}
 	const struct tli_command *cmd = o->cmd;
 	char *help_argv[2] = { NULL, NULL };
 	struct tli_cmd_ctx ctx = { .cmd = cmd, .vals = o->vals, .argc = o->argc, .argv = o->argv,
@@ -420,7 +441,7 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 	if (!cmd)
 		return report(o, out, errf, tli_error_create(TLI_E_INTERNAL, "command table incomplete"));
 
-	bool has_target = o->pid > 0 || o->core;
+	bool has_target = o->pid > 0 || o->core || o->pages;
 	if (cmd->needs_target == TLI_TARGET_REQUIRED && !has_target)
 		return report(o, out, errf,
 			      tli_error_create(TLI_E_USAGE, "command '%s' needs a target: give --pid PID or "
@@ -432,10 +453,15 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 	if (cmd->needs_target != TLI_TARGET_NEVER && has_target && !o->version) {
 		if (o->pid > 0)
 			tli_live_install_signal_guard();
+		/* the debugger faces run the engine once per command: keep the layout answers
+		 * between runs (session_cache.c) unless TLINSPECT_LAYOUT_CACHE says otherwise */
+		if (o->gdb_hint && !getenv("TLINSPECT_LAYOUT_CACHE"))
+			setenv("TLINSPECT_LAYOUT_CACHE", "1", 0);
 		struct tli_session_opts so = {
 			.pid = o->pid, .core = o->core, .exe = o->exe, .sysroot = o->sysroot,
 			.no_stop = o->no_stop || cmd->exe_only, .no_dwarf = o->no_dwarf, .verbose = o->verbose > 0,
-			.timeout_ms = o->timeout_ms,
+			.timeout_ms = o->timeout_ms, .pages = o->pages, .pages_context = o->pages_context,
+			.pages_context_len = o->pages_context_len,
 		};
 		err = tli_session_open(&so, &s);
 		if (err)
@@ -452,6 +478,22 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 	json_object_set_new(doc, "tool", tool);
 	err = cmd->fn(&ctx, doc);
 	t_cmd = now_ms();
+	if (s && tli_pages_is(s->target)) {
+		/* page-request mode: a run that missed pages prints nothing; gdb dumps them */
+		bool need = false;
+		struct tli_error *perr = tli_pages_finish(s->target, &need);
+		if (perr || need) {
+			if (o->verbose > 0 && need) {
+				size_t have, miss;
+				tli_pages_stats(s->target, &have, &miss);
+				fprintf(errf, "tlinspect: pages: %zu present, %zu more requested\n", have, miss);
+			}
+			json_decref(doc);
+			tli_error_destroy(err);
+			tli_session_destroy(s);
+			return perr ? report(o, out, errf, perr) : TLI_EXIT_NEED_PAGES;
+		}
+	}
 	if (s && s->target && !s->target->released && s->target->kind == TLI_TARGET_LIVE)
 		tli_target_release(s->target); /* whatever happened, let it run again */
 	if (err) {
@@ -501,7 +543,7 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 int tli_cli_run_ex(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cli_result_hook hook, void *arg)
 {
 	if (!o->gdb_hint || o->pid > 0 || o->core || o->print_commands || o->print_options || o->help ||
-	    o->cmd->needs_target == TLI_TARGET_NEVER) {
+	    o->pages_slot || o->cmd->needs_target == TLI_TARGET_NEVER) {
 		if (o->gdb_hint) { /* consume gdb's output anyway: its pipe writer must not fail */
 			char junk[4096];
 			while (fread(junk, 1, sizeof(junk), stdin) > 0)
@@ -511,7 +553,56 @@ int tli_cli_run_ex(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cli_
 	}
 	/* the target is gdb's current inferior, described on stdin (gdb-ext/tlinspect.gdb) */
 	struct tli_gdb_hint h;
-	struct tli_error *err = tli_gdb_hint_read(stdin, &h);
+	struct tli_error *err;
+	if (o->pages) {
+		/* page mode: the rest of gdb's output (auxv, mappings, registers) is for the
+		 * page target; keep the whole text */
+		size_t cap = 1 << 16, len = 0;
+		char *buf = malloc(cap);
+		for (;;) {
+			if (!buf)
+				return report(o, out, errf, &tli_enomem);
+			if (len == cap) {
+				if (cap >= TLI_GDB_HINT_MAX) {
+					char junk[4096];
+					while (fread(junk, 1, sizeof(junk), stdin) > 0)
+						;
+					break;
+				}
+				char *nb = realloc(buf, cap * 2);
+				if (!nb)
+					free(buf);
+				buf = nb;
+				cap *= 2;
+				continue;
+			}
+			size_t n = fread(buf + len, 1, cap - len, stdin);
+			if (!n)
+				break;
+			len += n;
+		}
+		err = tli_gdb_hint_parse(buf, len, &h);
+		if (err) {
+			free(buf);
+			return report(o, out, errf, err);
+		}
+		struct tli_cli_opts local = *o;
+		if (h.core) { /* a core needs no pages */
+			local.pages = NULL;
+			local.core = h.core;
+			if (!local.exe)
+				local.exe = h.exe;
+		} else {
+			local.pid = h.pid;
+			local.pages_context = buf;
+			local.pages_context_len = len;
+		}
+		int rc = run_inner(&local, out, errf, hook, arg);
+		tli_gdb_hint_free(&h);
+		free(buf);
+		return rc;
+	}
+	err = tli_gdb_hint_read(stdin, &h);
 	if (err)
 		return report(o, out, errf, err);
 	struct tli_cli_opts local = *o;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/backend.h"
 #include "dwarf/dwarf.h"
 #include "dwarf/elfsym.h"
 #include "go/gobin.h"
@@ -149,7 +150,19 @@ struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_
 	s->opts = *o;
 	s->warnings = json_array();
 	struct tli_error *err;
-	if (o->pid > 0) {
+	if (o->pages) {
+		/* a live process gdb holds, read through page files gdb dumps */
+		struct tli_pages_opts po = { .dir = o->pages, .context = o->pages_context,
+					     .context_len = o->pages_context_len, .pid = o->pid,
+					     .exe = o->exe };
+		err = tli_pages_open(&po, &s->target);
+		if (!err)
+			err = setup_layout(s, s->target->exe_path, s->target->at_entry);
+		if (!err) {
+			struct tli_gobin *gb;
+			tli_error_destroy(tli_session_gobin(s, &gb));
+		}
+	} else if (o->pid > 0) {
 		/* Opened with a deferred stop: everything that needs only files (DWARF
 		 * index, symbols, pclntab) happens before the pause; the first memory
 		 * access stops the process. */

@@ -29,6 +29,9 @@ struct tli_session_opts {
 	bool no_dwarf;         /**< --no-dwarf */
 	bool verbose;          /**< -v */
 	int timeout_ms;        /**< --timeout (0 = default) */
+	const char *pages;     /**< --pages DIR: memory from page files (backend/pages.c) */
+	const char *pages_context;   /**< gdb's description of the process (NULL: DIR/context.txt) */
+	size_t pages_context_len;
 };
 
 struct tli_session {

@@ -394,7 +394,8 @@ static struct tli_error *capture_chains(struct snapctx *x)
 				snprintf(c->gs[who[k]].problem, sizeof(c->gs[0].problem),
 					 "waiting chain longer than %d sudogs: truncated", MAX_CHAIN);
 	}
-	qsort(ents, nents, sizeof(*ents), cmp_chainent);
+	if (nents)
+		qsort(ents, nents, sizeof(*ents), cmp_chainent);
 	c->gsudogs = calloc(nents ? nents : 1, sizeof(*c->gsudogs));
 	if (!c->gsudogs) {
 		err = &tli_enomem;
