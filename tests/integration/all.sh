@@ -33,7 +33,9 @@ run_suite() { # name script...
 
 for s in $SUITES; do
 	case $s in
-	go) run_suite go bash tests/integration/run.sh ;;
+	# the Go suite checks unstripped AND stripped (-s -w) builds against runtime.Stack, live,
+	# gcore core and kernel core (the stripped suite then diffs DWARF vs maps on one process)
+	go) run_suite go env VARIANTS="${VARIANTS:-default stripped}" bash tests/integration/run.sh ;;
 	stripped) run_suite stripped bash tests/integration/stripped/run.sh ;;
 	chans) [ -f tests/integration/chans/run.sh ] && run_suite chans bash tests/integration/chans/run.sh ;;
 	glibc)
