@@ -574,11 +574,14 @@ const struct tli_command tli_commands[] = {
 	{
 		.name = "maps",
 		.args = "gen BINARY",
-		.summary = "print the runtime map (layout table) of a Go binary built with DWARF",
+		.summary = "print the runtime map (layout table) of a Go binary with DWARF, or of a libc",
 		.help = "Generates the per-version layout table that stripped binaries of the same Go\n"
 			"minor version are decoded with: struct sizes, member offsets, constants and the\n"
 			"runtime's status and wait-reason strings, all read from BINARY's DWARF. Save it\n"
-			"as runtime-maps/go/1.NN.map (see runtime-maps/README.md).",
+			"as runtime-maps/go/1.NN.map (see runtime-maps/README.md). BINARY may also be a\n"
+			"libc.so.6 (recognised by its glibc banner) whose debug information is found by\n"
+			"build-id in $TLINSPECT_DEBUG_DIRS (default /usr/lib/debug): that gives the malloc\n"
+			"layout for runtime-maps/glibc/2.NN.map, used when libc has no debug information.",
 		.needs_target = TLI_TARGET_NEVER,
 		.fn = cmd_maps,
 		.options = NULL,
