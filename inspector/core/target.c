@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,12 +42,28 @@ struct slab {
 	size_t len;
 };
 
+/* Memory reserved (allocated and pre-faulted) for [addr, addr+len) before the
+ * stop; captures of bytes inside it are read straight into it. */
+struct resv {
+	uint64_t addr, len;
+	unsigned char *base;
+};
+
 struct tli_capture {
 	struct extent *ext;
 	size_t n, cap;
 	uint64_t bytes;
 	struct slab *slabs;
 	size_t nslabs;
+	struct resv *resv;     /* sorted by addr, non-overlapping */
+	size_t nresv;
+	uint64_t resv_bytes;
+	/* reservations are pre-faulted by a thread while the caller goes on with
+	 * its own preparation (layouts, symbols); joined before the stop */
+	pthread_t populator;
+	bool populating;
+	struct resv *topopulate;
+	size_t ntopopulate;
 };
 
 /* Holes at least this large in total are read into one pre-faulted slab. */
@@ -94,6 +111,32 @@ static size_t cap_copy(const struct tli_capture *c, uint64_t addr, void *buf, si
 	return done;
 }
 
+const void *tli_target_captured_ptr(struct tli_target *t, uint64_t addr, uint64_t len)
+{
+	if (!t || !t->capture || !len || addr + len < addr)
+		return NULL;
+	const struct tli_capture *c = t->capture;
+	size_t i = cap_floor(c, addr);
+	if (i == (size_t)-1)
+		return NULL;
+	const struct extent *e = &c->ext[i];
+	if (addr - e->addr >= e->len)
+		return NULL;
+	const unsigned char *p = e->data + (addr - e->addr);
+	/* following extents must continue both the addresses and the memory */
+	uint64_t have = e->len - (addr - e->addr);
+	while (have < len) {
+		if (++i >= c->n)
+			return NULL;
+		const struct extent *f = &c->ext[i];
+		if (f->addr != e->addr + e->len || f->data != e->data + e->len)
+			return NULL;
+		have += f->len;
+		e = f;
+	}
+	return p;
+}
+
 bool tli_target_captured(struct tli_target *t, uint64_t addr, uint64_t len)
 {
 	if (!t || !t->capture)
@@ -139,21 +182,53 @@ static struct tli_error *backend_read(struct tli_target *t, struct tli_read *rea
 #define MADV_POPULATE_WRITE 23
 #endif
 
-void *tli_big_alloc(size_t len)
+/* Huge pages: here (a paravirtualized guest) TLB misses on 4 KiB pages make copying
+ * into the capture and walking it several times slower. */
+static void *big_map(size_t len)
 {
-	if (!len)
-		len = 1;
-	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *m = mmap(NULL, len ? len : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return NULL;
 	if (len >= (2u << 20))
 		madvise(m, len, MADV_HUGEPAGE);
+	return m;
+}
+
+static void big_populate(void *m, size_t len)
+{
 	if (madvise(m, len, MADV_POPULATE_WRITE) != 0) {
 		/* older kernels: touch every page */
 		for (size_t off = 0; off < len; off += 4096)
 			((volatile char *)m)[off] = 0;
 	}
+}
+
+void *tli_big_alloc(size_t len)
+{
+	void *m = big_map(len);
+	if (m)
+		big_populate(m, len ? len : 1);
 	return m;
+}
+
+static void *populate_main(void *arg)
+{
+	struct tli_capture *c = arg;
+	for (size_t i = 0; i < c->ntopopulate; i++)
+		big_populate(c->topopulate[i].base, c->topopulate[i].len);
+	return NULL;
+}
+
+/* Wait until the reservations are pre-faulted. */
+static void resv_join(struct tli_capture *c)
+{
+	if (!c || !c->populating)
+		return;
+	pthread_join(c->populator, NULL);
+	c->populating = false;
+	free(c->topopulate);
+	c->topopulate = NULL;
+	c->ntopopulate = 0;
 }
 
 void tli_big_free(void *p, size_t len)
@@ -166,6 +241,7 @@ struct tli_error *tli_target_stop(struct tli_target *t)
 {
 	if (!t || !t->stop_deferred || t->released || !t->ops->stop)
 		return NULL;
+	resv_join(t->capture); /* no page of the capture is faulted in while stopped */
 	t->stop_deferred = false;
 	return t->ops->stop(t);
 }
@@ -425,45 +501,97 @@ static int ext_cmp(const void *x, const void *y)
 	return p->addr < q->addr ? -1 : p->addr > q->addr;
 }
 
+/* Reservation containing a, or NULL; *next: start of the first reservation above a. */
+static const struct resv *resv_at(const struct tli_capture *c, uint64_t a, uint64_t *next)
+{
+	size_t lo = 0, hi = c->nresv; /* first reservation with addr > a */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->resv[mid].addr <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*next = lo < c->nresv ? c->resv[lo].addr : UINT64_MAX;
+	if (lo && a - c->resv[lo - 1].addr < c->resv[lo - 1].len)
+		return &c->resv[lo - 1];
+	return NULL;
+}
+
+/* Where a hole's bytes go: reserved memory, the call's slab, or their own malloc block. */
+enum { MEM_RESV, MEM_SLAB, MEM_MALLOC };
+
 /* Read the given holes with one backend call and add what was read to the capture. */
 static struct tli_error *capture_holes(struct tli_target *t, const struct spans *holes)
 {
 	if (!holes->n)
 		return NULL;
 	struct tli_capture *c = t->capture;
-	struct tli_read *reads = calloc(holes->n, sizeof(*reads));
-	if (!reads)
+	resv_join(c);
+	/* split the holes at reservation boundaries */
+	size_t cap = holes->n + 2 * c->nresv;
+	struct tli_read *reads = calloc(cap, sizeof(*reads));
+	unsigned char *mem = calloc(cap, 1);
+	if (!reads || !mem) {
+		free(reads);
+		free(mem);
 		return &tli_enomem;
+	}
 	size_t nr = 0;
-	uint64_t total = 0;
-	for (size_t i = 0; i < holes->n; i++)
-		total += holes->v[i].b - holes->v[i].a;
+	uint64_t plain = 0;
+	for (size_t i = 0; i < holes->n; i++) {
+		uint64_t a = holes->v[i].a, b = holes->v[i].b;
+		while (a < b && nr < cap) {
+			uint64_t next;
+			const struct resv *r = resv_at(c, a, &next);
+			uint64_t e = r ? (r->addr + r->len < b ? r->addr + r->len : b) : (next < b ? next : b);
+			reads[nr] = (struct tli_read){ .addr = a, .len = e - a,
+						       .buf = r ? r->base + (a - r->addr) : NULL };
+			mem[nr] = r ? MEM_RESV : MEM_SLAB;
+			if (!r)
+				plain += e - a;
+			nr++;
+			a = e;
+		}
+	}
 	unsigned char *slab = NULL;
-	if (total >= SLAB_MIN && total <= CAPTURE_CHUNK) {
+	if (plain >= SLAB_MIN) {
 		struct slab *ns = realloc(c->slabs, (c->nslabs + 1) * sizeof(*ns));
 		if (ns) {
 			c->slabs = ns;
-			void *m = tli_big_alloc(total);
+			void *m = tli_big_alloc(plain);
 			if (m) {
 				slab = m;
-				c->slabs[c->nslabs++] = (struct slab){ m, total };
+				c->slabs[c->nslabs++] = (struct slab){ m, plain };
 			}
 		}
 	}
 	uint64_t off = 0;
-	for (size_t i = 0; i < holes->n; i++) {
-		uint64_t len = holes->v[i].b - holes->v[i].a;
-		void *buf = slab ? slab + off : malloc(len);
-		off += len;
-		if (!buf)
-			continue; /* not captured; counted as failed by the caller */
-		reads[nr++] = (struct tli_read){ .addr = holes->v[i].a, .buf = buf, .len = len };
+	size_t k = 0;
+	for (size_t i = 0; i < nr; i++) {
+		if (mem[i] != MEM_RESV) {
+			if (slab) {
+				reads[i].buf = slab + off;
+				off += reads[i].len;
+			} else {
+				reads[i].buf = malloc(reads[i].len);
+				mem[i] = MEM_MALLOC;
+				if (!reads[i].buf)
+					continue; /* not captured; counted as failed by the caller */
+			}
+		}
+		reads[k] = reads[i];
+		mem[k] = mem[i];
+		k++;
 	}
+	nr = k;
 	struct tli_error *err = backend_read(t, reads, nr);
 	if (err) {
-		for (size_t i = 0; !slab && i < nr; i++)
-			free(reads[i].buf);
+		for (size_t i = 0; i < nr; i++)
+			if (mem[i] == MEM_MALLOC)
+				free(reads[i].buf);
 		free(reads);
+		free(mem);
 		return err;
 	}
 	size_t add = 0;
@@ -477,8 +605,10 @@ static struct tli_error *capture_holes(struct tli_target *t, const struct spans 
 		struct extent *ne = realloc(c->ext, nc * sizeof(*ne));
 		if (!ne) {
 			for (size_t i = 0; i < nr; i++)
-				free(reads[i].buf);
+				if (mem[i] == MEM_MALLOC)
+					free(reads[i].buf);
 			free(reads);
+			free(mem);
 			return &tli_enomem;
 		}
 		c->ext = ne;
@@ -486,21 +616,23 @@ static struct tli_error *capture_holes(struct tli_target *t, const struct spans 
 	}
 	size_t old_n = c->n;
 	for (size_t i = 0; i < nr; i++) {
+		bool owned = mem[i] == MEM_MALLOC;
 		if (!reads[i].got) {
-			if (!slab)
+			if (owned)
 				free(reads[i].buf);
 			continue;
 		}
 		unsigned char *data = reads[i].buf;
-		if (!slab && reads[i].got < reads[i].len) {
+		if (owned && reads[i].got < reads[i].len) {
 			unsigned char *shrunk = realloc(data, reads[i].got);
 			if (shrunk)
 				data = shrunk;
 		}
-		c->ext[c->n++] = (struct extent){ reads[i].addr, reads[i].got, data, !slab };
+		c->ext[c->n++] = (struct extent){ reads[i].addr, reads[i].got, data, owned };
 		c->bytes += reads[i].got;
 	}
 	free(reads);
+	free(mem);
 	/* new extents are sorted among themselves (holes were sorted): merge in place
 	 * would need scratch space anyway, and qsort of an almost-sorted array is cheap */
 	if (c->n != old_n)
@@ -592,6 +724,117 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* reservation (before the stop)                                       */
+
+/* Spans below this are not worth an mmap of their own: they are captured into the
+ * call's slab. */
+#define RESV_MIN (64u << 10)
+
+static uint64_t mem_available(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	if (!f)
+		return 0;
+	char line[256];
+	uint64_t kb = 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %" SCNu64 " kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb << 10;
+}
+
+uint64_t tli_target_reserve(struct tli_target *t, const struct tli_range *ranges, size_t n)
+{
+	if (!t || t->kind != TLI_TARGET_LIVE || t->released || !n)
+		return 0;
+	if (!t->capture) {
+		t->capture = calloc(1, sizeof(*t->capture));
+		if (!t->capture)
+			return 0;
+	}
+	struct tli_capture *c = t->capture;
+	resv_join(c); /* one populating thread at a time */
+	struct spans req = { 0 }, merged = { 0 }, clipped = { 0 };
+	uint64_t done = 0;
+	req.v = malloc(n * sizeof(*req.v));
+	if (!req.v)
+		goto out;
+	req.cap = n;
+	for (size_t i = 0; i < n; i++) {
+		if (!ranges[i].len)
+			continue;
+		uint64_t a = ranges[i].addr;
+		uint64_t b = a + ranges[i].len < a ? UINT64_MAX : a + ranges[i].len;
+		req.v[req.n++] = (struct span){ a, b };
+	}
+	qsort(req.v, req.n, sizeof(*req.v), span_cmp);
+	if (!spans_merge(&req, 0, &merged))
+		goto out;
+	const struct spans *want = &merged;
+	if (t->nmaps) {
+		if (!spans_clip_to_maps(t, &merged, &clipped))
+			goto out;
+		want = &clipped;
+	}
+	uint64_t avail = mem_available() / 2;
+	uint64_t budget = avail > c->resv_bytes ? avail - c->resv_bytes : 0;
+	if (budget > CAPTURE_MAX_TOTAL)
+		budget = CAPTURE_MAX_TOTAL;
+	for (size_t i = 0; i < want->n; i++) {
+		uint64_t a = want->v[i].a, b = want->v[i].b;
+		while (a < b) { /* the parts not reserved yet */
+			uint64_t next;
+			const struct resv *r = resv_at(c, a, &next);
+			if (r) {
+				a = r->addr + r->len;
+				continue;
+			}
+			uint64_t e = next < b ? next : b;
+			uint64_t len = e - a;
+			if (len >= RESV_MIN && len <= budget) {
+				void *m = big_map(len);
+				struct resv *nv = m ? realloc(c->resv, (c->nresv + 1) * sizeof(*nv)) : NULL;
+				if (nv) {
+					c->resv = nv;
+					size_t at = c->nresv; /* keep them sorted */
+					while (at && c->resv[at - 1].addr > a) {
+						c->resv[at] = c->resv[at - 1];
+						at--;
+					}
+					c->resv[at] = (struct resv){ a, len, m };
+					c->nresv++;
+					c->resv_bytes += len;
+					struct resv *np = realloc(c->topopulate, (c->ntopopulate + 1) * sizeof(*np));
+					if (np) {
+						c->topopulate = np;
+						c->topopulate[c->ntopopulate++] = (struct resv){ a, len, m };
+					} else {
+						big_populate(m, len);
+					}
+					budget -= len;
+					done += len;
+				} else if (m) {
+					tli_big_free(m, len);
+				}
+			}
+			a = e;
+		}
+	}
+	if (c->ntopopulate && !c->populating) {
+		if (pthread_create(&c->populator, NULL, populate_main, c) == 0)
+			c->populating = true;
+		else
+			populate_main(c), free(c->topopulate), c->topopulate = NULL, c->ntopopulate = 0;
+	}
+out:
+	free(req.v);
+	free(merged.v);
+	free(clipped.v);
+	return done;
+}
+
+/* ------------------------------------------------------------------ */
 /* release / destroy                                                   */
 
 static double elapsed_ms(const struct timespec *from)
@@ -622,13 +865,17 @@ void tli_target_destroy(struct tli_target *t)
 		tli_target_release(t);
 	if (t->ops && t->ops->destroy)
 		t->ops->destroy(t);
+	resv_join(t->capture);
 	if (t->capture) {
 		for (size_t i = 0; i < t->capture->n; i++)
 			if (t->capture->ext[i].owned)
 				free(t->capture->ext[i].data);
 		for (size_t i = 0; i < t->capture->nslabs; i++)
 			munmap(t->capture->slabs[i].base, t->capture->slabs[i].len);
+		for (size_t i = 0; i < t->capture->nresv; i++)
+			munmap(t->capture->resv[i].base, t->capture->resv[i].len);
 		free(t->capture->slabs);
+		free(t->capture->resv);
 		free(t->capture->ext);
 		free(t->capture);
 	}

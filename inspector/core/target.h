@@ -131,6 +131,21 @@ struct tli_error *tli_target_capture(struct tli_target *t, const struct tli_rang
 /** True if [addr,addr+len) is entirely inside the capture. */
 bool tli_target_captured(struct tli_target *t, uint64_t addr, uint64_t len);
 /**
+ * The captured bytes [addr, addr+len) in place (no copy), when they are captured and
+ * contiguous in memory; NULL otherwise (not captured, split over separate buffers, core
+ * targets). Valid until tli_target_destroy(); read only.
+ */
+const void *tli_target_captured_ptr(struct tli_target *t, uint64_t addr, uint64_t len);
+/**
+ * Pre-allocate and pre-fault capture memory for ranges a later tli_target_capture() will
+ * read, so that no page is allocated or zeroed while the target is stopped: call it
+ * before the stop (a deferred-stop target: before its first memory access). Ranges are
+ * clipped to readable mappings, merged, and each merged span gets one buffer, so a span
+ * captured later is also contiguous for tli_target_captured_ptr(). Best effort, bounded
+ * by half of MemAvailable; live targets only (no-op otherwise). Returns bytes reserved.
+ */
+uint64_t tli_target_reserve(struct tli_target *t, const struct tli_range *ranges, size_t n);
+/**
  * Stop a live target opened with defer_stop (no-op if stopped, released, not live or
  * --no-stop). Memory access through this layer calls it implicitly, so a walker can
  * never read a running process by accident.

@@ -34,6 +34,8 @@ struct tli_glibc_opts {
 	int top;              /**< rows of "top sizes" / leak groups (0 = default 10, <0 = all) */
 	bool chunks;          /**< heap: list every chunk in the result (big) */
 	int max_problems;     /**< corruption reports kept (0 = default 100) */
+	bool no_chunk_list;   /**< internal: the command prints no per-chunk data, the
+				   walk keeps no array of every chunk (set by heap/bins/arenas) */
 };
 
 /** `heap`: summary, mallinfo2 (reproduced), per-arena malloc_info totals,

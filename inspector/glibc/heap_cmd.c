@@ -17,9 +17,15 @@ static double ts_sec(const struct timespec *a, const struct timespec *b)
 
 json_t *tli_gl_hex(uint64_t v)
 {
-	char b[32];
-	snprintf(b, sizeof(b), "0x%" PRIx64, v);
-	return json_string(b);
+	static const char hex[] = "0123456789abcdef";
+	char b[24], *p = b + sizeof(b);
+	*--p = 0;
+	do
+		*--p = hex[v & 15];
+	while (v >>= 4);
+	*--p = 'x';
+	*--p = '0';
+	return json_string_nocheck(p);
 }
 
 json_t *tli_gl_cb(uint64_t count, uint64_t bytes)
@@ -37,6 +43,10 @@ struct tli_error *tli_gl_run(struct tli_session *s, const struct tli_glibc_opts 
 	struct tli_gl_ctx *c = NULL;
 	struct timespec t0, t1, t2, t3;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* not stopped yet: capture memory for the heaps now, so that the pause is only the copy */
+	uint64_t reserved = 0;
+	if (s->target->stop_deferred && !s->target->released)
+		reserved = tli_gl_reserve(s->target, false);
 	struct tli_error *err = tli_gl_ctx_open(s, o, &c);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (!err)
@@ -48,15 +58,16 @@ struct tli_error *tli_gl_run(struct tli_session *s, const struct tli_glibc_opts 
 		return err;
 	}
 	struct tli_gl_heap *h = NULL;
-	err = tli_gl_walk(s->target, &c->L, c->th, c->nth, o ? o->max_problems : 0, &h);
+	err = tli_gl_walk_ex(s->target, &c->L, c->th, c->nth, o ? o->max_problems : 0,
+			     o && o->no_chunk_list ? TLI_GL_WALK_NO_CHUNKS : 0, &h);
 	clock_gettime(CLOCK_MONOTONIC, &t3);
 	if (err) {
 		tli_gl_ctx_free(c);
 		return err;
 	}
 	if (s->opts.verbose)
-		fprintf(stderr, "glibc: libc layout %.3f s, capture+release %.3f s, walk %.3f s\n", ts_sec(&t0, &t1),
-			ts_sec(&t1, &t2), ts_sec(&t2, &t3));
+		fprintf(stderr, "glibc: reserve (%.0f MiB) + libc layout %.3f s, capture+release %.3f s, walk %.3f s\n",
+			(double)reserved / (1 << 20), ts_sec(&t0, &t1), ts_sec(&t1, &t2), ts_sec(&t2, &t3));
 	*ctx_ret = c;
 	*heap_ret = h;
 	return NULL;
@@ -163,7 +174,7 @@ static json_t *malloc_info_total(const struct tli_gl_heap *h)
 	return t;
 }
 
-/* ---- size statistics ---- */
+/* ---- size statistics (from the walk's per-size counts) ---- */
 struct szent { uint64_t size, count, bytes; };
 static int cmp_szent_bytes(const void *a, const void *b)
 {
@@ -175,47 +186,12 @@ static int cmp_szent_bytes(const void *a, const void *b)
 
 static json_t *top_sizes(const struct tli_gl_heap *h, int top)
 {
-	size_t cap = 1024, n = 0;
-	struct szent *v = calloc(cap, sizeof(*v));
+	struct szent *v = calloc(h->nsizes + 1, sizeof(*v));
 	if (!v)
 		return json_array();
-	for (size_t i = 0; i < h->nchunks; i++) {
-		const struct tli_gl_chunk *c = &h->chunks[i];
-		if (c->kind != GLK_INUSE && c->kind != GLK_MMAPPED)
-			continue;
-		size_t j = (size_t)((c->size >> 4) * 0x9E3779B97F4A7C15ull) & (cap - 1);
-		while (v[j].size && v[j].size != c->size)
-			j = (j + 1) & (cap - 1);
-		if (!v[j].size) {
-			if ((n + 1) * 2 > cap) { /* grow */
-				size_t ncap = cap * 2;
-				struct szent *nv = calloc(ncap, sizeof(*nv));
-				if (!nv)
-					break;
-				for (size_t k = 0; k < cap; k++) {
-					if (!v[k].size)
-						continue;
-					size_t m = (size_t)((v[k].size >> 4) * 0x9E3779B97F4A7C15ull) & (ncap - 1);
-					while (nv[m].size)
-						m = (m + 1) & (ncap - 1);
-					nv[m] = v[k];
-				}
-				free(v);
-				v = nv;
-				cap = ncap;
-				i--; /* redo this chunk */
-				continue;
-			}
-			v[j].size = c->size;
-			n++;
-		}
-		v[j].count++;
-		v[j].bytes += c->size;
-	}
-	size_t k = 0;
-	for (size_t i = 0; i < cap; i++)
-		if (v[i].size)
-			v[k++] = v[i];
+	for (size_t i = 0; i < h->nsizes; i++)
+		v[i] = (struct szent){ h->sizes[i].size, h->sizes[i].count, h->sizes[i].size * h->sizes[i].count };
+	size_t k = h->nsizes;
 	qsort(v, k, sizeof(*v), cmp_szent_bytes);
 	json_t *a = json_array();
 	size_t lim = top < 0 ? k : (size_t)(top ? top : 10);
@@ -233,13 +209,10 @@ static json_t *top_sizes(const struct tli_gl_heap *h, int top)
 static json_t *histogram(const struct tli_gl_heap *h)
 {
 	uint64_t cnt[64] = { 0 }, by[64] = { 0 };
-	for (size_t i = 0; i < h->nchunks; i++) {
-		const struct tli_gl_chunk *c = &h->chunks[i];
-		if (c->kind != GLK_INUSE && c->kind != GLK_MMAPPED)
-			continue;
-		int b = 63 - __builtin_clzll(c->size | 1);
-		cnt[b]++;
-		by[b] += c->size;
+	for (size_t i = 0; i < h->nsizes; i++) {
+		int b = 63 - __builtin_clzll(h->sizes[i].size | 1);
+		cnt[b] += h->sizes[i].count;
+		by[b] += h->sizes[i].size * h->sizes[i].count;
 	}
 	json_t *a = json_array();
 	for (int b = 0; b < 64; b++) {
@@ -258,14 +231,14 @@ static json_t *histogram(const struct tli_gl_heap *h)
 json_t *tli_gl_chunk_json(const struct tli_gl_heap *h, const struct tli_gl_chunk *c)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "address", tli_gl_hex(c->addr));
-	json_object_set_new(o, "user", tli_gl_hex(c->addr + 16));
-	json_object_set_new(o, "size", json_integer((json_int_t)c->size));
-	json_object_set_new(o, "state", json_string(tli_gl_kind_names[c->kind]));
-	json_object_set_new(o, "arena", c->arena == 0xffff ? json_null() : json_integer(c->arena));
+	json_object_set_new_nocheck(o, "address", tli_gl_hex(c->addr));
+	json_object_set_new_nocheck(o, "user", tli_gl_hex(c->addr + 16));
+	json_object_set_new_nocheck(o, "size", json_integer((json_int_t)c->size));
+	json_object_set_new_nocheck(o, "state", json_string(tli_gl_kind_names[c->kind]));
+	json_object_set_new_nocheck(o, "arena", c->arena == 0xffff ? json_null() : json_integer(c->arena));
 	if (c->kind == GLK_TCACHE || c->kind == GLK_FAST || c->kind == GLK_UNSORTED || c->kind == GLK_SMALL ||
 	    c->kind == GLK_LARGE)
-		json_object_set_new(o, "bin", json_integer(c->aux));
+		json_object_set_new_nocheck(o, "bin", json_integer(c->aux));
 	(void)h;
 	return o;
 }
@@ -297,7 +270,9 @@ struct tli_error *tli_glibc_heap(struct tli_session *s, const struct tli_glibc_o
 {
 	struct tli_gl_ctx *c;
 	struct tli_gl_heap *h;
-	struct tli_error *err = tli_gl_run(s, o, NULL, 0, &c, &h);
+	struct tli_glibc_opts oo = o ? *o : (struct tli_glibc_opts){ 0 };
+	oo.no_chunk_list = !oo.chunks;
+	struct tli_error *err = tli_gl_run(s, &oo, NULL, 0, &c, &h);
 	if (err)
 		return err;
 	json_t *g = glibc_info(c, h);
@@ -317,13 +292,22 @@ struct tli_error *tli_glibc_heap(struct tli_session *s, const struct tli_glibc_o
 	}
 	json_object_set_new(g, "arenas", ars);
 	mmapped_json(h, g);
-	uint64_t kn[GLK__N] = { 0 }, kb[GLK__N] = { 0 };
-	for (size_t i = 0; i < h->nchunks; i++) {
-		kn[h->chunks[i].kind]++;
-		kb[h->chunks[i].kind] += h->chunks[i].size;
-	}
+	/* per kind: the arenas' counts from the walk, plus the mmapped chunks */
+	uint64_t kn[GLK__N] = { 0 }, kb[GLK__N] = { 0 }, nall = 0;
+	for (size_t i = 0; i < h->narenas; i++)
+		for (int k = 0; k < GLK__N; k++) {
+			kn[k] += h->arenas[i].n_kind[k];
+			kb[k] += h->arenas[i].b_kind[k];
+		}
+	for (size_t i = 0; i < h->nchunks; i++)
+		if (h->chunks[i].kind == GLK_MMAPPED) {
+			kn[GLK_MMAPPED]++;
+			kb[GLK_MMAPPED] += h->chunks[i].size;
+		}
+	for (int k = 0; k < GLK__N; k++)
+		nall += kn[k];
 	json_t *tot = json_object();
-	json_object_set_new(tot, "chunks", json_integer((json_int_t)h->nchunks));
+	json_object_set_new(tot, "chunks", json_integer((json_int_t)nall));
 	for (int k = 0; k < GLK__N; k++)
 		json_object_set_new(tot, tli_gl_kind_names[k], tli_gl_cb(kn[k], kb[k]));
 	json_object_set_new(g, "totals", tot);
@@ -346,7 +330,9 @@ struct tli_error *tli_glibc_arenas(struct tli_session *s, const struct tli_glibc
 {
 	struct tli_gl_ctx *c;
 	struct tli_gl_heap *h;
-	struct tli_error *err = tli_gl_run(s, o, NULL, 0, &c, &h);
+	struct tli_glibc_opts oo = o ? *o : (struct tli_glibc_opts){ 0 };
+	oo.no_chunk_list = true;
+	struct tli_error *err = tli_gl_run(s, &oo, NULL, 0, &c, &h);
 	if (err)
 		return err;
 	json_t *g = glibc_info(c, h);
@@ -365,7 +351,9 @@ struct tli_error *tli_glibc_bins(struct tli_session *s, const struct tli_glibc_o
 {
 	struct tli_gl_ctx *c;
 	struct tli_gl_heap *h;
-	struct tli_error *err = tli_gl_run(s, o, NULL, 0, &c, &h);
+	struct tli_glibc_opts oo = o ? *o : (struct tli_glibc_opts){ 0 };
+	oo.no_chunk_list = true;
+	struct tli_error *err = tli_gl_run(s, &oo, NULL, 0, &c, &h);
 	if (err)
 		return err;
 	json_t *g = glibc_info(c, h);

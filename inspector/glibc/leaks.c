@@ -12,10 +12,12 @@
  */
 #include <dlfcn.h>
 #include <inttypes.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "core/session.h"
 #include "dwarf/elfsym.h"
 #include "heap_cmd.h"
@@ -141,36 +143,76 @@ static const char *vtable_type(struct tli_target *t, struct modcache *mc, uint64
 	return buf;
 }
 
-/* ---- reachability ---- */
+/* ---- reachability ----
+ * A pointer value is resolved to the chunk holding it through regions: each
+ * heap segment has a block table (for every 512-byte block, the last chunk
+ * starting at or before it), each mmapped chunk is a region of its own; the
+ * chunks are h->chunks itself (sorted). A chunk counts if the value lies in
+ * its user part [addr + 16, addr + size) and it is in use (or mmapped). A
+ * marked chunk goes on an explicit work stack, each chunk at most once. */
+#define BLK_SHIFT 9
+
+struct region {
+	uint64_t start, end;      /* [start, end) */
+	const uint8_t *buf;       /* heap segment bytes (NULL: mmapped chunk or unreadable) */
+	uint32_t *first;          /* heap segment: block table; NULL: mmapped chunk */
+	size_t chunk;             /* mmapped chunk: its index in h->chunks */
+};
+
 struct lk {
 	struct tli_target *t;
 	struct tli_gl_heap *h;
-	uint64_t *start, *end;   /* in-use chunk user ranges, sorted */
-	uint32_t *idx;           /* index into h->chunks */
-	uint8_t *mark;
-	size_t n;
-	uint64_t lo, hi;
-	uint32_t *work;
+	const struct tli_gl_chunk *ch; /* h->chunks */
+	size_t nch;
+	uint8_t *mark;           /* per chunk of h->chunks */
+	uint32_t *work;          /* stack of chunk indexes */
 	size_t nwork;
+	uint64_t lo, hi;         /* span of all regions */
 	uint64_t scanned;
+	struct region *reg;      /* sorted by start, disjoint */
+	size_t nreg;
+	size_t last;             /* region of the previous lookup */
 };
+
+static inline bool counts(const struct tli_gl_chunk *c)
+{
+	return c->kind == GLK_INUSE || c->kind == GLK_MMAPPED;
+}
+
+static const struct region *region_of(struct lk *k, uint64_t v)
+{
+	if (!k->nreg)
+		return NULL;
+	const struct region *r = &k->reg[k->last];
+	if (v >= r->start && v < r->end)
+		return r;
+	size_t lo = 0, hi = k->nreg;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (k->reg[mid].start <= v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || v >= k->reg[lo - 1].end)
+		return NULL;
+	k->last = lo - 1;
+	return &k->reg[lo - 1];
+}
 
 static inline void consider(struct lk *k, uint64_t v)
 {
 	if (v < k->lo || v >= k->hi)
 		return;
-	size_t lo = 0, hi = k->n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (k->start[mid] <= v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo)
+	const struct region *r = region_of(k, v);
+	if (!r)
 		return;
-	size_t i = lo - 1;
-	if (v < k->end[i] && !k->mark[i]) {
+	size_t i = r->first ? r->first[(v - r->start) >> BLK_SHIFT] : r->chunk;
+	if (r->first) /* the last chunk starting at or before v */
+		while (i + 1 < k->nch && k->ch[i + 1].addr <= v)
+			i++;
+	const struct tli_gl_chunk *c = &k->ch[i];
+	if (v >= c->addr + 16 && v - c->addr < c->size && counts(c) && !k->mark[i]) {
 		k->mark[i] = 1;
 		k->work[k->nwork++] = (uint32_t)i;
 	}
@@ -178,29 +220,31 @@ static inline void consider(struct lk *k, uint64_t v)
 
 static void scan_buf(struct lk *k, const uint8_t *b, size_t len)
 {
-	for (size_t o = 0; o + 8 <= len; o += 8) {
-		uint64_t v;
-		memcpy(&v, b + o, 8);
-		consider(k, v);
-	}
+	for (size_t o = 0; o + 8 <= len; o += 8)
+		consider(k, tli_rd64(b + o));
 	k->scanned += len;
 }
 
-/* Scan [a, e) of target memory (8-aligned), from heap copies or the capture. */
+/* Scan [a, e) of target memory (8-aligned), in place from the heaps or the capture. */
 static void scan_range(struct lk *k, uint64_t a, uint64_t e)
 {
 	a = (a + 7) & ~7ull;
-	size_t arena;
 	while (a < e) {
-		const struct tli_gl_seg *g = tli_gl_find_seg(k->h, a, &arena);
-		if (g && g->buf) {
-			uint64_t ee = e < g->end ? e : g->end;
-			scan_buf(k, g->buf + (a - g->start), ee - a);
+		const struct region *r = region_of(k, a);
+		if (r && r->buf) {
+			uint64_t ee = e < r->end ? e : r->end;
+			scan_buf(k, r->buf + (a - r->start), ee - a);
 			a = ee;
 			continue;
 		}
 		static uint8_t buf[1 << 20];
 		uint64_t n = e - a < sizeof(buf) ? e - a : sizeof(buf);
+		const uint8_t *p = tli_target_captured_ptr(k->t, a, n);
+		if (p) {
+			scan_buf(k, p, n);
+			a += n;
+			continue;
+		}
 		struct tli_error *err = tli_target_read(k->t, a, buf, n);
 		if (err) {
 			tli_error_destroy(err);
@@ -212,6 +256,177 @@ static void scan_range(struct lk *k, uint64_t a, uint64_t e)
 		scan_buf(k, buf, n);
 		a += n;
 	}
+}
+
+static int cmp_region(const void *x, const void *y)
+{
+	const struct region *p = x, *q = y;
+	return p->start < q->start ? -1 : p->start > q->start;
+}
+
+/* Regions for the heap segments and mmapped chunks; false on ENOMEM. */
+static bool build_regions(struct lk *k)
+{
+	struct tli_gl_heap *h = k->h;
+	size_t nseg = 0, nmm = 0;
+	for (size_t i = 0; i < h->narenas; i++)
+		nseg += h->arenas[i].nsegs;
+	for (size_t i = 0; i < k->nch; i++)
+		nmm += k->ch[i].kind == GLK_MMAPPED;
+	k->reg = calloc(nseg + nmm + 1, sizeof(*k->reg));
+	if (!k->reg)
+		return false;
+	for (size_t i = 0; i < h->narenas; i++)
+		for (size_t j = 0; j < h->arenas[i].nsegs; j++) {
+			const struct tli_gl_seg *g = &h->arenas[i].segs[j];
+			if (g->end <= g->start)
+				continue;
+			/* the segment's chunks: [c0, c1) of h->chunks */
+			size_t lo = 0, hi = k->nch;
+			while (lo < hi) {
+				size_t mid = (lo + hi) / 2;
+				if (k->ch[mid].addr < g->start)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo == k->nch || k->ch[lo].addr >= g->end)
+				continue; /* nothing walked here */
+			struct region *r = &k->reg[k->nreg++];
+			*r = (struct region){ g->start, g->end, g->buf, NULL, 0 };
+			size_t nb = (size_t)(((g->end - g->start) >> BLK_SHIFT) + 1);
+			r->first = malloc(nb * sizeof(*r->first));
+			if (!r->first)
+				return false;
+			size_t c = lo; /* a merge sweep: last chunk starting at or before each block */
+			for (size_t b = 0; b < nb; b++) {
+				uint64_t bs = g->start + ((uint64_t)b << BLK_SHIFT);
+				while (c + 1 < k->nch && k->ch[c + 1].addr <= bs)
+					c++;
+				r->first[b] = (uint32_t)c;
+			}
+		}
+	for (size_t i = 0; i < k->nch; i++)
+		if (k->ch[i].kind == GLK_MMAPPED)
+			k->reg[k->nreg++] = (struct region){ k->ch[i].addr, k->ch[i].addr + k->ch[i].size, NULL, NULL, i };
+	qsort(k->reg, k->nreg, sizeof(*k->reg), cmp_region);
+	/* overlapping regions (a corrupt heap): keep the first of each overlap */
+	size_t w = 0;
+	for (size_t i = 0; i < k->nreg; i++) {
+		if (w && k->reg[i].start < k->reg[w - 1].end) {
+			free(k->reg[i].first);
+			continue;
+		}
+		k->reg[w++] = k->reg[i];
+	}
+	k->nreg = w;
+	k->lo = w ? k->reg[0].start : 0;
+	k->hi = w ? k->reg[w - 1].end : 0;
+	return true;
+}
+
+/* ---- leak groups: (size, type) -> count, bytes ---- */
+struct group { uint64_t size, count, bytes; const char *type; };
+struct groups {
+	struct group *v;       /* open addressing on (size, type pointer); size 0 = empty */
+	size_t cap, n;
+	char **types;          /* interned type names (open addressing) */
+	size_t tcap, tn;
+};
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t x = 1469598103934665603ull;
+	for (; *s; s++)
+		x = (x ^ (unsigned char)*s) * 1099511628211ull;
+	return x;
+}
+
+/* The interned copy of s (NULL for NULL or on ENOMEM). */
+static const char *intern(struct groups *g, const char *s)
+{
+	if (!s)
+		return NULL;
+	if ((g->tn + 1) * 2 > g->tcap) {
+		size_t nc = g->tcap ? g->tcap * 2 : 64;
+		char **nv = calloc(nc, sizeof(*nv));
+		if (!nv)
+			return NULL;
+		for (size_t i = 0; i < g->tcap; i++)
+			if (g->types[i]) {
+				size_t j = str_hash(g->types[i]) & (nc - 1);
+				while (nv[j])
+					j = (j + 1) & (nc - 1);
+				nv[j] = g->types[i];
+			}
+		free(g->types);
+		g->types = nv;
+		g->tcap = nc;
+	}
+	size_t j = str_hash(s) & (g->tcap - 1);
+	while (g->types[j] && strcmp(g->types[j], s))
+		j = (j + 1) & (g->tcap - 1);
+	if (!g->types[j]) {
+		g->types[j] = strdup(s);
+		if (!g->types[j])
+			return NULL;
+		g->tn++;
+	}
+	return g->types[j];
+}
+
+static size_t group_slot(const struct group *v, size_t cap, uint64_t size, const char *type)
+{
+	size_t j = (size_t)(((size >> 4) ^ (uint64_t)(uintptr_t)type) * 0x9E3779B97F4A7C15ull >> 17) & (cap - 1);
+	while (v[j].size && (v[j].size != size || v[j].type != type))
+		j = (j + 1) & (cap - 1);
+	return j;
+}
+
+static void group_add(struct groups *g, uint64_t size, const char *type)
+{
+	if (!size)
+		return;
+	if ((g->n + 1) * 2 > g->cap) {
+		size_t nc = g->cap ? g->cap * 2 : 256;
+		struct group *nv = calloc(nc, sizeof(*nv));
+		if (!nv)
+			return;
+		for (size_t i = 0; i < g->cap; i++)
+			if (g->v[i].size)
+				nv[group_slot(nv, nc, g->v[i].size, g->v[i].type)] = g->v[i];
+		free(g->v);
+		g->v = nv;
+		g->cap = nc;
+	}
+	size_t j = group_slot(g->v, g->cap, size, type);
+	if (!g->v[j].size) {
+		g->v[j] = (struct group){ size, 0, 0, type };
+		g->n++;
+	}
+	g->v[j].count++;
+	g->v[j].bytes += size;
+}
+
+/* biggest first; then by size, then by type name (NULL first): deterministic */
+static int cmp_group(const void *x, const void *y)
+{
+	const struct group *a = x, *b = y;
+	if (a->bytes != b->bytes)
+		return a->bytes > b->bytes ? -1 : 1;
+	if (a->size != b->size)
+		return a->size < b->size ? -1 : 1;
+	if (!a->type || !b->type)
+		return !!a->type - !!b->type;
+	return strcmp(a->type, b->type);
+}
+
+static void groups_free(struct groups *g)
+{
+	for (size_t i = 0; i < g->tcap; i++)
+		free(g->types[i]);
+	free(g->types);
+	free(g->v);
 }
 
 struct xr { uint64_t a, e; };
@@ -258,6 +473,8 @@ struct tli_error *tli_glibc_leaks(struct tli_session *s, const struct tli_glibc_
 	 * the slow part), so the target's pause is only the capture. */
 	bool prepared = false;
 	if (s->opts.pid && t->stop_deferred && !t->stopped) {
+		/* capture memory for every root and heap, pre-faulted meanwhile */
+		tli_gl_reserve(t, true);
 		struct tli_error *pe = tli_glibc_prepare(s->opts.pid, o, s->opts.no_dwarf);
 		prepared = !pe;
 		tli_error_destroy(pe);
@@ -292,42 +509,34 @@ struct tli_error *tli_glibc_leaks(struct tli_session *s, const struct tli_glibc_
 			tli_glibc_unprepare();
 		return err;
 	}
-	struct lk k = { .t = t, .h = h };
-	size_t n = 0;
+	struct lk k = { .t = t, .h = h, .ch = h->chunks, .nch = h->nchunks };
+	struct timespec tw0, tw1, tw2;
+	clock_gettime(CLOCK_MONOTONIC, &tw0);
+	struct groups grp = { 0 };
+	struct modcache mc = { 0 };
+	size_t n = 0, nex = 0;
+	struct xr *ex = NULL;
+	if (h->nchunks >= UINT32_MAX) {
+		err = tli_error_create(TLI_E_INTERNAL, "leaks: %zu chunks are too many", h->nchunks);
+		goto out;
+	}
 	for (size_t i = 0; i < h->nchunks; i++)
-		n += h->chunks[i].kind == GLK_INUSE || h->chunks[i].kind == GLK_MMAPPED;
-	k.start = malloc((n + 1) * sizeof(uint64_t));
-	k.end = malloc((n + 1) * sizeof(uint64_t));
-	k.idx = malloc((n + 1) * sizeof(uint32_t));
-	k.mark = calloc(n + 1, 1);
-	k.work = malloc((n + 1) * sizeof(uint32_t));
-	struct xr *ex = calloc(h->nchunks + 64 * h->narenas + 1, sizeof(*ex));
-	size_t nex = 0;
-	if (!k.start || !k.end || !k.idx || !k.mark || !k.work || !ex) {
+		n += counts(&h->chunks[i]);
+	k.mark = tli_gl_huge_alloc(h->nchunks + 1);
+	k.work = tli_gl_huge_alloc((n + 1) * sizeof(uint32_t));
+	size_t nex_cap = 1;
+	for (size_t i = 0; i < h->narenas; i++)
+		nex_cap += h->arenas[i].nsegs;
+	for (size_t i = 0; i < h->nchunks; i++)
+		nex_cap += h->chunks[i].kind == GLK_MMAPPED;
+	ex = calloc(nex_cap, sizeof(*ex));
+	if (!k.mark || !k.work || !ex || !build_regions(&k)) {
 		err = &tli_enomem;
 		goto out;
 	}
-	k.lo = UINT64_MAX;
-	for (size_t i = 0; i < h->nchunks; i++) {
-		const struct tli_gl_chunk *ch = &h->chunks[i];
-		if (ch->kind != GLK_INUSE && ch->kind != GLK_MMAPPED)
-			continue;
-		uint64_t us = ch->addr + 16;
-		/* [user pointer, end of chunk): a pointer to the next chunk's header (e.g.
-		 * an arena's top) does not keep this one alive, although the last 8
-		 * usable bytes lie in the next chunk's prev_size */
-		uint64_t ue = ch->addr + ch->size;
-		k.start[k.n] = us;
-		k.end[k.n] = ue;
-		k.idx[k.n] = (uint32_t)i;
-		k.n++;
-		if (us < k.lo)
-			k.lo = us;
-		if (ue > k.hi)
-			k.hi = ue;
-		if (ch->kind == GLK_MMAPPED)
-			ex[nex++] = (struct xr){ ch->addr, ch->addr + ch->size };
-	}
+	for (size_t i = 0; i < h->nchunks; i++)
+		if (h->chunks[i].kind == GLK_MMAPPED)
+			ex[nex++] = (struct xr){ h->chunks[i].addr, h->chunks[i].addr + h->chunks[i].size };
 	for (size_t i = 0; i < h->narenas; i++)
 		for (size_t j = 0; j < h->arenas[i].nsegs; j++)
 			ex[nex++] = (struct xr){ h->arenas[i].segs[j].start, h->arenas[i].segs[j].end };
@@ -336,7 +545,15 @@ struct tli_error *tli_glibc_leaks(struct tli_session *s, const struct tli_glibc_
 	uint64_t root_bytes = 0;
 	for (size_t r = 0; r < nroots; r++) {
 		uint64_t a = roots[r].addr, e = roots[r].addr + roots[r].len;
-		for (size_t x = 0; x < nex && a < e; x++) {
+		size_t x = 0; /* first exclusion ending after a */
+		for (size_t lo = 0, hi = nex; lo < hi;) {
+			size_t mid = (lo + hi) / 2;
+			if (ex[mid].e <= a)
+				lo = x = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; x < nex && a < e; x++) {
 			if (ex[x].e <= a || ex[x].a >= e)
 				continue;
 			if (ex[x].a > a) {
@@ -360,89 +577,79 @@ struct tli_error *tli_glibc_leaks(struct tli_session *s, const struct tli_glibc_
 			consider(&k, r[j]);
 	}
 	while (k.nwork) {
-		uint32_t i = k.work[--k.nwork];
-		scan_range(&k, k.start[i], k.end[i]);
+		const struct tli_gl_chunk *wc = &h->chunks[k.work[--k.nwork]];
+		scan_range(&k, wc->addr + 16, wc->addr + wc->size);
 	}
+	clock_gettime(CLOCK_MONOTONIC, &tw1);
 	/* report */
 	json_t *list = json_array();
-	struct modcache mc = { 0 };
 	uint64_t nun = 0, bun = 0;
-	json_t *groups = json_object(); /* key "size|type" */
-	for (size_t i = 0; i < k.n; i++) {
-		if (k.mark[i])
+	for (size_t i = 0; i < h->nchunks; i++) {
+		const struct tli_gl_chunk *ch = &h->chunks[i];
+		if (k.mark[i] || !counts(ch))
 			continue;
-		const struct tli_gl_chunk *ch = &h->chunks[k.idx[i]];
 		uint64_t first = 0;
 		char tb[512];
 		const char *type = NULL;
 		struct tli_error *re = tli_target_read_u64(t, ch->addr + 16, &first);
 		if (!re)
-			type = vtable_type(t, &mc, first, tb, sizeof(tb));
+			type = intern(&grp, vtable_type(t, &mc, first, tb, sizeof(tb)));
 		tli_error_destroy(re);
 		json_t *x = json_object();
-		json_object_set_new(x, "address", tli_gl_hex(ch->addr + 16));
-		json_object_set_new(x, "chunk", tli_gl_hex(ch->addr));
-		json_object_set_new(x, "size", json_integer((json_int_t)ch->size));
-		json_object_set_new(x, "usable", json_integer((json_int_t)(ch->size - (ch->kind == GLK_MMAPPED ? 16 : 8))));
-		json_object_set_new(x, "type", type ? json_string(type) : json_null());
-		json_object_set_new(x, "arena", ch->arena == 0xffff ? json_null() : json_integer(ch->arena));
-		json_object_set_new(x, "mmapped", json_boolean(ch->kind == GLK_MMAPPED));
+		json_object_set_new_nocheck(x, "address", tli_gl_hex(ch->addr + 16));
+		json_object_set_new_nocheck(x, "chunk", tli_gl_hex(ch->addr));
+		json_object_set_new_nocheck(x, "size", json_integer((json_int_t)ch->size));
+		json_object_set_new_nocheck(x, "usable", json_integer((json_int_t)(ch->size - (ch->kind == GLK_MMAPPED ? 16 : 8))));
+		json_object_set_new_nocheck(x, "type", type ? json_string(type) : json_null());
+		json_object_set_new_nocheck(x, "arena", ch->arena == 0xffff ? json_null() : json_integer(ch->arena));
+		json_object_set_new_nocheck(x, "mmapped", json_boolean(ch->kind == GLK_MMAPPED));
 		json_array_append_new(list, x);
 		nun++;
 		bun += ch->size;
-		char key[600];
-		snprintf(key, sizeof(key), "%" PRIu64 "|%s", ch->size, type ? type : "");
-		json_t *gr = json_object_get(groups, key);
-		if (!gr) {
-			gr = json_object();
-			json_object_set_new(gr, "size", json_integer((json_int_t)ch->size));
-			json_object_set_new(gr, "type", type ? json_string(type) : json_null());
-			json_object_set_new(gr, "count", json_integer(0));
-			json_object_set_new(gr, "bytes", json_integer(0));
-			json_object_set_new(groups, key, gr);
-		}
-		json_object_set_new(gr, "count", json_integer(json_integer_value(json_object_get(gr, "count")) + 1));
-		json_object_set_new(gr, "bytes", json_integer(json_integer_value(json_object_get(gr, "bytes")) +
-							      (json_int_t)ch->size));
+		group_add(&grp, ch->size, type);
 	}
 	/* groups as an array, biggest first */
+	size_t gn = 0;
+	for (size_t i = 0; i < grp.cap; i++)
+		if (grp.v[i].size)
+			grp.v[gn++] = grp.v[i];
+	qsort(grp.v, gn, sizeof(*grp.v), cmp_group);
 	json_t *ga = json_array();
-	const char *key;
-	json_t *gv;
-	json_object_foreach(groups, key, gv)
-		json_array_append(ga, gv);
-	json_decref(groups);
-	size_t gn = json_array_size(ga);
-	for (size_t i = 1; i < gn; i++) /* insertion sort by bytes desc (groups are few) */
-		for (size_t j = i; j > 0; j--) {
-			json_t *a = json_array_get(ga, j - 1), *b = json_array_get(ga, j);
-			if (json_integer_value(json_object_get(a, "bytes")) >= json_integer_value(json_object_get(b, "bytes")))
-				break;
-			json_incref(a);
-			json_array_set(ga, j - 1, b);
-			json_array_set_new(ga, j, a);
-		}
+	for (size_t i = 0; i < gn; i++) {
+		json_t *gr = json_object();
+		json_object_set_new(gr, "size", json_integer((json_int_t)grp.v[i].size));
+		json_object_set_new(gr, "type", grp.v[i].type ? json_string(grp.v[i].type) : json_null());
+		json_object_set_new(gr, "count", json_integer((json_int_t)grp.v[i].count));
+		json_object_set_new(gr, "bytes", json_integer((json_int_t)grp.v[i].bytes));
+		json_array_append_new(ga, gr);
+	}
 	json_t *hp = json_object();
 	json_object_set_new(hp, "unreachable_chunks", list);
 	json_object_set_new(hp, "groups", ga);
 	json_object_set_new(hp, "unreachable", tli_gl_cb(nun, bun));
-	json_object_set_new(hp, "in_use_chunks", json_integer((json_int_t)k.n));
+	json_object_set_new(hp, "in_use_chunks", json_integer((json_int_t)n));
 	json_object_set_new(hp, "root_bytes", json_integer((json_int_t)root_bytes));
 	json_object_set_new(hp, "root_registers", json_integer((json_int_t)nregs));
 	json_object_set_new(hp, "scanned_bytes", json_integer((json_int_t)k.scanned));
 	json_object_set_new(hp, "problems", json_incref(h->problems));
 	json_object_set_new(result, "heap", hp);
+	clock_gettime(CLOCK_MONOTONIC, &tw2);
+	if (s->opts.verbose)
+		fprintf(stderr, "glibc leaks: reachability %.3f s, report %.3f s\n",
+			(double)(tw1.tv_sec - tw0.tv_sec) + (double)(tw1.tv_nsec - tw0.tv_nsec) / 1e9,
+			(double)(tw2.tv_sec - tw1.tv_sec) + (double)(tw2.tv_nsec - tw1.tv_nsec) / 1e9);
+out:
 	for (size_t i = 0; i < mc.n; i++) {
 		free(mc.v[i].path);
 		tli_elfsym_close(mc.v[i].sym);
 	}
 	free(mc.v);
-out:
-	free(k.start);
-	free(k.end);
-	free(k.idx);
-	free(k.mark);
-	free(k.work);
+	groups_free(&grp);
+	for (size_t i = 0; i < k.nreg; i++)
+		free(k.reg[i].first);
+	free(k.reg);
+	tli_gl_huge_free(k.mark, h->nchunks + 1);
+	tli_gl_huge_free(k.work, (n + 1) * sizeof(uint32_t));
 	free(ex);
 	free(roots);
 	tli_gl_heap_free(h);

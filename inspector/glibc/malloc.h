@@ -25,6 +25,8 @@
 #define TLI_GL_IS_MMAPPED 2u
 #define TLI_GL_NON_MAIN 4u
 #define TLI_GL_FLAGS 7u
+/* malloc_state.flags: the main arena continued in mmapped memory (sysmalloc) */
+#define TLI_GL_NONCONTIGUOUS 2u
 
 struct tli_gl_layout {
 	/* struct malloc_state */
@@ -79,11 +81,16 @@ struct tli_gl_seg {
 	uint64_t start, end;   /**< chunks walked from start; end = heap end */
 	uint64_t heap_info;    /**< heap_info address (0: main arena sbrk segment) */
 	uint64_t hsize, mprotect_size;
-	uint8_t *buf;          /**< copy of [start, end) from the capture (NULL: unreadable) */
+	const uint8_t *buf;    /**< [start, end) as captured (NULL: unreadable): in place in the
+				    target's capture when it is contiguous there, else a copy */
+	bool buf_owned;        /**< buf is our copy (freed with the heap) */
 	uint64_t walked;       /**< bytes covered by chunks */
 };
 
 struct tli_gl_binstat { uint64_t count, bytes, raw_bytes, raw_min, raw_max; };
+
+/** How many in-use chunks (program view: GLK_INUSE and GLK_MMAPPED) have one size. */
+struct tli_gl_sizecount { uint64_t size, count; };
 
 struct tli_gl_arena {
 	uint64_t addr;
@@ -116,8 +123,12 @@ struct tli_gl_heap {
 	size_t narenas;
 	struct tli_gl_tcache *tc;
 	size_t ntc;
-	struct tli_gl_chunk *chunks;   /**< sorted by address */
+	struct tli_gl_chunk *chunks;   /**< sorted by address: every chunk, or with
+					    TLI_GL_WALK_NO_CHUNKS only the mmapped ones */
 	size_t nchunks, chunks_cap;
+	bool chunks_huge;              /**< chunks is a tli_gl_huge_alloc block of chunks_cap */
+	struct tli_gl_sizecount *sizes; /**< in-use chunks per size (program view), by size */
+	size_t nsizes;
 	uint64_t n_mmaps, max_n_mmaps, mmapped_mem, max_mmapped_mem, sbrk_base, tcache_count,
 		tcache_bins, hp_pagesize;
 	uint64_t mmapped_found, mmapped_found_bytes;
@@ -125,6 +136,13 @@ struct tli_gl_heap {
 	json_t *problems;              /**< array of {address, what, arena} */
 	int max_problems;
 	uint64_t nproblems;
+};
+
+/** Flags of tli_gl_walk_ex(). */
+enum {
+	/** Keep only mmapped chunks in h->chunks (per-kind totals are in the arenas,
+	 *  sizes in h->sizes): for commands that print no per-chunk data. */
+	TLI_GL_WALK_NO_CHUNKS = 1,
 };
 
 /* A thread as the walker needs it. */
@@ -143,7 +161,25 @@ struct tli_error *tli_gl_capture(struct tli_target *t, const struct tli_gl_layou
 struct tli_error *tli_gl_walk(struct tli_target *t, const struct tli_gl_layout *L,
 			      const struct tli_gl_thread *th, size_t nth, int max_problems,
 			      struct tli_gl_heap **ret);
+/** tli_gl_walk with TLI_GL_WALK_* flags. The heap may point into the target's
+ *  capture: free it before destroying the target. */
+struct tli_error *tli_gl_walk_ex(struct tli_target *t, const struct tli_gl_layout *L,
+				 const struct tli_gl_thread *th, size_t nth, int max_problems,
+				 unsigned flags, struct tli_gl_heap **ret);
+/**
+ * Before a deferred stop: reserve (allocate and pre-fault) capture memory for what
+ * tli_gl_capture will read, from the mappings known at open: the [heap] mapping and
+ * anonymous mappings that start on a HEAP_MAX_SIZE boundary (thread heaps), or with
+ * all_rw every readable+writable mapping (leaks). Returns bytes reserved.
+ */
+uint64_t tli_gl_reserve(struct tli_target *t, bool all_rw);
 void tli_gl_heap_free(struct tli_gl_heap *h);
+
+/** Big arrays (millions of chunks): zeroed, lazily faulted, on transparent huge
+ *  pages where possible (page faults and TLB misses are most of their cost
+ *  otherwise). NULL on failure. */
+void *tli_gl_huge_alloc(size_t bytes);
+void tli_gl_huge_free(void *p, size_t bytes);
 
 /** Chunk containing addr (header or body), or NULL. */
 const struct tli_gl_chunk *tli_gl_find_chunk(const struct tli_gl_heap *h, uint64_t addr);

@@ -9,6 +9,8 @@
  */
 #include "malloc.h"
 
+#include "core/bytes.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,72 +47,150 @@ static uint64_t le(const uint8_t *p, unsigned w)
 	return v;
 }
 
-/* ---- chunk-address hash (free-list membership) ---- */
+/* ---- free-list membership ----
+ * Every chunk met in a free list gets a mark (kind, arena, bin), appended in list
+ * order; a bitmap over its heap segment (one bit per 16 bytes) answers "seen
+ * before?" (cycle / double free) in O(1). Before the heap walk the marks are
+ * sorted by address (radix sort), and the walk meets them in that order. */
 struct mark { uint64_t addr; uint8_t kind; uint16_t arena; uint32_t aux; };
 struct markset { struct mark *v; size_t cap, n; };
 
-static size_t mhash(uint64_t a, size_t cap)
+static struct mark *ms_append(struct markset *s, uint64_t a, uint8_t kind, uint16_t arena, uint32_t aux)
 {
-	/* high bits of the product: its low bits depend only on a's low bits */
-	return (size_t)(((a >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - __builtin_ctzll(cap))) & (cap - 1);
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 1024;
+		struct mark *nv = realloc(s->v, nc * sizeof(*nv));
+		if (!nv)
+			return NULL;
+		s->v = nv;
+		s->cap = nc;
+	}
+	s->v[s->n] = (struct mark){ a, kind, arena, aux };
+	return &s->v[s->n++];
 }
 
-static bool ms_grow(struct markset *s)
+static int cmp_mark(const void *a, const void *b)
 {
-	size_t ncap = s->cap ? s->cap * 2 : 1024;
-	struct mark *nv = calloc(ncap, sizeof(*nv));
-	if (!nv)
-		return false;
-	for (size_t i = 0; i < s->cap; i++) {
-		if (!s->v[i].addr)
+	const struct mark *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* LSD radix sort of the marks by address (bytes that are equal everywhere are skipped). */
+static void ms_sort(struct markset *s)
+{
+	if (s->n < 2)
+		return;
+	struct mark *tmp = malloc(s->n * sizeof(*tmp));
+	if (!tmp) {
+		qsort(s->v, s->n, sizeof(*s->v), cmp_mark);
+		return;
+	}
+	uint64_t all_or = 0, all_and = ~0ull;
+	for (size_t i = 0; i < s->n; i++) {
+		all_or |= s->v[i].addr;
+		all_and &= s->v[i].addr;
+	}
+	uint64_t differ = all_or ^ all_and;
+	struct mark *src = s->v, *dst = tmp;
+	for (unsigned shift = 0; shift < 64; shift += 8) {
+		if (!((differ >> shift) & 0xff))
 			continue;
-		size_t j = mhash(s->v[i].addr, ncap);
-		while (nv[j].addr)
-			j = (j + 1) & (ncap - 1);
-		nv[j] = s->v[i];
+		size_t cnt[256] = { 0 };
+		for (size_t i = 0; i < s->n; i++)
+			cnt[(src[i].addr >> shift) & 0xff]++;
+		size_t sum = 0;
+		for (int b = 0; b < 256; b++) {
+			size_t c = cnt[b];
+			cnt[b] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < s->n; i++)
+			dst[cnt[(src[i].addr >> shift) & 0xff]++] = src[i];
+		struct mark *x = src;
+		src = dst;
+		dst = x;
 	}
-	free(s->v);
-	s->v = nv;
-	s->cap = ncap;
-	return true;
+	if (src != s->v)
+		memcpy(s->v, src, s->n * sizeof(*src));
+	free(tmp);
 }
 
-static struct mark *ms_get(const struct markset *s, uint64_t a)
+/* ---- per-size counts of in-use chunks (the walk's size statistics) ---- */
+#define SZ_DIRECT 4096 /* sizes below 16 * SZ_DIRECT are counted in a plain array */
+struct sizetab {
+	uint64_t direct[SZ_DIRECT];
+	struct tli_gl_sizecount *big; /* open addressing, size 0 = empty */
+	size_t bigcap, nbig;
+};
+
+static void sz_add(struct sizetab *t, uint64_t size)
 {
-	if (!s->cap || !a)
-		return NULL;
-	size_t j = mhash(a, s->cap);
-	while (s->v[j].addr) {
-		if (s->v[j].addr == a)
-			return &s->v[j];
-		j = (j + 1) & (s->cap - 1);
+	if (size / 16 < SZ_DIRECT) {
+		t->direct[size / 16]++;
+		return;
 	}
-	return NULL;
+	if ((t->nbig + 1) * 2 > t->bigcap) {
+		size_t nc = t->bigcap ? t->bigcap * 2 : 256;
+		struct tli_gl_sizecount *nv = calloc(nc, sizeof(*nv));
+		if (!nv)
+			return;
+		for (size_t i = 0; i < t->bigcap; i++) {
+			if (!t->big[i].size)
+				continue;
+			size_t j = (size_t)((t->big[i].size >> 4) * 0x9E3779B97F4A7C15ull >> 20) & (nc - 1);
+			while (nv[j].size)
+				j = (j + 1) & (nc - 1);
+			nv[j] = t->big[i];
+		}
+		free(t->big);
+		t->big = nv;
+		t->bigcap = nc;
+	}
+	size_t j = (size_t)((size >> 4) * 0x9E3779B97F4A7C15ull >> 20) & (t->bigcap - 1);
+	while (t->big[j].size && t->big[j].size != size)
+		j = (j + 1) & (t->bigcap - 1);
+	if (!t->big[j].size) {
+		t->big[j].size = size;
+		t->nbig++;
+	}
+	t->big[j].count++;
 }
 
-/* Insert; returns the existing mark if a is already present (cycle/duplicate). */
-static struct mark *ms_put(struct markset *s, uint64_t a, uint8_t kind, uint16_t arena, uint32_t aux,
-			   bool *added)
+static int cmp_sizecount(const void *a, const void *b)
 {
-	*added = false;
-	struct mark *m = ms_get(s, a);
-	if (m)
-		return m;
-	if ((s->n + 1) * 2 > s->cap && !ms_grow(s))
-		return NULL;
-	size_t j = mhash(a, s->cap);
-	while (s->v[j].addr)
-		j = (j + 1) & (s->cap - 1);
-	s->v[j] = (struct mark){ a, kind, arena, aux };
-	s->n++;
-	*added = true;
-	return &s->v[j];
+	const struct tli_gl_sizecount *x = a, *y = b;
+	return x->size < y->size ? -1 : x->size > y->size;
+}
+
+/* The table as a sorted array in h->sizes. */
+static void sz_finish(struct sizetab *t, struct tli_gl_heap *h)
+{
+	size_t n = t->nbig;
+	for (size_t i = 0; i < SZ_DIRECT; i++)
+		n += t->direct[i] != 0;
+	h->sizes = calloc(n + 1, sizeof(*h->sizes));
+	if (h->sizes) {
+		for (size_t i = 0; i < SZ_DIRECT; i++)
+			if (t->direct[i])
+				h->sizes[h->nsizes++] = (struct tli_gl_sizecount){ 16ull * i, t->direct[i] };
+		for (size_t i = 0; i < t->bigcap; i++)
+			if (t->big[i].size)
+				h->sizes[h->nsizes++] = t->big[i];
+		qsort(h->sizes, h->nsizes, sizeof(*h->sizes), cmp_sizecount);
+	}
+	free(t->big);
+	t->big = NULL;
+	t->bigcap = t->nbig = 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* walk context                                                         */
 
-struct segref { size_t arena, seg; uint64_t start, end; };
+struct segref {
+	size_t arena, seg;
+	uint64_t start, end;
+	uint64_t *bits; /* free-list membership, one bit per 16 bytes from start (lazy) */
+};
 
 struct walk {
 	struct tli_target *t;
@@ -118,27 +198,36 @@ struct walk {
 	struct tli_gl_heap *h;
 	struct segref *segs; /* sorted by start */
 	size_t nsegs;
-	struct markset marks;
-	struct mark **sorted; /* the marks by address, for the in-order heap walk */
-	size_t nsorted, cur;
+	struct markset marks; /* sorted by address once the lists are walked */
+	bool sorted;
+	size_t cur;           /* cursor of the in-order heap walk */
+	bool want_chunks;     /* keep every chunk in h->chunks (else only mmapped ones) */
+	uint64_t *hinfo;      /* heap_info addresses of the thread heaps, sorted */
+	size_t nhinfo;
+	struct sizetab *sizes;
 };
 
-static int cmp_markp(const void *a, const void *b)
-{
-	const struct mark *x = *(const struct mark *const *)a, *y = *(const struct mark *const *)b;
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-/* The mark at address p; p must not decrease between calls (else: hash lookup). */
+/* The mark at address p (marks sorted); p should not decrease between calls
+ * (then this is a cursor step), else a binary search. */
 static struct mark *mark_at(struct walk *w, uint64_t p)
 {
-	if (!w->sorted)
-		return ms_get(&w->marks, p);
-	if (w->cur && w->cur <= w->nsorted && w->sorted[w->cur - 1]->addr > p)
-		return ms_get(&w->marks, p);
-	while (w->cur < w->nsorted && w->sorted[w->cur]->addr < p)
+	const struct markset *m = &w->marks;
+	if (!w->sorted || !m->n)
+		return NULL;
+	if (w->cur && w->cur <= m->n && m->v[w->cur - 1].addr > p) {
+		size_t lo = 0, hi = m->n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (m->v[mid].addr < p)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return lo < m->n && m->v[lo].addr == p ? &m->v[lo] : NULL;
+	}
+	while (w->cur < m->n && m->v[w->cur].addr < p)
 		w->cur++;
-	return w->cur < w->nsorted && w->sorted[w->cur]->addr == p ? w->sorted[w->cur] : NULL;
+	return w->cur < m->n && m->v[w->cur].addr == p ? &m->v[w->cur] : NULL;
 }
 
 /* Heap copies: big, written once: ask for transparent huge pages (fewer faults). */
@@ -188,6 +277,36 @@ static const struct segref *seg_of(const struct walk *w, uint64_t addr)
 		return NULL;
 	const struct segref *s = &w->segs[lo - 1];
 	return addr < s->end ? s : NULL;
+}
+
+/*
+ * Record chunk c (in segment sr, 16-aligned) as met in a free list. NULL if it is
+ * new; else the name of the list it was met in before (a cycle or a double free;
+ * the walk of that list must stop).
+ */
+static const char *mark_put(struct walk *w, const struct segref *sr, uint64_t c, uint8_t kind,
+			    uint16_t arena, uint32_t aux)
+{
+	struct segref *g = &w->segs[sr - w->segs];
+	uint64_t slot = (c - g->start) >> 4;
+	if (!g->bits) {
+		g->bits = calloc(((g->end - g->start) / 16 + 64) / 64, sizeof(uint64_t));
+		if (!g->bits)
+			return "some (out of memory)";
+	}
+	uint64_t bit = 1ull << (slot & 63);
+	if (g->bits[slot >> 6] & bit) {
+		/* the earlier list, for the report (reports are bounded, so is this search) */
+		if ((int)json_array_size(w->h->problems) < w->h->max_problems)
+			for (size_t i = 0; i < w->marks.n; i++)
+				if (w->marks.v[i].addr == c)
+					return tli_gl_kind_names[w->marks.v[i].kind];
+		return "a free";
+	}
+	if (!ms_append(&w->marks, c, kind, arena, aux))
+		return "some (out of memory)";
+	g->bits[slot >> 6] |= bit;
+	return NULL;
 }
 
 /* Read len bytes from a heap segment copy, else from the target (capture). */
@@ -252,12 +371,64 @@ static bool rg_add(struct ranges *r, uint64_t a, uint64_t len)
 	return true;
 }
 
+/* true if err is an error (destroyed) */
+static bool failed_destroyed(struct tli_error *err)
+{
+	if (!err)
+		return false;
+	tli_error_destroy(err);
+	return true;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct tli_range *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static bool anon_rw(const struct tli_mapping *mp)
+{
+	if ((mp->prot & (TLI_PROT_R | TLI_PROT_W)) != (TLI_PROT_R | TLI_PROT_W))
+		return false;
+	return !mp->path || !mp->path[0] || !strncmp(mp->path, "[anon", 5);
+}
+
+uint64_t tli_gl_reserve(struct tli_target *t, bool all_rw)
+{
+	if (!t || t->kind != TLI_TARGET_LIVE || t->released)
+		return 0;
+	struct ranges r = { 0 };
+	const uint64_t hmax = 64ull << 20; /* HEAP_MAX_SIZE unless hugetlb */
+	for (size_t i = 0; i < t->nmaps; i++) {
+		const struct tli_mapping *m = &t->maps[i];
+		if ((m->prot & (TLI_PROT_R | TLI_PROT_W)) != (TLI_PROT_R | TLI_PROT_W))
+			continue;
+		bool heap = m->path && !strcmp(m->path, "[heap]");
+		/* thread heaps start on a HEAP_MAX_SIZE boundary with a heap_info whose
+		 * ar_ptr (its first field) is an arena at the start of such a heap.
+		 * Peeked at while the process runs: only a hint of what to reserve
+		 * (other 64 MiB-aligned memory, a Go heap say, is not worth pre-faulting) */
+		bool theap = false;
+		if (!all_rw && !heap && anon_rw(m) && !(m->start & (hmax - 1)) && t->ops && t->ops->read_many) {
+			uint64_t hi[2] = { 0, 0 };
+			struct tli_read rr = { .addr = m->start, .buf = hi, .len = sizeof(hi) };
+			if (!failed_destroyed(t->ops->read_many(t, &rr, 1)) && rr.got == sizeof(hi))
+				theap = hi[0] && !(hi[0] & 7) && (hi[0] & (hmax - 1)) < 4096 && !(hi[1] & (hmax - 1));
+		}
+		if (all_rw || heap || theap)
+			rg_add(&r, m->start, m->end - m->start);
+	}
+	uint64_t n = tli_target_reserve(t, r.v, r.n);
+	free(r.v);
+	return n;
+}
+
 struct tli_error *tli_gl_capture(struct tli_target *t, const struct tli_gl_layout *L,
 				 const struct tli_gl_thread *th, size_t nth,
 				 const struct tli_range *extra, size_t nextra)
 {
 	struct tli_error *err;
-	struct ranges r = { 0 };
+	struct ranges r = { 0 }, known = { 0 };
 	/* 1. the fixed objects and the TLS slots */
 	rg_add(&r, L->main_arena, L->ms_size);
 	rg_add(&r, L->mp, L->mp_size);
@@ -273,6 +444,7 @@ struct tli_error *tli_gl_capture(struct tli_target *t, const struct tli_gl_layou
 		tread64(t, L->mp + L->mp_hp_pagesize, &hp);
 	tread64(t, L->mp + L->mp_sbrk_base, &sbrk);
 	uint64_t hmax = heap_max(L, hp);
+	bool noncontig = false;
 	/* 2. the arena list (each arena is in the previous capture's next) */
 	uint64_t a = L->main_arena;
 	for (int n = 0; n < MAX_ARENAS; n++) {
@@ -285,8 +457,19 @@ struct tli_error *tli_gl_capture(struct tli_target *t, const struct tli_gl_layou
 			tread64(t, top + L->mc_size, &tsz);
 			tsz &= ~(uint64_t)TLI_GL_FLAGS;
 			if (a == L->main_arena) {
-				if (sbrk && top >= sbrk && top + tsz > top && top + tsz - sbrk < (1ull << 44))
+				uint32_t fl = 0;
+				struct tli_error *fe = tli_target_read_u32(t, a + L->ms_flags, &fl);
+				tli_error_destroy(fe);
+				noncontig = !fe && (fl & TLI_GL_NONCONTIGUOUS);
+				if (sbrk && top >= sbrk && top + tsz > top && top + tsz - sbrk < (1ull << 44)) {
 					rg_add(&r, sbrk, top + tsz - sbrk);
+					rg_add(&known, sbrk, top + tsz - sbrk);
+				} else if (sbrk && noncontig) {
+					/* the sbrk heap ends in fenceposts: its whole mapping */
+					const struct tli_mapping *m = tli_target_find_mapping(t, sbrk);
+					if (m)
+						rg_add(&r, sbrk, m->end - sbrk);
+				}
 			} else {
 				uint64_t hi = top & ~(hmax - 1);
 				for (int k = 0; hi && k < MAX_HEAPS_PER_ARENA; k++) {
@@ -299,6 +482,7 @@ struct tli_error *tli_gl_capture(struct tli_target *t, const struct tli_gl_layou
 					if (hsize > hmax)
 						hsize = hmax;
 					rg_add(&r, hi, hsize);
+					rg_add(&known, hi, hmax);
 					if (prev == hi)
 						break;
 					hi = prev;
@@ -324,16 +508,33 @@ struct tli_error *tli_gl_capture(struct tli_target *t, const struct tli_gl_layou
 	err = tli_target_capture(t, r.v, r.n, 0, NULL);
 	if (err)
 		goto out;
-	/* 4. mmapped chunk headers: anonymous rw mappings, stepping by chunk size */
+	qsort(known.v, known.n, sizeof(*known.v), cmp_range);
+	/* 4. mmapped chunk headers: anonymous rw mappings, stepping by chunk size, past the
+	 *    heaps found above; a non-contiguous main arena's other segments lie in such
+	 *    mappings too (and in [heap] after the sbrk heap): then the rest of the mapping
+	 *    from the first thing that is not an mmapped chunk is captured whole */
+	r.n = 0;
 	size_t steps = 0;
 	for (size_t m = 0; m < t->nmaps && steps < MAX_MMAP_STEPS; m++) {
 		const struct tli_mapping *mp = &t->maps[m];
-		if ((mp->prot & (TLI_PROT_R | TLI_PROT_W)) != (TLI_PROT_R | TLI_PROT_W))
-			continue;
-		if (mp->path && mp->path[0] && strncmp(mp->path, "[anon", 5))
+		bool brk = mp->path && !strcmp(mp->path, "[heap]") && (mp->prot & TLI_PROT_R);
+		if (!anon_rw(mp) && !(noncontig && brk))
 			continue;
 		uint64_t q = mp->start;
 		while (q + 16 <= mp->end && steps++ < MAX_MMAP_STEPS) {
+			size_t lo = 0, hi = known.n; /* known ranges: skip them */
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (known.v[mid].addr <= q)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo && q - known.v[lo - 1].addr < known.v[lo - 1].len &&
+			    known.v[lo - 1].addr + known.v[lo - 1].len > q) {
+				q = known.v[lo - 1].addr + known.v[lo - 1].len;
+				continue;
+			}
 			uint64_t hdr[2];
 			if (!tli_target_captured(t, q, 16) && !cap1(t, q, 16))
 				break;
@@ -341,18 +542,30 @@ struct tli_error *tli_gl_capture(struct tli_target *t, const struct tli_gl_layou
 				break;
 			uint64_t sz = hdr[1] & ~(uint64_t)TLI_GL_FLAGS;
 			if ((hdr[1] & TLI_GL_FLAGS) != TLI_GL_IS_MMAPPED || !sz || (hdr[0] + sz) & 4095 ||
-			    q + sz > mp->end || q + sz < q)
+			    q + sz > mp->end || q + sz < q) {
+				if (noncontig)
+					rg_add(&r, q, mp->end - q);
 				break;
+			}
 			q += sz;
 		}
 	}
+	if (r.n)
+		err = tli_target_capture(t, r.v, r.n, 0, NULL);
 out:
 	free(r.v);
+	free(known.v);
 	return err;
 }
 
 /* ------------------------------------------------------------------ */
 /* walk                                                                 */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
 
 static int cmp_segref(const void *a, const void *b)
 {
@@ -378,19 +591,215 @@ static bool add_seg(struct walk *w, size_t ai, uint64_t start, uint64_t end, uin
 	return true;
 }
 
-static bool push_chunk(struct tli_gl_heap *h, uint64_t addr, uint64_t size, uint8_t kind, uint8_t flags,
-		       uint16_t arena, uint32_t aux)
+void *tli_gl_huge_alloc(size_t bytes)
 {
-	if (h->nchunks == h->chunks_cap) {
-		size_t nc = h->chunks_cap ? h->chunks_cap * 2 : 4096;
+	void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	if (bytes >= (2u << 20))
+		madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
+void tli_gl_huge_free(void *p, size_t bytes)
+{
+	if (p)
+		munmap(p, bytes ? bytes : 1);
+}
+
+static bool grow_chunks(struct tli_gl_heap *h)
+{
+	size_t nc = h->chunks_cap ? h->chunks_cap * 2 : 4096;
+	if (h->chunks_huge) {
+		void *nv = mremap(h->chunks, h->chunks_cap * sizeof(*h->chunks), nc * sizeof(*h->chunks),
+				  MREMAP_MAYMOVE);
+		if (nv == MAP_FAILED)
+			return false;
+		h->chunks = nv;
+	} else {
 		void *nv = realloc(h->chunks, nc * sizeof(*h->chunks));
 		if (!nv)
 			return false;
 		h->chunks = nv;
-		h->chunks_cap = nc;
 	}
+	h->chunks_cap = nc;
+	return true;
+}
+
+static bool push_chunk(struct tli_gl_heap *h, uint64_t addr, uint64_t size, uint8_t kind, uint8_t flags,
+		       uint16_t arena, uint32_t aux)
+{
+	if (h->nchunks == h->chunks_cap && !grow_chunks(h))
+		return false;
 	h->chunks[h->nchunks++] = (struct tli_gl_chunk){ addr, size, kind, flags, arena, aux };
 	return true;
+}
+
+/* Where the chunk scan of an anonymous mapping goes on after q, when q lies in a
+ * heap segment (its end) or is a thread heap's heap_info (the end of that heap's
+ * reservation); 0 if q is neither. */
+static uint64_t skip_known(const struct walk *w, uint64_t q, uint64_t hmax)
+{
+	const struct segref *sr = seg_of(w, q);
+	if (sr)
+		return sr->end;
+	size_t lo = 0, hi = w->nhinfo;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (w->hinfo[mid] < q)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < w->nhinfo && w->hinfo[lo] == q)
+		return q + hmax;
+	return 0;
+}
+
+/*
+ * The main arena's chunk chain from start (a segment's first chunk) within
+ * [start, lim): the end of the segment, i.e. the end of top if the chain reaches
+ * the arena's top (*has_top), or the end of the fencepost pair that sysmalloc
+ * leaves at the end of a segment it could not extend (two 16-byte in-use
+ * chunks; a third when the old top shrank to 16 bytes: segment ends are page
+ * aligned). 0 if this is not such a chain.
+ */
+static uint64_t chain_end(struct walk *w, const struct tli_gl_arena *ar, uint64_t start, uint64_t lim,
+			  bool *has_top)
+{
+	*has_top = false;
+	if (lim <= start || start & 15)
+		return 0;
+	const uint8_t *b = tli_target_captured_ptr(w->t, start, lim - start);
+	uint64_t p = start;
+	unsigned run = 0;
+	for (uint64_t steps = 0; p + 16 <= lim && steps <= (lim - start) / 16; steps++) {
+		if (p == ar->top && !run) {
+			uint64_t e = p + ar->top_size;
+			if (e > lim || e <= p)
+				return 0;
+			*has_top = true;
+			return e;
+		}
+		uint64_t raw = 0;
+		if (b)
+			raw = tli_rd64(b + (p - start) + w->L->mc_size);
+		else if (!rd64(w, p + w->L->mc_size, &raw))
+			return 0;
+		uint64_t sz = raw & ~(uint64_t)TLI_GL_FLAGS;
+		if (p == start && !(raw & TLI_GL_PREV_INUSE))
+			return 0;
+		if (sz == 16 && !(raw & (TLI_GL_IS_MMAPPED | TLI_GL_NON_MAIN))) {
+			run++;
+			p += 16;
+			if (run >= 2 && !(p & 4095))
+				return p;
+			continue;
+		}
+		if (run >= 2)
+			return p;
+		if (run || sz < 32 || (sz & 15) || (raw & (TLI_GL_IS_MMAPPED | TLI_GL_NON_MAIN)) || p + sz > lim ||
+		    p + sz < p)
+			return 0;
+		p += sz;
+	}
+	return run >= 2 ? p : 0;
+}
+
+#define MAX_MAIN_SEGS 4096
+
+/*
+ * The main arena's segments. Normally one: sbrk_base .. end of top. When sbrk
+ * could not extend it (something mapped after the brk end, or a foreign sbrk),
+ * sysmalloc continued in mmapped regions (the arena is then marked
+ * NONCONTIGUOUS) and fenced each old top off with fenceposts: the sbrk heap
+ * ends in fenceposts, and the other segments lie in anonymous mappings (maybe
+ * sharing a mapping with mmapped chunks and with each other), each a chunk
+ * chain that ends in fenceposts, the newest one in top. They are found by
+ * scanning those mappings the way mmapped chunks are found.
+ */
+static void main_segments(struct walk *w, size_t ai, uint64_t sbrk_base, uint64_t hmax)
+{
+	const struct tli_gl_layout *L = w->L;
+	struct tli_gl_heap *h = w->h;
+	struct tli_gl_arena *ar = &h->arenas[ai];
+	if (!ar->top || ar->top == ar->addr + L->ms_top) /* no heap yet */
+		return;
+	bool noncontig = ar->flags & TLI_GL_NONCONTIGUOUS;
+	uint64_t start = align_up16(sbrk_base);
+	uint64_t end = ar->top + ar->top_size;
+	bool top_found = false;
+	if (sbrk_base && ar->top >= start && end >= ar->top && end - start <= ar->system_mem + 4096 &&
+	    tli_target_plausible(w->t, start, 16)) {
+		add_seg(w, ai, start, end, 0, end - start, end - start);
+		top_found = true;
+	} else if (!noncontig) {
+		problem(h, ar->top, (long)ai,
+			"main arena: top 0x%" PRIx64 " (size 0x%" PRIx64 ") is not inside the sbrk heap "
+			"[0x%" PRIx64 ", +system_mem 0x%" PRIx64 "); walking sbrk_base..+system_mem",
+			ar->top, ar->top_size, sbrk_base, ar->system_mem);
+		if (!sbrk_base || !ar->system_mem || ar->system_mem > (1ull << 44))
+			return;
+		end = sbrk_base + ar->system_mem;
+		add_seg(w, ai, start, end, 0, end - start, end - start);
+		return;
+	} else if (sbrk_base) {
+		/* the sbrk heap, fenced off */
+		const struct tli_mapping *m = tli_target_find_mapping(w->t, start);
+		bool ht;
+		uint64_t e = m ? chain_end(w, ar, start, m->end, &ht) : 0;
+		if (e)
+			add_seg(w, ai, start, e, 0, e - start, e - start);
+		else
+			problem(h, start, (long)ai, "main arena: the sbrk heap at 0x%" PRIx64 " does not end in "
+				"fenceposts (the arena is non-contiguous, its top 0x%" PRIx64 " is elsewhere)",
+				start, ar->top);
+	}
+	if (!noncontig)
+		return;
+	/* the other segments: in [heap] after the sbrk heap, or in anonymous mappings */
+	size_t steps = 0;
+	for (size_t mi = 0; mi < w->t->nmaps && steps < MAX_MMAP_STEPS; mi++) {
+		const struct tli_mapping *mp = &w->t->maps[mi];
+		if ((mp->prot & (TLI_PROT_R | TLI_PROT_W)) != (TLI_PROT_R | TLI_PROT_W))
+			continue;
+		if (mp->path && mp->path[0] && strncmp(mp->path, "[anon", 5) && strcmp(mp->path, "[heap]"))
+			continue;
+		uint64_t q = mp->start;
+		while (q + 16 <= mp->end && steps++ < MAX_MMAP_STEPS && ar->nsegs < MAX_MAIN_SEGS) {
+			uint64_t next = skip_known(w, q, hmax);
+			for (size_t k = 0; !next && k < ar->nsegs; k++)
+				if (q >= ar->segs[k].start && q < ar->segs[k].end)
+					next = ar->segs[k].end;
+			if (next) {
+				if (next <= q)
+					break;
+				q = next;
+				continue;
+			}
+			uint64_t ps = 0, raw = 0;
+			if (!rd64(w, q, &ps) || !rd64(w, q + 8, &raw))
+				break;
+			uint64_t sz = raw & ~(uint64_t)TLI_GL_FLAGS;
+			if ((raw & TLI_GL_FLAGS) == TLI_GL_IS_MMAPPED && sz && !((ps + sz) & 4095) && q + sz <= mp->end &&
+			    q + sz > q) {
+				q += sz; /* an mmapped chunk */
+				continue;
+			}
+			bool ht;
+			uint64_t e = chain_end(w, ar, q, mp->end, &ht);
+			if (!e)
+				break;
+			add_seg(w, ai, q, e, 0, e - q, e - q);
+			top_found |= ht;
+			q = e;
+		}
+	}
+	if (!top_found)
+		problem(h, ar->top, (long)ai, "main arena (non-contiguous): no heap segment ends in its top chunk "
+			"0x%" PRIx64, ar->top);
 }
 
 /* Find the arena's heap segments. */
@@ -400,21 +809,7 @@ static void arena_segments(struct walk *w, size_t ai, uint64_t sbrk_base, uint64
 	struct tli_gl_heap *h = w->h;
 	struct tli_gl_arena *ar = &h->arenas[ai];
 	if (ar->addr == L->main_arena) {
-		if (!ar->top || ar->top == ar->addr + L->ms_top) /* no heap yet */
-			return;
-		uint64_t start = align_up16(sbrk_base);
-		uint64_t end = ar->top + ar->top_size;
-		if (!sbrk_base || ar->top < start || end < ar->top || end - start > ar->system_mem + 4096 ||
-		    !tli_target_plausible(w->t, start, 16)) {
-			problem(h, ar->top, (long)ai,
-				"main arena: top 0x%" PRIx64 " (size 0x%" PRIx64 ") is not inside the sbrk heap "
-				"[0x%" PRIx64 ", +system_mem 0x%" PRIx64 "); walking sbrk_base..+system_mem",
-				ar->top, ar->top_size, sbrk_base, ar->system_mem);
-			if (!sbrk_base || !ar->system_mem || ar->system_mem > (1ull << 44))
-				return;
-			end = sbrk_base + ar->system_mem;
-		}
-		add_seg(w, ai, start, end, 0, end - start, end - start);
+		main_segments(w, ai, sbrk_base, hmax);
 		return;
 	}
 	/* thread arena: heap_info chain from the heap that holds top */
@@ -551,12 +946,10 @@ static void walk_tcache(struct walk *w, struct tli_gl_tcache *tc, size_t ti)
 				problem(h, c, (long)sr->arena, "thread %d: tcache bin %u chunk 0x%" PRIx64
 					" has size 0x%" PRIx64 ", expected 0x%" PRIx64, tc->tid, b, c,
 					size & ~(uint64_t)TLI_GL_FLAGS, want);
-			bool added;
-			struct mark *m = ms_put(&w->marks, c, GLK_TCACHE, (uint16_t)sr->arena, b, &added);
-			if (m && !added) {
+			const char *seen = mark_put(w, sr, c, GLK_TCACHE, (uint16_t)sr->arena, b);
+			if (seen) {
 				problem(h, c, (long)sr->arena, "thread %d: tcache bin %u: chunk 0x%" PRIx64
-					" already seen in %s list (cycle or double free)", tc->tid, b, c,
-					tli_gl_kind_names[m->kind]);
+					" already seen in %s list (cycle or double free)", tc->tid, b, c, seen);
 				break;
 			}
 			tc->found[b]++;
@@ -595,11 +988,10 @@ static void walk_fastbins(struct walk *w, size_t ai)
 			if ((size & ~(uint64_t)TLI_GL_FLAGS) != want)
 				problem(h, p, (long)ai, "fastbin %u: chunk 0x%" PRIx64 " has size 0x%" PRIx64
 					", expected 0x%" PRIx64, b, p, size & ~(uint64_t)TLI_GL_FLAGS, want);
-			bool added;
-			struct mark *m = ms_put(&w->marks, p, GLK_FAST, (uint16_t)ai, b, &added);
-			if (m && !added) {
+			const char *seen = mark_put(w, sr, p, GLK_FAST, (uint16_t)ai, b);
+			if (seen) {
 				problem(h, p, (long)ai, "fastbin %u: chunk 0x%" PRIx64 " already seen in %s list "
-					"(cycle or double free)", b, p, tli_gl_kind_names[m->kind]);
+					"(cycle or double free)", b, p, seen);
 				break;
 			}
 			ar->fast[b].count++;
@@ -638,11 +1030,10 @@ static void walk_bins(struct walk *w, size_t ai)
 			if (bk != prev)
 				problem(h, p, (long)ai, "bin %u: chunk 0x%" PRIx64 ": bk 0x%" PRIx64
 					" does not point back to 0x%" PRIx64, b, p, bk, prev);
-			bool added;
-			struct mark *m = ms_put(&w->marks, p, kind, (uint16_t)ai, b, &added);
-			if (m && !added) {
+			const char *seen = mark_put(w, sr, p, kind, (uint16_t)ai, b);
+			if (seen) {
 				problem(h, p, (long)ai, "bin %u: chunk 0x%" PRIx64 " already seen in %s list "
-					"(cycle or double free)", b, p, tli_gl_kind_names[m->kind]);
+					"(cycle or double free)", b, p, seen);
 				break;
 			}
 			uint64_t cs = size & ~(uint64_t)TLI_GL_FLAGS;
@@ -659,7 +1050,8 @@ static void walk_bins(struct walk *w, size_t ai)
 	}
 }
 
-/* Walk one segment chunk by chunk. */
+/* Walk one segment chunk by chunk: kinds, free-list marks met in address order,
+ * per-arena totals and the size statistics in one pass. */
 static void walk_seg(struct walk *w, size_t ai, size_t si)
 {
 	const struct tli_gl_layout *L = w->L;
@@ -670,14 +1062,17 @@ static void walk_seg(struct walk *w, size_t ai, size_t si)
 		return;
 	bool is_main = ar->addr == L->main_arena;
 	bool has_top = ar->top >= g->start && ar->top < g->end;
-	uint64_t p = g->start, n = 0;
-	const uint8_t *b = g->buf;
+	const bool keep = w->want_chunks;
+	const uint32_t o_size = L->mc_size, o_prev = L->mc_prev_size;
+	uint64_t p = g->start;
+	const uint8_t *b = g->buf - g->start; /* b + address = the byte at that address */
 	while (p + 16 <= g->end) {
-		uint64_t raw = le(b + (p - g->start) + L->mc_size, 8);
+		uint64_t raw = tli_rd64(b + p + o_size);
 		uint64_t sz = raw & ~(uint64_t)TLI_GL_FLAGS;
 		uint8_t fl = raw & TLI_GL_FLAGS;
 		if (p == ar->top) {
-			push_chunk(h, p, sz, GLK_TOP, fl, (uint16_t)ai, 0);
+			if (keep)
+				push_chunk(h, p, sz, GLK_TOP, fl, (uint16_t)ai, 0);
 			g->walked += sz;
 			ar->n_kind[GLK_TOP]++;
 			ar->b_kind[GLK_TOP] += sz;
@@ -688,8 +1083,9 @@ static void walk_seg(struct walk *w, size_t ai, size_t si)
 		}
 		if (sz == 0 && !has_top)
 			return; /* end marker of an old heap */
-		if (sz == 16 && !has_top) {
-			push_chunk(h, p, sz, GLK_FENCEPOST, fl, (uint16_t)ai, 0);
+		if (sz == 16 && (!has_top || is_main)) { /* main arena: fenceposts between segments */
+			if (keep)
+				push_chunk(h, p, sz, GLK_FENCEPOST, fl, (uint16_t)ai, 0);
 			g->walked += sz;
 			ar->n_kind[GLK_FENCEPOST]++;
 			ar->b_kind[GLK_FENCEPOST] += sz;
@@ -709,8 +1105,8 @@ static void walk_seg(struct walk *w, size_t ai, size_t si)
 		bool next_p = true;
 		uint64_t next_prev_size = 0;
 		if (p + sz + 16 <= g->end) {
-			next_p = le(b + (p + sz - g->start) + L->mc_size, 8) & TLI_GL_PREV_INUSE;
-			next_prev_size = le(b + (p + sz - g->start) + L->mc_prev_size, 8);
+			next_p = tli_rd64(b + p + sz + o_size) & TLI_GL_PREV_INUSE;
+			next_prev_size = tli_rd64(b + p + sz + o_prev);
 		}
 		uint8_t kind = next_p ? GLK_INUSE : GLK_FREE_UNBINNED;
 		uint32_t aux = 0;
@@ -734,20 +1130,21 @@ static void walk_seg(struct walk *w, size_t ai, size_t si)
 		if (!next_p && next_prev_size != sz)
 			problem(h, p, (long)ai, "free chunk 0x%" PRIx64 ": size 0x%" PRIx64 " but next chunk's "
 				"prev_size 0x%" PRIx64, p, sz, next_prev_size);
-		if (!push_chunk(h, p, sz, kind, fl, (uint16_t)ai, aux))
+		if (keep && !push_chunk(h, p, sz, kind, fl, (uint16_t)ai, aux))
 			return;
+		if (kind == GLK_INUSE)
+			sz_add(w->sizes, sz);
 		ar->n_kind[kind]++;
 		ar->b_kind[kind] += sz;
 		g->walked += sz;
 		p += sz;
-		n++;
 	}
 	if (has_top)
 		problem(h, p, (long)ai, "heap walk of 0x%" PRIx64 "-0x%" PRIx64 " did not reach top 0x%" PRIx64,
 			g->start, g->end, ar->top);
 }
 
-static void find_mmapped(struct walk *w)
+static void find_mmapped(struct walk *w, uint64_t hmax)
 {
 	struct tli_target *t = w->t;
 	struct tli_gl_heap *h = w->h;
@@ -760,8 +1157,13 @@ static void find_mmapped(struct walk *w)
 			continue;
 		uint64_t q = mp->start;
 		while (q + 16 <= mp->end && steps++ < MAX_MMAP_STEPS) {
-			if (seg_of(w, q))
-				break;
+			uint64_t next = skip_known(w, q, hmax);
+			if (next) { /* heaps of the main arena may share a mapping with mmapped chunks */
+				if (next <= q)
+					break;
+				q = next;
+				continue;
+			}
 			uint64_t ps = 0, raw = 0;
 			if (!rd64(w, q, &ps) || !rd64(w, q + 8, &raw))
 				break;
@@ -770,6 +1172,7 @@ static void find_mmapped(struct walk *w)
 			    q + sz < q)
 				break;
 			push_chunk(h, q, sz, GLK_MMAPPED, TLI_GL_IS_MMAPPED, 0xffff, 0);
+			sz_add(w->sizes, sz);
 			h->mmapped_found++;
 			h->mmapped_found_bytes += ps + sz;
 			q += sz;
@@ -814,9 +1217,70 @@ static void merge_tail(struct tli_gl_heap *h, size_t nheap)
 	free(tail);
 }
 
+/* The segments of every arena, sorted by address, overlaps dropped (reported when
+ * `report`), and the thread heaps' heap_info addresses. */
+static bool build_segrefs(struct walk *w, bool report)
+{
+	struct tli_gl_heap *h = w->h;
+	free(w->segs);
+	free(w->hinfo);
+	w->segs = NULL;
+	w->hinfo = NULL;
+	w->nsegs = w->nhinfo = 0;
+	size_t ns = 0;
+	for (size_t i = 0; i < h->narenas; i++)
+		ns += h->arenas[i].nsegs;
+	w->segs = calloc(ns + 1, sizeof(*w->segs));
+	w->hinfo = calloc(ns + 1, sizeof(*w->hinfo));
+	if (!w->segs || !w->hinfo)
+		return false;
+	for (size_t i = 0; i < h->narenas; i++)
+		for (size_t j = 0; j < h->arenas[i].nsegs; j++) {
+			struct tli_gl_seg *g = &h->arenas[i].segs[j];
+			w->segs[w->nsegs++] = (struct segref){ i, j, g->start, g->end, NULL };
+			if (g->heap_info)
+				w->hinfo[w->nhinfo++] = g->heap_info;
+		}
+	qsort(w->segs, w->nsegs, sizeof(*w->segs), cmp_segref);
+	qsort(w->hinfo, w->nhinfo, sizeof(*w->hinfo), cmp_u64);
+	size_t k = 0;
+	for (size_t i = 0; i < w->nsegs; i++) {
+		if (k && w->segs[i].start < w->segs[k - 1].end) {
+			if (report)
+				problem(h, w->segs[i].start, (long)w->segs[i].arena,
+					"heap 0x%" PRIx64 "-0x%" PRIx64 " overlaps heap 0x%" PRIx64 "-0x%" PRIx64
+					"; dropped", w->segs[i].start, w->segs[i].end, w->segs[k - 1].start,
+					w->segs[k - 1].end);
+			continue;
+		}
+		w->segs[k++] = w->segs[i];
+	}
+	w->nsegs = k;
+	return true;
+}
+
+static void walk_free(struct walk *w)
+{
+	for (size_t k = 0; k < w->nsegs; k++)
+		free(w->segs[k].bits);
+	free(w->segs);
+	free(w->hinfo);
+	free(w->marks.v);
+	if (w->sizes)
+		free(w->sizes->big);
+	free(w->sizes);
+}
+
 struct tli_error *tli_gl_walk(struct tli_target *t, const struct tli_gl_layout *L,
 			      const struct tli_gl_thread *th, size_t nth, int max_problems,
 			      struct tli_gl_heap **ret)
+{
+	return tli_gl_walk_ex(t, L, th, nth, max_problems, 0, ret);
+}
+
+struct tli_error *tli_gl_walk_ex(struct tli_target *t, const struct tli_gl_layout *L,
+				 const struct tli_gl_thread *th, size_t nth, int max_problems,
+				 unsigned flags, struct tli_gl_heap **ret)
 {
 	struct tli_gl_heap *h = calloc(1, sizeof(*h));
 	if (!h)
@@ -824,12 +1288,17 @@ struct tli_error *tli_gl_walk(struct tli_target *t, const struct tli_gl_layout *
 	h->L = *L;
 	h->problems = json_array();
 	h->max_problems = max_problems > 0 ? max_problems : 100;
-	struct walk w = { .t = t, .L = &h->L, .h = h };
+	struct walk w = { .t = t, .L = &h->L, .h = h, .want_chunks = !(flags & TLI_GL_WALK_NO_CHUNKS) };
 	struct tli_error *err = NULL;
+	w.sizes = calloc(1, sizeof(*w.sizes));
+	if (!w.sizes)
+		return tli_gl_heap_free(h), &tli_enomem;
 	uint8_t *abuf = malloc(L->ms_size);
 	uint8_t mpb[512];
-	if (!abuf)
-		return tli_gl_heap_free(h), &tli_enomem;
+	if (!abuf) {
+		err = &tli_enomem;
+		goto fail;
+	}
 	if (L->mp_size > sizeof(mpb) || (err = tli_target_read(t, L->mp, mpb, L->mp_size))) {
 		err = tli_error_wrap(err ? err : tli_error_create(TLI_E_INTERNAL, "malloc_par too large"),
 				     "reading mp_ at 0x%" PRIx64, L->mp);
@@ -901,49 +1370,55 @@ struct tli_error *tli_gl_walk(struct tli_target *t, const struct tli_gl_layout *
 		}
 		a = next;
 	}
-	/* segments */
+	/* segments: thread arenas first, the main arena's may be found around them */
 	for (size_t i = 0; i < h->narenas; i++)
-		arena_segments(&w, i, h->sbrk_base, hmax);
-	size_t ns = 0;
-	for (size_t i = 0; i < h->narenas; i++)
-		ns += h->arenas[i].nsegs;
-	w.segs = calloc(ns + 1, sizeof(*w.segs));
-	if (!w.segs) {
+		if (h->arenas[i].addr != L->main_arena)
+			arena_segments(&w, i, h->sbrk_base, hmax);
+	if (!build_segrefs(&w, false)) {
 		err = &tli_enomem;
 		goto fail;
 	}
 	for (size_t i = 0; i < h->narenas; i++)
-		for (size_t j = 0; j < h->arenas[i].nsegs; j++) {
-			struct tli_gl_seg *g = &h->arenas[i].segs[j];
-			w.segs[w.nsegs++] = (struct segref){ i, j, g->start, g->end };
-		}
-	qsort(w.segs, w.nsegs, sizeof(*w.segs), cmp_segref);
-	for (size_t k = 1; k < w.nsegs; k++)
-		if (w.segs[k].start < w.segs[k - 1].end) {
-			problem(h, w.segs[k].start, (long)w.segs[k].arena,
-				"heap 0x%" PRIx64 "-0x%" PRIx64 " overlaps heap 0x%" PRIx64 "-0x%" PRIx64 "; dropped",
-				w.segs[k].start, w.segs[k].end, w.segs[k - 1].start, w.segs[k - 1].end);
-			memmove(&w.segs[k], &w.segs[k + 1], (w.nsegs - k - 1) * sizeof(*w.segs));
-			w.nsegs--;
-			k--;
-		}
-	/* copy each segment out of the capture */
+		if (h->arenas[i].addr == L->main_arena)
+			arena_segments(&w, i, h->sbrk_base, hmax);
+	if (!build_segrefs(&w, true)) {
+		err = &tli_enomem;
+		goto fail;
+	}
+	/* each segment: in place in the capture, else a copy */
+	uint64_t seg_bytes = 0;
 	for (size_t k = 0; k < w.nsegs; k++) {
 		struct tli_gl_seg *g = &h->arenas[w.segs[k].arena].segs[w.segs[k].seg];
-		g->buf = seg_alloc(g->end - g->start);
-		if (!g->buf) {
+		seg_bytes += g->end - g->start;
+		g->buf = tli_target_captured_ptr(t, g->start, g->end - g->start);
+		if (g->buf)
+			continue;
+		uint8_t *copy = seg_alloc(g->end - g->start);
+		if (!copy) {
 			problem(h, g->start, (long)w.segs[k].arena, "heap 0x%" PRIx64 "-0x%" PRIx64
 				": cannot allocate a copy (%" PRIu64 " bytes); not walked", g->start, g->end,
 				g->end - g->start);
 			continue;
 		}
-		struct tli_error *e = tli_target_read(t, g->start, g->buf, g->end - g->start);
+		struct tli_error *e = tli_target_read(t, g->start, copy, g->end - g->start);
 		if (e) {
 			problem(h, g->start, (long)w.segs[k].arena, "heap 0x%" PRIx64 "-0x%" PRIx64
 				" is not readable: %s", g->start, g->end, e->msg);
 			tli_error_destroy(e);
-			munmap(g->buf, g->end - g->start);
-			g->buf = NULL;
+			munmap(copy, g->end - g->start);
+			continue;
+		}
+		g->buf = copy;
+		g->buf_owned = true;
+	}
+	/* room for every chunk at once (at least 32 bytes each): untouched pages cost nothing */
+	if (w.want_chunks && seg_bytes / 32 + 4096 < ((size_t)-1 / 2) / sizeof(*h->chunks)) {
+		size_t cap = (size_t)(seg_bytes / 32) + 4096;
+		struct tli_gl_chunk *v = tli_gl_huge_alloc(cap * sizeof(*v));
+		if (v) {
+			h->chunks = v;
+			h->chunks_cap = cap;
+			h->chunks_huge = true;
 		}
 	}
 	/* tcache per thread */
@@ -969,12 +1444,8 @@ struct tli_error *tli_gl_walk(struct tli_target *t, const struct tli_gl_layout *
 		walk_bins(&w, i);
 	}
 	/* every chunk, in address order (free-list marks met in the same order) */
-	if (w.marks.n && (w.sorted = malloc(w.marks.n * sizeof(*w.sorted)))) {
-		for (size_t i = 0; i < w.marks.cap; i++)
-			if (w.marks.v[i].addr)
-				w.sorted[w.nsorted++] = &w.marks.v[i];
-		qsort(w.sorted, w.nsorted, sizeof(*w.sorted), cmp_markp);
-	}
+	ms_sort(&w.marks);
+	w.sorted = true;
 	for (size_t k = 0; k < w.nsegs; k++)
 		walk_seg(&w, w.segs[k].arena, w.segs[k].seg);
 	for (size_t i = 0; i < h->narenas; i++) {
@@ -986,28 +1457,25 @@ struct tli_error *tli_gl_walk(struct tli_target *t, const struct tli_gl_layout *
 		ar->walked_ok = ar->nsegs > 0;
 	}
 	/* free-list chunks the heap walk never met */
-	for (size_t i = 0; i < w.marks.cap; i++) {
+	for (size_t i = 0; i < w.marks.n; i++) {
 		struct mark *m = &w.marks.v[i];
-		if (m->addr && !(m->arena & 0x8000))
+		if (!(m->arena & 0x8000))
 			problem(h, m->addr, m->arena & 0x7fff, "chunk 0x%" PRIx64 " is in a %s list but the heap "
 				"walk did not reach it", m->addr, tli_gl_kind_names[m->kind]);
 	}
 	size_t nheap = h->nchunks;
-	find_mmapped(&w);
+	find_mmapped(&w, hmax);
 	/* mmapped chunks were appended after the heap chunks (in address order):
 	 * merge the few of them in from the back */
 	if (h->nchunks > nheap)
 		merge_tail(h, nheap);
-	free(w.sorted);
-	free(w.segs);
-	free(w.marks.v);
+	sz_finish(w.sizes, h);
+	walk_free(&w);
 	free(abuf);
 	*ret = h;
 	return NULL;
 fail:
-	free(w.sorted);
-	free(w.segs);
-	free(w.marks.v);
+	walk_free(&w);
 	free(abuf);
 	tli_gl_heap_free(h);
 	return err;
@@ -1019,13 +1487,18 @@ void tli_gl_heap_free(struct tli_gl_heap *h)
 		return;
 	for (size_t i = 0; i < h->narenas; i++) {
 		for (size_t j = 0; j < h->arenas[i].nsegs; j++)
-			if (h->arenas[i].segs[j].buf)
-				munmap(h->arenas[i].segs[j].buf, h->arenas[i].segs[j].end - h->arenas[i].segs[j].start);
+			if (h->arenas[i].segs[j].buf && h->arenas[i].segs[j].buf_owned)
+				munmap((void *)h->arenas[i].segs[j].buf,
+				       h->arenas[i].segs[j].end - h->arenas[i].segs[j].start);
 		free(h->arenas[i].segs);
 	}
 	free(h->arenas);
 	free(h->tc);
-	free(h->chunks);
+	if (h->chunks_huge)
+		tli_gl_huge_free(h->chunks, h->chunks_cap * sizeof(*h->chunks));
+	else
+		free(h->chunks);
+	free(h->sizes);
 	json_decref(h->problems);
 	free(h);
 }

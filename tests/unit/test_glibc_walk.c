@@ -355,6 +355,184 @@ static void test_arena_loop(void **state)
 	tli_gl_heap_free(h);
 }
 
+/*
+ * The main arena continued in mmapped memory (sysmalloc when brk cannot grow):
+ * flags NONCONTIGUOUS; the sbrk heap [HEAP, +0x2000) ends with the old top
+ * (freed, unsorted) and two fenceposts; an anonymous mapping holds an mmapped
+ * chunk, then the second segment with top.
+ */
+#define NC_FLAGS 2                  /* NONCONTIGUOUS_BIT */
+#define N_A (C_TC + 0x290)          /* 0x100 in use */
+#define N_B (N_A + 0x100)           /* 0x200 free, unsorted */
+#define N_C (N_B + 0x200)           /* 0x100 in use (P clear) */
+#define N_OT (N_C + 0x100)          /* the old top, shrunk and freed: unsorted */
+#define N_FP1 (HEAP + 0x2000 - 0x20)
+#define N_FP2 (HEAP + 0x2000 - 0x10)
+#define N_MAP (BASE + 0x40000)      /* anonymous mapping, 0x10000 */
+#define N_MM N_MAP                  /* mmapped chunk 0x2000 */
+#define N_D (N_MAP + 0x2000)        /* segment 2: 0x300 in use */
+#define N_E (N_D + 0x300)           /* 0x40 in tcache */
+#define N_F (N_E + 0x40)            /* 0x100 in use */
+#define N_TOP (N_F + 0x100)
+#define N_TOPSZ (N_MAP + 0x10000 - N_TOP)
+
+static void build_noncontig(void)
+{
+	memset(img, 0, sizeof(img));
+	struct m_state *a = AT(struct m_state, ARENA);
+	a->next = ARENA;
+	a->flags = NC_FLAGS;
+	a->attached_threads = 1;
+	a->top = N_TOP;
+	a->system_mem = a->max_system_mem = 0x2000 + 0xe000;
+	for (int i = 1; i < 128; i++)
+		a->bins[2 * (i - 1)] = a->bins[2 * (i - 1) + 1] = bin_at(i);
+	struct m_par *mp = AT(struct m_par, MP);
+	mp->sbrk_base = HEAP;
+	mp->tcache_bins = 64;
+	mp->tcache_count = 7;
+	mp->n_mmaps = mp->max_n_mmaps = 1;
+	mp->mmapped_mem = mp->max_mmapped_mem = 0x2000;
+	*AT(uint64_t, TLS) = C_TC + 16;
+	AT(struct m_chunk, C_TC)->size = 0x290 | 1;
+	AT(struct m_chunk, N_A)->size = 0x100 | 1;
+	AT(struct m_chunk, N_B)->size = 0x200 | 1;
+	AT(struct m_chunk, N_C)->prev_size = 0x200;
+	AT(struct m_chunk, N_C)->size = 0x100;
+	uint64_t otsz = N_FP1 - N_OT;
+	AT(struct m_chunk, N_OT)->size = otsz | 1;
+	AT(struct m_chunk, N_FP1)->prev_size = otsz;
+	AT(struct m_chunk, N_FP1)->size = 0x10;     /* P clear: the old top is free */
+	AT(struct m_chunk, N_FP2)->size = 0x10 | 1;
+	/* unsorted: header -> B -> OT -> header */
+	a->bins[0] = N_B;
+	a->bins[1] = N_OT;
+	AT(struct m_chunk, N_B)->fd = N_OT;
+	AT(struct m_chunk, N_B)->bk = bin_at(1);
+	AT(struct m_chunk, N_OT)->fd = bin_at(1);
+	AT(struct m_chunk, N_OT)->bk = N_B;
+	AT(struct m_chunk, N_MM)->size = 0x2000 | 2;
+	AT(struct m_chunk, N_D)->size = 0x300 | 1;
+	AT(struct m_chunk, N_E)->size = 0x40 | 1;
+	AT(struct m_tentry, N_E + 16)->next = protect(N_E + 16, 0);
+	struct m_tcache *tc = AT(struct m_tcache, C_TC + 16);
+	tc->counts[2] = 1;
+	tc->entries[2] = N_E + 16;
+	AT(struct m_chunk, N_F)->size = 0x100 | 1;
+	AT(struct m_chunk, N_TOP)->size = N_TOPSZ | 1;
+}
+
+/* libc's data, the sbrk heap, the blocked page after it, the anonymous mapping */
+static struct tli_target *mk_target_noncontig(void)
+{
+	struct tli_target *t = mk_target();
+	free(t->maps);
+	t->maps = calloc(4, sizeof(*t->maps));
+	t->maps[0] = (struct tli_mapping){ BASE, BASE + 0x10000, 0, TLI_PROT_R | TLI_PROT_W, strdup("/lib/libc.so.6") };
+	t->maps[1] = (struct tli_mapping){ HEAP, HEAP + 0x2000, 0, TLI_PROT_R | TLI_PROT_W, strdup("[heap]") };
+	t->maps[2] = (struct tli_mapping){ HEAP + 0x2000, HEAP + 0x3000, 0, 0, NULL };
+	t->maps[3] = (struct tli_mapping){ N_MAP, N_MAP + 0x10000, 0, TLI_PROT_R | TLI_PROT_W, NULL };
+	t->nmaps = 4;
+	return t;
+}
+
+static struct tli_gl_heap *walk_noncontig(unsigned flags)
+{
+	struct tli_target *t = mk_target_noncontig();
+	struct tli_gl_layout L;
+	layout(&L);
+	struct tli_gl_thread th = { .tid = 1, .tp = TLS, .tcache_slot = TLS };
+	struct tli_gl_heap *h = NULL;
+	clock_t c0 = clock();
+	assert_null(tli_gl_capture(t, &L, &th, 1, NULL, 0));
+	struct tli_error *err = tli_gl_walk_ex(t, &L, &th, 1, 50, flags, &h);
+	if (err)
+		fail_msg("walk failed: %s", err->msg);
+	assert_true((double)(clock() - c0) / CLOCKS_PER_SEC < 2.0);
+	tli_target_destroy(t); /* frees the maps and their paths */
+	return h;
+}
+
+static void test_noncontiguous_main_arena(void **state)
+{
+	(void)state;
+	build_noncontig();
+	struct tli_gl_heap *h = walk_noncontig(0);
+	if (h->nproblems)
+		dump(h);
+	assert_int_equal(h->nproblems, 0);
+	const struct tli_gl_arena *ar = &h->arenas[0];
+	assert_int_equal(ar->nsegs, 2);
+	assert_int_equal(ar->segs[0].start, HEAP);
+	assert_int_equal(ar->segs[0].end, HEAP + 0x2000);
+	assert_int_equal(ar->segs[1].start, N_D);
+	assert_int_equal(ar->segs[1].end, N_MAP + 0x10000);
+	assert_int_equal(ar->overhead, 0); /* the two segments are all of system_mem */
+	uint64_t want[][3] = { { C_TC, 0x290, GLK_INUSE }, { N_A, 0x100, GLK_INUSE }, { N_B, 0x200, GLK_UNSORTED },
+			       { N_C, 0x100, GLK_INUSE }, { N_OT, N_FP1 - N_OT, GLK_UNSORTED },
+			       { N_FP1, 0x10, GLK_FENCEPOST }, { N_FP2, 0x10, GLK_FENCEPOST },
+			       { N_MM, 0x2000, GLK_MMAPPED }, { N_D, 0x300, GLK_INUSE }, { N_E, 0x40, GLK_TCACHE },
+			       { N_F, 0x100, GLK_INUSE }, { N_TOP, N_TOPSZ, GLK_TOP } };
+	size_t nwant = sizeof(want) / sizeof(want[0]);
+	assert_int_equal(h->nchunks, nwant);
+	for (size_t i = 0; i < nwant; i++) {
+		assert_int_equal(h->chunks[i].addr, want[i][0]);
+		assert_int_equal(h->chunks[i].size, want[i][1]);
+		assert_int_equal(h->chunks[i].kind, want[i][2]);
+	}
+	assert_int_equal(h->mmapped_found, 1);
+	assert_int_equal(ar->bins[1].count, 2);
+	assert_int_equal(mi(h, "arena"), 0x10000);
+	assert_int_equal(mi(h, "fordblks"), 0x200 + (N_FP1 - N_OT) + N_TOPSZ);
+	assert_int_equal(mi(h, "keepcost"), N_TOPSZ);
+	/* without the chunk list: the same statistics, only the mmapped chunk kept */
+	struct tli_gl_heap *s = walk_noncontig(TLI_GL_WALK_NO_CHUNKS);
+	assert_int_equal(s->nproblems, 0);
+	assert_int_equal(s->nchunks, 1);
+	assert_int_equal(s->chunks[0].addr, N_MM);
+	assert_memory_equal(s->arenas[0].n_kind, ar->n_kind, sizeof(ar->n_kind));
+	assert_memory_equal(s->arenas[0].b_kind, ar->b_kind, sizeof(ar->b_kind));
+	/* in-use sizes (program view): 0x100 x3, 0x290, 0x300, the mmapped 0x2000 */
+	uint64_t sz[][2] = { { 0x100, 3 }, { 0x290, 1 }, { 0x300, 1 }, { 0x2000, 1 } };
+	assert_int_equal(s->nsizes, 4);
+	assert_int_equal(h->nsizes, 4);
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(s->sizes[i].size, sz[i][0]);
+		assert_int_equal(s->sizes[i].count, sz[i][1]);
+		assert_int_equal(h->sizes[i].count, sz[i][1]);
+	}
+	tli_gl_heap_free(s);
+	tli_gl_heap_free(h);
+
+	/* without the NONCONTIGUOUS flag, a top outside the sbrk heap stays a problem */
+	build_noncontig();
+	AT(struct m_state, ARENA)->flags = 0;
+	h = walk_noncontig(0);
+	assert_true(has_problem(h, N_TOP, "not inside the sbrk heap"));
+	tli_gl_heap_free(h);
+	/* a broken fencepost: the sbrk heap is reported, the other segment still found */
+	build_noncontig();
+	AT(struct m_chunk, N_FP2)->size = 0x7;
+	h = walk_noncontig(0);
+	assert_true(has_problem(h, HEAP, "does not end in fenceposts"));
+	assert_int_equal(h->arenas[0].nsegs, 1);
+	assert_int_equal(h->arenas[0].segs[0].start, N_D);
+	tli_gl_heap_free(h);
+	/* garbage in the second segment and the mapping: bounded, no crash */
+	for (unsigned seed = 1; seed <= 20; seed++) {
+		build_noncontig();
+		srand(seed);
+		for (uint64_t a = N_MAP; a < N_MAP + 0x10000; a += 8)
+			if (rand() % 4 == 0) {
+				uint64_t v = rand() % 2 ? (uint64_t)rand() : N_MAP + ((uint64_t)rand() % 0x10000 & ~15ull) + 1;
+				memcpy(img + (a - BASE), &v, 8);
+			}
+		h = walk_noncontig(seed % 2 ? TLI_GL_WALK_NO_CHUNKS : 0);
+		assert_true(json_array_size(h->problems) <= 50);
+		tli_gl_heap_free(h);
+	}
+}
+
 static void test_garbage(void **state)
 {
 	(void)state;
@@ -390,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_tcache_cycle_and_bad_count),
 		cmocka_unit_test(test_top_outside),
 		cmocka_unit_test(test_arena_loop),
+		cmocka_unit_test(test_noncontiguous_main_arena),
 		cmocka_unit_test(test_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

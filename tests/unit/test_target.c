@@ -4,7 +4,8 @@
  * merging, gaps, reads across extents, post-release reads, partial results),
  * then the live backend against forked children (stop/registers/memory/
  * release), procmem fault splitting in both modes, refusals, the signal
- * guard, and capture throughput on a 100 MB region.
+ * guard, and capture throughput on a 100 MB region (also with the capture memory
+ * reserved before a deferred stop, read in place).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -207,6 +208,49 @@ static void test_capture_hostile_lengths(void **state)
 	assert_null(tli_target_capture(t, r, 3, 0, &nfailed));
 	assert_int_equal(nfailed, 2);
 	assert_int_equal(F(t)->bytes, 8); /* only the readable request */
+	tli_target_destroy(t);
+}
+
+/* Captured bytes in place: only where one buffer holds them; a reservation made
+ * before the stop makes later captures inside it one buffer, read nothing itself. */
+static void test_reserve_and_captured_ptr(void **state)
+{
+	(void)state;
+	struct tli_target *t = fake_target(true, TLI_TARGET_LIVE);
+	struct tli_range a = { 0x20000, 0x4000 }, b = { 0x24000, 0xc000 };
+	assert_null(tli_target_capture(t, &a, 1, 0, NULL));
+	assert_null(tli_target_capture(t, &b, 1, 0, NULL));
+	const unsigned char *p = tli_target_captured_ptr(t, 0x20010, 0x100);
+	assert_non_null(p);
+	check_pattern(p, 0x20010, 0x100);
+	p = tli_target_captured_ptr(t, 0x24000, 0xc000);
+	assert_non_null(p);
+	check_pattern(p, 0x24000, 0xc000);
+	assert_null(tli_target_captured_ptr(t, 0x23ff0, 0x20)); /* two separate buffers */
+	assert_true(tli_target_captured(t, 0x23ff0, 0x20));     /* (but captured) */
+	assert_null(tli_target_captured_ptr(t, 0x10000, 16));   /* not captured */
+	assert_null(tli_target_captured_ptr(t, 0x2fff0, 0x20)); /* runs past the capture */
+	assert_null(tli_target_captured_ptr(t, UINT64_MAX - 8, 16));
+	tli_target_destroy(t);
+
+	t = fake_target(true, TLI_TARGET_LIVE);
+	/* A/B (0x10000-0x18000) are too small to reserve; the hole is not mapped */
+	struct tli_range all[] = { { 0x10000, 0x8000 }, { 0x1f000, 0x12000 } };
+	assert_int_equal(tli_target_reserve(t, all, 2), 0x10000);
+	assert_int_equal(F(t)->calls, 0); /* a reservation reads nothing */
+	assert_int_equal(tli_target_reserve(t, all, 2), 0); /* already reserved */
+	assert_null(tli_target_capture(t, &a, 1, 0, NULL));
+	assert_null(tli_target_capture(t, &b, 1, 0, NULL));
+	p = tli_target_captured_ptr(t, 0x20000, 0x10000); /* one buffer now */
+	assert_non_null(p);
+	check_pattern(p, 0x20000, 0x10000);
+	tli_target_release(t);
+	assert_int_equal(tli_target_reserve(t, all, 2), 0); /* released: nothing to capture */
+	tli_target_destroy(t);
+
+	t = fake_target(true, TLI_TARGET_CORE); /* a core is its own snapshot */
+	assert_int_equal(tli_target_reserve(t, all, 2), 0);
+	assert_null(tli_target_captured_ptr(t, 0x20000, 16));
 	tli_target_destroy(t);
 }
 
@@ -930,6 +974,30 @@ static void test_capture_throughput_100mb(void **state)
 	print_message("capture of 100 MiB (%zu ranges): %.1f ms, %.0f MiB/s, %" PRIu64
 		      " backend calls, pause %.1f ms\n", n, dt * 1e3, 100 / dt, t->read_calls, t->pause_ms);
 	tli_target_destroy(t);
+
+	/* the same with a deferred stop and the memory reserved before it: the pause is
+	 * only the copy, and the capture is one buffer, read in place */
+	struct tli_live_opts lo = { .defer_stop = true };
+	e = tli_live_open(pid, &lo, &t);
+	if (e)
+		fail_msg("tli_live_open (deferred): %s", e->msg);
+	t0 = now_s();
+	struct tli_range whole = { rep.big_addr, len };
+	assert_true(tli_target_reserve(t, &whole, 1) >= len);
+	assert_false(t->stopped);
+	double dres = now_s() - t0;
+	t0 = now_s();
+	assert_null(tli_target_capture(t, r, n, 0, &nfailed)); /* stops the target first */
+	dt = now_s() - t0;
+	assert_int_equal(nfailed, 0);
+	tli_target_release(t);
+	const uint64_t *w = tli_target_captured_ptr(t, rep.big_addr, len);
+	assert_non_null(w);
+	for (size_t i = 0; i < len / 8; i += 4099)
+		assert_int_equal(w[i], (rep.big_addr + i * 8) ^ 0x5a5a5a5a12345678ull);
+	print_message("reserved before the stop (%.1f ms): capture of 100 MiB %.1f ms, pause %.1f ms\n",
+		      dres * 1e3, dt * 1e3, t->pause_ms);
+	tli_target_destroy(t);
 	free(r);
 
 	/* the /proc/PID/mem path on the same region */
@@ -966,6 +1034,7 @@ int main(void)
 		cmocka_unit_test(test_capture_clipped_to_mappings),
 		cmocka_unit_test(test_capture_without_maps_splits_around_faults),
 		cmocka_unit_test(test_capture_hostile_lengths),
+		cmocka_unit_test(test_reserve_and_captured_ptr),
 		cmocka_unit_test(test_reads_across_touching_extents),
 		cmocka_unit_test(test_post_release_reads),
 		cmocka_unit_test(test_read_many_partial),

@@ -18,7 +18,10 @@
 #   TLINSPECT      tlinspect binary (default build/tlinspect)
 #   BENCH_DRIVER   set: also rows for tests/integration/glibc/driver.c, which resolves libc's
 #                  layout (tli_glibc_prepare) before stopping the target
-# Output: tests/out/bench-glibc/bench-<date>.tsv and a markdown table on stdout.
+# Output: tests/out/bench-glibc/bench-<date>.tsv and a markdown table on stdout; each
+# tlinspect run's phase times (-v) in tests/out/bench-glibc/out.<chunks>.<tool>.err.
+# The first run after the target starts is often slower: pre-faulting the capture memory
+# touches guest memory the host may not have backed yet (large on a VM).
 set -u
 cd "$(dirname "$0")/../../.."
 ROOT=$PWD
@@ -122,7 +125,8 @@ measure() { # nchunks what
 	if [ "$2" = all ]; then
 		run_row "$n" idle 10 sleep 2
 		for c in heap bins leaks; do
-			run_row "$n" "tlinspect-$c" 600 "$TLI" --json --pid "$TPID" "$c"
+			# -v: the phase times (reserve + layout, capture, walk, leaks) land in out.*.err
+			run_row "$n" "tlinspect-$c" 600 "$TLI" -v --json --pid "$TPID" "$c"
 		done
 		if [ -n "$DRV" ] && [ -n "${BENCH_DRIVER:-}" ]; then
 			for c in heap bins leaks; do
