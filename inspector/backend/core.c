@@ -18,6 +18,7 @@
  * wall_now_ns is the core file's mtime: an estimate of when the dump was
  * taken (the core has no timestamp). mono_now_ns is unknown (0).
  */
+#include "core/fileio.h"
 #include "backend.h"
 
 #include <elf.h>
@@ -155,7 +156,7 @@ static const struct fmap *find_fmap(const struct core *c, uint64_t a)
 static int bfile_fd(struct bfile *f)
 {
 	if (f->fd == -2) {
-		f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+		f->fd = tli_open_regular(f->path);
 		f->open_err = f->fd < 0 ? errno : 0;
 	}
 	return f->fd;
@@ -1052,9 +1053,11 @@ struct tli_error *tli_core_open_mem(const void *data, size_t size, const char *n
 struct tli_error *tli_core_open(const char *core, const struct tli_core_opts *opts, struct tli_target **ret)
 {
 	*ret = NULL;
-	int fd = open(core, O_RDONLY | O_CLOEXEC);
+	int fd = tli_open_regular(core);
 	if (fd < 0) {
 		int e = errno;
+		if (e == EINVAL)
+			return tli_error_create(TLI_E_BAD_FORMAT, "%s is not a core file (not a regular file)", core);
 		return tli_error_errno(e == EACCES || e == EPERM ? TLI_E_PERM : TLI_E_NO_TARGET, e,
 				       "cannot open core file %s", core);
 	}

@@ -564,7 +564,10 @@ static struct tli_error *parse_context(struct tli_target *t, const char *text, s
 			cur = NULL;
 			if (!lwp)
 				continue;
-			long tid = strtol(lwp + 5, NULL, 10);
+			/* digits up to the end of the line only (the text is not NUL-terminated) */
+			long tid = 0;
+			for (const char *d = lwp + 5; d < ls + ll && *d >= '0' && *d <= '9' && tid <= INT_MAX; d++)
+				tid = tid * 10 + (*d - '0');
 			if (tid <= 0 || tid > INT_MAX || t->nthreads >= MAX_THREADS)
 				continue;
 			if (t->nthreads == capth) {
@@ -657,20 +660,15 @@ static struct tli_error *parse_context(struct tli_target *t, const char *text, s
 		t->maps[k++] = t->maps[i];
 	}
 	t->nmaps = k;
-	/* a thread listed twice keeps its first entry */
+	/* a thread listed twice is kept once */
 	if (t->nthreads) {
 		int pid = t->pid;
 		qsort_r(t->threads, t->nthreads, sizeof(*t->threads), thread_cmp_main_first, &pid);
 		k = 0;
-		for (size_t i = 0; i < t->nthreads; i++) {
-			bool dup = false;
-			for (size_t j = 0; j < k && !dup; j++)
-				dup = t->threads[j].tid == t->threads[i].tid;
-			if (!dup)
+		/* sorted: the main thread's entries first, then by tid, so duplicates are adjacent */
+		for (size_t i = 0; i < t->nthreads; i++)
+			if (!k || t->threads[k - 1].tid != t->threads[i].tid)
 				t->threads[k++] = t->threads[i];
-			if (i > 4096 && k < i / 2)
-				break; /* quadratic guard on absurd input */
-		}
 		t->nthreads = k;
 	}
 	return NULL;
@@ -725,7 +723,11 @@ struct tli_error *tli_pages_open(const struct tli_pages_opts *o, struct tli_targ
 	if (err)
 		goto fail;
 	struct stat st;
-	P->gdb_managed = fstatat(P->dirfd, "owner", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+	/* only the gdb face's own directories are emptied and removed when done, never a
+	 * directory the user named that happens to hold a file called "owner" */
+	P->gdb_managed = !strncmp(o->dir, TLI_PAGES_GDB_PREFIX, strlen(TLI_PAGES_GDB_PREFIX)) &&
+			 !strchr(o->dir + strlen(TLI_PAGES_GDB_PREFIX), '/') &&
+			 fstatat(P->dirfd, "owner", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 	const char *ctx = o->context;
 	size_t ctxlen = o->context_len;
 	if (!ctx) {
@@ -939,6 +941,32 @@ static bool owner_alive(const char *owner)
 	return !strcmp(now, owner);
 }
 
+/* Claim a page directory: create DIR/owner exclusively (two gdbs racing for the same
+ * slot: exactly one wins, the other sees EEXIST and moves on). 0 or errno. */
+static int claim_owner(int dirfd, const char *me)
+{
+	int fd = openat(dirfd, "owner", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return errno;
+	size_t len = strlen(me), n = 0;
+	int e = 0;
+	while (n < len) {
+		ssize_t k = write(fd, me + n, len - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			e = k < 0 ? errno : EIO;
+			break;
+		}
+		n += (size_t)k;
+	}
+	if (close(fd) < 0 && !e)
+		e = errno;
+	if (e)
+		unlinkat(dirfd, "owner", 0);
+	return e;
+}
+
 struct tli_error *tli_pages_gdb_slot(int *ret)
 {
 	char me[64];
@@ -953,10 +981,10 @@ struct tli_error *tli_pages_gdb_slot(int *ret)
 				int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 				if (fd < 0)
 					continue;
-				int we = write_at(fd, "owner", me, strlen(me));
+				int we = claim_owner(fd, me);
 				close(fd);
 				if (we) {
-					rmdir(path);
+					rmdir(path); /* fails (not empty) if another gdb claimed it first */
 					continue;
 				}
 				*ret = s;
@@ -988,7 +1016,7 @@ struct tli_error *tli_pages_gdb_slot(int *ret)
 			}
 			if (pass == 1 && stale) {
 				clear_dir(fd, false);
-				int we = write_at(fd, "owner", me, strlen(me));
+				int we = claim_owner(fd, me);
 				close(fd);
 				if (!we) {
 					*ret = s;

@@ -558,7 +558,7 @@ int tli_cli_run_ex(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cli_
 		/* page mode: the rest of gdb's output (auxv, mappings, registers) is for the
 		 * page target; keep the whole text */
 		size_t cap = 1 << 16, len = 0;
-		char *buf = malloc(cap);
+		char *buf = malloc(cap + 1); /* +1: always NUL-terminated for the parsers */
 		for (;;) {
 			if (!buf)
 				return report(o, out, errf, &tli_enomem);
@@ -569,7 +569,7 @@ int tli_cli_run_ex(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cli_
 						;
 					break;
 				}
-				char *nb = realloc(buf, cap * 2);
+				char *nb = realloc(buf, cap * 2 + 1);
 				if (!nb)
 					free(buf);
 				buf = nb;
@@ -581,6 +581,7 @@ int tli_cli_run_ex(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cli_
 				break;
 			len += n;
 		}
+		buf[len] = 0;
 		err = tli_gdb_hint_parse(buf, len, &h);
 		if (err) {
 			free(buf);

@@ -431,6 +431,16 @@ struct tli_error *tli_layout_resolve(struct tli_layout *l, const struct tli_fiel
 						"layout: %s.%s: offset %llu size %llu out of range",
 						s->type, s->member, (unsigned long long)m.offset,
 						(unsigned long long)m.size);
+		/* a member must lie inside its struct: walkers read members out of buffers of
+		 * sizeof(type) bytes, and the answers may come from crafted DWARF or a cache file */
+		uint64_t tsz;
+		struct tli_error *te = tli_layout_type_size(l, s->type, &tsz);
+		if (!te && m.offset + m.size > tsz)
+			return tli_error_create(TLI_E_CORRUPT,
+						"layout: %s.%s (offset %llu, size %llu) lies outside sizeof(%s) = %llu",
+						s->type, s->member, (unsigned long long)m.offset,
+						(unsigned long long)m.size, s->type, (unsigned long long)tsz);
+		tli_error_destroy(te);
 		*s->offset = (uint32_t)m.offset;
 		if (s->size)
 			*s->size = (uint32_t)m.size;
@@ -529,6 +539,10 @@ struct tli_error *tli_layout_load_answers(struct tli_layout *l, const char *stam
 	if ((size_t)(end - p) < sl + 1 || memcmp(p, stamp, sl) || p[sl] != '\n')
 		return tli_error_create(TLI_E_NO_INFO, "saved layout is for another binary or tool version");
 	p += sl + 1;
+	/* all or nothing: pass 0 only validates, pass 1 inserts */
+	const char *body = p;
+	for (int pass = 0; pass < 2; pass++) {
+	p = body;
 	size_t lineno = 2, loaded = 0;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -550,7 +564,7 @@ struct tli_error *tli_layout_load_answers(struct tli_layout *l, const char *stam
 		bool ok = key && label && why && sscanf(f[1], "%d", &found) == 1 && (found == 0 || found == 1) &&
 			  sscanf(f[3], "%llu", &v1) == 1 && sscanf(f[4], "%llu", &v2) == 1 && strlen(key) > 2 &&
 			  key[1] == ':' && strchr("msgc", key[0]);
-		if (ok) {
+		if (ok && pass == 1) {
 			union qval v;
 			memset(&v, 0, sizeof(v));
 			switch (key[0]) {
@@ -577,6 +591,8 @@ struct tli_error *tli_layout_load_answers(struct tli_layout *l, const char *stam
 		if (!ok)
 			return tli_error_create(TLI_E_BAD_FORMAT, "saved layout: line %zu is malformed", lineno);
 		p = nl + 1;
+	}
+	(void)loaded;
 	}
 	return NULL;
 }

@@ -10,7 +10,9 @@
  * named after a stamp of the executable (path, device, inode, size, mtime) and of the
  * tlinspect binary itself; the next run with the same stamp loads them first and opens
  * DWARF only if a query is not among them. Same binary, same tool: same answers.
- * Failures to read or write the cache are silent (it is only a cache).
+ * Failures to read or write the cache are silent (it is only a cache). A cache file or
+ * directory that is not ours, or that others may write, is ignored; a damaged file is
+ * refused as a whole.
  */
 #include "session.h"
 
@@ -67,10 +69,11 @@ static bool stamp_of(const char *exe, char **stamp, char **path)
 	if (stat(self, &st))
 		return false;
 	char *sp = NULL;
-	if (asprintf(&sp, "exe %s %llu:%llu %lld %lld.%09ld tool %lld %lld.%09ld", exe,
+	const char *maps = getenv("TLI_RUNTIME_MAPS");
+	if (asprintf(&sp, "exe %s %llu:%llu %lld %lld.%09ld tool %lld %lld.%09ld maps %s", exe,
 		     (unsigned long long)se.st_dev, (unsigned long long)se.st_ino, (long long)se.st_size,
 		     (long long)se.st_mtim.tv_sec, se.st_mtim.tv_nsec, (long long)st.st_size,
-		     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec) < 0)
+		     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, maps ? maps : "-") < 0)
 		return false;
 	if (strchr(sp, '\n')) {
 		free(sp);
@@ -94,12 +97,21 @@ char *tli_session_cache_read(struct tli_session *s, const char *exe, size_t *len
 	s->cache_stamp = s->cache_path = NULL;
 	if (!stamp_of(exe, &s->cache_stamp, &s->cache_path))
 		return NULL;
-	int fd = open(s->cache_path, O_RDONLY | O_CLOEXEC);
+	int fd = open(s->cache_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return NULL;
-	struct stat st;
+	struct stat st, sd;
 	char *buf = NULL;
-	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size <= CACHE_MAX &&
+	/* only a file (and directory) of ours that nobody else may write: another user's cache
+	 * could lie about layouts (e.g. root with an inherited HOME) */
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", s->cache_path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	bool trusted = slash && !stat(dir, &sd) && sd.st_uid == geteuid() && !(sd.st_mode & 022);
+	if (trusted && !fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 022) &&
+	    st.st_size > 0 && st.st_size <= CACHE_MAX &&
 	    (buf = malloc((size_t)st.st_size + 1))) {
 		size_t got = 0;
 		while (got < (size_t)st.st_size) {

@@ -9,6 +9,7 @@
  * anonymous-member recursion is bounded, sizes are overflow-checked, and
  * every libdw failure becomes an error value.
  */
+#include "core/fileio.h"
 #include "dwarf.h"
 #include "elfsym.h"
 
@@ -1025,7 +1026,7 @@ static struct tli_error *build_index(struct tli_dwarf *d)
 
 static bool file_crc32(const char *path, uint32_t *ret)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = tli_open_regular(path);
 	if (fd < 0)
 		return false;
 	uLong crc = crc32(0L, Z_NULL, 0);
@@ -1156,7 +1157,7 @@ struct tli_error *tli_dwarf_open(const char *path, const struct tli_dwarf_opts *
 		err = &tli_enomem;
 		goto fail;
 	}
-	d->fd = open(path, O_RDONLY | O_CLOEXEC);
+	d->fd = tli_open_regular(path);
 	if (d->fd < 0) {
 		err = tli_error_errno(errno == EACCES ? TLI_E_PERM : TLI_E_NO_TARGET, errno,
 				      "cannot open %s", path);
@@ -1452,8 +1453,6 @@ struct tli_error *tli_dwarf_add_lazy_to_layout(const char *exe, const struct tli
 		z->o.debug_dirs = NULL;
 		z->o.n_debug_dirs = 0;
 	}
-	char label[PATH_MAX + 32];
-	snprintf(label, sizeof(label), "dwarf %s", exe);
-	return tli_layout_add_provider_labeled(l, &lazy_ops, z, label);
+	return tli_layout_add_provider(l, &lazy_ops, z); /* labelled "dwarf", like the eager one */
 }
 

@@ -88,7 +88,7 @@ struct tli_error *tli_dwarf_constant(struct tli_dwarf *d, const char *name, int6
 extern const struct tli_layout_provider_ops tli_dwarf_provider_ops;
 
 /**
- * Append a provider labelled "dwarf EXE" that opens EXE's DWARF (tli_dwarf_open with `o`,
+ * Append a provider labelled "dwarf" that opens EXE's DWARF (tli_dwarf_open with `o`,
  * default debug directories) only when a query first reaches it; used behind a
  * layout whose answers were loaded from the layout cache, so a fully cached run never
  * decompresses or indexes DWARF.

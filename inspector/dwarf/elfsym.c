@@ -5,6 +5,7 @@
  * (gelf_getsym); on top of that we check section types, entry sizes, links
  * and NULL data before touching anything, and bound every loop.
  */
+#include "core/fileio.h"
 #include "elfsym.h"
 #include "dwarf.h"
 
@@ -40,7 +41,7 @@ static struct tli_error *open_elf(const char *path, int *fdp, Elf **elfp)
 	*elfp = NULL;
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return tli_error_create(TLI_E_INTERNAL, "libelf: version mismatch");
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = tli_open_regular(path);
 	if (fd < 0)
 		return tli_error_errno(errno == EACCES ? TLI_E_PERM : TLI_E_NO_TARGET, errno,
 				       "cannot open %s", path);

@@ -10,6 +10,7 @@
  * .rodata; no map = refused, exit 11) and main_arena, mp_ and tcache's GOT slot
  * from the stripped-libc finder (maps/libcfind.c).
  */
+#include "core/fileio.h"
 #include "libc.h"
 
 #include <errno.h>
@@ -45,7 +46,7 @@ static bool is_libc_path(const char *p)
 /* GOT slot (link-time vaddr) holding the TPOFF of the TLS variable at block offset `off`. */
 static struct tli_error *find_tpoff_slot(const char *path, uint64_t off, uint64_t *ret)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = tli_open_regular(path);
 	if (fd < 0)
 		return tli_error_errno(TLI_E_NO_TARGET, errno, "cannot open %s", path);
 	elf_version(EV_CURRENT);

@@ -135,6 +135,9 @@ struct tli_error *tli_go_chan_globals_find(struct tli_session *s, struct tli_lay
 		return tli_error_wrap(err, "channels held by globals");
 	if (!L.has_type)
 		return tli_error_create(TLI_E_NO_INFO, "channels held by globals: no type descriptor layout");
+	if (wl.offset > 4096 || L.h_sendq + wl.offset + 8 > L.hchan_size || L.h_recvq + wl.offset + 8 > L.hchan_size)
+		return tli_error_create(TLI_E_CORRUPT, "channels held by globals: runtime.waitq.last at offset %llu "
+					"lies outside runtime.hchan", (unsigned long long)wl.offset);
 
 	/* 1. data and bss, one vectored read */
 	uint64_t r[2][2] = { { md->data + bias, md->edata + bias }, { md->bss + bias, md->ebss + bias } };

@@ -134,6 +134,18 @@ struct tli_error *tli_go_chan_layout_resolve(struct tli_layout *l, struct tli_go
 		L->h_elemsize_size = 2;
 	if (L->h_closed_size == 0 || L->h_closed_size > 4)
 		L->h_closed_size = 4;
+	/* every word read out of an hchan buffer lies inside it (crafted DWARF / layout cache) */
+	uint64_t w8[] = { L->h_qcount, L->h_dataqsiz, L->h_buf, L->h_elemtype, L->h_sendx, L->h_recvx,
+			  (uint64_t)L->h_recvq + L->wq_first, (uint64_t)L->h_sendq + L->wq_first };
+	for (size_t i = 0; i < sizeof(w8) / sizeof(w8[0]); i++)
+		if (w8[i] + 8 > L->hchan_size)
+			return tli_error_create(TLI_E_CORRUPT, "channel layout: a runtime.hchan field at offset %"
+						PRIu64 " lies outside sizeof(runtime.hchan) = %u", w8[i], L->hchan_size);
+	if ((uint64_t)L->h_elemsize + L->h_elemsize_size > L->hchan_size ||
+	    (uint64_t)L->h_closed + L->h_closed_size > L->hchan_size ||
+	    (L->has_timer && (uint64_t)L->h_timer + 8 > L->hchan_size))
+		return tli_error_create(TLI_E_CORRUPT, "channel layout: elemsize/closed/timer lie outside "
+					"sizeof(runtime.hchan) = %u", L->hchan_size);
 	if (L->g_selectdone_size == 0 || L->g_selectdone_size > 8)
 		L->g_selectdone_size = 4;
 	/* the runtime type descriptor: internal/abi.Type (1.21+) or runtime._type */
@@ -155,7 +167,8 @@ struct tli_error *tli_go_chan_layout_resolve(struct tli_layout *l, struct tli_go
 				L->t_tflag = (uint32_t)b.offset;
 				L->t_kind = (uint32_t)c.offset;
 				L->t_str = (uint32_t)d.offset;
-				L->has_type = L->t_str + 4 <= tsz && L->t_kind < tsz && L->t_tflag < tsz;
+				L->has_type = L->t_str + 4 <= tsz && L->t_kind < tsz && L->t_tflag < tsz &&
+					      (uint64_t)L->t_size + 8 <= tsz;
 				struct tli_member pb, gd;
 				if (L->has_type && tli_layout_has_member(l, tn[i][0], tn[i][5], &pb) &&
 				    tli_layout_has_member(l, tn[i][0], tn[i][6], &gd) && pb.offset + 8 <= tsz &&

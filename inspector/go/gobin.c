@@ -3,6 +3,7 @@
  * Go executable metadata: ELF parsing (own, bounds-checked), .go.buildinfo version,
  * .note.go.buildid, pclntab location, runtime.firstmoduledata.
  */
+#include "core/fileio.h"
 #include "go/gobin.h"
 
 #include <elf.h>
@@ -615,7 +616,7 @@ static void find_moduledata(struct tli_gobin *b)
 struct tli_error *tli_gobin_open(const char *path, struct tli_gobin **ret)
 {
 	*ret = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = tli_open_regular(path);
 	if (fd < 0)
 		return tli_error_errno(errno == EACCES ? TLI_E_PERM : TLI_E_NO_TARGET, errno, "open %s", path);
 	struct stat st;

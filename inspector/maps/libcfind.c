@@ -24,6 +24,7 @@
  * The image is untrusted: every address is range-checked against PT_LOAD file contents,
  * every loop is bounded; a malformed file gives an error, never a crash.
  */
+#include "core/fileio.h"
 #include "maps/maps.h"
 
 #include <capstone/capstone.h>
@@ -571,7 +572,7 @@ static struct tli_error *slurp(const char *path, uint8_t **buf, size_t *len)
 {
 	*buf = NULL;
 	*len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = tli_open_regular(path);
 	if (fd < 0)
 		return tli_error_errno(errno == ENOENT ? TLI_E_NO_TARGET : TLI_E_PERM, errno, "cannot open %s", path);
 	struct stat st;

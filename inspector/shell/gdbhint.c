@@ -69,10 +69,10 @@ struct tli_error *tli_gdb_hint_parse(const char *text, size_t len, struct tli_gd
 			have_row = true;
 			const char *q = find_in(ls, ll, " process ");
 			if (q) {
-				char *e;
-				errno = 0;
-				pid = strtol(q + 9, &e, 10);
-				if (errno || pid <= 0 || pid > 0x7fffffff)
+				/* digits up to the end of the line only (the text is not NUL-terminated) */
+				for (const char *d = q + 9; d < ls + ll && *d >= '0' && *d <= '9' && pid <= 0x7fffffff; d++)
+					pid = pid * 10 + (*d - '0');
+				if (pid <= 0 || pid > 0x7fffffff)
 					pid = 0;
 			}
 			/* connection "N (kind)" then the executable */
@@ -152,7 +152,7 @@ struct tli_error *tli_gdb_hint_read(FILE *f, struct tli_gdb_hint *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap);
+	char *buf = malloc(cap + 1); /* +1: always NUL-terminated */
 	if (!buf)
 		return &tli_enomem;
 	for (;;) {
@@ -164,7 +164,7 @@ struct tli_error *tli_gdb_hint_read(FILE *f, struct tli_gdb_hint *ret)
 					;
 				break;
 			}
-			char *nb = realloc(buf, cap * 2);
+			char *nb = realloc(buf, cap * 2 + 1);
 			if (!nb) {
 				free(buf);
 				return &tli_enomem;
@@ -177,6 +177,7 @@ struct tli_error *tli_gdb_hint_read(FILE *f, struct tli_gdb_hint *ret)
 			break;
 		len += n;
 	}
+	buf[len] = 0;
 	struct tli_error *err = tli_gdb_hint_parse(buf, len, ret);
 	free(buf);
 	return err;

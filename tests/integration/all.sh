@@ -44,7 +44,8 @@ for s in $SUITES; do
 			bash tests/integration/glibc/fetch-glibcs.sh > "$OUT/fetch-glibcs.log" 2>&1 ||
 				echo "FAIL could not fetch glibc 2.41/2.31 (see $OUT/fetch-glibcs.log)"
 		fi
-		run_suite glibc bash tests/integration/glibc/run.sh ;;
+		run_suite glibc bash tests/integration/glibc/run.sh
+		run_suite glibc-noncontig bash tests/integration/glibc/noncontig.sh ;;
 	faces)
 		for f in tests/integration/faces/*.sh; do
 			[ -f "$f" ] && run_suite "faces-$(basename "$f" .sh)" bash "$f"

@@ -370,6 +370,37 @@ static void test_global_recogniser(void **state)
 	fx_free(f);
 }
 
+/* a layout that puts an hchan field outside sizeof(runtime.hchan) (crafted DWARF or layout
+ * cache) is refused before any buffer is indexed with it */
+static void test_layout_outside_hchan(void **state)
+{
+	(void)state;
+	static const struct fm bad[] = {
+		{ "runtime.hchan", "qcount", 0, 8 },     { "runtime.hchan", "dataqsiz", 8, 8 },
+		{ "runtime.hchan", "buf", 16, 8 },       { "runtime.hchan", "elemsize", 24, 2 },
+		{ "runtime.hchan", "closed", 28, 4 },    { "runtime.hchan", "elemtype", 32, 8 },
+		{ "runtime.hchan", "sendx", 40, 8 },     { "runtime.hchan", "recvx", 48, 8 },
+		{ "runtime.hchan", "recvq", 56, 16 },    { "runtime.hchan", "sendq", 72, 16 },
+		{ "runtime.waitq", "first", 100000, 8 }, { "runtime.waitq", "last", 8, 8 },
+		{ "runtime.sudog", "g", 0, 8 },          { "runtime.sudog", "next", 8, 8 },
+		{ "runtime.sudog", "prev", 16, 8 },      { "runtime.sudog", "elem", 24, 16 },
+		{ "runtime.sudog", "elem.vu", 32, 8 },   { "runtime.sudog", "isSelect", 60, 1 },
+		{ "runtime.sudog", "waitlink", 72, 8 },  { "runtime.sudog", "c", 88, 16 },
+		{ "runtime.sudog", "c.vu", 96, 8 },      { "runtime.g", "waiting", 64, 8 },
+	};
+	struct fake_layout fl = { bad, sizeof(bad) / sizeof(bad[0]), fsizes, sizeof(fsizes) / sizeof(fsizes[0]) };
+	struct tli_layout *l;
+	assert_null(tli_layout_create(&l));
+	assert_null(tli_layout_add_provider(l, &fl_ops, &fl));
+	struct tli_go_chan_layout L;
+	struct tli_error *e = tli_go_chan_layout_resolve(l, &L);
+	assert_non_null(e);
+	assert_int_equal(e->code, TLI_E_CORRUPT);
+	assert_non_null(strstr(e->msg, "outside"));
+	tli_error_destroy(e);
+	tli_layout_destroy(l);
+}
+
 static void test_reasons(void **state)
 {
 	(void)state;
@@ -395,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_unmapped_hchan_and_sudog),
 		cmocka_unit_test(test_stale_select),
 		cmocka_unit_test(test_global_recogniser),
+		cmocka_unit_test(test_layout_outside_hchan),
 		cmocka_unit_test(test_reasons),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

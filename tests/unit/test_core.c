@@ -432,6 +432,16 @@ static void test_not_a_core(void **state)
 	assert_non_null(e);
 	assert_int_equal(e->code, TLI_E_NO_TARGET);
 	tli_error_destroy(e);
+	/* a FIFO (e.g. named by a crafted NT_FILE note or by the user) is refused, never waited on */
+	char fifo[64];
+	snprintf(fifo, sizeof(fifo), "/tmp/tli-test-fifo.%d", (int)getpid());
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	e = tli_core_open(fifo, NULL, &t);
+	unlink(fifo);
+	assert_non_null(e);
+	assert_int_equal(e->code, TLI_E_BAD_FORMAT);
+	tli_error_destroy(e);
 	e = tli_core_open("/dev/null", NULL, &t);
 	assert_non_null(e);
 	assert_int_equal(e->code, TLI_E_BAD_FORMAT);
