@@ -524,9 +524,9 @@ struct tli_error *tli_glibc_leaks(struct tli_session *s, const struct tli_glibc_
 		n += counts(&h->chunks[i]);
 	k.mark = tli_gl_huge_alloc(h->nchunks + 1);
 	k.work = tli_gl_huge_alloc((n + 1) * sizeof(uint32_t));
-	size_t nex_cap = 1;
+	size_t nex_cap = 2;
 	for (size_t i = 0; i < h->narenas; i++)
-		nex_cap += h->arenas[i].nsegs;
+		nex_cap += 2 * h->arenas[i].nsegs + 1;
 	for (size_t i = 0; i < h->nchunks; i++)
 		nex_cap += h->chunks[i].kind == GLK_MMAPPED;
 	ex = calloc(nex_cap, sizeof(*ex));
@@ -537,6 +537,19 @@ struct tli_error *tli_glibc_leaks(struct tli_session *s, const struct tli_glibc_
 	for (size_t i = 0; i < h->nchunks; i++)
 		if (h->chunks[i].kind == GLK_MMAPPED)
 			ex[nex++] = (struct xr){ h->chunks[i].addr, h->chunks[i].addr + h->chunks[i].size };
+	/* malloc's own bookkeeping is not a root: each arena's malloc_state (its top and
+	 * last_remainder point just past in-use chunks, i.e. into their usable bytes), the
+	 * heap_info headers, and mp_ */
+	for (size_t i = 0; i < h->narenas; i++) {
+		const struct tli_gl_arena *ar = &h->arenas[i];
+		if (ar->addr && h->L.ms_size)
+			ex[nex++] = (struct xr){ ar->addr, ar->addr + h->L.ms_size };
+		for (size_t j = 0; j < ar->nsegs; j++)
+			if (ar->segs[j].heap_info && ar->segs[j].heap_info < ar->segs[j].start)
+				ex[nex++] = (struct xr){ ar->segs[j].heap_info, ar->segs[j].start };
+	}
+	if (h->L.mp && h->L.mp_size)
+		ex[nex++] = (struct xr){ h->L.mp, h->L.mp + h->L.mp_size };
 	for (size_t i = 0; i < h->narenas; i++)
 		for (size_t j = 0; j < h->arenas[i].nsegs; j++)
 			ex[nex++] = (struct xr){ h->arenas[i].segs[j].start, h->arenas[i].segs[j].end };
