@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go stripped chans glibc faces}"
+SUITES="${SUITES:-go stripped chans glibc maps faces}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -46,6 +46,10 @@ for s in $SUITES; do
 		fi
 		run_suite glibc bash tests/integration/glibc/run.sh
 		run_suite glibc-noncontig bash tests/integration/glibc/noncontig.sh ;;
+	maps)
+		# runtime-maps/ regenerated from the installed toolchains' and libcs' debug info and
+		# diffed against the committed maps (Go 1.19-1.27, glibc 2.31/2.35/2.36/2.39/2.41)
+		run_suite maps make --no-print-directory -s maps-check ;;
 	faces)
 		for f in tests/integration/faces/*.sh; do
 			[ -f "$f" ] && run_suite "faces-$(basename "$f" .sh)" bash "$f"
