@@ -243,6 +243,19 @@ void tli_session_describe(struct tli_session *s, json_t *result)
 	else
 		json_object_set_new(tg, "pause_ms", json_null());
 	json_object_set_new(tg, "stopped_by_us", json_boolean(t->kind == TLI_TARGET_LIVE && !t->no_stop));
+	if (t->kind == TLI_TARGET_LIVE && t->no_stop && t->pid > 0) {
+		/* --no-stop (a debugger's face): was the process held stopped by someone else? */
+		char path[64], buf[512];
+		snprintf(path, sizeof(path), "/proc/%d/stat", t->pid);
+		FILE *sf = fopen(path, "re");
+		size_t n = sf ? fread(buf, 1, sizeof(buf) - 1, sf) : 0;
+		if (sf)
+			fclose(sf);
+		buf[n] = 0;
+		const char *rp = strrchr(buf, ')');
+		if (rp && rp[1] == ' ' && rp[2])
+			json_object_set_new(tg, "stopped_by_other", json_boolean(rp[2] == 't' || rp[2] == 'T'));
+	}
 	json_object_set_new(tg, "bytes_read", json_integer((json_int_t)t->bytes_read));
 	const char *src = tli_layout_last_source(s->layout);
 	if (src)

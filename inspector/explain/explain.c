@@ -170,12 +170,19 @@ static struct tli_error *explain_g(struct tli_session *s, const char *arg, json_
 	}
 	json_t *list = json_object_get(json_object_get(tmp, "go"), "goroutines");
 	const char *gaddr = NULL;
+	char status[64] = "", reason[128] = "";
 	size_t i;
 	json_t *g;
 	json_array_foreach(list, i, g) {
 		json_t *gid = json_object_get(g, "id");
-		if (json_is_integer(gid) && (uint64_t)json_integer_value(gid) == id)
+		if (json_is_integer(gid) && (uint64_t)json_integer_value(gid) == id) {
 			gaddr = json_string_value(json_object_get(g, "address"));
+			/* the runtime's own names (its gStatusStrings / waitReasonStrings) */
+			const char *st = json_string_value(json_object_get(g, "status"));
+			const char *wr = json_string_value(json_object_get(g, "wait_reason"));
+			snprintf(status, sizeof(status), "%s", st ? st : "");
+			snprintf(reason, sizeof(reason), "%s", wr ? wr : "");
+		}
 	}
 	uint64_t addr = 0;
 	if (!gaddr || (err = parse_u64(gaddr, 16, &addr))) {
@@ -196,6 +203,15 @@ static struct tli_error *explain_g(struct tli_session *s, const char *arg, json_
 	snprintf(title, sizeof(title), "goroutine %" PRIu64 ": its runtime.g (the goroutine descriptor)", id);
 	json_object_set_new(ex, "title", json_string(title));
 	err = draw(rs, "runtime.g", addr, g_fields, ex);
+	/* decode status and wait reason with the target's own strings */
+	json_array_foreach(json_object_get(ex, "fields"), i, g) {
+		const char *n = json_string_value(json_object_get(g, "name"));
+		if (n && !strcmp(n, "waitreason") && reason[0])
+			json_object_set_new(g, "decoded", json_string(reason));
+		else if (n && !strcmp(n, "atomicstatus") && status[0] &&
+			 !json_is_string(json_object_get(g, "decoded")))
+			json_object_set_new(g, "decoded", json_string(status));
+	}
 	if (rs != s) {
 		if (rs->target && !rs->target->released)
 			tli_target_release(rs->target);

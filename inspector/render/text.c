@@ -158,8 +158,10 @@ void tli_text_header(FILE *f, json_t *doc)
 	const char *kind = json_string_value(json_object_get(tg, "kind"));
 	if (json_is_number(pause))
 		fprintf(f, ", target paused %.1f ms", json_number_value(pause));
+	else if (kind && !strcmp(kind, "live") && json_is_true(json_object_get(tg, "stopped_by_other")))
+		fputs(", read while its debugger holds it stopped", f);
 	else if (kind && !strcmp(kind, "live"))
-		fputs(", target not stopped", f);
+		fputs(", target not stopped (read while running)", f);
 	fputc('\n', f);
 }
 

@@ -311,7 +311,16 @@ static void test_header(void **state)
 	buf_open(&b);
 	tli_text_header(b.f, doc);
 	s = buf_close(&b);
-	assert_string_equal(s, "pid 7 (/path/exe): Go version unknown, 1 goroutine, target not stopped\n");
+	assert_string_equal(s, "pid 7 (/path/exe): Go version unknown, 1 goroutine, target not stopped "
+			       "(read while running)\n");
+	free(s);
+	/* --no-stop while a debugger holds the process stopped */
+	json_object_set_new(tg, "stopped_by_other", json_true());
+	buf_open(&b);
+	tli_text_header(b.f, doc);
+	s = buf_close(&b);
+	assert_string_equal(s, "pid 7 (/path/exe): Go version unknown, 1 goroutine, read while its debugger "
+			       "holds it stopped\n");
 	free(s);
 	json_decref(doc);
 }
