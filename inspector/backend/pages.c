@@ -469,19 +469,6 @@ bool tli_pages_is(const struct tli_target *t)
 /* ------------------------------------------------------------------ */
 /* context: gdb's description of the process                          */
 
-static bool next_line(const char **p, const char *end, const char **ls, size_t *ll)
-{
-	if (*p >= end)
-		return false;
-	const char *s = *p;
-	const char *nl = memchr(s, '\n', (size_t)(end - s));
-	const char *e = nl ? nl : end;
-	*ls = s;
-	*ll = (size_t)(e - s);
-	*p = nl ? nl + 1 : end;
-	return true;
-}
-
 /* Next whitespace-separated token of [*p, end) into tok (truncated); false at the end. */
 static bool token(const char **p, const char *end, char *tok, size_t cap)
 {
@@ -554,7 +541,7 @@ static struct tli_error *parse_context(struct tli_target *t, const char *text, s
 	struct tli_thread *cur = NULL;
 	char tok[6][512];
 	unsigned lines = 0;
-	while (next_line(&p, end, &ls, &ll) && lines++ < 4000000) {
+	while (tli_next_line(&p, end, &ls, &ll) && lines++ < 4000000) {
 		const char *q = ls, *le = ls + ll;
 		if (!token(&q, le, tok[0], sizeof(tok[0])))
 			continue;

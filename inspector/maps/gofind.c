@@ -38,11 +38,18 @@ struct ripref {
 	uint64_t insn_addr;
 };
 
-/* Decode function `fname`; collect RIP-relative memory operands in order. */
-static struct tli_error *func_refs(const struct tli_gobin *gb, const char *fname, struct ripref *refs,
-				   size_t max, size_t *n)
+/* A function's code (from pclntab, in the file image) and a detailed x86-64 decoder for it. */
+struct fdec {
+	const uint8_t *code;
+	size_t len;
+	uint64_t entry;
+	csh h;
+	cs_insn *insn;
+};
+
+static struct tli_error *fdec_open(const struct tli_gobin *gb, const char *fname, struct fdec *d)
 {
-	*n = 0;
+	memset(d, 0, sizeof(*d));
 	const struct tli_pclntab *pt = tli_gobin_pclntab(gb);
 	if (!pt)
 		return tli_error_create(TLI_E_NO_INFO, "no pclntab");
@@ -53,23 +60,45 @@ static struct tli_error *func_refs(const struct tli_gobin *gb, const char *fname
 	if (f.end <= f.entry || f.end - f.entry > MAX_FUNC_BYTES)
 		return tli_error_create(TLI_E_BAD_FORMAT, "%s: implausible function bounds [0x%llx, 0x%llx)",
 					fname, (unsigned long long)f.entry, (unsigned long long)f.end);
-	size_t len = (size_t)(f.end - f.entry);
-	const uint8_t *code = tli_gobin_view(gb, f.entry, len);
-	if (!code)
+	d->len = (size_t)(f.end - f.entry);
+	d->entry = f.entry;
+	d->code = tli_gobin_view(gb, f.entry, d->len);
+	if (!d->code)
 		return tli_error_create(TLI_E_BAD_FORMAT, "%s: code at 0x%llx is not in the file", fname,
 					(unsigned long long)f.entry);
-	csh h;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK)
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &d->h) != CS_ERR_OK)
 		return tli_error_create(TLI_E_INTERNAL, "capstone: cannot open an x86-64 decoder");
-	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
-	cs_insn *insn = cs_malloc(h);
-	if (!insn) {
-		cs_close(&h);
+	cs_option(d->h, CS_OPT_DETAIL, CS_OPT_ON);
+	if (!(d->insn = cs_malloc(d->h))) {
+		cs_close(&d->h);
 		return &tli_enomem;
 	}
-	const uint8_t *p = code;
-	size_t left = len;
-	uint64_t addr = f.entry;
+	return NULL;
+}
+
+static void fdec_close(struct fdec *d)
+{
+	if (d->insn) {
+		cs_free(d->insn, 1);
+		cs_close(&d->h);
+	}
+	d->insn = NULL;
+}
+
+/* Decode function `fname`; collect RIP-relative memory operands in order. */
+static struct tli_error *func_refs(const struct tli_gobin *gb, const char *fname, struct ripref *refs,
+				   size_t max, size_t *n)
+{
+	*n = 0;
+	struct fdec d;
+	struct tli_error *err = fdec_open(gb, fname, &d);
+	if (err)
+		return err;
+	csh h = d.h;
+	cs_insn *insn = d.insn;
+	const uint8_t *p = d.code;
+	size_t left = d.len;
+	uint64_t addr = d.entry;
 	/* cs_disasm_iter stops at undecodable bytes (padding after the last ret is int3 = fine) */
 	while (left && *n < max && cs_disasm_iter(h, &p, &left, &addr, insn)) {
 		cs_x86 *x = &insn->detail->x86;
@@ -89,8 +118,7 @@ static struct tli_error *func_refs(const struct tli_gobin *gb, const char *fname
 							insn->address };
 		}
 	}
-	cs_free(insn, 1);
-	cs_close(&h);
+	fdec_close(&d);
 	return NULL;
 }
 
@@ -212,32 +240,18 @@ static struct tli_error *lea_arg_of_call(const struct tli_gobin *gb, const char 
 					 x86_reg reg, uint64_t *ret)
 {
 	const struct tli_pclntab *pt = tli_gobin_pclntab(gb);
-	if (!pt)
-		return tli_error_create(TLI_E_NO_INFO, "no pclntab");
-	struct tli_gofunc f, c;
-	struct tli_error *err = tli_pclntab_lookup(pt, func, &f);
-	if (!err)
-		err = tli_pclntab_lookup(pt, callee, &c);
+	struct tli_gofunc c;
+	struct tli_error *err = pt ? tli_pclntab_lookup(pt, callee, &c) : tli_error_create(TLI_E_NO_INFO, "no pclntab");
 	if (err)
 		return err;
-	if (f.end <= f.entry || f.end - f.entry > MAX_FUNC_BYTES)
-		return tli_error_create(TLI_E_BAD_FORMAT, "%s: implausible function bounds", func);
-	size_t len = (size_t)(f.end - f.entry);
-	const uint8_t *code = tli_gobin_view(gb, f.entry, len);
-	if (!code)
-		return tli_error_create(TLI_E_BAD_FORMAT, "%s: code is not in the file", func);
-	csh h;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK)
-		return tli_error_create(TLI_E_INTERNAL, "capstone: cannot open an x86-64 decoder");
-	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
-	cs_insn *insn = cs_malloc(h);
-	if (!insn) {
-		cs_close(&h);
-		return &tli_enomem;
-	}
-	const uint8_t *p = code;
-	size_t left = len;
-	uint64_t addr = f.entry, lea = 0;
+	struct fdec d;
+	if ((err = fdec_open(gb, func, &d)))
+		return err;
+	csh h = d.h;
+	cs_insn *insn = d.insn;
+	const uint8_t *p = d.code;
+	size_t left = d.len;
+	uint64_t addr = d.entry, lea = 0;
 	bool found = false;
 	while (left && !found && cs_disasm_iter(h, &p, &left, &addr, insn)) {
 		cs_x86 *x = &insn->detail->x86;
@@ -259,8 +273,7 @@ static struct tli_error *lea_arg_of_call(const struct tli_gobin *gb, const char 
 					lea = 0;
 		}
 	}
-	cs_free(insn, 1);
-	cs_close(&h);
+	fdec_close(&d);
 	if (!found)
 		return tli_error_create(TLI_E_NO_INFO, "%s: no direct call to %s", func, callee);
 	if (!lea)

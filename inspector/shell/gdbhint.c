@@ -18,8 +18,7 @@ void tli_gdb_hint_free(struct tli_gdb_hint *h)
 	h->pid = 0;
 }
 
-/* Next line of [p, end): sets ls and ll, advances p. false at the end. */
-static bool next_line(const char **p, const char *end, const char **ls, size_t *ll)
+bool tli_next_line(const char **p, const char *end, const char **ls, size_t *ll)
 {
 	if (*p >= end)
 		return false;
@@ -63,7 +62,7 @@ struct tli_error *tli_gdb_hint_parse(const char *text, size_t len, struct tli_gd
 	char conn[64] = "";
 	long pid = 0;
 	unsigned lines = 0;
-	while (next_line(&p, end, &ls, &ll) && lines++ < 1000000) {
+	while (tli_next_line(&p, end, &ls, &ll) && lines++ < 1000000) {
 		/* the current inferior: "* 1    process 18153     1 (native)    /exe" */
 		if (!have_row && ll > 2 && ls[0] == '*' && ls[1] == ' ') {
 			have_row = true;
@@ -102,7 +101,7 @@ struct tli_error *tli_gdb_hint_parse(const char *text, size_t len, struct tli_gd
 		if (!ret->core && find_in(ls, ll, "Local core dump file:") == ls) {
 			const char *l2;
 			size_t n2;
-			if (next_line(&p, end, &l2, &n2)) {
+			if (tli_next_line(&p, end, &l2, &n2)) {
 				const char *b = memchr(l2, '`', n2);
 				const char *q = NULL;
 				if (b)

@@ -17,6 +17,7 @@
 #define TLI_SHELL_GDBHINT_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "core/error.h"
@@ -39,5 +40,9 @@ struct tli_error *tli_gdb_hint_parse(const char *text, size_t len, struct tli_gd
 /** Read all of f (up to TLI_GDB_HINT_MAX, the rest is drained) and parse it. */
 struct tli_error *tli_gdb_hint_read(FILE *f, struct tli_gdb_hint *ret);
 void tli_gdb_hint_free(struct tli_gdb_hint *h);
+
+/** Next line of the text [*p, end) (not NUL-terminated): ls and ll = the line without its
+ *  newline, p advanced past it. false at the end. */
+bool tli_next_line(const char **p, const char *end, const char **ls, size_t *ll);
 
 #endif
