@@ -56,8 +56,10 @@ struct tli_error *tli_go_cmd_goroutines(struct tli_session *s, const struct tli_
 	struct tli_go_chans *c = NULL;
 	struct tli_go_chans_opts co = { .queues = false, .buffers = false };
 	struct tli_error *err = tli_go_rt_open(s, &rt);
-	if (!err)
+	if (!err) {
+		tli_go_rt_only(rt, opts->only_id);
 		err = tli_go_rt_capture(rt);
+	}
 	if (!err) {
 		/* channel part: a failure here degrades to a warning */
 		struct tli_error *ce = tli_go_chans_capture(s, rt, NULL, 0, &co, &c);

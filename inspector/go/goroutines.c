@@ -1550,6 +1550,12 @@ int tli_go_rt_minor(const struct tli_go_rt *rt)
 	return rt->minor;
 }
 
+void tli_go_rt_only(struct tli_go_rt *rt, int64_t goid)
+{
+	if (rt)
+		rt->only_id = goid;
+}
+
 struct tli_error *tli_go_goroutines(struct tli_session *s, const struct tli_go_opts *opts,
 				    json_t *result)
 {

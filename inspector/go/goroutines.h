@@ -49,6 +49,8 @@ struct tli_error *tli_go_goroutines(struct tli_session *s, const struct tli_go_o
 struct tli_go_rt;
 
 struct tli_error *tli_go_rt_open(struct tli_session *s, struct tli_go_rt **ret);
+/** Capture only goroutine `goid` (0 = all; call before tli_go_rt_capture): `goroutine ID`. */
+void tli_go_rt_only(struct tli_go_rt *rt, int64_t goid);
 struct tli_error *tli_go_rt_capture(struct tli_go_rt *rt);
 struct tli_error *tli_go_rt_analyze(struct tli_go_rt *rt, const struct tli_go_opts *opts,
 				    json_t *result);
