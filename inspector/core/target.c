@@ -396,6 +396,26 @@ static int span_cmp(const void *x, const void *y)
 	return 0;
 }
 
+/* The non-empty ranges as spans [addr, end) (end saturated at UINT64_MAX), sorted. */
+static bool spans_from_ranges(const struct tli_range *ranges, size_t n, struct spans *req)
+{
+	req->v = malloc((n ? n : 1) * sizeof(*req->v));
+	if (!req->v)
+		return false;
+	req->cap = n ? n : 1;
+	req->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!ranges[i].len)
+			continue;
+		uint64_t a = ranges[i].addr;
+		uint64_t b = a + ranges[i].len < a ? UINT64_MAX : a + ranges[i].len;
+		req->v[req->n++] = (struct span){ a, b };
+	}
+	qsort(req->v, req->n, sizeof(*req->v), span_cmp);
+	return true;
+}
+
+
 /* Sort and merge spans whose distance is < gap (gap 0: merge overlapping/touching). */
 static bool spans_merge(const struct spans *in, uint64_t gap, struct spans *out)
 {
@@ -667,20 +687,10 @@ struct tli_error *tli_target_capture(struct tli_target *t, const struct tli_rang
 
 	struct spans req = { 0 }, merged = { 0 }, exact = { 0 }, clipped = { 0 }, holes = { 0 };
 	struct tli_error *err = NULL;
-	req.v = malloc(n * sizeof(*req.v));
-	if (!req.v) {
+	if (!spans_from_ranges(ranges, n, &req)) {
 		err = &tli_enomem;
 		goto out;
 	}
-	req.cap = n;
-	for (size_t i = 0; i < n; i++) {
-		if (!ranges[i].len)
-			continue;
-		uint64_t a = ranges[i].addr;
-		uint64_t b = a + ranges[i].len < a ? UINT64_MAX : a + ranges[i].len;
-		req.v[req.n++] = (struct span){ a, b };
-	}
-	qsort(req.v, req.n, sizeof(*req.v), span_cmp);
 
 	/* merged (gap) and exact versions of the requested ranges */
 	if (!spans_merge(&req, gap, &merged) || !spans_merge(&req, 0, &exact)) {
@@ -757,18 +767,8 @@ uint64_t tli_target_reserve(struct tli_target *t, const struct tli_range *ranges
 	resv_join(c); /* one populating thread at a time */
 	struct spans req = { 0 }, merged = { 0 }, clipped = { 0 };
 	uint64_t done = 0;
-	req.v = malloc(n * sizeof(*req.v));
-	if (!req.v)
+	if (!spans_from_ranges(ranges, n, &req))
 		goto out;
-	req.cap = n;
-	for (size_t i = 0; i < n; i++) {
-		if (!ranges[i].len)
-			continue;
-		uint64_t a = ranges[i].addr;
-		uint64_t b = a + ranges[i].len < a ? UINT64_MAX : a + ranges[i].len;
-		req.v[req.n++] = (struct span){ a, b };
-	}
-	qsort(req.v, req.n, sizeof(*req.v), span_cmp);
 	if (!spans_merge(&req, 0, &merged))
 		goto out;
 	const struct spans *want = &merged;

@@ -720,6 +720,15 @@ static uint64_t chain_end(struct walk *w, const struct tli_gl_arena *ar, uint64_
  * chain that ends in fenceposts, the newest one in top. They are found by
  * scanning those mappings the way mmapped chunks are found.
  */
+/* Is the chunk header (prev_size ps, size word raw) at q an mmapped chunk that fits in
+ * [q, end)? mmap'd chunks have only IS_MMAPPED set and prev_size + size page-aligned. */
+static bool mmapped_chunk_at(uint64_t q, uint64_t ps, uint64_t raw, uint64_t end, uint64_t *sz)
+{
+	*sz = raw & ~(uint64_t)TLI_GL_FLAGS;
+	return (raw & TLI_GL_FLAGS) == TLI_GL_IS_MMAPPED && *sz && !((ps + *sz) & 4095) && q + *sz <= end &&
+	       q + *sz > q;
+}
+
 static void main_segments(struct walk *w, size_t ai, uint64_t sbrk_base, uint64_t hmax)
 {
 	const struct tli_gl_layout *L = w->L;
@@ -779,12 +788,10 @@ static void main_segments(struct walk *w, size_t ai, uint64_t sbrk_base, uint64_
 				q = next;
 				continue;
 			}
-			uint64_t ps = 0, raw = 0;
+			uint64_t ps = 0, raw = 0, sz = 0;
 			if (!rd64(w, q, &ps) || !rd64(w, q + 8, &raw))
 				break;
-			uint64_t sz = raw & ~(uint64_t)TLI_GL_FLAGS;
-			if ((raw & TLI_GL_FLAGS) == TLI_GL_IS_MMAPPED && sz && !((ps + sz) & 4095) && q + sz <= mp->end &&
-			    q + sz > q) {
+			if (mmapped_chunk_at(q, ps, raw, mp->end, &sz)) {
 				q += sz; /* an mmapped chunk */
 				continue;
 			}
@@ -1164,12 +1171,10 @@ static void find_mmapped(struct walk *w, uint64_t hmax)
 				q = next;
 				continue;
 			}
-			uint64_t ps = 0, raw = 0;
+			uint64_t ps = 0, raw = 0, sz = 0;
 			if (!rd64(w, q, &ps) || !rd64(w, q + 8, &raw))
 				break;
-			uint64_t sz = raw & ~(uint64_t)TLI_GL_FLAGS;
-			if ((raw & TLI_GL_FLAGS) != TLI_GL_IS_MMAPPED || !sz || (ps + sz) & 4095 || q + sz > mp->end ||
-			    q + sz < q)
+			if (!mmapped_chunk_at(q, ps, raw, mp->end, &sz))
 				break;
 			push_chunk(h, q, sz, GLK_MMAPPED, TLI_GL_IS_MMAPPED, 0xffff, 0);
 			sz_add(w->sizes, sz);
