@@ -1249,6 +1249,31 @@ static const char *frame_key(json_t *f, char *buf, size_t cap)
 	return buf;
 }
 
+/* After lk_capture: the goroutine listing into `result`, and every goroutine classified
+ * (gi[ngs], refs[nchans] zeroed for the caller). On failure k is freed. */
+static struct tli_error *lk_analyze(struct lk *k, json_t *result, struct ginfo **gi_ret, struct refs **refs_ret)
+{
+	struct tli_go_opts gopts = { .top = 0 };
+	struct tli_error *err = tli_go_rt_analyze(k->rt, &gopts, result);
+	if (err) {
+		lk_free(k);
+		return err;
+	}
+	struct tli_go_chans *c = k->c;
+	struct ginfo *gi = calloc(c->ngs ? c->ngs : 1, sizeof(*gi));
+	struct refs *refs = calloc(c->nchans ? c->nchans : 1, sizeof(*refs));
+	if (!gi || !refs) {
+		free(gi);
+		free(refs);
+		lk_free(k);
+		return &tli_enomem;
+	}
+	classify(k, gi);
+	*gi_ret = gi;
+	*refs_ret = refs;
+	return NULL;
+}
+
 struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_leak_opts *o,
 				   bool (*between)(void *arg), void *arg, json_t *result)
 {
@@ -1260,21 +1285,11 @@ struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_le
 		lk_free(&k);
 		return err;
 	}
-	struct tli_go_opts gopts = { .top = 0 };
-	if ((err = tli_go_rt_analyze(k.rt, &gopts, result))) {
-		lk_free(&k);
+	struct ginfo *gi = NULL;
+	struct refs *refs = NULL;
+	if ((err = lk_analyze(&k, result, &gi, &refs)))
 		return err;
-	}
 	struct tli_go_chans *c = k.c;
-	struct ginfo *gi = calloc(c->ngs ? c->ngs : 1, sizeof(*gi));
-	struct refs *refs = calloc(c->nchans ? c->nchans : 1, sizeof(*refs));
-	if (!gi || !refs) {
-		free(gi);
-		free(refs);
-		lk_free(&k);
-		return &tli_enomem;
-	}
-	classify(&k, gi);
 	int iters = 0;
 	bool reach_ok = k.heap && !k.problem[0] && k.nspans > 0;
 	k.trace = getenv("TLINSPECT_LEAK_TRACE") != NULL;
@@ -1497,21 +1512,11 @@ struct tli_error *tli_go_cmd_graph(struct tli_session *s, bool dot, json_t *resu
 		lk_free(&k);
 		return err;
 	}
-	struct tli_go_opts gopts = { .top = 0 };
-	if ((err = tli_go_rt_analyze(k.rt, &gopts, result))) {
-		lk_free(&k);
+	struct ginfo *gi = NULL;
+	struct refs *refs = NULL;
+	if ((err = lk_analyze(&k, result, &gi, &refs)))
 		return err;
-	}
 	struct tli_go_chans *c = k.c;
-	struct ginfo *gi = calloc(c->ngs ? c->ngs : 1, sizeof(*gi));
-	struct refs *refs = calloc(c->nchans ? c->nchans : 1, sizeof(*refs));
-	if (!gi || !refs) {
-		free(gi);
-		free(refs);
-		lk_free(&k);
-		return &tli_enomem;
-	}
-	classify(&k, gi);
 	stack_refs(&k, refs);
 	json_t *gmap = tli_go_gmap(result);
 	json_t *nodes = json_array(), *edges = json_array();
