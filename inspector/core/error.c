@@ -76,6 +76,15 @@ void tli_error_destroy(struct tli_error *err)
 		free(err);
 }
 
+bool tli_error_catch(struct tli_error **err, enum tli_errcode code)
+{
+	if (!*err || (*err)->code != code)
+		return false;
+	tli_error_destroy(*err);
+	*err = NULL;
+	return true;
+}
+
 const char *tli_errcode_name(enum tli_errcode code)
 {
 	switch (code) {

@@ -10,6 +10,7 @@
 #define TLI_CORE_ERROR_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /** Error codes. The numeric value is the process exit status (docs/exit-codes.md). */
@@ -52,6 +53,23 @@ struct tli_error *tli_error_wrap(struct tli_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /** Free an error (safe on NULL and on the static ENOMEM error). */
 void tli_error_destroy(struct tli_error *err);
+
+/**
+ * If *err has code `code`, free it, set *err = NULL and return true (libdrgn's
+ * drgn_error_catch): "not found is fine, anything else is not" in one line.
+ */
+bool tli_error_catch(struct tli_error **err, enum tli_errcode code);
+/**
+ * Drop an error on a path where failure is not fatal (the item degrades or a
+ * fallback follows). Returns true if there was an error: `if (tli_error_drop(e)) ...`.
+ */
+static inline bool tli_error_drop(struct tli_error *err)
+{
+	if (!err)
+		return false;
+	tli_error_destroy(err);
+	return true;
+}
 
 /** Static out-of-memory error, usable without allocating. */
 extern struct tli_error tli_enomem;

@@ -7,6 +7,7 @@
  * is added on the way out (it may be set after the first query).
  */
 #include "layout.h"
+#include "hash.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,16 +48,6 @@ struct tli_layout {
 	int last_src;        /* -1: none */
 	uint64_t hits, calls;
 };
-
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 struct tli_error *tli_layout_create(struct tli_layout **ret)
 {
@@ -292,7 +283,7 @@ static struct tli_error *query(struct tli_layout *l, enum qkind k, const char *a
 	char what[400];
 	snprintf(what, sizeof(what), "%s%s%s", a, b ? "." : "", b ? b : "");
 
-	uint64_t h = fnv1a(key);
+	uint64_t h = tli_fnv1a(key);
 	struct tli_error *err = NULL;
 	struct centry *e = cache_find(l, key, h);
 	if (e) {
@@ -579,7 +570,7 @@ struct tli_error *tli_layout_load_answers(struct tli_layout *l, const char *stam
 					src = (int)i;
 			if (found && src < 0)
 				src = 0; /* the provider is not in this chain yet (lazy): credit the first */
-			uint64_t h = fnv1a(key);
+			uint64_t h = tli_fnv1a(key);
 			if (!cache_find(l, key, h)) {
 				cache_put(l, key, h, found == 1, src, &v, why[0] ? why : NULL);
 				loaded++;

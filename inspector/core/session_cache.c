@@ -15,6 +15,7 @@
  * refused as a whole.
  */
 #include "session.h"
+#include "hash.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,14 +50,6 @@ static bool cache_dir(char *buf, size_t cap)
 	return false;
 }
 
-static uint64_t fnv(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
 /* stamp + path for exe; false if the cache cannot be used */
 static bool stamp_of(const char *exe, char **stamp, char **path)
 {
@@ -80,7 +73,7 @@ static bool stamp_of(const char *exe, char **stamp, char **path)
 		return false;
 	}
 	char *pp = NULL;
-	if (asprintf(&pp, "%s/layout-%016llx.txt", dir, (unsigned long long)fnv(sp)) < 0) {
+	if (asprintf(&pp, "%s/layout-%016llx.txt", dir, (unsigned long long)tli_fnv1a(sp)) < 0) {
 		free(sp);
 		return false;
 	}

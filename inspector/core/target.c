@@ -10,6 +10,7 @@
  */
 #include "target.h"
 
+#include "bigbuf.h"
 #include "bytes.h"
 
 #include <errno.h>
@@ -178,44 +179,11 @@ static struct tli_error *backend_read(struct tli_target *t, struct tli_read *rea
 	return err;
 }
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-
-/* Huge pages: here (a paravirtualized guest) TLB misses on 4 KiB pages make copying
- * into the capture and walking it several times slower. */
-static void *big_map(size_t len)
-{
-	void *m = mmap(NULL, len ? len : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		return NULL;
-	if (len >= (2u << 20))
-		madvise(m, len, MADV_HUGEPAGE);
-	return m;
-}
-
-static void big_populate(void *m, size_t len)
-{
-	if (madvise(m, len, MADV_POPULATE_WRITE) != 0) {
-		/* older kernels: touch every page */
-		for (size_t off = 0; off < len; off += 4096)
-			((volatile char *)m)[off] = 0;
-	}
-}
-
-void *tli_big_alloc(size_t len)
-{
-	void *m = big_map(len);
-	if (m)
-		big_populate(m, len ? len : 1);
-	return m;
-}
-
 static void *populate_main(void *arg)
 {
 	struct tli_capture *c = arg;
 	for (size_t i = 0; i < c->ntopopulate; i++)
-		big_populate(c->topopulate[i].base, c->topopulate[i].len);
+		tli_big_populate(c->topopulate[i].base, c->topopulate[i].len);
 	return NULL;
 }
 
@@ -229,12 +197,6 @@ static void resv_join(struct tli_capture *c)
 	free(c->topopulate);
 	c->topopulate = NULL;
 	c->ntopopulate = 0;
-}
-
-void tli_big_free(void *p, size_t len)
-{
-	if (p)
-		munmap(p, len ? len : 1);
 }
 
 struct tli_error *tli_target_stop(struct tli_target *t)
@@ -793,7 +755,7 @@ uint64_t tli_target_reserve(struct tli_target *t, const struct tli_range *ranges
 			uint64_t e = next < b ? next : b;
 			uint64_t len = e - a;
 			if (len >= RESV_MIN && len <= budget) {
-				void *m = big_map(len);
+				void *m = tli_big_alloc_lazy(len);
 				struct resv *nv = m ? realloc(c->resv, (c->nresv + 1) * sizeof(*nv)) : NULL;
 				if (nv) {
 					c->resv = nv;
@@ -810,7 +772,7 @@ uint64_t tli_target_reserve(struct tli_target *t, const struct tli_range *ranges
 						c->topopulate = np;
 						c->topopulate[c->ntopopulate++] = (struct resv){ a, len, m };
 					} else {
-						big_populate(m, len);
+						tli_big_populate(m, len);
 					}
 					budget -= len;
 					done += len;

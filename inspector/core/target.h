@@ -156,13 +156,6 @@ void tli_target_release(struct tli_target *t);
 /** Release (if needed) and free everything. Safe on NULL. */
 void tli_target_destroy(struct tli_target *t);
 
-/**
- * A large, pre-faulted, huge-page backed buffer for captures: page faults and
- * TLB misses on fresh memory are a large part of a stop otherwise. NULL on failure.
- */
-void *tli_big_alloc(size_t len);
-void tli_big_free(void *p, size_t len);
-
 /** Mapping containing addr, or NULL. */
 const struct tli_mapping *tli_target_find_mapping(const struct tli_target *t, uint64_t addr);
 /** True if [addr, addr+len) lies inside readable mappings (or no maps are known). */

@@ -11,6 +11,7 @@
  */
 #include "core/fileio.h"
 #include "dwarf.h"
+#include "core/hash.h"
 #include "elfsym.h"
 
 #include <dwarf.h>
@@ -33,125 +34,6 @@
 #define MAX_PATH_PARTS 16     /* components of a dotted member path */
 #define MAX_TOP_DIES (256u * 1024 * 1024)
 #define DEFAULT_DEBUG_DIR "/usr/lib/debug"
-
-/* ================= string map ================= */
-
-struct smentry {
-	const char *key;
-	uint64_t val;
-};
-
-struct tli_strmap {
-	struct smentry *tab;
-	size_t cap, count;
-	bool borrow; /* keys are not copied (they live as long as the map's user) */
-};
-
-static uint64_t strhash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h ^ (h >> 29);
-}
-
-static struct tli_strmap *strmap_new(bool borrow)
-{
-	struct tli_strmap *m = calloc(1, sizeof(*m));
-	if (!m)
-		return NULL;
-	m->cap = 256;
-	m->tab = calloc(m->cap, sizeof(*m->tab));
-	if (!m->tab) {
-		free(m);
-		return NULL;
-	}
-	m->borrow = borrow;
-	return m;
-}
-
-struct tli_strmap *tli_strmap_new(void)
-{
-	return strmap_new(false);
-}
-
-void tli_strmap_free(struct tli_strmap *m)
-{
-	if (!m)
-		return;
-	if (!m->borrow)
-		for (size_t i = 0; i < m->cap; i++)
-			free((char *)m->tab[i].key);
-	free(m->tab);
-	free(m);
-}
-
-size_t tli_strmap_count(const struct tli_strmap *m)
-{
-	return m ? m->count : 0;
-}
-
-static struct smentry *strmap_slot(const struct tli_strmap *m, const char *key)
-{
-	size_t mask = m->cap - 1;
-	for (size_t i = strhash(key) & mask;; i = (i + 1) & mask) {
-		struct smentry *e = &m->tab[i];
-		if (!e->key || strcmp(e->key, key) == 0)
-			return e; /* the table is never full (load <= 0.7) */
-	}
-}
-
-static bool strmap_grow(struct tli_strmap *m)
-{
-	size_t ncap = m->cap * 2;
-	struct smentry *nt = calloc(ncap, sizeof(*nt));
-	if (!nt)
-		return false;
-	for (size_t i = 0; i < m->cap; i++) {
-		if (!m->tab[i].key)
-			continue;
-		size_t j = strhash(m->tab[i].key) & (ncap - 1);
-		while (nt[j].key)
-			j = (j + 1) & (ncap - 1);
-		nt[j] = m->tab[i];
-	}
-	free(m->tab);
-	m->tab = nt;
-	m->cap = ncap;
-	return true;
-}
-
-bool tli_strmap_put(struct tli_strmap *m, const char *key, uint64_t val)
-{
-	if ((m->count + 1) * 10 >= m->cap * 7 && !strmap_grow(m))
-		return false;
-	struct smentry *e = strmap_slot(m, key);
-	if (e->key) {
-		e->val = val;
-		return true;
-	}
-	const char *k = key;
-	if (!m->borrow && !(k = strdup(key)))
-		return false;
-	e->key = k;
-	e->val = val;
-	m->count++;
-	return true;
-}
-
-bool tli_strmap_get(const struct tli_strmap *m, const char *key, uint64_t *val)
-{
-	if (!m || !key)
-		return false;
-	struct smentry *e = strmap_slot(m, key);
-	if (!e->key)
-		return false;
-	if (val)
-		*val = e->val;
-	return true;
-}
 
 /* ================= the DWARF handle ================= */
 
@@ -980,9 +862,9 @@ static struct tli_error *build_index(struct tli_dwarf *d)
 {
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	d->types = strmap_new(true);
-	d->vars = strmap_new(true);
-	d->consts = strmap_new(true);
+	d->types = tli_strmap_new_borrowed();
+	d->vars = tli_strmap_new_borrowed();
+	d->consts = tli_strmap_new_borrowed();
 	if (!d->types || !d->vars || !d->consts)
 		return &tli_enomem;
 	Dwarf_CU *cu = NULL, *next;

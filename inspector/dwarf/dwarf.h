@@ -99,14 +99,6 @@ struct tli_error *tli_dwarf_add_lazy_to_layout(const char *exe, const struct tli
 /** Append `d` to `l` labelled "dwarf <debug path>" (or "dwarf <path> (none)"); l owns d. */
 struct tli_error *tli_dwarf_add_to_layout(struct tli_dwarf *d, struct tli_layout *l);
 
-/* --- small string → uint64 hash map (used by dwarf.c and elfsym.c) --- */
-struct tli_strmap;
-struct tli_strmap *tli_strmap_new(void);
-void tli_strmap_free(struct tli_strmap *m);
-/** Insert or overwrite; the key is copied. Returns false on ENOMEM. */
-bool tli_strmap_put(struct tli_strmap *m, const char *key, uint64_t val);
-bool tli_strmap_get(const struct tli_strmap *m, const char *key, uint64_t *val);
-size_t tli_strmap_count(const struct tli_strmap *m);
 
 
 /* ---- member enumeration (added for `ptype` in the shell and `explain`) ---- */

@@ -5,6 +5,7 @@
  * (gelf_getsym); on top of that we check section types, entry sizes, links
  * and NULL data before touching anything, and bound every loop.
  */
+#include "core/hash.h"
 #include "core/fileio.h"
 #include "elfsym.h"
 #include "dwarf.h"

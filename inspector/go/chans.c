@@ -18,8 +18,8 @@
 #include "core/session.h"
 #include "go/gobin.h"
 #include "go/goroutines.h"
-#include "go/u64set.h"
-#include "render/render.h"
+#include "core/hash.h"
+#include "core/jsonstr.h"
 
 #define MAX_CHAIN        4096        /* sudogs on one g's waiting chain (select cases) */
 #define MAX_BUF_CAPTURE  (1u << 20)  /* ring bytes captured per channel */

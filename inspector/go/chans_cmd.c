@@ -11,7 +11,7 @@
 #include "core/session.h"
 #include "go/gobin.h"
 #include "go/goroutines.h"
-#include "render/render.h"
+#include "core/jsonstr.h"
 
 static void add_warnings(struct tli_session *s, const struct tli_go_chans *c)
 {

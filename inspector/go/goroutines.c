@@ -13,12 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bigbuf.h"
 #include "core/bytes.h"
 #include <sys/mman.h>
 #include <time.h>
 
 #include "go/gobin.h"
-#include "render/render.h"
+#include "core/jsonstr.h"
 #include "go/pclntab.h"
 
 #define MAX_ALLGS        (16u * 1024 * 1024)  /* sanity bound on len(allgs) */

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bigbuf.h"
 #include "core/bytes.h"
 #include <sys/mman.h>
 #include <time.h>
@@ -42,8 +43,7 @@
 #include "core/session.h"
 #include "go/gobin.h"
 #include "go/goroutines.h"
-#include "go/u64set.h"
-#include "render/render.h"
+#include "core/hash.h"
 
 #define MAX_SPANS      (64u * 1024 * 1024)
 #define MAX_SPECIALS   (1u << 20)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Runtime map files: parser and lookups. Format: runtime-maps/README.md. */
+#include "core/hash.h"
 #include "maps/maps.h"
 
 #include <ctype.h>
@@ -9,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dwarf/dwarf.h" /* tli_strmap */
+#include "dwarf/dwarf.h"
 
 #define MAX_TOKEN 1024
 #define MAX_TOKENS 8

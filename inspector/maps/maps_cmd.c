@@ -7,6 +7,7 @@
  * answers exactly what the DWARF provider would. String tables are read from the
  * file image (16-byte Go string headers in .data pointing into .rodata).
  */
+#include "core/hash.h"
 #include "maps/maps.h"
 
 #include <dwarf.h>

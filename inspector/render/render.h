@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "core/error.h"
+#include "core/jsonstr.h"
 
 struct tli_render_opts {
 	bool system;        /**< list system goroutines too (they are always counted) */
@@ -53,7 +54,5 @@ void tli_text_frame(FILE *f, json_t *frame);
 /* ---- helpers shared by the printers ---- */
 /** Write s with control characters replaced by '?' (hostile target strings). */
 void tli_text_puts_clean(FILE *f, const char *s);
-/** Make a jansson string from bytes that may not be UTF-8 (invalid bytes become '?'). */
-json_t *tli_json_string_lossy(const char *s);
 
 #endif
