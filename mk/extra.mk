@@ -1,7 +1,9 @@
 # mk/extra.mk - the non-compile targets (included by the top-level Makefile, which defines
 # BUILD, BIN, PREFIX, DESTDIR and declares these targets .PHONY).  Recipes are POSIX sh.
 #
-#   make check        all + unit + integration; runs both suites even if one fails, then one summary line
+#   make check        all + house + unit + integration; runs every suite even if one fails, then one summary line
+#   make house        tests/house/check.sh: layers (#include lines), function and file length
+#   make golden OLD=B tests/golden/compare.sh B build/tlinspect: every command byte for byte on the same targets
 #   make integration  tests/integration/all.sh: every suite (go, stripped, chans, glibc, faces);
 #                     SUITES="go glibc" to choose (TLINSPECT=<abs path of build/tlinspect> in its environment)
 #   make demo         build tests/targets/go/demo with the newest Go, run `tlinspect --pid <pid> $(DEMO_ARGS)`
@@ -19,7 +21,7 @@ DEMO_ARGS ?=
 DEMO_DIR  := tests/targets/go/demo
 DEMO_BIN  := $(BUILD)/targets/demo
 
-.PHONY: uninstall
+.PHONY: uninstall house golden
 
 # The gdb command file, generated from the command table (gdb-ext/gen-tlinspect-gdb.sh); the
 # build-tree copy runs $(BIN), the installed one $(BINDIR)/tlinspect.
@@ -28,6 +30,13 @@ all: $(GDB_SCRIPT)
 $(GDB_SCRIPT): $(BIN) gdb-ext/gen-tlinspect-gdb.sh
 	@mkdir -p $(dir $@)
 	sh gdb-ext/gen-tlinspect-gdb.sh $(BIN) $(abspath $(BIN)) > $@.tmp && mv $@.tmp $@
+
+# The bash completion, its fallback lists generated from the same command table.
+BASH_COMPLETION := $(BUILD)/tlinspect.bash-completion
+all: $(BASH_COMPLETION)
+unit: $(BASH_COMPLETION)
+$(BASH_COMPLETION): $(BIN) scripts/gen-bash-completion.sh scripts/tlinspect.bash-completion.in
+	sh scripts/gen-bash-completion.sh $(BIN) scripts/tlinspect.bash-completion.in > $@.tmp && mv $@.tmp $@
 
 # Totals over every test runner's closing lines in a log: cmocka's "[  PASSED  ] N test(s)." /
 # "[  FAILED  ] N test(s), listed below:" / "[  SKIPPED ] N test(s), listed below:" and the plain
@@ -47,7 +56,7 @@ check:
 	@mkdir -p $(BUILD); log=$(BUILD)/check.log; : > $$log; \
 	$(MAKE) --no-print-directory all || { echo "check: build failed"; echo "check: 0 passed, 1 failed"; exit 1; }; \
 	st=0; \
-	for t in unit integration; do \
+	for t in house unit integration; do \
 	  { echo "===== make $$t"; $(MAKE) --no-print-directory $$t; echo $$? > $(BUILD)/check.$$t.rc; } 2>&1 | tee -a $$log; \
 	  rc=$$(cat $(BUILD)/check.$$t.rc); \
 	  if [ "$$rc" != 0 ]; then echo "check: make $$t FAILED (exit $$rc)"; st=1; fi; \
@@ -57,6 +66,15 @@ check:
 	echo "check: unit+integration, full log in $$log"; \
 	if [ $$s != 0 ]; then echo "check: $$p passed, $$f failed, $$s skipped"; else echo "check: $$p passed, $$f failed"; fi; \
 	exit $$st
+
+# The house rules of inspector/ (layers from #include lines, function and file length): tests/house/check.sh.
+house:
+	bash tests/house/check.sh
+
+# Behaviour unchanged across a refactor: make golden OLD=/path/to/old/tlinspect (tests/golden/compare.sh).
+golden: all
+	@if [ -z "$(OLD)" ]; then echo "golden: set OLD=<path of the tlinspect to compare with>" >&2; exit 2; fi
+	bash tests/golden/compare.sh $(OLD) $(BIN)
 
 integration: all
 	TLINSPECT=$(abspath $(BIN)) bash tests/integration/all.sh
@@ -102,9 +120,7 @@ install: all
 	chmod 0644 $(DESTDIR)$(DATADIR)/tlinspect.gdb
 	@set -e; if [ -d runtime-maps ]; then find runtime-maps -type f | sort | while read -r f; do \
 	  echo "install -D -m 0644 $$f $(DESTDIR)$(DATADIR)/$$f"; install -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/$$f"; done; fi
-	@if [ -f scripts/tlinspect.bash-completion ]; then \
-	  echo "install -D -m 0644 scripts/tlinspect.bash-completion $(DESTDIR)$(BASHCOMPDIR)/tlinspect"; \
-	  install -D -m 0644 scripts/tlinspect.bash-completion $(DESTDIR)$(BASHCOMPDIR)/tlinspect; fi
+	install -D -m 0644 $(BASH_COMPLETION) $(DESTDIR)$(BASHCOMPDIR)/tlinspect
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tlinspect $(DESTDIR)$(MANDIR)/man1/tlinspect.1 $(DESTDIR)$(BASHCOMPDIR)/tlinspect
@@ -117,7 +133,9 @@ help:
 	@echo "  unit            build and run the cmocka unit tests (tests/unit/test_*.c)"
 	@echo "  build/tests/test_NAME   build one unit test (run it as ./build/tests/test_NAME)"
 	@echo "  integration     run every integration suite (tests/integration/all.sh) against $(BIN)"
-	@echo "  check           all + unit + integration, with one 'N passed, N failed' summary"
+	@echo "  check           all + house + unit + integration, with one 'N passed, N failed' summary"
+	@echo "  house           the house rules: layers from #include lines, function and file length"
+	@echo "  golden OLD=BIN  every command of BIN and of build/tlinspect on the same frozen targets, byte for byte"
 	@echo "  demo            build the Go demo target, run '$(BIN) --pid PID \$$DEMO_ARGS' on it"
 	@echo "                  e.g. make demo DEMO_ARGS='goroutines --stacks'"
 	@echo "  bench           run tests/bench/run.sh"

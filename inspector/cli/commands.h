@@ -81,6 +81,8 @@ struct tli_cmd_ctx {
  */
 typedef struct tli_error *(*tli_command_fn)(struct tli_cmd_ctx *ctx, json_t *result);
 
+struct tli_text_printer;
+
 struct tli_command {
 	const char *name;
 	const char *args;        /**< synopsis of positional args and options, "" if none */
@@ -88,6 +90,8 @@ struct tli_command {
 	const char *help;        /**< paragraph(s) for `help CMD` */
 	int needs_target;        /**< enum tli_needs_target */
 	tli_command_fn fn;
+	/** Its text view (render/render.h); NULL: the text output is the JSON document. */
+	const struct tli_text_printer *text;
 	const struct tli_option *options; /**< terminated by {NULL}; may be NULL */
 	int min_args, max_args;  /**< positional argument count */
 	/** Optional check of the positional arguments at parse time (usage errors). */

@@ -518,7 +518,7 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 		ro.system = ctx.vals[i].set;
 	if ((i = tli_command_option_index(cmd, "top")) >= 0 && ctx.vals && ctx.vals[i].set)
 		ro.top = (int)ctx.vals[i].num;
-	err = o->json ? tli_render_json(out, final) : tli_render_text(out, cmd->name, final, &ro);
+	err = o->json ? tli_render_json(out, final) : tli_render_text(out, cmd->text, final, &ro);
 	t_render = now_ms();
 
 	if (o->verbose > 0) {

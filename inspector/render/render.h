@@ -33,12 +33,26 @@ struct tli_render_opts {
 /** Dump `doc` as JSON (indent 2, insertion order, UTF-8, reals as reals) plus a newline. */
 struct tli_error *tli_render_json(FILE *f, json_t *doc);
 
+/** A text printer: renders the whole document of one command. */
+typedef void tli_text_fn(FILE *f, json_t *doc, const struct tli_render_opts *opts);
+struct tli_text_printer {
+	tli_text_fn *fn;
+	bool warnings;      /**< print the document's warnings (on opts->warn before, else after the text) */
+};
+
 /**
- * Render `doc` (the whole document of `command`) as text. Commands without a
- * text printer fall back to JSON. Returns an error when writing fails.
+ * Render `doc` as text with printer `p`, the one its command names in the command table
+ * (`struct tli_command.text`); NULL (a command without a text view) prints JSON.
+ * Returns an error when writing fails.
  */
-struct tli_error *tli_render_text(FILE *f, const char *command, json_t *doc,
+struct tli_error *tli_render_text(FILE *f, const struct tli_text_printer *p, json_t *doc,
 				  const struct tli_render_opts *opts);
+
+/* ---- the printers the command table names (render/text.c) ---- */
+extern const struct tli_text_printer tli_print_goroutines, tli_print_goroutine, tli_print_heap,
+	tli_print_arenas, tli_print_bins, tli_print_chunk, tli_print_leaks, tli_print_chans, tli_print_chan,
+	tli_print_graph, tli_print_maps, tli_print_version, tli_print_help, tli_print_nothing,
+	tli_print_explain;
 
 /* ---- per-command printers (text_*.c); `doc` is the whole document ---- */
 void tli_text_goroutines(FILE *f, json_t *doc, const struct tli_render_opts *opts);

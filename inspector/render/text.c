@@ -180,8 +180,6 @@ static void text_version(FILE *f, json_t *doc, const struct tli_render_opts *opt
 	}
 }
 
-typedef void (*text_fn)(FILE *f, json_t *doc, const struct tli_render_opts *opts);
-
 /* `maps gen`: the map file itself */
 static void text_maps(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 {
@@ -191,13 +189,17 @@ static void text_maps(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 		fputs(m, f);
 }
 
-/* The glibc commands have one printer; it needs the command name. */
-static const char *glibc_command;
-static void text_glibc(FILE *f, json_t *doc, const struct tli_render_opts *opts)
-{
-	(void)opts;
-	tli_glibc_render_text(f, glibc_command, doc);
-}
+/* The glibc commands share one printer, which needs the command name. */
+#define GLIBC_PRINTER(cmd)                                                                  \
+	static void text_glibc_##cmd(FILE *f, json_t *doc, const struct tli_render_opts *opts) \
+	{                                                                                     \
+		(void)opts;                                                                   \
+		tli_glibc_render_text(f, #cmd, doc);                                          \
+	}
+GLIBC_PRINTER(heap)
+GLIBC_PRINTER(arenas)
+GLIBC_PRINTER(bins)
+GLIBC_PRINTER(chunk)
 
 static void text_explain(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 {
@@ -213,29 +215,24 @@ static void text_nothing(FILE *f, json_t *doc, const struct tli_render_opts *opt
 	(void)opts;
 }
 
-static const struct {
-	const char *command;
-	text_fn fn;
-	bool warnings; /* print the document's warnings */
-} printers[] = {
-	{ "goroutines", tli_text_goroutines, true },
-	{ "goroutine", tli_text_goroutine, true },
-	{ "heap", text_glibc, true },
-	{ "arenas", text_glibc, true },
-	{ "bins", text_glibc, true },
-	{ "chunk", text_glibc, true },
-	{ "leaks", tli_text_leaks, true },
-	{ "chans", tli_text_chans, true },
-	{ "chan", tli_text_chan, true },
-	{ "graph", tli_text_graph, true },
-	{ "maps", text_maps, false },
-	{ "version", text_version, true },
-	{ "help", text_help, false },
-	{ "shell", text_nothing, false },
-	{ "explain", text_explain, true },
-};
+/* The printers the command table names (cli/commands.c: `.text = &tli_print_X`). */
+const struct tli_text_printer tli_print_goroutines = { tli_text_goroutines, true };
+const struct tli_text_printer tli_print_goroutine = { tli_text_goroutine, true };
+const struct tli_text_printer tli_print_heap = { text_glibc_heap, true };
+const struct tli_text_printer tli_print_arenas = { text_glibc_arenas, true };
+const struct tli_text_printer tli_print_bins = { text_glibc_bins, true };
+const struct tli_text_printer tli_print_chunk = { text_glibc_chunk, true };
+const struct tli_text_printer tli_print_leaks = { tli_text_leaks, true };
+const struct tli_text_printer tli_print_chans = { tli_text_chans, true };
+const struct tli_text_printer tli_print_chan = { tli_text_chan, true };
+const struct tli_text_printer tli_print_graph = { tli_text_graph, true };
+const struct tli_text_printer tli_print_maps = { text_maps, false };
+const struct tli_text_printer tli_print_version = { text_version, true };
+const struct tli_text_printer tli_print_help = { text_help, false };
+const struct tli_text_printer tli_print_nothing = { text_nothing, false };
+const struct tli_text_printer tli_print_explain = { text_explain, true };
 
-struct tli_error *tli_render_text(FILE *f, const char *command, json_t *doc,
+struct tli_error *tli_render_text(FILE *f, const struct tli_text_printer *p, json_t *doc,
 				  const struct tli_render_opts *opts)
 {
 	struct tli_render_opts dflt = { .top = -1 };
@@ -243,20 +240,16 @@ struct tli_error *tli_render_text(FILE *f, const char *command, json_t *doc,
 		opts = &dflt;
 	if (!doc)
 		return tli_error_create(TLI_E_INTERNAL, "no result to print");
-	for (size_t i = 0; i < sizeof(printers) / sizeof(printers[0]); i++) {
-		if (command && !strcmp(command, printers[i].command)) {
-			glibc_command = command;
-			/* warnings on stderr first, so they are seen before a long listing */
-			if (printers[i].warnings && opts->warn)
-				print_warnings(f, doc, opts);
-			printers[i].fn(f, doc, opts);
-			if (printers[i].warnings && !opts->warn)
-				print_warnings(f, doc, opts);
-			if (fflush(f) != 0 || ferror(f))
-				return tli_error_errno(errno == EPIPE ? TLI_E_INTERRUPTED : TLI_E_INTERNAL,
-						       errno ? errno : EIO, "writing output");
-			return NULL;
-		}
-	}
-	return tli_render_json(f, doc);
+	if (!p || !p->fn)
+		return tli_render_json(f, doc);
+	/* warnings on stderr first, so they are seen before a long listing */
+	if (p->warnings && opts->warn)
+		print_warnings(f, doc, opts);
+	p->fn(f, doc, opts);
+	if (p->warnings && !opts->warn)
+		print_warnings(f, doc, opts);
+	if (fflush(f) != 0 || ferror(f))
+		return tli_error_errno(errno == EPIPE ? TLI_E_INTERRUPTED : TLI_E_INTERNAL,
+				       errno ? errno : EIO, "writing output");
+	return NULL;
 }
