@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "core/error.h"
-#include "maps/maps.h"
+#include "runtime_maps/maps.h"
 
 int main(int argc, char **argv)
 {

@@ -10,7 +10,7 @@
 #include "core/session.h"
 #include "go/gobin.h"
 #include "glibc/glibc.h"
-#include "maps/maps.h"
+#include "runtime_maps/maps.h"
 #include "go/goroutines.h"
 #include "shell/shell.h"
 #include "explain/explain.h"

@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "backend/backend.h"
-#include "core/session.h"
+#include "session/open.h"
 #include "core/target.h"
 #include "render/render.h"
 #include "shell/gdbhint.h"
@@ -454,7 +454,7 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 		if (o->pid > 0)
 			tli_live_install_signal_guard();
 		/* the debugger faces run the engine once per command: keep the layout answers
-		 * between runs (session_cache.c) unless TLINSPECT_LAYOUT_CACHE says otherwise */
+		 * between runs (session/cache.c) unless TLINSPECT_LAYOUT_CACHE says otherwise */
 		if (o->gdb_hint && !getenv("TLINSPECT_LAYOUT_CACHE"))
 			setenv("TLINSPECT_LAYOUT_CACHE", "1", 0);
 		struct tli_session_opts so = {

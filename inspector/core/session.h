@@ -2,9 +2,10 @@
 /**
  * @file session.h
  * A session = one opened target + the knowledge needed to read it: the
- * executable, its load bias and the layout resolver (DWARF, ELF symbols, and
- * later runtime-maps). Every command runs against a session; the CLI, the
- * shell and the debugger faces all create one the same way.
+ * executable, its load bias and the layout resolver (DWARF, ELF symbols,
+ * runtime maps). Every command runs against a session; walkers read through it.
+ * Opening and destroying one is the floor above (session/open.h): the CLI, the
+ * shell and the debugger faces all open one the same way.
  */
 #ifndef TLI_CORE_SESSION_H
 #define TLI_CORE_SESSION_H
@@ -18,7 +19,7 @@
 #include "layout.h"
 #include "target.h"
 
-struct tli_gobin;
+struct tli_gobin;  /* go/gobin.h: tli_session_gobin() */
 
 struct tli_session_opts {
 	int pid;               /**< live target (0 = none) */
@@ -44,14 +45,11 @@ struct tli_session {
 	char *exe_path_pre;          /**< executable chosen before the target was opened */
 	json_t *warnings;            /**< array of strings, shown in every result */
 	struct timespec t_open;      /**< when the session was opened (for -v timings) */
-	/* layout cache (session_cache.c) */
+	/* layout cache (session/cache.c) */
 	bool cache_on;               /**< TLINSPECT_LAYOUT_CACHE: answers loaded/saved */
 	char *cache_path, *cache_stamp;
 	size_t cache_loaded;         /**< answers loaded from the cache */
 };
-
-struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_session **ret);
-void tli_session_destroy(struct tli_session *s);
 
 /** Add a warning (printf-style) to the session's warning list. */
 void tli_session_warn(struct tli_session *s, const char *fmt, ...)
@@ -60,21 +58,7 @@ void tli_session_warn(struct tli_session *s, const char *fmt, ...)
 /** Fill result["target"] (kind, pid, exe, core, threads, pause, bytes read) and result["warnings"]. */
 void tli_session_describe(struct tli_session *s, json_t *result);
 
-/** The Go metadata of the executable (TLI_E_NOT_GO if it is not a Go program). */
-struct tli_error *tli_session_gobin(struct tli_session *s, struct tli_gobin **ret);
-
-/** Add the runtime-maps provider (+ global finder) for exe to the layout (session_maps.c). */
-struct tli_error *tli_session_add_maps(struct tli_session *s, const char *exe);
-
 /** Seconds since the session was opened (for -v timings). */
 double tli_session_elapsed(const struct tli_session *s);
-
-/* ---- the layout cache (session_cache.c) ---- */
-/** TLINSPECT_LAYOUT_CACHE is set (and not "0"). */
-bool tli_session_cache_wanted(void);
-/** Saved answers for `exe` with this binary's stamp (malloc'd text), or NULL. */
-char *tli_session_cache_read(struct tli_session *s, const char *exe, size_t *len);
-/** Write the layout's answers if it learned any beyond those loaded. Silent on failure. */
-void tli_session_cache_save(struct tli_session *s);
 
 #endif

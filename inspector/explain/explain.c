@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/layout.h"
-#include "core/session.h"
+#include "session/open.h"
 #include "core/target.h"
 #include "glibc/heap_cmd.h"
 #include "go/chans.h"

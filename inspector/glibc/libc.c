@@ -8,7 +8,7 @@
  * Without debug info (or with --no-dwarf) the layout comes from the runtime map
  * of the libc's version (runtime-maps/glibc/2.NN.map, chosen by the banner in
  * .rodata; no map = refused, exit 11) and main_arena, mp_ and tcache's GOT slot
- * from the stripped-libc finder (maps/libcfind.c).
+ * from the stripped-libc finder (runtime_maps/libcfind.c).
  */
 #include "core/fileio.h"
 #include "libc.h"
@@ -25,7 +25,7 @@
 #include "core/session.h"
 #include "dwarf/dwarf.h"
 #include "dwarf/elfsym.h"
-#include "maps/maps.h"
+#include "runtime_maps/maps.h"
 
 #ifndef R_X86_64_TPOFF64
 #define R_X86_64_TPOFF64 18

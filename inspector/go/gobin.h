@@ -56,4 +56,12 @@ bool tli_gobin_symbol(const struct tli_gobin *b, const char *name, uint64_t *add
 /** How runtime.firstmoduledata was found: "symtab", ".go.module", "scan", or NULL. */
 const char *tli_gobin_moduledata_source(const struct tli_gobin *b);
 
+/* ---- per session (go/session_gobin.c) ---- */
+struct tli_session;
+/**
+ * The Go metadata of the session's executable, opened on first use and kept by the session
+ * (TLI_E_NOT_GO if it is not a Go program). The session's opener frees it.
+ */
+struct tli_error *tli_session_gobin(struct tli_session *s, struct tli_gobin **ret);
+
 #endif

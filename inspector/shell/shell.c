@@ -16,7 +16,7 @@
 #include <readline/readline.h>
 
 #include "cli/commands.h"
-#include "core/session.h"
+#include "session/open.h"
 #include "core/target.h"
 #include "dwarf/dwarf.h"
 #include "go/gobin.h"

@@ -21,7 +21,7 @@
 #include "backend/backend.h"
 #include "core/layout.h"
 #include "core/target.h"
-#include "maps/maps.h"
+#include "runtime_maps/maps.h"
 
 #ifndef FUZZ_WHAT
 #define FUZZ_WHAT 1

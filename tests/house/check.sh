@@ -20,8 +20,8 @@ declare -A LAYERS=(
 	[go]="core dwarf go"
 	[glibc]="core dwarf glibc"
 	[runtime_maps]="core dwarf go glibc runtime_maps"
-	[explain]="core dwarf go glibc explain"
 	[session]="core backend dwarf go glibc runtime_maps session"
+	[explain]="core dwarf go glibc session explain"
 	[cli]="*"
 	[shell]="*"
 )

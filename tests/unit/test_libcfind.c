@@ -27,7 +27,7 @@
 
 #include "dwarf/dwarf.h"
 #include "dwarf/elfsym.h"
-#include "maps/maps.h"
+#include "runtime_maps/maps.h"
 
 struct libc_case {
 	const char *key;       /* expected map key; NULL = from gnu_get_libc_version() */

@@ -13,7 +13,7 @@
 
 #include "dwarf/dwarf.h"
 #include "go/gobin.h"
-#include "maps/maps.h"
+#include "runtime_maps/maps.h"
 
 static const char good[] =
 	"# comment\n"

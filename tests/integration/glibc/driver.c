@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/session.h"
+#include "session/open.h"
 #include "glibc/glibc.h"
 
 int main(int argc, char **argv)

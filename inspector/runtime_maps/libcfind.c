@@ -25,7 +25,7 @@
  * every loop is bounded; a malformed file gives an error, never a crash.
  */
 #include "core/fileio.h"
-#include "maps/maps.h"
+#include "runtime_maps/maps.h"
 
 #include <capstone/capstone.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Runtime map files: parser and lookups. Format: runtime-maps/README.md. */
 #include "core/hash.h"
-#include "maps/maps.h"
+#include "runtime_maps/maps.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -8,7 +8,7 @@
  * file image (16-byte Go string headers in .data pointing into .rodata).
  */
 #include "core/hash.h"
-#include "maps/maps.h"
+#include "runtime_maps/maps.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>

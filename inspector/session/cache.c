@@ -14,8 +14,9 @@
  * directory that is not ours, or that others may write, is ignored; a damaged file is
  * refused as a whole.
  */
-#include "session.h"
-#include "hash.h"
+#include "open.h"
+
+#include "core/hash.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +27,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dwarf/dwarf.h"
 
 #define CACHE_MAX (4u << 20)
 

@@ -18,7 +18,7 @@
  * Every result is checked to lie in the data/bss sections of firstmoduledata (or the ELF
  * sections) with room for the object.
  */
-#include "maps/maps.h"
+#include "runtime_maps/maps.h"
 
 #include <capstone/capstone.h>
 #include <stdlib.h>

@@ -124,7 +124,7 @@ struct tli_libcfind {
  * Find main_arena, mp_ and/or tcache's TLS slot (`what`, TLI_LIBCFIND_*) in a libc image
  * without debug info, by decoding its exported malloc functions (capstone); main_arena and
  * mp_ are confirmed against their static initial images in the file (offsets from the glibc
- * runtime map `m`, required for those two). Rules: inspector/maps/libcfind.c. Not found /
+ * runtime map `m`, required for those two). Rules: inspector/runtime_maps/libcfind.c. Not found /
  * not confirmed → TLI_E_NO_INFO naming what and why; malformed ELF → TLI_E_BAD_FORMAT.
  */
 struct tli_error *tli_libcfind_mem(const void *image, size_t len, const char *name, const struct tli_map *m,
@@ -149,12 +149,6 @@ struct tli_error *tli_maps_add_glibc_provider(struct tli_layout *l, const char *
 struct tli_error *tli_maps_add_go_provider(struct tli_layout *l, const char *exe, bool other_sources);
 extern const struct tli_layout_provider_ops tli_maps_provider_ops;
 
-/**
- * The session hook (inspector/core/session_maps.c): appends the runtime-maps provider to
- * s->layout for executable `exe`. To be called at the end of setup_layout(), after the DWARF
- * and ELF-symtab providers. Never fails on a non-Go executable (the provider then answers NO_INFO).
- */
-struct tli_error *tli_session_add_maps(struct tli_session *s, const char *exe);
 
 /* ---- generator ---- */
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Layout provider answering from a Go runtime map (members, sizes, constants) and the
  * stripped-binary finder (globals). Loaded lazily at the first query. */
-#include "maps/maps.h"
+#include "runtime_maps/maps.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Session hook for runtime maps (issue 5): the last provider of the executable's layout. */
-#include "session.h"
+/* The last provider of the executable's layout chain: runtime maps (session/open.h). */
+#include "open.h"
 
 #include "dwarf/elfsym.h"
-#include "maps/maps.h"
+#include "runtime_maps/maps.h"
 
 struct tli_error *tli_session_add_maps(struct tli_session *s, const char *exe)
 {
