@@ -21,22 +21,20 @@ double tli_session_elapsed(const struct tli_session *s)
 	return ts_diff(&s->t_open, &now);
 }
 
+/* At most this many warnings per session: the same kind of damage in 100k items is not news. */
+#define SESSION_WARNINGS_MAX 200
+
 void tli_session_warn(struct tli_session *s, const char *fmt, ...)
 {
-	char buf[1024];
+	char buf[TLI_WARNING_LINE_MAX + 1];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	/* de-duplicate: the same warning from 100k goroutines is one warning */
-	size_t i;
-	json_t *v;
-	json_array_foreach(s->warnings, i, v) {
-		if (!strcmp(json_string_value(v), buf))
-			return;
-	}
-	if (json_array_size(s->warnings) < 200)
-		json_array_append_new(s->warnings, json_string(buf));
+	if (tli_warnings_has(&s->warnings, buf) || s->warnings.n >= SESSION_WARNINGS_MAX)
+		return;
+	tli_warnings_add(&s->warnings, "%s", buf);
 }
 
 void tli_session_describe(struct tli_session *s, json_t *result)
@@ -76,5 +74,8 @@ void tli_session_describe(struct tli_session *s, json_t *result)
 		json_object_update(old, tg), json_decref(tg);
 	else
 		json_object_set_new(result, "target", tg);
-	json_object_set(result, "warnings", s->warnings);
+	json_t *w = json_array();
+	for (size_t i = 0; i < s->warnings.n; i++)
+		json_array_append_new(w, json_string(s->warnings.v[i]));
+	json_object_set_new(result, "warnings", w);
 }

@@ -18,6 +18,7 @@
 #include "error.h"
 #include "layout.h"
 #include "target.h"
+#include "warnings.h"
 
 struct tli_gobin;  /* go/gobin.h: tli_session_gobin() */
 
@@ -43,7 +44,7 @@ struct tli_session {
 	struct tli_gobin *gobin;     /**< Go metadata of the executable (lazily opened) */
 	bool gobin_tried;
 	char *exe_path_pre;          /**< executable chosen before the target was opened */
-	json_t *warnings;            /**< array of strings, shown in every result */
+	struct tli_warnings warnings; /**< shown in every result (tli_session_warn) */
 	struct timespec t_open;      /**< when the session was opened (for -v timings) */
 	/* layout cache (session/cache.c) */
 	bool cache_on;               /**< TLINSPECT_LAYOUT_CACHE: answers loaded/saved */

@@ -847,7 +847,7 @@ void tli_target_destroy(struct tli_target *t)
 	free(t->threads);
 	free(t->exe_path);
 	free(t->core_path);
-	free(t->warnings);
+	tli_warnings_free(&t->warnings);
 	free(t);
 }
 
@@ -912,20 +912,8 @@ void tli_target_warn(struct tli_target *t, const char *fmt, ...)
 {
 	if (!t)
 		return;
-	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	tli_warnings_vadd(&t->warnings, fmt, ap);
 	va_end(ap);
-	size_t old = t->warnings ? strlen(t->warnings) : 0;
-	if (old > (1u << 20))
-		return; /* bounded: a hostile core must not make this grow forever */
-	size_t add = strlen(line);
-	char *nw = realloc(t->warnings, old + add + 2);
-	if (!nw)
-		return;
-	memcpy(nw + old, line, add);
-	nw[old + add] = '\n';
-	nw[old + add + 1] = 0;
-	t->warnings = nw;
 }

@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "warnings.h"
 
 /** x86_64 general registers of one thread (a subset of user_regs_struct). */
 struct tli_regs {
@@ -100,8 +101,7 @@ struct tli_target {
 	uint64_t bytes_read;        /**< statistics: bytes read from the backend */
 	uint64_t read_calls;        /**< statistics: backend read_many calls */
 	/* added by the target-layer owner: */
-	char *warnings;             /**< newline-separated warnings about the target
-	                                 (core damage, unverified --exe, ...); NULL if none */
+	struct tli_warnings warnings; /**< about the target (core damage, unverified --exe, ...) */
 };
 
 /* --- generic layer (core/target.c) --- */
@@ -162,7 +162,7 @@ const struct tli_mapping *tli_target_find_mapping(const struct tli_target *t, ui
 bool tli_target_plausible(const struct tli_target *t, uint64_t addr, uint64_t len);
 /** Thread by tid, or NULL. */
 const struct tli_thread *tli_target_thread(const struct tli_target *t, int tid);
-/** Append one line to t->warnings (backends use it; callers may print them). */
+/** Add one line to t->warnings (backends use it; the session puts them in every result). */
 void tli_target_warn(struct tli_target *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /*

@@ -23,10 +23,9 @@ void tli_warnings_vadd(struct tli_warnings *w, const char *fmt, va_list ap)
 {
 	if (!w)
 		return;
-	char *line = NULL;
-	if (vasprintf(&line, fmt, ap) < 0)
-		line = NULL;
-	add_owned(w, line);
+	char line[TLI_WARNING_LINE_MAX + 1];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	add_owned(w, strdup(line));
 }
 
 void tli_warnings_add(struct tli_warnings *w, const char *fmt, ...)
@@ -35,6 +34,14 @@ void tli_warnings_add(struct tli_warnings *w, const char *fmt, ...)
 	va_start(ap, fmt);
 	tli_warnings_vadd(w, fmt, ap);
 	va_end(ap);
+}
+
+bool tli_warnings_has(const struct tli_warnings *w, const char *line)
+{
+	for (size_t i = 0; w && i < w->n; i++)
+		if (!strcmp(w->v[i], line))
+			return true;
+	return false;
 }
 
 void tli_warnings_extend(struct tli_warnings *w, const struct tli_warnings *src)

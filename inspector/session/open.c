@@ -123,7 +123,6 @@ struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_
 		return &tli_enomem;
 	clock_gettime(CLOCK_MONOTONIC, &s->t_open);
 	s->opts = *o;
-	s->warnings = json_array();
 	struct tli_error *err;
 	if (o->pages) {
 		/* a live process gdb holds, read through page files gdb dumps */
@@ -179,7 +178,7 @@ void tli_session_destroy(struct tli_session *s)
 	tli_layout_destroy(s->layout);
 	if (s->gobin)
 		tli_gobin_destroy(s->gobin);
-	json_decref(s->warnings);
+	tli_warnings_free(&s->warnings);
 	free(s->exe_path_pre);
 	free(s->cache_path);
 	free(s->cache_stamp);
