@@ -2,6 +2,7 @@
 /* The session every command runs against: warnings and the "target" part of each result.
  * Opening one (backend, layout chain, caches) is the floor above: inspector/session/. */
 #include "session.h"
+#include "jsonstr.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,8 +75,13 @@ void tli_session_describe(struct tli_session *s, json_t *result)
 		json_object_update(old, tg), json_decref(tg);
 	else
 		json_object_set_new(result, "target", tg);
+	/* what the backend found wrong with the target itself (a truncated core, an --exe that
+	 * could not be verified) first, then what the command found */
 	json_t *w = json_array();
+	for (size_t i = 0; i < t->warnings.n; i++)
+		if (!tli_warnings_has(&s->warnings, t->warnings.v[i]))
+			json_array_append_new(w, tli_json_string_lossy(t->warnings.v[i]));
 	for (size_t i = 0; i < s->warnings.n; i++)
-		json_array_append_new(w, json_string(s->warnings.v[i]));
+		json_array_append_new(w, tli_json_string_lossy(s->warnings.v[i]));
 	json_object_set_new(result, "warnings", w);
 }

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go stripped chans glibc maps faces}"
+SUITES="${SUITES:-go stripped chans glibc maps cores faces}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -50,6 +50,8 @@ for s in $SUITES; do
 		# runtime-maps/ regenerated from the installed toolchains' and libcs' debug info and
 		# diffed against the committed maps (Go 1.19-1.27, glibc 2.31/2.35/2.36/2.39/2.41)
 		run_suite maps make --no-print-directory -s maps-check ;;
+	# what the core backend finds wrong with a core (cut short) reaches every result
+	cores) run_suite cores bash tests/integration/cores.sh ;;
 	faces)
 		for f in tests/integration/faces/*.sh; do
 			[ -f "$f" ] && run_suite "faces-$(basename "$f" .sh)" bash "$f"
