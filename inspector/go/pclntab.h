@@ -2,7 +2,8 @@
 /**
  * @file pclntab.h
  * Go's pc/line table (pclntab, Go 1.18+): PC -> function, pcsp, file:line and
- * inlined frames. Format facts: docs in /work/shared/reference/go-runtime.md §7.
+ * inlined frames. Format: Go's runtime/symtab.go (pcHeader, _func, pcvalue) and
+ * debug/gosym/pclntab.go (go1.18+ layout), as of go1.18-go1.27.
  *
  * Every address is a LINK-TIME address (the caller removes the PIE bias).
  * The table is read in place (zero copy) from a buffer that must outlive it

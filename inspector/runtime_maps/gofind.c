@@ -11,7 +11,7 @@
  *   runtime.gStatusStrings     goroutineheader: likewise
  *   runtime.memstats     readmemstats_m: first RIP lea into .bss/.noptrbss
  *   runtime.fingStatus / runtime.fingRunning  isSystemGoroutine: first RIP load
- *   runtime.semtable     semacquire1 / semrelease1: first RIP lea (go-runtime.md §2.4);
+ *   runtime.semtable     semacquire1 / semrelease1 (runtime/sema.go): first RIP lea;
  *                        both must agree; 251 roots x 64 bytes in .bss
  *   runtime.mheap_       mallocinit: the RIP lea into RAX (the receiver, register ABI) right
  *                        before `call runtime.(*mheap).init` — `mheap_.init()`

@@ -22,7 +22,8 @@
 #include "dwarf/elfsym.h"
 #include "go/gobin.h"
 
-/* Every struct of go-runtime.md §1, §8 and the appendices (absent ones are skipped). */
+/* Every runtime struct a Go walker or `explain` asks for, by its DWARF name (runtime/runtime2.go,
+ * chan.go, mheap.go, mcache.go, symtab.go, ... of go1.19-go1.27); those a version lacks are skipped. */
 static const char *const go_structs[] = {
 	"runtime.g", "runtime.gobuf", "runtime.stack", "runtime.m", "runtime.p", "runtime.schedt",
 	"runtime.gQueue", "runtime.gList", "runtime.hchan", "runtime.waitq", "runtime.sudog",
@@ -214,7 +215,8 @@ static struct tli_error *emit_strtab(struct tli_gobin *gb, struct tli_dwarf *d, 
 
 /* ---------------------------------------------------------------- glibc */
 
-/* Every struct the glibc walker and `explain chunk/arena` ask for (glibc-malloc.md §2-§6). */
+/* Every struct the glibc walker and `explain chunk/arena` ask for (malloc/malloc.c malloc_state,
+ * malloc_par, malloc_chunk, tcache_*; malloc/arena.c heap_info; glibc 2.31-2.41). */
 static const char *const glibc_structs[] = {
 	"malloc_state", "malloc_par", "heap_info", "malloc_chunk", "tcache_perthread_struct", "tcache_entry",
 };

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * runtime.semtable walk (Go <= 1.25 semaphore waits, go-runtime.md §5.3) over
+ * runtime.semtable walk (Go <= 1.25 semaphore waits, runtime/sema.go semaRoot) over
  * hand-built memory: a fake target serving one image and a fake layout
  * describing a 1.24-like sudog/semaRoot by name. The image is built from the
  * runtime's rules (bucket = (addr >> 3) % 251, treap children prev/next with

@@ -14,7 +14,7 @@
  *
  * A heartbeat thread ticks every 1 ms (CLOCK_MONOTONIC) and tracks the
  * largest gap between two ticks; on SIGUSR1 it writes "SEQ GAP_NS\n" to
- * GAPFILE and resets: the target's observed pause (peer-baselines.md §1).
+ * GAPFILE and resets: the target's observed pause (tests/bench/README.md, Method).
  */
 #define _GNU_SOURCE
 #include <fcntl.h>

@@ -5,7 +5,7 @@
 #
 # Target: bigheap.c (NCHUNKS chunks of 16..176 B over NTHREADS arenas, ~1.1 GB
 # at 10M, plus a 1 ms heartbeat that reports its largest tick gap on SIGUSR1).
-# Pause method (peer-baselines.md §1): SIGUSR1 (reset), run the tool, sleep
+# Pause method (tests/bench/README.md): SIGUSR1 (reset), run the tool, sleep
 # 0.3 s, SIGUSR1, read the gap = the longest time the target made no progress.
 #
 # Environment:

@@ -387,7 +387,7 @@ func dump(outdir string, f *facts) error {
 		time.Sleep(5 * time.Millisecond)
 	}
 	// waitsince is stamped by GC stack scanning with the end time of the
-	// previous cycle: two GCs are needed (go-runtime.md §4).
+	// previous cycle: two GCs are needed (runtime/mgcmark.go scanstack, go1.19+).
 	runtime.GC()
 	runtime.GC()
 
