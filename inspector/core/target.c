@@ -12,6 +12,7 @@
 
 #include "bigbuf.h"
 #include "bytes.h"
+#include "search.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -78,15 +79,8 @@ static size_t cap_floor(const struct tli_capture *c, uint64_t a)
 {
 	if (!c || !c->n || c->ext[0].addr > a)
 		return (size_t)-1;
-	size_t lo = 0, hi = c->n; /* invariant: ext[lo].addr <= a, answer in [lo, hi) */
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->ext[mid].addr <= a)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
+	/* the last extent starting at or below a */
+	return tli_upper_bound(c->n, k, c->ext[k].addr > a) - 1;
 }
 
 /* Copy the captured prefix of [addr, addr+len) into buf; returns bytes copied. */
@@ -407,15 +401,7 @@ static bool spans_merge(const struct spans *in, uint64_t gap, struct spans *out)
 /* Index of the first mapping whose end > a (maps sorted, non-overlapping). */
 static size_t map_lower(const struct tli_target *t, uint64_t a)
 {
-	size_t lo = 0, hi = t->nmaps;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (t->maps[mid].end <= a)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return tli_partition_point(t->nmaps, k, t->maps[k].end <= a);
 }
 
 /* Intersect spans with readable mappings (touching pieces coalesce). */
@@ -486,14 +472,7 @@ static int ext_cmp(const void *x, const void *y)
 /* Reservation containing a, or NULL; *next: start of the first reservation above a. */
 static const struct resv *resv_at(const struct tli_capture *c, uint64_t a, uint64_t *next)
 {
-	size_t lo = 0, hi = c->nresv; /* first reservation with addr > a */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->resv[mid].addr <= a)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = tli_upper_bound(c->nresv, k, c->resv[k].addr > a); /* first reservation above a */
 	*next = lo < c->nresv ? c->resv[lo].addr : UINT64_MAX;
 	if (lo && a - c->resv[lo - 1].addr < c->resv[lo - 1].len)
 		return &c->resv[lo - 1];
@@ -858,18 +837,11 @@ const struct tli_mapping *tli_target_find_mapping(const struct tli_target *t, ui
 {
 	if (!t || !t->nmaps)
 		return NULL;
-	/* last mapping with start <= addr */
-	size_t lo = 0, hi = t->nmaps;
-	if (t->maps[0].start > addr)
+	/* the last mapping starting at or below addr */
+	size_t i = tli_upper_bound(t->nmaps, k, t->maps[k].start > addr);
+	if (i == 0)
 		return NULL;
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (t->maps[mid].start <= addr)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	const struct tli_mapping *m = &t->maps[lo];
+	const struct tli_mapping *m = &t->maps[i - 1];
 	return addr < m->end ? m : NULL;
 }
 

@@ -380,7 +380,9 @@ static void test_core_kind_and_lookups(void **state)
 	assert_null(tli_target_thread(t, 102));
 	tli_target_warn(t, "first %d", 1);
 	tli_target_warn(t, "second");
-	assert_string_equal(t->warnings, "first 1\nsecond\n");
+	assert_int_equal(t->warnings.n, 2);
+	assert_string_equal(t->warnings.v[0], "first 1");
+	assert_string_equal(t->warnings.v[1], "second");
 	tli_target_destroy(t);
 	tli_target_destroy(NULL);
 }
