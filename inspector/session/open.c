@@ -45,17 +45,12 @@ static struct tli_error *exe_entry(const char *path, uint64_t *entry, bool *is_d
 	return err;
 }
 
-static struct tli_error *setup_layout(struct tli_session *s, const char *exe, uint64_t at_entry)
+/* The executable's load bias from the target's AT_ENTRY (PIE), or a warning if they disagree. */
+static struct tli_error *exe_bias(struct tli_session *s, const char *exe, uint64_t at_entry)
 {
-	struct tli_error *err = tli_layout_create(&s->layout);
-	if (err)
-		return err;
-	if (!exe)
-		return tli_error_create(TLI_E_NO_INFO, "cannot tell which executable the target runs; "
-					"pass --exe");
 	uint64_t entry = 0;
 	bool is_dyn = false;
-	err = exe_entry(exe, &entry, &is_dyn);
+	struct tli_error *err = exe_entry(exe, &entry, &is_dyn);
 	if (err)
 		return err;
 	if (is_dyn && at_entry)
@@ -65,51 +60,60 @@ static struct tli_error *setup_layout(struct tli_session *s, const char *exe, ui
 				 "of %s: is it the right executable?",
 				 (unsigned long long)at_entry, (unsigned long long)entry, exe);
 	tli_layout_set_bias(s->layout, s->exe_bias);
+	return NULL;
+}
 
+/* First of the chain: DWARF (opened lazily when a layout cache answers most questions). */
+static struct tli_error *add_dwarf(struct tli_session *s, const char *exe, bool cached)
+{
 	struct tli_dwarf_opts dopts = { .no_dwarf = s->opts.no_dwarf };
+	if (cached)
+		return tli_dwarf_add_lazy_to_layout(exe, &dopts, s->layout);
 	struct tli_dwarf *dw = NULL;
+	struct tli_error *err = tli_dwarf_open(exe, &dopts, &dw);
+	if (tli_error_catch(&err, TLI_E_NO_INFO))
+		return NULL; /* no DWARF: symbols and runtime maps answer */
+	if (err)
+		return err;
+	return tli_layout_add_provider(s->layout, &tli_dwarf_provider_ops, dw);
+}
+
+/* Then the ELF symbol table (globals by name; absent in stripped binaries). */
+static struct tli_error *add_elfsym(struct tli_session *s, const char *exe)
+{
+	struct tli_elfsym *sym = NULL;
+	struct tli_error *err = tli_elfsym_open(exe, &sym);
+	if (tli_error_catch(&err, TLI_E_NO_INFO))
+		return NULL;
+	if (err)
+		return err;
+	return tli_layout_add_provider(s->layout, &tli_elfsym_provider_ops, sym);
+}
+
+/* The executable's layout chain: DWARF -> ELF symbols -> runtime maps, plus the cache's answers. */
+static struct tli_error *setup_layout(struct tli_session *s, const char *exe, uint64_t at_entry)
+{
+	struct tli_error *err = tli_layout_create(&s->layout);
+	if (err)
+		return err;
+	if (!exe)
+		return tli_error_create(TLI_E_NO_INFO, "cannot tell which executable the target runs; "
+					"pass --exe");
+	if ((err = exe_bias(s, exe, at_entry)))
+		return err;
 	/* layout cache: answers of an earlier run on the same binary; DWARF then opens lazily */
 	size_t clen = 0;
 	char *cached = !s->opts.no_dwarf && tli_session_cache_wanted() ? tli_session_cache_read(s, exe, &clen) : NULL;
 	s->cache_on = s->cache_path != NULL;
-	if (cached)
-		err = tli_dwarf_add_lazy_to_layout(exe, &dopts, s->layout);
-	else
-		err = tli_dwarf_open(exe, &dopts, &dw);
-	if (cached) {
-		if (err) {
-			free(cached);
-			return err;
-		}
-	} else if (err) {
-		if (err->code != TLI_E_NO_INFO)
-			return err;
-		tli_error_destroy(err);
-	} else {
-		err = tli_layout_add_provider(s->layout, &tli_dwarf_provider_ops, dw);
-		if (err)
-			return err;
-	}
-	struct tli_elfsym *sym = NULL;
-	err = tli_elfsym_open(exe, &sym);
-	if (err) {
-		if (err->code != TLI_E_NO_INFO) {
-			free(cached);
-			return err;
-		}
-		tli_error_destroy(err);
-	} else {
-		err = tli_layout_add_provider(s->layout, &tli_elfsym_provider_ops, sym);
-		if (err) {
-			free(cached);
-			return err;
-		}
-	}
+	err = add_dwarf(s, exe, cached != NULL);
+	if (!err)
+		err = add_elfsym(s, exe);
 	/* last: runtime-maps (per-version tables) and the stripped-binary global finder */
-	err = tli_session_add_maps(s, exe);
+	if (!err)
+		err = tli_session_add_maps(s, exe);
 	if (!err && cached) {
-		struct tli_error *ce = tli_layout_load_answers(s->layout, s->cache_stamp, cached, clen);
-		tli_error_destroy(ce); /* a stale or damaged cache is simply not used */
+		/* a stale or damaged cache is simply not used */
+		tli_error_drop(tli_layout_load_answers(s->layout, s->cache_stamp, cached, clen));
 		s->cache_loaded = tli_layout_answer_count(s->layout);
 	}
 	free(cached);
@@ -134,7 +138,7 @@ struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_
 			err = setup_layout(s, s->target->exe_path, s->target->at_entry);
 		if (!err) {
 			struct tli_gobin *gb;
-			tli_error_destroy(tli_session_gobin(s, &gb));
+			tli_error_drop(tli_session_gobin(s, &gb));
 		}
 	} else if (o->pid > 0) {
 		/* Opened with a deferred stop: everything that needs only files (DWARF
@@ -151,7 +155,7 @@ struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_
 			err = setup_layout(s, s->target->exe_path, s->target->at_entry);
 		if (!err) {
 			struct tli_gobin *gb;
-			tli_error_destroy(tli_session_gobin(s, &gb)); /* not Go: commands decide */
+			tli_error_drop(tli_session_gobin(s, &gb)); /* not Go: commands decide */
 		}
 	} else if (o->core) {
 		struct tli_core_opts co = { .exe = o->exe, .sysroot = o->sysroot };
