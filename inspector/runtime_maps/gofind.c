@@ -155,10 +155,8 @@ static bool strtab_matches(const struct tli_gobin *gb, uint64_t a, const char *c
 	for (size_t i = 0; i < n; i++) {
 		uint64_t hdr[2];
 		struct tli_error *e = tli_gobin_read(gb, a + i * 16, hdr, sizeof(hdr));
-		if (e) {
-			tli_error_destroy(e);
+		if (tli_error_drop(e))
 			return false;
-		}
 		size_t wl = strlen(want[i]);
 		if (hdr[1] != wl)
 			return false;
@@ -187,10 +185,8 @@ static struct tli_error *find_strtab(const struct tli_gobin *gb, const struct tl
 		struct tli_error *e = func_refs(gb, *f, refs, MAX_REFS, &nr);
 		tl += (size_t)snprintf(tried + tl, tl < sizeof(tried) ? sizeof(tried) - tl : 0, "%s%s",
 				       tl ? ", " : "", *f);
-		if (e) {
-			tli_error_destroy(e);
+		if (tli_error_drop(e))
 			continue;
-		}
 		for (size_t i = 0; i < nr; i++) {
 			if (refs[i].kind != REF_LEA || !in_data(gb, refs[i].target, n ? n * 16 : 16, false))
 				continue;

@@ -165,10 +165,8 @@ static void complete_symbols(struct matches *m, const struct tli_shell_names *n,
 	for (size_t i = 0; i < nf && m->n < m->max; i++) {
 		struct tli_gofunc f;
 		struct tli_error *err = tli_pclntab_func_at(n->pcln, i, &f);
-		if (err) {
-			tli_error_destroy(err);
+		if (tli_error_drop(err))
 			continue;
-		}
 		if (f.name && prefix(f.name, word))
 			add_match(m, f.name);
 	}
@@ -206,10 +204,8 @@ char **tli_shell_complete(const struct tli_shell_names *n, const char *line, siz
 	int nw = 0;
 	struct tli_error *err = before ? tli_shell_split(before, &w, &nw) : &tli_enomem;
 	free(before);
-	if (err) {
-		tli_error_destroy(err);
+	if (tli_error_drop(err))
 		return NULL;
-	}
 	if (nw == 0) {
 		complete_commands(&m, word);
 	} else {
@@ -412,10 +408,8 @@ static bool symbolize(const struct shell *sh, uint64_t addr, char *buf, size_t c
 		return false;
 	struct tli_gofunc f;
 	struct tli_error *err = tli_pclntab_find(sh->pcln, addr - sh->bias, &f);
-	if (err) {
-		tli_error_destroy(err);
+	if (tli_error_drop(err))
 		return false;
-	}
 	uint64_t off = addr - sh->bias - f.entry;
 	if (off)
 		snprintf(buf, cap, "%s+0x%" PRIx64, f.name, off);
