@@ -69,7 +69,13 @@ check:
 
 # The house rules of inspector/ (layers from #include lines, function and file length): tests/house/check.sh.
 house:
-	bash tests/house/check.sh
+	@mkdir -p $(BUILD); st=0; \
+	bash tests/house/selftest.sh > $(BUILD)/house-selftest.log 2>&1 || st=1; cat $(BUILD)/house-selftest.log; \
+	bash tests/house/check.sh > $(BUILD)/house.log 2>&1 || st=1; cat $(BUILD)/house.log; \
+	tail -q -n 1 $(BUILD)/house-selftest.log $(BUILD)/house.log | \
+	  sed -E 's/^[a-z-]+: ([0-9]+) passed, ([0-9]+) failed$$/\1 \2/' | \
+	  awk '{p += $$1; f += $$2} END {printf "house: %d passed, %d failed\n", p, f}'; \
+	exit $$st
 
 # Behaviour unchanged across a refactor: make golden OLD=/path/to/old/tlinspect (tests/golden/compare.sh).
 golden: all

@@ -7,7 +7,8 @@
 #   3. no source file longer than MAX_FILE lines.
 # Prints one line per break and ends with "house: N passed, N failed" (one check per rule).
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 2
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "${HOUSE_ROOT:-$HERE/../..}" || exit 2   # HOUSE_ROOT: check another tree (selftest.sh)
 MAX_FUNC=${MAX_FUNC:-200}
 MAX_FILE=${MAX_FILE:-1000}
 
@@ -61,7 +62,7 @@ while read -r n where name; do
 	if [ "$n" -gt "$MAX_FUNC" ]; then
 		bad "$where: function $name is $n lines (max $MAX_FUNC)"
 	fi
-done < <(find inspector -name '*.c' | sort | xargs awk -f tests/house/funclen.awk)
+done < <(find inspector -name '*.c' | sort | xargs awk -f "$HERE/funclen.awk")
 rule "functions: none over $MAX_FUNC lines"
 
 while read -r n f; do
