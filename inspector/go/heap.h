@@ -236,6 +236,7 @@ enum tli_goheap_root_tag {
 	TLI_GOHEAP_ROOT_REGISTERS = 3,
 	TLI_GOHEAP_ROOT_SPECIALS = 4,
 	TLI_GOHEAP_ROOT_STACK = 0x100,      /**< + (goroutine index & 0xeff) */
+	TLI_GOHEAP_ROOT_TAG_END = 0x1000,   /**< parent values below this are tags, not objects */
 };
 
 struct tli_goheap_marker {

@@ -127,7 +127,7 @@ static void trace_objects(const struct tli_go_waitfor *w, const struct tli_gohea
 					fprintf(stderr, " (not marked)");
 					break;
 				}
-				if (p < 0x1000) {
+				if (p < TLI_GOHEAP_ROOT_TAG_END) {
 					fprintf(stderr, " <- root %s%" PRId64,
 						p == TLI_GOHEAP_ROOT_DATA ? "data" : p == TLI_GOHEAP_ROOT_BSS ? "bss" :
 						p == TLI_GOHEAP_ROOT_REGISTERS ? "registers" :
@@ -151,6 +151,7 @@ static struct tli_error *reachability(struct tli_go_waitfor *w, struct tli_gohea
 	*reach_ok = w->heap && !w->problem[0] && w->h && w->h->nspans > 0;
 	bool trace = getenv("TLINSPECT_LEAK_TRACE") != NULL;
 	if (*reach_ok) {
+		/* a sudog's heap object: sizeof(runtime.sudog) rounded up to its size class */
 		uint64_t sudog = w->c->L.sudog_size;
 		const struct tli_goheap_untraced u = {
 			.objs = &w->untraced_objs, .obj_min = sudog, .obj_max = sudog + 64,

@@ -126,7 +126,7 @@ bool tli_go_type_name(const struct tli_go_type_src *src, const struct tli_go_typ
 /**
  * The GC pointer bitmap of a type (bit i: word i of the first PtrBytes bytes
  * holds a pointer), as the garbage collector uses it for typed scanning
- * (runtime/mbitmap.go typePointers, go1.22). Only for a plain bitmap: a GC
+ * (runtime/mbitmap.go typePointers, go1.23). Only for a plain bitmap: a GC
  * program, an on-demand mask not built yet, an implausible size or PtrBytes
  * give false. *ret is malloc'd (at least one byte; free it).
  */
