@@ -18,6 +18,7 @@
 #include "core/session.h"
 #include "go/gobin.h"
 #include "go/goroutines.h"
+#include "go/types.h"
 #include "core/hash.h"
 #include "core/jsonstr.h"
 
@@ -855,25 +856,7 @@ out:
 	return err;
 }
 
-/* ---- element types ---- */
-
-static bool read_type_bytes(const struct tli_go_chans_src *src, const struct tli_gomoduledata *md,
-			    uint64_t addr, uint32_t len, uint8_t *out)
-{
-	uint64_t link = addr - src->bias;
-	if (src->gb && md && link >= md->types && link + len <= md->etypes && link + len > link) {
-		struct tli_error *e = tli_gobin_read(src->gb, link, out, len);
-		if (!e)
-			return true;
-		tli_error_destroy(e);
-	}
-	if (!ptr_ok(src->t, addr, len))
-		return false;
-	struct tli_error *e = tli_target_read(src->t, addr, out, len);
-	bool ok = !e;
-	tli_error_destroy(e);
-	return ok;
-}
+/* ---- element types (decoded by go/types) ---- */
 
 struct tcache_ent {
 	int kind;
@@ -914,55 +897,30 @@ static void append_problem(struct tli_go_chan *ch, const char *fmt, ...)
 static void decode_type(const struct tli_go_chans_src *src, const struct tli_go_chan_layout *L, uint64_t addr,
 			uint64_t elemsize, struct tcache_ent *e)
 {
-	char name[MAX_TYPE_NAME] = "";
-	uint8_t tb[1024];
-	const struct tli_gomoduledata *md = src->gb ? tli_gobin_moduledata(src->gb) : NULL;
+	const struct tli_go_type_src ts = {
+		.t = src->t, .gb = src->gb, .md = src->gb ? tli_gobin_moduledata(src->gb) : NULL,
+		.bias = src->bias, .L = L, .policy = TLI_GO_TYPE_FILE_OR_MEMORY,
+	};
+	struct tli_go_type ty;
 	e->kind = -1;
-	if (!L->has_type || L->type_size > sizeof(tb)) {
+	if (!tli_go_type_layout_ok(L)) {
 		snprintf(e->problem, sizeof(e->problem), "no layout for the runtime type descriptor");
 		return;
 	}
-	if (!read_type_bytes(src, md, addr, L->type_size, tb)) {
+	if (!tli_go_type_read(&ts, addr, &ty)) {
 		snprintf(e->problem, sizeof(e->problem), "element type 0x%" PRIx64 " is unreadable", addr);
 		return;
 	}
-	uint64_t tsize = tli_rd64(tb + L->t_size);
-	uint8_t tflag = tb[L->t_tflag];
-	int32_t off;
-	memcpy(&off, tb + L->t_str, 4);
-	if (tsize != elemsize) {
+	if (ty.size != elemsize) {
 		snprintf(e->problem, sizeof(e->problem),
 			 "element type 0x%" PRIx64 " has size %" PRIu64 " but the channel's elemsize is %" PRIu64,
-			 addr, tsize, elemsize);
+			 addr, ty.size, elemsize);
 		return;
 	}
-	e->kind = tb[L->t_kind] & 0x1f;
-	if (!md || off <= 0)
-		return;
-	/* name: flag byte, uvarint length, bytes */
-	uint64_t na = md->types + (uint64_t)off + src->bias;
-	uint8_t nb[3] = { 0 };
-	if (!read_type_bytes(src, md, na, 3, nb))
-		return;
-	uint64_t len = 0;
-	int shift = 0, used = 0;
-	for (int i = 1; i < 3; i++) {
-		len |= (uint64_t)(nb[i] & 0x7f) << shift;
-		shift += 7;
-		used++;
-		if (!(nb[i] & 0x80))
-			break;
-	}
-	if (len == 0 || len >= MAX_TYPE_NAME - 1 ||
-	    !read_type_bytes(src, md, na + 1 + (uint64_t)used, (uint32_t)len, (uint8_t *)name))
-		return;
-	name[len] = 0;
-	for (char *p = name; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-			*p = '?';
-	if ((tflag & 2) && name[0] == '*') /* TFlagExtraStar */
-		memmove(name, name + 1, strlen(name));
-	e->name = name[0] ? strdup(name) : NULL;
+	e->kind = tli_go_type_kind(&ty);
+	char name[MAX_TYPE_NAME];
+	if (tli_go_type_name(&ts, &ty, name, sizeof(name)) && name[0])
+		e->name = strdup(name);
 }
 
 static void type_name(const struct tli_go_chans_src *src, struct tli_go_chans *c, struct tli_go_chan *ch,

@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Capturing the Go heap while the target is stopped: the in-use spans of
+ * mheap_.allspans, their allocBits, the memory of every scannable span, and
+ * the finalizer/cleanup specials. One vectored read per pointer depth. See heap.h.
+ *
+ * Upstream: runtime/mheap.go (mheap.allspans, mspan, mSpanInUse, special,
+ * addspecial), runtime/mbitmap.go (mspan.allocBits), go1.23.
+ */
+#include "go/heap.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bigbuf.h"
+#include "core/bytes.h"
+
+#define MAX_SPANS     (64u * 1024 * 1024)
+#define MAX_SPECIALS  (1u << 20)
+
+static int cmp_span(const void *a, const void *b)
+{
+	const struct tli_goheap_span *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+enum span_verdict { SPAN_OK, SPAN_NOT_IN_USE, SPAN_BAD };
+
+/* one mspan header */
+static enum span_verdict decode_span(const struct tli_goheap_layout *L, const uint8_t *p, struct tli_goheap_span *ret)
+{
+	if ((int64_t)p[L->sp_state] != L->span_inuse)
+		return SPAN_NOT_IN_USE;
+	struct tli_goheap_span sp = {
+		.start = tli_rd64(p + L->sp_start),
+		.elemsize = tli_rd64(p + L->sp_elemsize),
+		.nelems = tli_rdn(p + L->sp_nelems, L->sp_nelems_sz),
+		.freeindex = tli_rdn(p + L->sp_freeindex, L->sp_freeindex_sz),
+		.specials = tli_rd64(p + L->sp_specials),
+		.noscan = (p[L->sp_spanclass] & 1) != 0, /* spanClass = sizeclass<<1 | noscan */
+		.sizeclass = p[L->sp_spanclass] >> 1,
+		.largetype = L->has_largetype ? tli_rd64(p + L->sp_largetype) : 0,
+		.allocbits_addr = tli_rd64(p + L->sp_allocbits),
+	};
+	if (!sp.start || !sp.elemsize || !sp.nelems || sp.nelems > (1u << 20) || sp.elemsize > (1ull << 40) ||
+	    sp.elemsize * sp.nelems / sp.nelems != sp.elemsize)
+		return SPAN_BAD;
+	sp.end = sp.start + sp.elemsize * sp.nelems;
+	if (sp.end < sp.start)
+		return SPAN_BAD;
+	*ret = sp;
+	return SPAN_OK;
+}
+
+/* mheap_.allspans: the slice header, its array, every mspan it names; in-use spans kept, sorted */
+static struct tli_error *capture_span_headers(struct tli_goheap *h)
+{
+	struct tli_target *t = h->s->target;
+	const struct tli_goheap_layout *L = &h->L;
+	struct tli_error *err;
+	uint8_t hdr[24];
+	if ((err = tli_target_read(t, L->mheap + L->allspans_off, hdr, sizeof(hdr))))
+		return tli_error_wrap(err, "reading mheap_.allspans");
+	uint64_t arr = tli_rd64(hdr), len = tli_rd64(hdr + 8);
+	if (len > MAX_SPANS || (len && !tli_target_plausible(t, arr, len * 8)))
+		return tli_error_create(TLI_E_CORRUPT, "mheap_.allspans is implausible (array 0x%" PRIx64
+					", len %" PRIu64 ")", arr, len);
+	size_t n = len ? (size_t)len : 1;
+	uint64_t *ptrs = malloc(n * 8);
+	uint8_t *hb = malloc(n * (size_t)L->mspan_size);
+	struct tli_read *rs = calloc(n, sizeof(*rs));
+	h->spans = calloc(n, sizeof(*h->spans));
+	size_t nr = 0;
+	if (!ptrs || !hb || !rs || !h->spans) {
+		err = &tli_enomem;
+		goto out;
+	}
+	if (len && (err = tli_target_read(t, arr, ptrs, len * 8))) {
+		err = tli_error_wrap(err, "reading the mheap_.allspans array");
+		goto out;
+	}
+	for (uint64_t i = 0; i < len; i++)
+		if (ptrs[i] && tli_target_plausible(t, ptrs[i], L->mspan_size)) {
+			rs[nr] = (struct tli_read){ .addr = ptrs[i], .buf = hb + nr * L->mspan_size,
+						    .len = L->mspan_size };
+			nr++;
+		}
+	if (nr && (err = tli_target_read_many(t, rs, nr)))
+		goto out;
+	size_t ns = 0, bad = 0;
+	for (size_t i = 0; i < nr; i++) {
+		enum span_verdict v = rs[i].got < rs[i].len ? SPAN_BAD : decode_span(L, rs[i].buf, &h->spans[ns]);
+		bad += v == SPAN_BAD;
+		ns += v == SPAN_OK;
+	}
+	h->nspans = ns;
+	if (bad)
+		tli_session_warn(h->s, "%zu heap span(s) unreadable or implausible: skipped (their objects "
+				 "count as unknown)", bad);
+	qsort(h->spans, ns, sizeof(*h->spans), cmp_span);
+out:
+	free(ptrs);
+	free(hb);
+	free(rs);
+	return err;
+}
+
+/* every span's allocBits, into one block; unreadable ones count every object as allocated */
+static struct tli_error *capture_alloc_bits(struct tli_goheap *h)
+{
+	struct tli_target *t = h->s->target;
+	size_t total = 0;
+	for (size_t i = 0; i < h->nspans; i++)
+		total += (size_t)((h->spans[i].nelems + 7) / 8);
+	h->allocbits = calloc(1, total ? total : 1);
+	struct tli_read *rs = calloc(h->nspans ? h->nspans : 1, sizeof(*rs));
+	if (!h->allocbits || !rs) {
+		free(rs);
+		return &tli_enomem;
+	}
+	size_t nr = 0, off = 0;
+	for (size_t i = 0; i < h->nspans; i++) {
+		struct tli_goheap_span *sp = &h->spans[i];
+		size_t nb = (size_t)((sp->nelems + 7) / 8);
+		sp->alloc = h->allocbits + off;
+		off += nb;
+		if (sp->allocbits_addr && tli_target_plausible(t, sp->allocbits_addr, nb))
+			rs[nr++] = (struct tli_read){ .addr = sp->allocbits_addr, .buf = sp->alloc, .len = nb };
+		else
+			memset(sp->alloc, 0xff, nb);
+	}
+	struct tli_error *err = nr ? tli_target_read_many(t, rs, nr) : NULL;
+	for (size_t i = 0; !err && i < nr; i++)
+		if (rs[i].got < rs[i].len)
+			memset(rs[i].buf, 0xff, rs[i].len);
+	free(rs);
+	return err;
+}
+
+/* the object memory of scannable spans, into one pre-faulted mapping
+ * (faulting a fresh page per 4 KiB of copy dominated the pause otherwise) */
+static struct tli_error *capture_span_memory(struct tli_goheap *h)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < h->nspans; i++)
+		if (!h->spans[i].noscan)
+			total += (h->spans[i].end - h->spans[i].start + 7) & ~7ull;
+	if (total) {
+		h->copy = tli_big_alloc(total);
+		if (!h->copy)
+			return tli_error_create(TLI_E_NOMEM, "out of memory copying the Go heap (%" PRIu64 " bytes)",
+						total);
+		h->copy_len = total;
+	}
+	struct tli_read *rs = calloc(h->nspans ? h->nspans : 1, sizeof(*rs));
+	if (!rs)
+		return &tli_enomem;
+	size_t nr = 0;
+	uint64_t used = 0;
+	for (size_t i = 0; i < h->nspans; i++) {
+		struct tli_goheap_span *sp = &h->spans[i];
+		if (sp->noscan)
+			continue;
+		uint64_t n = sp->end - sp->start;
+		sp->data = h->copy + used;
+		used += (n + 7) & ~7ull;
+		rs[nr++] = (struct tli_read){ .addr = sp->start, .buf = sp->data, .len = n };
+	}
+	struct tli_error *err = nr ? tli_target_read_many(h->s->target, rs, nr) : NULL;
+	for (size_t i = 0; !err && i < nr; i++)
+		if (rs[i].got < rs[i].len)
+			memset((uint8_t *)rs[i].buf + rs[i].got, 0, rs[i].len - rs[i].got);
+	free(rs);
+	return err;
+}
+
+/* one special record of span sp: a finalizer or cleanup keeps sp.start+offset and its own words */
+static void take_special(struct tli_goheap *h, const struct tli_goheap_span *sp, const uint8_t *p, size_t got)
+{
+	const struct tli_goheap_layout *L = &h->L;
+	uint64_t kind = p[L->sx_kind], off = tli_rdn(p + L->sx_offset, L->sx_offset_sz);
+	bool keeps = (!L->has_kind_fin && !L->has_kind_clean) ||
+		     (L->has_kind_fin && kind == (uint64_t)L->kind_fin) ||
+		     (L->has_kind_clean && kind == (uint64_t)L->kind_clean);
+	if (!keeps)
+		return;
+	tli_vec_push(&h->special_roots, sp->start + off);
+	/* the record's words (fn closure ...) are roots too */
+	if (tli_vec_reserve(&h->special_words, h->special_words.n + got / 8))
+		for (size_t w = 0; w + 8 <= got; w += 8)
+			h->special_words.v[h->special_words.n++] = tli_rd64(p + w);
+}
+
+/* the specials lists of every span, one round per list depth; anything odd → specials_coarse */
+static struct tli_error *capture_specials(struct tli_goheap *h)
+{
+	struct tli_target *t = h->s->target;
+	size_t ns = h->nspans, n1 = ns ? ns : 1;
+	uint64_t *cur = calloc(n1, 8);
+	size_t *who = calloc(n1, sizeof(size_t));
+	uint8_t *sb = malloc(n1 * TLI_GOHEAP_SPECIAL_BYTES);
+	struct tli_read *rs = calloc(n1, sizeof(*rs));
+	struct tli_u64set seen = { 0 };
+	struct tli_error *err = NULL;
+	size_t nact = 0, nspecials = 0;
+	if (!cur || !who || !sb || !rs) {
+		err = &tli_enomem;
+		goto out;
+	}
+	for (size_t i = 0; i < ns; i++)
+		if (h->spans[i].specials) {
+			cur[nact] = h->spans[i].specials;
+			who[nact++] = i;
+		}
+	while (nact) {
+		size_t n2 = 0;
+		for (size_t j = 0; j < nact; j++) {
+			if (nspecials >= MAX_SPECIALS || !tli_u64set_add(&seen, cur[j]) ||
+			    !tli_target_plausible(t, cur[j], TLI_GOHEAP_SPECIAL_BYTES)) {
+				h->specials_coarse = true; /* give up precision, stay safe */
+				continue;
+			}
+			nspecials++;
+			rs[n2] = (struct tli_read){ .addr = cur[j], .buf = sb + n2 * TLI_GOHEAP_SPECIAL_BYTES,
+						    .len = TLI_GOHEAP_SPECIAL_BYTES };
+			who[n2++] = who[j];
+		}
+		if (!n2 || (err = tli_target_read_many(t, rs, n2)))
+			break;
+		size_t next = 0;
+		for (size_t j = 0; j < n2; j++) {
+			if (rs[j].got < 24) {
+				h->specials_coarse = true;
+				continue;
+			}
+			const uint8_t *p = rs[j].buf;
+			take_special(h, &h->spans[who[j]], p, rs[j].got);
+			uint64_t nx = tli_rd64(p + h->L.sx_next);
+			if (nx) {
+				cur[next] = nx;
+				who[next++] = who[j];
+			}
+		}
+		nact = next;
+	}
+out:
+	tli_u64set_free(&seen);
+	free(cur);
+	free(who);
+	free(sb);
+	free(rs);
+	return err;
+}
+
+struct tli_error *tli_goheap_capture(struct tli_goheap *h)
+{
+	struct tli_error *err = capture_span_headers(h);
+	if (!err)
+		err = capture_alloc_bits(h);
+	if (!err)
+		err = capture_span_memory(h);
+	if (err)
+		return err;
+	if (h->nspans) {
+		h->lo = h->spans[0].start;
+		for (size_t i = 0; i < h->nspans; i++)
+			if (h->spans[i].end > h->hi)
+				h->hi = h->spans[i].end;
+	}
+	if (!h->L.has_special) {
+		h->specials_coarse = true;
+		return NULL;
+	}
+	return capture_specials(h);
+}

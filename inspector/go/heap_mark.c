@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Marking the captured Go heap from roots, as the garbage collector would
+ * (runtime/mgcmark.go markroot, scanobject, scanblock; go1.23): objects with a
+ * usable type are scanned with its pointer bitmap, tiled over the object
+ * (arrays); every other object, and every root range, word by word. See heap.h.
+ */
+#include "go/heap.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/bytes.h"
+
+struct tli_error *tli_goheap_marker_init(struct tli_goheap_marker *m, struct tli_goheap *h,
+					 const struct tli_goheap_untraced *untraced, bool trace)
+{
+	*m = (struct tli_goheap_marker){ .h = h, .trace = trace };
+	if (untraced)
+		m->untraced = *untraced;
+	m->bitoff = calloc(h->nspans ? h->nspans : 1, sizeof(*m->bitoff));
+	size_t total = 0;
+	for (size_t i = 0; m->bitoff && i < h->nspans; i++) {
+		m->bitoff[i] = total;
+		total += (size_t)((h->spans[i].nelems + 7) / 8);
+	}
+	m->bits = calloc(1, total ? total : 1);
+	if (!m->bitoff || !m->bits) {
+		tli_goheap_marker_free(m);
+		return &tli_enomem;
+	}
+	return NULL;
+}
+
+void tli_goheap_marker_free(struct tli_goheap_marker *m)
+{
+	free(m->bits);
+	free(m->bitoff);
+	tli_vec_free(&m->work);
+	tli_u64map_free(&m->parent);
+	m->bits = NULL;
+	m->bitoff = NULL;
+}
+
+static uint8_t *mark_byte(const struct tli_goheap_marker *m, const struct tli_goheap_object *o)
+{
+	return &m->bits[m->bitoff[o->span - m->h->spans] + o->index / 8];
+}
+
+void tli_goheap_mark_ptr(struct tli_goheap_marker *m, uint64_t p)
+{
+	struct tli_goheap_object o;
+	if (!tli_goheap_find_object(m->h, p, &o))
+		return;
+	uint8_t *b = mark_byte(m, &o), bit = (uint8_t)(1u << (o.index % 8));
+	if (*b & bit)
+		return;
+	*b |= bit;
+	m->marked_objects++;
+	if (m->trace)
+		tli_u64map_put(&m->parent, o.base, m->src);
+	if (o.span->noscan || !o.span->data)
+		return;
+	if (!tli_vec_push(&m->work, o.base))
+		m->oom = true;
+}
+
+bool tli_goheap_is_marked(const struct tli_goheap_marker *m, uint64_t p, bool *in_heap)
+{
+	struct tli_goheap_object o;
+	*in_heap = tli_goheap_find_object(m->h, p, &o);
+	return *in_heap && (*mark_byte(m, &o) & (1u << (o.index % 8)));
+}
+
+/* the object obj (size bytes) has words the caller does not want traced */
+static bool has_untraced(const struct tli_goheap_marker *m, uint64_t obj, uint64_t size)
+{
+	const struct tli_goheap_untraced *u = &m->untraced;
+	return u->objs && u->words && u->objs->n && size >= u->obj_min && size < u->obj_max && tli_u64set_has(u->objs, obj);
+}
+
+/* word by word: every aligned word pointing into an allocated object is an edge */
+static void scan_words(struct tli_goheap_marker *m, const uint8_t *mem, uint64_t lo, uint64_t hi, bool object)
+{
+	const struct tli_goheap *h = m->h;
+	const struct tli_u64set *hiw = m->untraced.hi_words;
+	bool check = object && has_untraced(m, lo, hi - lo);
+	for (uint64_t a = lo; a + 8 <= hi; a += 8) {
+		uint64_t w = tli_rd64(mem + (a - lo));
+		if (w < h->lo || w >= h->hi)
+			continue;
+		if (check && tli_u64set_has(m->untraced.words, a))
+			continue;
+		/* stack.hi is at least 2 KiB aligned: one cheap test before the set */
+		if (!(w & 2047) && hiw && hiw->n && tli_u64set_has(hiw, a))
+			continue;
+		tli_goheap_mark_ptr(m, w);
+	}
+	m->scanned_bytes += hi - lo;
+}
+
+/* typed scan: the type's pointer words, tiled over the object (arrays) */
+static bool scan_typed(struct tli_goheap_marker *m, const struct tli_goheap_span *sp, uint64_t obj)
+{
+	struct tli_goheap *h = m->h;
+	uint64_t payload = 0, tp = tli_goheap_object_type(h, sp, obj, &payload);
+	uint64_t end = obj + sp->elemsize;
+	if (!tp)
+		return false;
+	const struct tli_goheap_tinfo *ti = tli_goheap_type_info(h, tp);
+	bool usable = ti && ti->ok && ti->size <= end - payload;
+	if (m->trace && !usable)
+		fprintf(stderr, "trace: object 0x%" PRIx64 " (%" PRIu64 "B): type 0x%" PRIx64 " not usable (%s, size %" PRIu64 ")\n",
+			obj, sp->elemsize, tp, ti && ti->ok ? "too big" : "unreadable or unusual", ti ? ti->size : 0);
+	if (!usable)
+		return false;
+	m->typed_objects++;
+	bool check = has_untraced(m, obj, sp->elemsize);
+	for (uint64_t base = payload; base + ti->size <= end; base += ti->size) {
+		for (uint64_t w = 0; w < ti->ptrbytes / 8; w++) {
+			if (!(ti->mask[w / 8] >> (w % 8) & 1))
+				continue;
+			uint64_t a = base + 8 * w;
+			uint64_t v = tli_rd64(sp->data + (a - sp->start));
+			if (v < h->lo || v >= h->hi)
+				continue;
+			if (check && tli_u64set_has(m->untraced.words, a))
+				continue;
+			tli_goheap_mark_ptr(m, v);
+		}
+		if (!ti->ptrbytes)
+			break;
+	}
+	m->scanned_bytes += sp->elemsize;
+	return true;
+}
+
+void tli_goheap_drain(struct tli_goheap_marker *m)
+{
+	const struct tli_goheap *h = m->h;
+	while (m->work.n) {
+		uint64_t obj = m->work.v[--m->work.n];
+		const struct tli_goheap_span *sp = tli_goheap_find_span(h, obj);
+		if (!sp || !sp->data)
+			continue;
+		m->src = obj;
+		if (h->L.typed && scan_typed(m, sp, obj))
+			continue;
+		/* a type slot (large object or malloc header) that could not be used */
+		if (h->L.typed && (sp->sizeclass == 0 || (int64_t)sp->elemsize > h->L.hdr_min))
+			m->typed_fallbacks++;
+		scan_words(m, sp->data + (obj - sp->start), obj, obj + sp->elemsize, true);
+	}
+}
+
+void tli_goheap_mark_stack(struct tli_goheap_marker *m, const struct tli_goheap_roots *r, size_t i)
+{
+	const struct tli_goheap_range *st = &r->stacks[i];
+	m->src = TLI_GOHEAP_ROOT_STACK + (i & 0xeff);
+	if (st->mem)
+		scan_words(m, st->mem, st->lo, st->hi, false);
+}
+
+/* only threads running goroutine code (stack pointer on a goroutine stack): idle Ms
+ * parked in the scheduler hold stale values the runtime never scans */
+static bool on_goroutine_stack(const struct tli_goheap_roots *r, uint64_t rsp)
+{
+	for (size_t g = 0; g < r->nstacks; g++)
+		if (r->stacks[g].hi && rsp >= r->stacks[g].lo - 4096 && rsp < r->stacks[g].hi)
+			return true;
+	return false;
+}
+
+static void mark_registers(struct tli_goheap_marker *m, const struct tli_goheap_roots *r, const struct tli_target *t)
+{
+	m->src = TLI_GOHEAP_ROOT_REGISTERS;
+	for (size_t i = 0; i < t->nthreads; i++) {
+		const struct tli_regs *rg = &t->threads[i].regs;
+		if (!t->threads[i].regs_valid || !on_goroutine_stack(r, rg->rsp))
+			continue;
+		const uint64_t v[] = { rg->rax, rg->rbx, rg->rcx, rg->rdx, rg->rsi, rg->rdi, rg->rbp, rg->rsp,
+				       rg->r8,  rg->r9,  rg->r10, rg->r11, rg->r12, rg->r13, rg->r14, rg->r15 };
+		for (size_t j = 0; j < sizeof(v) / sizeof(v[0]); j++)
+			tli_goheap_mark_ptr(m, v[j]);
+	}
+}
+
+/* finalizer/cleanup specials: their objects and records; every object of a span
+ * whose specials could not be read */
+static void mark_specials(struct tli_goheap_marker *m)
+{
+	const struct tli_goheap *h = m->h;
+	m->src = TLI_GOHEAP_ROOT_SPECIALS;
+	for (size_t i = 0; i < h->special_roots.n; i++)
+		tli_goheap_mark_ptr(m, h->special_roots.v[i]);
+	for (size_t i = 0; i < h->special_words.n; i++)
+		tli_goheap_mark_ptr(m, h->special_words.v[i]);
+	if (!h->specials_coarse)
+		return;
+	for (size_t i = 0; i < h->nspans; i++) {
+		const struct tli_goheap_span *sp = &h->spans[i];
+		if (!sp->specials)
+			continue;
+		for (uint64_t o = 0; o < sp->nelems; o++)
+			tli_goheap_mark_ptr(m, sp->start + o * sp->elemsize);
+	}
+}
+
+void tli_goheap_mark_from_roots(struct tli_goheap_marker *m, const struct tli_goheap_roots *r,
+				const struct tli_target *t)
+{
+	for (int i = 0; i < 2; i++) {
+		const struct tli_goheap_range *g = &r->globals[i];
+		m->src = i == TLI_GOHEAP_DATA ? TLI_GOHEAP_ROOT_DATA : TLI_GOHEAP_ROOT_BSS;
+		if (g->mem)
+			scan_words(m, g->mem, g->lo, g->hi, false);
+	}
+	mark_registers(m, r, t);
+	mark_specials(m);
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The roots of the Go heap, captured while the target is stopped: the data and
+ * bss of the executable (runtime/mgcmark.go markrootBlock over
+ * moduledata.data/bss, go1.23) and the used part of every goroutine's stack
+ * (scanstack). One vectored read. See heap.h.
+ */
+#include "go/heap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "go/gobin.h"
+
+#define MAX_STACK (1ull << 30)
+
+/* data and bss from the moduledata (link-time, plus the load bias) */
+static struct tli_error *add_globals(struct tli_session *s, struct tli_go_rt *rt, struct tli_goheap_roots *r,
+				     struct tli_read *rs, size_t *nr)
+{
+	struct tli_gobin *gb = NULL;
+	if (tli_error_drop(tli_session_gobin(s, &gb)))
+		return NULL;
+	const struct tli_gomoduledata *md = tli_gobin_moduledata(gb);
+	if (!md) {
+		snprintf(r->problem, sizeof(r->problem), "no moduledata (data/bss roots unknown)");
+		return NULL;
+	}
+	uint64_t bias = tli_go_rt_bias(rt);
+	const uint64_t seg[2][2] = { [TLI_GOHEAP_DATA] = { md->data, md->edata },
+				     [TLI_GOHEAP_BSS] = { md->bss, md->ebss } };
+	for (int i = 0; i < 2; i++) {
+		uint64_t lo = seg[i][0] + bias, hi = seg[i][1] + bias;
+		if (hi <= lo || hi - lo > (1ull << 32))
+			continue;
+		struct tli_goheap_range *g = &r->globals[i];
+		g->lo = lo;
+		g->hi = hi;
+		g->mem = calloc(1, hi - lo);
+		if (!g->mem)
+			return &tli_enomem;
+		rs[(*nr)++] = (struct tli_read){ .addr = lo, .buf = g->mem, .len = hi - lo };
+	}
+	return NULL;
+}
+
+/* [sp, stack.hi) of every live goroutine (the whole stack if sp is outside it) */
+static struct tli_error *add_stacks(struct tli_go_rt *rt, struct tli_goheap_roots *r, struct tli_read *rs,
+				    size_t *nr)
+{
+	for (size_t i = 0; i < r->nstacks; i++) {
+		struct tli_go_gview v;
+		if (!tli_go_rt_g(rt, i, &v) || v.dead)
+			continue;
+		uint64_t lo = v.sp >= v.stk_lo && v.sp < v.stk_hi ? v.sp : v.stk_lo, hi = v.stk_hi;
+		lo &= ~7ull;
+		if (!lo || hi <= lo || hi - lo > MAX_STACK)
+			continue;
+		struct tli_goheap_range *st = &r->stacks[i];
+		st->lo = lo;
+		st->hi = hi;
+		st->mem = calloc(1, hi - lo);
+		if (!st->mem)
+			return &tli_enomem;
+		rs[(*nr)++] = (struct tli_read){ .addr = lo, .buf = st->mem, .len = hi - lo };
+	}
+	return NULL;
+}
+
+struct tli_error *tli_goheap_roots_capture(struct tli_session *s, struct tli_go_rt *rt, bool globals,
+					   struct tli_goheap_roots *r)
+{
+	size_t n = tli_go_rt_count(rt);
+	r->nstacks = n;
+	r->stacks = calloc(n ? n : 1, sizeof(*r->stacks));
+	struct tli_read *rs = calloc(n + 3, sizeof(*rs));
+	struct tli_error *err = NULL;
+	size_t nr = 0;
+	if (!r->stacks || !rs)
+		err = &tli_enomem;
+	if (!err && globals)
+		err = add_globals(s, rt, r, rs, &nr);
+	if (!err)
+		err = add_stacks(rt, r, rs, &nr);
+	if (!err && nr)
+		err = tli_target_read_many(s->target, rs, nr);
+	free(rs);
+	return err;
+}
+
+void tli_goheap_roots_free(struct tli_goheap_roots *r)
+{
+	for (size_t i = 0; r->stacks && i < r->nstacks; i++)
+		free(r->stacks[i].mem);
+	free(r->stacks);
+	for (int i = 0; i < 2; i++)
+		free(r->globals[i].mem);
+	*r = (struct tli_goheap_roots){ 0 };
+}

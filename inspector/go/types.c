@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Go's runtime type descriptor (internal/abi.Type, runtime._type): reading it,
+ * its name and its GC pointer bitmap. See types.h.
+ */
+#include "go/types.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bytes.h"
+#include "core/error.h"
+#include "go/chans.h"
+
+void tli_go_type_flags_resolve(struct tli_layout *l, struct tli_go_type_flags *ret)
+{
+	int64_t v;
+	ret->kind_gcprog = !tli_error_drop(tli_layout_constant(l, "internal/abi.KindGCProg", &v)) ? (uint8_t)v : 0;
+	ret->tflag_ondemand =
+		!tli_error_drop(tli_layout_constant(l, "internal/abi.TFlagGCMaskOnDemand", &v)) ? (uint8_t)v : 0;
+}
+
+bool tli_go_type_layout_ok(const struct tli_go_chan_layout *L)
+{
+	return L && L->has_type && L->type_size <= TLI_GO_TYPE_MAX_DESC;
+}
+
+/* [addr, addr+len) inside the module's types section (as a link-time address) */
+static bool in_module_types(const struct tli_go_type_src *src, uint64_t addr, uint32_t len, uint64_t *link)
+{
+	*link = addr - src->bias;
+	return src->gb && src->md && *link >= src->md->types && *link + len <= src->md->etypes;
+}
+
+static bool read_memory(const struct tli_go_type_src *src, uint64_t addr, void *out, uint32_t len)
+{
+	return !tli_error_drop(tli_target_read(src->t, addr, out, len));
+}
+
+bool tli_go_type_read_bytes(const struct tli_go_type_src *src, uint64_t addr, void *out, uint32_t len)
+{
+	uint64_t link;
+	bool module = in_module_types(src, addr, len, &link);
+	if (src->policy == TLI_GO_TYPE_MODULE_FILE) {
+		if (module)
+			return !tli_error_drop(tli_gobin_read(src->gb, link, out, len));
+		return tli_target_plausible(src->t, addr, len) && read_memory(src, addr, out, len);
+	}
+	if (module && link + len > link && !tli_error_drop(tli_gobin_read(src->gb, link, out, len)))
+		return true;
+	if (!addr || (addr & 7) || addr + len <= addr || !tli_target_plausible(src->t, addr, len))
+		return false;
+	return read_memory(src, addr, out, len);
+}
+
+bool tli_go_type_read(const struct tli_go_type_src *src, uint64_t addr, struct tli_go_type *ret)
+{
+	const struct tli_go_chan_layout *L = src->L;
+	uint8_t tb[TLI_GO_TYPE_MAX_DESC];
+	if (!tli_go_type_layout_ok(L) || !tli_go_type_read_bytes(src, addr, tb, L->type_size))
+		return false;
+	*ret = (struct tli_go_type){
+		.addr = addr,
+		.size = tli_rd64(tb + L->t_size),
+		.ptrbytes = L->has_gcdata ? tli_rd64(tb + L->t_ptrbytes) : 0,
+		.gcdata = L->has_gcdata ? tli_rd64(tb + L->t_gcdata) : 0,
+		.tflag = tb[L->t_tflag],
+		.kind_raw = tb[L->t_kind],
+	};
+	memcpy(&ret->str, tb + L->t_str, 4);
+	return true;
+}
+
+bool tli_go_type_name(const struct tli_go_type_src *src, const struct tli_go_type *ty, char *buf, size_t cap)
+{
+	if (cap)
+		buf[0] = 0;
+	if (!src->md || ty->str <= 0 || cap < 2)
+		return false;
+	/* runtime/type.go name.readVarint (go1.17+): flag byte, uvarint length, bytes;
+	 * names this long never need more than two length bytes */
+	uint64_t na = src->md->types + (uint64_t)ty->str + src->bias;
+	uint8_t nb[3] = { 0 };
+	if (!tli_go_type_read_bytes(src, na, nb, 3))
+		return false;
+	uint64_t len = 0;
+	int shift = 0, used = 0;
+	for (int i = 1; i < 3; i++) {
+		len |= (uint64_t)(nb[i] & 0x7f) << shift;
+		shift += 7;
+		used++;
+		if (!(nb[i] & 0x80))
+			break;
+	}
+	if (len == 0 || len >= cap - 1 ||
+	    !tli_go_type_read_bytes(src, na + 1 + (uint64_t)used, buf, (uint32_t)len))
+		return false;
+	buf[len] = 0;
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
+	if ((ty->tflag & TLI_GO_TFLAG_EXTRA_STAR) && buf[0] == '*')
+		memmove(buf, buf + 1, strlen(buf));
+	return true;
+}
+
+bool tli_go_type_ptrmask(const struct tli_go_type_src *src, const struct tli_go_type_flags *f,
+			 const struct tli_go_type *ty, uint8_t **ret)
+{
+	*ret = NULL;
+	bool prog = (ty->kind_raw & f->kind_gcprog) != 0;
+	bool ondemand = (ty->tflag & f->tflag_ondemand) != 0;
+	uint64_t gcdata = ty->gcdata;
+	size_t mlen = (size_t)((ty->ptrbytes / 8 + 7) / 8);
+	if (ondemand && gcdata) {
+		/* GCData is a **byte: the mask the runtime built (0 = not built yet) */
+		uint64_t mp = 0;
+		gcdata = tli_error_drop(tli_target_read_u64(src->t, gcdata, &mp)) ? 0 : mp;
+	}
+	if (prog || !ty->size || ty->size % 8 != 0 || ty->ptrbytes > ty->size || ty->ptrbytes % 8 != 0 ||
+	    mlen > (1u << 20) || (ty->ptrbytes != 0 && !gcdata))
+		return false;
+	uint8_t *mask = calloc(1, mlen ? mlen : 1);
+	if (!mask)
+		return false;
+	/* module masks from the file, built ones from memory */
+	if (mlen && !(src->gb && !tli_error_drop(tli_gobin_read(src->gb, gcdata - src->bias, mask, mlen))) &&
+	    !read_memory(src, gcdata, mask, (uint32_t)mlen)) {
+		free(mask);
+		return false;
+	}
+	*ret = mask;
+	return true;
+}

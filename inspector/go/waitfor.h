@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file waitfor.h
+ * What `leaks` and `graph` share: one capture of goroutines, channels (with
+ * their queues), every goroutine's stack and optionally the heap; then each
+ * goroutine classified by what it waits on, the stacks that hold each channel,
+ * and the cycles of the goroutine wait-for graph.
+ *
+ * Classification follows the definition of Go 1.26's goroutineleak profile
+ * (design: golang.org/issue/74609, "goroutine leak detection via garbage
+ * collection"): a goroutine
+ * blocked on a channel, select or sync primitive may be leaked; one in a nil
+ * channel operation or select {} is leaked by definition; anything else
+ * (or anything we are unsure about) is treated as runnable: its stack is a root.
+ */
+#ifndef TLI_GO_WAITFOR_H
+#define TLI_GO_WAITFOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/error.h"
+#include "core/session.h"
+#include "core/vec.h"
+#include "go/chans.h"
+#include "go/heap.h"
+
+/** What a goroutine's wait means for reachability. */
+enum tli_go_gclass {
+	TLI_GO_G_ROOT,       /**< not blocked for user reasons, or unsure: its stack is a root */
+	TLI_GO_G_FOREVER,    /**< nil channel / select {}: leaked by definition */
+	TLI_GO_G_CHAN,       /**< blocked on channels: runnable if any is reachable */
+	TLI_GO_G_SYNC,       /**< blocked on a sync primitive with a known object */
+};
+
+/** One goroutine, classified. */
+struct tli_go_ginfo {
+	enum tli_go_gclass cls;
+	bool runnable;              /**< (leaks) one of its objects was reached */
+	bool leaked;                /**< (leaks) reported */
+	uint64_t *objs;             /**< channels (CHAN) or semaphore objects (SYNC) it waits on */
+	size_t nobjs;
+	const char *why_root;       /**< why a user-blocked g was treated as a root (unsure) */
+};
+
+/** Goroutine indices whose stack holds one channel's address. */
+TLI_VEC(tli_go_holders, size_t);
+
+struct tli_go_waitfor {
+	struct tli_session *s;
+	struct tli_go_rt *rt;
+	struct tli_go_chans *c;
+	bool heap;                        /**< capture the heap and data/bss too (leaks) */
+	struct tli_goheap *h;             /**< NULL without the heap */
+	struct tli_goheap_roots roots;    /**< stacks always, data/bss with the heap */
+	struct tli_go_ginfo *gi;          /**< per goroutine (c->gs) */
+	struct tli_go_holders *refs;      /**< per channel (c->chans), filled by tli_go_waitfor_stack_refs */
+	char problem[256];                /**< why reachability cannot be judged, "" if it can */
+	/* words the runtime does not trace while it looks for leaks (tli_goheap_untraced) */
+	uint32_t s_c_base, s_c_words;     /**< sudog.c (two words, {vp, vu}, in go1.26+) */
+	uint32_t s_elem_base, s_elem_words; /**< sudog.elem (likewise) */
+	struct tli_u64set untraced_objs;  /**< the sudogs of goroutines classified CHAN or SYNC */
+	struct tli_u64set untraced_words; /**< their c and elem words */
+	struct tli_u64set stackhi;        /**< the g.stack.hi word of every g */
+};
+
+/**
+ * Open the runtime and capture everything while the target is stopped, call
+ * `between` (may be NULL) and release the target. Prints the verbose timing line
+ * and forwards the channel walker's warnings to the session.
+ */
+struct tli_error *tli_go_waitfor_capture(struct tli_go_waitfor *w, bool (*between)(void *), void *arg);
+/**
+ * After the capture: the goroutine listing into `result` (tli_go_rt_analyze)
+ * and every goroutine classified (gi, and refs zeroed). On failure w is freed.
+ */
+struct tli_error *tli_go_waitfor_analyze(struct tli_go_waitfor *w, json_t *result);
+/** refs: for each channel, the goroutines whose captured stack holds its address. */
+void tli_go_waitfor_stack_refs(struct tli_go_waitfor *w);
+/**
+ * Cycles of blocked goroutines (g -> g' if g waits on a channel whose holders
+ * include g') that involve at least two channels; with only_leaked, among
+ * leaked goroutines only. An array of {"goroutines": [...], "channels": [...]}.
+ */
+json_t *tli_go_waitfor_cycles(const struct tli_go_waitfor *w, bool only_leaked);
+void tli_go_waitfor_free(struct tli_go_waitfor *w);
+
+/** The goroutine object with this id in a gmap (tli_go_gmap), borrowed, or NULL. */
+json_t *tli_go_gmap_get(json_t *gmap, int64_t id);
+/** o[k] as a new reference, JSON null if o or the member is missing. */
+json_t *tli_go_json_member(json_t *o, const char *k);
+
+#endif
