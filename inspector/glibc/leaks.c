@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bigbuf.h"
 #include "core/bytes.h"
 #include "core/session.h"
 #include "dwarf/elfsym.h"
@@ -522,8 +523,8 @@ struct tli_error *tli_glibc_leaks(struct tli_session *s, const struct tli_glibc_
 	}
 	for (size_t i = 0; i < h->nchunks; i++)
 		n += counts(&h->chunks[i]);
-	k.mark = tli_gl_huge_alloc(h->nchunks + 1);
-	k.work = tli_gl_huge_alloc((n + 1) * sizeof(uint32_t));
+	k.mark = tli_big_alloc_lazy(h->nchunks + 1);
+	k.work = tli_big_alloc_lazy((n + 1) * sizeof(uint32_t));
 	size_t nex_cap = 2;
 	for (size_t i = 0; i < h->narenas; i++)
 		nex_cap += 2 * h->arenas[i].nsegs + 1;
@@ -661,8 +662,8 @@ out:
 	for (size_t i = 0; i < k.nreg; i++)
 		free(k.reg[i].first);
 	free(k.reg);
-	tli_gl_huge_free(k.mark, h->nchunks + 1);
-	tli_gl_huge_free(k.work, (n + 1) * sizeof(uint32_t));
+	tli_big_free(k.mark, h->nchunks + 1);
+	tli_big_free(k.work, (n + 1) * sizeof(uint32_t));
 	free(ex);
 	free(roots);
 	tli_gl_heap_free(h);
