@@ -65,8 +65,4 @@ struct tli_error *tli_glibc_prepare(int pid, const struct tli_glibc_opts *o, boo
 /** Drop the cache of tli_glibc_prepare(). */
 void tli_glibc_unprepare(void);
 
-/** Text rendering of the results above; `command` is "heap", "arenas",
- *  "bins", "chunk" or "leaks". */
-void tli_glibc_render_text(FILE *f, const char *command, json_t *result);
-
 #endif

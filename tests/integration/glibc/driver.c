@@ -7,6 +7,7 @@
 
 #include "core/session.h"
 #include "glibc/glibc.h"
+#include "render/text_glibc.h"
 
 int main(int argc, char **argv)
 {
