@@ -14,6 +14,7 @@
 #include "dwarf/dwarf.h"
 #include "dwarf/elfsym.h"
 #include "go/gobin.h"
+#include "maps/maps.h"
 
 static double ts_diff(const struct timespec *a, const struct timespec *b)
 {
@@ -149,6 +150,7 @@ struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_
 	clock_gettime(CLOCK_MONOTONIC, &s->t_open);
 	s->opts = *o;
 	s->warnings = json_array();
+	s->lib_layout = &tli_maps_lib_layout_finder;
 	struct tli_error *err;
 	if (o->pages) {
 		/* a live process gdb holds, read through page files gdb dumps */

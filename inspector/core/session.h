@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "layout.h"
+#include "liblayout.h"
 #include "target.h"
 
 struct tli_gobin;
@@ -41,6 +42,7 @@ struct tli_session {
 	uint64_t exe_bias;           /**< load bias of the main executable (PIE), 0 otherwise */
 	struct tli_gobin *gobin;     /**< Go metadata of the executable (lazily opened) */
 	bool gobin_tried;
+	const struct tli_lib_layout_finder *lib_layout; /**< libc's layout (glibc commands): maps/chain_glibc.c */
 	char *exe_path_pre;          /**< executable chosen before the target was opened */
 	json_t *warnings;            /**< array of strings, shown in every result */
 	struct timespec t_open;      /**< when the session was opened (for -v timings) */

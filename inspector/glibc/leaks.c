@@ -353,7 +353,7 @@ struct tli_error *tli_glibc_leaks(struct tli_session *s, const struct tli_glibc_
 	if (s->opts.pid && t->stop_deferred && !t->stopped) {
 		/* capture memory for every root and heap, pre-faulted meanwhile */
 		tli_gl_reserve(t, true);
-		prepared = !tli_error_drop(tli_glibc_prepare(s->opts.pid, o, s->opts.no_dwarf));
+		prepared = !tli_error_drop(tli_glibc_prepare(s, o));
 	}
 	/* the roots need every thread's registers and the maps at the stop */
 	struct tli_error *err = tli_target_stop(t);
