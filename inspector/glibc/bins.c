@@ -136,7 +136,7 @@ int tli_gl_detect_safe_linking(struct walk *w)
 		}
 	}
 	for (size_t ai = 0; ai < h->narenas; ai++) {
-		for (uint32_t b = 0; b < L->nfastbins && b < 16; b++) {
+		for (uint32_t b = 0; b < L->nfastbins && b < TLI_GL_MAX_FASTBINS; b++) {
 			uint64_t p = h->arenas[ai].fast_head[b], raw = 0;
 			if (!p || !tli_gl_rd64(w, p + L->mc_fd, &raw))
 				continue;
@@ -202,7 +202,7 @@ static void walk_tcache_bin(struct walk *w, struct tli_gl_tcache *tc, uint32_t b
 void tli_gl_walk_tcache(struct walk *w, struct tli_gl_tcache *tc)
 {
 	const struct tli_gl_layout *L = w->L;
-	uint8_t buf[4096];
+	uint8_t buf[TLI_GL_MAX_TCACHE_SIZE];
 	if (!tc->ptr)
 		return;
 	if (L->tc_size > sizeof(buf) || !tli_gl_rd(w, tc->ptr, buf, L->tc_size)) {
@@ -211,7 +211,7 @@ void tli_gl_walk_tcache(struct walk *w, struct tli_gl_tcache *tc)
 		return;
 	}
 	tc->ok = true;
-	for (uint32_t b = 0; b < L->tc_nbins && b < 128; b++) {
+	for (uint32_t b = 0; b < L->tc_nbins && b < TLI_GL_MAX_TCACHE_BINS; b++) {
 		tc->counts[b] = (uint32_t)tli_rdn(buf + L->tc_counts + (uint64_t)b * L->tc_count_width,
 						  L->tc_count_width);
 		walk_tcache_bin(w, tc, b, tli_rd64(buf + L->tc_entries + 8ull * b));
@@ -223,7 +223,7 @@ void tli_gl_walk_fastbins(struct walk *w, size_t ai)
 	const struct tli_gl_layout *L = w->L;
 	struct tli_gl_heap *h = w->h;
 	struct tli_gl_arena *ar = &h->arenas[ai];
-	for (uint32_t b = 0; b < L->nfastbins && b < 16; b++) {
+	for (uint32_t b = 0; b < L->nfastbins && b < TLI_GL_MAX_FASTBINS; b++) {
 		uint64_t p = ar->fast_head[b];
 		uint64_t want = tli_gl_fastbin_csize(b);
 		for (uint64_t n = 0; p; n++) {
@@ -308,6 +308,6 @@ static void walk_bin(struct walk *w, size_t ai, uint32_t b)
 
 void tli_gl_walk_bins(struct walk *w, size_t ai)
 {
-	for (uint32_t b = 1; b < w->L->nbins && b < 256; b++)
+	for (uint32_t b = 1; b < w->L->nbins && b < TLI_GL_MAX_BINS; b++)
 		walk_bin(w, ai, b);
 }

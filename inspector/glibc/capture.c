@@ -77,7 +77,7 @@ uint64_t tli_gl_reserve(struct tli_target *t, bool all_rw)
 		bool theap = false;
 		uint64_t hi[2] = { 0, 0 };
 		if (!all_rw && !heap && tli_gl_anon_rw(m) && !(m->start & (hmax - 1)) && peek_running(t, m->start, hi))
-			theap = hi[0] && !(hi[0] & 7) && (hi[0] & (hmax - 1)) < 4096 && !(hi[1] & (hmax - 1));
+			theap = hi[0] && !(hi[0] & 7) && (hi[0] & (hmax - 1)) < TLI_GL_PAGESIZE && !(hi[1] & (hmax - 1));
 		if (all_rw || heap || theap)
 			rg_add(&r, m->start, m->end - m->start);
 	}

@@ -264,6 +264,68 @@ struct tli_error *tli_glibc_arenas(struct tli_session *s, const struct tli_glibc
 	return NULL;
 }
 
+/* One thread's tcache: its non-empty bins and their total. */
+static json_t *tcache_json(const struct tli_gl_heap *h, const struct tli_gl_tcache *tc)
+{
+	json_t *t = json_object();
+	json_object_set_new(t, "tid", json_integer(tc->tid));
+	json_object_set_new(t, "fs_base", tli_gl_hex(tc->tp));
+	json_object_set_new(t, "tcache", tc->ptr ? tli_gl_hex(tc->ptr) : json_null());
+	json_t *bins = json_array();
+	uint64_t tn = 0, tb = 0;
+	for (uint32_t b = 0; tc->ok && b < h->L.tc_nbins && b < TLI_GL_MAX_TCACHE_BINS; b++) {
+		if (!tc->counts[b] && !tc->found[b])
+			continue;
+		json_t *x = json_object();
+		json_object_set_new(x, "index", json_integer(b));
+		json_object_set_new(x, "chunk_size", json_integer((json_int_t)tli_gl_tidx2csize(b)));
+		json_object_set_new(x, "count", json_integer(tc->counts[b]));
+		json_object_set_new(x, "found", json_integer((json_int_t)tc->found[b]));
+		json_object_set_new(x, "bytes", json_integer((json_int_t)tc->bytes[b]));
+		json_array_append_new(bins, x);
+		tn += tc->found[b];
+		tb += tc->bytes[b];
+	}
+	json_object_set_new(t, "bins", bins);
+	json_object_set_new(t, "total", tli_gl_cb(tn, tb));
+	return t;
+}
+
+/* One arena's free lists: fastbins, unsorted, small and large bins. */
+static json_t *arena_bins_json(const struct tli_gl_heap *h, size_t i)
+{
+	const struct tli_gl_arena *ar = &h->arenas[i];
+	json_t *a = json_object();
+	json_object_set_new(a, "index", json_integer((json_int_t)i));
+	json_object_set_new(a, "address", tli_gl_hex(ar->addr));
+	json_t *fb = json_array();
+	for (uint32_t b = 0; b < h->L.nfastbins && b < TLI_GL_MAX_FASTBINS; b++) {
+		if (!ar->fast[b].count)
+			continue;
+		json_t *x = tli_gl_cb(ar->fast[b].count, ar->fast[b].bytes);
+		json_object_set_new(x, "index", json_integer(b));
+		json_object_set_new(x, "chunk_size", json_integer((json_int_t)tli_gl_fastbin_csize(b)));
+		json_array_append_new(fb, x);
+	}
+	json_object_set_new(a, "fastbins", fb);
+	json_object_set_new(a, "unsorted", tli_gl_cb(ar->bins[1].count, ar->bins[1].bytes));
+	json_t *sm = json_array(), *lg = json_array();
+	for (uint32_t b = 2; b < h->L.nbins && b < TLI_GL_MAX_BINS; b++) {
+		const struct tli_gl_binstat *st = &ar->bins[b];
+		if (!st->count)
+			continue;
+		json_t *x = tli_gl_cb(st->count, st->bytes);
+		json_object_set_new(x, "index", json_integer(b));
+		json_object_set_new(x, "min_size", json_integer((json_int_t)tli_gl_chunksize(st->raw_min)));
+		json_object_set_new(x, "max_size", json_integer((json_int_t)tli_gl_chunksize(st->raw_max)));
+		json_array_append_new(b < h->L.nbins / 2 ? sm : lg, x);
+	}
+	json_object_set_new(a, "small", sm);
+	json_object_set_new(a, "large", lg);
+	json_object_set_new(a, "top_size", json_integer((json_int_t)ar->top_size));
+	return a;
+}
+
 struct tli_error *tli_glibc_bins(struct tli_session *s, const struct tli_glibc_opts *o, json_t *result)
 {
 	struct tli_gl_ctx *c;
@@ -275,65 +337,12 @@ struct tli_error *tli_glibc_bins(struct tli_session *s, const struct tli_glibc_o
 		return err;
 	json_t *g = glibc_info(c, h);
 	json_t *tcs = json_array();
-	for (size_t i = 0; i < h->ntc; i++) {
-		const struct tli_gl_tcache *tc = &h->tc[i];
-		json_t *t = json_object();
-		json_object_set_new(t, "tid", json_integer(tc->tid));
-		json_object_set_new(t, "fs_base", tli_gl_hex(tc->tp));
-		json_object_set_new(t, "tcache", tc->ptr ? tli_gl_hex(tc->ptr) : json_null());
-		json_t *bins = json_array();
-		uint64_t tn = 0, tb = 0;
-		for (uint32_t b = 0; tc->ok && b < h->L.tc_nbins && b < 128; b++) {
-			if (!tc->counts[b] && !tc->found[b])
-				continue;
-			json_t *x = json_object();
-			json_object_set_new(x, "index", json_integer(b));
-			json_object_set_new(x, "chunk_size", json_integer((json_int_t)tli_gl_tidx2csize(b)));
-			json_object_set_new(x, "count", json_integer(tc->counts[b]));
-			json_object_set_new(x, "found", json_integer((json_int_t)tc->found[b]));
-			json_object_set_new(x, "bytes", json_integer((json_int_t)tc->bytes[b]));
-			json_array_append_new(bins, x);
-			tn += tc->found[b];
-			tb += tc->bytes[b];
-		}
-		json_object_set_new(t, "bins", bins);
-		json_object_set_new(t, "total", tli_gl_cb(tn, tb));
-		json_array_append_new(tcs, t);
-	}
+	for (size_t i = 0; i < h->ntc; i++)
+		json_array_append_new(tcs, tcache_json(h, &h->tc[i]));
 	json_object_set_new(g, "tcache", tcs);
 	json_t *ars = json_array();
-	for (size_t i = 0; i < h->narenas; i++) {
-		const struct tli_gl_arena *ar = &h->arenas[i];
-		json_t *a = json_object();
-		json_object_set_new(a, "index", json_integer((json_int_t)i));
-		json_object_set_new(a, "address", tli_gl_hex(ar->addr));
-		json_t *fb = json_array();
-		for (uint32_t b = 0; b < h->L.nfastbins && b < 16; b++) {
-			if (!ar->fast[b].count)
-				continue;
-			json_t *x = tli_gl_cb(ar->fast[b].count, ar->fast[b].bytes);
-			json_object_set_new(x, "index", json_integer(b));
-			json_object_set_new(x, "chunk_size", json_integer((json_int_t)tli_gl_fastbin_csize(b)));
-			json_array_append_new(fb, x);
-		}
-		json_object_set_new(a, "fastbins", fb);
-		json_object_set_new(a, "unsorted", tli_gl_cb(ar->bins[1].count, ar->bins[1].bytes));
-		json_t *sm = json_array(), *lg = json_array();
-		for (uint32_t b = 2; b < h->L.nbins && b < 256; b++) {
-			const struct tli_gl_binstat *st = &ar->bins[b];
-			if (!st->count)
-				continue;
-			json_t *x = tli_gl_cb(st->count, st->bytes);
-			json_object_set_new(x, "index", json_integer(b));
-			json_object_set_new(x, "min_size", json_integer((json_int_t)tli_gl_chunksize(st->raw_min)));
-			json_object_set_new(x, "max_size", json_integer((json_int_t)tli_gl_chunksize(st->raw_max)));
-			json_array_append_new(b < h->L.nbins / 2 ? sm : lg, x);
-		}
-		json_object_set_new(a, "small", sm);
-		json_object_set_new(a, "large", lg);
-		json_object_set_new(a, "top_size", json_integer((json_int_t)ar->top_size));
-		json_array_append_new(ars, a);
-	}
+	for (size_t i = 0; i < h->narenas; i++)
+		json_array_append_new(ars, arena_bins_json(h, i));
 	json_object_set_new(g, "arenas", ars);
 	put_problems(h, g);
 	json_object_set_new(result, "glibc", g);
@@ -363,10 +372,8 @@ struct tli_error *tli_glibc_chunk(struct tli_session *s, const struct tli_glibc_
 	json_object_set_new(x, "query", tli_gl_hex(addr));
 	json_object_set_new(x, "offset", json_integer((json_int_t)(addr - ch->addr)));
 	uint64_t raw = 0, prev_size = 0;
-	struct tli_error *e = tli_target_read_u64(s->target, ch->addr + c->L.mc_size, &raw);
-	tli_error_destroy(e);
-	e = tli_target_read_u64(s->target, ch->addr + c->L.mc_prev_size, &prev_size);
-	tli_error_destroy(e);
+	tli_error_drop(tli_target_read_u64(s->target, ch->addr + c->L.mc_size, &raw));
+	tli_error_drop(tli_target_read_u64(s->target, ch->addr + c->L.mc_prev_size, &prev_size));
 	json_object_set_new(x, "raw_size", tli_gl_hex(raw));
 	json_t *fl = json_object();
 	json_object_set_new(fl, "prev_inuse", json_boolean(ch->flags & TLI_GL_PREV_INUSE));

@@ -282,7 +282,7 @@ static struct tli_error *check_build_id(struct tli_session *s, struct tli_gl_ctx
 	if (!info->build_id_len)
 		return NULL;
 	struct tli_target *t = s->target;
-	uint8_t page[4096];
+	uint8_t page[TLI_GL_PAGESIZE];
 	size_t nf = 0;
 	struct tli_range r = { lo, sizeof(page) };
 	tli_error_destroy(tli_target_capture(t, &r, 1, 0, &nf));

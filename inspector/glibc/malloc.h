@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file malloc.h
- * Internal: the resolved malloc layout and the walker over a captured target.
+ * Internal: ptmalloc's own macros, the resolved malloc layout, and the walker over
+ * a captured target (capture.c, then walk.c and its steps, see walk.h).
  * The walker knows no offsets: everything comes from struct tli_gl_layout,
- * which libc.c fills from the libc layout (DWARF / symbols), and which unit
- * tests fill from their own synthetic images.
+ * which malloc_layout.c fills from libc's layout (DWARF / symbols / runtime map),
+ * and which unit tests fill from their own synthetic images.
  */
 #ifndef TLI_GLIBC_MALLOC_H
 #define TLI_GLIBC_MALLOC_H
@@ -64,6 +65,14 @@ static inline uint64_t tli_gl_tidx2csize(uint32_t i)
 static inline uint64_t tli_gl_fastbin_csize(uint32_t i) { return ((uint64_t)i + 2) << 4; }
 /** REVEAL_PTR (safe-linking, glibc >= 2.32): the pointer PROTECT_PTR stored at address pos. */
 static inline uint64_t tli_gl_reveal_ptr(uint64_t pos, uint64_t stored) { return stored ^ (pos >> 12); }
+
+/* Bounds of the layouts this walker accepts (malloc_layout.c checks them): NFASTBINS is 10
+ * and NBINS 128 on x86_64, TCACHE_MAX_BINS 64 (tcache_perthread_struct: 640 bytes). */
+#define TLI_GL_MAX_FASTBINS 16u
+#define TLI_GL_MAX_BINS 256u
+#define TLI_GL_MAX_TCACHE_BINS 128u
+#define TLI_GL_MAX_TCACHE_SIZE 4096u
+#define TLI_GL_MAX_MP_SIZE 512u        /**< struct malloc_par (about 140 bytes) */
 
 /** tli_gl_chunk.arena of a chunk that belongs to no arena (mmapped). */
 #define TLI_GL_NO_ARENA 0xffffu
@@ -138,9 +147,9 @@ struct tli_gl_arena {
 	uint32_t mutex, flags;
 	struct tli_gl_seg *segs;
 	size_t nsegs;
-	uint64_t fast_head[16];
-	struct tli_gl_binstat fast[16];
-	struct tli_gl_binstat bins[256];   /**< index = bin number 1..nbins-1 */
+	uint64_t fast_head[TLI_GL_MAX_FASTBINS];
+	struct tli_gl_binstat fast[TLI_GL_MAX_FASTBINS];
+	struct tli_gl_binstat bins[TLI_GL_MAX_BINS];   /**< index = bin number 1..nbins-1 */
 	uint64_t n_kind[GLK__N], b_kind[GLK__N];
 	uint64_t overhead;                 /**< system_mem - bytes of chunks walked */
 	bool walked_ok;
@@ -151,9 +160,9 @@ struct tli_gl_tcache {
 	uint64_t tp;          /**< fs_base */
 	uint64_t slot;        /**< address of the thread's `tcache` variable */
 	uint64_t ptr;         /**< tcache_perthread_struct *, 0 if none */
-	uint32_t counts[128];
-	uint64_t found[128];  /**< entries walked per bin */
-	uint64_t bytes[128];
+	uint32_t counts[TLI_GL_MAX_TCACHE_BINS];
+	uint64_t found[TLI_GL_MAX_TCACHE_BINS];  /**< entries walked per bin */
+	uint64_t bytes[TLI_GL_MAX_TCACHE_BINS];
 	bool ok;
 };
 
@@ -220,8 +229,9 @@ const struct tli_gl_chunk *tli_gl_find_chunk(const struct tli_gl_heap *h, uint64
 /** Segment containing addr, or NULL (arena index in *arena). */
 const struct tli_gl_seg *tli_gl_find_seg(const struct tli_gl_heap *h, uint64_t addr, size_t *arena);
 
-/** mallinfo2 as glibc computes it, from the walk. */
+/** mallinfo2 as glibc computes it (malloc/malloc.c int_mallinfo), from the walk. */
 json_t *tli_gl_mallinfo2_json(const struct tli_gl_heap *h);
+/* ---- statistics from the walk (stats.c) ---- */
 /** Per-arena malloc_info numbers (same names as the XML). */
 json_t *tli_gl_malloc_info_json(const struct tli_gl_heap *h, size_t arena);
 /** malloc_info's <total> lines: the arenas' numbers summed, plus the mmapped chunks. */

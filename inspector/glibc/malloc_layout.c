@@ -61,10 +61,10 @@ static struct tli_error *resolve_members(struct tli_layout *l, struct tli_gl_lay
 	if ((err = tli_layout_type_size(l, "heap_info", &sz)))
 		return err;
 	L->hi_size = (uint32_t)sz;
-	L->nfastbins = fast_sz / 8;
-	L->nbins = bins_sz / 16 + 1;
-	if (!L->nfastbins || L->nfastbins > 16 || L->nbins < 3 || L->nbins > 256 || L->ms_size > (1u << 16) ||
-	    L->mp_size > 512)
+	L->nfastbins = fast_sz / sizeof(uint64_t);            /* mfastbinptr fastbinsY[NFASTBINS] */
+	L->nbins = bins_sz / (2 * sizeof(uint64_t)) + 1;     /* mchunkptr bins[NBINS * 2 - 2] */
+	if (!L->nfastbins || L->nfastbins > TLI_GL_MAX_FASTBINS || L->nbins < 3 || L->nbins > TLI_GL_MAX_BINS ||
+	    L->ms_size > (1u << 16) || L->mp_size > TLI_GL_MAX_MP_SIZE)
 		return tli_error_create(TLI_E_UNSUPPORTED, "unexpected malloc layout: %u fastbins, %u bins, "
 					"malloc_state %u bytes, malloc_par %u bytes", L->nfastbins, L->nbins,
 					L->ms_size, L->mp_size);
@@ -73,9 +73,9 @@ static struct tli_error *resolve_members(struct tli_layout *l, struct tli_gl_lay
 		has_mp_tbins = true;
 	}
 	L->has_tcache_fields = has_mp_tcount && has_mp_tbins;
-	*has_tc = has_tc_counts && has_tc_entries && entries_sz >= 8;
+	*has_tc = has_tc_counts && has_tc_entries && entries_sz >= sizeof(uint64_t);
 	if (*has_tc) {
-		L->tc_nbins = entries_sz / 8;
+		L->tc_nbins = entries_sz / sizeof(uint64_t); /* tcache_entry *entries[TCACHE_MAX_BINS] */
 		L->tc_count_width = counts_sz / L->tc_nbins;
 	}
 	return NULL;
@@ -93,8 +93,8 @@ static struct tli_error *resolve_tcache(struct tli_layout *l, struct tli_gl_layo
 	if ((err = tli_layout_member(l, "tcache_entry", "next", &m)))
 		return err;
 	L->te_next = (uint32_t)m.offset;
-	L->has_tcache = L->tc_nbins <= 128 && (L->tc_count_width == 1 || L->tc_count_width == 2) &&
-			L->tc_size <= 4096;
+	L->has_tcache = L->tc_nbins <= TLI_GL_MAX_TCACHE_BINS && (L->tc_count_width == 1 || L->tc_count_width == 2) &&
+			L->tc_size <= TLI_GL_MAX_TCACHE_SIZE;
 	if (!L->has_tcache)
 		return tli_error_create(TLI_E_UNSUPPORTED, "unexpected tcache_perthread_struct: %u bins, "
 					"count width %u, size %u", L->tc_nbins, L->tc_count_width, L->tc_size);

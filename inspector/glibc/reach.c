@@ -90,7 +90,7 @@ void tli_gl_reach_scan(struct tli_gl_reach *k, uint64_t a, uint64_t e)
 		}
 		if (tli_error_drop(tli_target_read(k->t, a, buf, n))) {
 			/* skip to the next page */
-			uint64_t next = (a | 4095) + 1;
+			uint64_t next = (a | (TLI_GL_PAGESIZE - 1)) + 1;
 			a = next > a ? next : e;
 			continue;
 		}

@@ -117,7 +117,7 @@ static bool sbrk_segment(struct walk *w, size_t ai, uint64_t sbrk_base, bool *to
 	bool noncontig = ar->flags & TLI_GL_NONCONTIGUOUS;
 	uint64_t start = tli_gl_align_up(sbrk_base);
 	uint64_t end = ar->top + ar->top_size;
-	if (sbrk_base && ar->top >= start && end >= ar->top && end - start <= ar->system_mem + 4096 &&
+	if (sbrk_base && ar->top >= start && end >= ar->top && end - start <= ar->system_mem + TLI_GL_PAGESIZE &&
 	    tli_target_plausible(w->t, start, TLI_GL_CHUNK_HDR_SZ)) {
 		add_seg(w, ai, start, end, 0, end - start, end - start);
 		*top_found = true;

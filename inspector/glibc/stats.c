@@ -13,8 +13,8 @@
 
 void tli_gl_sizes_add(struct sizetab *t, uint64_t size)
 {
-	if (size / 16 < SZ_DIRECT) {
-		t->direct[size / 16]++;
+	if (size / TLI_GL_MALLOC_ALIGNMENT < SZ_DIRECT) {
+		t->direct[size / TLI_GL_MALLOC_ALIGNMENT]++;
 		return;
 	}
 	tli_u64map_put(&t->big, size, tli_u64map_get(&t->big, size) + 1); /* out of memory: not counted */
@@ -35,7 +35,7 @@ void tli_gl_sizes_finish(struct sizetab *t, struct tli_gl_heap *h)
 	if (h->sizes) {
 		for (size_t i = 0; i < SZ_DIRECT; i++)
 			if (t->direct[i])
-				h->sizes[h->nsizes++] = (struct tli_gl_sizecount){ 16ull * i, t->direct[i] };
+				h->sizes[h->nsizes++] = (struct tli_gl_sizecount){ (uint64_t)TLI_GL_MALLOC_ALIGNMENT * i, t->direct[i] };
 		for (size_t i = 0; i < t->big.cap; i++)
 			if (t->big.keys[i])
 				h->sizes[h->nsizes++] = (struct tli_gl_sizecount){ t->big.keys[i], t->big.vals[i] };
@@ -56,11 +56,11 @@ static void arena_avail(const struct tli_gl_heap *h, const struct tli_gl_arena *
 			uint64_t *nblocks, uint64_t *nfast, uint64_t *fastavail, uint64_t *rest_raw)
 {
 	uint64_t fa = 0, nf = 0, bb = 0, bn = 0, braw = 0;
-	for (uint32_t i = 0; i < h->L.nfastbins && i < 16; i++) {
+	for (uint32_t i = 0; i < h->L.nfastbins && i < TLI_GL_MAX_FASTBINS; i++) {
 		nf += ar->fast[i].count;
 		fa += ar->fast[i].bytes;
 	}
-	for (uint32_t i = 1; i < h->L.nbins && i < 256; i++) {
+	for (uint32_t i = 1; i < h->L.nbins && i < TLI_GL_MAX_BINS; i++) {
 		bn += ar->bins[i].count;
 		bb += ar->bins[i].bytes;
 		braw += ar->bins[i].raw_bytes;
@@ -107,7 +107,7 @@ json_t *tli_gl_mallinfo2_json(const struct tli_gl_heap *h)
 static json_t *malloc_info_sizes(const struct tli_gl_heap *h, const struct tli_gl_arena *ar)
 {
 	json_t *sizes = json_array();
-	for (uint32_t i = 0; i < h->L.nfastbins && i < 16; i++) {
+	for (uint32_t i = 0; i < h->L.nfastbins && i < TLI_GL_MAX_FASTBINS; i++) {
 		if (!ar->fast[i].count)
 			continue;
 		uint64_t to = tli_gl_fastbin_csize(i);
@@ -119,7 +119,7 @@ static json_t *malloc_info_sizes(const struct tli_gl_heap *h, const struct tli_g
 		json_object_set_new(s, "count", json_integer((json_int_t)ar->fast[i].count));
 		json_array_append_new(sizes, s);
 	}
-	for (uint32_t i = 1; i < h->L.nbins && i < 256; i++) {
+	for (uint32_t i = 1; i < h->L.nbins && i < TLI_GL_MAX_BINS; i++) {
 		const struct tli_gl_binstat *b = &ar->bins[i];
 		if (!b->count)
 			continue;

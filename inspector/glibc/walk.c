@@ -64,7 +64,7 @@ static struct tli_error *read_mp(struct walk *w)
 {
 	const struct tli_gl_layout *L = w->L;
 	struct tli_gl_heap *h = w->h;
-	uint8_t mpb[512];
+	uint8_t mpb[TLI_GL_MAX_MP_SIZE];
 	struct tli_error *err = NULL;
 	if (L->mp_size > sizeof(mpb) || (err = tli_target_read(w->t, L->mp, mpb, L->mp_size)))
 		return tli_error_wrap(err ? err : tli_error_create(TLI_E_INTERNAL, "malloc_par too large"),
@@ -103,7 +103,7 @@ static struct tli_error *add_arena(struct walk *w, uint64_t a, const uint8_t *ab
 	ar->attached = tli_rd64(abuf + L->ms_attached);
 	ar->system_mem = tli_rd64(abuf + L->ms_system_mem);
 	ar->max_system_mem = tli_rd64(abuf + L->ms_max_system_mem);
-	for (uint32_t i = 0; i < L->nfastbins && i < 16; i++)
+	for (uint32_t i = 0; i < L->nfastbins && i < TLI_GL_MAX_FASTBINS; i++)
 		ar->fast_head[i] = tli_rd64(abuf + L->ms_fastbins + 8 * i);
 	if (ar->mutex)
 		tli_gl_problem(h, a, (long)h->narenas - 1, "arena 0x%" PRIx64 " is locked (mutex %u): a thread was "

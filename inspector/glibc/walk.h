@@ -40,7 +40,7 @@ struct mark { uint64_t addr; uint8_t kind; uint16_t arena; uint32_t aux; };
 TLI_VEC(markset, struct mark);
 
 /* ---- per-size counts of in-use chunks (stats.c) ---- */
-#define SZ_DIRECT 4096 /* sizes below 16 * SZ_DIRECT are counted in a plain array */
+#define SZ_DIRECT 4096 /* sizes below MALLOC_ALIGNMENT * SZ_DIRECT are counted in a plain array */
 struct sizetab {
 	uint64_t direct[SZ_DIRECT];
 	struct tli_u64map big;   /* size -> count, for the larger sizes */
