@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "layout.h"
+#include "liblayout.h"
 #include "target.h"
 #include "warnings.h"
 
@@ -43,6 +44,7 @@ struct tli_session {
 	uint64_t exe_bias;           /**< load bias of the main executable (PIE), 0 otherwise */
 	struct tli_gobin *gobin;     /**< Go metadata of the executable (lazily opened) */
 	bool gobin_tried;
+	const struct tli_lib_layout_finder *lib_layout; /**< libc's layout (glibc commands): maps/chain_glibc.c */
 	char *exe_path_pre;          /**< executable chosen before the target was opened */
 	struct tli_warnings warnings; /**< shown in every result (tli_session_warn) */
 	struct timespec t_open;      /**< when the session was opened (for -v timings) */

@@ -4,13 +4,16 @@
  * glibc malloc (ptmalloc2) from outside: arenas, heaps, every chunk, every bin,
  * mallinfo2/malloc_info reproduced from the walk, and leak suspects.
  *
- * Every command: finds libc.so.6 in the target's mappings, builds a layout for
- * it (DWARF of libc6-dbg by build-id, + its .symtab), captures arenas, heap
+ * Every command: finds libc.so.6 in the target's mappings, gets a layout for it
+ * through the session's hook (core/liblayout.h: DWARF of libc6-dbg by build-id +
+ * its .symtab, else the glibc runtime map of its version), captures arenas, heap
  * segments, tcache structs (and for `leaks` every writable mapping) while the
- * target is stopped, releases it, and walks the capture.
+ * target is stopped, releases it, and walks the capture. The structures walked
+ * are those of glibc's malloc/malloc.c and malloc/arena.c.
  *
- * Results (jansson) are documented in docs/glibc.md; the text printer is
- * tli_glibc_render_text().
+ * Results (jansson, inside the "tlinspect/1" document of docs/json-schema.md) are
+ * built by heap_cmd.c (heap, arenas, bins, chunk) and leaks.c; the text printer is
+ * render/text_glibc.c.
  */
 #ifndef TLI_GLIBC_GLIBC_H
 #define TLI_GLIBC_GLIBC_H
@@ -56,17 +59,14 @@ struct tli_error *tli_glibc_leaks(struct tli_session *s, const struct tli_glibc_
 				  json_t *result);
 
 /**
- * Optional, for a live pid: resolve libc's layout (DWARF indexing, ~0.3-1 s)
- * BEFORE the session stops the target, so the target's pause is only the
- * capture. Reads /proc/PID/maps; the result is cached process-wide and used
- * by the commands above when libc's path, build-id and bias match.
+ * Optional, for a live target not stopped yet (opened with a deferred stop): resolve
+ * libc's layout (DWARF indexing, ~0.3-1 s) BEFORE the session stops the target, so the
+ * target's pause is only the capture. Finds libc in the target's mappings (read when it
+ * was opened); the result is cached process-wide and used by the commands above when
+ * libc's path, build-id and bias match.
  */
-struct tli_error *tli_glibc_prepare(int pid, const struct tli_glibc_opts *o, bool no_dwarf);
+struct tli_error *tli_glibc_prepare(struct tli_session *s, const struct tli_glibc_opts *o);
 /** Drop the cache of tli_glibc_prepare(). */
 void tli_glibc_unprepare(void);
-
-/** Text rendering of the results above; `command` is "heap", "arenas",
- *  "bins", "chunk" or "leaks". */
-void tli_glibc_render_text(FILE *f, const char *command, json_t *result);
 
 #endif

@@ -145,97 +145,14 @@ static json_t *arena_json(const struct tli_gl_heap *h, size_t i)
 	return o;
 }
 
-static json_t *malloc_info_total(const struct tli_gl_heap *h)
-{
-	json_t *t = json_object();
-	uint64_t fc = 0, fs = 0, rc = 0, rs = 0, sc = 0, sm = 0, at = 0, am = 0;
-	for (size_t i = 0; i < h->narenas; i++) {
-		json_t *a = tli_gl_malloc_info_json(h, i);
-		fc += json_integer_value(json_object_get(a, "fast_count"));
-		fs += json_integer_value(json_object_get(a, "fast_size"));
-		rc += json_integer_value(json_object_get(a, "rest_count"));
-		rs += json_integer_value(json_object_get(a, "rest_size"));
-		sc += json_integer_value(json_object_get(a, "system_current"));
-		sm += json_integer_value(json_object_get(a, "system_max"));
-		at += json_integer_value(json_object_get(a, "aspace_total"));
-		am += json_integer_value(json_object_get(a, "aspace_mprotect"));
-		json_decref(a);
-	}
-	json_object_set_new(t, "fast_count", json_integer((json_int_t)fc));
-	json_object_set_new(t, "fast_size", json_integer((json_int_t)fs));
-	json_object_set_new(t, "rest_count", json_integer((json_int_t)rc));
-	json_object_set_new(t, "rest_size", json_integer((json_int_t)rs));
-	json_object_set_new(t, "mmap_count", json_integer((json_int_t)h->n_mmaps));
-	json_object_set_new(t, "mmap_size", json_integer((json_int_t)h->mmapped_mem));
-	json_object_set_new(t, "system_current", json_integer((json_int_t)sc));
-	json_object_set_new(t, "system_max", json_integer((json_int_t)sm));
-	json_object_set_new(t, "aspace_total", json_integer((json_int_t)at));
-	json_object_set_new(t, "aspace_mprotect", json_integer((json_int_t)am));
-	return t;
-}
-
-/* ---- size statistics (from the walk's per-size counts) ---- */
-struct szent { uint64_t size, count, bytes; };
-static int cmp_szent_bytes(const void *a, const void *b)
-{
-	const struct szent *x = a, *y = b;
-	if (x->bytes != y->bytes)
-		return x->bytes > y->bytes ? -1 : 1;
-	return x->size < y->size ? -1 : x->size > y->size;
-}
-
-static json_t *top_sizes(const struct tli_gl_heap *h, int top)
-{
-	struct szent *v = calloc(h->nsizes + 1, sizeof(*v));
-	if (!v)
-		return json_array();
-	for (size_t i = 0; i < h->nsizes; i++)
-		v[i] = (struct szent){ h->sizes[i].size, h->sizes[i].count, h->sizes[i].size * h->sizes[i].count };
-	size_t k = h->nsizes;
-	qsort(v, k, sizeof(*v), cmp_szent_bytes);
-	json_t *a = json_array();
-	size_t lim = top < 0 ? k : (size_t)(top ? top : 10);
-	for (size_t i = 0; i < k && i < lim; i++) {
-		json_t *o = json_object();
-		json_object_set_new(o, "size", json_integer((json_int_t)v[i].size));
-		json_object_set_new(o, "count", json_integer((json_int_t)v[i].count));
-		json_object_set_new(o, "bytes", json_integer((json_int_t)v[i].bytes));
-		json_array_append_new(a, o);
-	}
-	free(v);
-	return a;
-}
-
-static json_t *histogram(const struct tli_gl_heap *h)
-{
-	uint64_t cnt[64] = { 0 }, by[64] = { 0 };
-	for (size_t i = 0; i < h->nsizes; i++) {
-		int b = 63 - __builtin_clzll(h->sizes[i].size | 1);
-		cnt[b] += h->sizes[i].count;
-		by[b] += h->sizes[i].size * h->sizes[i].count;
-	}
-	json_t *a = json_array();
-	for (int b = 0; b < 64; b++) {
-		if (!cnt[b])
-			continue;
-		json_t *o = json_object();
-		json_object_set_new(o, "from", json_integer((json_int_t)(1ull << b)));
-		json_object_set_new(o, "to", json_integer((json_int_t)((b < 63 ? (1ull << (b + 1)) : 0) - 1)));
-		json_object_set_new(o, "count", json_integer((json_int_t)cnt[b]));
-		json_object_set_new(o, "bytes", json_integer((json_int_t)by[b]));
-		json_array_append_new(a, o);
-	}
-	return a;
-}
-
 json_t *tli_gl_chunk_json(const struct tli_gl_heap *h, const struct tli_gl_chunk *c)
 {
 	json_t *o = json_object();
 	json_object_set_new_nocheck(o, "address", tli_gl_hex(c->addr));
-	json_object_set_new_nocheck(o, "user", tli_gl_hex(c->addr + 16));
+	json_object_set_new_nocheck(o, "user", tli_gl_hex(tli_gl_chunk2mem(c->addr)));
 	json_object_set_new_nocheck(o, "size", json_integer((json_int_t)c->size));
 	json_object_set_new_nocheck(o, "state", json_string(tli_gl_kind_names[c->kind]));
-	json_object_set_new_nocheck(o, "arena", c->arena == 0xffff ? json_null() : json_integer(c->arena));
+	json_object_set_new_nocheck(o, "arena", c->arena == TLI_GL_NO_ARENA ? json_null() : json_integer(c->arena));
 	if (c->kind == GLK_TCACHE || c->kind == GLK_FAST || c->kind == GLK_UNSORTED || c->kind == GLK_SMALL ||
 	    c->kind == GLK_LARGE)
 		json_object_set_new_nocheck(o, "bin", json_integer(c->aux));
@@ -282,7 +199,7 @@ struct tli_error *tli_glibc_heap(struct tli_session *s, const struct tli_glibc_o
 	for (size_t i = 0; i < h->narenas; i++)
 		json_array_append_new(mia, tli_gl_malloc_info_json(h, i));
 	json_object_set_new(mi, "heaps", mia);
-	json_object_set_new(mi, "total", malloc_info_total(h));
+	json_object_set_new(mi, "total", tli_gl_malloc_info_total_json(h));
 	json_object_set_new(g, "malloc_info", mi);
 	json_t *ars = json_array();
 	for (size_t i = 0; i < h->narenas; i++) {
@@ -311,8 +228,8 @@ struct tli_error *tli_glibc_heap(struct tli_session *s, const struct tli_glibc_o
 	for (int k = 0; k < GLK__N; k++)
 		json_object_set_new(tot, tli_gl_kind_names[k], tli_gl_cb(kn[k], kb[k]));
 	json_object_set_new(g, "totals", tot);
-	json_object_set_new(g, "histogram", histogram(h));
-	json_object_set_new(g, "top_sizes", top_sizes(h, o ? o->top : 0));
+	json_object_set_new(g, "histogram", tli_gl_histogram_json(h));
+	json_object_set_new(g, "top_sizes", tli_gl_top_sizes_json(h, o ? o->top : 0));
 	if (o && o->chunks) {
 		json_t *all = json_array();
 		for (size_t i = 0; i < h->nchunks; i++)
@@ -347,6 +264,68 @@ struct tli_error *tli_glibc_arenas(struct tli_session *s, const struct tli_glibc
 	return NULL;
 }
 
+/* One thread's tcache: its non-empty bins and their total. */
+static json_t *tcache_json(const struct tli_gl_heap *h, const struct tli_gl_tcache *tc)
+{
+	json_t *t = json_object();
+	json_object_set_new(t, "tid", json_integer(tc->tid));
+	json_object_set_new(t, "fs_base", tli_gl_hex(tc->tp));
+	json_object_set_new(t, "tcache", tc->ptr ? tli_gl_hex(tc->ptr) : json_null());
+	json_t *bins = json_array();
+	uint64_t tn = 0, tb = 0;
+	for (uint32_t b = 0; tc->ok && b < h->L.tc_nbins && b < TLI_GL_MAX_TCACHE_BINS; b++) {
+		if (!tc->counts[b] && !tc->found[b])
+			continue;
+		json_t *x = json_object();
+		json_object_set_new(x, "index", json_integer(b));
+		json_object_set_new(x, "chunk_size", json_integer((json_int_t)tli_gl_tidx2csize(b)));
+		json_object_set_new(x, "count", json_integer(tc->counts[b]));
+		json_object_set_new(x, "found", json_integer((json_int_t)tc->found[b]));
+		json_object_set_new(x, "bytes", json_integer((json_int_t)tc->bytes[b]));
+		json_array_append_new(bins, x);
+		tn += tc->found[b];
+		tb += tc->bytes[b];
+	}
+	json_object_set_new(t, "bins", bins);
+	json_object_set_new(t, "total", tli_gl_cb(tn, tb));
+	return t;
+}
+
+/* One arena's free lists: fastbins, unsorted, small and large bins. */
+static json_t *arena_bins_json(const struct tli_gl_heap *h, size_t i)
+{
+	const struct tli_gl_arena *ar = &h->arenas[i];
+	json_t *a = json_object();
+	json_object_set_new(a, "index", json_integer((json_int_t)i));
+	json_object_set_new(a, "address", tli_gl_hex(ar->addr));
+	json_t *fb = json_array();
+	for (uint32_t b = 0; b < h->L.nfastbins && b < TLI_GL_MAX_FASTBINS; b++) {
+		if (!ar->fast[b].count)
+			continue;
+		json_t *x = tli_gl_cb(ar->fast[b].count, ar->fast[b].bytes);
+		json_object_set_new(x, "index", json_integer(b));
+		json_object_set_new(x, "chunk_size", json_integer((json_int_t)tli_gl_fastbin_csize(b)));
+		json_array_append_new(fb, x);
+	}
+	json_object_set_new(a, "fastbins", fb);
+	json_object_set_new(a, "unsorted", tli_gl_cb(ar->bins[1].count, ar->bins[1].bytes));
+	json_t *sm = json_array(), *lg = json_array();
+	for (uint32_t b = 2; b < h->L.nbins && b < TLI_GL_MAX_BINS; b++) {
+		const struct tli_gl_binstat *st = &ar->bins[b];
+		if (!st->count)
+			continue;
+		json_t *x = tli_gl_cb(st->count, st->bytes);
+		json_object_set_new(x, "index", json_integer(b));
+		json_object_set_new(x, "min_size", json_integer((json_int_t)tli_gl_chunksize(st->raw_min)));
+		json_object_set_new(x, "max_size", json_integer((json_int_t)tli_gl_chunksize(st->raw_max)));
+		json_array_append_new(b < h->L.nbins / 2 ? sm : lg, x);
+	}
+	json_object_set_new(a, "small", sm);
+	json_object_set_new(a, "large", lg);
+	json_object_set_new(a, "top_size", json_integer((json_int_t)ar->top_size));
+	return a;
+}
+
 struct tli_error *tli_glibc_bins(struct tli_session *s, const struct tli_glibc_opts *o, json_t *result)
 {
 	struct tli_gl_ctx *c;
@@ -358,65 +337,12 @@ struct tli_error *tli_glibc_bins(struct tli_session *s, const struct tli_glibc_o
 		return err;
 	json_t *g = glibc_info(c, h);
 	json_t *tcs = json_array();
-	for (size_t i = 0; i < h->ntc; i++) {
-		const struct tli_gl_tcache *tc = &h->tc[i];
-		json_t *t = json_object();
-		json_object_set_new(t, "tid", json_integer(tc->tid));
-		json_object_set_new(t, "fs_base", tli_gl_hex(tc->tp));
-		json_object_set_new(t, "tcache", tc->ptr ? tli_gl_hex(tc->ptr) : json_null());
-		json_t *bins = json_array();
-		uint64_t tn = 0, tb = 0;
-		for (uint32_t b = 0; tc->ok && b < h->L.tc_nbins && b < 128; b++) {
-			if (!tc->counts[b] && !tc->found[b])
-				continue;
-			json_t *x = json_object();
-			json_object_set_new(x, "index", json_integer(b));
-			json_object_set_new(x, "chunk_size", json_integer(16 * b + 0x20));
-			json_object_set_new(x, "count", json_integer(tc->counts[b]));
-			json_object_set_new(x, "found", json_integer((json_int_t)tc->found[b]));
-			json_object_set_new(x, "bytes", json_integer((json_int_t)tc->bytes[b]));
-			json_array_append_new(bins, x);
-			tn += tc->found[b];
-			tb += tc->bytes[b];
-		}
-		json_object_set_new(t, "bins", bins);
-		json_object_set_new(t, "total", tli_gl_cb(tn, tb));
-		json_array_append_new(tcs, t);
-	}
+	for (size_t i = 0; i < h->ntc; i++)
+		json_array_append_new(tcs, tcache_json(h, &h->tc[i]));
 	json_object_set_new(g, "tcache", tcs);
 	json_t *ars = json_array();
-	for (size_t i = 0; i < h->narenas; i++) {
-		const struct tli_gl_arena *ar = &h->arenas[i];
-		json_t *a = json_object();
-		json_object_set_new(a, "index", json_integer((json_int_t)i));
-		json_object_set_new(a, "address", tli_gl_hex(ar->addr));
-		json_t *fb = json_array();
-		for (uint32_t b = 0; b < h->L.nfastbins && b < 16; b++) {
-			if (!ar->fast[b].count)
-				continue;
-			json_t *x = tli_gl_cb(ar->fast[b].count, ar->fast[b].bytes);
-			json_object_set_new(x, "index", json_integer(b));
-			json_object_set_new(x, "chunk_size", json_integer(16 * b + 0x20));
-			json_array_append_new(fb, x);
-		}
-		json_object_set_new(a, "fastbins", fb);
-		json_object_set_new(a, "unsorted", tli_gl_cb(ar->bins[1].count, ar->bins[1].bytes));
-		json_t *sm = json_array(), *lg = json_array();
-		for (uint32_t b = 2; b < h->L.nbins && b < 256; b++) {
-			const struct tli_gl_binstat *st = &ar->bins[b];
-			if (!st->count)
-				continue;
-			json_t *x = tli_gl_cb(st->count, st->bytes);
-			json_object_set_new(x, "index", json_integer(b));
-			json_object_set_new(x, "min_size", json_integer((json_int_t)(st->raw_min & ~7ull)));
-			json_object_set_new(x, "max_size", json_integer((json_int_t)(st->raw_max & ~7ull)));
-			json_array_append_new(b < h->L.nbins / 2 ? sm : lg, x);
-		}
-		json_object_set_new(a, "small", sm);
-		json_object_set_new(a, "large", lg);
-		json_object_set_new(a, "top_size", json_integer((json_int_t)ar->top_size));
-		json_array_append_new(ars, a);
-	}
+	for (size_t i = 0; i < h->narenas; i++)
+		json_array_append_new(ars, arena_bins_json(h, i));
 	json_object_set_new(g, "arenas", ars);
 	put_problems(h, g);
 	json_object_set_new(result, "glibc", g);
@@ -446,10 +372,8 @@ struct tli_error *tli_glibc_chunk(struct tli_session *s, const struct tli_glibc_
 	json_object_set_new(x, "query", tli_gl_hex(addr));
 	json_object_set_new(x, "offset", json_integer((json_int_t)(addr - ch->addr)));
 	uint64_t raw = 0, prev_size = 0;
-	struct tli_error *e = tli_target_read_u64(s->target, ch->addr + c->L.mc_size, &raw);
-	tli_error_destroy(e);
-	e = tli_target_read_u64(s->target, ch->addr + c->L.mc_prev_size, &prev_size);
-	tli_error_destroy(e);
+	tli_error_drop(tli_target_read_u64(s->target, ch->addr + c->L.mc_size, &raw));
+	tli_error_drop(tli_target_read_u64(s->target, ch->addr + c->L.mc_prev_size, &prev_size));
 	json_object_set_new(x, "raw_size", tli_gl_hex(raw));
 	json_t *fl = json_object();
 	json_object_set_new(fl, "prev_inuse", json_boolean(ch->flags & TLI_GL_PREV_INUSE));
@@ -457,7 +381,7 @@ struct tli_error *tli_glibc_chunk(struct tli_session *s, const struct tli_glibc_
 	json_object_set_new(fl, "non_main_arena", json_boolean(ch->flags & TLI_GL_NON_MAIN));
 	json_object_set_new(x, "flags", fl);
 	json_object_set_new(x, "prev_size", json_integer((json_int_t)prev_size));
-	json_object_set_new(x, "usable", json_integer((json_int_t)(ch->size >= 16 ? ch->size - 8 : 0)));
+	json_object_set_new(x, "usable", json_integer((json_int_t)(ch->size >= TLI_GL_CHUNK_HDR_SZ ? ch->size - TLI_GL_SIZE_SZ : 0)));
 	if (ch > h->chunks && ch[-1].addr + ch[-1].size == ch->addr)
 		json_object_set_new(x, "prev", tli_gl_chunk_json(h, &ch[-1]));
 	if (ch + 1 < h->chunks + h->nchunks && ch->addr + ch->size == ch[1].addr)

@@ -1,20 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Find libc in the target, build its layout (DWARF of the separate debug file
- * found by build-id, plus that file's .symtab), resolve every offset the
- * walker needs by name, and locate each thread's `tcache` variable:
+ * Find libc in the target's mappings, get its layout through the session's hook
+ * (core/liblayout.h: DWARF of the separate debug file found by build-id plus that
+ * file's .symtab, or without debug info the glibc runtime map of its version and
+ * the stripped-libc finder), resolve every offset the walker needs by name
+ * (malloc_layout.c), and locate each thread's `tcache` variable:
  *   &tcache = fs_base + *(GOT slot whose R_X86_64_TPOFF64 relocation has
- *             sym 0 and addend = DWARF TLS offset of `tcache`).
- * Without debug info (or with --no-dwarf) the layout comes from the runtime map
- * of the libc's version (runtime-maps/glibc/2.NN.map, chosen by the banner in
- * .rodata; no map = refused, exit 11) and main_arena, mp_ and tcache's GOT slot
- * from the stripped-libc finder (runtime_maps/libcfind.c).
+ *             sym 0 and addend = DWARF TLS offset of `tcache`)
+ * (without debug info the hook finds that slot in malloc's code).
  */
-#include "core/fileio.h"
 #include "libc.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <gelf.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,10 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/fileio.h"
 #include "core/session.h"
 #include "dwarf/dwarf.h"
 #include "dwarf/elfsym.h"
-#include "runtime_maps/maps.h"
 
 #ifndef R_X86_64_TPOFF64
 #define R_X86_64_TPOFF64 18
@@ -43,6 +40,26 @@ static bool is_libc_path(const char *p)
 	return !strncmp(b, "libc-", 5) && strstr(b, ".so") && b[5] >= '0' && b[5] <= '9';
 }
 
+/* libc in the target's mappings: the file of the first libc-named mapping, and the
+ * lowest start - offset of that file's mappings (*lo). NULL if there is none. */
+static const char *find_libc(const struct tli_target *t, uint64_t *lo)
+{
+	const char *path = NULL;
+	*lo = UINT64_MAX;
+	for (size_t i = 0; i < t->nmaps; i++) {
+		const struct tli_mapping *m = &t->maps[i];
+		if (!is_libc_path(m->path))
+			continue;
+		if (!path)
+			path = m->path;
+		if (strcmp(m->path, path))
+			continue;
+		if (m->start - m->offset < *lo)
+			*lo = m->start - m->offset;
+	}
+	return path;
+}
+
 /* GOT slot (link-time vaddr) holding the TPOFF of the TLS variable at block offset `off`. */
 static struct tli_error *find_tpoff_slot(const char *path, uint64_t off, uint64_t *ret)
 {
@@ -53,7 +70,6 @@ static struct tli_error *find_tpoff_slot(const char *path, uint64_t off, uint64_
 	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	struct tli_error *err = NULL;
 	bool found = false;
-	size_t nfound = 0;
 	if (!e || elf_kind(e) != ELF_K_ELF) {
 		err = tli_error_create(TLI_E_BAD_FORMAT, "%s is not an ELF file", path);
 		goto out;
@@ -78,7 +94,6 @@ static struct tli_error *find_tpoff_slot(const char *path, uint64_t off, uint64_
 				if (!found)
 					*ret = r.r_offset;
 				found = true;
-				nfound++;
 			}
 		}
 	}
@@ -92,128 +107,58 @@ out:
 	return err;
 }
 
-static void split_dirs(const struct tli_glibc_opts *o, struct tli_gl_ctx *c, struct tli_dwarf_opts *dopts)
+/* The debug directories: the options', else the colon-separated $TLINSPECT_DEBUG_DIRS
+ * (up to 8; split in *buf, freed by the caller), else the finder's default. */
+static void debug_dirs(const struct tli_glibc_opts *o, struct tli_lib_layout_req *req, char **buf,
+		       const char *dirs[8])
 {
+	*buf = NULL;
 	if (o && o->n_debug_dirs) {
-		dopts->debug_dirs = o->debug_dirs;
-		dopts->n_debug_dirs = o->n_debug_dirs;
+		req->debug_dirs = o->debug_dirs;
+		req->n_debug_dirs = o->n_debug_dirs;
 		return;
 	}
 	const char *env = getenv("TLINSPECT_DEBUG_DIRS");
-	if (!env || !*env)
+	if (!env || !*env || !(*buf = strdup(env)))
 		return;
-	c->dirs_buf = strdup(env);
-	if (!c->dirs_buf)
-		return;
-	for (char *p = strtok(c->dirs_buf, ":"); p && c->ndirs < 8; p = strtok(NULL, ":"))
-		c->dirs[c->ndirs++] = p;
-	dopts->debug_dirs = (const char *const *)c->dirs;
-	dopts->n_debug_dirs = c->ndirs;
+	size_t n = 0;
+	for (char *p = strtok(*buf, ":"); p && n < 8; p = strtok(NULL, ":"))
+		dirs[n++] = p;
+	req->debug_dirs = dirs;
+	req->n_debug_dirs = n;
 }
 
-static struct tli_error *resolve(struct tli_gl_ctx *c)
+/* Layout of libc at `path` (bias c->bias) through the session's finder, then the malloc
+ * names resolved in it (c->L). On error c->layout may be set (the caller destroys it). */
+static struct tli_error *build_layout(struct tli_gl_ctx *c, const struct tli_lib_layout_finder *f,
+				      const char *path, const struct tli_glibc_opts *o, bool no_dwarf)
 {
-	struct tli_layout *l = c->layout;
-	struct tli_gl_layout *L = &c->L;
-	uint32_t fast_sz = 0, bins_sz = 0, counts_sz = 0, entries_sz = 0, u;
-	bool has_tc_counts = false, has_tc_entries = false, has_mp_tcount = false, has_mp_tbins = false;
-	bool has_mp_tsbins = false;
-	uint32_t mp_tsbins = 0;
-	struct tli_field_spec f[] = {
-		{ "malloc_state", "mutex", &L->ms_mutex, NULL, false, NULL },
-		{ "malloc_state", "flags", &L->ms_flags, NULL, false, NULL },
-		{ "malloc_state", "fastbinsY", &L->ms_fastbins, &fast_sz, false, NULL },
-		{ "malloc_state", "top", &L->ms_top, NULL, false, NULL },
-		{ "malloc_state", "last_remainder", &L->ms_last_remainder, NULL, false, NULL },
-		{ "malloc_state", "bins", &L->ms_bins, &bins_sz, false, NULL },
-		{ "malloc_state", "next", &L->ms_next, NULL, false, NULL },
-		{ "malloc_state", "next_free", &L->ms_next_free, NULL, false, NULL },
-		{ "malloc_state", "attached_threads", &L->ms_attached, NULL, false, NULL },
-		{ "malloc_state", "system_mem", &L->ms_system_mem, NULL, false, NULL },
-		{ "malloc_state", "max_system_mem", &L->ms_max_system_mem, NULL, false, NULL },
-		{ "malloc_par", "n_mmaps", &L->mp_n_mmaps, NULL, false, NULL },
-		{ "malloc_par", "max_n_mmaps", &L->mp_max_n_mmaps, NULL, false, NULL },
-		{ "malloc_par", "mmapped_mem", &L->mp_mmapped_mem, NULL, false, NULL },
-		{ "malloc_par", "max_mmapped_mem", &L->mp_max_mmapped_mem, NULL, false, NULL },
-		{ "malloc_par", "sbrk_base", &L->mp_sbrk_base, NULL, false, NULL },
-		{ "malloc_par", "hp_pagesize", &L->mp_hp_pagesize, NULL, true, &L->has_hp_pagesize },
-		{ "malloc_par", "tcache_count", &L->mp_tcache_count, NULL, true, &has_mp_tcount },
-		{ "malloc_par", "tcache_bins", &L->mp_tcache_bins, NULL, true, &has_mp_tbins },
-		{ "malloc_par", "tcache_small_bins", &mp_tsbins, NULL, true, &has_mp_tsbins },
-		{ "heap_info", "ar_ptr", &L->hi_ar_ptr, NULL, false, NULL },
-		{ "heap_info", "prev", &L->hi_prev, NULL, false, NULL },
-		{ "heap_info", "size", &L->hi_hsize, NULL, false, NULL },
-		{ "heap_info", "mprotect_size", &L->hi_mprotect_size, NULL, false, NULL },
-		{ "tcache_perthread_struct", "counts", &L->tc_counts, &counts_sz, true, &has_tc_counts },
-		{ "tcache_perthread_struct", "entries", &L->tc_entries, &entries_sz, true, &has_tc_entries },
-		{ "malloc_chunk", "mchunk_prev_size", &L->mc_prev_size, NULL, false, NULL },
-		{ "malloc_chunk", "mchunk_size", &L->mc_size, NULL, false, NULL },
-		{ "malloc_chunk", "fd", &L->mc_fd, NULL, false, NULL },
-		{ "malloc_chunk", "bk", &L->mc_bk, NULL, false, NULL },
-	};
-	struct tli_error *err = tli_layout_resolve(l, f, sizeof(f) / sizeof(f[0]));
+	if (!f || !f->libc_layout)
+		return tli_error_create(TLI_E_INTERNAL, "no layout finder for libc in this session");
+	struct tli_lib_layout_req req = { .path = path, .bias = c->bias, .no_dwarf = no_dwarf };
+	const char *dirs[8];
+	char *dirs_buf;
+	debug_dirs(o, &req, &dirs_buf, dirs);
+	struct tli_lib_layout ll;
+	struct tli_error *err = f->libc_layout(&req, &ll);
+	free(dirs_buf); /* the DWARF handle copied what it needs at open */
 	if (err)
 		return err;
-	uint64_t sz;
-	if ((err = tli_layout_type_size(l, "malloc_state", &sz)))
-		return err;
-	L->ms_size = (uint32_t)sz;
-	if ((err = tli_layout_type_size(l, "malloc_par", &sz)))
-		return err;
-	L->mp_size = (uint32_t)sz;
-	if ((err = tli_layout_type_size(l, "heap_info", &sz)))
-		return err;
-	L->hi_size = (uint32_t)sz;
-	L->nfastbins = fast_sz / 8;
-	L->nbins = bins_sz / 16 + 1;
-	if (!L->nfastbins || L->nfastbins > 16 || L->nbins < 3 || L->nbins > 256 || L->ms_size > (1u << 16) ||
-	    L->mp_size > 512)
-		return tli_error_create(TLI_E_UNSUPPORTED, "unexpected malloc layout: %u fastbins, %u bins, "
-					"malloc_state %u bytes, malloc_par %u bytes", L->nfastbins, L->nbins,
-					L->ms_size, L->mp_size);
-	if (!has_mp_tbins && has_mp_tsbins) {
-		L->mp_tcache_bins = mp_tsbins;
-		has_mp_tbins = true;
-	}
-	L->has_tcache_fields = has_mp_tcount && has_mp_tbins;
-	if (has_tc_counts && has_tc_entries && entries_sz >= 8) {
-		L->tc_nbins = entries_sz / 8;
-		L->tc_count_width = counts_sz / L->tc_nbins;
-		if ((err = tli_layout_type_size(l, "tcache_perthread_struct", &sz)))
-			return err;
-		L->tc_size = (uint32_t)sz;
-		struct tli_member m;
-		if ((err = tli_layout_member(l, "tcache_entry", "next", &m)))
-			return err;
-		L->te_next = (uint32_t)m.offset;
-		L->has_tcache = L->tc_nbins <= 128 && (L->tc_count_width == 1 || L->tc_count_width == 2) &&
-				L->tc_size <= 4096;
-		if (!L->has_tcache)
-			return tli_error_create(TLI_E_UNSUPPORTED, "unexpected tcache_perthread_struct: %u bins, "
-						"count width %u, size %u", L->tc_nbins, L->tc_count_width, L->tc_size);
-	}
-	(void)u;
-	int64_t k;
-	struct tli_error *e2 = tli_layout_constant(l, "HEAP_MAX_SIZE", &k);
-	if (!e2 && k > 0 && !(k & (k - 1))) {
-		L->heap_max = (uint64_t)k;
-	} else {
-		/* 2 * DEFAULT_MMAP_THRESHOLD_MAX = 2 * 4 MiB * sizeof(long) on LP64 (malloc/arena.c);
-		 * a macro, so not in the DWARF. */
-		L->heap_max = 2ull * 4 * 1024 * 1024 * sizeof(uint64_t);
-	}
-	tli_error_destroy(e2);
-	e2 = tli_layout_constant(l, "SAFE_LINKING", &k);
-	L->safe_linking = e2 ? -1 : (k != 0);
-	tli_error_destroy(e2);
-	struct tli_global g;
-	if ((err = tli_layout_global(l, "main_arena", &g)))
-		return err;
-	L->main_arena = g.addr;
-	if ((err = tli_layout_global(l, "mp_", &g)))
-		return err;
-	L->mp = g.addr;
-	return NULL;
+	c->layout = ll.layout;
+	c->dw = ll.dw;
+	c->debug_path = ll.debug_path;
+	if (!(err = tli_gl_layout_resolve(c->layout, &c->L)))
+		return NULL;
+	if (ll.map_key[0])
+		return tli_error_wrap(err, "resolving glibc malloc layout of %s from the glibc %s runtime map "
+				      "(no debug info)", path, ll.map_key);
+	bool has = tli_dwarf_has_dwarf(c->dw);
+	err = tli_error_wrap(err, "resolving glibc malloc layout of %s%s%s%s", path,
+			     has ? "" : " (no debug info: install libc6-dbg; ", has ? "" : tli_dwarf_why_none(c->dw),
+			     has ? "" : ")");
+	if (!has)
+		err->code = TLI_E_NO_INFO;
+	return err;
 }
 
 /* Process-wide cache filled by tli_glibc_prepare() (before the target is stopped). */
@@ -228,105 +173,35 @@ static struct {
 	char *debug_path;
 } cache;
 
-/* Layout of libc at `path` (bias c->bias): DWARF of the separate debug file, then its .symtab. */
-static struct tli_error *build_layout(struct tli_gl_ctx *c, const char *path, const struct tli_glibc_opts *o,
-				      bool no_dwarf)
+struct tli_error *tli_glibc_prepare(struct tli_session *s, const struct tli_glibc_opts *o)
 {
-	struct tli_error *err = tli_layout_create(&c->layout);
-	if (err)
-		return err;
-	tli_layout_set_bias(c->layout, c->bias);
-	struct tli_dwarf_opts dopts = { .no_dwarf = no_dwarf };
-	split_dirs(o, c, &dopts);
-	if ((err = tli_dwarf_open(path, &dopts, &c->dw)))
-		return err;
-	struct tli_dwarf *dw = c->dw;
-	if ((err = tli_dwarf_add_to_layout(dw, c->layout))) {
-		c->dw = NULL;
-		return err;
-	}
-	if (tli_dwarf_has_dwarf(dw)) {
-		c->debug_path = strdup(tli_dwarf_debug_path(dw));
-		struct tli_elfsym *sym = NULL;
-		struct tli_error *e = c->debug_path ? tli_elfsym_open(c->debug_path, &sym) : &tli_enomem;
-		if (!e)
-			e = tli_elfsym_add_to_layout(sym, c->layout);
-		tli_error_destroy(e);
-	} else {
-		/* no debug info: the glibc runtime map of this version + the stripped-libc finder */
-		char key[32], banner[512];
-		struct tli_map *map = NULL;
-		if ((err = tli_libc_version(path, key, sizeof(key), banner, sizeof(banner))))
-			return tli_error_wrap(err, "no debug info for %s (%s) and no glibc version to choose a "
-					      "runtime map by", path, tli_dwarf_why_none(dw));
-		if ((err = tli_maps_load_glibc(key, banner, &map)))
-			return err;
-		if ((err = tli_maps_add_glibc_provider(c->layout, path, map)))
-			return err;
-		if ((err = resolve(c)))
-			return tli_error_wrap(err, "resolving glibc malloc layout of %s from the glibc %s runtime map "
-					      "(no debug info)", path, key);
-		return NULL;
-	}
-	if ((err = resolve(c))) {
-		err = tli_error_wrap(err, "resolving glibc malloc layout of %s%s%s%s", path,
-				     tli_dwarf_has_dwarf(dw) ? "" : " (no debug info: install libc6-dbg; ",
-				     tli_dwarf_has_dwarf(dw) ? "" : tli_dwarf_why_none(dw),
-				     tli_dwarf_has_dwarf(dw) ? "" : ")");
-		if (!tli_dwarf_has_dwarf(dw))
-			err->code = TLI_E_NO_INFO;
-	}
-	return err;
-}
-
-struct tli_error *tli_glibc_prepare(int pid, const struct tli_glibc_opts *o, bool no_dwarf)
-{
-	char mp[64], line[4600], path[4096], best[4096] = "";
-	snprintf(mp, sizeof(mp), "/proc/%d/maps", pid);
-	FILE *f = fopen(mp, "r");
-	if (!f)
-		return tli_error_errno(TLI_E_NO_TARGET, errno, "cannot read %s", mp);
-	uint64_t lo = UINT64_MAX;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long a, e, off;
-		char perm[8];
-		path[0] = 0;
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %4095[^\n]", &a, &e, perm, &off, path) < 4)
-			continue;
-		if (!is_libc_path(path) || (best[0] && strcmp(best, path)))
-			continue;
-		snprintf(best, sizeof(best), "%s", path);
-		if (a - off < lo)
-			lo = a - off;
-	}
-	fclose(f);
-	if (!best[0])
-		return tli_error_create(TLI_E_NOT_GO, "pid %d has no libc.so.6 mapped", pid);
+	uint64_t lo;
+	const char *path = find_libc(s->target, &lo);
+	if (!path)
+		return tli_error_create(TLI_E_NOT_GO, "pid %d has no libc.so.6 mapped", s->opts.pid);
 	struct tli_gl_ctx tmp;
 	memset(&tmp, 0, sizeof(tmp));
 	struct tli_elfinfo info;
-	struct tli_error *err = tli_elf_read_info(best, &info);
+	struct tli_error *err = tli_elf_read_info(path, &info);
 	if (err)
 		return err;
 	tmp.bias = lo - info.min_load_vaddr;
 	tli_build_id_hex(info.build_id, info.build_id_len, tmp.build_id, sizeof(tmp.build_id));
-	err = build_layout(&tmp, best, o, no_dwarf);
+	err = build_layout(&tmp, s->lib_layout, path, o, s->opts.no_dwarf);
 	if (err) {
 		tli_layout_destroy(tmp.layout);
 		free(tmp.debug_path);
-		free(tmp.dirs_buf);
 		return err;
 	}
 	tli_glibc_unprepare();
-	cache.path = strdup(best);
+	cache.path = strdup(path);
 	snprintf(cache.build_id, sizeof(cache.build_id), "%s", tmp.build_id);
 	cache.bias = tmp.bias;
-	cache.no_dwarf = no_dwarf;
+	cache.no_dwarf = s->opts.no_dwarf;
 	cache.layout = tmp.layout;
 	cache.dw = tmp.dw;
 	cache.L = tmp.L;
 	cache.debug_path = tmp.debug_path;
-	free(tmp.dirs_buf); /* the dwarf handle copied the directory list at open */
 	return NULL;
 }
 
@@ -338,105 +213,99 @@ void tli_glibc_unprepare(void)
 	memset(&cache, 0, sizeof(cache));
 }
 
-struct tli_error *tli_gl_ctx_open(struct tli_session *s, const struct tli_glibc_opts *o,
-				  struct tli_gl_ctx **ret)
+/* 1. libc's file from the target's mappings: its path, bias and build-id (*lo: the lowest
+ *    address it is mapped at). */
+static struct tli_error *locate_libc(struct tli_target *t, struct tli_gl_ctx *c, struct tli_elfinfo *info,
+				     uint64_t *lo)
 {
-	struct tli_target *t = s->target;
-	struct tli_gl_ctx *c = calloc(1, sizeof(*c));
-	if (!c)
+	const char *path = find_libc(t, lo);
+	if (!path)
+		return tli_error_create(TLI_E_NOT_GO, "the target has no libc.so.6 mapped: no glibc malloc "
+					"(statically linked programs are not supported yet)");
+	c->libc_path = strdup(path); /* the maps may be re-read when a deferred stop happens */
+	if (!c->libc_path)
 		return &tli_enomem;
-	struct tli_error *err = NULL;
-	/* 1. libc's mappings */
-	const char *path = NULL;
-	uint64_t lo = UINT64_MAX;
-	for (size_t i = 0; i < t->nmaps; i++) {
-		const struct tli_mapping *m = &t->maps[i];
-		if (!is_libc_path(m->path))
-			continue;
-		if (!path)
-			path = m->path;
-		if (strcmp(m->path, path))
-			continue;
-		if (m->start - m->offset < lo)
-			lo = m->start - m->offset;
-	}
-	if (!path) {
-		err = tli_error_create(TLI_E_NOT_GO, "the target has no libc.so.6 mapped: no glibc malloc "
-				       "(statically linked programs are not supported yet)");
-		goto fail;
-	}
-	c->libc_path = strdup(path);
-	if (!c->libc_path) {
-		err = &tli_enomem;
-		goto fail;
-	}
-	path = c->libc_path; /* the maps may be re-read when a deferred stop happens */
-	struct tli_elfinfo info;
-	if ((err = tli_elf_read_info(path, &info))) {
-		err = tli_error_wrap(err, "reading libc %s", path);
-		goto fail;
-	}
-	c->bias = lo - info.min_load_vaddr;
-	tli_build_id_hex(info.build_id, info.build_id_len, c->build_id, sizeof(c->build_id));
-	/* 2. layout (files only: happens before a deferred stop) */
-	if (cache.layout && !strcmp(cache.path, path) && !strcmp(cache.build_id, c->build_id) &&
+	struct tli_error *err = tli_elf_read_info(c->libc_path, info);
+	if (err)
+		return tli_error_wrap(err, "reading libc %s", c->libc_path);
+	c->bias = *lo - info->min_load_vaddr;
+	tli_build_id_hex(info->build_id, info->build_id_len, c->build_id, sizeof(c->build_id));
+	return NULL;
+}
+
+/* 2. libc's layout (files only: happens before a deferred stop), from the prepare cache
+ *    when it is for the same file. */
+static struct tli_error *libc_layout(struct tli_session *s, struct tli_gl_ctx *c, const struct tli_glibc_opts *o)
+{
+	if (cache.layout && !strcmp(cache.path, c->libc_path) && !strcmp(cache.build_id, c->build_id) &&
 	    cache.bias == c->bias && cache.no_dwarf == s->opts.no_dwarf) {
 		c->borrowed = true;
 		c->layout = cache.layout;
 		c->dw = cache.dw;
 		c->L = cache.L;
 		c->debug_path = cache.debug_path ? strdup(cache.debug_path) : NULL;
-	} else if ((err = build_layout(c, path, o, s->opts.no_dwarf))) {
-		goto fail;
+		return NULL;
 	}
-	/* the GOT slot of `tcache` (file-only): DWARF's TLS offset -> its TPOFF64 relocation, or,
-	 * without debug info, the slot malloc loads before its fs: access (libcfind.c) */
-	struct tli_error *tls_err = NULL;
-	if (!c->L.has_tcache) {
-		tls_err = tli_error_create(TLI_E_NO_INFO, "no tcache in this glibc");
-	} else if (tli_dwarf_has_dwarf(c->dw)) {
+	return build_layout(c, s->lib_layout, c->libc_path, o, s->opts.no_dwarf);
+}
+
+/* 3. The GOT slot of `tcache` (file-only): DWARF's TLS offset -> its TPOFF64 relocation, or,
+ *    without debug info, the slot malloc loads before its fs: access (the finder). Failing
+ *    is not fatal (returned: the threads' tcaches are then unknown). */
+static struct tli_error *tcache_slot(struct tli_session *s, struct tli_gl_ctx *c)
+{
+	if (!c->L.has_tcache)
+		return tli_error_create(TLI_E_NO_INFO, "no tcache in this glibc");
+	if (tli_dwarf_has_dwarf(c->dw)) {
 		uint64_t tls_off = 0;
-		tls_err = tli_dwarf_tls_offset(c->dw, "tcache", &tls_off);
-		if (!tls_err)
-			tls_err = find_tpoff_slot(path, tls_off, &c->got_slot);
-	} else {
-		struct tli_libcfind r;
-		tls_err = tli_libcfind_file(path, NULL, TLI_LIBCFIND_TCACHE, &r);
-		if (!tls_err && r.tcache_direct) {
-			c->tpoff = r.tcache_tpoff;
-			c->have_tpoff = true;
-		} else if (!tls_err) {
-			c->got_slot = r.tcache_got;
-		}
+		struct tli_error *err = tli_dwarf_tls_offset(c->dw, "tcache", &tls_off);
+		return err ? err : find_tpoff_slot(c->libc_path, tls_off, &c->got_slot);
 	}
-	/* 3. the file on disk must be the libc in memory: its build-id is in the first page
-	 *    (the first memory access: a deferred live target stops here) */
-	if (info.build_id_len) {
-		uint8_t page[4096];
-		size_t nf = 0;
-		struct tli_range r = { lo, sizeof(page) };
-		tli_error_destroy(tli_target_capture(t, &r, 1, 0, &nf));
-		struct tli_error *e = tli_target_read(t, lo, page, sizeof(page));
-		if (e) {
-			tli_session_warn(s, "cannot check libc's build-id in the target (%s)", e->msg);
-			tli_error_destroy(e);
-		} else if (!memmem(page, sizeof(page), info.build_id, info.build_id_len)) {
-			err = tli_error_create(TLI_E_MISMATCH, "%s on disk (build-id %s) is not the libc mapped in "
-					       "the target", path, c->build_id);
-			tli_error_destroy(tls_err);
-			goto fail;
-		}
+	if (!s->lib_layout || !s->lib_layout->libc_tcache_slot)
+		return tli_error_create(TLI_E_INTERNAL, "no layout finder for libc in this session");
+	struct tli_libc_tls_slot slot;
+	struct tli_error *err = s->lib_layout->libc_tcache_slot(c->libc_path, &slot);
+	if (!err && slot.direct) {
+		c->tpoff = slot.tpoff;
+		c->have_tpoff = true;
+	} else if (!err) {
+		c->got_slot = slot.got;
 	}
-	if ((err = tli_target_stop(t))) {
-		tli_error_destroy(tls_err);
-		goto fail; /* threads and registers exist once the target is stopped */
+	return err;
+}
+
+/* 4. The file on disk must be the libc in memory: its build-id is in the first page
+ *    (the first memory access: a deferred live target stops here). */
+static struct tli_error *check_build_id(struct tli_session *s, struct tli_gl_ctx *c,
+					const struct tli_elfinfo *info, uint64_t lo)
+{
+	if (!info->build_id_len)
+		return NULL;
+	struct tli_target *t = s->target;
+	uint8_t page[TLI_GL_PAGESIZE];
+	size_t nf = 0;
+	struct tli_range r = { lo, sizeof(page) };
+	tli_error_destroy(tli_target_capture(t, &r, 1, 0, &nf));
+	struct tli_error *e = tli_target_read(t, lo, page, sizeof(page));
+	if (e) {
+		tli_session_warn(s, "cannot check libc's build-id in the target (%s)", e->msg);
+		tli_error_destroy(e);
+	} else if (!memmem(page, sizeof(page), info->build_id, info->build_id_len)) {
+		return tli_error_create(TLI_E_MISMATCH, "%s on disk (build-id %s) is not the libc mapped in "
+					"the target", c->libc_path, c->build_id);
 	}
-	/* 4. threads: &tcache = fs_base + TPOFF (from libc's GOT) */
+	return NULL;
+}
+
+/* 5. Threads (known once the target is stopped): &tcache = fs_base + TPOFF (from libc's
+ *    GOT, or the offset itself). tls_err: step 3's failure (consumed). */
+static struct tli_error *thread_slots(struct tli_session *s, struct tli_gl_ctx *c, struct tli_error *tls_err)
+{
+	struct tli_target *t = s->target;
 	c->th = calloc(t->nthreads + 1, sizeof(*c->th));
 	if (!c->th) {
 		tli_error_destroy(tls_err);
-		err = &tli_enomem;
-		goto fail;
+		return &tli_enomem;
 	}
 	struct tli_error *e = tls_err;
 	if (!e && !c->have_tpoff) {
@@ -464,6 +333,30 @@ struct tli_error *tli_gl_ctx_open(struct tli_session *s, const struct tli_glibc_
 		if (c->have_tpoff && g->tp)
 			g->tcache_slot = g->tp + (uint64_t)c->tpoff;
 	}
+	return NULL;
+}
+
+struct tli_error *tli_gl_ctx_open(struct tli_session *s, const struct tli_glibc_opts *o,
+				  struct tli_gl_ctx **ret)
+{
+	struct tli_gl_ctx *c = calloc(1, sizeof(*c));
+	if (!c)
+		return &tli_enomem;
+	struct tli_elfinfo info;
+	uint64_t lo;
+	struct tli_error *err = locate_libc(s->target, c, &info, &lo);
+	if (!err)
+		err = libc_layout(s, c, o);
+	if (err)
+		goto fail;
+	struct tli_error *tls_err = tcache_slot(s, c);
+	if ((err = check_build_id(s, c, &info, lo)) || (err = tli_target_stop(s->target))) {
+		/* threads and registers exist once the target is stopped */
+		tli_error_destroy(tls_err);
+		goto fail;
+	}
+	if ((err = thread_slots(s, c, tls_err))) /* consumes tls_err */
+		goto fail;
 	*ret = c;
 	return NULL;
 fail:
@@ -479,7 +372,6 @@ void tli_gl_ctx_free(struct tli_gl_ctx *c)
 		tli_layout_destroy(c->layout); /* owns c->dw */
 	free(c->libc_path);
 	free(c->debug_path);
-	free(c->dirs_buf);
 	free(c->th);
 	free(c);
 }

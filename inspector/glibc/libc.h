@@ -24,14 +24,14 @@ struct tli_gl_ctx {
 	int64_t tpoff;
 	bool have_tpoff;
 	bool borrowed;           /**< layout/dw belong to the tli_glibc_prepare cache */
-	char *dirs_buf;
-	const char *dirs[8];
-	size_t ndirs;
 };
 
 /** Find libc in the session's target and resolve everything (target must still be stopped). */
 struct tli_error *tli_gl_ctx_open(struct tli_session *s, const struct tli_glibc_opts *o,
 				  struct tli_gl_ctx **ret);
 void tli_gl_ctx_free(struct tli_gl_ctx *c);
+
+/** Every offset the walker needs (L), asked of libc's layout by name (malloc_layout.c). */
+struct tli_error *tli_gl_layout_resolve(struct tli_layout *l, struct tli_gl_layout *L);
 
 #endif

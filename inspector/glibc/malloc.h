@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file malloc.h
- * Internal: the resolved malloc layout and the walker over a captured target.
+ * Internal: ptmalloc's own macros, the resolved malloc layout, and the walker over
+ * a captured target (capture.c, then walk.c and its steps, see walk.h).
  * The walker knows no offsets: everything comes from struct tli_gl_layout,
- * which libc.c fills from the libc layout (DWARF / symbols), and which unit
- * tests fill from their own synthetic images.
+ * which malloc_layout.c fills from libc's layout (DWARF / symbols / runtime map),
+ * and which unit tests fill from their own synthetic images.
  */
 #ifndef TLI_GLIBC_MALLOC_H
 #define TLI_GLIBC_MALLOC_H
@@ -18,15 +19,63 @@
 #include "core/error.h"
 #include "core/target.h"
 
-/* x86_64 ABI facts of ptmalloc that are not in any debug info (macros). */
-#define TLI_GL_SIZE_SZ 8u
-#define TLI_GL_ALIGN 16u
-#define TLI_GL_PREV_INUSE 1u
-#define TLI_GL_IS_MMAPPED 2u
-#define TLI_GL_NON_MAIN 4u
-#define TLI_GL_FLAGS 7u
-/* malloc_state.flags: the main arena continued in mmapped memory (sysmalloc) */
+/* ---- ptmalloc's own macros on x86_64 (malloc/malloc.c, glibc 2.36) ----
+ * Facts of the allocator that no debug info holds (they are macros). Written once here:
+ * the walker, leaks, the commands (and explain) use these names, never the numbers. */
+#define TLI_GL_SIZE_SZ 8u            /**< SIZE_SZ: sizeof (INTERNAL_SIZE_T) */
+#define TLI_GL_MALLOC_ALIGNMENT 16u  /**< MALLOC_ALIGNMENT (2 * SIZE_SZ) */
+#define TLI_GL_MALLOC_ALIGN_MASK (TLI_GL_MALLOC_ALIGNMENT - 1)  /**< MALLOC_ALIGN_MASK */
+#define TLI_GL_CHUNK_HDR_SZ (2 * TLI_GL_SIZE_SZ) /**< CHUNK_HDR_SZ: mchunk_prev_size + mchunk_size;
+						  also the size of sysmalloc's fenceposts */
+#define TLI_GL_MINSIZE 32u           /**< MINSIZE: the smallest chunk */
+#define TLI_GL_PREV_INUSE 1u         /**< PREV_INUSE bit of mchunk_size */
+#define TLI_GL_IS_MMAPPED 2u         /**< IS_MMAPPED */
+#define TLI_GL_NON_MAIN 4u           /**< NON_MAIN_ARENA */
+#define TLI_GL_FLAGS 7u              /**< SIZE_BITS: the flag bits of mchunk_size */
+/** NONCONTIGUOUS_BIT of malloc_state.flags: the main arena continued in mmapped memory (sysmalloc) */
 #define TLI_GL_NONCONTIGUOUS 2u
+/** GLRO (dl_pagesize) on x86_64: mmapped chunks and heap segment ends are page aligned. */
+#define TLI_GL_PAGESIZE 4096u
+
+/** chunk2mem: the user pointer of the chunk at p. */
+static inline uint64_t tli_gl_chunk2mem(uint64_t p) { return p + TLI_GL_CHUNK_HDR_SZ; }
+/** mem2chunk: the chunk of user pointer mem. */
+static inline uint64_t tli_gl_mem2chunk(uint64_t mem) { return mem - TLI_GL_CHUNK_HDR_SZ; }
+/** chunksize: the mchunk_size word without its flag bits. */
+static inline uint64_t tli_gl_chunksize(uint64_t raw) { return raw & ~(uint64_t)TLI_GL_FLAGS; }
+/** misaligned_chunk (or !aligned_OK): p is not on a MALLOC_ALIGNMENT boundary. */
+static inline bool tli_gl_misaligned(uint64_t p) { return (p & TLI_GL_MALLOC_ALIGN_MASK) != 0; }
+/** v rounded up to MALLOC_ALIGNMENT (the first chunk of a heap). */
+static inline uint64_t tli_gl_align_up(uint64_t v)
+{
+	return (v + TLI_GL_MALLOC_ALIGN_MASK) & ~(uint64_t)TLI_GL_MALLOC_ALIGN_MASK;
+}
+/** memsize: the usable bytes of an in-use chunk of chunksize `size` (musable: an mmapped
+ *  chunk has no next chunk whose prev_size it could borrow). */
+static inline uint64_t tli_gl_memsize(uint64_t size, bool mmapped)
+{
+	return size - TLI_GL_CHUNK_HDR_SZ + (mmapped ? 0 : TLI_GL_SIZE_SZ);
+}
+/** The chunk size tcache bin i holds: request2size (tidx2usize (i)) (csize2tidx inverted). */
+static inline uint64_t tli_gl_tidx2csize(uint32_t i)
+{
+	return (uint64_t)i * TLI_GL_MALLOC_ALIGNMENT + TLI_GL_MINSIZE;
+}
+/** The chunk size fastbin i holds: fastbin_index (sz) = (sz >> 4) - 2, inverted. */
+static inline uint64_t tli_gl_fastbin_csize(uint32_t i) { return ((uint64_t)i + 2) << 4; }
+/** REVEAL_PTR (safe-linking, glibc >= 2.32): the pointer PROTECT_PTR stored at address pos. */
+static inline uint64_t tli_gl_reveal_ptr(uint64_t pos, uint64_t stored) { return stored ^ (pos >> 12); }
+
+/* Bounds of the layouts this walker accepts (malloc_layout.c checks them): NFASTBINS is 10
+ * and NBINS 128 on x86_64, TCACHE_MAX_BINS 64 (tcache_perthread_struct: 640 bytes). */
+#define TLI_GL_MAX_FASTBINS 16u
+#define TLI_GL_MAX_BINS 256u
+#define TLI_GL_MAX_TCACHE_BINS 128u
+#define TLI_GL_MAX_TCACHE_SIZE 4096u
+#define TLI_GL_MAX_MP_SIZE 512u        /**< struct malloc_par (about 140 bytes) */
+
+/** tli_gl_chunk.arena of a chunk that belongs to no arena (mmapped). */
+#define TLI_GL_NO_ARENA 0xffffu
 
 struct tli_gl_layout {
 	/* struct malloc_state */
@@ -69,11 +118,11 @@ enum tli_gl_kind {
 extern const char *const tli_gl_kind_names[GLK__N];
 
 struct tli_gl_chunk {
-	uint64_t addr;     /**< chunk address (user pointer = addr + 16) */
+	uint64_t addr;     /**< chunk address (user pointer: tli_gl_chunk2mem) */
 	uint64_t size;     /**< chunksize (flags masked) */
 	uint8_t kind;      /**< enum tli_gl_kind */
 	uint8_t flags;     /**< raw low 3 bits of mchunk_size */
-	uint16_t arena;    /**< arena index, 0xffff for mmapped */
+	uint16_t arena;    /**< arena index, TLI_GL_NO_ARENA for mmapped */
 	uint32_t aux;      /**< tcache/fast/bin index */
 };
 
@@ -98,9 +147,9 @@ struct tli_gl_arena {
 	uint32_t mutex, flags;
 	struct tli_gl_seg *segs;
 	size_t nsegs;
-	uint64_t fast_head[16];
-	struct tli_gl_binstat fast[16];
-	struct tli_gl_binstat bins[256];   /**< index = bin number 1..nbins-1 */
+	uint64_t fast_head[TLI_GL_MAX_FASTBINS];
+	struct tli_gl_binstat fast[TLI_GL_MAX_FASTBINS];
+	struct tli_gl_binstat bins[TLI_GL_MAX_BINS];   /**< index = bin number 1..nbins-1 */
 	uint64_t n_kind[GLK__N], b_kind[GLK__N];
 	uint64_t overhead;                 /**< system_mem - bytes of chunks walked */
 	bool walked_ok;
@@ -111,9 +160,9 @@ struct tli_gl_tcache {
 	uint64_t tp;          /**< fs_base */
 	uint64_t slot;        /**< address of the thread's `tcache` variable */
 	uint64_t ptr;         /**< tcache_perthread_struct *, 0 if none */
-	uint32_t counts[128];
-	uint64_t found[128];  /**< entries walked per bin */
-	uint64_t bytes[128];
+	uint32_t counts[TLI_GL_MAX_TCACHE_BINS];
+	uint64_t found[TLI_GL_MAX_TCACHE_BINS];  /**< entries walked per bin */
+	uint64_t bytes[TLI_GL_MAX_TCACHE_BINS];
 	bool ok;
 };
 
@@ -126,7 +175,7 @@ struct tli_gl_heap {
 	struct tli_gl_chunk *chunks;   /**< sorted by address: every chunk, or with
 					    TLI_GL_WALK_NO_CHUNKS only the mmapped ones */
 	size_t nchunks, chunks_cap;
-	bool chunks_huge;              /**< chunks is a tli_gl_huge_alloc block of chunks_cap */
+	bool chunks_huge;              /**< chunks is a tli_big_alloc_lazy block of chunks_cap */
 	struct tli_gl_sizecount *sizes; /**< in-use chunks per size (program view), by size */
 	size_t nsizes;
 	uint64_t n_mmaps, max_n_mmaps, mmapped_mem, max_mmapped_mem, sbrk_base, tcache_count,
@@ -175,20 +224,21 @@ struct tli_error *tli_gl_walk_ex(struct tli_target *t, const struct tli_gl_layou
 uint64_t tli_gl_reserve(struct tli_target *t, bool all_rw);
 void tli_gl_heap_free(struct tli_gl_heap *h);
 
-/** Big arrays (millions of chunks): zeroed, lazily faulted, on transparent huge
- *  pages where possible (page faults and TLB misses are most of their cost
- *  otherwise). NULL on failure. */
-void *tli_gl_huge_alloc(size_t bytes);
-void tli_gl_huge_free(void *p, size_t bytes);
-
 /** Chunk containing addr (header or body), or NULL. */
 const struct tli_gl_chunk *tli_gl_find_chunk(const struct tli_gl_heap *h, uint64_t addr);
 /** Segment containing addr, or NULL (arena index in *arena). */
 const struct tli_gl_seg *tli_gl_find_seg(const struct tli_gl_heap *h, uint64_t addr, size_t *arena);
 
-/** mallinfo2 as glibc computes it, from the walk. */
+/** mallinfo2 as glibc computes it (malloc/malloc.c int_mallinfo), from the walk. */
 json_t *tli_gl_mallinfo2_json(const struct tli_gl_heap *h);
+/* ---- statistics from the walk (stats.c) ---- */
 /** Per-arena malloc_info numbers (same names as the XML). */
 json_t *tli_gl_malloc_info_json(const struct tli_gl_heap *h, size_t arena);
+/** malloc_info's <total> lines: the arenas' numbers summed, plus the mmapped chunks. */
+json_t *tli_gl_malloc_info_total_json(const struct tli_gl_heap *h);
+/** In-use chunks (program view) by power-of-two size class: [{from, to, count, bytes}]. */
+json_t *tli_gl_histogram_json(const struct tli_gl_heap *h);
+/** The `top` sizes (0: 10, <0: all) with the most in-use bytes: [{size, count, bytes}]. */
+json_t *tli_gl_top_sizes_json(const struct tli_gl_heap *h, int top);
 
 #endif

@@ -3,7 +3,7 @@
 #include "explain/explain.h"
 #include "render.h"
 
-#include "glibc/glibc.h"
+#include "render/text_glibc.h"
 #include "render/text_chans.h"
 
 #include <errno.h>

@@ -5,7 +5,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "glibc/glibc.h"
+#include "render/text_glibc.h"
 
 static const char *js(json_t *o, const char *k)
 {

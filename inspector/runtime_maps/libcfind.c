@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * glibc malloc globals in a libc without debug info (glibc-malloc.md §8):
+ * glibc malloc globals in a libc without debug info (the structures and initialisers of
+ * glibc's malloc/malloc.c: main_arena, mp_, and the TLS variable tcache):
  *
  *   version     the banner in .rodata: "GNU C Library (...) stable release version 2.36."
  *   main_arena  every RIP-relative operand of the exported malloc functions (mallinfo2,
@@ -24,7 +25,10 @@
  * The image is untrusted: every address is range-checked against PT_LOAD file contents,
  * every loop is bounded; a malformed file gives an error, never a crash.
  */
+#include "core/bytes.h"
 #include "core/fileio.h"
+#include "core/search.h"
+#include "core/vec.h"
 #include "runtime_maps/maps.h"
 
 #include <capstone/capstone.h>
@@ -53,6 +57,7 @@
 
 struct seg { uint64_t vaddr, off, filesz; };
 struct rel { uint64_t off; int64_t addend; uint32_t type; };
+TLI_VEC(relvec, struct rel);
 
 struct img {
 	const char *name;
@@ -63,8 +68,7 @@ struct img {
 	size_t nload;
 	bool has_tls;
 	uint64_t tls_filesz, tls_memsz;
-	struct rel *rel;   /* RELATIVE and TPOFF64 (symbol 0), sorted by offset */
-	size_t nrel;
+	struct relvec rel; /* RELATIVE and TPOFF64 (symbol 0), sorted by offset */
 };
 
 /* ---------------------------------------------------------------- image */
@@ -80,14 +84,6 @@ static const uint8_t *view(const struct img *im, uint64_t va, uint64_t n)
 	return NULL;
 }
 
-static uint64_t rd(const uint8_t *p, uint64_t size)
-{
-	uint64_t v = 0;
-	for (uint64_t i = 0; i < size && i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
 static int cmp_rel(const void *a, const void *b)
 {
 	const struct rel *x = a, *y = b;
@@ -96,17 +92,10 @@ static int cmp_rel(const void *a, const void *b)
 
 static const struct rel *rel_at(const struct img *im, uint64_t off, uint32_t type)
 {
-	size_t lo = 0, hi = im->nrel;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (im->rel[mid].off < off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < im->nrel && im->rel[i].off == off; i++)
-		if (im->rel[i].type == type)
-			return &im->rel[i];
+	const struct relvec *r = &im->rel;
+	for (size_t i = tli_lower_bound(r->n, k, r->v[k].off < off); i < r->n && r->v[i].off == off; i++)
+		if (r->v[i].type == type)
+			return &r->v[i];
 	return NULL;
 }
 
@@ -114,7 +103,7 @@ static void img_close(struct img *im)
 {
 	if (im->e)
 		elf_end(im->e);
-	free(im->rel);
+	tli_vec_free(&im->rel);
 	memset(im, 0, sizeof(*im));
 }
 
@@ -154,7 +143,6 @@ static struct tli_error *img_open(struct img *im, const void *d, size_t len, con
 	if (!im->nload)
 		return tli_error_create(TLI_E_BAD_FORMAT, "%s has no PT_LOAD segment", name);
 	/* relocations: only the two kinds the checks use */
-	size_t cap = 0;
 	Elf_Scn *scn = NULL;
 	for (int guard = 0; guard < 65536 && (scn = elf_nextscn(im->e, scn)); guard++) {
 		GElf_Shdr sh;
@@ -164,26 +152,19 @@ static struct tli_error *img_open(struct img *im, const void *d, size_t len, con
 		if (!data)
 			continue;
 		size_t n = data->d_size / sizeof(Elf64_Rela);
-		for (size_t i = 0; i < n && im->nrel < MAX_RELOCS; i++) {
+		for (size_t i = 0; i < n && im->rel.n < MAX_RELOCS; i++) {
 			GElf_Rela r;
 			if (!gelf_getrela(data, (int)i, &r))
 				break;
 			uint32_t type = (uint32_t)GELF_R_TYPE(r.r_info);
 			if ((type != R_X86_64_RELATIVE && type != R_X86_64_TPOFF64) || GELF_R_SYM(r.r_info) != 0)
 				continue;
-			if (im->nrel == cap) {
-				size_t nc = cap ? cap * 2 : 1024;
-				struct rel *nr = realloc(im->rel, nc * sizeof(*nr));
-				if (!nr)
-					return &tli_enomem;
-				im->rel = nr;
-				cap = nc;
-			}
-			im->rel[im->nrel++] = (struct rel){ r.r_offset, r.r_addend, type };
+			if (!tli_vec_push(&im->rel, ((struct rel){ r.r_offset, r.r_addend, type })))
+				return &tli_enomem;
 		}
 	}
-	if (im->nrel)
-		qsort(im->rel, im->nrel, sizeof(*im->rel), cmp_rel);
+	if (im->rel.n)
+		qsort(im->rel.v, im->rel.n, sizeof(*im->rel.v), cmp_rel);
 	return NULL;
 }
 
@@ -341,9 +322,9 @@ static const char *check_arena(const struct img *im, const struct tli_map *m, ui
 			continue;
 		return "nonzero bytes outside next/attached_threads";
 	}
-	if (rd(w + att.offset, att.size) != 1)
+	if (tli_rdn(w + att.offset, (uint32_t)att.size) != 1)
 		return "attached_threads is not 1";
-	uint64_t nv = rd(w + next.offset, 8);
+	uint64_t nv = tli_rd64(w + next.offset);
 	if (nv == cand)
 		return NULL;
 	const struct rel *r = nv == 0 ? rel_at(im, cand + next.offset, R_X86_64_RELATIVE) : NULL;
@@ -376,7 +357,7 @@ static const char *check_mp(const struct img *im, const struct tli_map *m, uint6
 		struct tli_member mb;
 		if (!member(m, "malloc_par", want[i].name, &mb) || mb.offset + mb.size > size)
 			continue;
-		if (rd(w + mb.offset, mb.size) != want[i].v)
+		if (tli_rdn(w + mb.offset, (uint32_t)mb.size) != want[i].v)
 			return "a field differs from glibc's static initialiser";
 		checked++;
 	}
@@ -465,6 +446,81 @@ static struct tli_error *vote(const struct img *im, const struct tli_map *m, con
 
 /* ---------------------------------------------------------------- API */
 
+/* What decoding the exported malloc functions found. */
+struct decoded {
+	struct ref *refs;        /* RIP-relative targets, tagged with their function */
+	size_t nrefs, ndone;     /* ndone: functions decoded */
+	char tried[400];         /* their names, for messages */
+	struct tlsuse tls;       /* malloc's first TLS load (when asked for) */
+	const char *tls_func;
+};
+
+/* Decode each exported malloc function once (aliases share an address). */
+static void decode_funcs(const struct img *im, unsigned what, struct decoded *dc)
+{
+	uint64_t done_va[NFUNCS];
+	size_t tl = 0;
+	for (size_t i = 0; i < NFUNCS; i++) {
+		uint64_t va, size;
+		if (!find_func(im, funcs[i], &va, &size))
+			continue;
+		bool dup = false;
+		for (size_t j = 0; j < dc->ndone && !dup; j++)
+			dup = done_va[j] == va;
+		if (dup)
+			continue; /* __libc_malloc == malloc */
+		done_va[dc->ndone++] = va;
+		bool want_tls = (what & TLI_LIBCFIND_TCACHE) && !dc->tls.found &&
+				(!strcmp(funcs[i], "malloc") || !strcmp(funcs[i], "__libc_malloc"));
+		struct tli_error *e = decode(im, funcs[i], (uint16_t)i, va, size, dc->refs, MAX_REFS, &dc->nrefs,
+					     want_tls ? &dc->tls : NULL);
+		if (e) {
+			/* one bad function body is not fatal: the others may still vote */
+			tli_error_destroy(e);
+			continue;
+		}
+		if (want_tls && dc->tls.found)
+			dc->tls_func = funcs[i];
+		tl += (size_t)snprintf(dc->tried + tl, tl < sizeof(dc->tried) ? sizeof(dc->tried) - tl : 0, "%s%s",
+				       tl ? ", " : "", funcs[i]);
+	}
+}
+
+/* tcache's TLS slot from malloc's first TLS load: the offset itself (local-exec), or a GOT
+ * slot whose TPOFF64 relocation names an 8-byte zero-initialised variable of PT_TLS. */
+static struct tli_error *tcache_slot(const struct img *im, const char *name, const struct decoded *dc,
+				     struct tli_libcfind *ret)
+{
+	const struct tlsuse *tls = &dc->tls;
+	const char *fn = dc->tls_func ? dc->tls_func : "malloc";
+	if (!tls->found)
+		return tli_error_create(TLI_E_NO_INFO, "%s: tcache's TLS slot not found: malloc has no "
+					"`mov r64, [rip+GOT]` (R_X86_64_TPOFF64 slot) followed by a 64-bit "
+					"fs:[r64] load", name);
+	if (tls->direct) {
+		ret->tcache_direct = true;
+		ret->tcache_tpoff = tls->tpoff;
+		ret->has_tcache = true;
+		return NULL;
+	}
+	const struct rel *r = rel_at(im, tls->got, R_X86_64_TPOFF64);
+	uint64_t a = r ? (uint64_t)r->addend : 0;
+	if (!r)
+		return tli_error_create(TLI_E_NO_INFO, "%s: tcache's TLS slot: the GOT slot 0x%" PRIx64
+					" that %s loads at 0x%" PRIx64 " before its first fs: access "
+					"has no R_X86_64_TPOFF64 relocation", name, tls->got, fn, tls->insn);
+	if (!im->has_tls || (a & 7) || a < im->tls_filesz || a > im->tls_memsz || im->tls_memsz - a < 8)
+		return tli_error_create(TLI_E_NO_INFO, "%s: tcache's TLS slot: the GOT slot 0x%" PRIx64
+					" loaded by %s at 0x%" PRIx64 " has TLS offset 0x%" PRIx64
+					", not an 8-byte zero-initialised variable of PT_TLS "
+					"(file %" PRIu64 ", memory %" PRIu64 " bytes)", name, tls->got,
+					fn, tls->insn, a, im->tls_filesz, im->tls_memsz);
+	ret->tcache_got = tls->got;
+	ret->tcache_tls_offset = a;
+	ret->has_tcache = true;
+	return NULL;
+}
+
 struct tli_error *tli_libcfind_mem(const void *image, size_t len, const char *name, const struct tli_map *m,
 				   unsigned what, struct tli_libcfind *ret)
 {
@@ -472,97 +528,31 @@ struct tli_error *tli_libcfind_mem(const void *image, size_t len, const char *na
 	if ((what & (TLI_LIBCFIND_ARENA | TLI_LIBCFIND_MP)) && !m)
 		return tli_error_create(TLI_E_INTERNAL, "libc finder: main_arena/mp_ need a runtime map");
 	struct img im;
+	struct decoded dc = { 0 };
 	struct tli_error *err = img_open(&im, image, len, name);
-	struct ref *refs = NULL;
-	size_t nrefs = 0;
-	char tried[400] = "";
-	size_t tl = 0;
 	if (err)
 		goto out;
-	refs = malloc(MAX_REFS * sizeof(*refs));
-	if (!refs) {
+	if (!(dc.refs = malloc(MAX_REFS * sizeof(*dc.refs)))) {
 		err = &tli_enomem;
 		goto out;
 	}
-	uint64_t done_va[NFUNCS];
-	size_t ndone = 0;
-	struct tlsuse tls = { 0 };
-	const char *tls_func = NULL;
-	for (size_t i = 0; i < NFUNCS; i++) {
-		uint64_t va, size;
-		if (!find_func(&im, funcs[i], &va, &size))
-			continue;
-		bool dup = false;
-		for (size_t j = 0; j < ndone && !dup; j++)
-			dup = done_va[j] == va;
-		if (dup)
-			continue; /* __libc_malloc == malloc */
-		done_va[ndone++] = va;
-		bool want_tls = (what & TLI_LIBCFIND_TCACHE) && !tls.found &&
-				(!strcmp(funcs[i], "malloc") || !strcmp(funcs[i], "__libc_malloc"));
-		struct tli_error *e = decode(&im, funcs[i], (uint16_t)i, va, size, refs, MAX_REFS, &nrefs,
-					     want_tls ? &tls : NULL);
-		if (e) {
-			/* one bad function body is not fatal: the others may still vote */
-			tli_error_destroy(e);
-			continue;
-		}
-		if (want_tls && tls.found)
-			tls_func = funcs[i];
-		tl += (size_t)snprintf(tried + tl, tl < sizeof(tried) ? sizeof(tried) - tl : 0, "%s%s",
-				       tl ? ", " : "", funcs[i]);
-	}
-	if (!ndone) {
+	decode_funcs(&im, what, &dc);
+	if (!dc.ndone) {
 		err = tli_error_create(TLI_E_NO_INFO, "%s exports none of the malloc functions (malloc, free, "
 				       "mallinfo2, malloc_trim, ...) in its dynamic symbol table", name);
 		goto out;
 	}
-	if (what & TLI_LIBCFIND_ARENA) {
-		if ((err = vote(&im, m, "main_arena", "malloc_state", refs, nrefs, tried, &ret->main_arena,
-				&ret->main_arena_votes)))
-			goto out;
-	}
-	if (what & TLI_LIBCFIND_MP) {
-		if ((err = vote(&im, m, "mp_", "malloc_par", refs, nrefs, tried, &ret->mp, &ret->mp_votes)))
-			goto out;
-	}
-	if (what & TLI_LIBCFIND_TCACHE) {
-		if (!tls.found) {
-			err = tli_error_create(TLI_E_NO_INFO, "%s: tcache's TLS slot not found: malloc has no "
-					       "`mov r64, [rip+GOT]` (R_X86_64_TPOFF64 slot) followed by a 64-bit "
-					       "fs:[r64] load", name);
-			goto out;
-		}
-		if (tls.direct) {
-			ret->tcache_direct = true;
-			ret->tcache_tpoff = tls.tpoff;
-		} else {
-			const struct rel *r = rel_at(&im, tls.got, R_X86_64_TPOFF64);
-			uint64_t a = r ? (uint64_t)r->addend : 0;
-			if (!r) {
-				err = tli_error_create(TLI_E_NO_INFO, "%s: tcache's TLS slot: the GOT slot 0x%" PRIx64
-						       " that %s loads at 0x%" PRIx64 " before its first fs: access "
-						       "has no R_X86_64_TPOFF64 relocation", name, tls.got,
-						       tls_func ? tls_func : "malloc", tls.insn);
-				goto out;
-			}
-			if (!im.has_tls || (a & 7) || a < im.tls_filesz || a > im.tls_memsz ||
-			    im.tls_memsz - a < 8) {
-				err = tli_error_create(TLI_E_NO_INFO, "%s: tcache's TLS slot: the GOT slot 0x%" PRIx64
-						       " loaded by %s at 0x%" PRIx64 " has TLS offset 0x%" PRIx64
-						       ", not an 8-byte zero-initialised variable of PT_TLS "
-						       "(file %" PRIu64 ", memory %" PRIu64 " bytes)", name, tls.got,
-						       tls_func ? tls_func : "malloc", tls.insn, a, im.tls_filesz,
-						       im.tls_memsz);
-				goto out;
-			}
-			ret->tcache_got = tls.got;
-			ret->tcache_tls_offset = a;
-		}
-		ret->has_tcache = true;
-	}
+	if ((what & TLI_LIBCFIND_ARENA) &&
+	    (err = vote(&im, m, "main_arena", "malloc_state", dc.refs, dc.nrefs, dc.tried, &ret->main_arena,
+			&ret->main_arena_votes)))
+		goto out;
+	if ((what & TLI_LIBCFIND_MP) &&
+	    (err = vote(&im, m, "mp_", "malloc_par", dc.refs, dc.nrefs, dc.tried, &ret->mp, &ret->mp_votes)))
+		goto out;
+	if (what & TLI_LIBCFIND_TCACHE)
+		err = tcache_slot(&im, name, &dc, ret);
 out:
-	free(refs);
+	free(dc.refs);
 	img_close(&im);
 	return err;
 }

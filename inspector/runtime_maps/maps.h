@@ -21,6 +21,7 @@
 
 #include "core/error.h"
 #include "core/layout.h"
+#include "core/liblayout.h"
 
 #define TLI_MAP_FORMAT 1          /**< "tlimap 1" */
 #define TLI_MAP_GENERATOR "tlinspect-maps 1"
@@ -86,7 +87,7 @@ struct tli_error *tli_maps_load_go(const struct tli_gobin *gb, struct tli_map **
 struct tli_error *tli_gofind_global(const struct tli_gobin *gb, const struct tli_map *m,
 				    const char *name, struct tli_global *ret);
 
-/* ---- glibc: version, map, stripped-libc finder (libcfind.c) ---- */
+/* ---- glibc: version and stripped-libc finder (libcfind.c), map and provider (provider_glibc.c) ---- */
 
 /**
  * glibc version of a libc image from its banner in .rodata ("GNU C Library (Debian GLIBC
@@ -138,6 +139,13 @@ struct tli_error *tli_libcfind_file(const char *path, const struct tli_map *m, u
  * `mp_` from the finder on the file `libc_path` (run at the first query).
  */
 struct tli_error *tli_maps_add_glibc_provider(struct tli_layout *l, const char *libc_path, struct tli_map *m);
+
+/**
+ * libc's layout chain for the glibc commands (chain_glibc.c): DWARF of its debug file and
+ * that file's .symtab, else the provider above; tcache's TLS slot from the finder.
+ * tli_session_open() installs it as the session's lib_layout.
+ */
+extern const struct tli_lib_layout_finder tli_maps_lib_layout_finder;
 
 /* ---- layout provider ---- */
 

@@ -19,6 +19,7 @@
 #include "dwarf/dwarf.h"
 #include "dwarf/elfsym.h"
 #include "go/gobin.h"
+#include "runtime_maps/maps.h"
 
 /* e_entry of the executable file, for the PIE bias (AT_ENTRY - e_entry). */
 static struct tli_error *exe_entry(const char *path, uint64_t *entry, bool *is_dyn)
@@ -127,6 +128,8 @@ struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_
 		return &tli_enomem;
 	clock_gettime(CLOCK_MONOTONIC, &s->t_open);
 	s->opts = *o;
+	/* how walkers get a library's layout chain (glibc: libc's) */
+	s->lib_layout = &tli_maps_lib_layout_finder;
 	struct tli_error *err;
 	if (o->pages) {
 		/* a live process gdb holds, read through page files gdb dumps */

@@ -7,6 +7,7 @@
 
 #include "session/open.h"
 #include "glibc/glibc.h"
+#include "render/text_glibc.h"
 
 int main(int argc, char **argv)
 {
@@ -37,15 +38,14 @@ int main(int argc, char **argv)
 	const char *cmd = argv[i];
 	struct tli_session *s = NULL;
 	struct tli_error *err = NULL;
-	if (so.pid && !getenv("TLI_NO_PREPARE")) { /* layout before the stop: short pause */
-		err = tli_glibc_prepare(so.pid, &go, so.no_dwarf);
-		if (err) {
-			fprintf(stderr, "note: %s\n", err->msg);
-			tli_error_destroy(err);
-			err = NULL;
+	err = tli_session_open(&so, &s);
+	if (!err && so.pid && !getenv("TLI_NO_PREPARE")) { /* layout before the stop: short pause */
+		struct tli_error *perr = tli_glibc_prepare(s, &go);
+		if (perr) {
+			fprintf(stderr, "note: %s\n", perr->msg);
+			tli_error_destroy(perr);
 		}
 	}
-	err = tli_session_open(&so, &s);
 	json_t *res = json_object();
 	if (!err) {
 		if (!strcmp(cmd, "heap"))

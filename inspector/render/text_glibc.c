@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Text rendering of the glibc command results (the JSON trees of heap_cmd.c / leaks.c). */
-#include <inttypes.h>
-#include <string.h>
+/* Text rendering of the glibc command results (the JSON trees of glibc/heap_cmd.c and glibc/leaks.c). */
+#include "text_glibc.h"
 
-#include "glibc.h"
+#include <inttypes.h>
+#include <stdbool.h>
+#include <string.h>
 
 static json_int_t I(json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
 static const char *S(json_t *o, const char *k)

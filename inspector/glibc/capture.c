@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The capture: what the walker will read is copied while the target is stopped,
+ * in a few large vectored reads (tli_target_capture): malloc_state of every arena,
+ * mp_, the TLS slots, the heap segments (sbrk heap, thread heaps through their
+ * heap_info chain), the tcache structs, the caller's extra ranges, and the headers
+ * of mmapped chunks. Before a deferred stop, tli_gl_reserve() pre-faults the
+ * capture memory so that the pause is only the copy.
+ */
+#include "walk.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/search.h"
+
+TLI_VEC(ranges, struct tli_range);
+
+static void rg_add(struct ranges *r, uint64_t a, uint64_t len)
+{
+	if (len)
+		tli_vec_push(r, ((struct tli_range){ a, len })); /* out of memory: captured less */
+}
+
+/* Capture one range; true if it is (now) fully captured. */
+static bool cap1(struct tli_target *t, uint64_t addr, uint64_t len)
+{
+	struct tli_range r = { addr, len };
+	size_t nfailed = 0;
+	struct tli_error *e = tli_target_capture(t, &r, 1, 0, &nfailed);
+	bool ok = !e && !nfailed;
+	tli_error_destroy(e);
+	return ok;
+}
+
+static bool tread64(struct tli_target *t, uint64_t addr, uint64_t *v)
+{
+	return !tli_error_drop(tli_target_read_u64(t, addr, v));
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct tli_range *x = a, *y = b;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/*
+ * The first two words of [addr, +16) of a live target that is NOT stopped yet (a hint
+ * for what to reserve). Read from the backend directly: every read of the target API
+ * (tli_target_read_many, tli_target_capture) stops a deferred target first, which
+ * would put the libc layout (DWARF indexing) inside the pause this reservation is
+ * meant to shorten. core/target.h has no read for a running target yet.
+ */
+static bool peek_running(struct tli_target *t, uint64_t addr, uint64_t hi[2])
+{
+	if (!t->ops || !t->ops->read_many)
+		return false;
+	struct tli_read rr = { .addr = addr, .buf = hi, .len = 2 * sizeof(uint64_t) };
+	return !tli_error_drop(t->ops->read_many(t, &rr, 1)) && rr.got == rr.len;
+}
+
+uint64_t tli_gl_reserve(struct tli_target *t, bool all_rw)
+{
+	if (!t || t->kind != TLI_TARGET_LIVE || t->released)
+		return 0;
+	struct ranges r = { 0 };
+	const uint64_t hmax = 64ull << 20; /* HEAP_MAX_SIZE unless hugetlb */
+	for (size_t i = 0; i < t->nmaps; i++) {
+		const struct tli_mapping *m = &t->maps[i];
+		if ((m->prot & (TLI_PROT_R | TLI_PROT_W)) != (TLI_PROT_R | TLI_PROT_W))
+			continue;
+		bool heap = m->path && !strcmp(m->path, "[heap]");
+		/* thread heaps start on a HEAP_MAX_SIZE boundary with a heap_info whose
+		 * ar_ptr (its first field) is an arena at the start of such a heap.
+		 * Peeked at while the process runs: only a hint of what to reserve
+		 * (other 64 MiB-aligned memory, a Go heap say, is not worth pre-faulting) */
+		bool theap = false;
+		uint64_t hi[2] = { 0, 0 };
+		if (!all_rw && !heap && tli_gl_anon_rw(m) && !(m->start & (hmax - 1)) && peek_running(t, m->start, hi))
+			theap = hi[0] && !(hi[0] & 7) && (hi[0] & (hmax - 1)) < TLI_GL_PAGESIZE && !(hi[1] & (hmax - 1));
+		if (all_rw || heap || theap)
+			rg_add(&r, m->start, m->end - m->start);
+	}
+	uint64_t n = tli_target_reserve(t, r.v, r.n);
+	tli_vec_free(&r);
+	return n;
+}
+
+/* What the capture has learned so far. */
+struct cap {
+	struct tli_target *t;
+	const struct tli_gl_layout *L;
+	struct ranges r;      /* to capture in the next pass */
+	struct ranges known;  /* heap ranges: the mmapped-chunk scan skips them */
+	uint64_t hmax;
+	uint64_t sbrk;
+	bool noncontig;       /* the main arena is NONCONTIGUOUS */
+};
+
+/* The main arena's sbrk heap: sbrk_base to the end of top (or, non-contiguous, its mapping). */
+static void main_heap_ranges(struct cap *c, uint64_t a, uint64_t top, uint64_t tsz)
+{
+	uint32_t fl = 0;
+	struct tli_error *fe = tli_target_read_u32(c->t, a + c->L->ms_flags, &fl);
+	c->noncontig = !tli_error_drop(fe) && (fl & TLI_GL_NONCONTIGUOUS);
+	uint64_t sbrk = c->sbrk;
+	if (sbrk && top >= sbrk && top + tsz > top && top + tsz - sbrk < (1ull << 44)) {
+		rg_add(&c->r, sbrk, top + tsz - sbrk);
+		rg_add(&c->known, sbrk, top + tsz - sbrk);
+	} else if (sbrk && c->noncontig) {
+		/* the sbrk heap ends in fenceposts: its whole mapping */
+		const struct tli_mapping *m = tli_target_find_mapping(c->t, sbrk);
+		if (m)
+			rg_add(&c->r, sbrk, m->end - sbrk);
+	}
+}
+
+/* A thread arena's heaps: the heap_info chain from the heap holding top (malloc/arena.c). */
+static void thread_heap_ranges(struct cap *c, uint64_t a, uint64_t top)
+{
+	const struct tli_gl_layout *L = c->L;
+	uint64_t hmax = c->hmax;
+	uint64_t hi = top & ~(hmax - 1);
+	for (int k = 0; hi && k < MAX_HEAPS_PER_ARENA; k++) {
+		uint64_t prev = 0, hsize = 0;
+		if (!cap1(c->t, hi, L->hi_size))
+			break;
+		if (!tread64(c->t, hi + L->hi_prev, &prev) || !tread64(c->t, hi + L->hi_hsize, &hsize))
+			break;
+		if (hsize > hmax)
+			hsize = hmax;
+		rg_add(&c->r, hi, hsize);
+		rg_add(&c->known, hi, hmax);
+		if (prev == hi)
+			break;
+		hi = prev;
+	}
+	/* the arena's own first heap, in case top is bad */
+	rg_add(&c->r, a & ~(hmax - 1), L->hi_size + L->ms_size + 64);
+}
+
+/* The arena list (each arena is in the previous capture's next) and each arena's heaps. */
+static void arena_ranges(struct cap *c)
+{
+	const struct tli_gl_layout *L = c->L;
+	uint64_t a = L->main_arena;
+	for (int n = 0; n < MAX_ARENAS; n++) {
+		uint64_t top = 0, next = 0;
+		if (!tread64(c->t, a + L->ms_top, &top) || !tread64(c->t, a + L->ms_next, &next))
+			break;
+		/* top header, then the arena's heaps */
+		if (top && cap1(c->t, top, TLI_GL_CHUNK_HDR_SZ)) {
+			uint64_t tsz = 0;
+			tread64(c->t, top + L->mc_size, &tsz);
+			tsz = tli_gl_chunksize(tsz);
+			if (a == L->main_arena)
+				main_heap_ranges(c, a, top, tsz);
+			else
+				thread_heap_ranges(c, a, top);
+		}
+		if (!next || next == L->main_arena || next & 7)
+			break;
+		if (!cap1(c->t, next, L->ms_size))
+			break;
+		a = next;
+	}
+}
+
+/* The known heap range containing q: where the scan goes on (0: none). */
+static uint64_t known_end(const struct ranges *known, uint64_t q)
+{
+	size_t lo = tli_upper_bound(known->n, i, known->v[i].addr > q);
+	if (lo && q - known->v[lo - 1].addr < known->v[lo - 1].len && known->v[lo - 1].addr + known->v[lo - 1].len > q)
+		return known->v[lo - 1].addr + known->v[lo - 1].len;
+	return 0;
+}
+
+/*
+ * Mmapped chunk headers: anonymous rw mappings, stepping by chunk size, past the heaps
+ * found above; a non-contiguous main arena's other segments lie in such mappings too
+ * (and in [heap] after the sbrk heap): then the rest of the mapping from the first
+ * thing that is not an mmapped chunk is captured whole (into c->r).
+ */
+static void mmapped_headers(struct cap *c)
+{
+	struct tli_target *t = c->t;
+	size_t steps = 0;
+	c->r.n = 0;
+	for (size_t m = 0; m < t->nmaps && steps < MAX_MMAP_STEPS; m++) {
+		const struct tli_mapping *mp = &t->maps[m];
+		bool brk = mp->path && !strcmp(mp->path, "[heap]") && (mp->prot & TLI_PROT_R);
+		if (!tli_gl_anon_rw(mp) && !(c->noncontig && brk))
+			continue;
+		uint64_t q = mp->start;
+		while (q + TLI_GL_CHUNK_HDR_SZ <= mp->end && steps++ < MAX_MMAP_STEPS) {
+			uint64_t skip = known_end(&c->known, q);
+			if (skip) {
+				q = skip;
+				continue;
+			}
+			uint64_t hdr[2], sz;
+			if (!tli_target_captured(t, q, TLI_GL_CHUNK_HDR_SZ) && !cap1(t, q, TLI_GL_CHUNK_HDR_SZ))
+				break;
+			if (!tread64(t, q, &hdr[0]) || !tread64(t, q + 8, &hdr[1]))
+				break;
+			if (!tli_gl_mmapped_chunk_at(q, hdr[0], hdr[1], mp->end, &sz)) {
+				if (c->noncontig)
+					rg_add(&c->r, q, mp->end - q);
+				break;
+			}
+			q += sz;
+		}
+	}
+}
+
+struct tli_error *tli_gl_capture(struct tli_target *t, const struct tli_gl_layout *L,
+				 const struct tli_gl_thread *th, size_t nth,
+				 const struct tli_range *extra, size_t nextra)
+{
+	struct cap c = { .t = t, .L = L };
+	/* 1. the fixed objects and the TLS slots */
+	rg_add(&c.r, L->main_arena, L->ms_size);
+	rg_add(&c.r, L->mp, L->mp_size);
+	for (size_t i = 0; i < nth; i++)
+		if (th[i].tcache_slot)
+			rg_add(&c.r, th[i].tcache_slot, 8);
+	struct tli_error *err = tli_target_capture(t, c.r.v, c.r.n, 0, NULL);
+	if (err)
+		goto out;
+	c.r.n = 0;
+	uint64_t hp = 0;
+	if (L->has_hp_pagesize)
+		tread64(t, L->mp + L->mp_hp_pagesize, &hp);
+	tread64(t, L->mp + L->mp_sbrk_base, &c.sbrk);
+	c.hmax = tli_gl_heap_max(L, hp);
+	/* 2. the arena list and the heaps */
+	arena_ranges(&c);
+	/* 3. tcache structs (the chunk holding each), the caller's ranges */
+	for (size_t i = 0; i < nth; i++) {
+		uint64_t p = 0;
+		if (th[i].tcache_slot && tread64(t, th[i].tcache_slot, &p) && p && L->has_tcache)
+			rg_add(&c.r, tli_gl_mem2chunk(p), L->tc_size + TLI_GL_CHUNK_HDR_SZ);
+	}
+	for (size_t i = 0; i < nextra; i++)
+		rg_add(&c.r, extra[i].addr, extra[i].len);
+	err = tli_target_capture(t, c.r.v, c.r.n, 0, NULL);
+	if (err)
+		goto out;
+	qsort(c.known.v, c.known.n, sizeof(*c.known.v), cmp_range);
+	/* 4. mmapped chunk headers (and the non-contiguous main arena's other segments) */
+	mmapped_headers(&c);
+	if (c.r.n)
+		err = tli_target_capture(t, c.r.v, c.r.n, 0, NULL);
+out:
+	tli_vec_free(&c.r);
+	tli_vec_free(&c.known);
+	return err;
+}
