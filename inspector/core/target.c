@@ -202,6 +202,17 @@ struct tli_error *tli_target_stop(struct tli_target *t)
 	return t->ops->stop(t);
 }
 
+struct tli_error *tli_target_peek_many(struct tli_target *t, struct tli_read *reads, size_t n)
+{
+	if (!t || !t->stop_deferred || t->released)
+		return t ? tli_target_read_many(t, reads, n) : tli_error_create(TLI_E_INTERNAL, "read from a NULL target");
+	if (!t->ops || !t->ops->read_many)
+		return tli_error_create(TLI_E_INTERNAL, "target has no read operation");
+	for (size_t i = 0; i < n; i++)
+		reads[i].got = 0, reads[i].err = 0;
+	return t->ops->read_many(t, reads, n);
+}
+
 struct tli_error *tli_target_read_many(struct tli_target *t, struct tli_read *reads, size_t n)
 {
 	if (t->stop_deferred) {

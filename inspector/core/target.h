@@ -114,6 +114,15 @@ struct tli_error *tli_target_read_u32(struct tli_target *t, uint64_t addr, uint3
 /** Vectored read (served from the capture where possible, else the backend). */
 struct tli_error *tli_target_read_many(struct tli_target *t, struct tli_read *reads, size_t n);
 
+/**
+ * Read from a live target opened with defer_stop WITHOUT stopping it (a running
+ * process: the bytes may be changing). Only for hints that decide what to prepare
+ * before the stop (e.g. which mappings hold malloc heaps, to reserve capture memory);
+ * never for results. Not counted in bytes_read. On a stopped, released or core
+ * target it is tli_target_read_many.
+ */
+struct tli_error *tli_target_peek_many(struct tli_target *t, struct tli_read *reads, size_t n);
+
 /** A range to capture. */
 struct tli_range {
 	uint64_t addr;

@@ -46,17 +46,14 @@ static int cmp_range(const void *a, const void *b)
 
 /*
  * The first two words of [addr, +16) of a live target that is NOT stopped yet (a hint
- * for what to reserve). Read from the backend directly: every read of the target API
- * (tli_target_read_many, tli_target_capture) stops a deferred target first, which
- * would put the libc layout (DWARF indexing) inside the pause this reservation is
- * meant to shorten. core/target.h has no read for a running target yet.
+ * for what to reserve): tli_target_peek_many, since every other read stops a deferred
+ * target first, which would put the libc layout (DWARF indexing) inside the pause this
+ * reservation is meant to shorten.
  */
 static bool peek_running(struct tli_target *t, uint64_t addr, uint64_t hi[2])
 {
-	if (!t->ops || !t->ops->read_many)
-		return false;
 	struct tli_read rr = { .addr = addr, .buf = hi, .len = 2 * sizeof(uint64_t) };
-	return !tli_error_drop(t->ops->read_many(t, &rr, 1)) && rr.got == rr.len;
+	return !tli_error_drop(tli_target_peek_many(t, &rr, 1)) && rr.got == rr.len;
 }
 
 uint64_t tli_gl_reserve(struct tli_target *t, bool all_rw)
