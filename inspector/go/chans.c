@@ -31,45 +31,6 @@ enum { K_BOOL = 1, K_INT, K_INT8, K_INT16, K_INT32, K_INT64, K_UINT, K_UINT8, K_
        K_UINT64, K_UINTPTR, K_FLOAT32, K_FLOAT64, K_COMPLEX64, K_COMPLEX128, K_ARRAY, K_CHAN,
        K_FUNC, K_INTERFACE, K_MAP, K_POINTER, K_SLICE, K_STRING, K_STRUCT, K_UNSAFEPOINTER };
 
-json_t *tli_go_hex(uint64_t v)
-{
-	char b[32];
-	snprintf(b, sizeof(b), "0x%" PRIx64, v);
-	return json_string(b);
-}
-
-/* ---- wait reasons, by the strings the runtime prints ---- */
-
-bool tli_go_reason_chan(const char *r)
-{
-	return r && (!strcmp(r, "chan send") || !strcmp(r, "chan receive") || !strcmp(r, "select"));
-}
-
-bool tli_go_reason_forever(const char *r)
-{
-	return r && (!strcmp(r, "chan send (nil chan)") || !strcmp(r, "chan receive (nil chan)") ||
-		     !strcmp(r, "select (no cases)"));
-}
-
-bool tli_go_reason_sync(const char *r)
-{
-	return r && (!strcmp(r, "sync.Cond.Wait") || !strcmp(r, "sync.Mutex.Lock") ||
-		     !strcmp(r, "sync.RWMutex.RLock") || !strcmp(r, "sync.RWMutex.Lock") ||
-		     !strcmp(r, "sync.WaitGroup.Wait"));
-}
-
-bool tli_go_reason_sema(const char *r)
-{
-	return r && (!strcmp(r, "semacquire") || !strcmp(r, "sync.Mutex.Lock") ||
-		     !strcmp(r, "sync.RWMutex.RLock") || !strcmp(r, "sync.RWMutex.Lock") ||
-		     !strcmp(r, "sync.WaitGroup.Wait"));
-}
-
-bool tli_go_reason_user_blocked(const char *r)
-{
-	return tli_go_reason_chan(r) || tli_go_reason_forever(r) || tli_go_reason_sync(r);
-}
-
 /* ---- layout ---- */
 
 /* 1.26+: sudog.c / sudog.elem are {vp, vu}; vu is authoritative. */

@@ -32,6 +32,7 @@
 #include "core/error.h"
 #include "core/layout.h"
 #include "core/target.h"
+#include "go/gfacts.h"
 #include "go/goroutines.h"
 
 struct tli_gobin;
@@ -194,22 +195,5 @@ struct tli_go_leak_opts {
  */
 struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_leak_opts *o,
 				   bool (*between)(void *arg), void *arg, json_t *result);
-
-/* small shared helpers */
-json_t *tli_go_hex(uint64_t v);
-/** True if the wait reason is a "user" block (channel, select, sync primitive) per Go 1.26's definition. */
-bool tli_go_reason_user_blocked(const char *reason);
-/** True for chan send/receive/select (with cases). */
-bool tli_go_reason_chan(const char *reason);
-/** True for the waits that can never end: nil chan, select {}. */
-bool tli_go_reason_forever(const char *reason);
-/** True for sync.* waits. */
-bool tli_go_reason_sync(const char *reason);
-/**
- * True for the waits that queue a sudog in runtime.semtable: sync.Mutex.Lock,
- * sync.RWMutex.Lock/RLock, sync.WaitGroup.Wait and the raw "semacquire" (what
- * Go <= 1.23 prints for some of those). Not sync.Cond.Wait (notifyList).
- */
-bool tli_go_reason_sema(const char *reason);
 
 #endif
