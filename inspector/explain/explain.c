@@ -14,6 +14,7 @@
 #include "core/target.h"
 #include "glibc/heap_cmd.h"
 #include "go/chans.h"
+#include "go/gfacts.h"
 #include "go/gobin.h"
 #include "go/goroutines.h"
 #include "go/pclntab.h"
@@ -56,17 +57,14 @@ static const struct field_doc g_fields[] = {
 	{ NULL, NULL, 0 },
 };
 
-static const char *const g_status_names[] = { "_Gidle", "_Grunnable", "_Grunning", "_Gsyscall", "_Gwaiting",
-					      "_Gmoribund_unused", "_Gdead", "_Genqueue_unused", "_Gcopystack",
-					      "_Gpreempted" };
-
 static void decoded_for(struct tli_session *s, char kind, uint64_t v, char *buf, size_t cap)
 {
 	buf[0] = 0;
 	if (kind == 's') {
-		uint64_t base = v & ~(uint64_t)0x1000; /* _Gscan bit */
-		if (base < sizeof(g_status_names) / sizeof(g_status_names[0]))
-			snprintf(buf, cap, "%s%s", g_status_names[base], v & 0x1000 ? " + _Gscan" : "");
+		/* the constants' names, values from the layout as the goroutine walker reads them */
+		struct tli_go_gstatus st;
+		if (!tli_error_drop(tli_go_gstatus_resolve(s->layout, &st)))
+			tli_go_gstatus_name(s->layout, &st, v, buf, cap);
 	} else if (kind == 'p' && v) {
 		struct tli_gobin *b = NULL;
 		struct tli_error *err = tli_session_gobin(s, &b);
