@@ -13,7 +13,10 @@
  * Every member comes from the layout resolver by name (runtime.hchan,
  * runtime.sudog, runtime.waitq, runtime.g, internal/abi.Type or runtime._type);
  * 1.26+'s two-word sudog.c/sudog.elem are read through their "vu" member.
- * Facts: go-runtime.md §1.1-1.3, §1.5, §5.
+ * Facts: runtime/chan.go (hchan, waitq, makechan, chansend, chanrecv),
+ * runtime/select.go selectgo, runtime/runtime2.go (sudog, g.waiting,
+ * g.selectDone), runtime/sema.go (semtable, semacquire1), go1.19 … go1.27.
+ * The files of the walker: chans_internal.h.
  *
  * Hostile memory: every list walk is bounded and cycle-checked, every count is
  * validated (qcount <= dataqsiz, sendx/recvx < dataqsiz), every pointer is
@@ -32,6 +35,7 @@
 #include "core/error.h"
 #include "core/layout.h"
 #include "core/target.h"
+#include "core/warnings.h"
 #include "go/gfacts.h"
 #include "go/goroutines.h"
 
@@ -117,7 +121,8 @@ struct tli_go_chans {
 	struct tli_go_chan *chans;      /**< sorted by address */
 	size_t nchans;
 	bool values;                    /**< strings shown (not redacted) */
-	char *warnings;                 /**< newline-separated, or NULL */
+	struct tli_warnings warnings;   /**< what the capture found odd (tli_go_chans_report_warnings) */
+	size_t warn_bytes;              /**< text added to warnings so far (bounded) */
 	/* runtime.semtable walk (only when a semaphore waiter has no sudog on g.waiting) */
 	bool sema_walked;               /**< the walk ran */
 	size_t sema_nodes;              /**< sudogs found in the treaps */
@@ -161,6 +166,11 @@ size_t tli_go_chans_g_index(const struct tli_go_chans *c, uint64_t gaddr);
 
 /** One channel as JSON (the `chan ADDR` object). `gmap`: id -> goroutine JSON (may be NULL). */
 json_t *tli_go_chan_json(const struct tli_go_chans *c, const struct tli_go_chan *ch, json_t *gmap);
+/**
+ * Pass the snapshot's warnings on to the session: the first 20, then (if
+ * `count_rest`) "... N more channel warnings".
+ */
+void tli_go_chans_report_warnings(struct tli_session *s, const struct tli_go_chans *c, bool count_rest);
 /** Add "blocked_on": ["0x..."] to every goroutine object of result.go.goroutines. */
 void tli_go_chans_annotate(const struct tli_go_chans *c, json_t *result);
 /** The ring, drawn: `[ 3 | 4 | _ | _ ]`. */

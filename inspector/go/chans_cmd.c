@@ -13,18 +13,17 @@
 #include "go/goroutines.h"
 #include "core/jsonstr.h"
 
-static void add_warnings(struct tli_session *s, const struct tli_go_chans *c)
+#define WARNINGS_SHOWN 20   /* channel warnings passed on to the session */
+
+void tli_go_chans_report_warnings(struct tli_session *s, const struct tli_go_chans *c, bool count_rest)
 {
-	if (!c || !c->warnings)
+	if (!c)
 		return;
-	char *dup = strdup(c->warnings), *save = NULL;
-	int n = 0;
-	for (char *l = dup ? strtok_r(dup, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save))
-		if (n++ < 20)
-			tli_session_warn(s, "%s", l);
-	if (n > 20)
-		tli_session_warn(s, "... %d more channel warnings", n - 20);
-	free(dup);
+	size_t total = c->warnings.n + c->warnings.dropped;
+	for (size_t i = 0; i < c->warnings.n && i < WARNINGS_SHOWN; i++)
+		tli_session_warn(s, "%s", c->warnings.v[i]);
+	if (count_rest && total > WARNINGS_SHOWN)
+		tli_session_warn(s, "... %d more channel warnings", (int)(total - WARNINGS_SHOWN));
 }
 
 /* open + capture goroutines + capture channels, then release. */
@@ -44,7 +43,7 @@ struct tli_error *tli_go_chans_run(struct tli_session *s, const uint64_t *extra,
 		tli_go_rt_destroy(rt);
 		return err;
 	}
-	add_warnings(s, c);
+	tli_go_chans_report_warnings(s, c, true);
 	*rt_ret = rt;
 	*c_ret = c;
 	return NULL;
@@ -146,7 +145,7 @@ struct tli_error *tli_go_cmd_chans(struct tli_session *s, const struct tli_go_ch
 		tli_go_rt_destroy(rt);
 		return err;
 	}
-	add_warnings(s, c);
+	tli_go_chans_report_warnings(s, c, true);
 	struct tli_gobin *gb = NULL;
 	if (!tli_session_gobin(s, &gb)) {
 		json_t *tg = json_object();

@@ -1216,13 +1216,8 @@ static struct tli_error *lk_capture(struct lk *k, bool (*between)(void *), void 
 		fprintf(stderr, "go leaks: layout %.3f s, goroutines %.3f s, channels %.3f s, roots+stacks %.3f s, "
 			"heap %.3f s, types %.3f s, other walkers+release %.3f s\n", t[1] - t[0], t[2] - t[1],
 			t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5], t[7] - t[6]);
-	if (!err && k->c && k->c->warnings) {
-		char *dup = strdup(k->c->warnings), *save = NULL;
-		int n = 0;
-		for (char *l = dup ? strtok_r(dup, "\n", &save) : NULL; l && n < 20; l = strtok_r(NULL, "\n", &save), n++)
-			tli_session_warn(k->s, "%s", l);
-		free(dup);
-	}
+	if (!err)
+		tli_go_chans_report_warnings(k->s, k->c, false);
 	return err;
 }
 
