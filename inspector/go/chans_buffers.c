@@ -84,7 +84,8 @@ static struct tli_error *strreads_add(struct strreads *sr, uint64_t p, uint64_t 
 {
 	if (sr->n == sr->cap) {
 		sr->cap = sr->cap ? sr->cap * 2 : 64;
-		void *a = realloc(sr->rs, sr->cap * sizeof(*sr->rs)), *b = realloc(sr->refs, sr->cap * sizeof(*sr->refs));
+		void *a = realloc(sr->rs, sr->cap * sizeof(*sr->rs));
+		void *b = realloc(sr->refs, sr->cap * sizeof(*sr->refs));
 		if (a)
 			sr->rs = a;
 		if (b)

@@ -106,8 +106,8 @@ static struct tli_error *round_plan(struct tli_go_snapctx *x, struct qwalk *qw, 
 		if (!tli_u64set_add(&qw->seen, qc->ptr)) {
 			if (!tli_u64set_has(&qw->seen, qc->ptr))
 				return &tli_enomem;
-			snprintf(ch->q_problem, sizeof(ch->q_problem),
-				 "%s revisits sudog 0x%" PRIx64 " (cycle or shared sudog): stopped", qname(qc->q), qc->ptr);
+			snprintf(ch->q_problem, sizeof(ch->q_problem), "%s revisits sudog 0x%" PRIx64
+				 " (cycle or shared sudog): stopped", qname(qc->q), qc->ptr);
 			continue;
 		}
 		uint64_t kn = tli_u64map_get(&qw->known, qc->ptr);
