@@ -100,11 +100,8 @@ static bool type_info_file(void *ctx, uint64_t addr, uint64_t *size, uint64_t *p
 	uint8_t tb[128];
 	if (c->L->type_size > sizeof(tb) || !c->L->has_type)
 		return false;
-	struct tli_error *e = tli_gobin_read(c->gb, addr - c->bias, tb, c->L->type_size);
-	if (e) {
-		tli_error_destroy(e);
+	if (tli_error_drop(tli_gobin_read(c->gb, addr - c->bias, tb, c->L->type_size)))
 		return false;
-	}
 	*size = tli_rd64(tb + c->L->t_size);
 	*ptrbytes = c->L->has_gcdata ? tli_rd64(tb + c->L->t_ptrbytes) : 0;
 	*kind = tb[c->L->t_kind] & 0x1f;

@@ -439,13 +439,12 @@ struct tli_error *tli_go_chans_capture(struct tli_session *s, struct tli_go_rt *
 		};
 	}
 	struct tli_gobin *gb = NULL;
-	struct tli_error *err = tli_session_gobin(s, &gb);
-	tli_error_destroy(err);
+	tli_error_drop(tli_session_gobin(s, &gb));
 	struct tli_go_chans_src src = {
 		.t = s->target, .l = tli_go_rt_layout(rt), .gb = gb,
 		.bias = tli_go_rt_bias(rt), .gs = gs, .ngs = n,
 	};
-	err = tli_go_chans_snapshot(&src, extra, nextra, o, ret);
+	struct tli_error *err = tli_go_chans_snapshot(&src, extra, nextra, o, ret);
 	free(gs);
 	return err;
 }
