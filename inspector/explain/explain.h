@@ -21,16 +21,13 @@
 #ifndef TLI_EXPLAIN_EXPLAIN_H
 #define TLI_EXPLAIN_EXPLAIN_H
 
-#include <stdio.h>
-
 #include <jansson.h>
 
 #include "core/error.h"
 
 struct tli_session;
 
+/** Build result["explain"] for `explain WHAT [ARG]` (its text printer: render/text_explain.h). */
 struct tli_error *tli_explain(struct tli_session *s, const char *what, const char *arg, json_t *result);
-/** Text printer of the document (registered in render/text.c). */
-void tli_explain_render_text(FILE *f, json_t *doc);
 
 #endif

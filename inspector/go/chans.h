@@ -13,7 +13,10 @@
  * Every member comes from the layout resolver by name (runtime.hchan,
  * runtime.sudog, runtime.waitq, runtime.g, internal/abi.Type or runtime._type);
  * 1.26+'s two-word sudog.c/sudog.elem are read through their "vu" member.
- * Facts: go-runtime.md §1.1-1.3, §1.5, §5.
+ * Facts: runtime/chan.go (hchan, waitq, makechan, chansend, chanrecv),
+ * runtime/select.go selectgo, runtime/runtime2.go (sudog, g.waiting,
+ * g.selectDone), runtime/sema.go (semtable, semacquire1), go1.19 … go1.27.
+ * The files of the walker: chans_internal.h.
  *
  * Hostile memory: every list walk is bounded and cycle-checked, every count is
  * validated (qcount <= dataqsiz, sendx/recvx < dataqsiz), every pointer is
@@ -32,6 +35,8 @@
 #include "core/error.h"
 #include "core/layout.h"
 #include "core/target.h"
+#include "core/warnings.h"
+#include "go/gfacts.h"
 #include "go/goroutines.h"
 
 struct tli_gobin;
@@ -116,7 +121,8 @@ struct tli_go_chans {
 	struct tli_go_chan *chans;      /**< sorted by address */
 	size_t nchans;
 	bool values;                    /**< strings shown (not redacted) */
-	char *warnings;                 /**< newline-separated, or NULL */
+	struct tli_warnings warnings;   /**< what the capture found odd (tli_go_chans_report_warnings) */
+	size_t warn_bytes;              /**< text added to warnings so far (bounded) */
 	/* runtime.semtable walk (only when a semaphore waiter has no sudog on g.waiting) */
 	bool sema_walked;               /**< the walk ran */
 	size_t sema_nodes;              /**< sudogs found in the treaps */
@@ -160,6 +166,11 @@ size_t tli_go_chans_g_index(const struct tli_go_chans *c, uint64_t gaddr);
 
 /** One channel as JSON (the `chan ADDR` object). `gmap`: id -> goroutine JSON (may be NULL). */
 json_t *tli_go_chan_json(const struct tli_go_chans *c, const struct tli_go_chan *ch, json_t *gmap);
+/**
+ * Pass the snapshot's warnings on to the session: the first 20, then (if
+ * `count_rest`) "... N more channel warnings".
+ */
+void tli_go_chans_report_warnings(struct tli_session *s, const struct tli_go_chans *c, bool count_rest);
 /** Add "blocked_on": ["0x..."] to every goroutine object of result.go.goroutines. */
 void tli_go_chans_annotate(const struct tli_go_chans *c, json_t *result);
 /** The ring, drawn: `[ 3 | 4 | _ | _ ]`. */
@@ -194,22 +205,5 @@ struct tli_go_leak_opts {
  */
 struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_leak_opts *o,
 				   bool (*between)(void *arg), void *arg, json_t *result);
-
-/* small shared helpers */
-json_t *tli_go_hex(uint64_t v);
-/** True if the wait reason is a "user" block (channel, select, sync primitive) per Go 1.26's definition. */
-bool tli_go_reason_user_blocked(const char *reason);
-/** True for chan send/receive/select (with cases). */
-bool tli_go_reason_chan(const char *reason);
-/** True for the waits that can never end: nil chan, select {}. */
-bool tli_go_reason_forever(const char *reason);
-/** True for sync.* waits. */
-bool tli_go_reason_sync(const char *reason);
-/**
- * True for the waits that queue a sudog in runtime.semtable: sync.Mutex.Lock,
- * sync.RWMutex.Lock/RLock, sync.WaitGroup.Wait and the raw "semacquire" (what
- * Go <= 1.23 prints for some of those). Not sync.Cond.Wait (notifyList).
- */
-bool tli_go_reason_sema(const char *reason);
 
 #endif

@@ -13,18 +13,17 @@
 #include "go/goroutines.h"
 #include "core/jsonstr.h"
 
-static void add_warnings(struct tli_session *s, const struct tli_go_chans *c)
+#define WARNINGS_SHOWN 20   /* channel warnings passed on to the session */
+
+void tli_go_chans_report_warnings(struct tli_session *s, const struct tli_go_chans *c, bool count_rest)
 {
-	if (!c || !c->warnings)
+	if (!c)
 		return;
-	char *dup = strdup(c->warnings), *save = NULL;
-	int n = 0;
-	for (char *l = dup ? strtok_r(dup, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save))
-		if (n++ < 20)
-			tli_session_warn(s, "%s", l);
-	if (n > 20)
-		tli_session_warn(s, "... %d more channel warnings", n - 20);
-	free(dup);
+	size_t total = c->warnings.n + c->warnings.dropped;
+	for (size_t i = 0; i < c->warnings.n && i < WARNINGS_SHOWN; i++)
+		tli_session_warn(s, "%s", c->warnings.v[i]);
+	if (count_rest && total > WARNINGS_SHOWN)
+		tli_session_warn(s, "... %d more channel warnings", (int)(total - WARNINGS_SHOWN));
 }
 
 /* open + capture goroutines + capture channels, then release. */
@@ -44,7 +43,7 @@ struct tli_error *tli_go_chans_run(struct tli_session *s, const uint64_t *extra,
 		tli_go_rt_destroy(rt);
 		return err;
 	}
-	add_warnings(s, c);
+	tli_go_chans_report_warnings(s, c, true);
 	*rt_ret = rt;
 	*c_ret = c;
 	return NULL;
@@ -110,107 +109,115 @@ static int cmp_waiters(const void *a, const void *b)
 		      json_string_value(json_object_get(y, "address")));
 }
 
-struct tli_error *tli_go_cmd_chans(struct tli_session *s, const struct tli_go_chans_opts *o, json_t *result)
+/* Goroutines, the channels held by globals, then every channel (those too); the target runs again after. */
+static struct tli_error *capture_all(struct tli_session *s, const struct tli_go_chans_opts *co, struct tli_go_rt **rt,
+				     struct tli_go_chans **c, struct tli_go_chan_globals *glob)
 {
-	struct tli_go_rt *rt = NULL;
-	struct tli_go_chans *c = NULL;
-	struct tli_go_chans_opts co = *o;
-	co.queues = true;
-	co.buffers = false;
-	struct tli_go_chan_globals glob = { 0 };
 	uint64_t *extra = NULL;
 	size_t nextra = 0;
-	struct tli_error *err = tli_go_rt_open(s, &rt);
+	struct tli_error *err = tli_go_rt_open(s, rt);
 	if (!err)
-		err = tli_go_rt_capture(rt);
+		err = tli_go_rt_capture(*rt);
 	if (!err) {
 		/* channels held by globals; a failure degrades to a warning */
-		struct tli_error *ge = tli_go_chan_globals_find(s, tli_go_rt_layout(rt), tli_go_rt_bias(rt), &glob);
+		struct tli_error *ge = tli_go_chan_globals_find(s, tli_go_rt_layout(*rt), tli_go_rt_bias(*rt), glob);
 		if (ge) {
 			tli_session_warn(s, "channels held by globals not searched: %s", ge->msg);
 			tli_error_destroy(ge);
-		} else if (glob.truncated) {
+		} else if (glob->truncated) {
 			tli_session_warn(s, "more than %d global slots hold channels; the rest are not listed",
 					 TLI_CHAN_GLOBALS_MAX);
 		}
-		extra = glob.n ? malloc(glob.n * sizeof(*extra)) : NULL;
-		for (size_t i = 0; extra && i < glob.n; i++)
-			if (!nextra || extra[nextra - 1] != glob.v[i].chan)
-				extra[nextra++] = glob.v[i].chan;
-		err = tli_go_chans_capture(s, rt, extra, nextra, &co, &c);
+		extra = glob->n ? malloc(glob->n * sizeof(*extra)) : NULL;
+		for (size_t i = 0; extra && i < glob->n; i++)
+			if (!nextra || extra[nextra - 1] != glob->v[i].chan)
+				extra[nextra++] = glob->v[i].chan;
+		err = tli_go_chans_capture(s, *rt, extra, nextra, co, c);
 	}
 	tli_target_release(s->target);
 	free(extra);
-	if (err) {
-		tli_go_chan_globals_free(&glob);
-		tli_go_rt_destroy(rt);
-		return err;
+	return err;
+}
+
+/* The ids of the first 10 live goroutines of a queue. */
+static json_t *waiter_ids(const struct tli_go_sudog *q, size_t n)
+{
+	json_t *ids = json_array();
+	for (size_t k = 0; k < n && json_array_size(ids) < 10; k++)
+		if (!q[k].stale && q[k].goid >= 0)
+			json_array_append_new(ids, json_integer(q[k].goid));
+	return ids;
+}
+
+static size_t live_waiters(const struct tli_go_sudog *q, size_t n)
+{
+	size_t live = 0;
+	for (size_t k = 0; k < n; k++)
+		live += !q[k].stale;
+	return live;
+}
+
+/* The global slots holding ch (*nheld of them). */
+static json_t *held_by(const struct tli_go_chan_globals *glob, uint64_t chan, size_t *nheld)
+{
+	size_t g0 = 0, ng = tli_go_chan_globals_of(glob, chan, &g0);
+	json_t *held = json_array();
+	for (size_t k = 0; k < ng; k++) {
+		const struct tli_go_chan_global *gv = &glob->v[g0 + k];
+		json_t *h = json_object();
+		json_object_set_new(h, "slot", tli_go_hex(gv->slot));
+		json_object_set_new(h, "name", gv->name[0] ? json_string(gv->name) : json_null());
+		json_array_append_new(held, h);
 	}
-	add_warnings(s, c);
-	struct tli_gobin *gb = NULL;
-	if (!tli_session_gobin(s, &gb)) {
-		json_t *tg = json_object();
-		const char *v = tli_gobin_version(gb);
-		json_object_set_new(tg, "go_version", v ? json_string(v) : json_null());
-		json_object_set_new(result, "target", tg);
+	*nheld = ng;
+	return held;
+}
+
+/* One row of `chans` (*nwait: its live waiters, *nheld: global slots holding it). */
+static json_t *chan_row(const struct tli_go_chan *ch, const struct tli_go_chan_globals *glob, size_t *nwait,
+			size_t *nheld)
+{
+	json_t *r = json_object();
+	json_object_set_new(r, "address", tli_go_hex(ch->addr));
+	json_object_set_new(r, "elemtype", ch->type_name ? tli_json_string_lossy(ch->type_name) : json_null());
+	size_t ns = live_waiters(ch->sendq, ch->nsendq), nr = live_waiters(ch->recvq, ch->nrecvq);
+	if (ch->header_ok) {
+		json_object_set_new(r, "len", json_integer((json_int_t)ch->qcount));
+		json_object_set_new(r, "cap", json_integer((json_int_t)ch->dataqsiz));
+		json_object_set_new(r, "closed", json_boolean(ch->closed != 0));
+		json_object_set_new(r, "timer", json_boolean(ch->timer != 0));
+	} else {
+		json_object_set_new(r, "len", json_null());
+		json_object_set_new(r, "cap", json_null());
+		json_object_set_new(r, "closed", json_null());
 	}
+	json_object_set_new(r, "senders", json_integer((json_int_t)ns));
+	json_object_set_new(r, "receivers", json_integer((json_int_t)nr));
+	/* waiting goroutine ids (first 10 of each) */
+	json_object_set_new(r, "sender_ids", waiter_ids(ch->sendq, ch->nsendq));
+	json_object_set_new(r, "receiver_ids", waiter_ids(ch->recvq, ch->nrecvq));
+	json_object_set_new(r, "globals", held_by(glob, ch->addr, nheld));
+	if (ch->problem[0])
+		json_object_set_new(r, "unreadable", json_string(ch->problem));
+	if (ch->q_problem[0])
+		json_object_set_new(r, "queue_problem", json_string(ch->q_problem));
+	*nwait = ns + nr;
+	return r;
+}
+
+/* result.go: every channel, most waited on first, and the counts. */
+static struct tli_error *chans_json(const struct tli_go_chans *c, const struct tli_go_chan_globals *glob,
+				    json_t *result)
+{
 	json_t **rows = calloc(c->nchans + 1, sizeof(json_t *));
-	if (!rows) {
-		tli_go_chans_destroy(c);
-		tli_go_rt_destroy(rt);
-		tli_go_chan_globals_free(&glob);
+	if (!rows)
 		return &tli_enomem;
-	}
 	size_t nblocked = 0, nwaited = 0, nheld = 0;
 	for (size_t i = 0; i < c->nchans; i++) {
-		const struct tli_go_chan *ch = &c->chans[i];
-		json_t *r = json_object();
-		json_object_set_new(r, "address", tli_go_hex(ch->addr));
-		json_object_set_new(r, "elemtype", ch->type_name ? tli_json_string_lossy(ch->type_name) : json_null());
-		size_t ns = 0, nr = 0;
-		for (size_t k = 0; k < ch->nsendq; k++)
-			ns += !ch->sendq[k].stale;
-		for (size_t k = 0; k < ch->nrecvq; k++)
-			nr += !ch->recvq[k].stale;
-		if (ch->header_ok) {
-			json_object_set_new(r, "len", json_integer((json_int_t)ch->qcount));
-			json_object_set_new(r, "cap", json_integer((json_int_t)ch->dataqsiz));
-			json_object_set_new(r, "closed", json_boolean(ch->closed != 0));
-			json_object_set_new(r, "timer", json_boolean(ch->timer != 0));
-		} else {
-			json_object_set_new(r, "len", json_null());
-			json_object_set_new(r, "cap", json_null());
-			json_object_set_new(r, "closed", json_null());
-		}
-		json_object_set_new(r, "senders", json_integer((json_int_t)ns));
-		json_object_set_new(r, "receivers", json_integer((json_int_t)nr));
-		/* waiting goroutine ids (first 10 of each) */
-		json_t *sid = json_array(), *rid = json_array();
-		for (size_t k = 0; k < ch->nsendq && json_array_size(sid) < 10; k++)
-			if (!ch->sendq[k].stale && ch->sendq[k].goid >= 0)
-				json_array_append_new(sid, json_integer(ch->sendq[k].goid));
-		for (size_t k = 0; k < ch->nrecvq && json_array_size(rid) < 10; k++)
-			if (!ch->recvq[k].stale && ch->recvq[k].goid >= 0)
-				json_array_append_new(rid, json_integer(ch->recvq[k].goid));
-		json_object_set_new(r, "sender_ids", sid);
-		json_object_set_new(r, "receiver_ids", rid);
-		size_t g0 = 0, ng = tli_go_chan_globals_of(&glob, ch->addr, &g0);
-		json_t *held = json_array();
-		for (size_t k = 0; k < ng; k++) {
-			const struct tli_go_chan_global *gv = &glob.v[g0 + k];
-			json_t *h = json_object();
-			json_object_set_new(h, "slot", tli_go_hex(gv->slot));
-			json_object_set_new(h, "name", gv->name[0] ? json_string(gv->name) : json_null());
-			json_array_append_new(held, h);
-		}
-		json_object_set_new(r, "globals", held);
-		if (ch->problem[0])
-			json_object_set_new(r, "unreadable", json_string(ch->problem));
-		if (ch->q_problem[0])
-			json_object_set_new(r, "queue_problem", json_string(ch->q_problem));
-		rows[i] = r;
-		nblocked += ns + nr;
-		nwaited += (ns + nr) != 0;
+		size_t nwait = 0, ng = 0;
+		rows[i] = chan_row(&c->chans[i], glob, &nwait, &ng);
+		nblocked += nwait;
+		nwaited += nwait != 0;
 		nheld += ng != 0;
 	}
 	qsort(rows, c->nchans, sizeof(*rows), cmp_waiters);
@@ -225,10 +232,33 @@ struct tli_error *tli_go_cmd_chans(struct tli_session *s, const struct tli_go_ch
 	json_object_set_new(go, "channels_held_by_globals", json_integer((json_int_t)nheld));
 	json_object_set_new(go, "channels", arr);
 	json_object_set_new(result, "go", go);
+	return NULL;
+}
+
+struct tli_error *tli_go_cmd_chans(struct tli_session *s, const struct tli_go_chans_opts *o, json_t *result)
+{
+	struct tli_go_rt *rt = NULL;
+	struct tli_go_chans *c = NULL;
+	struct tli_go_chans_opts co = *o;
+	co.queues = true;
+	co.buffers = false;
+	struct tli_go_chan_globals glob = { 0 };
+	struct tli_error *err = capture_all(s, &co, &rt, &c, &glob);
+	if (!err) {
+		tli_go_chans_report_warnings(s, c, true);
+		struct tli_gobin *gb = NULL;
+		if (!tli_error_drop(tli_session_gobin(s, &gb))) {
+			json_t *tg = json_object();
+			const char *v = tli_gobin_version(gb);
+			json_object_set_new(tg, "go_version", v ? json_string(v) : json_null());
+			json_object_set_new(result, "target", tg);
+		}
+		err = chans_json(c, &glob, result);
+	}
 	tli_go_chans_destroy(c);
 	tli_go_rt_destroy(rt);
 	tli_go_chan_globals_free(&glob);
-	return NULL;
+	return err;
 }
 
 struct tli_error *tli_go_cmd_chan(struct tli_session *s, uint64_t addr, const struct tli_go_chans_opts *o,

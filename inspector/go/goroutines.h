@@ -7,7 +7,9 @@
  * Phases: resolve layouts (no target access) → while the target is stopped,
  * capture allgs, every g, the threads' Ms and each stack window in bulk →
  * release the target → decode, unwind (pcsp), symbolize (pclntab, inlined
- * frames expanded) and build the result tree.
+ * frames expanded) and build the result tree. goroutines_internal.h names the
+ * file of each phase; go/gfacts.h holds the goroutine facts (status constants,
+ * wait-reason classes) other walkers share.
  */
 #ifndef TLI_GO_GOROUTINES_H
 #define TLI_GO_GOROUTINES_H

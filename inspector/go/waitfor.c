@@ -35,18 +35,6 @@ static void resolve_sudog_words(struct tli_go_waitfor *w)
 	}
 }
 
-/* the channel walker's warnings, at most 20 lines, into the session's */
-static void forward_chan_warnings(struct tli_go_waitfor *w)
-{
-	if (!w->c || !w->c->warnings)
-		return;
-	char *dup = strdup(w->c->warnings), *save = NULL;
-	int n = 0;
-	for (char *l = dup ? strtok_r(dup, "\n", &save) : NULL; l && n < 20; l = strtok_r(NULL, "\n", &save), n++)
-		tli_session_warn(w->s, "%s", l);
-	free(dup);
-}
-
 /* data/bss (with the heap) and every goroutine's used stack */
 static struct tli_error *capture_roots(struct tli_go_waitfor *w)
 {
@@ -94,7 +82,7 @@ struct tli_error *tli_go_waitfor_capture(struct tli_go_waitfor *w, bool (*betwee
 			"heap %.3f s, types %.3f s, other walkers+release %.3f s\n", t[1] - t[0], t[2] - t[1],
 			t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5], t[7] - t[6]);
 	if (!err)
-		forward_chan_warnings(w);
+		tli_go_chans_report_warnings(w->s, w->c, false); /* at most 20 lines */
 	return err;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The text printer: dispatch per command, plus the small printers (help, version). */
-#include "explain/explain.h"
+#include "render/text_explain.h"
 #include "render.h"
 
 #include "render/text_glibc.h"

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The channel snapshot as JSON: one channel (the `chan ADDR` object, also
+ * what `explain chan` shows) and "blocked_on" per goroutine of the listing.
+ * The schema is docs/json-schema.md.
+ */
+#include "chans_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "core/jsonstr.h"
+
+static json_t *sudog_json(const struct tli_go_sudog *s, json_t *gmap)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "goroutine", s->goid >= 0 ? json_integer(s->goid) : json_null());
+	json_object_set_new(o, "sudog", tli_go_hex(s->addr));
+	json_object_set_new(o, "is_select", json_boolean(s->is_select));
+	json_object_set_new(o, "elem", s->elem ? tli_go_hex(s->elem) : json_null());
+	if (s->stale)
+		json_object_set_new(o, "stale", json_true());
+	json_t *user = json_null();
+	if (gmap && s->goid >= 0) {
+		char k[32];
+		snprintf(k, sizeof(k), "%" PRId64, s->goid);
+		json_t *g = json_object_get(gmap, k);
+		json_t *u = g ? json_object_get(g, "user") : NULL;
+		if (u)
+			user = json_incref(u);
+	}
+	json_object_set_new(o, "user", user);
+	return o;
+}
+
+json_t *tli_go_chan_json(const struct tli_go_chans *c, const struct tli_go_chan *ch, json_t *gmap)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "address", tli_go_hex(ch->addr));
+	if (!ch->header_ok) {
+		json_object_set_new(o, "unreadable", json_string(ch->problem));
+		return o;
+	}
+	json_object_set_new(o, "elemtype", ch->type_name ? tli_json_string_lossy(ch->type_name) : json_null());
+	json_object_set_new(o, "elemtype_address", tli_go_hex(ch->elemtype));
+	json_object_set_new(o, "elemsize", json_integer((json_int_t)ch->elemsize));
+	json_object_set_new(o, "qcount", json_integer((json_int_t)ch->qcount));
+	json_object_set_new(o, "dataqsiz", json_integer((json_int_t)ch->dataqsiz));
+	json_object_set_new(o, "closed", json_boolean(ch->closed != 0));
+	json_object_set_new(o, "sendx", json_integer((json_int_t)ch->sendx));
+	json_object_set_new(o, "recvx", json_integer((json_int_t)ch->recvx));
+	json_object_set_new(o, "buf", tli_go_hex(ch->buf));
+	json_object_set_new(o, "timer", json_boolean(ch->timer != 0));
+	size_t ns = 0, nr = 0;
+	json_t *sq = json_array(), *rq = json_array();
+	for (size_t i = 0; i < ch->nsendq; i++) {
+		json_array_append_new(sq, sudog_json(&ch->sendq[i], gmap));
+		ns += !ch->sendq[i].stale;
+	}
+	for (size_t i = 0; i < ch->nrecvq; i++) {
+		json_array_append_new(rq, sudog_json(&ch->recvq[i], gmap));
+		nr += !ch->recvq[i].stale;
+	}
+	json_object_set_new(o, "senders", json_integer((json_int_t)ns));
+	json_object_set_new(o, "receivers", json_integer((json_int_t)nr));
+	json_object_set_new(o, "sendq", sq);
+	json_object_set_new(o, "recvq", rq);
+	json_t *b = json_array();
+	if (!ch->problem[0] && ch->bufbytes) {
+		for (uint64_t k = 0; k < ch->qcount && k < 64; k++) {
+			uint64_t slot = (ch->recvx + k) % ch->dataqsiz;
+			bool ok;
+			json_t *e = json_object();
+			json_object_set_new(e, "slot", json_integer((json_int_t)slot));
+			json_object_set_new(e, "value", tli_go_chan_elem_value(c, ch, slot, &ok));
+			json_array_append_new(b, e);
+		}
+	}
+	json_object_set_new(o, "buffer", b);
+	char ring[1024];
+	tli_go_chan_ring(ch, c, ring, sizeof(ring));
+	json_object_set_new(o, "ring", tli_json_string_lossy(ring));
+	if (ch->problem[0])
+		json_object_set_new(o, "unreadable", json_string(ch->problem));
+	if (ch->q_problem[0])
+		json_object_set_new(o, "queue_problem", json_string(ch->q_problem));
+	return o;
+}
+
+void tli_go_chans_annotate(const struct tli_go_chans *c, json_t *result)
+{
+	json_t *list = json_object_get(json_object_get(result, "go"), "goroutines");
+	/* goid -> g index */
+	json_t *idx = json_object();
+	for (size_t i = 0; i < c->ngs; i++) {
+		if (c->gs[i].dead || !c->gs[i].nsudogs)
+			continue;
+		char k[32];
+		snprintf(k, sizeof(k), "%" PRId64, c->gs[i].goid);
+		json_object_set_new(idx, k, json_integer((json_int_t)i));
+	}
+	size_t i;
+	json_t *g;
+	json_array_foreach(list, i, g) {
+		json_t *id = json_object_get(g, "id");
+		const char *reason = json_string_value(json_object_get(g, "wait_reason"));
+		if (!json_is_integer(id) || !reason)
+			continue;
+		if (!tli_go_reason_chan(reason) && !tli_go_reason_forever(reason))
+			continue;
+		char k[32];
+		snprintf(k, sizeof(k), "%" JSON_INTEGER_FORMAT, json_integer_value(id));
+		json_t *gi = json_object_get(idx, k);
+		json_t *arr = json_array();
+		if (gi) {
+			const struct tli_go_chan_g *cg = &c->gs[json_integer_value(gi)];
+			for (size_t s = 0; s < cg->nsudogs; s++) {
+				uint64_t ca = c->gsudogs[cg->first_sudog + s].c;
+				if (ca)
+					json_array_append_new(arr, tli_go_hex(ca));
+			}
+			if (cg->problem[0])
+				json_object_set_new(g, "blocked_on_problem", json_string(cg->problem));
+		}
+		json_object_set_new(g, "blocked_on", arr);
+	}
+	json_decref(idx);
+}

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Go's traceback rules, applied from outside to a captured goroutine (see
+ * goroutines_internal.h): unwinding by the pcsp tables like the runtime's
+ * unwinder (runtime/traceback.go unwinder.next), symbolizing with inlined
+ * frames expanded (runtime/symtab.go CallersFrames / funcline), which frames
+ * Go shows (showfuncinfo), how it prints names (printFuncName), which
+ * goroutines are the runtime's own (isSystemGoroutine), and where a goroutine
+ * "is": its first shown frame and its innermost frame of user code.
+ * Rules as in go1.19 … go1.27.
+ */
+#include "goroutines_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jsonstr.h"
+#include "core/vec.h"
+
+/* funcFlag bits of the pclntab's _func (internal/abi/symtab.go FuncFlag, go1.21+; runtime/symtab.go
+ * funcFlag before), what tli_gofunc.flag holds. */
+#define FUNCFLAG_TOPFRAME 1   /* the outermost frame of a goroutine or thread */
+#define FUNCFLAG_SPWRITE  2   /* writes SP arbitrarily: the runtime cannot unwind through it */
+
+/* ---- which frames Go shows ---- */
+
+static bool has_prefix(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
+}
+
+static bool is_exported_runtime(const char *name)
+{
+	return has_prefix(name, "runtime.") && name[8] >= 'A' && name[8] <= 'Z';
+}
+
+static bool elide_wrapper_calling(const struct go_layout *gl, int64_t child)
+{
+	return !(child == gl->fid_gopanic || child == gl->fid_sigpanic || child == gl->fid_panicwrap);
+}
+
+/* Go's showframe rule (runtime/traceback.go showfuncinfo) at GOTRACEBACK=single. */
+bool tli_go_tb_show_frame(const struct go_layout *gl, const char *name, int64_t funcid, bool first,
+			  int64_t child)
+{
+	if (gl->has_fids && funcid == gl->fid_wrapper && elide_wrapper_calling(gl, child))
+		return false;
+	if ((gl->has_fid_runfin && funcid == gl->fid_runfin) ||
+	    (gl->has_fid_runclean && funcid == gl->fid_runclean))
+		return true;
+	if (!strcmp(name, "runtime.gopanic") && !first)
+		return true;
+	return strchr(name, '.') && (!has_prefix(name, "runtime.") || is_exported_runtime(name));
+}
+
+/* Is this a frame of the runtime or the standard library? */
+static bool is_std_frame(const struct tli_go_rt *w, const char *func, const char *file)
+{
+	if (w->goroot_len && file && !strncmp(file, w->goroot_src, w->goroot_len))
+		return true;
+	if (has_prefix(func, "runtime.") || has_prefix(func, "internal/"))
+		return true;
+	/* trimpath builds: the package path's first element has no dot, and isn't main */
+	if (!w->goroot_len) {
+		const char *slash = strchr(func, '/');
+		const char *dot = strchr(func, '.');
+		if (!dot)
+			return false;
+		const char *first_end = slash && slash < dot ? slash : dot;
+		bool has_dot_in_first = memchr(func, '.', (size_t)(first_end - func)) != NULL;
+		if (!has_dot_in_first && strncmp(func, "main.", 5) != 0)
+			return true;
+	}
+	return false;
+}
+
+/* runtime/traceback.go isSystemGoroutine: goroutines runtime.Stack(all) does not show. */
+bool tli_go_tb_is_system(const struct tli_go_rt *w, const struct gcap *g, const char *startfn)
+{
+	if (!has_prefix(startfn, "runtime."))
+		return false;
+	if (!strcmp(startfn, "runtime.main") || !strcmp(startfn, "runtime.corostart") ||
+	    !strcmp(startfn, "runtime.handleAsyncEvent"))
+		return false;
+	if (!strcmp(startfn, "runtime.runfinq") || !strcmp(startfn, "runtime.runFinalizers"))
+		return !w->fing_running;
+	if (!strcmp(startfn, "runtime.runCleanups") && w->gl.has_running_cleanups)
+		return (g->raw[w->gl.g_running_cleanups] & 1) == 0;
+	return true;
+}
+
+/* Function names as Go's traceback prints them (runtime/traceback.go printFuncName: "panic", "[...]"). */
+void tli_go_tb_display_name(const struct tli_go_rt *w, const char *name, char *out, size_t cap)
+{
+	if (!strcmp(name, "runtime.gopanic")) {
+		snprintf(out, cap, "panic");
+		return;
+	}
+	tli_go_funcname_print(name, w->minor, out, cap);
+}
+
+void tli_go_tb_find_goroot(struct tli_go_rt *w)
+{
+	struct tli_gofunc f;
+	if (tli_error_drop(tli_pclntab_lookup(w->pcl, "runtime.main", &f)))
+		return;
+	const char *file = NULL;
+	int32_t line;
+	struct tli_error *err = tli_pclntab_fileline(w->pcl, &f, f.entry, &file, &line);
+	if (err || !file) {
+		tli_error_destroy(err);
+		return;
+	}
+	const char *p = strstr(file, "/runtime/proc.go");
+	if (!p && !strcmp(file, "runtime/proc.go"))
+		return; /* trimpath: no GOROOT prefix in file names */
+	if (p && (size_t)(p - file + 1) < sizeof(w->goroot_src)) {
+		w->goroot_len = (size_t)(p - file + 1);
+		memcpy(w->goroot_src, file, w->goroot_len);
+		w->goroot_src[w->goroot_len] = 0;
+	}
+}
+
+/* ---- symbolizing ---- */
+
+static json_t *frame_json(const struct tli_go_rt *w, const struct go_lframe *f)
+{
+	char name[1024], pcs[32];
+	tli_go_tb_display_name(w, f->func, name, sizeof(name));
+	snprintf(pcs, sizeof(pcs), "0x%llx", (unsigned long long)f->pc);
+	json_t *o = json_object();
+	json_object_set_new_nocheck(o, "function", tli_json_string_lossy(name));
+	json_object_set_new_nocheck(o, "file", f->file ? tli_json_string_lossy(f->file) : json_null());
+	json_object_set_new_nocheck(o, "line", json_integer(f->line));
+	json_object_set_new_nocheck(o, "pc", json_string(pcs));
+	if (!f->inlined && f->pc > f->entry)
+		json_object_set_new_nocheck(o, "offset", json_integer((json_int_t)(f->pc - f->entry)));
+	else
+		json_object_set_new_nocheck(o, "offset", json_null());
+	json_object_set_new_nocheck(o, "inlined", json_boolean(f->inlined));
+	return o;
+}
+
+/* The logical frames at pc, innermost first (lf has room for TLI_GO_MAX_LOGICAL); returns their number. */
+static size_t pc_frames(struct tli_go_rt *w, uint64_t pc, bool trap, struct go_lframe *lf)
+{
+	struct tli_gofunc f;
+	uint64_t lpc = pc - w->bias;
+	if (tli_error_drop(tli_pclntab_find(w->pcl, lpc, &f))) {
+		lf[0] = (struct go_lframe){ .func = "?", .file = NULL, .line = 0, .pc = pc, .entry = pc,
+					    .first_of_phys = true };
+		return 1;
+	}
+	/* the pc-1 rule: return addresses point after the CALL */
+	uint64_t sympc = (!trap && lpc > f.entry) ? lpc - 1 : lpc;
+	struct tli_goframe gf[TLI_GO_MAX_LOGICAL];
+	size_t n = 0;
+	struct tli_error *err = tli_pclntab_frames(w->pcl, sympc, gf, TLI_GO_MAX_LOGICAL, &n);
+	if (err || n == 0) {
+		tli_error_destroy(err);
+		const char *file = NULL;
+		int32_t line = 0;
+		tli_error_drop(tli_pclntab_fileline(w->pcl, &f, sympc, &file, &line));
+		gf[0] = (struct tli_goframe){ .func = f.name, .file = file, .line = line, .funcid = f.funcid,
+					      .inlined = false, .entry = f.entry };
+		n = 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		lf[i] = (struct go_lframe){ .func = gf[i].func ? gf[i].func : "?", .file = gf[i].file,
+					    .line = gf[i].line, .funcid = gf[i].funcid, .inlined = gf[i].inlined,
+					    .pc = pc, .entry = f.entry + w->bias, .first_of_phys = i == 0 };
+	return n;
+}
+
+/* pc is never 0 here (the unwinder stops at 0, start and creation pcs are tested). */
+const struct go_pcframes *tli_go_tb_symbolize(struct tli_go_rt *w, struct go_frame_cache *fc, uint64_t pc,
+					      bool trap, struct tli_error **errp)
+{
+	uint64_t key = pc | ((uint64_t)trap << 63);
+	uint64_t at = tli_u64map_get(&fc->idx, key);
+	if (at)
+		return &fc->v[at - 1];
+	struct go_lframe *lf = calloc(TLI_GO_MAX_LOGICAL, sizeof(*lf));
+	struct go_pcframes *e = lf ? tli_vec_append(fc) : NULL;
+	if (e && !tli_u64map_put(&fc->idx, key, fc->n)) {
+		fc->n--;
+		e = NULL;
+	}
+	if (!e) {
+		free(lf);
+		*errp = &tli_enomem;
+		return NULL;
+	}
+	size_t nlf = pc_frames(w, pc, trap, lf);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < nlf; i++)
+		json_array_append_new(arr, frame_json(w, &lf[i]));
+	*e = (struct go_pcframes){ .key = key, .frames = arr, .lf = lf, .nlf = nlf };
+	return e;
+}
+
+void tli_go_tb_cache_free(struct go_frame_cache *fc)
+{
+	for (size_t i = 0; i < fc->n; i++) {
+		json_decref(fc->v[i].frames);
+		free(fc->v[i].lf);
+	}
+	tli_vec_free(fc);
+	tli_u64map_free(&fc->idx);
+}
+
+/* ---- unwinding ---- */
+
+/* One frame up: the caller's pc and sp from the pcsp table, or false (*problem or *truncated set). */
+static bool unwind_step(struct tli_go_rt *w, const struct gcap *g, const struct tli_gofunc *f, uint64_t *pc,
+			uint64_t *sp, bool *truncated, const char **problem)
+{
+	int32_t spdelta = 0;
+	if (tli_error_drop(tli_pclntab_spdelta(w->pcl, f, *pc - w->bias, &spdelta))) {
+		*problem = "no stack-pointer delta for a frame (pcsp)";
+		return false;
+	}
+	if (spdelta < 0 || (uint64_t)spdelta > (1u << 24)) {
+		*problem = "implausible frame size";
+		return false;
+	}
+	uint64_t retaddr_at = *sp + (uint64_t)spdelta;
+	if (retaddr_at + 8 > g->stk_hi) {
+		*problem = "frame runs past the top of the stack";
+		return false;
+	}
+	uint64_t ret;
+	if (tli_error_drop(tli_target_read_u64(w->t, retaddr_at, &ret))) {
+		*truncated = true;
+		return false;
+	}
+	uint64_t nsp = retaddr_at + 8;
+	if (nsp <= *sp) {
+		*problem = "stack pointer did not advance";
+		return false;
+	}
+	*sp = nsp;
+	*pc = ret;
+	return true;
+}
+
+/* Physical frames of one goroutine by pcsp unwinding (what the runtime does). */
+static size_t unwind(struct tli_go_rt *w, const struct gcap *g, uint64_t *pcs, bool *truncated,
+		     const char **problem)
+{
+	size_t n = 0;
+	uint64_t pc = g->pc, sp = g->sp;
+	*truncated = false;
+	*problem = NULL;
+	while (n < TLI_GO_MAX_FRAMES && pc != 0) {
+		pcs[n++] = pc;
+		struct tli_gofunc f;
+		if (tli_error_drop(tli_pclntab_find(w->pcl, pc - w->bias, &f))) {
+			if (n > 1)
+				*problem = "unwinding reached a pc outside Go code";
+			break;
+		}
+		if (w->gl.has_fids && f.funcid == w->gl.fid_goexit)
+			break;
+		if (!strcmp(f.name, "runtime.goexit") || (f.flag & FUNCFLAG_TOPFRAME))
+			break;
+		if (n > 1 && (f.flag & FUNCFLAG_SPWRITE))
+			break; /* the runtime cannot unwind through these either */
+		if (!unwind_step(w, g, &f, &pc, &sp, truncated, problem))
+			break;
+	}
+	if (n == TLI_GO_MAX_FRAMES)
+		*truncated = true;
+	return n;
+}
+
+/* ---- a goroutine's stack, as Go shows it ---- */
+
+struct tli_error *tli_go_tb_stack(struct tli_go_rt *w, struct go_frame_cache *fc, const struct gcap *g,
+				  bool system, uint64_t *pcs, struct go_stack *ret)
+{
+	*ret = (struct go_stack){ .frames = json_array(), .problem = g->problem };
+	if (ret->problem)
+		return NULL;
+	struct tli_error *err = NULL;
+	size_t np = unwind(w, g, pcs, &ret->truncated, &ret->problem);
+	int64_t last_fid = w->gl.fid_normal;
+	size_t nprint = 0;
+	for (size_t k = 0; k < np; k++) {
+		const struct go_pcframes *ce = tli_go_tb_symbolize(w, fc, pcs[k], g->trap && k == 0, &err);
+		if (!ce) {
+			json_decref(ret->frames);
+			ret->frames = NULL;
+			return err;
+		}
+		for (size_t j = 0; j < ce->nlf; j++) {
+			const struct go_lframe *lf = &ce->lf[j];
+			json_t *fo = json_array_get(ce->frames, j);
+			/* system goroutines: every frame is runtime-internal,
+			 * so hiding them would leave nothing to see */
+			bool show = w->opts->all_frames || system ||
+				    tli_go_tb_show_frame(&w->gl, lf->func, lf->funcid, nprint == 0, last_fid);
+			last_fid = lf->funcid;
+			if (!ret->user && strcmp(lf->func, "?") && !is_std_frame(w, lf->func, lf->file))
+				ret->user = fo;
+			if (!show)
+				continue;
+			nprint++;
+			if (!ret->current)
+				ret->current = fo;
+			json_array_append(ret->frames, fo);
+		}
+	}
+	return NULL;
+}
