@@ -36,6 +36,7 @@
 #include "core/vec.h"
 #include "dwarf/elfsym.h"
 #include "go/gobin.h"
+#include "go/types.h"
 
 #define SECTION_MAX (64u << 20)  /* data or bss larger than this is not scanned */
 
@@ -94,17 +95,20 @@ struct tctx {
 	uint64_t bias;
 };
 
+/* A candidate's element type, read from the executable file only (the descriptors of a
+ * channel type made at compile time live there; memory of a half-made value is not trusted). */
 static bool type_info_file(void *ctx, uint64_t addr, uint64_t *size, uint64_t *ptrbytes, int *kind)
 {
 	struct tctx *c = ctx;
-	uint8_t tb[128];
-	if (c->L->type_size > sizeof(tb) || !c->L->has_type)
+	uint8_t tb[TLI_GO_TYPE_MAX_DESC];
+	struct tli_go_type ty;
+	if (!tli_go_type_layout_ok(c->L) ||
+	    tli_error_drop(tli_gobin_read(c->gb, addr - c->bias, tb, c->L->type_size)))
 		return false;
-	if (tli_error_drop(tli_gobin_read(c->gb, addr - c->bias, tb, c->L->type_size)))
-		return false;
-	*size = tli_rd64(tb + c->L->t_size);
-	*ptrbytes = c->L->has_gcdata ? tli_rd64(tb + c->L->t_ptrbytes) : 0;
-	*kind = tb[c->L->t_kind] & 0x1f;
+	tli_go_type_decode(c->L, tb, addr, &ty);
+	*size = ty.size;
+	*ptrbytes = ty.ptrbytes;
+	*kind = tli_go_type_kind(&ty);
 	return true;
 }
 

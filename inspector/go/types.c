@@ -53,12 +53,9 @@ bool tli_go_type_read_bytes(const struct tli_go_type_src *src, uint64_t addr, vo
 	return read_memory(src, addr, out, len);
 }
 
-bool tli_go_type_read(const struct tli_go_type_src *src, uint64_t addr, struct tli_go_type *ret)
+void tli_go_type_decode(const struct tli_go_chan_layout *L, const uint8_t *tb, uint64_t addr,
+			struct tli_go_type *ret)
 {
-	const struct tli_go_chan_layout *L = src->L;
-	uint8_t tb[TLI_GO_TYPE_MAX_DESC];
-	if (!tli_go_type_layout_ok(L) || !tli_go_type_read_bytes(src, addr, tb, L->type_size))
-		return false;
 	*ret = (struct tli_go_type){
 		.addr = addr,
 		.size = tli_rd64(tb + L->t_size),
@@ -68,6 +65,15 @@ bool tli_go_type_read(const struct tli_go_type_src *src, uint64_t addr, struct t
 		.kind_raw = tb[L->t_kind],
 	};
 	memcpy(&ret->str, tb + L->t_str, 4);
+}
+
+bool tli_go_type_read(const struct tli_go_type_src *src, uint64_t addr, struct tli_go_type *ret)
+{
+	const struct tli_go_chan_layout *L = src->L;
+	uint8_t tb[TLI_GO_TYPE_MAX_DESC];
+	if (!tli_go_type_layout_ok(L) || !tli_go_type_read_bytes(src, addr, tb, L->type_size))
+		return false;
+	tli_go_type_decode(L, tb, addr, ret);
 	return true;
 }
 

@@ -112,6 +112,10 @@ bool tli_go_type_layout_ok(const struct tli_go_chan_layout *L);
 /** Read len bytes at run-time address addr under src->policy (false: unreadable). */
 bool tli_go_type_read_bytes(const struct tli_go_type_src *src, uint64_t addr, void *out, uint32_t len);
 
+/** Decode descriptor bytes tb (L->type_size of them, tli_go_type_layout_ok(L)) read at addr. */
+void tli_go_type_decode(const struct tli_go_chan_layout *L, const uint8_t *tb, uint64_t addr,
+			struct tli_go_type *ret);
+
 /** Decode the descriptor at addr (false: no layout or unreadable). */
 bool tli_go_type_read(const struct tli_go_type_src *src, uint64_t addr, struct tli_go_type *ret);
 
