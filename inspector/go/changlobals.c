@@ -102,10 +102,10 @@ static bool type_info_file(void *ctx, uint64_t addr, uint64_t *size, uint64_t *p
 	struct tctx *c = ctx;
 	uint8_t tb[TLI_GO_TYPE_MAX_DESC];
 	struct tli_go_type ty;
-	if (!tli_go_type_layout_ok(c->L) ||
-	    tli_error_drop(tli_gobin_read(c->gb, addr - c->bias, tb, c->L->type_size)))
+	if (!tli_go_type_layout_ok(&c->L->type) ||
+	    tli_error_drop(tli_gobin_read(c->gb, addr - c->bias, tb, c->L->type.type_size)))
 		return false;
-	tli_go_type_decode(c->L, tb, addr, &ty);
+	tli_go_type_decode(&c->L->type, tb, addr, &ty);
 	*size = ty.size;
 	*ptrbytes = ty.ptrbytes;
 	*kind = tli_go_type_kind(&ty);
@@ -129,7 +129,7 @@ static struct tli_error *scan_layout(struct tli_layout *l, struct tli_go_chan_la
 	struct tli_member wl;
 	if ((err = tli_layout_member(l, "runtime.waitq", "last", &wl)))
 		return tli_error_wrap(err, "channels held by globals");
-	if (!L->has_type)
+	if (!L->type.has_type)
 		return tli_error_create(TLI_E_NO_INFO, "channels held by globals: no type descriptor layout");
 	if (wl.offset > 4096 || L->h_sendq + wl.offset + 8 > L->hchan_size ||
 	    L->h_recvq + wl.offset + 8 > L->hchan_size)
@@ -212,7 +212,7 @@ static struct tli_error *validate(struct tli_session *s, struct tli_gobin *gb, c
 	struct tctx tc = { .gb = gb, .L = L, .bias = bias };
 	struct tli_go_type_probe tp = {
 		.types_lo = md->types + bias, .types_hi = md->etypes + bias,
-		.type_info = type_info_file, .ctx = &tc, .have_ptrbytes = L->has_gcdata,
+		.type_info = type_info_file, .ctx = &tc, .have_ptrbytes = L->type.has_gcdata,
 	};
 	for (size_t i = 0; i < nu; i++)
 		if (hr[i].got == L->hchan_size &&

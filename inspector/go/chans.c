@@ -251,11 +251,11 @@ static void decode_type(const struct tli_go_chans_src *src, const struct tli_go_
 {
 	const struct tli_go_type_src ts = {
 		.t = src->t, .gb = src->gb, .md = src->gb ? tli_gobin_moduledata(src->gb) : NULL,
-		.bias = src->bias, .L = L, .policy = TLI_GO_TYPE_FILE_OR_MEMORY,
+		.bias = src->bias, .L = &L->type, .policy = TLI_GO_TYPE_FILE_OR_MEMORY,
 	};
 	struct tli_go_type ty;
 	e->kind = -1;
-	if (!tli_go_type_layout_ok(L)) {
+	if (!tli_go_type_layout_ok(&L->type)) {
 		snprintf(e->problem, sizeof(e->problem), "no layout for the runtime type descriptor");
 		return;
 	}

@@ -38,6 +38,8 @@
 #include "core/warnings.h"
 #include "go/gfacts.h"
 #include "go/goroutines.h"
+#include "go/types.h"
+#include "go/types.h"
 
 struct tli_gobin;
 struct tli_go_rt;
@@ -54,15 +56,10 @@ struct tli_go_chan_layout {
 	uint32_t s_g, s_next, s_elem, s_isselect, s_waitlink, s_c;
 	uint32_t g_waiting, g_selectdone, g_selectdone_size;
 	bool has_selectdone;
-	/* the runtime type descriptor (internal/abi.Type or runtime._type) */
-	uint32_t type_size;
-	uint32_t t_size, t_tflag, t_kind, t_str;
-	bool has_type;
-	uint32_t t_ptrbytes, t_gcdata;   /* for typed heap scanning (leaks) */
-	bool has_gcdata;
+	struct tli_go_type_layout type;  /**< the runtime type descriptor (go/types.h) */
 };
 
-/** Resolve the layout. Type-descriptor members are optional (has_type). */
+/** Resolve the layout. Type-descriptor members are optional (type.has_type). */
 struct tli_error *tli_go_chan_layout_resolve(struct tli_layout *l, struct tli_go_chan_layout *ret);
 
 /* ---- what a snapshot holds ---- */

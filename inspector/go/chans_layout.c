@@ -89,43 +89,6 @@ static struct tli_error *check_hchan(const struct tli_go_chan_layout *L)
 	return NULL;
 }
 
-/* The runtime type descriptor: internal/abi.Type (1.21+) or runtime._type. Optional (has_type). */
-static void resolve_type(struct tli_layout *l, struct tli_go_chan_layout *L)
-{
-	static const char *const tn[][7] = {
-		{ "internal/abi.Type", "Size_", "TFlag", "Kind_", "Str", "PtrBytes", "GCData" },
-		{ "runtime._type", "size", "tflag", "kind", "str", "ptrdata", "gcdata" },
-	};
-	for (size_t i = 0; i < 2 && !L->has_type; i++) {
-		struct tli_member a, b, c, d;
-		uint64_t tsz;
-		if (!tli_layout_has_member(l, tn[i][0], tn[i][1], &a) ||
-		    !tli_layout_has_member(l, tn[i][0], tn[i][2], &b) ||
-		    !tli_layout_has_member(l, tn[i][0], tn[i][3], &c) ||
-		    !tli_layout_has_member(l, tn[i][0], tn[i][4], &d))
-			continue;
-		struct tli_error *e = tli_layout_type_size(l, tn[i][0], &tsz);
-		if (!e && tsz >= 16 && tsz <= 1024) {
-			L->type_size = (uint32_t)tsz;
-			L->t_size = (uint32_t)a.offset;
-			L->t_tflag = (uint32_t)b.offset;
-			L->t_kind = (uint32_t)c.offset;
-			L->t_str = (uint32_t)d.offset;
-			L->has_type = L->t_str + 4 <= tsz && L->t_kind < tsz && L->t_tflag < tsz &&
-				      (uint64_t)L->t_size + 8 <= tsz;
-			struct tli_member pb, gd;
-			if (L->has_type && tli_layout_has_member(l, tn[i][0], tn[i][5], &pb) &&
-			    tli_layout_has_member(l, tn[i][0], tn[i][6], &gd) && pb.offset + 8 <= tsz &&
-			    gd.offset + 8 <= tsz) {
-				L->t_ptrbytes = (uint32_t)pb.offset;
-				L->t_gcdata = (uint32_t)gd.offset;
-				L->has_gcdata = true;
-			}
-		}
-		tli_error_destroy(e);
-	}
-}
-
 struct tli_error *tli_go_chan_layout_resolve(struct tli_layout *l, struct tli_go_chan_layout *L)
 {
 	memset(L, 0, sizeof(*L));
@@ -143,6 +106,6 @@ struct tli_error *tli_go_chan_layout_resolve(struct tli_layout *l, struct tli_go
 		return err;
 	if (L->g_selectdone_size == 0 || L->g_selectdone_size > 8)
 		L->g_selectdone_size = 4;
-	resolve_type(l, L);
+	tli_go_type_layout_resolve(l, &L->type); /* optional: type.has_type */
 	return NULL;
 }

@@ -45,7 +45,6 @@
 #include "go/goroutines.h"
 #include "go/types.h"
 
-struct tli_go_chan_layout;
 
 /* ---- layout (resolved by name) ---- */
 
@@ -131,7 +130,7 @@ struct tli_error *tli_goheap_capture(struct tli_goheap *h);
  * headers, large-object types). `types` gives the abi.Type offsets (the
  * channel layout resolves them); NULL leaves every object untyped.
  */
-void tli_goheap_prepare_types(struct tli_goheap *h, const struct tli_go_chan_layout *types);
+void tli_goheap_prepare_types(struct tli_goheap *h, const struct tli_go_type_layout *types);
 void tli_goheap_destroy(struct tli_goheap *h);
 
 /** Bytes of object space in the captured spans. */

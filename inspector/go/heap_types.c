@@ -42,7 +42,7 @@ const struct tli_goheap_tinfo *tli_goheap_type_info(struct tli_goheap *h, uint64
 	return &h->tinfo.v[h->tinfo.n - 1];
 }
 
-void tli_goheap_prepare_types(struct tli_goheap *h, const struct tli_go_chan_layout *types)
+void tli_goheap_prepare_types(struct tli_goheap *h, const struct tli_go_type_layout *types)
 {
 	struct tli_gobin *gb = NULL;
 	if (tli_error_drop(tli_session_gobin(h->s, &gb)))

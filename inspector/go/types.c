@@ -20,7 +20,44 @@ void tli_go_type_flags_resolve(struct tli_layout *l, struct tli_go_type_flags *r
 		!tli_error_drop(tli_layout_constant(l, "internal/abi.TFlagGCMaskOnDemand", &v)) ? (uint8_t)v : 0;
 }
 
-bool tli_go_type_layout_ok(const struct tli_go_chan_layout *L)
+void tli_go_type_layout_resolve(struct tli_layout *l, struct tli_go_type_layout *L)
+{
+	memset(L, 0, sizeof(*L));
+	static const char *const tn[][7] = {
+		{ "internal/abi.Type", "Size_", "TFlag", "Kind_", "Str", "PtrBytes", "GCData" },
+		{ "runtime._type", "size", "tflag", "kind", "str", "ptrdata", "gcdata" },
+	};
+	for (size_t i = 0; i < 2 && !L->has_type; i++) {
+		struct tli_member a, b, c, d;
+		uint64_t tsz;
+		if (!tli_layout_has_member(l, tn[i][0], tn[i][1], &a) ||
+		    !tli_layout_has_member(l, tn[i][0], tn[i][2], &b) ||
+		    !tli_layout_has_member(l, tn[i][0], tn[i][3], &c) ||
+		    !tli_layout_has_member(l, tn[i][0], tn[i][4], &d))
+			continue;
+		struct tli_error *e = tli_layout_type_size(l, tn[i][0], &tsz);
+		if (!e && tsz >= 16 && tsz <= 1024) {
+			L->type_size = (uint32_t)tsz;
+			L->t_size = (uint32_t)a.offset;
+			L->t_tflag = (uint32_t)b.offset;
+			L->t_kind = (uint32_t)c.offset;
+			L->t_str = (uint32_t)d.offset;
+			L->has_type = L->t_str + 4 <= tsz && L->t_kind < tsz && L->t_tflag < tsz &&
+				      (uint64_t)L->t_size + 8 <= tsz;
+			struct tli_member pb, gd;
+			if (L->has_type && tli_layout_has_member(l, tn[i][0], tn[i][5], &pb) &&
+			    tli_layout_has_member(l, tn[i][0], tn[i][6], &gd) && pb.offset + 8 <= tsz &&
+			    gd.offset + 8 <= tsz) {
+				L->t_ptrbytes = (uint32_t)pb.offset;
+				L->t_gcdata = (uint32_t)gd.offset;
+				L->has_gcdata = true;
+			}
+		}
+		tli_error_destroy(e);
+	}
+}
+
+bool tli_go_type_layout_ok(const struct tli_go_type_layout *L)
 {
 	return L && L->has_type && L->type_size <= TLI_GO_TYPE_MAX_DESC;
 }
@@ -53,7 +90,7 @@ bool tli_go_type_read_bytes(const struct tli_go_type_src *src, uint64_t addr, vo
 	return read_memory(src, addr, out, len);
 }
 
-void tli_go_type_decode(const struct tli_go_chan_layout *L, const uint8_t *tb, uint64_t addr,
+void tli_go_type_decode(const struct tli_go_type_layout *L, const uint8_t *tb, uint64_t addr,
 			struct tli_go_type *ret)
 {
 	*ret = (struct tli_go_type){
@@ -69,7 +106,7 @@ void tli_go_type_decode(const struct tli_go_chan_layout *L, const uint8_t *tb, u
 
 bool tli_go_type_read(const struct tli_go_type_src *src, uint64_t addr, struct tli_go_type *ret)
 {
-	const struct tli_go_chan_layout *L = src->L;
+	const struct tli_go_type_layout *L = src->L;
 	uint8_t tb[TLI_GO_TYPE_MAX_DESC];
 	if (!tli_go_type_layout_ok(L) || !tli_go_type_read_bytes(src, addr, tb, L->type_size))
 		return false;

@@ -39,7 +39,19 @@
 #include "core/target.h"
 #include "go/gobin.h"
 
-struct tli_go_chan_layout;
+/**
+ * Where the fields of a type descriptor are: internal/abi.Type (internal/abi/type.go,
+ * go1.21+) or runtime._type (runtime/type.go, go1.19-1.20), by name from the layout.
+ */
+struct tli_go_type_layout {
+	uint32_t type_size;                     /**< sizeof the descriptor */
+	uint32_t t_size, t_tflag, t_kind, t_str;
+	bool has_type;                          /**< the four above are known and inside type_size */
+	uint32_t t_ptrbytes, t_gcdata;          /**< for typed scanning */
+	bool has_gcdata;
+};
+/** Resolve the descriptor layout (all optional: has_type / has_gcdata say what was found). */
+void tli_go_type_layout_resolve(struct tli_layout *l, struct tli_go_type_layout *ret);
 
 /** internal/abi.KindMask (internal/abi/type.go, go1.22): reflect.Kind is Kind_ & KindMask. */
 enum { TLI_GO_KIND_MASK = 0x1f };
@@ -85,7 +97,7 @@ struct tli_go_type_src {
 	const struct tli_gobin *gb;                 /**< the executable (NULL: memory only) */
 	const struct tli_gomoduledata *md;          /**< its moduledata (types section), NULL if unknown */
 	uint64_t bias;                              /**< load bias of the executable */
-	const struct tli_go_chan_layout *L;         /**< descriptor offsets */
+	const struct tli_go_type_layout *L;         /**< descriptor offsets */
 	enum tli_go_type_policy policy;
 };
 
@@ -107,13 +119,13 @@ static inline int tli_go_type_kind(const struct tli_go_type *ty)
 }
 
 /** True if the layout knows the descriptor (size, tflag, kind, str) and it fits TLI_GO_TYPE_MAX_DESC. */
-bool tli_go_type_layout_ok(const struct tli_go_chan_layout *L);
+bool tli_go_type_layout_ok(const struct tli_go_type_layout *L);
 
 /** Read len bytes at run-time address addr under src->policy (false: unreadable). */
 bool tli_go_type_read_bytes(const struct tli_go_type_src *src, uint64_t addr, void *out, uint32_t len);
 
 /** Decode descriptor bytes tb (L->type_size of them, tli_go_type_layout_ok(L)) read at addr. */
-void tli_go_type_decode(const struct tli_go_chan_layout *L, const uint8_t *tb, uint64_t addr,
+void tli_go_type_decode(const struct tli_go_type_layout *L, const uint8_t *tb, uint64_t addr,
 			struct tli_go_type *ret);
 
 /** Decode the descriptor at addr (false: no layout or unreadable). */

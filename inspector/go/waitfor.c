@@ -71,7 +71,7 @@ struct tli_error *tli_go_waitfor_capture(struct tli_go_waitfor *w, bool (*betwee
 		err = tli_goheap_capture(w->h);
 	t[5] = now_s();
 	if (!err && w->h)
-		tli_goheap_prepare_types(w->h, &w->c->L);
+		tli_goheap_prepare_types(w->h, &w->c->L.type);
 	t[6] = now_s();
 	if (between)
 		between(arg);

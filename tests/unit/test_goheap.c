@@ -24,7 +24,7 @@
 /* ---- go/types ---- */
 
 /* internal/abi.Type as go1.22 lays it out */
-static const struct tli_go_chan_layout TL = {
+static const struct tli_go_type_layout TL = {
 	.type_size = 48, .t_size = 0, .t_ptrbytes = 8, .t_tflag = 20, .t_kind = 23, .t_gcdata = 32, .t_str = 40,
 	.has_type = true, .has_gcdata = true,
 };
@@ -80,7 +80,7 @@ static void test_type_decode_and_name(void **state)
 	assert_true(tli_go_type_read(&src, T1, &ty));
 	/* unmapped, or no layout */
 	assert_false(tli_go_type_read(&src, 0xdead0000ull, &ty));
-	struct tli_go_chan_layout nol = TL;
+	struct tli_go_type_layout nol = TL;
 	nol.has_type = false;
 	src.L = &nol;
 	assert_false(tli_go_type_layout_ok(&nol));
