@@ -8,6 +8,7 @@
  */
 #include "layout.h"
 #include "hash.h"
+#include "vec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,6 @@ union qval {
 
 struct centry {
 	char *key;        /* "<kind>:<type>\0<member>" flattened into "k:type.member" */
-	uint64_t hash;
 	bool found;
 	int src;          /* provider index when found */
 	char *why;        /* when !found: the providers' reasons, for the error text */
@@ -43,8 +43,8 @@ struct tli_layout {
 	struct provider prov[MAX_PROVIDERS];
 	size_t nprov;
 	uint64_t bias;
-	struct centry *tab;  /* open addressing, cap is a power of two */
-	size_t cap, count;
+	TLI_VEC(, struct centry) answers;  /* in the order they were learned */
+	struct tli_strmap *index;         /* key -> position in answers */
 	int last_src;        /* -1: none */
 	uint64_t hits, calls;
 };
@@ -55,9 +55,7 @@ struct tli_error *tli_layout_create(struct tli_layout **ret)
 	struct tli_layout *l = calloc(1, sizeof(*l));
 	if (!l)
 		return &tli_enomem;
-	l->cap = 64;
-	l->tab = calloc(l->cap, sizeof(*l->tab));
-	if (!l->tab) {
+	if (!(l->index = tli_strmap_new())) {
 		free(l);
 		return &tli_enomem;
 	}
@@ -75,11 +73,12 @@ void tli_layout_destroy(struct tli_layout *l)
 			l->prov[i].ops->destroy(l->prov[i].p);
 		free(l->prov[i].label);
 	}
-	for (size_t i = 0; i < l->cap; i++) {
-		free(l->tab[i].key);
-		free(l->tab[i].why);
+	for (size_t i = 0; i < l->answers.n; i++) {
+		free(l->answers.v[i].key);
+		free(l->answers.v[i].why);
 	}
-	free(l->tab);
+	tli_vec_free(&l->answers);
+	tli_strmap_free(l->index);
 	free(l);
 }
 
@@ -142,60 +141,32 @@ void tli_layout_stats(const struct tli_layout *l, uint64_t *cache_hits, uint64_t
 
 /* ---- cache ---- */
 
-static struct centry *cache_find(struct tli_layout *l, const char *key, uint64_t h)
+static struct centry *cache_find(struct tli_layout *l, const char *key)
 {
-	size_t mask = l->cap - 1;
-	for (size_t i = h & mask, n = 0; n < l->cap; i = (i + 1) & mask, n++) {
-		struct centry *e = &l->tab[i];
-		if (!e->key)
-			return NULL;
-		if (e->hash == h && strcmp(e->key, key) == 0)
-			return e;
-	}
-	return NULL;
-}
-
-static bool cache_grow(struct tli_layout *l)
-{
-	size_t ncap = l->cap * 2;
-	struct centry *nt = calloc(ncap, sizeof(*nt));
-	if (!nt)
-		return false;
-	for (size_t i = 0; i < l->cap; i++) {
-		if (!l->tab[i].key)
-			continue;
-		size_t j = l->tab[i].hash & (ncap - 1);
-		while (nt[j].key)
-			j = (j + 1) & (ncap - 1);
-		nt[j] = l->tab[i];
-	}
-	free(l->tab);
-	l->tab = nt;
-	l->cap = ncap;
-	return true;
+	uint64_t i;
+	return tli_strmap_get(l->index, key, &i) ? &l->answers.v[i] : NULL;
 }
 
 /* Insert (key must not be present). Failure to cache is not an error. */
-static void cache_put(struct tli_layout *l, const char *key, uint64_t h, bool found, int src,
-		      const union qval *v, const char *why)
+static void cache_put(struct tli_layout *l, const char *key, bool found, int src, const union qval *v,
+		      const char *why)
 {
-	if ((l->count + 1) * 10 >= l->cap * 7 && !cache_grow(l))
-		return;
 	char *k = strdup(key);
-	if (!k)
-		return;
-	char *w = NULL;
-	if (why && *why && !(w = strdup(why))) {
+	char *w = why && *why ? strdup(why) : NULL;
+	struct centry *e = k && (w || !why || !*why) ? tli_vec_append(&l->answers) : NULL;
+	if (!e) {
 		free(k);
+		free(w);
 		return;
 	}
-	size_t j = h & (l->cap - 1);
-	while (l->tab[j].key)
-		j = (j + 1) & (l->cap - 1);
-	l->tab[j] = (struct centry){ .key = k, .hash = h, .found = found, .src = src, .why = w };
+	*e = (struct centry){ .key = k, .found = found, .src = src, .why = w };
 	if (v)
-		l->tab[j].v = *v;
-	l->count++;
+		e->v = *v;
+	if (!tli_strmap_put(l->index, key, l->answers.n - 1)) {
+		free(k);
+		free(w);
+		l->answers.n--;
+	}
 }
 
 /* ---- the chain ---- */
@@ -283,9 +254,8 @@ static struct tli_error *query(struct tli_layout *l, enum qkind k, const char *a
 	char what[400];
 	snprintf(what, sizeof(what), "%s%s%s", a, b ? "." : "", b ? b : "");
 
-	uint64_t h = tli_fnv1a(key);
 	struct tli_error *err = NULL;
-	struct centry *e = cache_find(l, key, h);
+	struct centry *e = cache_find(l, key);
 	if (e) {
 		l->hits++;
 		if (e->found) {
@@ -312,7 +282,7 @@ static struct tli_error *query(struct tli_layout *l, enum qkind k, const char *a
 		l->calls++;
 		struct tli_error *pe = call(pv, k, a, b, &v);
 		if (!pe) {
-			cache_put(l, key, h, true, (int)i, &v, NULL);
+			cache_put(l, key, true, (int)i, &v, NULL);
 			*ret = v;
 			l->last_src = (int)i;
 			goto out;
@@ -330,7 +300,7 @@ static struct tli_error *query(struct tli_layout *l, enum qkind k, const char *a
 		}
 		tli_error_destroy(pe);
 	}
-	cache_put(l, key, h, false, -1, NULL, why);
+	cache_put(l, key, false, -1, NULL, why);
 	char asked[384];
 	asked_list(l, k, asked, sizeof(asked));
 	err = tli_error_create(TLI_E_NO_INFO, "%s %s (asked: %s)%s%s", kind_text(k), what, asked,
@@ -486,7 +456,7 @@ static char *get_esc(const char *s, const char *e)
 
 size_t tli_layout_answer_count(const struct tli_layout *l)
 {
-	return l ? l->count : 0;
+	return l ? l->answers.n : 0;
 }
 
 struct tli_error *tli_layout_save_answers(const struct tli_layout *l, const char *stamp, FILE *f)
@@ -494,10 +464,8 @@ struct tli_error *tli_layout_save_answers(const struct tli_layout *l, const char
 	if (!l || !stamp || !f || strchr(stamp, '\n'))
 		return tli_error_create(TLI_E_INTERNAL, "layout: save_answers with a bad argument");
 	fprintf(f, "%s\n%s\n", TLI_LAYOUT_ANSWERS_MAGIC, stamp);
-	for (size_t i = 0; i < l->cap; i++) {
-		const struct centry *e = &l->tab[i];
-		if (!e->key)
-			continue;
+	for (size_t i = 0; i < l->answers.n; i++) {
+		const struct centry *e = &l->answers.v[i];
 		unsigned long long v1 = 0, v2 = 0;
 		switch (e->key[0]) {
 		case Q_MEMBER: v1 = e->v.m.offset, v2 = e->v.m.size; break;
@@ -570,9 +538,8 @@ struct tli_error *tli_layout_load_answers(struct tli_layout *l, const char *stam
 					src = (int)i;
 			if (found && src < 0)
 				src = 0; /* the provider is not in this chain yet (lazy): credit the first */
-			uint64_t h = tli_fnv1a(key);
-			if (!cache_find(l, key, h)) {
-				cache_put(l, key, h, found == 1, src, &v, why[0] ? why : NULL);
+					if (!cache_find(l, key)) {
+				cache_put(l, key, found == 1, src, &v, why[0] ? why : NULL);
 				loaded++;
 			}
 		}
