@@ -19,7 +19,7 @@
  * taken (the core has no timestamp). mono_now_ns is unknown (0).
  */
 #include "core/fileio.h"
-#include "backend.h"
+#include "elfcore.h"
 
 #include <elf.h>
 #include <errno.h>

@@ -8,7 +8,8 @@
  * leaves the target stopped (the kernel also detaches tracees when the tracer
  * dies; the guard covers signals that would otherwise be ignored/handled).
  */
-#include "backend.h"
+#include "live.h"
+#include "procmem.h"
 
 #include <dirent.h>
 #include <elf.h>

@@ -31,7 +31,7 @@
  * Never writes to the target; writes only inside DIR, which must be owned by
  * us and not writable by others.
  */
-#include "backend.h"
+#include "pages.h"
 
 #include <ctype.h>
 #include <dirent.h>

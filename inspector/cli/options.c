@@ -13,7 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "backend/backend.h"
+#include "backend/live.h"
+#include "backend/pages.h"
 #include "core/session.h"
 #include "core/target.h"
 #include "render/render.h"

@@ -10,7 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend/backend.h"
+#include "backend/elfcore.h"
+#include "backend/live.h"
+#include "backend/pages.h"
 #include "dwarf/dwarf.h"
 #include "dwarf/elfsym.h"
 #include "go/gobin.h"

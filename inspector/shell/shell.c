@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "core/session.h"
+#include "backend/live.h"
 #include "core/target.h"
 #include "dwarf/dwarf.h"
 #include "go/gobin.h"

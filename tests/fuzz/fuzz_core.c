@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/backend.h"
+#include "backend/elfcore.h"
 #include "core/target.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend/backend.h"
+#include "backend/pages.h"
 #include "core/layout.h"
 #include "core/target.h"
 #include "maps/maps.h"

@@ -31,7 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "backend/backend.h"
+#include "backend/pages.h"
 #include "core/target.h"
 
 #define PG 4096u
