@@ -12,7 +12,8 @@
  *   DIR/requested           runs asked for in earlier rounds ("start len" per line)
  *   DIR/request.gdb         written by us: the runs this round missed, as
  *                           `frame apply 1 -s dump binary memory ...` lines
- *   DIR/context.txt         optional: gdb's description of the process (below)
+ *   DIR/context.txt         optional: the debugger's description of the process
+ *                           (tli_pages_read_description; parsed by the face)
  *   DIR/owner               gdb-managed directories only (tli_pages_gdb_slot)
  *
  * A read of a page that is neither present nor requested before records the
@@ -21,12 +22,11 @@
  * depth. A page requested before and still absent is unreadable for good,
  * which bounds the number of rounds by the pointer depth of the walk.
  *
- * The context is gdb's output of `info inferiors`, `info target`, `info auxv`,
- * `info proc mappings` and `thread apply all -s tl-pages-regs` (`info
- * registers` plus fs_base and gs_base): pid and executable, AT_ENTRY/AT_PHDR
- * (PIE bias), the mappings (libc's path and bias, plausibility checks) and
- * every thread's registers (running goroutines, fs_base for glibc's tcache).
- * Everything in it is untrusted text.
+ * The process itself comes as plain data (struct tli_pages_process): pid and
+ * executable, AT_ENTRY/AT_PHDR (PIE bias), the mappings (libc's path and bias,
+ * plausibility checks) and every thread's registers (running goroutines,
+ * fs_base for glibc's tcache). The face extracts it from the debugger's text
+ * (gdb's: cli/gdbhint.c, from its stdin or DIR/context.txt). It is untrusted.
  *
  * Never writes to the target; writes only inside DIR, which must be owned by
  * us and not writable by others.
@@ -46,7 +46,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "shell/gdbhint.h"
 
 #define PAGE 4096ull
 #define PAGE_MASK (~(PAGE - 1))
@@ -55,9 +54,7 @@
 #define MAX_LOADED (4ull << 30)            /* bytes loaded from page files */
 #define MAX_MISSING (1u << 16)             /* pages requested per round (256 MiB) */
 #define MAX_REQUESTED_LINES (1u << 22)
-#define MAX_CONTEXT (8u << 20)
-#define MAX_THREADS 65536
-#define MAX_MAPS 1000000
+#define MAX_CONTEXT (8u << 20)               /* DIR/context.txt */
 
 struct run {
 	uint64_t addr, len;
@@ -467,56 +464,18 @@ bool tli_pages_is(const struct tli_target *t)
 }
 
 /* ------------------------------------------------------------------ */
-/* context: gdb's description of the process                          */
+/* the process as the debugger described it                           */
 
-/* Next whitespace-separated token of [*p, end) into tok (truncated); false at the end. */
-static bool token(const char **p, const char *end, char *tok, size_t cap)
+void tli_pages_process_free(struct tli_pages_process *p)
 {
-	const char *s = *p;
-	while (s < end && isspace((unsigned char)*s))
-		s++;
-	if (s >= end)
-		return false;
-	size_t n = 0;
-	while (s < end && !isspace((unsigned char)*s)) {
-		if (n + 1 < cap)
-			tok[n++] = *s;
-		s++;
-	}
-	tok[n] = 0;
-	*p = s;
-	return true;
-}
-
-static bool hex_tok(const char *tok, uint64_t *v)
-{
-	if (tok[0] != '0' || (tok[1] != 'x' && tok[1] != 'X') || !isxdigit((unsigned char)tok[2]))
-		return false;
-	char *e;
-	errno = 0;
-	unsigned long long x = strtoull(tok + 2, &e, 16);
-	if (errno || *e)
-		return false;
-	*v = x;
-	return true;
-}
-
-static uint64_t *reg_slot(struct tli_regs *r, const char *name)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-	} names[] = {
-#define R(x) { #x, offsetof(struct tli_regs, x) }
-		R(rip), R(rsp), R(rbp), R(rax), R(rbx), R(rcx), R(rdx), R(rsi), R(rdi),
-		R(r8), R(r9), R(r10), R(r11), R(r12), R(r13), R(r14), R(r15),
-		R(eflags), R(fs_base), R(gs_base),
-#undef R
-	};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(name, names[i].name))
-			return (uint64_t *)((char *)r + names[i].off);
-	return NULL;
+	if (!p)
+		return;
+	free(p->exe);
+	for (size_t i = 0; i < p->nmaps; i++)
+		free(p->maps[i].path);
+	free(p->maps);
+	free(p->threads);
+	memset(p, 0, sizeof(*p));
 }
 
 static int thread_cmp_main_first(const void *a, const void *b, void *arg)
@@ -534,110 +493,22 @@ static int map_cmp(const void *a, const void *b)
 	return (x->start > y->start) - (x->start < y->start);
 }
 
-static struct tli_error *parse_context(struct tli_target *t, const char *text, size_t len)
+/* The described mappings, sorted, without overlaps (untrusted text: the first kept). */
+static struct tli_error *adopt_maps(struct tli_target *t, const struct tli_pages_process *d)
 {
-	const char *p = text, *end = text + len, *ls;
-	size_t ll, capmaps = 0, capth = 0;
-	struct tli_thread *cur = NULL;
-	char tok[6][512];
-	unsigned lines = 0;
-	while (tli_next_line(&p, end, &ls, &ll) && lines++ < 4000000) {
-		const char *q = ls, *le = ls + ll;
-		if (!token(&q, le, tok[0], sizeof(tok[0])))
-			continue;
-		/* thread apply all: "Thread 2 (Thread 0x7f.. (LWP 123) "name"):" or "Thread 1 (LWP 123):" */
-		if (!strcmp(tok[0], "Thread")) {
-			const char *lwp = memmem(ls, ll, "(LWP ", 5);
-			cur = NULL;
-			if (!lwp)
-				continue;
-			/* digits up to the end of the line only (the text is not NUL-terminated) */
-			long tid = 0;
-			for (const char *d = lwp + 5; d < ls + ll && *d >= '0' && *d <= '9' && tid <= INT_MAX; d++)
-				tid = tid * 10 + (*d - '0');
-			if (tid <= 0 || tid > INT_MAX || t->nthreads >= MAX_THREADS)
-				continue;
-			if (t->nthreads == capth) {
-				size_t nc = capth ? capth * 2 : 16;
-				struct tli_thread *nt = realloc(t->threads, nc * sizeof(*nt));
-				if (!nt)
-					return &tli_enomem;
-				t->threads = nt;
-				capth = nc;
-			}
-			cur = &t->threads[t->nthreads++];
-			*cur = (struct tli_thread){ .tid = (int)tid, .state = 't' };
-			continue;
-		}
-		/* info proc mappings: "0xSTART 0xEND 0xSIZE 0xOFF [perms] [path]" */
-		uint64_t start, stop, size, off;
-		if (hex_tok(tok[0], &start)) {
-			const char *q2 = q;
-			if (!token(&q2, le, tok[1], sizeof(tok[1])) || !hex_tok(tok[1], &stop) ||
-			    !token(&q2, le, tok[2], sizeof(tok[2])) || !hex_tok(tok[2], &size) ||
-			    !token(&q2, le, tok[3], sizeof(tok[3])) || !hex_tok(tok[3], &off) || stop <= start ||
-			    t->nmaps >= MAX_MAPS)
-				continue;
-			unsigned prot = TLI_PROT_R | TLI_PROT_W | TLI_PROT_X; /* gdb < 12: no Perms column */
-			const char *after = q2;
-			if (token(&after, le, tok[4], sizeof(tok[4])) && strlen(tok[4]) == 4 &&
-			    strchr("r-", tok[4][0]) && strchr("w-", tok[4][1]) && strchr("x-", tok[4][2]) &&
-			    strchr("ps", tok[4][3])) {
-				prot = (tok[4][0] == 'r' ? TLI_PROT_R : 0) | (tok[4][1] == 'w' ? TLI_PROT_W : 0) |
-				       (tok[4][2] == 'x' ? TLI_PROT_X : 0);
-				q2 = after;
-			}
-			while (q2 < le && isspace((unsigned char)*q2))
-				q2++;
-			size_t pl = (size_t)(le - q2);
-			while (pl && isspace((unsigned char)q2[pl - 1]))
-				pl--;
-			if (t->nmaps == capmaps) {
-				size_t nc = capmaps ? capmaps * 2 : 64;
-				struct tli_mapping *nm = realloc(t->maps, nc * sizeof(*nm));
-				if (!nm)
-					return &tli_enomem;
-				t->maps = nm;
-				capmaps = nc;
-			}
-			struct tli_mapping *m = &t->maps[t->nmaps];
-			*m = (struct tli_mapping){ .start = start, .end = stop, .offset = off, .prot = prot };
-			if (pl && pl < 4096 && !memchr(q2, 0, pl)) {
-				m->path = strndup(q2, pl);
-				if (!m->path)
-					return &tli_enomem;
-			}
-			t->nmaps++;
-			continue;
-		}
-		/* info auxv: "9    AT_ENTRY   Entry point of program   0x401000" */
-		if (isdigit((unsigned char)tok[0][0]) && token(&q, le, tok[1], sizeof(tok[1])) &&
-		    (!strcmp(tok[1], "AT_ENTRY") || !strcmp(tok[1], "AT_PHDR"))) {
-			char last[512] = "";
-			while (token(&q, le, tok[2], sizeof(tok[2])))
-				memcpy(last, tok[2], sizeof(last));
-			uint64_t v;
-			if (hex_tok(last, &v)) {
-				if (!strcmp(tok[1], "AT_ENTRY"))
-					t->at_entry = v;
-				else
-					t->at_phdr = v;
-			}
-			continue;
-		}
-		/* info registers inside a thread: "rip  0x401000  0x401000 <main.main>" */
-		if (cur) {
-			uint64_t v, *slot = reg_slot(&cur->regs, tok[0]);
-			if (slot && token(&q, le, tok[1], sizeof(tok[1])) && hex_tok(tok[1], &v)) {
-				*slot = v;
-				if (!strcmp(tok[0], "rsp"))
-					cur->regs_valid = true;
-			}
-		}
+	if (!d->nmaps)
+		return NULL;
+	t->maps = calloc(d->nmaps, sizeof(*t->maps));
+	if (!t->maps)
+		return &tli_enomem;
+	for (size_t i = 0; i < d->nmaps; i++) {
+		t->maps[i] = d->maps[i];
+		t->maps[i].path = NULL;
+		t->nmaps = i + 1;
+		if (d->maps[i].path && !(t->maps[i].path = strdup(d->maps[i].path)))
+			return &tli_enomem;
 	}
-	/* sort and drop overlapping mappings (hostile text) */
-	if (t->nmaps)
-		qsort(t->maps, t->nmaps, sizeof(*t->maps), map_cmp);
+	qsort(t->maps, t->nmaps, sizeof(*t->maps), map_cmp);
 	size_t k = 0;
 	for (size_t i = 0; i < t->nmaps; i++) {
 		if (k && t->maps[i].start < t->maps[k - 1].end) {
@@ -647,17 +518,30 @@ static struct tli_error *parse_context(struct tli_target *t, const char *text, s
 		t->maps[k++] = t->maps[i];
 	}
 	t->nmaps = k;
-	/* a thread listed twice is kept once */
-	if (t->nthreads) {
-		int pid = t->pid;
-		qsort_r(t->threads, t->nthreads, sizeof(*t->threads), thread_cmp_main_first, &pid);
-		k = 0;
-		/* sorted: the main thread's entries first, then by tid, so duplicates are adjacent */
-		for (size_t i = 0; i < t->nthreads; i++)
-			if (!k || t->threads[k - 1].tid != t->threads[i].tid)
-				t->threads[k++] = t->threads[i];
-		t->nthreads = k;
+	return NULL;
+}
+
+/* The described threads, held stopped by the debugger: the main thread first, each tid once. */
+static struct tli_error *adopt_threads(struct tli_target *t, const struct tli_pages_process *d)
+{
+	if (!d->nthreads)
+		return NULL;
+	t->threads = malloc(d->nthreads * sizeof(*t->threads));
+	if (!t->threads)
+		return &tli_enomem;
+	for (size_t i = 0; i < d->nthreads; i++) {
+		t->threads[i] = d->threads[i];
+		t->threads[i].state = 't';
 	}
+	t->nthreads = d->nthreads;
+	int pid = t->pid;
+	qsort_r(t->threads, t->nthreads, sizeof(*t->threads), thread_cmp_main_first, &pid);
+	size_t k = 0;
+	/* sorted: the main thread's entries first, then by tid, so duplicates are adjacent */
+	for (size_t i = 0; i < t->nthreads; i++)
+		if (!k || t->threads[k - 1].tid != t->threads[i].tid)
+			t->threads[k++] = t->threads[i];
+	t->nthreads = k;
 	return NULL;
 }
 
@@ -671,14 +555,14 @@ static int64_t now_ns(clockid_t c)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-struct tli_error *tli_pages_open(const struct tli_pages_opts *o, struct tli_target **ret)
+/* DIR as an absolute path gdb can read unquoted, opened and checked private (*abs, *dirfd). */
+static struct tli_error *open_page_dir(const char *dir, char **abs_ret, int *dirfd)
 {
-	*ret = NULL;
-	if (!o || !o->dir || !*o->dir)
+	if (!dir || !*dir)
 		return tli_error_create(TLI_E_USAGE, "--pages needs a directory");
-	char *abs = realpath(o->dir, NULL);
+	char *abs = realpath(dir, NULL);
 	if (!abs)
-		return tli_error_errno(TLI_E_NO_TARGET, errno, "page directory %s", o->dir);
+		return tli_error_errno(TLI_E_NO_TARGET, errno, "page directory %s", dir);
 	for (const char *c = abs; *c; c++)
 		if (isspace((unsigned char)*c) || *c == '"' || *c == '\'' || *c == '\\' || !isprint((unsigned char)*c)) {
 			struct tli_error *e = tli_error_create(TLI_E_USAGE,
@@ -688,54 +572,70 @@ struct tli_error *tli_pages_open(const struct tli_pages_opts *o, struct tli_targ
 			free(abs);
 			return e;
 		}
+	struct tli_error *err = open_private_dir(abs, dirfd);
+	if (err) {
+		free(abs);
+		return err;
+	}
+	*abs_ret = abs;
+	return NULL;
+}
+
+struct tli_error *tli_pages_read_description(const char *dir, char **text, size_t *len)
+{
+	*text = NULL;
+	*len = 0;
+	char *abs;
+	int dirfd;
+	struct tli_error *err = open_page_dir(dir, &abs, &dirfd);
+	if (err)
+		return err;
+	int e = slurp_at(dirfd, "context.txt", MAX_CONTEXT, text, len);
+	if (e && e != ENOENT)
+		err = tli_error_errno(TLI_E_INTERNAL, e, "reading %s/context.txt", abs);
+	close(dirfd);
+	free(abs);
+	return err;
+}
+
+struct tli_error *tli_pages_open(const struct tli_pages_opts *o, struct tli_target **ret)
+{
+	*ret = NULL;
+	char *abs;
+	int dirfd;
+	struct tli_error *err = open_page_dir(o ? o->dir : NULL, &abs, &dirfd);
+	if (err)
+		return err;
 	struct tli_target *t = calloc(1, sizeof(*t));
 	struct pages *P = calloc(1, sizeof(*P));
 	if (!t || !P) {
 		free(t);
 		free(P);
 		free(abs);
+		close(dirfd);
 		return &tli_enomem;
 	}
-	P->dirfd = -1;
+	P->dirfd = dirfd;
 	P->dir = abs;
 	t->ops = &pages_ops;
 	t->priv = P;
 	t->kind = TLI_TARGET_LIVE; /* a process that gdb holds stopped: like --no-stop */
 	t->no_stop = true;
-	t->pid = o->pid;
 
-	char *ctxbuf = NULL;
-	struct tli_gdb_hint h = { 0 };
-	struct tli_error *err = open_private_dir(abs, &P->dirfd);
-	if (err)
-		goto fail;
 	struct stat st;
 	/* only the gdb face's own directories are emptied and removed when done, never a
 	 * directory the user named that happens to hold a file called "owner" */
 	P->gdb_managed = !strncmp(o->dir, TLI_PAGES_GDB_PREFIX, strlen(TLI_PAGES_GDB_PREFIX)) &&
 			 !strchr(o->dir + strlen(TLI_PAGES_GDB_PREFIX), '/') &&
 			 fstatat(P->dirfd, "owner", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
-	const char *ctx = o->context;
-	size_t ctxlen = o->context_len;
-	if (!ctx) {
-		int e = slurp_at(P->dirfd, "context.txt", MAX_CONTEXT, &ctxbuf, &ctxlen);
-		if (e && e != ENOENT) {
-			err = tli_error_errno(TLI_E_INTERNAL, e, "reading %s/context.txt", abs);
-			goto fail;
-		}
-		ctx = ctxbuf;
-	}
-	if (ctx) {
-		if (ctxlen > MAX_CONTEXT)
-			ctxlen = MAX_CONTEXT;
-		struct tli_error *he = tli_gdb_hint_parse(ctx, ctxlen, &h);
-		tli_error_destroy(he);
-		if (!t->pid)
-			t->pid = h.pid;
-		if ((err = parse_context(t, ctx, ctxlen)))
-			goto fail;
-	}
-	const char *exe = o->exe ? o->exe : h.exe;
+	static const struct tli_pages_process nothing;
+	const struct tli_pages_process *d = o->process ? o->process : &nothing;
+	t->pid = o->pid ? o->pid : d->pid;
+	t->at_entry = d->at_entry;
+	t->at_phdr = d->at_phdr;
+	if ((err = adopt_maps(t, d)) || (err = adopt_threads(t, d)))
+		goto fail;
+	const char *exe = o->exe ? o->exe : d->exe;
 	if (exe && !(t->exe_path = strdup(exe))) {
 		err = &tli_enomem;
 		goto fail;
@@ -744,13 +644,9 @@ struct tli_error *tli_pages_open(const struct tli_pages_opts *o, struct tli_targ
 		goto fail;
 	t->mono_now_ns = now_ns(CLOCK_MONOTONIC);
 	t->wall_now_ns = now_ns(CLOCK_REALTIME);
-	tli_gdb_hint_free(&h);
-	free(ctxbuf);
 	*ret = t;
 	return NULL;
 fail:
-	tli_gdb_hint_free(&h);
-	free(ctxbuf);
 	t->released = true;
 	tli_target_destroy(t);
 	return err;

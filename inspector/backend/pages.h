@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/error.h"
 #include "core/target.h"
@@ -24,15 +25,36 @@
 /** gdb-managed page directories are TLI_PAGES_GDB_PREFIX<slot> (0700, one per gdb). */
 #define TLI_PAGES_GDB_PREFIX "/tmp/tlinspect-gdb."
 
+/**
+ * The process as the debugger describes it: plain data that the face extracts
+ * from the debugger's own text (cli/gdbhint.h parses gdb's). Untrusted: the
+ * target sorts the mappings and drops overlapping ones, and keeps each thread
+ * once (the main thread first). Release with tli_pages_process_free.
+ */
+struct tli_pages_process {
+	int pid;                     /**< 0: unknown */
+	char *exe;                   /**< the debugger's executable, NULL: unknown */
+	uint64_t at_entry, at_phdr;  /**< AT_ENTRY / AT_PHDR of the auxiliary vector, 0: unknown */
+	struct tli_mapping *maps;    /**< in the debugger's order; paths owned */
+	size_t nmaps;
+	struct tli_thread *threads;  /**< tid, regs and regs_valid; the target marks them stopped ('t') */
+	size_t nthreads;
+};
+void tli_pages_process_free(struct tli_pages_process *p);
+
 struct tli_pages_opts {
 	const char *dir;      /**< page directory (--pages DIR) */
-	const char *context;  /**< gdb's `info inferiors`, `info target`, `info auxv`, `info proc
-	                           mappings`, `thread apply all -s tl-pages-regs` output; NULL:
-	                           DIR/context.txt if present */
-	size_t context_len;
-	int pid;              /**< 0: from the context */
-	const char *exe;      /**< NULL: from the context (gdb's executable) */
+	const struct tli_pages_process *process; /**< the process (copied); NULL: nothing known */
+	int pid;              /**< 0: process->pid */
+	const char *exe;      /**< NULL: process->exe */
 };
+/**
+ * The text of DIR/context.txt, a description of the process written next to the
+ * pages for tools other than the gdb face (*text = NULL when there is none; free
+ * it). Fails as tli_pages_open would on DIR itself (missing, shared with others,
+ * a path gdb cannot read unquoted), or when the file is unreadable.
+ */
+struct tli_error *tli_pages_read_description(const char *dir, char **text, size_t *len);
 /**
  * Open a target whose memory is read only from DIR's page files (a live process
  * that gdb holds stopped). Missing pages are recorded; see tli_pages_finish.
