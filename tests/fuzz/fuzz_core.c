@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer harness for the ELF core parser (inspector/backend/core.c).
+ * libFuzzer harness for the ELF core parser (inspector/backend/elfcore*.c).
  * Parses the input as a core image from memory, then exercises lookups and
  * reads over whatever it produced. Backing files: --exe is this fuzzer's own
  * binary (so the build-id comparison runs), everything else goes to a
