@@ -15,6 +15,8 @@
 #include <sys/procfs.h>
 #include <sys/user.h>
 
+#include "core/vec.h"
+
 #ifndef NT_FILE
 #define NT_FILE 0x46494c45
 #endif
@@ -31,14 +33,8 @@ static struct tli_error *note_prstatus(struct note_ctx *nc, const unsigned char 
 		return NULL;
 	}
 	struct tli_target *t = nc->t;
-	if (t->nthreads == nc->thread_cap) {
-		size_t ncap = nc->thread_cap ? nc->thread_cap * 2 : 16;
-		struct tli_thread *nt = realloc(t->threads, ncap * sizeof(*nt));
-		if (!nt)
-			return &tli_enomem;
-		t->threads = nt;
-		nc->thread_cap = ncap;
-	}
+	if (!tli_vec_grow_((void **)&t->threads, &nc->thread_cap, t->nthreads + 1, sizeof(*t->threads)))
+		return &tli_enomem;
 	struct tli_thread *th = &t->threads[t->nthreads++];
 	memset(th, 0, sizeof(*th));
 	int32_t pid;
@@ -177,13 +173,8 @@ static struct tli_error *file_index(struct core *c, const char *path, size_t *fi
 				break;
 			}
 	if (fi == c->nfiles) {
-		if (c->nfiles == *filecap) {
-			*filecap = *filecap ? *filecap * 2 : 16;
-			struct bfile *nf = realloc(c->files, *filecap * sizeof(*nf));
-			if (!nf)
-				return &tli_enomem;
-			c->files = nf;
-		}
+		if (!tli_vec_grow_((void **)&c->files, filecap, c->nfiles + 1, sizeof(*c->files)))
+			return &tli_enomem;
 		struct bfile *f = &c->files[c->nfiles];
 		memset(f, 0, sizeof(*f));
 		f->fd = -2;

@@ -26,7 +26,7 @@
  * executable, AT_ENTRY/AT_PHDR (PIE bias), the mappings (libc's path and bias,
  * plausibility checks) and every thread's registers (running goroutines,
  * fs_base for glibc's tcache). The face extracts it from the debugger's text
- * (gdb's: cli/gdbhint.c, from its stdin or DIR/context.txt). It is untrusted.
+ * (the CLI parses gdb's, from its stdin or DIR/context.txt). It is untrusted.
  *
  * Never writes to the target; writes only inside DIR, which must be owned by
  * us and not writable by others.

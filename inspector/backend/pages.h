@@ -27,7 +27,7 @@
 
 /**
  * The process as the debugger describes it: plain data that the face extracts
- * from the debugger's own text (cli/gdbhint.h parses gdb's). Untrusted: the
+ * from the debugger's own text (the CLI parses gdb's). Untrusted: the
  * target sorts the mappings and drops overlapping ones, and keeps each thread
  * once (the main thread first). Release with tli_pages_process_free.
  */

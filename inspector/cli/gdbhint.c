@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/vec.h"
+
 void tli_gdb_hint_free(struct tli_gdb_hint *h)
 {
 	if (!h)
@@ -267,14 +269,8 @@ static struct tli_error *thread_line(struct context_parser *cp, const char *ls, 
 		tid = tid * 10 + (*d - '0');
 	if (tid <= 0 || tid > INT_MAX || p->nthreads >= MAX_THREADS)
 		return NULL;
-	if (p->nthreads == cp->capth) {
-		size_t nc = cp->capth ? cp->capth * 2 : 16;
-		struct tli_thread *nt = realloc(p->threads, nc * sizeof(*nt));
-		if (!nt)
-			return &tli_enomem;
-		p->threads = nt;
-		cp->capth = nc;
-	}
+	if (!tli_vec_grow_((void **)&p->threads, &cp->capth, p->nthreads + 1, sizeof(*p->threads)))
+		return &tli_enomem;
 	cp->cur = &p->threads[p->nthreads++];
 	*cp->cur = (struct tli_thread){ .tid = (int)tid };
 	return NULL;
@@ -306,14 +302,8 @@ static struct tli_error *mapping_line(struct context_parser *cp, uint64_t start,
 	size_t pl = (size_t)(le - q);
 	while (pl && isspace((unsigned char)q[pl - 1]))
 		pl--;
-	if (p->nmaps == cp->capmaps) {
-		size_t nc = cp->capmaps ? cp->capmaps * 2 : 64;
-		struct tli_mapping *nm = realloc(p->maps, nc * sizeof(*nm));
-		if (!nm)
-			return &tli_enomem;
-		p->maps = nm;
-		cp->capmaps = nc;
-	}
+	if (!tli_vec_grow_((void **)&p->maps, &cp->capmaps, p->nmaps + 1, sizeof(*p->maps)))
+		return &tli_enomem;
 	struct tli_mapping *m = &p->maps[p->nmaps];
 	*m = (struct tli_mapping){ .start = start, .end = stop, .offset = off, .prot = prot };
 	if (pl && pl < 4096 && !memchr(q, 0, pl)) {

@@ -273,11 +273,8 @@ struct tli_error *tli_dwarf_members(struct tli_dwarf *d, const char *type, tli_d
 		Dwarf_Die t;
 		if (type_of(&m, &t)) {
 			type_name_of(d, &t, tn, sizeof(tn), 0);
-			struct tli_error *e = tli_dw_size_of(d, &t, what, 0, &sz);
-			if (e) {
-				tli_error_destroy(e);
+			if (tli_error_drop(tli_dw_size_of(d, &t, what, 0, &sz)))
 				sz = 0;
-			}
 		}
 		if (!fn(arg, mn ? mn : "", tn, off, sz))
 			return NULL;

@@ -515,11 +515,8 @@ static bool in_load(const struct tli_gobin *b, uint64_t a)
 static bool md_decode(const struct tli_gobin *b, uint64_t addr, const struct md_layout *L, struct tli_gomoduledata *md)
 {
 	uint8_t buf[MD_MAX_READ];
-	struct tli_error *err = tli_gobin_read(b, addr, buf, sizeof(buf));
-	if (err) {
-		tli_error_destroy(err);
+	if (tli_error_drop(tli_gobin_read(b, addr, buf, sizeof(buf))))
 		return false;
-	}
 	const struct tli_pclntab *t = b->pcln;
 	uint64_t pch = tli_pclntab_addr(t);
 	if (rd64(buf + L->pcheader) != pch)
