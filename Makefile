@@ -8,6 +8,11 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -fno-strict-
             -D_GNU_SOURCE -Iinspector $(shell pkg-config --cflags libdw jansson capstone 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs libdw libelf jansson capstone 2>/dev/null) -lreadline -lz -lm
 
+# Generated at build time (scripts/gen-*.sh) into $(GEN_DIR), included as "name.h".
+GEN_DIR  := $(BUILD)/gen
+CFLAGS   += -I$(GEN_DIR)
+GO_MAPS  := $(sort $(wildcard runtime-maps/go/*.map))
+
 LIB_SRCS  := $(filter-out inspector/cli/main.c,$(shell find inspector -name '*.c' | sort))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libtlinspect.a
@@ -21,6 +26,12 @@ all: $(BIN)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# go/gobin.c's moduledata table, from the runtime maps (one place for those offsets)
+$(GEN_DIR)/go_moduledata.h: scripts/gen-moduledata.sh $(GO_MAPS)
+	@mkdir -p $(dir $@)
+	sh scripts/gen-moduledata.sh $(GO_MAPS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/inspector/go/gobin.o: $(GEN_DIR)/go_moduledata.h
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@

@@ -5,7 +5,7 @@
  * splitting around faults, and pread on /proc/PID/mem as a fallback when
  * process_vm_readv is refused (EPERM) or missing (ENOSYS). Never writes.
  */
-#include "backend.h"
+#include "procmem.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -13,11 +13,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "backend/backend.h"
+#include "backend/live.h"
+#include "backend/pages.h"
 #include "session/open.h"
 #include "core/target.h"
 #include "render/render.h"
-#include "shell/gdbhint.h"
+#include "gdbhint.h"
 
 #define GLOBAL_BASE 1000  /* getopt val of global option i: GLOBAL_BASE + i */
 #define CMD_BASE 2000     /* getopt val of command option i: CMD_BASE + i */
@@ -450,6 +451,9 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 	double t0 = now_ms(), t_open = 0, t_cmd = 0, t_render = 0;
 	struct tli_session *s = NULL;
 	struct tli_error *err = NULL;
+	/* --pages: gdb's description of the process, parsed here for the page target; it lives
+	 * until we return (a command may open the session again: explain) */
+	struct tli_pages_process pages_proc __attribute__((cleanup(tli_pages_process_free))) = { 0 };
 	if (cmd->needs_target != TLI_TARGET_NEVER && has_target && !o->version) {
 		if (o->pid > 0)
 			tli_live_install_signal_guard();
@@ -460,9 +464,11 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 		struct tli_session_opts so = {
 			.pid = o->pid, .core = o->core, .exe = o->exe, .sysroot = o->sysroot,
 			.no_stop = o->no_stop || cmd->exe_only, .no_dwarf = o->no_dwarf, .verbose = o->verbose > 0,
-			.timeout_ms = o->timeout_ms, .pages = o->pages, .pages_context = o->pages_context,
-			.pages_context_len = o->pages_context_len,
+			.timeout_ms = o->timeout_ms, .pages = o->pages, .pages_process = &pages_proc,
 		};
+		if (o->pages && (err = tli_gdb_pages_process(o->pages, o->pages_context, o->pages_context_len,
+							     &pages_proc)))
+			return report(o, out, errf, err);
 		err = tli_session_open(&so, &s);
 		if (err)
 			return report(o, out, errf, err);

@@ -22,6 +22,7 @@
 #include "warnings.h"
 
 struct tli_gobin;  /* go/gobin.h: tli_session_gobin() */
+struct tli_pages_process;
 
 struct tli_session_opts {
 	int pid;               /**< live target (0 = none) */
@@ -33,8 +34,7 @@ struct tli_session_opts {
 	bool verbose;          /**< -v */
 	int timeout_ms;        /**< --timeout (0 = default) */
 	const char *pages;     /**< --pages DIR: memory from page files (backend/pages.c) */
-	const char *pages_context;   /**< gdb's description of the process (NULL: DIR/context.txt) */
-	size_t pages_context_len;
+	const struct tli_pages_process *pages_process; /**< --pages: the process as the face parsed it */
 };
 
 struct tli_session {

@@ -5,8 +5,10 @@
  * mappings, threads with registers, and the executable's path.
  *
  * Backends (inspector/backend/) only implement `read_many` (and `release` for
- * live targets). This layer adds the snapshot discipline: while a live target
- * is stopped, walkers *capture* the ranges they need in bulk
+ * live targets); each declares its own constructor (backend/live.h,
+ * backend/elfcore.h, backend/pages.h). This layer adds the snapshot
+ * discipline: while a live target is stopped, walkers *capture* the ranges
+ * they need in bulk
  * (tli_target_capture coalesces neighbours into large vectored reads); after
  * tli_target_release() the target runs again and every read is served from the
  * captured copy. A read of memory that was not captured fails with a clear
@@ -179,32 +181,5 @@ void tli_target_warn(struct tli_target *t, const char *fmt, ...)
  * exe_path, core_path, warnings, the capture and the target itself;
  * ops->destroy frees only the backend's priv.
  */
-
-/* --- backends (inspector/backend/) --- */
-
-struct tli_live_opts {
-	bool no_stop;       /**< do not attach/stop: the caller (a debugger) holds the process */
-	bool defer_stop;    /**< open (maps, exe, auxv, permission checks) but stop only on the
-			     *   first memory access or tli_target_stop(): whatever needs only
-			     *   files (layouts, symbols) then happens before the pause */
-	int timeout_ms;     /**< give up stopping after this long (default 2000) */
-};
-/** Attach to and stop every thread of pid (unless no_stop). */
-struct tli_error *tli_live_open(int pid, const struct tli_live_opts *opts, struct tli_target **ret);
-
-struct tli_core_opts {
-	const char *exe;      /**< executable (--exe); NULL = take the path from NT_FILE */
-	const char *sysroot;  /**< prefix for file paths named in the core (--sysroot) */
-};
-/** Open an ELF core file. */
-struct tli_error *tli_core_open(const char *core, const struct tli_core_opts *opts,
-				struct tli_target **ret);
-
-/**
- * Install handlers so that SIGINT, SIGTERM, SIGPIPE, SIGHUP, SIGALRM and
- * fatal signals release every stopped live target before the process exits.
- * Called once by the CLI.
- */
-void tli_live_install_signal_guard(void);
 
 #endif

@@ -7,6 +7,7 @@
  */
 #include "core/hash.h"
 #include "core/fileio.h"
+#include "core/search.h"
 #include "elfsym.h"
 #include "dwarf.h"
 
@@ -234,11 +235,12 @@ static int bind_rank(uint8_t b)
 	return b == STB_GLOBAL ? 0 : b == STB_WEAK ? 1 : 2;
 }
 
-static const struct tli_elfsym *sort_ctx;
-static int cmp_addr(const void *a, const void *b)
+/* by_addr order: value, then size, then symbol index (total: the sort is deterministic) */
+static int cmp_addr(const void *a, const void *b, void *arg)
 {
-	const struct esym *x = &sort_ctx->syms[*(const size_t *)a];
-	const struct esym *y = &sort_ctx->syms[*(const size_t *)b];
+	const struct tli_elfsym *s = arg;
+	const struct esym *x = &s->syms[*(const size_t *)a];
+	const struct esym *y = &s->syms[*(const size_t *)b];
 	if (x->value != y->value)
 		return x->value < y->value ? -1 : 1;
 	if (x->size != y->size)
@@ -319,9 +321,7 @@ static struct tli_error *load_table(struct tli_elfsym *s, Elf *elf, Elf_Scn *scn
 		if (s->syms[i].type != STT_TLS)
 			s->by_addr[s->n_addr++] = i;
 	}
-	sort_ctx = s;
-	qsort(s->by_addr, s->n_addr, sizeof(*s->by_addr), cmp_addr);
-	sort_ctx = NULL;
+	qsort_r(s->by_addr, s->n_addr, sizeof(*s->by_addr), cmp_addr, s);
 	return NULL;
 }
 
@@ -403,15 +403,8 @@ struct tli_error *tli_elfsym_lookup(const struct tli_elfsym *s, const char *name
 struct tli_error *tli_elfsym_lookup_addr(const struct tli_elfsym *s, uint64_t addr,
 					 struct tli_sym *ret, uint64_t *off)
 {
-	/* last index with value <= addr */
-	size_t lo = 0, hi = s->n_addr;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->syms[s->by_addr[mid]].value <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	/* one past the last index with value <= addr */
+	size_t lo = tli_upper_bound(s->n_addr, i, s->syms[s->by_addr[i]].value > addr);
 	/* walk back a bounded distance: a containing symbol may precede
 	 * zero-size or nested ones */
 	for (size_t k = 0; k < 256 && lo > 0; k++, lo--) {

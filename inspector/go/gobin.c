@@ -16,38 +16,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ===================================================================================
- * PER-VERSION DATA: runtime.moduledata field offsets, linux/amd64.
- * Source: /work/shared/reference/go-runtime.md Appendix A (generated from DWARF).
- * Fields up to enoptrbss have the same offset in every version 1.18 .. 1.27.
- * (A later task moves this table to runtime-maps/ data files.)
- * =================================================================================== */
-#define MD_PCHEADER 0
-#define MD_FUNCNAMETAB 8
-#define MD_FTAB 128
-#define MD_MINPC 160
-#define MD_MAXPC 168
-#define MD_TEXT 176
-#define MD_ETEXT 184
-#define MD_NOPTRDATA 192
-#define MD_ENOPTRDATA 200
-#define MD_DATA 208
-#define MD_EDATA 216
-#define MD_BSS 224
-#define MD_EBSS 232
-#define MD_NOPTRBSS 240
-#define MD_ENOPTRBSS 248
-#define MD_MAX_READ 512 /* enough for every field below */
-
-static const struct md_layout {
-	int min_minor, max_minor;   /* Go 1.<minor> range */
-	uint16_t types, etypes, rodata, gofunc;
-} md_layouts[] = {
-	{ 18, 19, 280, 288, 296, 304 },
-	{ 20, 26, 296, 304, 312, 320 }, /* 1.20 adds covctrs/ecovctrs */
-	{ 27, 27, 296, 312, 336, 344 }, /* 1.27 adds typedesclen, moves rodata/gofunc */
+/*
+ * runtime.moduledata field offsets by Go minor (linux/amd64), with the two runtime.pcHeader
+ * fields moduledata is checked against: the data comes from runtime-maps/go/1.NN.map, turned
+ * into md_layouts[] at build time by scripts/gen-moduledata.sh ($(BUILD)/gen/go_moduledata.h),
+ * so the binary needs no runtime map for this. Structs: runtime/symtab.go moduledata and
+ * pcHeader, go1.18 .. go1.27.
+ */
+struct md_layout {
+	int first_minor, last_minor; /* Go 1.<minor> whose maps give this layout */
+	uint16_t pcheader, funcnametab, ftab, minpc, maxpc, text, etext, noptrdata, enoptrdata, data, edata,
+		bss, ebss, noptrbss, enoptrbss, types, etypes, rodata, gofunc; /* runtime.moduledata */
+	uint16_t pch_funcname, pch_pcln, pch_size; /* runtime.pcHeader funcnameOffset, pclnOffset, size */
 };
-/* =================================================================================== */
+#include "go_moduledata.h" /* md_layouts[], GO_MD_END */
+
+#define MD_MAX_READ 512 /* bytes of moduledata read at a candidate address */
+_Static_assert(GO_MD_END <= MD_MAX_READ, "a moduledata field lies beyond MD_MAX_READ");
+#define MD_NLAYOUTS (sizeof(md_layouts) / sizeof(md_layouts[0]))
+/* Go 1.18: the oldest pclntab this reader decodes (TLI_PCLNTAB_MAGIC_118) */
+#define GO_OLDEST_MINOR 18
 
 #define GO_BUILDINFO_MAGIC "\xff Go buildinf:"
 #define MAX_SECTIONS 65536u
@@ -500,10 +488,17 @@ static struct tli_error *find_pclntab(struct tli_gobin *b)
 }
 
 /* ---- moduledata ---- */
+/*
+ * The layout of Go 1.<minor>: the row of its map, or for a minor without a map of its own the
+ * row of the next newer map (go1.18 has go1.19's layout; go1.20 added covctrs/ecovctrs and has
+ * go1.21's). NULL: older than GO_OLDEST_MINOR or newer than every map.
+ */
 static const struct md_layout *layout_for(int minor)
 {
-	for (size_t i = 0; i < sizeof(md_layouts) / sizeof(md_layouts[0]); i++)
-		if (minor >= md_layouts[i].min_minor && minor <= md_layouts[i].max_minor)
+	if (minor < GO_OLDEST_MINOR)
+		return NULL;
+	for (size_t i = 0; i < MD_NLAYOUTS; i++)
+		if (minor <= md_layouts[i].last_minor)
 			return &md_layouts[i];
 	return NULL;
 }
@@ -516,40 +511,36 @@ static bool in_load(const struct tli_gobin *b, uint64_t a)
 	return false;
 }
 
-/* Decode + validate moduledata at addr with layout L (NULL: only check the common prefix). */
+/* Decode + validate moduledata at addr with layout L. */
 static bool md_decode(const struct tli_gobin *b, uint64_t addr, const struct md_layout *L, struct tli_gomoduledata *md)
 {
 	uint8_t buf[MD_MAX_READ];
-	struct tli_error *err = tli_gobin_read(b, addr, buf, sizeof(buf));
-	if (err) {
-		tli_error_destroy(err);
+	if (tli_error_drop(tli_gobin_read(b, addr, buf, sizeof(buf))))
 		return false;
-	}
 	const struct tli_pclntab *t = b->pcln;
 	uint64_t pch = tli_pclntab_addr(t);
-	if (rd64(buf + MD_PCHEADER) != pch)
+	if (rd64(buf + L->pcheader) != pch)
 		return false;
 	/* funcnametab.ptr = pcheader + funcnameOffset; ftab.ptr = pcheader + pclnOffset */
-	const uint8_t *hdr = tli_gobin_view(b, pch, 72);
-	if (!hdr || rd64(buf + MD_FUNCNAMETAB) != pch + rd64(hdr + 32) || rd64(buf + MD_FTAB) != pch + rd64(hdr + 64))
+	const uint8_t *hdr = tli_gobin_view(b, pch, L->pch_size);
+	if (!hdr || rd64(buf + L->funcnametab) != pch + rd64(hdr + L->pch_funcname) ||
+	    rd64(buf + L->ftab) != pch + rd64(hdr + L->pch_pcln))
 		return false;
 	md->addr = addr;
-	md->text = rd64(buf + MD_TEXT);
-	md->etext = rd64(buf + MD_ETEXT);
-	md->noptrdata = rd64(buf + MD_NOPTRDATA);
-	md->enoptrdata = rd64(buf + MD_ENOPTRDATA);
-	md->data = rd64(buf + MD_DATA);
-	md->edata = rd64(buf + MD_EDATA);
-	md->bss = rd64(buf + MD_BSS);
-	md->ebss = rd64(buf + MD_EBSS);
-	md->noptrbss = rd64(buf + MD_NOPTRBSS);
-	md->enoptrbss = rd64(buf + MD_ENOPTRBSS);
-	uint64_t minpc = rd64(buf + MD_MINPC), maxpc = rd64(buf + MD_MAXPC);
+	md->text = rd64(buf + L->text);
+	md->etext = rd64(buf + L->etext);
+	md->noptrdata = rd64(buf + L->noptrdata);
+	md->enoptrdata = rd64(buf + L->enoptrdata);
+	md->data = rd64(buf + L->data);
+	md->edata = rd64(buf + L->edata);
+	md->bss = rd64(buf + L->bss);
+	md->ebss = rd64(buf + L->ebss);
+	md->noptrbss = rd64(buf + L->noptrbss);
+	md->enoptrbss = rd64(buf + L->enoptrbss);
+	uint64_t minpc = rd64(buf + L->minpc), maxpc = rd64(buf + L->maxpc);
 	if (!(md->text <= minpc && minpc < maxpc && maxpc <= md->etext) || md->noptrdata > md->enoptrdata ||
 	    md->data > md->edata || md->bss > md->ebss || md->noptrbss > md->enoptrbss)
 		return false;
-	if (!L)
-		return true;
 	md->types = rd64(buf + L->types);
 	md->etypes = rd64(buf + L->etypes);
 	md->rodata = rd64(buf + L->rodata);
@@ -563,12 +554,12 @@ static bool md_try(struct tli_gobin *b, uint64_t addr)
 	const struct md_layout *L = layout_for(b->minor);
 	if (L)
 		return md_decode(b, addr, L, &b->md);
-	if (b->minor >= 0 && b->minor < md_layouts[0].min_minor)
+	if (b->minor >= 0 && b->minor < GO_OLDEST_MINOR)
 		return false;
 	/* unknown version: accept the only layout (newest first) whose values are consistent */
 	if (b->minor < 0 && tli_pclntab_magic(b->pcln) == TLI_PCLNTAB_MAGIC_118)
 		return md_decode(b, addr, &md_layouts[0], &b->md);
-	for (size_t i = sizeof(md_layouts) / sizeof(md_layouts[0]); i-- > 0;)
+	for (size_t i = MD_NLAYOUTS; i-- > 0;)
 		if (md_decode(b, addr, &md_layouts[i], &b->md))
 			return true;
 	return false;

@@ -4,7 +4,8 @@
  * An opened Go executable (ELF64 little-endian, mmapped read-only): Go version from
  * .go.buildinfo, build id, pclntab, runtime.firstmoduledata. Works on stripped binaries
  * (-ldflags=-s -w) and without section headers. All addresses are LINK-TIME addresses.
- * Facts: /work/shared/reference/go-runtime.md §2.2, §2.3, §6, §7, Appendix A.
+ * Formats: debug/buildinfo/buildinfo.go (.go.buildinfo), cmd/internal/buildid/note.go (the
+ * "Go" build-id note), runtime/symtab.go (pcHeader, moduledata), go1.18 .. go1.27.
  */
 #ifndef TLI_GO_GOBIN_H
 #define TLI_GO_GOBIN_H

@@ -5,6 +5,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -244,8 +246,304 @@ static char *member_key(const char *type, const char *path)
 	return k;
 }
 
-#define FAIL(fmt, ...) do { err = tli_error_create(TLI_E_BAD_FORMAT, "%s:%zu: " fmt, name, lineno, \
-					      ##__VA_ARGS__); goto out; } while (0)
+/* The parser's state: the map being built and the line being read. */
+struct map_parser {
+	struct tli_map *m;
+	const char *name;          /* file name, for messages */
+	size_t lineno;
+	const char *line;          /* the current line (not NUL-terminated, without "\r\n") */
+	size_t ll;                 /* its length */
+	size_t s;                  /* offset of its first field */
+	char (*tok)[MAX_TOKEN];    /* its fields */
+	int nt;                    /* number of fields */
+	bool header;               /* the 'tlimap N' line was read */
+	struct mstrings *cur_strs; /* string table being filled by "str" lines */
+};
+
+/* A format error at the current line: "NAME:LINE: message". */
+__attribute__((format(printf, 2, 3)))
+static struct tli_error *map_fail(const struct map_parser *p, const char *fmt, ...)
+{
+	char msg[sizeof(((struct tli_error *)0)->msg)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return tli_error_create(TLI_E_BAD_FORMAT, "%s:%zu: %s", p->name, p->lineno, msg);
+}
+
+/* The next line of [text, text+len) from *pos into p->line/p->ll; false at the end. */
+static bool next_line(struct map_parser *p, const char *text, size_t len, size_t *pos)
+{
+	if (*pos >= len)
+		return false;
+	p->lineno++;
+	const char *line = text + *pos;
+	const char *nl = memchr(line, '\n', len - *pos);
+	size_t ll = nl ? (size_t)(nl - line) : len - *pos;
+	*pos += ll + (nl ? 1 : 0);
+	if (ll && line[ll - 1] == '\r')
+		ll--;
+	p->line = line;
+	p->ll = ll;
+	return true;
+}
+
+/* 'generator' and 'source' take free text (the rest of the line) unless it is quoted:
+ * tok[0] = the word, tok[1] = a single-word value; nt = 1 (no value), 2, or 3 (several
+ * words, taken verbatim by parse_info). */
+static struct tli_error *split_free_text(struct map_parser *p, size_t wl)
+{
+	const char *line = p->line;
+	size_t ll = p->ll;
+	memcpy(p->tok[0], line + p->s, wl);
+	p->tok[0][wl] = 0;
+	size_t r = p->s + wl;
+	while (r < ll && (line[r] == ' ' || line[r] == '\t'))
+		r++;
+	for (size_t k = r; k < ll; k++)
+		if ((unsigned char)line[k] < 0x20 && line[k] != '\t')
+			return map_fail(p, "control character");
+	p->nt = 2;
+	if (r == ll) {
+		p->nt = 1;
+	} else if (!memchr(line + r, ' ', ll - r) && !memchr(line + r, '\t', ll - r) && ll - r < MAX_TOKEN) {
+		memcpy(p->tok[1], line + r, ll - r);
+		p->tok[1][ll - r] = 0;
+	} else {
+		p->nt = 3;
+	}
+	return NULL;
+}
+
+/* The fields of the current line into p->tok/p->nt; *skip for blank and comment lines. */
+static struct tli_error *split_line(struct map_parser *p, bool *skip)
+{
+	const char *line = p->line;
+	size_t ll = p->ll, s = 0;
+	*skip = false;
+	if (memchr(line, 0, ll))
+		return map_fail(p, "NUL byte in line");
+	while (s < ll && (line[s] == ' ' || line[s] == '\t'))
+		s++;
+	if (s == ll || line[s] == '#') {
+		*skip = true;
+		return NULL;
+	}
+	p->s = s;
+	size_t wl = 0;
+	while (s + wl < ll && line[s + wl] != ' ' && line[s + wl] != '\t')
+		wl++;
+	bool freetext = ((wl == 6 && !memcmp(line + s, "source", 6)) ||
+			 (wl == 9 && !memcmp(line + s, "generator", 9))) &&
+			!memchr(line + s, '"', ll - s) && p->header;
+	if (freetext)
+		return split_free_text(p, wl);
+	const char *why = NULL;
+	p->nt = tokenize(line, ll, p->tok, MAX_TOKENS, &why);
+	return p->nt < 0 ? map_fail(p, "%s", why) : NULL;
+}
+
+/* "tlimap FORMAT", the first line. */
+static struct tli_error *parse_header(struct map_parser *p)
+{
+	uint64_t v;
+	if (strcmp(p->tok[0], "tlimap") || p->nt != 2 || !parse_u64(p->tok[1], &v))
+		return map_fail(p, "expected 'tlimap %d' as the first line", TLI_MAP_FORMAT);
+	if (v != TLI_MAP_FORMAT)
+		return map_fail(p, "map format %llu is not supported (this tlinspect reads format %d)",
+				(unsigned long long)v, TLI_MAP_FORMAT);
+	p->header = true;
+	return NULL;
+}
+
+/* "kind K", "version V", "generator TEXT", "source TEXT". */
+static struct tli_error *parse_info(struct map_parser *p, const char *d)
+{
+	struct tli_map *m = p->m;
+	char **slot = !strcmp(d, "kind") ? &m->kind : !strcmp(d, "version") ? &m->version
+		      : !strcmp(d, "generator") ? &m->generator : &m->source;
+	if (*slot)
+		return map_fail(p, "duplicate '%s' line", d);
+	if (p->nt < 2)
+		return map_fail(p, "'%s' needs a value", d);
+	if ((!strcmp(d, "kind") || !strcmp(d, "version")) && p->nt != 2)
+		return map_fail(p, "'%s' takes exactly one value", d);
+	/* generator/source: the rest of the line, verbatim */
+	const char *v = p->nt == 2 ? p->tok[1] : NULL;
+	char *dup;
+	if (v) {
+		dup = strdup(v);
+	} else {
+		const char *r = p->line + p->s + strlen(d);
+		while (*r == ' ' || *r == '\t')
+			r++;
+		dup = strndup(r, p->ll - (size_t)(r - p->line));
+	}
+	if (!dup)
+		return &tli_enomem;
+	*slot = dup;
+	if (!strcmp(d, "kind") && strcmp(m->kind, "go") && strcmp(m->kind, "glibc"))
+		return map_fail(p, "unknown kind '%s' (go or glibc)", m->kind);
+	return NULL;
+}
+
+/* "struct NAME SIZE" */
+static struct tli_error *parse_struct(struct map_parser *p)
+{
+	struct tli_map *m = p->m;
+	char (*tok)[MAX_TOKEN] = p->tok;
+	uint64_t sz, dummy;
+	if (p->nt != 3 || !parse_u64(tok[2], &sz))
+		return map_fail(p, "expected 'struct NAME SIZE'");
+	if (tli_strmap_get(m->st_idx, tok[1], &dummy))
+		return map_fail(p, "struct %s defined twice", tok[1]);
+	if (!grow((void **)&m->st, &m->capst, m->nst, sizeof(*m->st)))
+		return &tli_enomem;
+	m->st[m->nst] = (struct mstruct){ strdup(tok[1]), sz };
+	if (!m->st[m->nst].name || !tli_strmap_put(m->st_idx, tok[1], m->nst))
+		return &tli_enomem;
+	m->nst++;
+	return NULL;
+}
+
+/* "member STRUCT PATH OFFSET SIZE [TYPE]", after its struct and inside it */
+static struct tli_error *parse_member(struct map_parser *p)
+{
+	struct tli_map *m = p->m;
+	char (*tok)[MAX_TOKEN] = p->tok;
+	int nt = p->nt;
+	uint64_t off, sz, si, dummy;
+	if (nt < 5 || nt > 6)
+		return map_fail(p, "expected 'member STRUCT PATH OFFSET SIZE [TYPE]'");
+	if (!parse_u64(tok[3], &off) || !parse_u64(tok[4], &sz))
+		return map_fail(p, "member %s.%s: OFFSET and SIZE must be unsigned numbers", tok[1], tok[2]);
+	if (!tli_strmap_get(m->st_idx, tok[1], &si))
+		return map_fail(p, "member of struct %s before its 'struct' line", tok[1]);
+	if (off > m->st[si].size || sz > m->st[si].size - off)
+		return map_fail(p, "member %s.%s (offset %llu, size %llu) lies outside the struct (size %llu)",
+				tok[1], tok[2], (unsigned long long)off, (unsigned long long)sz,
+				(unsigned long long)m->st[si].size);
+	if (!tok[2][0] || tok[2][0] == '.' || tok[2][strlen(tok[2]) - 1] == '.')
+		return map_fail(p, "bad member path '%s'", tok[2]);
+	char *key = member_key(tok[1], tok[2]);
+	if (!key)
+		return &tli_enomem;
+	if (tli_strmap_get(m->mem_idx, key, &dummy)) {
+		free(key);
+		return map_fail(p, "member %s.%s defined twice", tok[1], tok[2]);
+	}
+	if (!grow((void **)&m->mem, &m->capmem, m->nmem, sizeof(*m->mem)) ||
+	    !tli_strmap_put(m->mem_idx, key, m->nmem)) {
+		free(key);
+		return &tli_enomem;
+	}
+	free(key);
+	struct mmember *mm = &m->mem[m->nmem++];
+	*mm = (struct mmember){ strdup(tok[1]), strdup(tok[2]), nt == 6 ? strdup(tok[5]) : NULL, { off, sz } };
+	if (!mm->type || !mm->path || (nt == 6 && !mm->ctype))
+		return &tli_enomem;
+	return NULL;
+}
+
+/* "const NAME VALUE" */
+static struct tli_error *parse_const(struct map_parser *p)
+{
+	struct tli_map *m = p->m;
+	char (*tok)[MAX_TOKEN] = p->tok;
+	int64_t v;
+	uint64_t dummy;
+	if (p->nt != 3 || !parse_i64(tok[2], &v))
+		return map_fail(p, "expected 'const NAME VALUE' (VALUE a signed decimal number)");
+	if (tli_strmap_get(m->cs_idx, tok[1], &dummy))
+		return map_fail(p, "const %s defined twice", tok[1]);
+	if (!grow((void **)&m->cs, &m->capcs, m->ncs, sizeof(*m->cs)) || !tli_strmap_put(m->cs_idx, tok[1], m->ncs))
+		return &tli_enomem;
+	m->cs[m->ncs] = (struct mconst){ strdup(tok[1]), v };
+	if (!m->cs[m->ncs++].name)
+		return &tli_enomem;
+	return NULL;
+}
+
+/* "strings NAME COUNT", followed by COUNT "str" lines */
+static struct tli_error *parse_strings(struct map_parser *p)
+{
+	struct tli_map *m = p->m;
+	char (*tok)[MAX_TOKEN] = p->tok;
+	uint64_t n, dummy;
+	if (p->nt != 3 || !parse_u64(tok[2], &n))
+		return map_fail(p, "expected 'strings NAME COUNT'");
+	if (n == 0 || n > MAX_STRINGS)
+		return map_fail(p, "string table %s: count %llu out of range 1..%d", tok[1], (unsigned long long)n,
+				MAX_STRINGS);
+	if (tli_strmap_get(m->strs_idx, tok[1], &dummy))
+		return map_fail(p, "string table %s defined twice", tok[1]);
+	if (!grow((void **)&m->strs, &m->capstrs, m->nstrs, sizeof(*m->strs)) ||
+	    !tli_strmap_put(m->strs_idx, tok[1], m->nstrs))
+		return &tli_enomem;
+	p->cur_strs = &m->strs[m->nstrs++];
+	*p->cur_strs = (struct mstrings){ strdup(tok[1]), 0, (size_t)n, calloc((size_t)n, sizeof(char *)) };
+	if (!p->cur_strs->name || !p->cur_strs->s)
+		return &tli_enomem;
+	return NULL;
+}
+
+/* "str INDEX "TEXT"", the next entry of the current string table */
+static struct tli_error *parse_str(struct map_parser *p)
+{
+	struct mstrings *cs = p->cur_strs;
+	uint64_t idx;
+	if (!cs)
+		return map_fail(p, "'str' line outside a 'strings' table");
+	if (p->nt != 3 || !parse_u64(p->tok[1], &idx))
+		return map_fail(p, "expected 'str INDEX \"TEXT\"'");
+	if (idx != cs->n)
+		return map_fail(p, "string table %s: entry %llu out of order (expected %zu)", cs->name,
+				(unsigned long long)idx, cs->n);
+	if (!(cs->s[cs->n] = strdup(p->tok[2])))
+		return &tli_enomem;
+	if (++cs->n == cs->expect)
+		p->cur_strs = NULL;
+	return NULL;
+}
+
+/* One line of fields. */
+static struct tli_error *parse_line(struct map_parser *p)
+{
+	const char *d = p->tok[0];
+	if (p->cur_strs && strcmp(d, "str"))
+		return map_fail(p, "string table %s has %zu entries, %zu expected before '%s'", p->cur_strs->name,
+				p->cur_strs->n, p->cur_strs->expect, d);
+	if (!p->header)
+		return parse_header(p);
+	if (!strcmp(d, "kind") || !strcmp(d, "version") || !strcmp(d, "generator") || !strcmp(d, "source"))
+		return parse_info(p, d);
+	if (!strcmp(d, "struct"))
+		return parse_struct(p);
+	if (!strcmp(d, "member"))
+		return parse_member(p);
+	if (!strcmp(d, "const"))
+		return parse_const(p);
+	if (!strcmp(d, "strings"))
+		return parse_strings(p);
+	if (!strcmp(d, "str"))
+		return parse_str(p);
+	return map_fail(p, "unknown directive '%s'", d);
+}
+
+/* After the last line: nothing left open, and the lines every map needs. */
+static struct tli_error *check_complete(struct map_parser *p)
+{
+	p->lineno++;
+	if (p->cur_strs)
+		return map_fail(p, "end of file inside string table %s (%zu entries read)", p->cur_strs->name,
+				p->cur_strs->n);
+	if (!p->header)
+		return map_fail(p, "empty map (no 'tlimap %d' line)", TLI_MAP_FORMAT);
+	if (!p->m->kind || !p->m->version)
+		return map_fail(p, "map has no '%s' line", p->m->kind ? "version" : "kind");
+	return NULL;
+}
 
 struct tli_error *tli_map_parse(const char *text, size_t len, const char *name, struct tli_map **ret)
 {
@@ -257,222 +555,19 @@ struct tli_error *tli_map_parse(const char *text, size_t len, const char *name, 
 	m->mem_idx = tli_strmap_new();
 	m->cs_idx = tli_strmap_new();
 	m->strs_idx = tli_strmap_new();
-	char (*tok)[MAX_TOKEN] = malloc(MAX_TOKENS * MAX_TOKEN);
+	struct map_parser p = { .m = m, .name = name, .tok = malloc(MAX_TOKENS * MAX_TOKEN) };
 	struct tli_error *err = NULL;
-	size_t lineno = 0;
-	if (!m->st_idx || !m->mem_idx || !m->cs_idx || !m->strs_idx || !tok) {
+	if (!m->st_idx || !m->mem_idx || !m->cs_idx || !m->strs_idx || !p.tok)
 		err = &tli_enomem;
-		goto out;
-	}
-	bool header = false;
-	struct mstrings *cur_strs = NULL; /* table being filled by "str" lines */
 	size_t pos = 0;
-	while (pos < len) {
-		lineno++;
-		const char *line = text + pos;
-		const char *nl = memchr(line, '\n', len - pos);
-		size_t ll = nl ? (size_t)(nl - line) : len - pos;
-		pos += ll + (nl ? 1 : 0);
-		if (ll && line[ll - 1] == '\r')
-			ll--;
-		if (memchr(line, 0, ll))
-			FAIL("NUL byte in line");
-		size_t s = 0;
-		while (s < ll && (line[s] == ' ' || line[s] == '\t'))
-			s++;
-		if (s == ll || line[s] == '#')
-			continue;
-		const char *why = NULL;
-		/* generator/source: free text (any number of words) unless it is quoted */
-		size_t wl = 0;
-		while (s + wl < ll && line[s + wl] != ' ' && line[s + wl] != '\t')
-			wl++;
-		bool freetext = ((wl == 6 && !memcmp(line + s, "source", 6)) ||
-				 (wl == 9 && !memcmp(line + s, "generator", 9))) &&
-				!memchr(line + s, '"', ll - s) && header;
-		int nt = freetext ? 2 : tokenize(line, ll, tok, MAX_TOKENS, &why);
-		if (nt < 0)
-			FAIL("%s", why);
-		if (freetext) {
-			memcpy(tok[0], line + s, wl);
-			tok[0][wl] = 0;
-			size_t r = s + wl;
-			while (r < ll && (line[r] == ' ' || line[r] == '\t'))
-				r++;
-			for (size_t k = r; k < ll; k++)
-				if ((unsigned char)line[k] < 0x20 && line[k] != '\t')
-					FAIL("control character");
-			if (r == ll)
-				nt = 1;
-			else if (!memchr(line + r, ' ', ll - r) && !memchr(line + r, '\t', ll - r) &&
-				 ll - r < MAX_TOKEN) {
-				memcpy(tok[1], line + r, ll - r);
-				tok[1][ll - r] = 0;
-			} else {
-				nt = 3; /* several words: taken verbatim below */
-			}
-		}
-		const char *d = tok[0];
-		if (cur_strs && strcmp(d, "str"))
-			FAIL("string table %s has %zu entries, %zu expected before '%s'", cur_strs->name,
-			     cur_strs->n, cur_strs->expect, d);
-		if (!header) {
-			uint64_t v;
-			if (strcmp(d, "tlimap") || nt != 2 || !parse_u64(tok[1], &v))
-				FAIL("expected 'tlimap %d' as the first line", TLI_MAP_FORMAT);
-			if (v != TLI_MAP_FORMAT)
-				FAIL("map format %llu is not supported (this tlinspect reads format %d)",
-				     (unsigned long long)v, TLI_MAP_FORMAT);
-			header = true;
-			continue;
-		}
-		if (!strcmp(d, "kind") || !strcmp(d, "version") || !strcmp(d, "generator") ||
-		    !strcmp(d, "source")) {
-			char **slot = !strcmp(d, "kind") ? &m->kind : !strcmp(d, "version") ? &m->version
-				      : !strcmp(d, "generator") ? &m->generator : &m->source;
-			if (*slot)
-				FAIL("duplicate '%s' line", d);
-			if (nt < 2)
-				FAIL("'%s' needs a value", d);
-			if ((!strcmp(d, "kind") || !strcmp(d, "version")) && nt != 2)
-				FAIL("'%s' takes exactly one value", d);
-			/* generator/source: the rest of the line, verbatim */
-			const char *v = nt == 2 ? tok[1] : NULL;
-			char *dup;
-			if (v)
-				dup = strdup(v);
-			else {
-				const char *r = line + s + strlen(d);
-				while (*r == ' ' || *r == '\t')
-					r++;
-				dup = strndup(r, ll - (size_t)(r - line));
-			}
-			if (!dup) {
-				err = &tli_enomem;
-				goto out;
-			}
-			*slot = dup;
-			if (!strcmp(d, "kind") && strcmp(m->kind, "go") && strcmp(m->kind, "glibc"))
-				FAIL("unknown kind '%s' (go or glibc)", m->kind);
-		} else if (!strcmp(d, "struct")) {
-			uint64_t sz, dummy;
-			if (nt != 3 || !parse_u64(tok[2], &sz))
-				FAIL("expected 'struct NAME SIZE'");
-			if (tli_strmap_get(m->st_idx, tok[1], &dummy))
-				FAIL("struct %s defined twice", tok[1]);
-			if (!grow((void **)&m->st, &m->capst, m->nst, sizeof(*m->st))) {
-				err = &tli_enomem;
-				goto out;
-			}
-			m->st[m->nst] = (struct mstruct){ strdup(tok[1]), sz };
-			if (!m->st[m->nst].name || !tli_strmap_put(m->st_idx, tok[1], m->nst)) {
-				err = &tli_enomem;
-				goto out;
-			}
-			m->nst++;
-		} else if (!strcmp(d, "member")) {
-			uint64_t off, sz, si, dummy;
-			if (nt < 5 || nt > 6)
-				FAIL("expected 'member STRUCT PATH OFFSET SIZE [TYPE]'");
-			if (!parse_u64(tok[3], &off) || !parse_u64(tok[4], &sz))
-				FAIL("member %s.%s: OFFSET and SIZE must be unsigned numbers", tok[1], tok[2]);
-			if (!tli_strmap_get(m->st_idx, tok[1], &si))
-				FAIL("member of struct %s before its 'struct' line", tok[1]);
-			if (off > m->st[si].size || sz > m->st[si].size - off)
-				FAIL("member %s.%s (offset %llu, size %llu) lies outside the struct (size %llu)",
-				     tok[1], tok[2], (unsigned long long)off, (unsigned long long)sz,
-				     (unsigned long long)m->st[si].size);
-			if (!tok[2][0] || tok[2][0] == '.' || tok[2][strlen(tok[2]) - 1] == '.')
-				FAIL("bad member path '%s'", tok[2]);
-			char *key = member_key(tok[1], tok[2]);
-			if (!key) {
-				err = &tli_enomem;
-				goto out;
-			}
-			if (tli_strmap_get(m->mem_idx, key, &dummy)) {
-				free(key);
-				FAIL("member %s.%s defined twice", tok[1], tok[2]);
-			}
-			if (!grow((void **)&m->mem, &m->capmem, m->nmem, sizeof(*m->mem)) ||
-			    !tli_strmap_put(m->mem_idx, key, m->nmem)) {
-				free(key);
-				err = &tli_enomem;
-				goto out;
-			}
-			free(key);
-			struct mmember *mm = &m->mem[m->nmem++];
-			*mm = (struct mmember){ strdup(tok[1]), strdup(tok[2]), nt == 6 ? strdup(tok[5]) : NULL,
-						{ off, sz } };
-			if (!mm->type || !mm->path || (nt == 6 && !mm->ctype)) {
-				err = &tli_enomem;
-				goto out;
-			}
-		} else if (!strcmp(d, "const")) {
-			int64_t v;
-			uint64_t dummy;
-			if (nt != 3 || !parse_i64(tok[2], &v))
-				FAIL("expected 'const NAME VALUE' (VALUE a signed decimal number)");
-			if (tli_strmap_get(m->cs_idx, tok[1], &dummy))
-				FAIL("const %s defined twice", tok[1]);
-			if (!grow((void **)&m->cs, &m->capcs, m->ncs, sizeof(*m->cs)) ||
-			    !tli_strmap_put(m->cs_idx, tok[1], m->ncs)) {
-				err = &tli_enomem;
-				goto out;
-			}
-			m->cs[m->ncs] = (struct mconst){ strdup(tok[1]), v };
-			if (!m->cs[m->ncs++].name) {
-				err = &tli_enomem;
-				goto out;
-			}
-		} else if (!strcmp(d, "strings")) {
-			uint64_t n, dummy;
-			if (nt != 3 || !parse_u64(tok[2], &n))
-				FAIL("expected 'strings NAME COUNT'");
-			if (n == 0 || n > MAX_STRINGS)
-				FAIL("string table %s: count %llu out of range 1..%d", tok[1],
-				     (unsigned long long)n, MAX_STRINGS);
-			if (tli_strmap_get(m->strs_idx, tok[1], &dummy))
-				FAIL("string table %s defined twice", tok[1]);
-			if (!grow((void **)&m->strs, &m->capstrs, m->nstrs, sizeof(*m->strs)) ||
-			    !tli_strmap_put(m->strs_idx, tok[1], m->nstrs)) {
-				err = &tli_enomem;
-				goto out;
-			}
-			cur_strs = &m->strs[m->nstrs++];
-			*cur_strs = (struct mstrings){ strdup(tok[1]), 0, (size_t)n,
-						       calloc((size_t)n, sizeof(char *)) };
-			if (!cur_strs->name || !cur_strs->s) {
-				err = &tli_enomem;
-				goto out;
-			}
-		} else if (!strcmp(d, "str")) {
-			uint64_t idx;
-			if (!cur_strs)
-				FAIL("'str' line outside a 'strings' table");
-			if (nt != 3 || !parse_u64(tok[1], &idx))
-				FAIL("expected 'str INDEX \"TEXT\"'");
-			if (idx != cur_strs->n)
-				FAIL("string table %s: entry %llu out of order (expected %zu)", cur_strs->name,
-				     (unsigned long long)idx, cur_strs->n);
-			if (!(cur_strs->s[cur_strs->n] = strdup(tok[2]))) {
-				err = &tli_enomem;
-				goto out;
-			}
-			if (++cur_strs->n == cur_strs->expect)
-				cur_strs = NULL;
-		} else {
-			FAIL("unknown directive '%s'", d);
-		}
+	while (!err && next_line(&p, text, len, &pos)) {
+		bool skip;
+		if (!(err = split_line(&p, &skip)) && !skip)
+			err = parse_line(&p);
 	}
-	lineno++;
-	if (cur_strs)
-		FAIL("end of file inside string table %s (%zu entries read)", cur_strs->name, cur_strs->n);
-	if (!header)
-		FAIL("empty map (no 'tlimap %d' line)", TLI_MAP_FORMAT);
-	if (!m->kind || !m->version)
-		FAIL("map has no '%s' line", m->kind ? "version" : "kind");
-out:
-	free(tok);
+	if (!err)
+		err = check_complete(&p);
+	free(p.tok);
 	if (err) {
 		tli_map_free(m);
 		return err;

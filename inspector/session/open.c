@@ -14,7 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend/backend.h"
+#include "backend/elfcore.h"
+#include "backend/live.h"
+#include "backend/pages.h"
 #include "core/session.h"
 #include "dwarf/dwarf.h"
 #include "dwarf/elfsym.h"
@@ -133,8 +135,7 @@ struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_
 	struct tli_error *err;
 	if (o->pages) {
 		/* a live process gdb holds, read through page files gdb dumps */
-		struct tli_pages_opts po = { .dir = o->pages, .context = o->pages_context,
-					     .context_len = o->pages_context_len, .pid = o->pid,
+		struct tli_pages_opts po = { .dir = o->pages, .process = o->pages_process, .pid = o->pid,
 					     .exe = o->exe };
 		err = tli_pages_open(&po, &s->target);
 		if (!err)

@@ -16,6 +16,7 @@
 #include <readline/readline.h>
 
 #include "cli/commands.h"
+#include "backend/live.h"
 #include "session/open.h"
 #include "core/target.h"
 #include "dwarf/dwarf.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer harness for the ELF core parser (inspector/backend/core.c).
+ * libFuzzer harness for the ELF core parser (inspector/backend/elfcore*.c).
  * Parses the input as a core image from memory, then exercises lookups and
  * reads over whatever it produced. Backing files: --exe is this fuzzer's own
  * binary (so the build-id comparison runs), everything else goes to a
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/backend.h"
+#include "backend/elfcore.h"
 #include "core/target.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

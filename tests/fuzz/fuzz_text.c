@@ -4,9 +4,10 @@
  * parser, chosen at compile time with -DFUZZ_WHAT=n:
  *   1  layout cache files     tli_layout_load_answers (then saved again)
  *   2  runtime map files      tli_map_parse (then every lookup kind once)
- *   3  gdb's process context  tli_pages_open on an empty page directory: `info
- *                             inferiors`, `info target`, `info auxv`, `info proc
- *                             mappings` and register dumps, as piped by the gdb face
+ *   3  gdb's process context  tli_gdb_process_parse, then tli_pages_open on an empty
+ *                             page directory: `info inferiors`, `info target`, `info
+ *                             auxv`, `info proc mappings` and register dumps, as piped
+ *                             by the gdb face
  * An input may be anything: the parser must refuse it cleanly or accept it, never
  * crash, hang or read out of bounds (ASan/UBSan abort on any of those).
  */
@@ -18,7 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend/backend.h"
+#include "backend/pages.h"
+#include "cli/gdbhint.h"
 #include "core/layout.h"
 #include "core/target.h"
 #include "runtime_maps/maps.h"
@@ -81,10 +83,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (mkdir(dir, 0700) && errno != EEXIST)
 			abort();
 	}
-	struct tli_pages_opts o = { .dir = dir, .context = (const char *)data, .context_len = size,
-				    .exe = "/proc/self/exe" };
+	struct tli_pages_process proc;
+	err = tli_gdb_process_parse((const char *)data, size, &proc);
+	if (err) {
+		tli_error_destroy(err);
+		return 0;
+	}
+	struct tli_pages_opts o = { .dir = dir, .process = &proc, .exe = "/proc/self/exe" };
 	struct tli_target *t = NULL;
 	err = tli_pages_open(&o, &t);
+	tli_pages_process_free(&proc);
 	if (!err && t) {
 		uint8_t b[64];
 		tli_error_destroy(tli_target_read(t, 0x400000, b, sizeof(b)));

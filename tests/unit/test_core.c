@@ -30,7 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "backend/backend.h"
+#include "backend/elfcore.h"
 #include "core/target.h"
 
 #define NTHREADS 3

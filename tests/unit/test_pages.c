@@ -31,7 +31,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "backend/backend.h"
+#include "backend/pages.h"
+#include "cli/gdbhint.h"
 #include "core/target.h"
 
 #define PG 4096u
@@ -164,9 +165,12 @@ static int play_gdb(int pid, int skip_page_index)
 
 static struct tli_target *open_pages(const char *ctx, size_t len)
 {
-	struct tli_pages_opts po = { .dir = g_dir, .context = ctx, .context_len = len };
+	struct tli_pages_process proc;
+	assert_null(tli_gdb_process_parse(ctx, len, &proc));
+	struct tli_pages_opts po = { .dir = g_dir, .process = &proc };
 	struct tli_target *t = NULL;
 	struct tli_error *err = tli_pages_open(&po, &t);
+	tli_pages_process_free(&proc);
 	if (err)
 		fail_msg("tli_pages_open: %s", err->msg);
 	assert_true(tli_pages_is(t));
@@ -280,7 +284,7 @@ static void test_refuses_shared_directory(void **state)
 {
 	(void)state;
 	assert_int_equal(chmod(g_dir, 0777), 0);
-	struct tli_pages_opts po = { .dir = g_dir, .context = "", .context_len = 0 };
+	struct tli_pages_opts po = { .dir = g_dir, .process = &(struct tli_pages_process){ 0 } };
 	struct tli_target *t = NULL;
 	struct tli_error *err = tli_pages_open(&po, &t);
 	assert_non_null(err);
@@ -312,9 +316,16 @@ static void test_hostile_context_and_names(void **state)
 			static const char alpha[] = "0x123456789abcdef \n\t-(LWP )ThreadAT_ENTRYrsprip*process rwxp";
 			buf[i] = round % 3 ? alpha[rand() % (int)(sizeof(alpha) - 1)] : (char)rand();
 		}
-		struct tli_pages_opts po = { .dir = g_dir, .context = buf, .context_len = n };
+		struct tli_pages_process proc;
+		struct tli_error *err = tli_gdb_process_parse(buf, n, &proc);
+		if (err) {
+			tli_error_destroy(err);
+			continue;
+		}
+		struct tli_pages_opts po = { .dir = g_dir, .process = &proc };
 		struct tli_target *t = NULL;
-		struct tli_error *err = tli_pages_open(&po, &t);
+		err = tli_pages_open(&po, &t);
+		tli_pages_process_free(&proc);
 		if (err) {
 			tli_error_destroy(err);
 			continue;

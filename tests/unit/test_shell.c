@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "cli/commands.h"
-#include "shell/gdbhint.h"
+#include "cli/gdbhint.h"
 #include "shell/shell.h"
 
 static bool has(char **m, const char *s)

@@ -28,7 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend/backend.h"
+#include "backend/live.h"
+#include "backend/procmem.h"
 #include "core/target.h"
 
 /* ================================================================== */

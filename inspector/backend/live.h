@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file live.h
+ * The live-process backend (live.c): a process of this machine, read through
+ * /proc and process_vm_readv while every thread is held stopped with
+ * PTRACE_SEIZE + PTRACE_INTERRUPT (or not stopped at all: no_stop).
+ * The target it returns is used through core/target.h.
+ */
+#ifndef TLI_BACKEND_LIVE_H
+#define TLI_BACKEND_LIVE_H
+
+#include <stdbool.h>
+
+#include "core/error.h"
+#include "core/target.h"
+
+struct tli_live_opts {
+	bool no_stop;       /**< do not attach/stop: the caller (a debugger) holds the process */
+	bool defer_stop;    /**< open (maps, exe, auxv, permission checks) but stop only on the
+			     *   first memory access or tli_target_stop(): whatever needs only
+			     *   files (layouts, symbols) then happens before the pause */
+	int timeout_ms;     /**< give up stopping after this long (default 2000) */
+};
+/** Attach to and stop every thread of pid (unless no_stop). opts may be NULL (defaults). */
+struct tli_error *tli_live_open(int pid, const struct tli_live_opts *opts, struct tli_target **ret);
+
+/**
+ * Install handlers so that SIGINT, SIGTERM, SIGPIPE, SIGHUP, SIGALRM and
+ * fatal signals release every stopped live target before the process exits.
+ * Called once by the CLI.
+ */
+void tli_live_install_signal_guard(void);
+
+#endif

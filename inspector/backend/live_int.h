@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file live_int.h
+ * Private to the live backend (live.c, live_guard.c, live_proc.c).
+ */
+#ifndef TLI_BACKEND_LIVE_INT_H
+#define TLI_BACKEND_LIVE_INT_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "core/error.h"
+#include "core/target.h"
+
+/* --- live_guard.c: the registry of stopped threads that signals and atexit detach --- */
+
+/** A registry slot for one target (-1 if all are taken); installs the atexit hook. */
+int tli_live_guard_register(void);
+/** The threads of slot (no-op for -1). Safe to call with signals blocked (it nests). */
+void tli_live_guard_publish(int slot, int *tids, size_t n);
+/** Free slot (no-op for -1). */
+void tli_live_guard_unregister(int slot);
+/** Block every signal (*old = the previous mask) around a change the handlers may see. */
+void tli_live_guard_block(sigset_t *old);
+void tli_live_guard_unblock(const sigset_t *old);
+
+/* --- live_proc.c: /proc --- */
+
+/** Read a whole /proc file (they report size 0), NUL-terminated. 0 or errno. */
+int tli_live_read_proc_file(const char *path, char **ret, size_t *len);
+/** State letter of /proc/PID/task/TID/stat, 0 if unreadable. */
+char tli_live_thread_state(int pid, int tid);
+/** TracerPid of a process or thread status file, -1 if unknown. */
+int tli_live_tracer_pid(const char *status_path);
+/** qsort comparison of ints. */
+int tli_live_int_cmp(const void *a, const void *b);
+/** Thread ids of pid, sorted. 0 or errno. */
+int tli_live_list_tasks(int pid, int **ret, size_t *n);
+/** t->maps from /proc/PID/maps, sorted. */
+struct tli_error *tli_live_parse_maps(struct tli_target *t);
+/** AT_ENTRY / AT_PHDR from /proc/PID/auxv (left 0 if unreadable). */
+void tli_live_read_auxv(struct tli_target *t);
+/** t->exe_path from /proc/PID/exe (the link itself if the file is gone; NULL if unknown). */
+struct tli_error *tli_live_read_exe(struct tli_target *t);
+
+#endif

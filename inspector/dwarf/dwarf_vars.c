@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file dwarf_vars.c
+ * DWARF variables: the static address of a global (DW_OP_addr / DW_OP_addrx)
+ * and the TLS offset of a thread-local one.
+ */
+#include "dwarf_int.h"
+
+#include <stdio.h>
+
+/* Look a variable up; *loc gets its single location expression. */
+static struct tli_error *var_location(struct tli_dwarf *d, const char *name, Dwarf_Die *die,
+				     Dwarf_Attribute *attr, Dwarf_Op **ops, size_t *n, Dwarf_Op *buf)
+{
+	uint64_t v;
+	if (!d->dbg)
+		return no_dwarf_err(d);
+	if (!tli_strmap_get(d->vars, name, &v))
+		return tli_error_create(TLI_E_NO_INFO, "no variable %s in DWARF of %s", name,
+					d->debug_path);
+	if (IDX_RANK(v) != RANK_DEF)
+		return tli_error_create(TLI_E_NO_INFO, "variable %s is only declared in DWARF of %s",
+					name, d->debug_path);
+	if (!offdie(d, v, die))
+		return tli_error_create(TLI_E_BAD_FORMAT, "DWARF of %s: variable %s: bad DIE offset",
+					d->debug_path, name);
+	if (!dwarf_attr(die, DW_AT_location, attr))
+		return tli_error_create(TLI_E_NO_INFO, "variable %s has no location in DWARF of %s",
+					name, d->debug_path);
+	if (!tli_dw_get_location(d, die, attr, ops, n, buf))
+		return tli_error_create(TLI_E_NO_INFO,
+					"variable %s has no single static location in DWARF of %s: %s",
+					name, d->debug_path, dwarf_errmsg(-1));
+	return NULL;
+}
+
+struct tli_error *tli_dwarf_global(struct tli_dwarf *d, const char *name, struct tli_global *ret)
+{
+	Dwarf_Die die;
+	Dwarf_Attribute attr;
+	Dwarf_Op *ops, buf[2];
+	size_t n;
+	struct tli_error *err = var_location(d, name, &die, &attr, &ops, &n, buf);
+	if (err)
+		return err;
+	uint64_t addr;
+	if (n == 1 && ops[0].atom == DW_OP_addr) {
+		addr = ops[0].number;
+	} else if (n == 1 && (ops[0].atom == DW_OP_addrx || ops[0].atom == DW_OP_GNU_addr_index)) {
+		Dwarf_Attribute res;
+		Dwarf_Addr a;
+		if (dwarf_getlocation_attr(&attr, &ops[0], &res) != 0 || dwarf_formaddr(&res, &a) != 0)
+			return tli_error_create(TLI_E_BAD_FORMAT, "DWARF of %s: variable %s: bad DW_OP_addrx",
+						d->debug_path, name);
+		addr = a;
+	} else {
+		return tli_error_create(TLI_E_NO_INFO,
+					"variable %s is not at a static address in DWARF of %s (op 0x%x)",
+					name, d->debug_path, ops[0].atom);
+	}
+	ret->addr = addr;
+	ret->size = 0;
+	Dwarf_Die t;
+	uint64_t sz;
+	if (type_of(&die, &t)) {
+		char what[300];
+		snprintf(what, sizeof(what), "variable %s", name);
+		struct tli_error *e = tli_dw_size_of(d, &t, what, 0, &sz);
+		if (!e)
+			ret->size = sz;
+		tli_error_destroy(e);
+	}
+	return NULL;
+}
+
+struct tli_error *tli_dwarf_tls_offset(struct tli_dwarf *d, const char *name, uint64_t *ret)
+{
+	Dwarf_Die die;
+	Dwarf_Attribute attr;
+	Dwarf_Op *ops, buf[2];
+	size_t n;
+	struct tli_error *err = var_location(d, name, &die, &attr, &ops, &n, buf);
+	if (err)
+		return err;
+	if (n == 2 &&
+	    (ops[0].atom == DW_OP_const8u || ops[0].atom == DW_OP_const4u ||
+	     ops[0].atom == DW_OP_constu || ops[0].atom == DW_OP_const2u ||
+	     ops[0].atom == DW_OP_const1u) &&
+	    (ops[1].atom == DW_OP_form_tls_address || ops[1].atom == DW_OP_GNU_push_tls_address)) {
+		*ret = ops[0].number;
+		return NULL;
+	}
+	return tli_error_create(TLI_E_NO_INFO, "variable %s is not thread-local in DWARF of %s",
+				name, d->debug_path);
+}
