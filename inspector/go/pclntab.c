@@ -14,6 +14,8 @@
  */
 #include "go/pclntab.h"
 
+#include "core/search.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -226,18 +228,11 @@ struct tli_error *tli_pclntab_find(const struct tli_pclntab *t, uint64_t pc, str
 	if (pc < t->text || pc - t->text >= t->etext_off)
 		return tli_error_create(TLI_E_NO_INFO, "pc 0x%llx is outside Go text", (unsigned long long)pc);
 	uint32_t off = (uint32_t)(pc - t->text);
-	/* largest i in [0, nfunc) with entryoff(i) <= off */
-	size_t lo = 0, hi = t->nfunc; /* invariant: entry(lo) <= off (if any), entry(hi) > off */
-	if (ftab_entry(t, 0) > off)
+	/* the largest i in [0, nfunc) with entryoff(i) <= off */
+	size_t i = tli_upper_bound(t->nfunc, k, ftab_entry(t, k) > off);
+	if (i == 0)
 		return tli_error_create(TLI_E_NO_INFO, "pc 0x%llx is outside Go text", (unsigned long long)pc);
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (ftab_entry(t, mid) <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return fill_func(t, lo, ret);
+	return fill_func(t, i - 1, ret);
 }
 
 /* Unsigned varint of at most 10 bytes within [*p, end). Returns false on truncation/overlong. */
