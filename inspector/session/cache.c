@@ -10,9 +10,10 @@
  * named after a stamp of the executable (path, device, inode, size, mtime) and of the
  * tlinspect binary itself; the next run with the same stamp loads them first and opens
  * DWARF only if a query is not among them. Same binary, same tool: same answers.
- * Failures to read or write the cache are silent (it is only a cache). A cache file or
- * directory that is not ours, or that others may write, is ignored; a damaged file is
- * refused as a whole.
+ * Failures to read or write the cache are silent (it is only a cache). The cache is used
+ * only through a trusted directory chain (trusted_dir below), read and written relative to
+ * it with O_NOFOLLOW, so a planted symlink or another user's directory never redirects a
+ * write or feeds a read; a damaged file is refused as a whole.
  */
 #include "open.h"
 
@@ -82,6 +83,65 @@ static bool stamp_of(const char *exe, char **stamp, char **path)
 	return true;
 }
 
+/*
+ * Open directory `dir` (relative: to the working directory) for the cache, walking it component by component from
+ * "/" with O_NOFOLLOW: no component may be a symlink; each must be owned by root or by us,
+ * and one that others may write must be root's and sticky (/tmp); the last one must be
+ * ours and writable by nobody else. With `create`, missing components are made (0700) —
+ * only inside directories that passed those checks. Returns a directory fd or -1.
+ */
+static int trusted_dir(const char *dir, bool create)
+{
+	char path[PATH_MAX], cwd[PATH_MAX];
+	if (dir[0] != '/' && !getcwd(cwd, sizeof(cwd)))
+		return -1;
+	if ((size_t)snprintf(path, sizeof(path), "%s%s%s", dir[0] == '/' ? "" : cwd, dir[0] == '/' ? "" : "/",
+			     dir) >= sizeof(path))
+		return -1;
+	int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	uid_t me = geteuid();
+	for (char *name = path + 1, *next; fd >= 0 && name && *name; name = next) {
+		next = strchr(name, '/');
+		if (next)
+			*next++ = 0;
+		if (!*name || !strcmp(name, "."))
+			continue;
+		if (!strcmp(name, "..")) {
+			close(fd);
+			return -1;
+		}
+		int sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0 && errno == ENOENT && create && mkdirat(fd, name, 0700) == 0)
+			sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = sub;
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) || (st.st_uid != me && st.st_uid != 0) ||
+		    ((st.st_mode & 022) && !(st.st_uid == 0 && (st.st_mode & S_ISVTX)))) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+	}
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) || st.st_uid != me || (st.st_mode & 022))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Split the session's cache path into its directory (copied to dir) and file name. */
+static const char *split_path(const char *path, char *dir, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || (size_t)(slash - path) >= cap)
+		return NULL;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = 0;
+	return slash + 1;
+}
+
 /* Read the cache file for this session's stamp; text (malloc'd) or NULL. */
 char *tli_session_cache_read(struct tli_session *s, const char *exe, size_t *len)
 {
@@ -90,20 +150,20 @@ char *tli_session_cache_read(struct tli_session *s, const char *exe, size_t *len
 	s->cache_stamp = s->cache_path = NULL;
 	if (!stamp_of(exe, &s->cache_stamp, &s->cache_path))
 		return NULL;
-	int fd = open(s->cache_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	char dir[PATH_MAX];
+	const char *name = split_path(s->cache_path, dir, sizeof(dir));
+	/* only a file of ours, in a directory chain nobody else controls, that nobody else
+	 * may write: another user's cache could lie about layouts (e.g. root with an inherited HOME) */
+	int dfd = name ? trusted_dir(dir, false) : -1;
+	if (dfd < 0)
+		return NULL;
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	close(dfd);
 	if (fd < 0)
 		return NULL;
-	struct stat st, sd;
+	struct stat st;
 	char *buf = NULL;
-	/* only a file (and directory) of ours that nobody else may write: another user's cache
-	 * could lie about layouts (e.g. root with an inherited HOME) */
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", s->cache_path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = 0;
-	bool trusted = slash && !stat(dir, &sd) && sd.st_uid == geteuid() && !(sd.st_mode & 022);
-	if (trusted && !fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 022) &&
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 022) &&
 	    st.st_size > 0 && st.st_size <= CACHE_MAX &&
 	    (buf = malloc((size_t)st.st_size + 1))) {
 		size_t got = 0;
@@ -131,37 +191,34 @@ void tli_session_cache_save(struct tli_session *s)
 	    tli_layout_answer_count(s->layout) <= s->cache_loaded)
 		return;
 	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", s->cache_path);
-	char *slash = strrchr(dir, '/');
-	if (!slash)
+	const char *name = split_path(s->cache_path, dir, sizeof(dir));
+	/* mkdir -p of the cache directory (0700: it names the executables inspected), through
+	 * trusted directories only; the same checks as for reading */
+	int dfd = name ? trusted_dir(dir, true) : -1;
+	if (dfd < 0)
 		return;
-	*slash = 0;
-	/* mkdir -p of the cache directory (0700: it names the executables inspected) */
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		(void)mkdir(dir, 0700);
-		*p = '/';
+	char tmp[NAME_MAX + 1];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%d.tmp", name, (int)getpid()) >= sizeof(tmp)) {
+		close(dfd);
+		return;
 	}
-	if (mkdir(dir, 0700) && errno != EEXIST)
+	int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		close(dfd);
 		return;
-	char tmp[PATH_MAX + 32];
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", s->cache_path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
+	}
 	FILE *f = fdopen(fd, "w");
 	if (!f) {
 		close(fd);
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
+		close(dfd);
 		return;
 	}
 	struct tli_error *e = tli_layout_save_answers(s->layout, s->cache_stamp, f);
-	bool ok = !e && fflush(f) == 0;
-	tli_error_destroy(e);
+	bool ok = !tli_error_drop(e) && fflush(f) == 0;
 	if (fclose(f) != 0)
 		ok = false;
-	if (!ok || rename(tmp, s->cache_path) != 0)
-		unlink(tmp);
+	if (!ok || renameat(dfd, tmp, dfd, name) != 0)
+		unlinkat(dfd, tmp, 0);
+	close(dfd);
 }

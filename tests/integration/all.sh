@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go stripped chans glibc maps cores faces}"
+SUITES="${SUITES:-go stripped chans glibc maps cores cache faces}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -52,6 +52,8 @@ for s in $SUITES; do
 		run_suite maps make --no-print-directory -s maps-check ;;
 	# what the core backend finds wrong with a core (cut short) reaches every result
 	cores) run_suite cores bash tests/integration/cores.sh ;;
+	# the layout cache is never written or read through planted symlinks or others' directories
+	cache) run_suite cache bash tests/integration/cache.sh ;;
 	faces)
 		for f in tests/integration/faces/*.sh; do
 			[ -f "$f" ] && run_suite "faces-$(basename "$f" .sh)" bash "$f"
