@@ -193,13 +193,30 @@ static void resv_join(struct tli_capture *c)
 	c->ntopopulate = 0;
 }
 
+/* A copy of the error the deferred stop ended with. */
+static struct tli_error *stop_failure(const struct tli_target *t)
+{
+	struct tli_error *e = tli_error_create(t->stop_error->code, "%s", t->stop_error->msg);
+	if (e != &tli_enomem)
+		e->err_no = t->stop_error->err_no;
+	return e;
+}
+
 struct tli_error *tli_target_stop(struct tli_target *t)
 {
+	if (t && t->stop_error)
+		return stop_failure(t);
 	if (!t || !t->stop_deferred || t->released || !t->ops->stop)
 		return NULL;
 	resv_join(t->capture); /* no page of the capture is faulted in while stopped */
 	t->stop_deferred = false;
-	return t->ops->stop(t);
+	struct tli_error *err = t->ops->stop(t);
+	if (err) { /* remembered: a caller that drops it must not hide it */
+		t->stop_error = tli_error_create(err->code, "%s", err->msg);
+		if (t->stop_error != &tli_enomem)
+			t->stop_error->err_no = err->err_no;
+	}
+	return err;
 }
 
 struct tli_error *tli_target_peek_many(struct tli_target *t, struct tli_read *reads, size_t n)
@@ -626,6 +643,8 @@ struct tli_error *tli_target_capture(struct tli_target *t, const struct tli_rang
 		return tli_error_create(TLI_E_INTERNAL, "capture on a NULL target");
 	if (t->kind == TLI_TARGET_CORE || !n)
 		return NULL;
+	if (t->stop_error)
+		return stop_failure(t);
 	if (t->released)
 		return tli_error_create(TLI_E_INTERNAL,
 					"capture after the target was released (pid %d)", t->pid);
@@ -838,6 +857,7 @@ void tli_target_destroy(struct tli_target *t)
 	free(t->exe_path);
 	free(t->core_path);
 	tli_warnings_free(&t->warnings);
+	tli_error_destroy(t->stop_error);
 	free(t);
 }
 

@@ -94,6 +94,8 @@ struct tli_target {
 	bool stopped;               /**< live target currently held stopped by us */
 	bool no_stop;               /**< live target read without stopping (--no-stop) */
 	bool stop_deferred;         /**< opened with defer_stop and not stopped yet */
+	struct tli_error *stop_error; /**< why the deferred stop failed (a timeout, ...): every later
+	                                   stop or capture returns a copy of it, never "released" */
 	struct timespec stop_begin; /**< CLOCK_MONOTONIC when the stop began */
 	double pause_ms;            /**< measured stop duration (after release) */
 	int64_t mono_now_ns;        /**< target's CLOCK_MONOTONIC "now" (0 = unknown) */

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go stripped chans glibc maps cores cache faces}"
+SUITES="${SUITES:-go stripped chans glibc maps cores cache stop faces}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -54,6 +54,8 @@ for s in $SUITES; do
 	cores) run_suite cores bash tests/integration/cores.sh ;;
 	# the layout cache is never written or read through planted symlinks or others' directories
 	cache) run_suite cache bash tests/integration/cache.sh ;;
+	# a target that cannot be stopped in time: exit 10 everywhere, the target left running
+	stop) run_suite stop bash tests/integration/stop.sh ;;
 	faces)
 		for f in tests/integration/faces/*.sh; do
 			[ -f "$f" ] && run_suite "faces-$(basename "$f" .sh)" bash "$f"

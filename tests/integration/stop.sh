@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# tests/integration/stop.sh - a target that cannot be stopped in time (one thread blocked in
+# vfork, tests/targets/c/vforkstuck.c): every command exits 10 naming the timeout - the glibc
+# commands used to exit 1 "capture after the target was released" - and the target is left
+# running: no thread stopped or traced afterwards. Ends with "stop: N passed, N failed".
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export TLI_OUT=${TLI_OUT:-$ROOT/tests/out}/stop
+# shellcheck source=lib.sh
+. "$ROOT/tests/integration/lib.sh"
+kids=""
+# the target's vfork child pauses forever: kill it with the target
+cleanup() { [ -n "$kids" ] && kill -9 $kids 2>/dev/null; tli_cleanup; }
+trap cleanup EXIT INT TERM
+TLI=${TLINSPECT:-$ROOT/build/tlinspect}
+rm -rf "$TLI_OUT"; mkdir -p "$TLI_OUT"
+pass=0 fail=0
+ok() { echo "ok   $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+
+gcc -O2 -g -pthread -o "$TLI_OUT/vforkstuck" "$ROOT/tests/targets/c/vforkstuck.c" || { echo "stop: 0 passed, 1 failed"; exit 1; }
+tli_start "$TLI_OUT/target.out" "$TLI_OUT/vforkstuck"
+pid=$(tli_wait_ready "$TLI_OUT/target.out" 20) || { echo "stop: target did not start"; echo "stop: 0 passed, 1 failed"; exit 1; }
+kids=$(pgrep -P "$pid" | tr '\n' ' ')
+
+# every thread runs (or sleeps) and nobody traces it
+released() {
+	local st tr
+	for t in /proc/"$pid"/task/*; do
+		st=$(sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' "$t/stat" 2>/dev/null)
+		tr=$(awk '/^TracerPid:/ {print $2}' "$t/status" 2>/dev/null)
+		case $st in t|T) return 1 ;; esac
+		[ "${tr:-0}" = 0 ] || return 1
+	done
+}
+
+for cmd in heap arenas bins leaks "explain arena" "chunk 0x1000" "goroutines"; do
+	# shellcheck disable=SC2086
+	"$TLI" --pid "$pid" --timeout 300 $cmd > "$TLI_OUT/out" 2> "$TLI_OUT/err"
+	rc=$?
+	if [ $rc = 10 ] && grep -q 'did not stop within the timeout' "$TLI_OUT/err" && released; then
+		ok "$cmd: exit 10, the timeout named, the target left running"
+	elif [ "$cmd" = goroutines ] && [ $rc = 5 ] && released; then
+		ok "$cmd: exit 5 (not a Go program: decided before any stop), the target left running"
+	else
+		bad "$cmd: exit $rc ($(head -c 200 "$TLI_OUT/err")), released: $(released && echo yes || echo no)"
+	fi
+done
+echo "stop: $pass passed, $fail failed"
+[ "$fail" = 0 ]
