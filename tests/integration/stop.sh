@@ -46,5 +46,29 @@ for cmd in heap arenas bins leaks "explain arena" "chunk 0x1000" "goroutines"; d
 		bad "$cmd: exit $rc ($(head -c 200 "$TLI_OUT/err")), released: $(released && echo yes || echo no)"
 	fi
 done
+# Signals while tlinspect holds the other threads stopped (waiting up to 5 s for the stuck one):
+# it releases the target, then dies by the signal (128 + N in the shell), printing nothing.
+for sig in INT TERM HUP PIPE; do
+	"$TLI" --pid "$pid" --timeout 5000 heap > "$TLI_OUT/sig.out" 2> "$TLI_OUT/sig.err" &
+	tp=$!
+	sleep 0.5
+	held=$(released && echo no || echo yes)
+	kill -"$sig" "$tp"
+	wait "$tp"
+	rc=$?
+	want=$((128 + $(kill -l "$sig")))
+	sleep 0.1
+	if [ "$rc" = "$want" ] && [ ! -s "$TLI_OUT/sig.out" ] && [ ! -s "$TLI_OUT/sig.err" ] && released; then
+		ok "SIG$sig while holding the target (held: $held): died by it (\$?=$rc), nothing printed, the target released"
+	else
+		bad "SIG$sig: \$?=$rc (want $want), stdout $(wc -c < "$TLI_OUT/sig.out") B, stderr '$(head -c 120 "$TLI_OUT/sig.err")', released: $(released && echo yes || echo no)"
+	fi
+done
+# the documentation says exactly this (it used to promise exit 130 and a message)
+if grep -q 'dies by' "$ROOT/docs/exit-codes.md" && grep -q 'dies by that same signal' "$ROOT/docs/tlinspect.1"; then
+	ok "docs/exit-codes.md and tlinspect(1) describe death by the signal"
+else
+	bad "docs/exit-codes.md or tlinspect(1) do not describe what a signal does"
+fi
 echo "stop: $pass passed, $fail failed"
 [ "$fail" = 0 ]
