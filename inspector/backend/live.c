@@ -143,24 +143,67 @@ static struct tli_error *perm_error(int pid, int tid, int e)
 			       pid, tid);
 }
 
+/* Bounded retries of a thread's refused PTRACE_SEIZE (about 250 ms in all). */
+#define SEIZE_RETRIES 25
+#define SEIZE_RETRY_NS 10000000L
+
+/* TracerPid of one thread (0: none, -1: unknown). */
+static int thread_tracer(int pid, int tid)
+{
+	char st[96];
+	snprintf(st, sizeof(st), "/proc/%d/task/%d/status", pid, tid);
+	return tli_live_tracer_pid(st);
+}
+
+/*
+ * PTRACE_SEIZE of tid, retried while the refusal may pass. The kernel answers EPERM for a
+ * thread that is exiting (exit_state set) - and for one another tracer holds, such as a
+ * second tlinspect still detaching. Only a thread that is gone or a zombie by now is
+ * "exiting"; one traced by someone else after the retries is an error (busy), never
+ * silently left out. Returns 1 seized, 0 gone, or -1 with the errno in *e.
+ */
+static int seize_retrying(int pid, int tid, int *e)
+{
+	for (int attempt = 0;; attempt++) {
+		if (ptrace(PTRACE_SEIZE, tid, 0L, 0L) == 0)
+			return 1;
+		*e = errno;
+		if (*e == ESRCH)
+			return 0;
+		if (*e != EPERM && *e != EACCES)
+			return -1;
+		char state = tli_live_thread_state(pid, tid);
+		if (!state || state == 'Z' || state == 'X')
+			return 0; /* it was exiting */
+		if (attempt >= SEIZE_RETRIES)
+			return -1;
+		struct timespec ts = { 0, SEIZE_RETRY_NS };
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* Seize and interrupt one thread. 1 = attached, 0 = thread gone (skip). */
 static int seize_one(struct live *L, int pid, int tid, struct tli_error **err)
 {
-	if (ptrace(PTRACE_SEIZE, tid, 0L, 0L) < 0) {
-		int e = errno;
-		if (e == ESRCH)
-			return 0;
-		/* The kernel answers EPERM for a thread that is exiting (exit_state set).
-		 * Permission is per process: once another thread of it has been seized,
-		 * a refusal means this thread is on its way out; the rescan rounds
-		 * confirm the final thread list. */
-		if ((e == EPERM || e == EACCES) && tid != pid && L->ntids > 0)
-			return 0;
+	int e = 0;
+	int r = tid != pid && L->ntids > 0 ? seize_retrying(pid, tid, &e)
+					   : (ptrace(PTRACE_SEIZE, tid, 0L, 0L) == 0 ? 1 : (e = errno, e == ESRCH ? 0 : -1));
+	if (r == 0)
+		return 0;
+	if (r < 0) {
 		if (e == EPERM || e == EACCES) {
-			*err = perm_error(pid, tid, e);
-			return -1;
+			int tp = tid != pid ? thread_tracer(pid, tid) : 0;
+			if (tp > 0 && tp != getpid())
+				*err = tli_error_create(TLI_E_PERM,
+							"cannot stop process %d: its thread %d is traced by pid %d "
+							"(another debugger, or another tlinspect finishing); retry, or "
+							"use --no-stop to read it while the other tracer holds it",
+							pid, tid, tp);
+			else
+				*err = perm_error(pid, tid, e);
+		} else {
+			*err = tli_error_errno(TLI_E_INTERNAL, e, "ptrace(PTRACE_SEIZE, %d)", tid);
 		}
-		*err = tli_error_errno(TLI_E_INTERNAL, e, "ptrace(PTRACE_SEIZE, %d)", tid);
 		return -1;
 	}
 	if (!live_add_tid(L, tid)) {

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go stripped chans glibc maps cores cache stop faces}"
+SUITES="${SUITES:-go stripped chans glibc maps cores cache stop attach faces}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -56,6 +56,8 @@ for s in $SUITES; do
 	cache) run_suite cache bash tests/integration/cache.sh ;;
 	# a target that cannot be stopped in time: exit 10 everywhere, the target left running
 	stop) run_suite stop bash tests/integration/stop.sh ;;
+	# every thread captured, or exit 4 naming the thread another tracer holds
+	attach) run_suite attach bash tests/integration/attach.sh ;;
 	faces)
 		for f in tests/integration/faces/*.sh; do
 			[ -f "$f" ] && run_suite "faces-$(basename "$f" .sh)" bash "$f"
