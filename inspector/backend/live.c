@@ -64,7 +64,9 @@ static void live_detach(struct live *L)
 	tli_live_guard_unregister(L->slot);
 	L->slot = -1;
 	for (size_t i = 0; i < L->ntids; i++)
-		ptrace(PTRACE_DETACH, L->tids[i], 0L, (long)L->sigs[i]);
+		if (ptrace(PTRACE_DETACH, L->tids[i], 0L, (long)L->sigs[i]) < 0 && errno == ESRCH &&
+		    !L->stopped[i])
+			tli_live_pending_add(L->tids[i]); /* never stopped: detached once it stops */
 	L->ntids = 0;
 	L->detached = true;
 }
@@ -175,6 +177,8 @@ static int seize_retrying(int pid, int tid, int *e)
 		char state = tli_live_thread_state(pid, tid);
 		if (!state || state == 'Z' || state == 'X')
 			return 0; /* it was exiting */
+		if (tli_live_pending_has(tid) && (tli_live_reap_pending(), !tli_live_pending_has(tid)))
+			continue; /* ours from an earlier stop: it stopped and is detached now, seize again */
 		if (attempt >= SEIZE_RETRIES)
 			return -1;
 		struct timespec ts = { 0, SEIZE_RETRY_NS };
@@ -191,7 +195,12 @@ static int seize_one(struct live *L, int pid, int tid, struct tli_error **err)
 	if (r == 0)
 		return 0;
 	if (r < 0) {
-		if (e == EPERM || e == EACCES) {
+		if ((e == EPERM || e == EACCES) && tli_live_pending_has(tid)) {
+			char st = tli_live_thread_state(pid, tid);
+			*err = tli_error_create(TLI_E_TIMEOUT,
+						"thread %d of process %d is still blocked (state '%c') since an earlier "
+						"stop timed out: it cannot be stopped", tid, pid, st ? st : '?');
+		} else if (e == EPERM || e == EACCES) {
 			int tp = tid != pid ? thread_tracer(pid, tid) : 0;
 			if (tp > 0 && tp != getpid())
 				*err = tli_error_create(TLI_E_PERM,
@@ -415,6 +424,7 @@ static struct tli_error *attach_all(struct tli_target *t, struct live *L, int ti
 {
 	int64_t deadline = now_ns(CLOCK_MONOTONIC) + (int64_t)timeout_ms * 1000000;
 	struct attach A = { .t = t, .L = L, .pid = t->pid, .first = true };
+	tli_live_reap_pending(); /* threads an earlier stop left traced: detach those stopped since */
 	L->slot = tli_live_guard_register();
 	struct tli_error *err = stop_all(&A, deadline);
 	if (!err) {

@@ -31,4 +31,13 @@ struct tli_error *tli_live_open(int pid, const struct tli_live_opts *opts, struc
  */
 void tli_live_install_signal_guard(void);
 
+/**
+ * Detach the threads an earlier stop of this process seized but could not stop (a thread
+ * blocked in vfork or in the kernel when --timeout ran out), those that have stopped since:
+ * until then they stay traced by us and, once out of the kernel, frozen. The CLI exits (the
+ * kernel detaches them); a long-lived face (the shell) calls this between and before commands.
+ * Returns how many are still pending.
+ */
+size_t tli_live_reap_pending(void);
+
 #endif

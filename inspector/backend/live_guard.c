@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define GUARD_SLOTS 64
@@ -137,4 +138,53 @@ void tli_live_guard_unregister(int slot)
 	g_slots[slot].tids = NULL;
 	g_slots[slot].used = 0;
 	tli_live_guard_unblock(&old);
+}
+
+/* ---- threads we trace but could not stop (a stop that timed out) ----
+ * PTRACE_DETACH needs a stopped tracee: a thread seized and interrupted that never stopped
+ * (blocked in vfork, in uninterruptible sleep) stays traced by us, and stops - frozen - the
+ * moment it leaves the kernel. The one-shot CLI exits and the kernel detaches it; a process
+ * that lives on (the shell) must detach it then: tli_live_reap_pending(). */
+
+#define PENDING_MAX 256
+static int g_pending[PENDING_MAX];
+static size_t g_npending;
+
+void tli_live_pending_add(int tid)
+{
+	for (size_t i = 0; i < g_npending; i++)
+		if (g_pending[i] == tid)
+			return;
+	if (g_npending < PENDING_MAX)
+		g_pending[g_npending++] = tid;
+}
+
+bool tli_live_pending_has(int tid)
+{
+	for (size_t i = 0; i < g_npending; i++)
+		if (g_pending[i] == tid)
+			return true;
+	return false;
+}
+
+size_t tli_live_reap_pending(void)
+{
+	for (size_t i = 0; i < g_npending;) {
+		int tid = g_pending[i], st = 0;
+		pid_t w = waitpid(tid, &st, __WALL | WNOHANG);
+		bool done = w < 0 && errno != EINTR; /* ECHILD: gone, or no longer ours */
+		if (w == tid && (WIFEXITED(st) || WIFSIGNALED(st)))
+			done = true;
+		if (w == tid && WIFSTOPPED(st)) {
+			int sig = WSTOPSIG(st), event = (unsigned)st >> 16;
+			/* a signal-delivery-stop keeps its signal; our interrupt's stop delivers none */
+			ptrace(PTRACE_DETACH, tid, 0L, (long)(event == 0 && sig != SIGTRAP ? sig : 0));
+			done = true;
+		}
+		if (done)
+			g_pending[i] = g_pending[--g_npending];
+		else
+			i++;
+	}
+	return g_npending;
 }

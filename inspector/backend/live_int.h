@@ -23,6 +23,10 @@ void tli_live_guard_unregister(int slot);
 /** Block every signal (*old = the previous mask) around a change the handlers may see. */
 void tli_live_guard_block(sigset_t *old);
 void tli_live_guard_unblock(const sigset_t *old);
+/** Remember a thread we trace but could not stop (its detach must wait until it stops). */
+void tli_live_pending_add(int tid);
+/** True if tid is such a thread. */
+bool tli_live_pending_has(int tid);
 
 /* --- live_proc.c: /proc --- */
 

@@ -669,6 +669,14 @@ static char *history_path(void)
 	return p;
 }
 
+/* readline's idle hook: a thread an earlier command could not stop (stuck in the kernel then)
+ * is detached as soon as it stops, not at the next command. */
+static int reap_hook(void)
+{
+	tli_live_reap_pending();
+	return 0;
+}
+
 struct tli_error *tli_shell_main(const struct tli_cli_opts *cli, struct tli_session *session)
 {
 	struct shell sh = { .cli = cli, .base = session, .live = cli->pid > 0 };
@@ -703,8 +711,12 @@ struct tli_error *tli_shell_main(const struct tli_cli_opts *cli, struct tli_sess
 			printf("tlinspect shell on core %s.\nType help for the commands, Tab to complete, quit to "
 			       "leave.\n", cli->core);
 	}
+	if (sh.live)
+		rl_event_hook = reap_hook; /* while waiting for input, too */
 	for (;;) {
 		fflush(stdout);
+		if (sh.live)
+			tli_live_reap_pending(); /* between commands the whole target runs */
 		char *line = readline(sh.prompt);
 		if (!line) {
 			if (tty)

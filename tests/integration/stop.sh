@@ -64,6 +64,41 @@ for sig in INT TERM HUP PIPE; do
 		bad "SIG$sig: \$?=$rc (want $want), stdout $(wc -c < "$TLI_OUT/sig.out") B, stderr '$(head -c 120 "$TLI_OUT/sig.err")', released: $(released && echo yes || echo no)"
 	fi
 done
+# The shell lives on after a command whose stop timed out: the thread it could not stop stays
+# traced by it (a thread in the kernel cannot be detached) - but once that thread leaves the
+# kernel (its vfork child killed here) the shell detaches it at once, while it waits at its
+# prompt: it must not sit frozen ('t') until the next command or quit. The next command then
+# sees every thread.
+victim=$(ls /proc/"$pid"/task | sort -n | tail -1)
+rm -f "$TLI_OUT/fifo"; mkfifo "$TLI_OUT/fifo"
+"$TLI" --pid "$pid" --timeout 300 shell < "$TLI_OUT/fifo" > "$TLI_OUT/shell.out" 2>&1 &
+sh_pid=$!
+exec 7> "$TLI_OUT/fifo"
+echo heap >&7
+sleep 1
+during=$(awk '/^TracerPid:/ {print $2}' /proc/"$pid"/task/"$victim"/status 2>/dev/null)
+kill -9 $kids 2>/dev/null; kids=""
+sleep 1
+st=$(sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' /proc/"$pid"/task/"$victim"/stat 2>/dev/null)
+tr=$(awk '/^TracerPid:/ {print $2}' /proc/"$pid"/task/"$victim"/status 2>/dev/null)
+if [ -n "$st" ] && [ "$st" != t ] && [ "$st" != T ] && [ "$tr" = 0 ]; then
+	ok "shell: the thread it could not stop (traced by it while blocked: ${during:-?}) is detached at the prompt once it leaves the kernel (state $st)"
+else
+	bad "shell: thread $victim after leaving the kernel: state '${st:-gone}', TracerPid ${tr:-?} (shell $sh_pid)"
+fi
+echo "bins --json" >&7
+echo quit >&7
+exec 7>&-
+wait "$sh_pid"
+n=$(python3 -c 'import json,re,sys
+t=open(sys.argv[1]).read(); i=t.find("{"); d=json.JSONDecoder().raw_decode(t[i:])[0]; print(d["target"]["threads"])' "$TLI_OUT/shell.out" 2>/dev/null)
+if [ "$n" = "$(ls /proc/"$pid"/task | wc -l)" ]; then
+	ok "shell: the next command captures every thread ($n)"
+else
+	bad "shell: the next command captured ${n:-no} threads of $(ls /proc/"$pid"/task | wc -l): $(tail -c 300 "$TLI_OUT/shell.out")"
+fi
+released && ok "after the shell: the target runs, nobody traces it" || bad "after the shell: a thread is still stopped or traced"
+
 # the documentation says exactly this (it used to promise exit 130 and a message)
 if grep -q 'dies by' "$ROOT/docs/exit-codes.md" && grep -q 'dies by that same signal' "$ROOT/docs/tlinspect.1"; then
 	ok "docs/exit-codes.md and tlinspect(1) describe death by the signal"

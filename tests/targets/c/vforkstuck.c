@@ -4,7 +4,8 @@
  * is blocked in vfork() while its child pauses (the parent of a vfork sleeps until the child
  * execs or exits, and a ptrace interrupt does not end that sleep). Every tlinspect command
  * must then exit 10 (timeout), name the timeout, and leave the process running.
- * Prints "ready PID" when the vfork is pending. Usage: vforkstuck
+ * Once the child is killed, the thread leaves vfork and lives on (pausing): what a tracer that
+ * seized it meanwhile must detach then. Prints "ready PID" when the vfork is pending.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -22,6 +23,8 @@ static void *stuck(void *arg)
 		pause(); /* the parent thread stays in vfork until we are killed */
 		_exit(0);
 	}
+	for (;;) /* free again once the child is gone: this thread lives on */
+		pause();
 	return NULL;
 }
 
