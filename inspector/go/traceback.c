@@ -55,22 +55,50 @@ bool tli_go_tb_show_frame(const struct go_layout *gl, const char *name, int64_t 
 }
 
 /* Is this a frame of the runtime or the standard library? */
+/*
+ * Is pkg (an import path) in the standard library? As the go tool decides it
+ * (cmd/go/internal/search IsStandardImportPath): its first element has no dot;
+ * "main" is the program's own package.
+ */
+static bool std_import_path(const char *pkg, size_t len)
+{
+	const char *slash = memchr(pkg, '/', len);
+	size_t first = slash ? (size_t)(slash - pkg) : len;
+	if (first == 0 || memchr(pkg, '.', first))
+		return false;
+	return !(len == 4 && !memcmp(pkg, "main", 4));
+}
+
+/*
+ * The import path of a function's package, from its symbol name, as runtime/symtab.go
+ * funcpkgpath finds it: up to the last '/', then up to the next '.'; type arguments
+ * ("pkg.F[...]", which may hold other paths) are cut first. *len = 0 if none.
+ */
+static const char *func_pkgpath(const char *func, size_t *len)
+{
+	size_t n = strcspn(func, "[");
+	size_t i = n;
+	while (i > 0 && func[i - 1] != '/')
+		i--;
+	while (i < n && func[i] != '.')
+		i++;
+	*len = i;
+	return func;
+}
+
+/* Standard-library frames are skipped when choosing a goroutine's "user" location. */
 static bool is_std_frame(const struct tli_go_rt *w, const char *func, const char *file)
 {
 	if (w->goroot_len && file && !strncmp(file, w->goroot_src, w->goroot_len))
 		return true;
 	if (has_prefix(func, "runtime.") || has_prefix(func, "internal/"))
 		return true;
-	/* trimpath builds: the package path's first element has no dot, and isn't main */
+	/* trimpath builds (every Debian-built Go binary): no GOROOT in file names; the
+	 * package's import path says it */
 	if (!w->goroot_len) {
-		const char *slash = strchr(func, '/');
-		const char *dot = strchr(func, '.');
-		if (!dot)
-			return false;
-		const char *first_end = slash && slash < dot ? slash : dot;
-		bool has_dot_in_first = memchr(func, '.', (size_t)(first_end - func)) != NULL;
-		if (!has_dot_in_first && strncmp(func, "main.", 5) != 0)
-			return true;
+		size_t len;
+		const char *pkg = func_pkgpath(func, &len);
+		return len > 0 && len < strlen(func) && std_import_path(pkg, len);
 	}
 	return false;
 }

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go stripped chans glibc maps cores cache stop attach faces}"
+SUITES="${SUITES:-go stripped chans userloc glibc maps cores cache stop attach faces}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -38,6 +38,8 @@ for s in $SUITES; do
 	go) run_suite go env VARIANTS="${VARIANTS:-default stripped}" bash tests/integration/run.sh ;;
 	stripped) run_suite stripped bash tests/integration/stripped/run.sh ;;
 	chans) [ -f tests/integration/chans/run.sh ] && run_suite chans bash tests/integration/chans/run.sh ;;
+	# the user location on -trimpath builds (module paths with a dot in their first element)
+	userloc) run_suite userloc bash tests/integration/userloc.sh ;;
 	glibc)
 		# glibc 2.41 (trixie) and 2.31 (bullseye) are extracted, never installed
 		if [ ! -d tests/out/glibc-dl/bullseye/root/lib ] || [ ! -d tests/out/glibc-dl/trixie/root/usr ]; then

@@ -7,7 +7,7 @@
 #   tli_build TARGETDIR VER [VARIANT]
 #                              build a Go target dir (tests/targets/go/NAME or any dir with go.mod)
 #                              with toolchain VER into tests/out/goVER/NAME[-VARIANT]; prints the path.
-#                              VARIANT: default | stripped (-ldflags=-s -w) | pie (-buildmode=pie)
+#                              VARIANT: default | stripped (-ldflags=-s -w) | pie (-buildmode=pie) | trimpath
 #   tli_start OUTFILE CMD...   start CMD in the background (stdout+stderr to OUTFILE), remember its
 #                              pid in TLI_PID and for cleanup
 #   tli_wait_ready OUTFILE [SECS]  wait for a "ready <pid>"/"pid <pid>" line; prints the pid
@@ -64,6 +64,7 @@ tli_build() {
 	default) ;;
 	stripped) out=$out-stripped; flags=(-ldflags=-s\ -w) ;;
 	pie) out=$out-pie; flags=(-buildmode=pie) ;;
+	trimpath) out=$out-trimpath; flags=(-trimpath) ;;
 	*) tli_log "tli_build: unknown variant $variant"; return 1 ;;
 	esac
 	mkdir -p "$(dirname "$out")"
