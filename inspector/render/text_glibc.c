@@ -132,9 +132,9 @@ static void bins(FILE *f, json_t *g)
 		for (int k = 0; k < 2; k++)
 			json_array_foreach(json_object_get(t, kinds[k]), j, b)
 				fprintf(f, "  %s bin %3" JSON_INTEGER_FORMAT ": %" JSON_INTEGER_FORMAT " chunks %"
-					JSON_INTEGER_FORMAT " bytes (0x%llx-0x%" JSON_INTEGER_FORMAT
-					"x)\n", kinds[k], I(b, "index"), I(b, "count"), I(b, "bytes"), I(b, "min_size"),
-					I(b, "max_size"));
+					JSON_INTEGER_FORMAT " bytes (0x%llx-0x%llx)\n", kinds[k], I(b, "index"),
+					I(b, "count"), I(b, "bytes"), (unsigned long long)I(b, "min_size"),
+					(unsigned long long)I(b, "max_size"));
 	}
 	problems(f, g);
 }

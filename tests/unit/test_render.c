@@ -897,6 +897,25 @@ static void test_render_100k(void **state)
 	json_decref(doc);
 }
 
+/* ---- glibc bins: size ranges in hex ---- */
+
+static void test_bins_size_range_hex(void **state)
+{
+	(void)state;
+	json_error_t je;
+	json_t *doc = json_loads("{\"schema\": \"tlinspect/1\", \"glibc\": {\"arenas\": [{\"index\": 0, "
+				 "\"address\": \"0x7f0000000000\", \"top_size\": 1024, \"small\": [{\"index\": 17, "
+				 "\"count\": 2, \"bytes\": 544, \"min_size\": 272, \"max_size\": 626}], \"large\": []}]}}",
+				 0, &je);
+	assert_non_null(doc);
+	char *s = render_cmd("bins", doc, NULL);
+	/* both ends in hex: 0x110-0x272, never a decimal number with an "x" after it */
+	if (!strstr(s, "small bin  17: 2 chunks 544 bytes (0x110-0x272)\n"))
+		fail_msg("bins text: %s", s);
+	free(s);
+	json_decref(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -912,6 +931,7 @@ int main(void)
 		cmocka_unit_test(test_matches_go_124_traceback),
 		cmocka_unit_test(test_json_roundtrip),
 		cmocka_unit_test(test_lossy_string),
+		cmocka_unit_test(test_bins_size_range_hex),
 		cmocka_unit_test(test_render_100k),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
