@@ -24,7 +24,8 @@ set -euo pipefail
 
 die()  { printf 'mkcore: %s\n' "$*" >&2; exit 1; }
 note() { printf 'mkcore: %s\n' "$*" >&2; }
-usage() { sed -n '2,27p' "$0" >&2; exit 1; }
+# the comment block at the top of this file, without its "# "
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; exit 1; }
 
 is_elf_core() {  # FILE: ELF magic and e_type == ET_CORE (4, little-endian)
   [ -s "$1" ] || return 1

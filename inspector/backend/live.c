@@ -139,10 +139,9 @@ static struct tli_error *perm_error(int pid, int tid, int e)
 					"use --no-stop to read it while the other tracer holds it",
 					pid, tp);
 	return tli_error_errno(TLI_E_PERM, e,
-			       "ptrace(PTRACE_SEIZE) of process %d (thread %d) was refused; check "
-			       "/proc/sys/kernel/yama/ptrace_scope, the CAP_SYS_PTRACE capability and "
-			       "that the target runs as your user and is dumpable",
-			       pid, tid);
+			       "ptrace(PTRACE_SEIZE) of process %d (thread %d) was refused; check %s and that "
+			       "the target runs as your user and is dumpable",
+			       pid, tid, tli_live_perm_checks());
 }
 
 /* Bounded retries of a thread's refused PTRACE_SEIZE (about 250 ms in all). */

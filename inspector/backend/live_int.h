@@ -34,6 +34,9 @@ bool tli_live_pending_has(int tid);
 int tli_live_read_proc_file(const char *path, char **ret, size_t *len);
 /** State letter of /proc/PID/task/TID/stat, 0 if unreadable. */
 char tli_live_thread_state(int pid, int tid);
+/** What to check when ptrace or /proc is refused: "/proc/sys/kernel/yama/ptrace_scope, the
+ *  CAP_SYS_PTRACE capability", naming Yama only on kernels that have it. */
+const char *tli_live_perm_checks(void);
 /** TracerPid of a process or thread status file, -1 if unknown. */
 int tli_live_tracer_pid(const char *status_path);
 /** qsort comparison of ints. */

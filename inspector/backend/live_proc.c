@@ -154,9 +154,8 @@ struct tli_error *tli_live_parse_maps(struct tli_target *t)
 	int e = tli_live_read_proc_file(path, &buf, &len);
 	if (e == EACCES || e == EPERM)
 		return tli_error_errno(TLI_E_PERM, e,
-				       "may not inspect process %d (reading %s); check "
-				       "/proc/sys/kernel/yama/ptrace_scope, the CAP_SYS_PTRACE capability "
-				       "and that the target runs as your user", t->pid, path);
+				       "may not inspect process %d (reading %s); check %s "
+				       "and that the target runs as your user", t->pid, path, tli_live_perm_checks());
 	if (e == ENOENT || e == ESRCH)
 		return tli_error_create(TLI_E_NO_TARGET, "no process with pid %d", t->pid);
 	if (e)
@@ -247,4 +246,11 @@ struct tli_error *tli_live_read_exe(struct tli_target *t)
 	bool gone = ((size_t)k > dl && !strcmp(target + k - dl, deleted)) || access(target, R_OK);
 	t->exe_path = strdup(gone ? link : target);
 	return t->exe_path ? NULL : &tli_enomem;
+}
+
+const char *tli_live_perm_checks(void)
+{
+	return access("/proc/sys/kernel/yama/ptrace_scope", F_OK) == 0
+		? "/proc/sys/kernel/yama/ptrace_scope, the CAP_SYS_PTRACE capability"
+		: "the CAP_SYS_PTRACE capability";
 }

@@ -6,6 +6,7 @@
  * process_vm_readv is refused (EPERM) or missing (ENOSYS). Never writes.
  */
 #include "procmem.h"
+#include "live_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,9 +51,8 @@ static struct tli_error *memfile_open(struct tli_procmem *pm)
 			return tli_error_errno(TLI_E_NO_TARGET, e, "process %d is gone (%s)", pm->pid, path);
 		if (e == EACCES || e == EPERM)
 			return tli_error_errno(TLI_E_PERM, e,
-					       "may not read the memory of process %d (%s; see "
-					       "/proc/sys/kernel/yama/ptrace_scope and CAP_SYS_PTRACE)",
-					       pm->pid, path);
+					       "may not read the memory of process %d (%s; check %s)",
+					       pm->pid, path, tli_live_perm_checks());
 		return tli_error_errno(TLI_E_FAULT, e, "cannot open %s", path);
 	}
 	pm->memfd = fd;
