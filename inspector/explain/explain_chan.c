@@ -179,6 +179,11 @@ struct tli_error *tli_explain_chan(struct tli_session *s, const char *arg, json_
 		json_decref(lj);
 		goto out;
 	}
+	if ((err = tli_go_chan_check_made(s, rt, &c->L, ch))) {
+		tli_error_wrap(err, "explain chan");
+		json_decref(lj);
+		goto out;
+	}
 	struct tli_layout *l = s->layout;
 	char title[160];
 	snprintf(title, sizeof(title), "channel 0x%" PRIx64 ": its runtime.hchan (what `make(chan T, N)` allocates)",

@@ -171,7 +171,7 @@ static void decode_hchan(struct tli_go_chans *c, struct tli_go_chan *ch, const u
 }
 
 /* One round: every hchan header. */
-static struct tli_error *read_hchans(struct tli_go_snapctx *x)
+static struct tli_error *read_hchans(struct tli_go_snapctx *x, const uint64_t *extra, size_t nextra)
 {
 	struct tli_go_chans *c = x->c;
 	size_t nu = c->nchans;
@@ -201,6 +201,9 @@ static struct tli_error *read_hchans(struct tli_go_snapctx *x)
 			snprintf(ch->problem, sizeof(ch->problem), "hchan 0x%" PRIx64 " is unreadable", ch->addr);
 		else
 			decode_hchan(c, ch, rs[k].buf);
+		for (size_t e = 0; rs[k].got == rs[k].len && e < nextra; e++)
+			if (extra[e] == ch->addr && !ch->header && (ch->header = malloc(c->L.hchan_size)))
+				memcpy(ch->header, rs[k].buf, c->L.hchan_size);
 	}
 	free(rs);
 	free(hb);
@@ -327,7 +330,7 @@ static struct tli_error *capture_channels(const struct tli_go_chans_src *src, st
 		tli_go_chans_warn(c, "semaphore waits: %s", c->sema_problem);
 	if ((err = channel_set(c, extra, nextra)))
 		return err;
-	return read_hchans(x);
+	return read_hchans(x, extra, nextra);
 }
 
 struct tli_error *tli_go_chans_snapshot(const struct tli_go_chans_src *src, const uint64_t *extra,
@@ -371,6 +374,7 @@ void tli_go_chans_destroy(struct tli_go_chans *c)
 		free(c->chans[i].recvq);
 		free(c->chans[i].sendq);
 		free(c->chans[i].bufbytes);
+		free(c->chans[i].header);
 		free(c->chans[i].type_name);
 		json_decref(c->chans[i].strings);
 	}

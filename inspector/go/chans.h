@@ -87,6 +87,8 @@ struct tli_go_chan {
 	size_t nrecvq, nsendq;
 	char q_problem[160];     /**< queue walk problem (cycle, bound), "" if none */
 	uint8_t *bufbytes;       /**< the ring buffer (dataqsiz*elemsize, bounded), NULL if none */
+	uint8_t *header;         /**< the hchan bytes (L.hchan_size), kept only for channels asked for
+	                              by address (`chan ADDR` checks them against makechan's rules) */
 	size_t buflen;
 	json_t *strings;         /**< decoded string elements (array, index = ring slot) or NULL */
 	size_t waiters;          /**< live (non-stale) senders + receivers */
@@ -168,6 +170,14 @@ json_t *tli_go_chan_json(const struct tli_go_chans *c, const struct tli_go_chan 
  * `count_rest`) "... N more channel warnings".
  */
 void tli_go_chans_report_warnings(struct tli_session *s, const struct tli_go_chans *c, bool count_rest);
+/**
+ * A channel asked for by address (`chan ADDR`, `explain chan ADDR`): TLI_E_CORRUPT naming the rule
+ * if its hchan could not have been made by makechan (runtime/chan.go) - the address of a variable
+ * holding a channel, a goroutine's g, ... - instead of decoding garbage. NULL if it could, or if
+ * nothing is known to check it with.
+ */
+struct tli_error *tli_go_chan_check_made(struct tli_session *s, struct tli_go_rt *rt,
+					 const struct tli_go_chan_layout *L, const struct tli_go_chan *ch);
 /** Add "blocked_on": ["0x..."] to every goroutine object of result.go.goroutines. */
 void tli_go_chans_annotate(const struct tli_go_chans *c, json_t *result);
 /** The ring, drawn: `[ 3 | 4 | _ | _ ]`. */

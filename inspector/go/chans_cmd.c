@@ -4,6 +4,7 @@
 #include "changlobals.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "core/session.h"
 #include "go/gobin.h"
 #include "go/goroutines.h"
+#include "go/types.h"
 #include "core/jsonstr.h"
 
 #define WARNINGS_SHOWN 20   /* channel warnings passed on to the session */
@@ -261,6 +263,54 @@ struct tli_error *tli_go_cmd_chans(struct tli_session *s, const struct tli_go_ch
 	return err;
 }
 
+/* makechan's invariants for an explicit `chan ADDR`: elemtype any readable type descriptor (a
+ * channel made by reflect has one outside the module), read through go/types */
+struct probe_ctx {
+	struct tli_go_type_src src;
+};
+
+static bool probe_type(void *ctx, uint64_t addr, uint64_t *size, uint64_t *ptrbytes, int *kind)
+{
+	struct probe_ctx *p = ctx;
+	struct tli_go_type ty;
+	if (!tli_go_type_read(&p->src, addr, &ty))
+		return false;
+	*size = ty.size;
+	*ptrbytes = ty.ptrbytes;
+	*kind = tli_go_type_kind(&ty);
+	return true;
+}
+
+/*
+ * (chans.h) Refuse an address that is not a channel makechan could have made (runtime/chan.go makechan:
+ * qcount <= dataqsiz, indexes inside the ring, closed 0/1, both waitq ends or none, a real element
+ * type of elemsize bytes, buf where makechan puts it) - e.g. the address of a variable holding a
+ * channel instead of its value - instead of decoding garbage. NULL if plausible or not checkable.
+ */
+struct tli_error *tli_go_chan_check_made(struct tli_session *s, struct tli_go_rt *rt,
+					 const struct tli_go_chan_layout *L, const struct tli_go_chan *ch)
+{
+	struct tli_member wl;
+	struct tli_gobin *gb = NULL;
+	if (!ch->header || !L->type.has_type ||
+	    tli_error_drop(tli_layout_member(tli_go_rt_layout(rt), "runtime.waitq", "last", &wl)) ||
+	    tli_error_drop(tli_session_gobin(s, &gb)))
+		return NULL; /* nothing to check with */
+	struct probe_ctx pc = { .src = { .t = s->target, .gb = gb, .md = tli_gobin_moduledata(gb),
+					 .bias = tli_go_rt_bias(rt), .L = &L->type,
+					 .policy = TLI_GO_TYPE_FILE_OR_MEMORY } };
+	struct tli_go_type_probe tp = { .types_lo = 0, .types_hi = UINT64_MAX, .type_info = probe_type,
+					.ctx = &pc, .have_ptrbytes = L->type.has_gcdata };
+	char why[160];
+	if (wl.offset + 8 <= L->hchan_size &&
+	    tli_go_hchan_plausible(L, (uint32_t)wl.offset, ch->addr, ch->header, &tp, why, sizeof(why)))
+		return NULL;
+	return tli_error_create(TLI_E_CORRUPT,
+				"0x%" PRIx64 " is not a channel: as a runtime.hchan it breaks makechan's rules (%s); "
+				"give a channel's value (the pointer a chan variable holds), e.g. from `chans`",
+				ch->addr, why);
+}
+
 struct tli_error *tli_go_cmd_chan(struct tli_session *s, uint64_t addr, const struct tli_go_chans_opts *o,
 				  json_t *result)
 {
@@ -277,6 +327,8 @@ struct tli_error *tli_go_cmd_chan(struct tli_session *s, uint64_t addr, const st
 				      ch && ch->problem[0] ? ch->problem : "not readable");
 		goto out;
 	}
+	if ((err = tli_go_chan_check_made(s, rt, &c->L, ch)))
+		goto out;
 	struct tli_go_opts go = { .top = 0 };
 	if ((err = tli_go_rt_analyze(rt, &go, result)))
 		goto out;

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go stripped chans userloc glibc maps cores cache stop attach faces}"
+SUITES="${SUITES:-go stripped chans userloc notachan glibc maps cores cache stop attach faces}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -40,6 +40,8 @@ for s in $SUITES; do
 	chans) [ -f tests/integration/chans/run.sh ] && run_suite chans bash tests/integration/chans/run.sh ;;
 	# the user location on -trimpath builds (module paths with a dot in their first element)
 	userloc) run_suite userloc bash tests/integration/userloc.sh ;;
+	# chan/explain chan refuse an address that is not a channel (makechan's rules)
+	notachan) run_suite notachan bash tests/integration/notachan.sh ;;
 	glibc)
 		# glibc 2.41 (trixie) and 2.31 (bullseye) are extracted, never installed
 		if [ ! -d tests/out/glibc-dl/bullseye/root/lib ] || [ ! -d tests/out/glibc-dl/trixie/root/usr ]; then
