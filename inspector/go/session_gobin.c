@@ -16,7 +16,8 @@ struct tli_error *tli_session_gobin(struct tli_session *s, struct tli_gobin **re
 			return err;
 	}
 	if (!s->gobin)
-		return tli_error_create(TLI_E_NOT_GO, "%s is not a Go program (no Go build info or pclntab)",
+		return tli_error_create(TLI_E_NOT_GO, "%s is not a Go program (no Go build info or pclntab); "
+					"for the glibc malloc heap of a C or C++ program: heap, bins, leaks",
 					exe ? exe : "the target");
 	*ret = s->gobin;
 	return NULL;

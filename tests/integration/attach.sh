@@ -46,5 +46,13 @@ if [ $rc = 0 ] && [ "$(threads_of "$TLI_OUT/free.json")" = "$ntask" ]; then
 else
 	bad "no other tracer: exit $rc, threads $(threads_of "$TLI_OUT/free.json") of $ntask: $(head -c 200 "$TLI_OUT/free.err")"
 fi
+# not a Go program: the error says what does work on it
+"$TLI" --pid "$pid" > "$TLI_OUT/nogo.out" 2> "$TLI_OUT/nogo.err"
+rc=$?
+if [ $rc = 5 ] && grep -q 'is not a Go program' "$TLI_OUT/nogo.err" && grep -q 'heap, bins, leaks' "$TLI_OUT/nogo.err"; then
+	ok "a C program without a command: exit 5, and the error names heap, bins, leaks"
+else
+	bad "a C program without a command: exit $rc: $(head -c 200 "$TLI_OUT/nogo.err")"
+fi
 echo "attach: $pass passed, $fail failed"
 [ "$fail" = 0 ]
