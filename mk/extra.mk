@@ -14,6 +14,7 @@ BINDIR      ?= $(PREFIX)/bin
 DATADIR     ?= $(PREFIX)/share/tlinspect
 MANDIR      ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+DOCDIR      ?= $(PREFIX)/share/doc/tlinspect
 
 # Newest Go toolchain installed by scripts/setup.sh (override: make demo DEMO_GO=/usr/lib/go-1.21/bin/go).
 DEMO_GO   ?= $(shell printf '%s\n' /usr/lib/go-1.*/bin/go | sort -V | tail -n 1)
@@ -124,14 +125,18 @@ install: all
 	mkdir -p $(DESTDIR)$(DATADIR)
 	sh gdb-ext/gen-tlinspect-gdb.sh $(BIN) $(BINDIR)/tlinspect > $(DESTDIR)$(DATADIR)/tlinspect.gdb
 	chmod 0644 $(DESTDIR)$(DATADIR)/tlinspect.gdb
-	@set -e; if [ -d runtime-maps ]; then find runtime-maps -type f | sort | while read -r f; do \
+	@# the runtime maps (data, not their generator's source) and the documentation
+	@set -e; if [ -d runtime-maps ]; then find runtime-maps -type f \( -name '*.map' -o -name README.md \) | sort | \
+	  while read -r f; do \
 	  echo "install -D -m 0644 $$f $(DESTDIR)$(DATADIR)/$$f"; install -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/$$f"; done; fi
+	@set -e; for f in README.md docs/*.md; do \
+	  echo "install -D -m 0644 $$f $(DESTDIR)$(DOCDIR)/$$(basename $$f)"; install -D -m 0644 "$$f" "$(DESTDIR)$(DOCDIR)/$$(basename $$f)"; done
 	install -D -m 0644 $(BASH_COMPLETION) $(DESTDIR)$(BASHCOMPDIR)/tlinspect
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tlinspect $(DESTDIR)$(MANDIR)/man1/tlinspect.1 $(DESTDIR)$(BASHCOMPDIR)/tlinspect
 	rm -f $(DESTDIR)$(MANDIR)/man7/tlinspect-gdb.7
-	rm -rf $(DESTDIR)$(DATADIR)
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
 
 help:
 	@echo "tlinspect make targets:"

@@ -175,6 +175,8 @@ static void leaks(FILE *f, json_t *h)
 		I(h, "root_registers"));
 	size_t i;
 	json_t *x;
+	if (json_array_size(json_object_get(h, "groups")) == 0)
+		return; /* nothing unreachable: no empty table */
 	fprintf(f, "\n  %10s %8s %12s  %s\n", "chunk size", "count", "bytes", "type");
 	json_array_foreach(json_object_get(h, "groups"), i, x)
 		fprintf(f, "  %10" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT " %12" JSON_INTEGER_FORMAT "  %s\n",

@@ -916,6 +916,24 @@ static void test_bins_size_range_hex(void **state)
 	json_decref(doc);
 }
 
+/* ---- glibc leaks with nothing unreachable: no empty table ---- */
+
+static void test_glibc_leaks_none(void **state)
+{
+	(void)state;
+	json_error_t je;
+	json_t *doc = json_loads("{\"schema\": \"tlinspect/1\", \"heap\": {\"unreachable\": {\"count\": 0, "
+				 "\"bytes\": 0}, \"in_use_chunks\": 12, \"root_bytes\": 4096, \"root_registers\": 16, "
+				 "\"groups\": [], \"unreachable_chunks\": []}}", 0, &je);
+	assert_non_null(doc);
+	char *s = render_cmd("leaks", doc, NULL);
+	assert_non_null(strstr(s, "0 unreachable chunks (0 bytes) of 12 in use"));
+	if (strstr(s, "chunk size"))
+		fail_msg("leaks with 0 unreachable chunks prints a table header: %s", s);
+	free(s);
+	json_decref(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -932,6 +950,7 @@ int main(void)
 		cmocka_unit_test(test_json_roundtrip),
 		cmocka_unit_test(test_lossy_string),
 		cmocka_unit_test(test_bins_size_range_hex),
+		cmocka_unit_test(test_glibc_leaks_none),
 		cmocka_unit_test(test_render_100k),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
