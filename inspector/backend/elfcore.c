@@ -14,7 +14,8 @@
  * taken (the core has no timestamp). mono_now_ns is unknown (0).
  *
  * The parts: reads (elfcore_read.c), notes (elfcore_notes.c), segments and
- * mappings (elfcore_segments.c), the executable (elfcore_exe.c).
+ * mappings (elfcore_segments.c), the files that may back memory
+ * (elfcore_files.c, elfcore_buildid.c), the executable (elfcore_exe.c).
  */
 #include "elfcore_int.h"
 
@@ -156,9 +157,9 @@ static struct tli_error *parse_core(struct tli_target *t, struct core *c, const 
 	for (size_t i = 0; i < t->nthreads; i++)
 		if (t->threads[i].tid == t->pid)
 			t->threads[i].state = nc.prpsinfo_sname;
-	if ((err = tli_elfcore_build_maps(t, c)))
+	if ((err = tli_elfcore_check_files(t, c, opts, name)))
 		return err;
-	return tli_elfcore_check_exe(t, c, opts, name);
+	return tli_elfcore_build_maps(t, c);
 }
 static struct tli_error *open_image(const void *data, size_t size, void *mapped, const char *name,
 				    const struct tli_core_opts *opts, struct tli_target **ret)
@@ -178,6 +179,7 @@ static struct tli_error *open_image(const void *data, size_t size, void *mapped,
 	c->mapped = mapped;
 	c->mapped_len = size;
 	c->exe_file = -1;
+	c->verbose = opts ? opts->verbose : NULL;
 	t->ops = &tli_elfcore_ops;
 	t->priv = c;
 	t->kind = TLI_TARGET_CORE;

@@ -12,13 +12,16 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/error.h"
 #include "core/target.h"
 
 struct tli_core_opts {
 	const char *exe;      /**< executable (--exe); NULL = take the path from NT_FILE */
-	const char *sysroot;  /**< prefix for file paths named in the core (--sysroot) */
+	const char *sysroot;  /**< root for file paths named in the core (--sysroot): they are
+	                           resolved inside it, symlinks and ".." included */
+	FILE *verbose;        /**< -v: which file backs which range, and why one does not (NULL: quiet) */
 };
 /** Open an ELF core file. opts may be NULL. */
 struct tli_error *tli_core_open(const char *core, const struct tli_core_opts *opts,

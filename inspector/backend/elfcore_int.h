@@ -2,9 +2,9 @@
 /**
  * @file elfcore_int.h
  * Private to the ELF core backend (elfcore.c, elfcore_read.c, elfcore_notes.c,
- * elfcore_segments.c, elfcore_exe.c): the parsed core and the helpers its files
- * share. Every offset, size and count taken from the core is range-checked
- * before use.
+ * elfcore_segments.c, elfcore_files.c, elfcore_buildid.c, elfcore_exe.c): the
+ * parsed core and the helpers its files share. Every offset, size and count
+ * taken from the core is range-checked before use.
  */
 #ifndef TLI_BACKEND_ELFCORE_INT_H
 #define TLI_BACKEND_ELFCORE_INT_H
@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -35,12 +36,30 @@ struct fmap {
 };
 
 #define BFILE_MAX_PH 32
+/** At most this many files named by NT_FILE are kept (a crafted core can name millions). */
+#define MAX_FILES 4096
+
+enum bfile_state {
+	BF_UNTRIED,
+	BF_OK,      /**< backs memory: a regular ELF file whose build-id matches the core's
+	                 (or the executable, accepted unverified with a warning) */
+	BF_ABSENT,  /**< not found or not readable here (open_err) */
+	BF_REFUSED, /**< exists here but may not back memory (why) */
+};
+
 /** A file named by NT_FILE (a backing file of some mappings). */
 struct bfile {
 	char *orig;   /**< path as named in the core */
-	char *path;   /**< path to open here (sysroot / --exe applied) */
-	int fd;       /**< -2 = not tried, -1 = failed (errno in open_err) */
-	int open_err;
+	char *path;   /**< where it is here: --exe, else resolved inside --sysroot (NULL until looked up) */
+	enum bfile_state state;
+	int fd;       /**< open while BF_OK, else -1 */
+	int open_err; /**< BF_ABSENT: errno */
+	bool given;   /**< the executable given by --exe (the user's file, not the core's) */
+	bool verified; /**< BF_OK with a matching build-id (else an executable nothing could verify) */
+	uint64_t size; /**< st_size of the file (BF_OK) */
+	uint64_t at;   /**< start of its first mapping (for messages) */
+	uint64_t hdr, hdr_len; /**< where its file offset 0 is mapped ([hdr, hdr+hdr_len)); hdr_len 0: nowhere */
+	char why[400]; /**< BF_REFUSED: why (and for -v, what BF_OK rests on) */
 	int nph;      /**< PT_LOADs of the file (for protections), -1 = not read */
 	struct { uint64_t off, end; unsigned prot; } ph[BFILE_MAX_PH];
 };
@@ -59,7 +78,8 @@ struct core {
 	long exe_file; /**< index into files, -1 if unknown */
 	char fname[17];
 	uint64_t fallback_reads;
-	unsigned warn_trunc, warn_note;
+	unsigned warn_trunc, warn_note, warn_unbacked;
+	FILE *verbose; /**< -v: which file backs which range (NULL: quiet) */
 };
 
 /** What the notes tell, gathered while the program headers are read. */
@@ -105,16 +125,34 @@ static inline unsigned prot_of_flags(uint32_t flags)
 	return (flags & PF_R ? TLI_PROT_R : 0) | (flags & PF_W ? TLI_PROT_W : 0) | (flags & PF_X ? TLI_PROT_X : 0);
 }
 
+static inline uint64_t page_up(uint64_t v)
+{
+	return v > UINT64_MAX - 4095 ? UINT64_MAX & ~4095ull : (v + 4095) & ~4095ull;
+}
+
 /* --- elfcore_read.c: reads --- */
 
 extern const struct tli_target_ops tli_elfcore_ops;
 /** Segment containing a, or NULL; *next_start (may be NULL) = start of the next segment above a. */
 const struct seg *tli_elfcore_find_seg(const struct core *c, uint64_t a, uint64_t *next_start);
-/** NT_FILE entry containing a, or NULL. */
-const struct fmap *tli_elfcore_find_fmap(const struct core *c, uint64_t a);
-/** The backing file's descriptor, opened on first use; -1 if it cannot be opened. */
-int tli_elfcore_bfile_fd(struct bfile *f);
-/** Read from the core's own PT_LOAD data only (no backing files, no zero fill). Bytes read. */
+/** NT_FILE entry containing a, or NULL; *next_start (may be NULL) = start of the next entry above a. */
+const struct fmap *tli_elfcore_find_fmap(const struct core *c, uint64_t a, uint64_t *next_start);
+
+/** Where the bytes from an address on come from (reads and t->maps agree on it). */
+enum src {
+	SRC_CORE,  /**< the core's PT_LOAD data */
+	SRC_FILE,  /**< a file that backs memory (BF_OK), inside its size rounded up to a page */
+	SRC_LOST,  /**< in the core's PT_LOAD but cut off by the end of the core file (truncated:
+	                reads fail with ENODATA, the mapping stays as the segment says) */
+	SRC_NONE,  /**< not in core: no data in the core, and no file or one that may not be read */
+};
+/**
+ * The source of the bytes at a (in segment s, or in no segment: s NULL) and how far it
+ * goes: [a, *end) with *end <= lim; *fm = the NT_FILE entry at a (NULL if none).
+ */
+enum src tli_elfcore_source(const struct core *c, const struct seg *s, uint64_t a, uint64_t lim,
+			    uint64_t *end, const struct fmap **fm);
+/** Read from the core's own PT_LOAD data only (no backing files). Bytes read. */
 size_t tli_elfcore_read_core_only(struct core *c, uint64_t addr, void *buf, size_t len);
 
 /* --- elfcore_notes.c: PT_NOTE contents --- */
@@ -132,6 +170,41 @@ bool tli_elfcore_add_segment(struct tli_target *t, struct core *c, const Elf64_P
 void tli_elfcore_sort_segments(struct tli_target *t, struct core *c, const char *name);
 /** t->maps: every segment plus the file-backed ranges that have no segment. */
 struct tli_error *tli_elfcore_build_maps(struct tli_target *t, struct core *c);
+
+/* --- elfcore_buildid.c: build-ids of a file and of its image in the core --- */
+
+#define MAX_BUILDID 256
+struct buildids {
+	unsigned char gnu[MAX_BUILDID]; /**< NT_GNU_BUILD_ID */
+	size_t gnu_len;
+	unsigned char go[MAX_BUILDID];  /**< Go's "Go" note */
+	size_t go_len;
+};
+/** The build-ids of the ELF file fd (its PT_NOTE segments); false if it is not a 64-bit ELF file. */
+bool tli_elfcore_file_buildids(int fd, struct buildids *b);
+/** The build-ids the core records for files[file]: its ELF header page as the core holds it. */
+void tli_elfcore_core_buildids(struct core *c, size_t file, struct buildids *b);
+enum bid_cmp { BID_MATCH, BID_MISMATCH, BID_UNKNOWN };
+/**
+ * The file's build-ids against the core's: every kind both have must be equal (MATCH
+ * if at least one was compared). On MISMATCH *kind names it ("build-id", "Go build-id")
+ * and fhex/chex (2 * MAX_BUILDID + 1 bytes each) hold the file's and the core's.
+ */
+enum bid_cmp tli_elfcore_compare_buildids(const struct buildids *file, const struct buildids *core,
+					  const char **kind, char *fhex, char *chex);
+/** The core's build-id for a file, as text for messages ("" if none). */
+void tli_elfcore_buildid_text(const struct buildids *b, char *out, size_t outsz);
+
+/* --- elfcore_files.c: which files may back memory --- */
+
+/** Look up f here (--exe, or its name resolved inside --sysroot: f->path) and open it if it
+ *  is a regular file: its fd (f->size set, state still BF_UNTRIED), else -1 with f->state
+ *  BF_ABSENT (open_err) or BF_REFUSED (not a regular file: never opened). */
+int tli_elfcore_open_file(struct bfile *f, const char *sysroot);
+/** Decide for every file named by NT_FILE whether it backs memory (the executable by
+ *  tli_elfcore_check_exe); one warning per file refused, -v says why. */
+struct tli_error *tli_elfcore_check_files(struct tli_target *t, struct core *c, const struct tli_core_opts *opts,
+					  const char *name);
 
 /* --- elfcore_exe.c: the executable --- */
 

@@ -3,7 +3,7 @@
  * @file elfcore_notes.c
  * The notes of an ELF core (PT_NOTE): NT_PRSTATUS (threads and registers),
  * NT_PRPSINFO (pid, state, command name), NT_AUXV (AT_ENTRY, AT_PHDR) and
- * NT_FILE (the files behind the mappings, with --sysroot and --exe applied).
+ * NT_FILE (the files behind the mappings; --exe replaces the executable's).
  * Layouts: <sys/procfs.h> (struct elf_prstatus, elf_prpsinfo) and the kernel's
  * fill_files_note (fs/binfmt_elf.c) for NT_FILE.
  */
@@ -15,6 +15,7 @@
 #include <sys/procfs.h>
 #include <sys/user.h>
 
+#include "core/hash.h"
 #include "core/vec.h"
 
 #ifndef NT_FILE
@@ -145,46 +146,32 @@ static int fmap_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static char *join_path(const char *root, const char *path)
+/* Index into c->files of the backing file `path`, added if new (*ret); SIZE_MAX if new
+ * and MAX_FILES are known already. */
+static struct tli_error *file_index(struct core *c, struct tli_strmap *seen, const char *path, size_t *filecap,
+				    size_t *ret)
 {
-	size_t rl = root ? strlen(root) : 0, pl = strlen(path);
-	char *s = malloc(rl + pl + 2);
-	if (!s)
+	uint64_t fi;
+	if (tli_strmap_get(seen, path, &fi)) {
+		*ret = (size_t)fi;
 		return NULL;
-	memcpy(s, root, rl);
-	size_t k = rl;
-	if (rl && root[rl - 1] != '/' && path[0] != '/')
-		s[k++] = '/';
-	memcpy(s + k, path, pl + 1);
-	return s;
-}
-
-/* Index into c->files of the backing file `path`, added if new (*ret). */
-static struct tli_error *file_index(struct core *c, const char *path, size_t *filecap, size_t *ret)
-{
-	/* same path as an earlier entry? (consecutive entries usually are) */
-	size_t fi = c->nfiles;
-	if (c->nfiles && !strcmp(c->files[c->nfiles - 1].orig, path))
-		fi = c->nfiles - 1;
-	else if (c->nfiles < 4096)
-		for (size_t j = 0; j < c->nfiles; j++)
-			if (!strcmp(c->files[j].orig, path)) {
-				fi = j;
-				break;
-			}
-	if (fi == c->nfiles) {
-		if (!tli_vec_grow_((void **)&c->files, filecap, c->nfiles + 1, sizeof(*c->files)))
-			return &tli_enomem;
-		struct bfile *f = &c->files[c->nfiles];
-		memset(f, 0, sizeof(*f));
-		f->fd = -2;
-		f->nph = -1;
-		f->orig = strdup(path);
-		if (!f->orig)
-			return &tli_enomem;
-		c->nfiles++;
 	}
-	*ret = fi;
+	if (c->nfiles == MAX_FILES) {
+		*ret = SIZE_MAX;
+		return NULL;
+	}
+	if (!tli_vec_grow_((void **)&c->files, filecap, c->nfiles + 1, sizeof(*c->files)))
+		return &tli_enomem;
+	struct bfile *f = &c->files[c->nfiles];
+	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+	f->nph = -1;
+	if (!(f->orig = strdup(path)))
+		return &tli_enomem;
+	c->nfiles++;
+	if (!tli_strmap_put(seen, path, c->nfiles - 1))
+		return &tli_enomem;
+	*ret = c->nfiles - 1;
 	return NULL;
 }
 
@@ -206,24 +193,21 @@ static void sort_fmaps(struct core *c)
 	c->nfmaps = k;
 }
 
-/* The main executable (the entry containing AT_ENTRY, else the first) and the path
- * to open here of every file: --exe for the executable, else under --sysroot. */
-static struct tli_error *resolve_files(struct note_ctx *nc, const struct tli_core_opts *opts)
+/* The main executable: the entry containing AT_ENTRY, else the first; --exe replaces
+ * its file (the other files are looked up inside --sysroot by elfcore_files.c). */
+static struct tli_error *choose_exe(struct note_ctx *nc, const struct tli_core_opts *opts)
 {
 	struct core *c = nc->c;
 	c->exe_file = -1;
-	const struct fmap *ex = nc->t->at_entry ? tli_elfcore_find_fmap(c, nc->t->at_entry) : NULL;
+	const struct fmap *ex = nc->t->at_entry ? tli_elfcore_find_fmap(c, nc->t->at_entry, NULL) : NULL;
 	if (!ex && c->nfmaps)
 		ex = &c->fmaps[0];
 	if (ex)
 		c->exe_file = (long)ex->file;
-	for (size_t i = 0; i < c->nfiles; i++) {
-		struct bfile *f = &c->files[i];
-		if ((long)i == c->exe_file && opts && opts->exe)
-			f->path = strdup(opts->exe);
-		else
-			f->path = join_path(opts ? opts->sysroot : NULL, f->orig);
-		if (!f->path)
+	if (ex && opts && opts->exe) {
+		struct bfile *f = &c->files[ex->file];
+		f->given = true;
+		if (!(f->path = strdup(opts->exe)))
 			return &tli_enomem;
 	}
 	return NULL;
@@ -256,6 +240,10 @@ struct tli_error *tli_elfcore_parse_nt_file(struct note_ctx *nc, const struct tl
 	const char *str = (const char *)d + 16 + count * 24;
 	const char *str_end = (const char *)d + len;
 	size_t filecap = 0;
+	uint64_t dropped = 0;
+	struct tli_strmap *seen = tli_strmap_new();
+	if (!seen)
+		return &tli_enomem;
 	for (uint64_t i = 0; i < count; i++) {
 		const unsigned char *e = d + 16 + i * 24;
 		uint64_t start = get_u64(e), end = get_u64(e + 8), pgoff = get_u64(e + 16);
@@ -271,11 +259,20 @@ struct tli_error *tli_elfcore_parse_nt_file(struct note_ctx *nc, const struct tl
 		size_t fi;
 		if (end <= start || __builtin_mul_overflow(pgoff, page, &ofs))
 			continue;
-		struct tli_error *err = file_index(c, path, &filecap, &fi);
-		if (err)
+		struct tli_error *err = file_index(c, seen, path, &filecap, &fi);
+		if (err) {
+			tli_strmap_free(seen);
 			return err;
-		c->fmaps[c->nfmaps++] = (struct fmap){ start, end, ofs, fi };
+		}
+		if (fi == SIZE_MAX)
+			dropped++;
+		else
+			c->fmaps[c->nfmaps++] = (struct fmap){ start, end, ofs, fi };
 	}
+	tli_strmap_free(seen);
+	if (dropped)
+		tli_target_warn(nc->t, "%s: NT_FILE names more than %u files; %" PRIu64 " entries of the "
+				"others are ignored (not in core)", nc->name, MAX_FILES, dropped);
 	sort_fmaps(c);
-	return resolve_files(nc, opts);
+	return choose_exe(nc, opts);
 }

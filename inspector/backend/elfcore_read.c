@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file elfcore_read.c
- * Reads of an ELF core target: PT_LOAD file data; where a segment has no data
- * in the core (p_filesz < p_memsz, or no PT_LOAD at all) the file named by
- * NT_FILE is read instead (prefixed by --sysroot, the main executable replaced
- * by --exe); a p_memsz tail with no NT_FILE backing reads as zeros
- * (bss-like); bytes a truncated core lost fail with ENODATA; anything else
- * fails with EFAULT.
+ * Reads of an ELF core target. Each byte comes from one source
+ * (tli_elfcore_source, which t->maps follows too): the core's PT_LOAD data;
+ * else, where a segment has no data in the core (p_filesz < p_memsz, or no
+ * PT_LOAD at all), the file NT_FILE names there if elfcore_files.c let it back
+ * memory (a regular ELF file with the core's build-id), up to its size rounded
+ * up to a page (the rest of that page reads as zeros, as it does in the
+ * process); else the bytes are not in core (EFAULT): never zeros, as gdb treats
+ * a core (a crafted p_memsz of 1 TiB must not read as 1 TiB of zeros). Bytes a
+ * truncated core lost fail with ENODATA; a file the core names that is not
+ * readable here fails with its errno.
  */
 #include "elfcore_int.h"
 
@@ -16,7 +20,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "core/fileio.h"
 #include "core/search.h"
 
 const struct seg *tli_elfcore_find_seg(const struct core *c, uint64_t a, uint64_t *next_start)
@@ -30,58 +33,93 @@ const struct seg *tli_elfcore_find_seg(const struct core *c, uint64_t a, uint64_
 	return a - s->vaddr < s->memsz ? s : NULL;
 }
 
-const struct fmap *tli_elfcore_find_fmap(const struct core *c, uint64_t a)
+const struct fmap *tli_elfcore_find_fmap(const struct core *c, uint64_t a, uint64_t *next_start)
 {
 	size_t i = tli_upper_bound(c->nfmaps, k, c->fmaps[k].start > a);
+	if (next_start)
+		*next_start = i < c->nfmaps ? c->fmaps[i].start : UINT64_MAX;
 	if (i == 0)
 		return NULL;
 	const struct fmap *f = &c->fmaps[i - 1];
 	return a < f->end ? f : NULL;
 }
 
-int tli_elfcore_bfile_fd(struct bfile *f)
+static uint64_t min_u64(uint64_t a, uint64_t b)
 {
-	if (f->fd == -2) {
-		f->fd = tli_open_regular(f->path);
-		f->open_err = f->fd < 0 ? errno : 0;
-	}
-	return f->fd;
+	return a < b ? a : b;
 }
 
-/* Read [a, a+n) from the NT_FILE backing of fm. Returns bytes read; *err on short. */
+enum src tli_elfcore_source(const struct core *c, const struct seg *s, uint64_t a, uint64_t lim,
+			    uint64_t *end, const struct fmap **fmr)
+{
+	*fmr = NULL;
+	if (s) {
+		uint64_t off = a - s->vaddr;
+		if (off < s->avail) {
+			*end = min_u64(s->vaddr + s->avail, lim);
+			return SRC_CORE;
+		}
+		if (off < s->filesz) {
+			*end = min_u64(s->vaddr + s->filesz, lim);
+			return SRC_LOST;
+		}
+	}
+	uint64_t next;
+	const struct fmap *fm = tli_elfcore_find_fmap(c, a, &next);
+	if (!fm) {
+		*end = min_u64(next, lim);
+		return SRC_NONE;
+	}
+	*fmr = fm;
+	*end = min_u64(fm->end, lim);
+	const struct bfile *f = &c->files[fm->file];
+	uint64_t off = fm->ofs + (a - fm->start), fend = page_up(f->size);
+	if (f->state != BF_OK || off < fm->ofs || off >= fend)
+		return SRC_NONE;
+	*end = min_u64(*end, sat_add(fm->start, fend - fm->ofs));
+	return SRC_FILE;
+}
+
+/* Read [a, a+n) from the backing file of fm (BF_OK); past its end, zeros up to the page
+ * end. Returns bytes read; *err on short. */
 static size_t file_read(struct core *c, const struct fmap *fm, uint64_t a, unsigned char *buf,
 			size_t n, int *err)
 {
-	if (n > fm->end - a)
-		n = (size_t)(fm->end - a);
-	struct bfile *f = &c->files[fm->file];
-	int fd = tli_elfcore_bfile_fd(f);
-	if (fd < 0) {
-		*err = f->open_err ? f->open_err : ENOENT;
-		return 0;
-	}
+	const struct bfile *f = &c->files[fm->file];
 	uint64_t off = fm->ofs + (a - fm->start);
-	if (off < fm->ofs || off > (uint64_t)INT64_MAX) {
+	if (off > (uint64_t)INT64_MAX) {
 		*err = EFAULT;
 		return 0;
 	}
 	c->fallback_reads++;
 	size_t got = 0;
 	while (got < n) {
-		ssize_t k = pread(fd, buf + got, n - got, (off_t)(off + got));
+		ssize_t k = pread(f->fd, buf + got, n - got, (off_t)(off + got));
 		if (k > 0) {
 			got += (size_t)k;
 			continue;
 		}
 		if (k < 0 && errno == EINTR)
 			continue;
-		*err = k == 0 ? EIO : errno; /* mapping beyond the file's end */
+		if (k == 0 && off + got >= f->size) { /* the file's last page (n stops at its end) */
+			memset(buf + got, 0, n - got);
+			return n;
+		}
+		*err = k == 0 ? EIO : errno;
 		break;
 	}
 	return got;
 }
 
-/* Read one range; core_only: never use backing files or zero fill. */
+/* Why [a, ...) is not readable: a file not readable here, or not in core. */
+static int none_errno(const struct core *c, const struct fmap *fm)
+{
+	if (fm && c->files[fm->file].state == BF_ABSENT && c->files[fm->file].open_err)
+		return c->files[fm->file].open_err;
+	return EFAULT;
+}
+
+/* Read one range; core_only: never use backing files. */
 static void core_read_one(struct core *c, struct tli_read *r, bool core_only)
 {
 	unsigned char *buf = r->buf;
@@ -92,54 +130,24 @@ static void core_read_one(struct core *c, struct tli_read *r, bool core_only)
 			return;
 		}
 		size_t want = r->len - r->got;
-		uint64_t next;
+		uint64_t next, end;
 		const struct seg *s = tli_elfcore_find_seg(c, a, &next);
-		if (s) {
-			uint64_t off = a - s->vaddr;
-			if (off < s->avail) {
-				uint64_t n = s->avail - off < want ? s->avail - off : want;
-				memcpy(buf + r->got, c->data + s->offset + off, (size_t)n);
-				r->got += (size_t)n;
-				continue;
-			}
-			if (off < s->filesz) { /* lost to truncation */
-				r->err = ENODATA;
-				return;
-			}
-			uint64_t n = s->memsz - off < want ? s->memsz - off : want;
-			if (core_only) {
-				r->err = EFAULT;
-				return;
-			}
-			const struct fmap *fm = tli_elfcore_find_fmap(c, a);
-			if (fm) {
-				int e = 0;
-				size_t k = file_read(c, fm, a, buf + r->got, (size_t)n, &e);
-				r->got += k;
-				if (!k) {
-					r->err = e ? e : EIO;
-					return;
-				}
-				continue;
-			}
-			memset(buf + r->got, 0, (size_t)n); /* bss-like tail */
-			r->got += (size_t)n;
+		const struct fmap *fm;
+		enum src src = tli_elfcore_source(c, s, a, s ? s->vaddr + s->memsz : next, &end, &fm);
+		size_t n = (size_t)min_u64(end - a, want);
+		if (src == SRC_CORE) {
+			memcpy(buf + r->got, c->data + s->offset + (a - s->vaddr), n);
+			r->got += n;
 			continue;
 		}
-		if (core_only) {
-			r->err = EFAULT;
+		if (src != SRC_FILE || core_only) {
+			r->err = src == SRC_LOST ? ENODATA : src == SRC_NONE ? none_errno(c, fm) : EFAULT;
 			return;
 		}
-		const struct fmap *fm = tli_elfcore_find_fmap(c, a);
-		if (!fm) {
-			r->err = EFAULT;
-			return;
-		}
-		uint64_t n = next - a < want ? next - a : want;
 		int e = 0;
-		size_t k = file_read(c, fm, a, buf + r->got, (size_t)n, &e);
+		size_t k = file_read(c, fm, a, buf + r->got, n, &e);
 		r->got += k;
-		if (!k) {
+		if (k < n) {
 			r->err = e ? e : EIO;
 			return;
 		}

@@ -4,7 +4,10 @@
  * The PT_LOAD segments of an ELF core (clamped where the file was cut short,
  * trimmed where a crafted core overlaps them) and the target's mappings: the
  * segments plus the file-backed ranges the core left out (gcore leaves out
- * read-only text), with the protections of the backing ELF file.
+ * read-only text), with the protections of the backing ELF file. Bytes that no
+ * source holds (tli_elfcore_source: not in core) get mappings of their own
+ * with no protection, so that no walker or root scan reads them: a crafted
+ * PT_LOAD of 1 TiB with 4 KiB in the core is 4 KiB of memory, and a warning.
  */
 #include "elfcore_int.h"
 
@@ -12,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "core/vec.h"
 
 static int seg_cmp(const void *a, const void *b)
 {
@@ -81,22 +86,21 @@ void tli_elfcore_sort_segments(struct tli_target *t, struct core *c, const char 
 /*
  * Protection of a file-backed range that has no PT_LOAD in the core (gcore
  * leaves out read-only text): taken from the backing ELF file's PT_LOAD
- * flags when the file is readable here, else read-only.
+ * flags, else read-only.
  */
 static unsigned file_prot(struct core *c, size_t file, uint64_t off)
 {
 	struct bfile *f = &c->files[file];
 	if (f->nph < 0) {
 		f->nph = 0;
-		int fd = tli_elfcore_bfile_fd(f);
 		Elf64_Ehdr eh;
-		if (fd >= 0 && pread(fd, &eh, sizeof(eh), 0) == (ssize_t)sizeof(eh) &&
+		if (f->state == BF_OK && pread(f->fd, &eh, sizeof(eh), 0) == (ssize_t)sizeof(eh) &&
 		    !memcmp(eh.e_ident, ELFMAG, SELFMAG) && eh.e_ident[EI_CLASS] == ELFCLASS64 &&
 		    eh.e_phentsize >= sizeof(Elf64_Phdr) && eh.e_phnum <= 4096 &&
 		    eh.e_phoff <= (uint64_t)INT64_MAX / 2) {
 			for (unsigned i = 0; i < eh.e_phnum && f->nph < BFILE_MAX_PH; i++) {
 				Elf64_Phdr ph;
-				if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) !=
+				if (pread(f->fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) !=
 				    (ssize_t)sizeof(ph))
 					break;
 				if (ph.p_type != PT_LOAD)
@@ -114,33 +118,106 @@ static unsigned file_prot(struct core *c, size_t file, uint64_t off)
 	return TLI_PROT_R;
 }
 
+TLI_VEC(mapvec, struct tli_mapping);
+
+/* One mapping [a, b) (prot 0: not in core), named after the file NT_FILE has at a
+ * unless that file was refused. */
+static bool add_map(struct core *c, struct mapvec *v, uint64_t a, uint64_t b, unsigned prot)
+{
+	struct tli_mapping *m = tli_vec_append(v);
+	if (!m)
+		return false;
+	*m = (struct tli_mapping){ .start = a, .end = b, .prot = prot };
+	const struct fmap *fm = tli_elfcore_find_fmap(c, a, NULL);
+	if (fm && c->files[fm->file].state != BF_REFUSED) {
+		const struct bfile *f = &c->files[fm->file];
+		m->offset = fm->ofs + (a - fm->start);
+		if (!(m->path = strdup(f->path ? f->path : f->orig)))
+			return false;
+	}
+	return true;
+}
+
+/* -v: a run of bytes that a file backs, or that is not in core although mapped readable. */
+static void say_run(const struct core *c, enum src src, uint64_t a, uint64_t b, const struct fmap *fm,
+		    const struct seg *s)
+{
+	if (!c->verbose || src == SRC_CORE || src == SRC_LOST) /* (truncation: warned about already) */
+		return;
+	const struct bfile *f = fm ? &c->files[fm->file] : NULL;
+	const char *p = f ? (f->path ? f->path : f->orig) : NULL;
+	if (src == SRC_FILE) {
+		fprintf(c->verbose, "tlinspect: core: 0x%" PRIx64 "-0x%" PRIx64 " from %s at offset 0x%" PRIx64 "\n",
+			a, b, p, fm->ofs + (a - fm->start));
+		return;
+	}
+	if (s && !(s->prot & TLI_PROT_R))
+		return;
+	const char *why = !f ? "no data in the core, no file"
+			  : f->state == BF_OK ? "past the end of"
+			  : f->state == BF_ABSENT ? "not readable here:" : "not read:";
+	fprintf(c->verbose, "tlinspect: core: 0x%" PRIx64 "-0x%" PRIx64 " not in core (%s%s%s)\n", a, b, why,
+		p ? " " : "", p ? p : "");
+}
+
+/* A readable PT_LOAD with bytes that neither the core nor any file holds (a bss-like
+ * p_memsz > p_filesz tail: gdb has nothing there either). */
+static void warn_unbacked(struct tli_target *t, struct core *c, const struct seg *s, uint64_t bytes)
+{
+	if (!bytes || !(s->prot & TLI_PROT_R))
+		return;
+	if (c->warn_unbacked++ < MAX_WARN_PER_KIND)
+		tli_target_warn(t, "PT_LOAD at vaddr 0x%" PRIx64 " (p_memsz 0x%" PRIx64 ", p_filesz 0x%" PRIx64
+				"): 0x%" PRIx64 " bytes have no data in the core and no file behind them; "
+				"they are not in core", s->vaddr, s->memsz, s->filesz, bytes);
+}
+
+/* Protection of the readable run at a: the segment's, or in a range of no segment (inside
+ * NT_FILE entry gap) the file's. */
+static unsigned run_prot(struct core *c, const struct seg *s, const struct fmap *gap, uint64_t a)
+{
+	return s ? s->prot : file_prot(c, gap->file, gap->ofs + (a - gap->start));
+}
+
+/* The mappings of [a, lim) (inside segment s, or of NT_FILE entry gap where no segment is:
+ * s NULL), split where it stops or starts being readable; the rest has prot 0. */
+static bool add_runs(struct tli_target *t, struct core *c, struct mapvec *v, const struct seg *s,
+		     const struct fmap *gap, uint64_t a, uint64_t lim)
+{
+	uint64_t run = a, unbacked = 0;
+	bool run_readable = true;
+	while (a < lim) {
+		uint64_t b;
+		const struct fmap *fm;
+		enum src src = tli_elfcore_source(c, s, a, lim, &b, &fm);
+		say_run(c, src, a, b, fm, s);
+		if (src == SRC_NONE && !fm)
+			unbacked += b - a;
+		bool readable = src != SRC_NONE;
+		if (a > run && readable != run_readable) {
+			if (!add_map(c, v, run, a, run_readable ? run_prot(c, s, gap, run) : 0))
+				return false;
+			run = a;
+		}
+		run_readable = readable;
+		a = b;
+	}
+	if (s)
+		warn_unbacked(t, c, s, unbacked);
+	return lim <= run || add_map(c, v, run, lim, run_readable ? run_prot(c, s, gap, run) : 0);
+}
+
 struct tli_error *tli_elfcore_build_maps(struct tli_target *t, struct core *c)
 {
-	/* every segment, plus the gaps between segments inside file entries:
-	 * each gap ends at a segment start or at an entry end */
-	size_t cap = 2 * c->nsegs + 2 * c->nfmaps + 1;
-	t->maps = calloc(cap, sizeof(*t->maps));
-	if (!t->maps)
-		return &tli_enomem;
-	for (size_t i = 0; i < c->nsegs; i++) {
-		const struct seg *s = &c->segs[i];
-		struct tli_mapping *m = &t->maps[t->nmaps++];
-		m->start = s->vaddr;
-		m->end = s->vaddr + s->memsz;
-		m->prot = s->prot;
-		const struct fmap *fm = tli_elfcore_find_fmap(c, s->vaddr);
-		if (fm) {
-			m->offset = fm->ofs + (s->vaddr - fm->start);
-			m->path = strdup(c->files[fm->file].path);
-			if (!m->path)
-				return &tli_enomem;
-		}
-	}
+	struct mapvec v = { 0 };
+	bool ok = true;
+	for (size_t i = 0; i < c->nsegs && ok; i++)
+		ok = add_runs(t, c, &v, &c->segs[i], NULL, c->segs[i].vaddr, c->segs[i].vaddr + c->segs[i].memsz);
 	/* file-backed ranges with no PT_LOAD at all: readable through the file */
-	for (size_t i = 0; i < c->nfmaps && t->nmaps < cap; i++) {
+	for (size_t i = 0; i < c->nfmaps && ok; i++) {
 		const struct fmap *fm = &c->fmaps[i];
 		uint64_t a = fm->start;
-		while (a < fm->end && t->nmaps < cap) {
+		while (a < fm->end && ok) {
 			uint64_t next;
 			const struct seg *s = tli_elfcore_find_seg(c, a, &next);
 			if (s) {
@@ -148,17 +225,18 @@ struct tli_error *tli_elfcore_build_maps(struct tli_target *t, struct core *c)
 				continue;
 			}
 			uint64_t b = next < fm->end ? next : fm->end;
-			struct tli_mapping *m = &t->maps[t->nmaps++];
-			m->start = a;
-			m->end = b;
-			m->offset = fm->ofs + (a - fm->start);
-			m->prot = file_prot(c, fm->file, m->offset);
-			m->path = strdup(c->files[fm->file].path);
-			if (!m->path)
-				return &tli_enomem;
+			ok = add_runs(t, c, &v, NULL, fm, a, b);
 			a = b;
 		}
 	}
-	qsort(t->maps, t->nmaps, sizeof(*t->maps), map_cmp);
+	t->maps = v.v; /* freed with the target, also on error */
+	t->nmaps = v.n;
+	if (!ok)
+		return &tli_enomem;
+	if (c->warn_unbacked > MAX_WARN_PER_KIND)
+		tli_target_warn(t, "%u readable PT_LOAD segments in total have bytes that are not in core",
+				c->warn_unbacked);
+	if (t->nmaps)
+		qsort(t->maps, t->nmaps, sizeof(*t->maps), map_cmp);
 	return NULL;
 }

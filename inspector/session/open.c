@@ -162,7 +162,8 @@ struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_
 			tli_error_drop(tli_session_gobin(s, &gb)); /* not Go: commands decide */
 		}
 	} else if (o->core) {
-		struct tli_core_opts co = { .exe = o->exe, .sysroot = o->sysroot };
+		struct tli_core_opts co = { .exe = o->exe, .sysroot = o->sysroot,
+					    .verbose = o->verbose ? stderr : NULL };
 		err = tli_core_open(o->core, &co, &s->target);
 		if (!err)
 			err = setup_layout(s, s->target->exe_path, s->target->at_entry);

@@ -303,7 +303,7 @@ static Elf64_Phdr *raw_phdr(unsigned char *buf, int i)
 	return (Elf64_Phdr *)(buf + eh->e_phoff + (size_t)i * eh->e_phentsize);
 }
 
-static void test_filesz_short_falls_back_or_zero_fills(void **state)
+static void test_filesz_short_falls_back_or_not_in_core(void **state)
 {
 	(void)state;
 	unsigned char *copy = malloc(G.size);
@@ -313,22 +313,37 @@ static void test_filesz_short_falls_back_or_zero_fills(void **state)
 	int ie = raw_load_index(copy, ehdr_addr);
 	assert_true(ie >= 0);
 	raw_phdr(copy, ie)->p_filesz = 0;
-	/* the heap buffer: anonymous -> zero fill */
+	/* the heap buffer: anonymous, no file behind it -> not in core (gdb: "Cannot access
+	 * memory"), never zeros */
 	int ih = raw_load_index(copy, G.rep.heap);
 	assert_true(ih >= 0);
 	raw_phdr(copy, ih)->p_filesz = 0;
+	uint64_t hvaddr = raw_phdr(copy, ih)->p_vaddr;
 	struct tli_target *t = NULL;
 	struct tli_error *e = tli_core_open_mem(copy, G.size, "copy", NULL, &t);
 	if (e)
 		fail_msg("%s", e->msg);
 	unsigned char got[64];
 	uint64_t before = tli_core_file_fallback_reads(t);
+	/* (the header page is gone: the executable is used unverified, with a warning) */
 	assert_null(tli_target_read(t, ehdr_addr, got, sizeof(got)));
 	assert_memory_equal(got, (const void *)(uintptr_t)ehdr_addr, sizeof(got));
 	assert_true(tli_core_file_fallback_reads(t) > before);
-	assert_null(tli_target_read(t, G.rep.heap, got, sizeof(got)));
-	for (size_t i = 0; i < sizeof(got); i++)
-		assert_int_equal(got[i], 0);
+	e = tli_target_read(t, G.rep.heap, got, sizeof(got));
+	assert_non_null(e);
+	assert_int_equal(e->code, TLI_E_FAULT);
+	assert_int_equal(e->addr, G.rep.heap);
+	tli_error_destroy(e);
+	/* its mapping says so: no protection, so no walker reads it; a warning names the segment */
+	const struct tli_mapping *m = tli_target_find_mapping(t, G.rep.heap);
+	assert_non_null(m);
+	assert_int_equal(m->prot, 0);
+	assert_false(tli_target_plausible(t, G.rep.heap, 8));
+	char want[64];
+	snprintf(want, sizeof(want), "PT_LOAD at vaddr 0x%" PRIx64 " ", hvaddr);
+	assert_non_null(warn_text(t));
+	assert_non_null(strstr(warn_text(t), want));
+	assert_non_null(strstr(warn_text(t), "not in core"));
 	tli_target_destroy(t);
 	free(copy);
 }
@@ -747,7 +762,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_threads_registers_memory),
 		cmocka_unit_test(test_text_through_nt_file),
-		cmocka_unit_test(test_filesz_short_falls_back_or_zero_fills),
+		cmocka_unit_test(test_filesz_short_falls_back_or_not_in_core),
 		cmocka_unit_test(test_build_id_check),
 		cmocka_unit_test(test_not_a_core),
 		cmocka_unit_test(test_truncated),

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file elfcore_files.c
+ * Which files named by the core's NT_FILE note may back memory: a core is
+ * untrusted input, so a file backs the mappings the core leaves out only if it
+ * is a regular ELF file whose build-id matches the one the core records for it
+ * (in the ELF header page the kernel and gcore keep: elfcore_buildid.c). Names
+ * are resolved inside --sysroot (core/fileio.h tli_open_regular_in: ".." and
+ * symlinks stay inside it) and checked before anything is opened, so no FIFO or
+ * device is ever opened; a file the core has no build-id for is not even
+ * opened. Every other file's mappings read as not in core, with one warning per
+ * file. The executable has its own rules (elfcore_exe.c).
+ */
+#include "elfcore_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/fileio.h"
+
+/* The outcome of a lookup that found no regular file. */
+static void not_found(struct bfile *f, int e)
+{
+	if (e == EINVAL) {
+		f->state = BF_REFUSED;
+		snprintf(f->why, sizeof(f->why), "is not a regular file");
+	} else {
+		f->state = BF_ABSENT;
+		f->open_err = e;
+	}
+}
+
+/* f->path = where the lookup went (res), unless the lookup could not say. */
+static void set_path(struct bfile *f, char *res)
+{
+	if (res) {
+		free(f->path);
+		f->path = res;
+	}
+}
+
+int tli_elfcore_open_file(struct bfile *f, const char *sysroot)
+{
+	struct stat st;
+	int fd;
+	if (f->given) {
+		fd = tli_open_regular(f->path);
+		if (fd >= 0 && fstat(fd, &st) != 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			fd = -1;
+		}
+	} else {
+		char *res = NULL;
+		fd = tli_open_regular_in(sysroot, f->orig, &st, &res);
+		int e = errno;
+		set_path(f, res);
+		errno = e;
+	}
+	if (fd < 0) {
+		not_found(f, errno);
+		return -1;
+	}
+	f->size = (uint64_t)st.st_size;
+	return fd;
+}
+
+/* One file other than the executable: BF_OK only with a matching build-id. */
+static void check_file(struct core *c, size_t i, const char *sysroot)
+{
+	struct bfile *f = &c->files[i];
+	struct buildids cb = { 0 }, fb = { 0 };
+	tli_elfcore_core_buildids(c, i, &cb);
+	if (!cb.gnu_len && !cb.go_len) { /* nothing to compare with: do not even open it */
+		struct stat st;
+		char *res = NULL;
+		int r = tli_stat_regular_in(sysroot, f->orig, &st, &res);
+		int e = errno;
+		set_path(f, res);
+		if (r < 0) {
+			not_found(f, e);
+			return;
+		}
+		f->state = BF_REFUSED;
+		snprintf(f->why, sizeof(f->why), "has no build-id in the core to compare with (the core "
+			 "holds no ELF header of it)");
+		return;
+	}
+	int fd = tli_elfcore_open_file(f, sysroot);
+	if (fd < 0)
+		return;
+	char a[2 * MAX_BUILDID + 1], b[2 * MAX_BUILDID + 1];
+	const char *kind = "";
+	f->state = BF_REFUSED;
+	if (f->size < sizeof(Elf64_Ehdr) || !tli_elfcore_file_buildids(fd, &fb)) {
+		snprintf(f->why, sizeof(f->why), "is not an ELF file");
+	} else {
+		switch (tli_elfcore_compare_buildids(&fb, &cb, &kind, a, b)) {
+		case BID_MISMATCH:
+			snprintf(f->why, sizeof(f->why), "has %s %.160s, the core records %.160s", kind, a, b);
+			break;
+		case BID_UNKNOWN:
+			tli_elfcore_buildid_text(&cb, b, sizeof(b));
+			snprintf(f->why, sizeof(f->why), "has no build-id to compare with the core's (%.300s)", b);
+			break;
+		case BID_MATCH:
+			tli_elfcore_buildid_text(&cb, b, sizeof(b));
+			snprintf(f->why, sizeof(f->why), "build-id %.300s, as the core records", b);
+			f->state = BF_OK;
+			f->verified = true;
+			f->fd = fd;
+			return;
+		}
+	}
+	close(fd);
+}
+
+/* Where each file's offset 0 is mapped (its header page, if the core holds it) and its first mapping. */
+static void locate_files(struct core *c)
+{
+	for (size_t i = c->nfmaps; i-- > 0;) { /* downwards: the lowest entry is seen last */
+		const struct fmap *fm = &c->fmaps[i];
+		struct bfile *f = &c->files[fm->file];
+		f->at = fm->start;
+		if (fm->ofs == 0) {
+			f->hdr = fm->start;
+			f->hdr_len = fm->end - fm->start;
+		}
+	}
+}
+
+static void report(struct tli_target *t, struct core *c)
+{
+	for (size_t i = 0; i < c->nfiles; i++) {
+		const struct bfile *f = &c->files[i];
+		const char *p = f->path ? f->path : f->orig;
+		if (f->state == BF_REFUSED && (long)i != c->exe_file)
+			tli_target_warn(t, "%s named in the core (at 0x%" PRIx64 ") %s; not read: its "
+					"mappings are not in core", p, f->at, f->why);
+		if (!c->verbose)
+			continue;
+		if (f->state == BF_OK)
+			fprintf(c->verbose, "tlinspect: core: %s backs memory (%s)\n", p, f->why);
+		else if (f->state == BF_REFUSED)
+			fprintf(c->verbose, "tlinspect: core: %s %s: not read\n", p, f->why);
+		else
+			fprintf(c->verbose, "tlinspect: core: %s is not readable here (%s)\n", p,
+				strerror(f->open_err ? f->open_err : ENOENT));
+	}
+}
+
+struct tli_error *tli_elfcore_check_files(struct tli_target *t, struct core *c, const struct tli_core_opts *opts,
+					  const char *name)
+{
+	locate_files(c);
+	struct tli_error *err = tli_elfcore_check_exe(t, c, opts, name);
+	if (err)
+		return err;
+	for (size_t i = 0; i < c->nfiles; i++)
+		if ((long)i != c->exe_file)
+			check_file(c, i, opts ? opts->sysroot : NULL);
+	report(t, c);
+	return NULL;
+}
