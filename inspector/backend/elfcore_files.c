@@ -87,6 +87,7 @@ static void check_file(struct core *c, size_t i, const char *sysroot)
 			return;
 		}
 		f->state = BF_REFUSED;
+		f->quiet = true;
 		snprintf(f->why, sizeof(f->why), "has no build-id in the core to compare with (the core "
 			 "holds no ELF header of it)");
 		return;
@@ -137,11 +138,15 @@ static void locate_files(struct core *c)
 static void report(struct tli_target *t, struct core *c)
 {
 	for (size_t i = 0; i < c->nfiles; i++) {
-		const struct bfile *f = &c->files[i];
+		struct bfile *f = &c->files[i];
 		const char *p = f->path ? f->path : f->orig;
-		if (f->state == BF_REFUSED && (long)i != c->exe_file)
+		/* a file refused for what it is (not regular, not ELF, another build-id) is news now; one
+		 * refused only for want of a build-id to compare is, when a read needs it (elfcore_read.c) */
+		if (f->state == BF_REFUSED && !f->quiet && (long)i != c->exe_file) {
+			f->warned = true;
 			tli_target_warn(t, "%s named in the core (at 0x%" PRIx64 ") %s; not read: its "
 					"mappings are not in core", p, f->at, f->why);
+		}
 		if (!c->verbose)
 			continue;
 		if (f->state == BF_OK)

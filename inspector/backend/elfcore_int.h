@@ -60,6 +60,9 @@ struct bfile {
 	uint64_t at;   /**< start of its first mapping (for messages) */
 	uint64_t hdr, hdr_len; /**< where its file offset 0 is mapped ([hdr, hdr+hdr_len)); hdr_len 0: nowhere */
 	char why[400]; /**< BF_REFUSED: why (and for -v, what BF_OK rests on) */
+	bool quiet;   /**< BF_REFUSED only for want of a build-id to compare (data files: locales, fonts):
+	                   warned about only when a read needs it */
+	bool warned;  /**< BF_REFUSED: the target's warnings say why already */
 	int nph;      /**< PT_LOADs of the file (for protections), -1 = not read */
 	struct { uint64_t off, end; unsigned prot; } ph[BFILE_MAX_PH];
 };

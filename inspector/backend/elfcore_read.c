@@ -15,6 +15,7 @@
 #include "elfcore_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -119,8 +120,21 @@ static int none_errno(const struct core *c, const struct fmap *fm)
 	return EFAULT;
 }
 
+/* A read needed bytes of a file the core names but that was refused as backing (not the
+ * file the core was made with, not a regular file, ...): say so once per file. Refused files
+ * nothing reads (locale data, fonts) stay silent; -v lists them all. */
+static void warn_refused(struct tli_target *t, struct core *c, const struct fmap *fm)
+{
+	struct bfile *f = fm ? &c->files[fm->file] : NULL;
+	if (!f || f->state != BF_REFUSED || f->warned || (long)fm->file == c->exe_file)
+		return;
+	f->warned = true;
+	tli_target_warn(t, "%s named in the core (at 0x%" PRIx64 ") %s; not read: its mappings are not in core",
+			f->path ? f->path : f->orig, f->at, f->why);
+}
+
 /* Read one range; core_only: never use backing files. */
-static void core_read_one(struct core *c, struct tli_read *r, bool core_only)
+static void core_read_one(struct tli_target *t, struct core *c, struct tli_read *r, bool core_only)
 {
 	unsigned char *buf = r->buf;
 	while (r->got < r->len) {
@@ -141,6 +155,8 @@ static void core_read_one(struct core *c, struct tli_read *r, bool core_only)
 			continue;
 		}
 		if (src != SRC_FILE || core_only) {
+			if (src == SRC_NONE && t)
+				warn_refused(t, c, fm);
 			r->err = src == SRC_LOST ? ENODATA : src == SRC_NONE ? none_errno(c, fm) : EFAULT;
 			return;
 		}
@@ -160,7 +176,7 @@ static struct tli_error *core_read_many(struct tli_target *t, struct tli_read *r
 	for (size_t i = 0; i < n; i++) {
 		reads[i].got = 0;
 		reads[i].err = 0;
-		core_read_one(c, &reads[i], false);
+		core_read_one(t, c, &reads[i], false);
 	}
 	return NULL;
 }
@@ -168,7 +184,7 @@ static struct tli_error *core_read_many(struct tli_target *t, struct tli_read *r
 size_t tli_elfcore_read_core_only(struct core *c, uint64_t addr, void *buf, size_t len)
 {
 	struct tli_read r = { .addr = addr, .buf = buf, .len = len };
-	core_read_one(c, &r, true);
+	core_read_one(NULL, c, &r, true);
 	return r.got;
 }
 
