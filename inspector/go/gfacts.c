@@ -136,3 +136,17 @@ json_t *tli_go_hex(uint64_t v)
 	*p = 0;
 	return json_string(out);
 }
+
+void tli_go_ids_keep_smallest(json_t *ids, uint64_t goid, size_t max)
+{
+	size_t n = json_array_size(ids);
+	if (n >= max) {
+		if (!n || (uint64_t)json_integer_value(json_array_get(ids, n - 1)) <= goid)
+			return;
+		json_array_remove(ids, --n);
+	}
+	size_t at = n;
+	while (at > 0 && (uint64_t)json_integer_value(json_array_get(ids, at - 1)) > goid)
+		at--;
+	json_array_insert_new(ids, at, json_integer((json_int_t)goid));
+}

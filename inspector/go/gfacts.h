@@ -76,4 +76,10 @@ bool tli_go_reason_sema(const char *reason);
 /** An address as the JSON trees write it: the string "0x..." (lower-case hex). */
 json_t *tli_go_hex(uint64_t v);
 
+/**
+ * A group's goroutine ids: keep the `max` smallest, ascending (goroutines are met in allgs
+ * order, not by id), so a group always names its oldest members.
+ */
+void tli_go_ids_keep_smallest(json_t *ids, uint64_t goid, size_t max);
+
 #endif

@@ -341,9 +341,7 @@ static struct tli_error *group_add(struct listing *L, const struct gcap *g, cons
 	if (!added) {
 		struct group *gr = &L->groups.v[gi];
 		gr->count++;
-		json_t *gids = json_object_get(gr->obj, "ids");
-		if (json_array_size(gids) < GROUP_IDS)
-			json_array_append_new(gids, json_integer((json_int_t)goid));
+		tli_go_ids_keep_smallest(json_object_get(gr->obj, "ids"), goid, GROUP_IDS);
 		return NULL;
 	}
 	json_t *go = json_object();

@@ -283,9 +283,7 @@ static void add_to_group(struct report *rp, const struct tli_go_chan_g *g, json_
 		json_array_append_new(rp->groups, gr);
 	}
 	json_object_set_new(gr, "count", json_integer(json_integer_value(json_object_get(gr, "count")) + 1));
-	json_t *ids = json_object_get(gr, "ids");
-	if (json_array_size(ids) < 10)
-		json_array_append_new(ids, json_integer(g->goid));
+	tli_go_ids_keep_smallest(json_object_get(gr, "ids"), (uint64_t)g->goid, 10);
 }
 
 static void add_leaked(struct report *rp, const struct tli_go_chan_g *g, const struct tli_go_ginfo *x,

@@ -4,7 +4,8 @@
 # of `chan v`) or of a goroutine descriptor used to print garbage with exit 0 (len 824634466304,
 # "closed", "timer channel"). The oracle: `chans` lists every channel goroutines wait on and the
 # globals holding one; each listed channel must decode, the slots and gs must be refused.
-# Target: the demo (newest Go), frozen. Ends with "notachan: N passed, N failed".
+# Also: each goroutine group lists its smallest ids in order. Target: the demo (newest Go), frozen.
+# Ends with "notachan: N passed, N failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export TLI_OUT=${TLI_OUT:-$ROOT/tests/out}/notachan
@@ -47,6 +48,28 @@ for kind in slot g; do
 		fi
 	done
 done
+# (the listing's groups, on the same frozen demo) each group names its smallest goroutine ids,
+# ascending - the oracle is the listing itself: the goroutines with the group's key
+res=$(python3 - "$TLI_OUT/g.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))["go"]
+def key(o):
+    u, c = o.get("user") or {}, o.get("created_by") or {}
+    return (o.get("status"), o.get("wait_reason"), u.get("function"), u.get("pc"), c.get("pc"))
+members = {}
+for g in d["goroutines"]:
+    if not g.get("system"):
+        members.setdefault(key(g), []).append(g["id"])
+bad = []
+for gr in d["summary"]["groups"]:
+    want = sorted(members.get(key(gr), []))[:10]
+    if gr["ids"] != want:
+        bad.append("%s: %s, want %s" % (gr.get("wait_reason"), gr["ids"], want))
+print("; ".join(bad[:3]) if bad else "ok %d" % len(d["summary"]["groups"]))
+PY
+)
+case $res in ok*) ok "each of the ${res#ok } groups lists its smallest ids, ascending" ;; *) bad "group ids: $res" ;; esac
+
 # explain chan draws an hchan field by field: the same refusal
 a=${gs%%,*}
 "$TLI" --pid "$pid" explain chan "$a" > "$TLI_OUT/e.out" 2> "$TLI_OUT/e.err"
