@@ -31,4 +31,11 @@ struct tli_error *tli_live_open(int pid, const struct tli_live_opts *opts, struc
  */
 void tli_live_install_signal_guard(void);
 
+/**
+ * Release every live target held stopped, now, from anywhere: the guard's raw ptrace
+ * detaches over its static table (async-signal-safe, no allocation). For a process about
+ * to end without returning (cli/main.c when an allocation fails).
+ */
+void tli_live_release_all(void);
+
 #endif

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go stripped chans glibc maps cores cache stop attach faces}"
+SUITES="${SUITES:-go stripped chans glibc maps cores cache stop attach nomem faces}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -58,6 +58,8 @@ for s in $SUITES; do
 	stop) run_suite stop bash tests/integration/stop.sh ;;
 	# every thread captured, or exit 4 naming the thread another tracer holds
 	attach) run_suite attach bash tests/integration/attach.sh ;;
+	# short of memory (ulimit -v): exit 0 with the whole answer or 13, never a crash or less
+	nomem) run_suite nomem bash tests/integration/nomem.sh ;;
 	faces)
 		for f in tests/integration/faces/*.sh; do
 			[ -f "$f" ] && run_suite "faces-$(basename "$f" .sh)" bash "$f"
