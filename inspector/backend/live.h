@@ -40,4 +40,11 @@ void tli_live_install_signal_guard(void);
  */
 size_t tli_live_reap_pending(void);
 
+/**
+ * Release every live target held stopped, now, from anywhere: the guard's raw ptrace
+ * detaches over its static table (async-signal-safe, no allocation). For a process about
+ * to end without returning (cli/main.c when an allocation fails).
+ */
+void tli_live_release_all(void);
+
 #endif

@@ -66,6 +66,11 @@ static void guard_atexit(void)
 	guard_detach_all();
 }
 
+void tli_live_release_all(void)
+{
+	guard_detach_all();
+}
+
 void tli_live_guard_block(sigset_t *old)
 {
 	sigset_t all;

@@ -358,9 +358,23 @@ void tli_cli_error_json(FILE *f, const struct tli_error *e)
 	json_decref(doc);
 }
 
+/* Allocations that had failed before this command (core/error.h tli_oom_count). */
+static uint64_t oom_base;
+
+/* An allocation failed during this command: whatever went wrong then (libdw reports a
+ * "bad unit header", a walker "no libc mapped" ...), it started with memory. */
+static struct tli_error *oom_first(struct tli_error *e)
+{
+	if (e->code == TLI_E_NOMEM || e->code == TLI_E_INTERRUPTED || tli_oom_count() == oom_base)
+		return e;
+	e->code = TLI_E_NOMEM;
+	return tli_error_wrap(e, "out of memory");
+}
+
 /* Print the error, free it, return the exit status. */
 static int report(const struct tli_cli_opts *o, FILE *out, FILE *errf, struct tli_error *e)
 {
+	e = oom_first(e);
 	int code = e->code == TLI_OK ? TLI_E_INTERNAL : (int)e->code;
 	if (o->gdb_hint && !o->pages && o->pid > 0 && e->code == TLI_E_PERM) {
 		/* the gdb face falls back to reading through gdb (--pages): a note, no error */
@@ -511,6 +525,13 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 		tli_session_describe(s, doc);
 	json_t *final = normalize(doc);
 	json_decref(doc);
+	if (tli_oom_count() != oom_base) { /* never an answer missing what could not be allocated */
+		json_decref(final);
+		tli_session_destroy(s);
+		return report(o, out, errf, tli_error_create(TLI_E_NOMEM, "out of memory during the command (%llu "
+							     "time(s)): the answer would be incomplete",
+							     (unsigned long long)(tli_oom_count() - oom_base)));
+	}
 	if (hook)
 		hook(cmd->name, final, hook_arg);
 
@@ -541,6 +562,8 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 	}
 	json_decref(final);
 	tli_session_destroy(s);
+	if (!err && tli_oom_count() != oom_base)
+		err = tli_error_create(TLI_E_NOMEM, "out of memory while printing: the output is incomplete");
 	if (err)
 		return report(o, out, errf, err);
 	return 0;
@@ -548,6 +571,7 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 
 int tli_cli_run_ex(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cli_result_hook hook, void *arg)
 {
+	oom_base = tli_oom_count();
 	if (!o->gdb_hint || o->pid > 0 || o->core || o->print_commands || o->print_options || o->help ||
 	    o->pages_slot || o->cmd->needs_target == TLI_TARGET_NEVER) {
 		if (o->gdb_hint) { /* consume gdb's output anyway: its pipe writer must not fail */

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "error.h"
 
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,12 +11,26 @@ struct tli_error tli_enomem = {
 	.code = TLI_E_NOMEM, .err_no = 12, .addr = 0, .msg = "out of memory",
 };
 
+static _Atomic uint64_t oom_count;
+
+void tli_oom_note(void)
+{
+	atomic_fetch_add_explicit(&oom_count, 1, memory_order_relaxed);
+}
+
+uint64_t tli_oom_count(void)
+{
+	return atomic_load_explicit(&oom_count, memory_order_relaxed);
+}
+
 static struct tli_error *verror(enum tli_errcode code, int err_no, uint64_t addr,
 				const char *fmt, va_list ap)
 {
 	struct tli_error *e = calloc(1, sizeof(*e));
-	if (!e)
+	if (!e) {
+		tli_oom_note(); /* the error becomes "out of memory" */
 		return &tli_enomem;
+	}
 	e->code = code;
 	e->err_no = err_no;
 	e->addr = addr;
@@ -37,6 +53,8 @@ struct tli_error *tli_error_create(enum tli_errcode code, const char *fmt, ...)
 
 struct tli_error *tli_error_errno(enum tli_errcode code, int err_no, const char *fmt, ...)
 {
+	if (err_no == ENOMEM) /* an mmap of a file, a read through a kernel buffer ... */
+		code = TLI_E_NOMEM;
 	va_list ap;
 	va_start(ap, fmt);
 	struct tli_error *e = verror(code, err_no, 0, fmt, ap);
@@ -72,6 +90,8 @@ struct tli_error *tli_error_wrap(struct tli_error *err, const char *fmt, ...)
 
 void tli_error_destroy(struct tli_error *err)
 {
+	if (err && err->code == TLI_E_NOMEM)
+		tli_oom_note(); /* dropped or reported: either way the answer is not whole */
 	if (err && err != &tli_enomem)
 		free(err);
 }

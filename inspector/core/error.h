@@ -42,7 +42,7 @@ struct tli_error {
 /** Create an error (never returns NULL; falls back to a static ENOMEM error). */
 struct tli_error *tli_error_create(enum tli_errcode code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/** Same, with errno text appended (": <strerror>"). */
+/** Same, with errno text appended (": <strerror>"); err_no ENOMEM makes it TLI_E_NOMEM. */
 struct tli_error *tli_error_errno(enum tli_errcode code, int err_no, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /** Same, recording a faulting address. */
@@ -73,6 +73,22 @@ static inline bool tli_error_drop(struct tli_error *err)
 
 /** Static out-of-memory error, usable without allocating. */
 extern struct tli_error tli_enomem;
+
+/**
+ * Out-of-memory accounting. Many steps degrade instead of failing when something cannot
+ * be had (an item skipped, a set not grown, an error dropped): right for damaged target
+ * data, wrong for memory, because the answer would silently be smaller. So running out
+ * is noted here, process-wide - tli_error_destroy notes every TLI_E_NOMEM error, reported
+ * or dropped (a mapping that failed with ENOMEM becomes one, tli_error_errno) - and the
+ * CLI compares the count before and after a command: if it moved, the command exits
+ * TLI_E_NOMEM instead of printing an answer (docs/exit-codes.md). In the tlinspect
+ * executable a failed malloc never returns at all (cli/main.c: the target is released and
+ * the run ends with 13). A best-effort allocation whose failure changes nothing (a
+ * reservation before the stop) uses tli_big_alloc (mmap) and creates no error.
+ */
+void tli_oom_note(void);
+/** Failed allocations noted since the process started. */
+uint64_t tli_oom_count(void);
 
 /** Human name of a code ("no target", "permission denied", ...). */
 const char *tli_errcode_name(enum tli_errcode code);

@@ -114,6 +114,8 @@ void tli_goheap_destroy(struct tli_goheap *h)
 	free(h->allocbits);
 	if (h->copy)
 		tli_big_free(h->copy, h->copy_len);
+	if (h->resv)
+		tli_big_free(h->resv, h->resv_len);
 	free(h->spans);
 	tli_vec_free(&h->special_roots);
 	tli_vec_free(&h->special_words);

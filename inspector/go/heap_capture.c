@@ -138,15 +138,28 @@ static struct tli_error *capture_alloc_bits(struct tli_goheap *h)
 	return err;
 }
 
-/* the object memory of scannable spans, into one pre-faulted mapping
- * (faulting a fresh page per 4 KiB of copy dominated the pause otherwise) */
+/* the object memory of scannable spans, into one pre-faulted mapping (faulting a fresh
+ * page per 4 KiB of copy dominated the pause otherwise): the one reserved before the
+ * stop if the heap still fits in it */
 static struct tli_error *capture_span_memory(struct tli_goheap *h)
 {
 	uint64_t total = 0;
 	for (size_t i = 0; i < h->nspans; i++)
 		if (!h->spans[i].noscan)
 			total += (h->spans[i].end - h->spans[i].start + 7) & ~7ull;
-	if (total) {
+	if (h->resv && total && total <= h->resv_len) {
+		/* the unused tail goes back at once (virtual memory: ulimit -v) */
+		uint64_t keep = (total + (2u << 20) - 1) & ~((2ull << 20) - 1);
+		if (keep < h->resv_len)
+			tli_big_free(h->resv + keep, h->resv_len - keep);
+		h->copy = h->resv;
+		h->copy_len = keep < h->resv_len ? keep : h->resv_len;
+		h->resv = NULL;
+	} else if (h->resv) {
+		tli_big_free(h->resv, h->resv_len);
+		h->resv = NULL;
+	}
+	if (total && !h->copy) {
 		h->copy = tli_big_alloc(total);
 		if (!h->copy)
 			return tli_error_create(TLI_E_NOMEM, "out of memory copying the Go heap (%" PRIu64 " bytes)",
@@ -173,6 +186,78 @@ static struct tli_error *capture_span_memory(struct tli_goheap *h)
 			memset((uint8_t *)rs[i].buf + rs[i].got, 0, rs[i].len - rs[i].got);
 	free(rs);
 	return err;
+}
+
+/* ---- before the stop ---- */
+
+/* Span headers peeked per round: bounded scratch (RESV_BATCH * sizeof(runtime.mspan) bytes). */
+#define RESV_BATCH 1024u
+
+/* [addr, +len) of the running target, all of it (false: not, or only partly) */
+static bool peek(struct tli_target *t, uint64_t addr, void *buf, size_t len)
+{
+	struct tli_read r = { .addr = addr, .buf = buf, .len = len };
+	return !tli_error_drop(tli_target_peek_many(t, &r, 1)) && r.got == len;
+}
+
+/* the copy capture_span_memory would need now: scannable in-use spans of the running
+ * target, peeked in rounds of RESV_BATCH headers; scratch from tli_big_alloc_lazy, so
+ * that a failure is no allocation failure of the answer (core/error.h) */
+static uint64_t peek_copy_bytes(struct tli_goheap *h)
+{
+	struct tli_target *t = h->s->target;
+	const struct tli_goheap_layout *L = &h->L;
+	uint8_t hdr[24];
+	if (!peek(t, L->mheap + L->allspans_off, hdr, sizeof(hdr)))
+		return 0;
+	uint64_t arr = tli_rd64(hdr), len = tli_rd64(hdr + 8), total = 0;
+	if (!len || len > MAX_SPANS || !tli_target_plausible(t, arr, len * 8))
+		return 0;
+	size_t scratch = (size_t)len * 8 + RESV_BATCH * (L->mspan_size + sizeof(struct tli_read));
+	uint64_t *ptrs = tli_big_alloc_lazy(scratch);
+	if (!ptrs)
+		return 0;
+	uint8_t *hb = (uint8_t *)(ptrs + len);
+	struct tli_read *rs = (struct tli_read *)(hb + RESV_BATCH * L->mspan_size);
+	if (!peek(t, arr, ptrs, (size_t)len * 8))
+		len = 0;
+	for (uint64_t i = 0; i < len;) {
+		size_t nr = 0;
+		for (; i < len && nr < RESV_BATCH; i++)
+			if (ptrs[i] && tli_target_plausible(t, ptrs[i], L->mspan_size)) {
+				rs[nr] = (struct tli_read){ .addr = ptrs[i], .buf = hb + nr * L->mspan_size,
+							    .len = L->mspan_size };
+				nr++;
+			}
+		if (nr && tli_error_drop(tli_target_peek_many(t, rs, nr)))
+			break;
+		for (size_t j = 0; j < nr; j++) {
+			struct tli_goheap_span sp;
+			if (rs[j].got == rs[j].len && decode_span(L, rs[j].buf, &sp) == SPAN_OK && !sp.noscan)
+				total += (sp.end - sp.start + 7) & ~7ull;
+		}
+	}
+	tli_big_free(ptrs, scratch);
+	return total;
+}
+
+uint64_t tli_goheap_reserve(struct tli_goheap *h)
+{
+	struct tli_target *t = h->s->target;
+	if (h->resv || t->kind != TLI_TARGET_LIVE || !t->stop_deferred || t->released || t->stop_error)
+		return 0;
+	uint64_t need = peek_copy_bytes(h);
+	if (!need)
+		return 0;
+	/* the heap may grow until the stop: room for 1/32 more, faulted only if used, and
+	 * unmapped after the capture; beyond it, the capture allocates anew */
+	uint64_t len = need + need / 32 + (2u << 20);
+	h->resv = tli_big_alloc_lazy(len);
+	if (!h->resv)
+		return 0;
+	h->resv_len = len;
+	tli_big_populate(h->resv, need);
+	return len;
 }
 
 /* one special record of span sp: a finalizer or cleanup keeps sp.start+offset and its own words */

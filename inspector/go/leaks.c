@@ -161,8 +161,8 @@ static struct tli_error *reachability(struct tli_go_waitfor *w, struct tli_gohea
 		if (err)
 			return err;
 		*iters = fixpoint(w, m);
-		if (m->oom)
-			snprintf(w->problem, sizeof(w->problem), "out of memory during marking");
+		if (m->oom) /* some objects were not scanned: the goroutines they reach would be "leaked" */
+			return tli_error_create(TLI_E_NOMEM, "out of memory marking the Go heap");
 	}
 	if (trace)
 		trace_objects(w, m);
@@ -386,6 +386,7 @@ struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_le
 	int iters = 0;
 	bool reach_ok;
 	if ((err = reachability(&w, &m, &iters, &reach_ok))) {
+		tli_goheap_marker_free(&m);
 		tli_go_waitfor_free(&w);
 		return err;
 	}

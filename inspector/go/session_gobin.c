@@ -12,6 +12,8 @@ struct tli_error *tli_session_gobin(struct tli_session *s, struct tli_gobin **re
 		if (!exe)
 			return tli_error_create(TLI_E_NO_INFO, "executable unknown; pass --exe");
 		struct tli_error *err = tli_gobin_open(exe, &s->gobin);
+		if (err && err->code == TLI_E_NOMEM)
+			s->gobin_tried = false; /* not "not a Go program" next time: try again */
 		if (err)
 			return err;
 	}

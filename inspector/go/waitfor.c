@@ -57,6 +57,7 @@ struct tli_error *tli_go_waitfor_capture(struct tli_go_waitfor *w, bool (*betwee
 		if (w->heap)
 			err = tli_goheap_new(w->s, w->rt, &w->h);
 	}
+	uint64_t reserved = !err && w->h ? tli_goheap_reserve(w->h) : 0; /* before the stop */
 	t[1] = now_s();
 	if (!err)
 		err = tli_go_rt_capture(w->rt);
@@ -78,8 +79,9 @@ struct tli_error *tli_go_waitfor_capture(struct tli_go_waitfor *w, bool (*betwee
 	tli_target_release(w->s->target);
 	t[7] = now_s();
 	if (w->s->opts.verbose)
-		fprintf(stderr, "go leaks: layout %.3f s, goroutines %.3f s, channels %.3f s, roots+stacks %.3f s, "
-			"heap %.3f s, types %.3f s, other walkers+release %.3f s\n", t[1] - t[0], t[2] - t[1],
+		fprintf(stderr, "go leaks: layout + heap reserve (%.0f MiB) %.3f s, goroutines %.3f s, channels %.3f s, "
+			"roots+stacks %.3f s, heap %.3f s, types %.3f s, other walkers+release %.3f s\n",
+			(double)reserved / (1 << 20), t[1] - t[0], t[2] - t[1],
 			t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5], t[7] - t[6]);
 	if (!err)
 		tli_go_chans_report_warnings(w->s, w->c, false); /* at most 20 lines */

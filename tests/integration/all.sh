@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go stripped chans userloc notachan glibc maps cores crafted cache stop attach install faces}"
+SUITES="${SUITES:-go stripped chans userloc notachan glibc maps cores crafted cache stop attach install nomem pause faces}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -68,6 +68,10 @@ for s in $SUITES; do
 	attach) run_suite attach bash tests/integration/attach.sh ;;
 	# make install: what a user needs, no sources
 	install) run_suite install bash tests/integration/install.sh ;;
+	# short of memory (ulimit -v): exit 0 with the whole answer or 13, never a crash or less
+	nomem) run_suite nomem bash tests/integration/nomem.sh ;;
+	# Go leaks faults its copy of the heap in before the stop, not inside it
+	pause) run_suite pause bash tests/integration/pause.sh ;;
 	faces)
 		for f in tests/integration/faces/*.sh; do
 			[ -f "$f" ] && run_suite "faces-$(basename "$f" .sh)" bash "$f"

@@ -276,6 +276,132 @@ static void test_heap_mark_typed(void **state)
 	tli_vec_free(&f.h.tinfo);
 }
 
+/* ---- go/heap: the copy reserved before the stop (tli_goheap_reserve) ---- */
+
+#define ALLSPANS (IMG + 0x400)   /* mheap_.allspans: {array, len, cap} */
+#define SPANARR  (IMG + 0x500)
+#define MSPAN1   (IMG + 0x600)   /* mspan headers of the fake layout below, 64 bytes */
+#define MSPAN2   (IMG + 0x700)
+#define ABITS    (IMG + 0x800)
+#define SPAN1    (IMG + 0x8000)  /* scannable: 64 objects of 64 bytes */
+#define SPAN2    (IMG + 0xa000)  /* noscan: 32 objects of 128 bytes */
+
+static const struct tli_goheap_layout HL = {
+	.mheap = ALLSPANS, .allspans_off = 0, .mspan_size = 64,
+	.sp_start = 0, .sp_nelems = 8, .sp_nelems_sz = 8, .sp_freeindex = 16, .sp_freeindex_sz = 8,
+	.sp_allocbits = 24, .sp_state = 32, .sp_elemsize = 40, .sp_spanclass = 48, .sp_specials = 56,
+	.span_inuse = 1,
+};
+
+static int fake_stops;
+
+static struct tli_error *fake_stop(struct tli_target *t)
+{
+	(void)t;
+	fake_stops++;
+	return NULL;
+}
+
+static void fake_release(struct tli_target *t)
+{
+	(void)t;
+}
+
+static const struct tli_target_ops live_ops = {
+	.name = "fake-live", .read_many = fake_read_many, .stop = fake_stop, .release = fake_release,
+};
+
+static void put_mspan(uint64_t at, uint64_t start, uint64_t nelems, uint64_t elemsize, uint8_t spanclass)
+{
+	put64(at + HL.sp_start, start);
+	put64(at + HL.sp_nelems, nelems);
+	put64(at + HL.sp_freeindex, nelems);
+	put64(at + HL.sp_allocbits, ABITS);
+	img[at + HL.sp_state - IMG] = 1;
+	put64(at + HL.sp_elemsize, elemsize);
+	img[at + HL.sp_spanclass - IMG] = spanclass;
+}
+
+/* a running process opened with a deferred stop, its heap two spans */
+static struct tli_goheap *reserve_fixture(struct tli_session *s)
+{
+	memset(img, 0, sizeof(img));
+	put64(ALLSPANS, SPANARR);
+	put64(ALLSPANS + 8, 2);
+	put64(ALLSPANS + 16, 2);
+	put64(SPANARR, MSPAN1);
+	put64(SPANARR + 8, MSPAN2);
+	put_mspan(MSPAN1, SPAN1, 64, 64, 5 << 1);
+	put_mspan(MSPAN2, SPAN2, 32, 128, 6 << 1 | 1);
+	for (uint64_t a = SPAN1; a < SPAN1 + 4096; a += 8)
+		put64(a, a * 3);
+	struct tli_target *t = fake_target();
+	assert_non_null(t);
+	t->ops = &live_ops;
+	t->kind = TLI_TARGET_LIVE;
+	t->stop_deferred = true;
+	*s = (struct tli_session){ .target = t };
+	struct tli_goheap *h = calloc(1, sizeof(*h));
+	assert_non_null(h);
+	h->s = s;
+	h->L = HL;
+	fake_stops = 0;
+	return h;
+}
+
+static void test_heap_reserve_before_stop(void **state)
+{
+	(void)state;
+	struct tli_session s;
+	struct tli_goheap *h = reserve_fixture(&s);
+	/* sized from the running process (peeked: not stopped), allocated and faulted */
+	assert_true(tli_goheap_reserve(h) >= 4096);
+	assert_int_equal(fake_stops, 0);
+	assert_true(s.target->stop_deferred);
+	uint8_t *resv = h->resv;
+	assert_non_null(resv);
+	/* the capture stops the target and copies into the reserved memory */
+	assert_null(tli_goheap_capture(h));
+	assert_int_equal(fake_stops, 1);
+	assert_int_equal(h->nspans, 2);
+	assert_ptr_equal(h->copy, resv);
+	assert_null(h->resv);
+	assert_ptr_equal(h->spans[0].data, resv);
+	assert_memory_equal(h->spans[0].data, img + (SPAN1 - IMG), 4096);
+	assert_null(h->spans[1].data); /* noscan: not copied */
+	tli_goheap_destroy(h);
+	tli_target_destroy(s.target);
+	tli_warnings_free(&s.warnings);
+}
+
+static void test_heap_reserve_outgrown(void **state)
+{
+	(void)state;
+	struct tli_session s;
+	struct tli_goheap *h = reserve_fixture(&s);
+	assert_true(tli_goheap_reserve(h) > 0);
+	/* between the peek and the stop the span grew past the reservation: a copy of its own */
+	put64(MSPAN1 + HL.sp_elemsize, 8u << 20);
+	put64(MSPAN1 + HL.sp_nelems, 1);
+	put64(MSPAN1 + HL.sp_freeindex, 1);
+	assert_null(tli_goheap_capture(h));
+	assert_null(h->resv);
+	assert_non_null(h->spans[0].data);
+	assert_int_equal(h->copy_len, 8u << 20);
+	assert_memory_equal(h->spans[0].data, img + (SPAN1 - IMG), IMGSZ - (SPAN1 - IMG));
+	tli_goheap_destroy(h);
+	tli_target_destroy(s.target);
+	tli_warnings_free(&s.warnings);
+	/* a core (or a target already stopped): nothing to reserve */
+	h = reserve_fixture(&s);
+	s.target->kind = TLI_TARGET_CORE;
+	s.target->stop_deferred = false;
+	assert_int_equal(tli_goheap_reserve(h), 0);
+	assert_null(h->resv);
+	tli_goheap_destroy(h);
+	tli_target_destroy(s.target);
+}
+
 int main(void)
 {
 	(void)fl_member; /* fake_image.h's layout provider: not needed here */
@@ -286,6 +412,8 @@ int main(void)
 		cmocka_unit_test(test_heap_mark_conservative),
 		cmocka_unit_test(test_heap_mark_untraced),
 		cmocka_unit_test(test_heap_mark_typed),
+		cmocka_unit_test(test_heap_reserve_before_stop),
+		cmocka_unit_test(test_heap_reserve_outgrown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

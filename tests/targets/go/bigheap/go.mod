@@ -1,0 +1,3 @@
+module tlinspect.test/bigheap
+
+go 1.19
