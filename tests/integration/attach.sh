@@ -7,23 +7,19 @@
 # every thread. Ends with "attach: N passed, N failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-export TLI_OUT=${TLI_OUT:-$ROOT/tests/out}/attach
 # shellcheck source=lib.sh
 . "$ROOT/tests/integration/lib.sh"
+tli_suite attach
 trap tli_cleanup EXIT INT TERM
-TLI=${TLINSPECT:-$ROOT/build/tlinspect}
-rm -rf "$TLI_OUT"; mkdir -p "$TLI_OUT/hs"
-pass=0 fail=0
-ok() { echo "ok   $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+mkdir -p "$TLI_OUT/hs"
 gcc -O2 -g -pthread -o "$TLI_OUT/heapstate" "$ROOT/tests/targets/c/heapstate.c" &&
-gcc -O2 -o "$TLI_OUT/holdthread" "$ROOT/tests/targets/c/holdthread.c" || { echo "attach: 0 passed, 1 failed"; exit 1; }
+gcc -O2 -o "$TLI_OUT/holdthread" "$ROOT/tests/targets/c/holdthread.c" || { tli_bad "setup"; tli_suite_end; exit 1; }
 
 tli_start "$TLI_OUT/target.out" "$TLI_OUT/heapstate" "$TLI_OUT/hs"
-pid=$(tli_wait_ready "$TLI_OUT/target.out" 20) || { echo "attach: target did not start"; echo "attach: 0 passed, 1 failed"; exit 1; }
+pid=$(tli_wait_ready "$TLI_OUT/target.out" 20) || { echo "attach: target did not start"; tli_bad "setup"; tli_suite_end; exit 1; }
 ntask=$(ls /proc/"$pid"/task | wc -l)
 victim=$(ls /proc/"$pid"/task | sort -n | tail -1)
-[ "$ntask" -ge 2 ] && [ "$victim" != "$pid" ] || { echo "attach: target has $ntask threads"; echo "attach: 0 passed, 1 failed"; exit 1; }
+[ "$ntask" -ge 2 ] && [ "$victim" != "$pid" ] || { echo "attach: target has $ntask threads"; tli_bad "setup"; tli_suite_end; exit 1; }
 threads_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["target"]["threads"])' "$1" 2>/dev/null; }
 
 tli_start "$TLI_OUT/hold.out" "$TLI_OUT/holdthread" "$victim"
@@ -33,26 +29,25 @@ for cmd in heap leaks; do
 	"$TLI" --pid "$pid" --json $cmd > "$TLI_OUT/held.$cmd.json" 2> "$TLI_OUT/held.$cmd.err"
 	rc=$?
 	if [ $rc = 4 ] && grep -q "thread $victim is traced by pid $holder" "$TLI_OUT/held.$cmd.err"; then
-		ok "$cmd with thread $victim held by pid $holder: exit 4, both named"
+		tli_ok "$cmd with thread $victim held by pid $holder: exit 4, both named"
 	else
-		bad "$cmd with thread $victim held by another tracer: exit $rc, threads $(threads_of "$TLI_OUT/held.$cmd.json") of $ntask, $(head -c 200 "$TLI_OUT/held.$cmd.err")"
+		tli_bad "$cmd with thread $victim held by another tracer: exit $rc, threads $(threads_of "$TLI_OUT/held.$cmd.json") of $ntask, $(head -c 200 "$TLI_OUT/held.$cmd.err")"
 	fi
 done
 tli_kill "$holder"
 "$TLI" --pid "$pid" --json heap > "$TLI_OUT/free.json" 2> "$TLI_OUT/free.err"
 rc=$?
 if [ $rc = 0 ] && [ "$(threads_of "$TLI_OUT/free.json")" = "$ntask" ]; then
-	ok "no other tracer: exit 0 with all $ntask threads"
+	tli_ok "no other tracer: exit 0 with all $ntask threads"
 else
-	bad "no other tracer: exit $rc, threads $(threads_of "$TLI_OUT/free.json") of $ntask: $(head -c 200 "$TLI_OUT/free.err")"
+	tli_bad "no other tracer: exit $rc, threads $(threads_of "$TLI_OUT/free.json") of $ntask: $(head -c 200 "$TLI_OUT/free.err")"
 fi
 # not a Go program: the error says what does work on it
 "$TLI" --pid "$pid" > "$TLI_OUT/nogo.out" 2> "$TLI_OUT/nogo.err"
 rc=$?
 if [ $rc = 5 ] && grep -q 'is not a Go program' "$TLI_OUT/nogo.err" && grep -q 'heap, bins, leaks' "$TLI_OUT/nogo.err"; then
-	ok "a C program without a command: exit 5, and the error names heap, bins, leaks"
+	tli_ok "a C program without a command: exit 5, and the error names heap, bins, leaks"
 else
-	bad "a C program without a command: exit $rc: $(head -c 200 "$TLI_OUT/nogo.err")"
+	tli_bad "a C program without a command: exit $rc: $(head -c 200 "$TLI_OUT/nogo.err")"
 fi
-echo "attach: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+tli_suite_end

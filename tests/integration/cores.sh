@@ -5,24 +5,19 @@
 # intact core none. Ends with "cores: N passed, N failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-export TLI_OUT=${TLI_OUT:-$ROOT/tests/out}/cores
 # shellcheck source=lib.sh
 . "$ROOT/tests/integration/lib.sh"
+tli_suite cores
 trap tli_cleanup EXIT INT TERM
-TLI=${TLINSPECT:-$ROOT/build/tlinspect}
-rm -rf "$TLI_OUT"; mkdir -p "$TLI_OUT"
-pass=0 fail=0
-ok() { echo "ok   $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 
 ver=$(tli_go_versions | awk '{print $NF}')
-demo=$(tli_build tests/targets/go/demo "$ver") || { echo "cores: 0 passed, 1 failed"; exit 1; }
+demo=$(tli_build tests/targets/go/demo "$ver") || { tli_bad "setup"; tli_suite_end; exit 1; }
 tli_start "$TLI_OUT/demo.out" "$demo"
-pid=$(tli_wait_ready "$TLI_OUT/demo.out" 20) || { echo "cores: demo did not start"; echo "cores: 0 passed, 1 failed"; exit 1; }
+pid=$(tli_wait_ready "$TLI_OUT/demo.out" 20) || { echo "cores: demo did not start"; tli_bad "setup"; tli_suite_end; exit 1; }
 sleep 0.3
 gcore -o "$TLI_OUT/demo" "$pid" >/dev/null 2>&1
 core=$(ls "$TLI_OUT"/demo.[0-9]* 2>/dev/null | head -1)
-[ -f "$core" ] || { echo "cores: gcore failed"; echo "cores: 0 passed, 1 failed"; exit 1; }
+[ -f "$core" ] || { echo "cores: gcore failed"; tli_bad "setup"; tli_suite_end; exit 1; }
 tli_kill "$pid"
 
 warnings() {  # JSON file -> the warnings, one per line
@@ -33,9 +28,9 @@ warnings() {  # JSON file -> the warnings, one per line
 rc=$?
 w=$(warnings "$TLI_OUT/full.json" 2>/dev/null)
 if [ $rc = 0 ] && [ -n "$(head -c 1 "$TLI_OUT/full.json")" ] && ! grep -q 'core truncated' <<<"$w"; then
-	ok "intact core: no truncation warning"
+	tli_ok "intact core: no truncation warning"
 else
-	bad "intact core: $(head -c 300 "$TLI_OUT/full.err") $(warnings "$TLI_OUT/full.json" 2>/dev/null | head -2)"
+	tli_bad "intact core: $(head -c 300 "$TLI_OUT/full.err") $(warnings "$TLI_OUT/full.json" 2>/dev/null | head -2)"
 fi
 
 size=$(stat -c %s "$core")
@@ -46,21 +41,20 @@ for pct in 5 50; do
 	rc=$?
 	w=$(warnings "$TLI_OUT/cut$pct.json" 2>/dev/null)
 	if [ $rc = 0 ] && grep -q '^core truncated: PT_LOAD at vaddr 0x' <<<"$w"; then
-		ok "core cut at $pct%: result carries the backend's truncation warnings ($(grep -c 'core truncated' <<<"$w"))"
+		tli_ok "core cut at $pct%: result carries the backend's truncation warnings ($(grep -c 'core truncated' <<<"$w"))"
 	elif [ $rc != 0 ] && grep -q 'truncated' "$TLI_OUT/cut$pct.err"; then
-		ok "core cut at $pct%: refused, naming the truncation: $(head -c 160 "$TLI_OUT/cut$pct.err")"
+		tli_ok "core cut at $pct%: refused, naming the truncation: $(head -c 160 "$TLI_OUT/cut$pct.err")"
 	else
-		bad "core cut at $pct%: exit $rc, no truncation named: $(head -c 300 "$TLI_OUT/cut$pct.err")"
+		tli_bad "core cut at $pct%: exit $rc, no truncation named: $(head -c 300 "$TLI_OUT/cut$pct.err")"
 	fi
 	# the text view shows them too (on stderr, before the listing)
 	"$TLI" --core "$cut" --exe "$demo" goroutines > "$TLI_OUT/cut$pct.txt" 2> "$TLI_OUT/cut$pct.txt.err"
 	if grep -q '^tlinspect: warning: core truncated' "$TLI_OUT/cut$pct.txt.err" || grep -q 'truncated' "$TLI_OUT/cut$pct.txt.err"; then
-		ok "core cut at $pct%: text view warns on stderr"
+		tli_ok "core cut at $pct%: text view warns on stderr"
 	else
-		bad "core cut at $pct%: text view says nothing about the truncation"
+		tli_bad "core cut at $pct%: text view says nothing about the truncation"
 	fi
 	rm -f "$cut"
 done
 rm -f "$core"
-echo "cores: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+tli_suite_end

@@ -120,3 +120,22 @@ tli_cleanup() {
 	done
 	TLI_PIDS=()
 }
+
+# tli_suite NAME: the common start of a suite script (after sourcing this file): TLI_OUT becomes
+# TLI_OUT/NAME (emptied), TLI the tlinspect under test ($TLINSPECT, else build/tlinspect), and
+# tli_ok / tli_bad count checks that tli_suite_end reports as "NAME: N passed, N failed" (exit 1
+# on any failure). Install the cleanup trap yourself (it may need more than tli_cleanup).
+tli_suite() {
+	TLI_SUITE=$1
+	export TLI_OUT=$TLI_OUT/$1
+	TLI=${TLINSPECT:-$TLI_ROOT/build/tlinspect}
+	TLI_PASS=0 TLI_FAIL=0
+	rm -rf "$TLI_OUT"
+	mkdir -p "$TLI_OUT"
+}
+tli_ok() { echo "ok   $*"; TLI_PASS=$((TLI_PASS + 1)); }
+tli_bad() { echo "FAIL $*"; TLI_FAIL=$((TLI_FAIL + 1)); }
+tli_suite_end() {
+	echo "$TLI_SUITE: $TLI_PASS passed, $TLI_FAIL failed"
+	[ "$TLI_FAIL" = 0 ]
+}

@@ -8,23 +8,18 @@
 # Ends with "notachan: N passed, N failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-export TLI_OUT=${TLI_OUT:-$ROOT/tests/out}/notachan
 # shellcheck source=lib.sh
 . "$ROOT/tests/integration/lib.sh"
+tli_suite notachan
 trap tli_cleanup EXIT INT TERM
-TLI=${TLINSPECT:-$ROOT/build/tlinspect}
-rm -rf "$TLI_OUT"; mkdir -p "$TLI_OUT"
-pass=0 fail=0
-ok() { echo "ok   $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 ver=$(tli_go_versions | awk '{print $NF}')
-demo=$(tli_build tests/targets/go/demo "$ver") || { echo "notachan: 0 passed, 1 failed"; exit 1; }
+demo=$(tli_build tests/targets/go/demo "$ver") || { tli_bad "setup"; tli_suite_end; exit 1; }
 tli_start "$TLI_OUT/demo.out" "$demo"
-pid=$(tli_wait_ready "$TLI_OUT/demo.out" 20) || { echo "notachan: 0 passed, 1 failed"; exit 1; }
+pid=$(tli_wait_ready "$TLI_OUT/demo.out" 20) || { tli_bad "setup"; tli_suite_end; exit 1; }
 sleep 0.3
 kill -STOP "$pid"
-"$TLI" --pid "$pid" --json chans > "$TLI_OUT/chans.json" || bad "chans"
-"$TLI" --pid "$pid" --json goroutines > "$TLI_OUT/g.json" || bad "goroutines"
+"$TLI" --pid "$pid" --json chans > "$TLI_OUT/chans.json" || tli_bad "chans"
+"$TLI" --pid "$pid" --json goroutines > "$TLI_OUT/g.json" || tli_bad "goroutines"
 read -r chans slots < <(python3 -c 'import json,sys
 d=json.load(open(sys.argv[1]))["go"]["channels"]
 print(",".join(c["address"] for c in d), ",".join(g["slot"] for c in d for g in c.get("globals") or []))' "$TLI_OUT/chans.json")
@@ -34,17 +29,17 @@ for a in ${chans//,/ }; do
 	n=$((n + 1))
 	"$TLI" --pid "$pid" --json chan "$a" > "$TLI_OUT/c.json" 2> "$TLI_OUT/c.err" || { nbad=$((nbad + 1)); echo "   chan $a: $(head -c 200 "$TLI_OUT/c.err")"; }
 done
-[ "$n" -gt 0 ] && [ "$nbad" = 0 ] && ok "every channel chans lists decodes with chan ADDR ($n)" || bad "chan ADDR refused $nbad of $n listed channels"
+[ "$n" -gt 0 ] && [ "$nbad" = 0 ] && tli_ok "every channel chans lists decodes with chan ADDR ($n)" || tli_bad "chan ADDR refused $nbad of $n listed channels"
 for kind in slot g; do
 	if [ $kind = slot ]; then list=$slots; what="the address of a variable holding a channel"; else list=$gs; what="a goroutine's runtime.g"; fi
-	[ -n "$list" ] || { bad "no $what to try"; continue; }
+	[ -n "$list" ] || { tli_bad "no $what to try"; continue; }
 	for a in ${list//,/ }; do
 		"$TLI" --pid "$pid" chan "$a" > "$TLI_OUT/x.out" 2> "$TLI_OUT/x.err"
 		rc=$?
 		if [ $rc = 12 ] && grep -q "is not a channel" "$TLI_OUT/x.err" && [ ! -s "$TLI_OUT/x.out" ]; then
-			ok "chan $a ($what): refused, exit 12: $(sed 's/.*breaks makechan.s rules (\([^)]*\)).*/\1/' "$TLI_OUT/x.err" | head -c 80)"
+			tli_ok "chan $a ($what): refused, exit 12: $(sed 's/.*breaks makechan.s rules (\([^)]*\)).*/\1/' "$TLI_OUT/x.err" | head -c 80)"
 		else
-			bad "chan $a ($what): exit $rc, printed $(head -2 "$TLI_OUT/x.out" | tail -1 | head -c 120)"
+			tli_bad "chan $a ($what): exit $rc, printed $(head -2 "$TLI_OUT/x.out" | tail -1 | head -c 120)"
 		fi
 	done
 done
@@ -68,15 +63,14 @@ for gr in d["summary"]["groups"]:
 print("; ".join(bad[:3]) if bad else "ok %d" % len(d["summary"]["groups"]))
 PY
 )
-case $res in ok*) ok "each of the ${res#ok } groups lists its smallest ids, ascending" ;; *) bad "group ids: $res" ;; esac
+case $res in ok*) tli_ok "each of the ${res#ok } groups lists its smallest ids, ascending" ;; *) tli_bad "group ids: $res" ;; esac
 
 # explain chan draws an hchan field by field: the same refusal
 a=${gs%%,*}
 "$TLI" --pid "$pid" explain chan "$a" > "$TLI_OUT/e.out" 2> "$TLI_OUT/e.err"
 rc=$?
-if [ $rc = 12 ] && grep -q "is not a channel" "$TLI_OUT/e.err"; then ok "explain chan $a (a goroutine's runtime.g): refused, exit 12"
-else bad "explain chan $a: exit $rc: $(head -c 150 "$TLI_OUT/e.out")"; fi
+if [ $rc = 12 ] && grep -q "is not a channel" "$TLI_OUT/e.err"; then tli_ok "explain chan $a (a goroutine's runtime.g): refused, exit 12"
+else tli_bad "explain chan $a: exit $rc: $(head -c 150 "$TLI_OUT/e.out")"; fi
 a=${chans%%,*}
-"$TLI" --pid "$pid" explain chan "$a" > "$TLI_OUT/e.out" 2> "$TLI_OUT/e.err" && ok "explain chan $a (a channel): drawn" || bad "explain chan $a: $(head -c 200 "$TLI_OUT/e.err")"
-echo "notachan: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+"$TLI" --pid "$pid" explain chan "$a" > "$TLI_OUT/e.out" 2> "$TLI_OUT/e.err" && tli_ok "explain chan $a (a channel): drawn" || tli_bad "explain chan $a: $(head -c 200 "$TLI_OUT/e.err")"
+tli_suite_end

@@ -8,21 +8,16 @@
 # more than 250 ms. The figures are printed. Ends with "pause: N passed, M failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-export TLI_OUT=${TLI_OUT:-$ROOT/tests/out}/pause
 . "$ROOT/tests/integration/lib.sh"
+tli_suite pause
 trap tli_cleanup EXIT INT TERM
-TLI=${TLINSPECT:-$ROOT/build/tlinspect}
-rm -rf "$TLI_OUT"; mkdir -p "$TLI_OUT"
-pass=0 fail=0
-ok() { echo "ok   $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
-finish() { echo "pause: $pass passed, $fail failed"; [ "$fail" = 0 ]; exit; }
+finish() { tli_suite_end; exit; }
 
 gov=$(tli_go_versions | awk '{print $NF}')
-bin=$(tli_build tests/targets/go/bigheap "$gov") || { bad "build of the Go target"; finish; }
+bin=$(tli_build tests/targets/go/bigheap "$gov") || { tli_bad "build of the Go target"; finish; }
 GAP=$TLI_OUT/gap
 tli_start "$TLI_OUT/target.out" "$bin" -heap 128 -g 1000 -gapfile "$GAP"
-pid=$(tli_wait_ready "$TLI_OUT/target.out" 120) || { bad "target did not start"; finish; }
+pid=$(tli_wait_ready "$TLI_OUT/target.out" 120) || { tli_bad "target did not start"; finish; }
 want=$(awk '/^leaked/ {print $2}' "$TLI_OUT/target.out")
 
 gap() { # the target's longest tick gap (ms) since the previous call
@@ -48,14 +43,14 @@ for run in 1 2 3; do
 	mib=$(sed -nE 's/.*heap reserve \(([0-9]+) MiB\).*/\1/p' "$TLI_OUT/err.$run")
 	echo "     run $run: exit $rc, $leaked leaked, reserved before the stop: ${mib:-none} MiB, pause $pause ms (tlinspect), longest tick gap $g ms (target)"
 	if [ $rc = 0 ] && [ "$leaked" = "$want" ] && [ -n "$mib" ] && [ "$mib" -ge 96 ]; then
-		ok "run $run: the copy of the heap ($mib MiB) was allocated before the stop, $leaked leaked as the target says"
+		tli_ok "run $run: the copy of the heap ($mib MiB) was allocated before the stop, $leaked leaked as the target says"
 	else
-		bad "run $run: exit $rc, $leaked leaked (want $want), reserved before the stop: ${mib:-nothing} MiB (want >= 96)"
+		tli_bad "run $run: exit $rc, $leaked leaked (want $want), reserved before the stop: ${mib:-nothing} MiB (want >= 96)"
 	fi
 	if [ "$pause" != NA ] && [ "$g" -le $((pause + 250)) ]; then
-		ok "run $run: the target's longest gap ($g ms) is within 250 ms of tlinspect's pause ($pause ms)"
+		tli_ok "run $run: the target's longest gap ($g ms) is within 250 ms of tlinspect's pause ($pause ms)"
 	else
-		bad "run $run: the target's longest gap is $g ms, tlinspect's pause $pause ms"
+		tli_bad "run $run: the target's longest gap is $g ms, tlinspect's pause $pause ms"
 	fi
 done
 finish

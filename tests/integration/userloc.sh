@@ -7,22 +7,17 @@
 # goroutines parked in work.Block have no frame of their own above it, so that is where they are. Ends with "userloc: N passed, N failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-export TLI_OUT=${TLI_OUT:-$ROOT/tests/out}/userloc
 # shellcheck source=lib.sh
 . "$ROOT/tests/integration/lib.sh"
+tli_suite userloc
 trap tli_cleanup EXIT INT TERM
-TLI=${TLINSPECT:-$ROOT/build/tlinspect}
-rm -rf "$TLI_OUT"; mkdir -p "$TLI_OUT"
-pass=0 fail=0
-ok() { echo "ok   $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 
 vers=$(tli_go_versions)
 for ver in $(printf '%s\n' $vers | sed -n '1p;$p' | sort -u); do
 	for variant in default trimpath; do
-		bin=$(tli_build tests/targets/go/modpath "$ver" "$variant") || { bad "go$ver $variant: build"; continue; }
+		bin=$(tli_build tests/targets/go/modpath "$ver" "$variant") || { tli_bad "go$ver $variant: build"; continue; }
 		tli_start "$TLI_OUT/out.$ver.$variant" "$bin"
-		pid=$(tli_wait_ready "$TLI_OUT/out.$ver.$variant" 20) || { bad "go$ver $variant: did not start"; continue; }
+		pid=$(tli_wait_ready "$TLI_OUT/out.$ver.$variant" 20) || { tli_bad "go$ver $variant: did not start"; continue; }
 		"$TLI" --pid "$pid" --json goroutines > "$TLI_OUT/g.$ver.$variant.json" 2> "$TLI_OUT/g.$ver.$variant.err"
 		tli_kill "$pid"
 		res=$(python3 - "$TLI_OUT/g.$ver.$variant.json" <<'PY'
@@ -41,10 +36,9 @@ else:
 PY
 )
 		case $res in
-		ok*) ok "go$ver $variant: user location of the ${res#ok } goroutines in example.com/demo/work is work.Block" ;;
-		*) bad "go$ver $variant: $res $(head -c 200 "$TLI_OUT/g.$ver.$variant.err")" ;;
+		ok*) tli_ok "go$ver $variant: user location of the ${res#ok } goroutines in example.com/demo/work is work.Block" ;;
+		*) tli_bad "go$ver $variant: $res $(head -c 200 "$TLI_OUT/g.$ver.$variant.err")" ;;
 		esac
 	done
 done
-echo "userloc: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+tli_suite_end
