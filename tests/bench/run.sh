@@ -47,20 +47,7 @@ printf 'tool\tn\trun\twall_s\tpause_ms\trc\tfound\tgo\tload1\n' >"$TSV"
 # report: ask the heartbeat for its max gap; prints the gap in ms once the
 # report with a new sequence number has been written.
 GAPFILE=
-report() {
-	local before after i
-	before=$(cut -d' ' -f1 "$GAPFILE" 2>/dev/null || echo 0)
-	kill -USR1 "$TPID"
-	for ((i = 0; i < 400; i++)); do
-		after=$(cut -d' ' -f1 "$GAPFILE" 2>/dev/null || echo 0)
-		if [ "$after" != "$before" ]; then
-			awk '{printf "%.1f\n", $2 / 1e6}' "$GAPFILE"
-			return 0
-		fi
-		sleep 0.01
-	done
-	echo NaN
-}
+report() { tli_heartbeat_gap "$TPID" "$GAPFILE" 400 NaN; }
 
 # run_tool TOOL N: runs it once, prints "wall_s rc found"
 run_tool() {

@@ -139,3 +139,21 @@ tli_suite_end() {
 	echo "$TLI_SUITE: $TLI_PASS passed, $TLI_FAIL failed"
 	[ "$TLI_FAIL" = 0 ]
 }
+
+# tli_heartbeat_gap PID GAPFILE [TRIES] [MISSING]: the target's heartbeat (tests/bench/README.md,
+# Method) reports its largest tick gap on SIGUSR1 as "SEQ GAP_NS" in GAPFILE: signal it, wait for
+# a new SEQ (TRIES x 10 ms, default 500) and print the gap in ms (one decimal), else MISSING (NA).
+tli_heartbeat_gap() {
+	local pid=$1 file=$2 tries=${3:-500} missing=${4:-NA} before after i
+	before=$(cut -d' ' -f1 "$file" 2>/dev/null || echo 0)
+	kill -USR1 "$pid"
+	for ((i = 0; i < tries; i++)); do
+		after=$(cut -d' ' -f1 "$file" 2>/dev/null || echo 0)
+		if [ "$after" != "$before" ]; then
+			awk '{printf "%.1f\n", $2 / 1e6}' "$file"
+			return 0
+		fi
+		sleep 0.01
+	done
+	echo "$missing"
+}

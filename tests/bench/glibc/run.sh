@@ -25,6 +25,8 @@
 set -u
 cd "$(dirname "$0")/../../.."
 ROOT=$PWD
+# shellcheck source=../../integration/lib.sh
+. "$ROOT/tests/integration/lib.sh"
 OUT=$ROOT/tests/out/bench-glibc
 mkdir -p "$OUT"
 TLI=${TLINSPECT:-$ROOT/build/tlinspect}
@@ -63,20 +65,7 @@ start_target() { # nchunks
 }
 stop_target() { kill -9 "$TPID" 2>/dev/null; wait "$TPID" 2>/dev/null; TPID=; }
 
-report() { # prints the gap (ms) reported after this call
-	local before after i
-	before=$(cut -d' ' -f1 "$GAP" 2>/dev/null || echo 0)
-	kill -USR1 "$TPID"
-	for ((i = 0; i < 500; i++)); do
-		after=$(cut -d' ' -f1 "$GAP" 2>/dev/null || echo 0)
-		if [ "$after" != "$before" ]; then
-			awk '{printf "%.1f\n", $2 / 1e6}' "$GAP"
-			return 0
-		fi
-		sleep 0.01
-	done
-	echo NA
-}
+report() { tli_heartbeat_gap "$TPID" "$GAP" 500 NA; } # prints the gap (ms) reported after this call
 
 summarize() { # tool file: a one-word sanity result
 	case $1 in

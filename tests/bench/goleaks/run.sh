@@ -13,8 +13,8 @@
 #   BENCH_G        blocked goroutines (default 10000)
 #   BENCH_RUNS     runs per binary (default 7)
 #   BENCH_GO       toolchain of the target (default: the newest installed)
-#   BENCH_BINS     binaries to compare, space separated (default: /work/base/build/tlinspect if
-#                  it exists, and build/tlinspect)
+#   BENCH_BINS     binaries to compare, space separated, e.g. an older build first (default:
+#                  build/tlinspect)
 # Output: tests/out/bench-goleaks/bench-<date>.tsv (tool run wall_s heartbeat_gap_ms
 # tlinspect_pause_ms rc leaked max_rss_kb load1) and a table of median/min/max on stdout.
 set -u
@@ -27,10 +27,7 @@ HEAP=${BENCH_HEAP:-1024}
 NG=${BENCH_G:-10000}
 RUNS=${BENCH_RUNS:-7}
 GOV=${BENCH_GO:-$(tli_go_versions | awk '{print $NF}')}
-if [ -z "${BENCH_BINS:-}" ]; then
-	BENCH_BINS=$ROOT/build/tlinspect
-	[ -x /work/base/build/tlinspect ] && BENCH_BINS="/work/base/build/tlinspect $BENCH_BINS"
-fi
+BENCH_BINS=${BENCH_BINS:-$ROOT/build/tlinspect}
 mkdir -p "$TLI_OUT"
 GAP=$TLI_OUT/gap
 rm -f "$GAP"
@@ -39,20 +36,7 @@ tli_start "$TLI_OUT/target.out" "$bin" -heap "$HEAP" -g "$NG" -gapfile "$GAP"
 pid=$(tli_wait_ready "$TLI_OUT/target.out" 300) || exit 1
 echo "target $pid: go$GOV, $HEAP MiB live heap, $NG goroutines, RSS $(awk '/VmRSS/{print $2, $3}' /proc/"$pid"/status)" >&2
 
-gap() { # the largest tick gap (ms) since the previous call
-	local before after i
-	before=$(cut -d' ' -f1 "$GAP" 2>/dev/null || echo 0)
-	kill -USR1 "$pid"
-	for ((i = 0; i < 500; i++)); do
-		after=$(cut -d' ' -f1 "$GAP" 2>/dev/null || echo 0)
-		if [ "$after" != "$before" ]; then
-			awk '{printf "%.1f\n", $2 / 1e6}' "$GAP"
-			return 0
-		fi
-		sleep 0.01
-	done
-	echo NA
-}
+gap() { tli_heartbeat_gap "$pid" "$GAP" 500 NA; } # the largest tick gap (ms) since the previous call
 
 TSV=$TLI_OUT/bench-$(date +%Y%m%d-%H%M%S).tsv
 printf 'tool\trun\twall_s\tgap_ms\tpause_ms\trc\tleaked\tmax_rss_kb\tload1\n' > "$TSV"
