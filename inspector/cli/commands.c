@@ -410,7 +410,8 @@ const struct tli_command tli_commands[] = {
 			"goroutines waiting at the same place, and each goroutine in the format of Go's\n"
 			"own traceback. Without --stacks only the innermost frame and the first user\n"
 			"frame are shown. Runtime-internal goroutines are counted as \"system\" and\n"
-			"listed only with --system.",
+			"listed only with --system. Without a command (the first screen) the text\n"
+			"shows the summary and groups only, unless --stacks or --all-frames is given.",
 		.needs_target = TLI_TARGET_REQUIRED,
 		.fn = cmd_goroutines,
 		.text = &tli_print_goroutines,

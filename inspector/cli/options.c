@@ -273,6 +273,13 @@ static struct tli_error *validate(struct tli_cli_opts *r)
 	return NULL;
 }
 
+/* option `name` of cmd was given on the command line */
+static bool opt_set(const struct tli_command *cmd, const struct tli_optval *vals, const char *name)
+{
+	int i = tli_command_option_index(cmd, name);
+	return i >= 0 && vals && vals[i].set;
+}
+
 struct tli_error *tli_cli_parse(int argc, char **argv, struct tli_cli_opts *ret)
 {
 	memset(ret, 0, sizeof(*ret));
@@ -545,6 +552,10 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 		ro.system = ctx.vals[i].set;
 	if ((i = tli_command_option_index(cmd, "top")) >= 0 && ctx.vals && ctx.vals[i].set)
 		ro.top = (int)ctx.vals[i].num;
+	/* the first screen (no command named): summary and groups, not every traceback (a
+	 * service with 20k stuck goroutines would print 120k lines); --stacks or --all-frames
+	 * ask for the listing, the `goroutines` command always lists */
+	ro.no_listing = !o->cmd_explicit && !opt_set(cmd, ctx.vals, "stacks") && !opt_set(cmd, ctx.vals, "all-frames");
 	err = o->json ? tli_render_json(out, final) : tli_render_text(out, cmd->text, final, &ro);
 	t_render = now_ms();
 

@@ -394,6 +394,14 @@ void tli_text_goroutines(FILE *f, json_t *doc, const struct tli_render_opts *opt
 	}
 	if (!opts->no_listing && json_is_array(list))
 		print_listing(f, list, opts, !opts->no_summary);
+	else if (opts->no_listing && json_array_size(list)) {
+		size_t n = 0, k;
+		json_t *g;
+		json_array_foreach(list, k, g)
+			n += opts->system || !jtrue(g, "system");
+		fprintf(f, "\nevery traceback (%zu goroutine%s): the `goroutines` command; one: `goroutine ID`\n", n,
+			n == 1 ? "" : "s");
+	}
 }
 
 void tli_text_goroutine(FILE *f, json_t *doc, const struct tli_render_opts *opts)

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go stripped chans userloc notachan glibc maps cores crafted cache stop attach install nomem pause faces}"
+SUITES="${SUITES:-go stripped chans userloc screen notachan glibc maps cores crafted cache stop attach install nomem pause faces}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -40,6 +40,8 @@ for s in $SUITES; do
 	chans) [ -f tests/integration/chans/run.sh ] && run_suite chans bash tests/integration/chans/run.sh ;;
 	# the user location on -trimpath builds (module paths with a dot in their first element)
 	userloc) run_suite userloc bash tests/integration/userloc.sh ;;
+	# the first screen: summary and groups, at most 60 lines, at 20,000 stuck goroutines
+	screen) run_suite screen bash tests/integration/screen.sh ;;
 	# chan/explain chan refuse an address that is not a channel (makechan's rules)
 	notachan) run_suite notachan bash tests/integration/notachan.sh ;;
 	glibc)
