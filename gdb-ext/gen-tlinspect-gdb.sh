@@ -26,7 +26,7 @@ cat <<EOF
 # do not edit. Load it with:   source /usr/share/tlinspect/tlinspect.gdb
 # (put that line in ~/.gdbinit to have the commands in every session).
 #
-# Each \`tl CMD ARGS\` pipes gdb's \`info inferiors\` and \`info target\` into
+# Each \`tl CMD ARGS\` pipes gdb's \`info inferiors\`, \`info target\` and the threads' registers into
 # \`tlinspect --gdb-hint CMD ARGS\`: the engine inspects gdb's current inferior
 # (the live process, which gdb holds stopped, or the core file) and prints its
 # result into gdb. The exit status is left in \$tl_status (see \`help tl\`).
@@ -34,9 +34,10 @@ cat <<EOF
 define tl-context
   info inferiors
   info target
+  thread apply all -s tl-pages-regs
 end
 document tl-context
-Print what tlinspect needs to know about gdb's current target (piped into it by the tl commands).
+Print what tlinspect needs to know about gdb's current target (piped into it by the tl commands): the inferior, the target and every thread's registers (the engine reads a live process gdb holds without stopping it, so it cannot ask the kernel for them).
 end
 
 define tl-status

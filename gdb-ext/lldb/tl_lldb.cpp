@@ -137,6 +137,58 @@ std::string core_path_of_this_process(std::string &why)
 	return "";
 }
 
+// Every thread's registers, in the form of gdb's `thread apply all info registers` that the
+// engine reads with --thread-regs (it reads a process LLDB holds without stopping it, so the
+// kernel will not give them to it). Written to a private temporary file; "" if none could be
+// written (the engine then says the registers are unknown).
+std::string write_thread_regs(lldb::SBProcess &process)
+{
+	char path[] = "/tmp/tlinspect-lldb-regs.XXXXXX";
+	int fd = mkstemp(path); // mode 0600, O_EXCL
+	if (fd < 0)
+		return "";
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(path);
+		return "";
+	}
+	static const char *const names[] = { "rip", "rsp", "rbp", "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
+					      "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+					      "eflags", "rflags", "fs_base", "gs_base" };
+	for (uint32_t i = 0; i < process.GetNumThreads(); i++) {
+		lldb::SBThread th = process.GetThreadAtIndex(i);
+		lldb::SBFrame fr = th.GetFrameAtIndex(0);
+		if (!th.IsValid() || !fr.IsValid())
+			continue;
+		fprintf(f, "Thread %u (LWP %llu):\n", i + 1, (unsigned long long)th.GetThreadID());
+		lldb::SBValueList sets = fr.GetRegisters();
+		for (uint32_t s = 0; s < sets.GetSize(); s++) {
+			lldb::SBValue set = sets.GetValueAtIndex(s);
+			for (uint32_t r = 0; r < set.GetNumChildren(); r++) {
+				lldb::SBValue reg = set.GetChildAtIndex(r);
+				const char *n = reg.GetName();
+				if (!n)
+					continue;
+				for (const char *want : names) {
+					if (strcmp(n, want))
+						continue;
+					lldb::SBError e;
+					uint64_t v = reg.GetValueAsUnsigned(e, 0);
+					if (e.Success())
+						fprintf(f, "%s 0x%llx\n", strcmp(n, "rflags") ? n : "eflags",
+							(unsigned long long)v);
+				}
+			}
+		}
+	}
+	if (fclose(f) != 0) {
+		unlink(path);
+		return "";
+	}
+	return path;
+}
+
 bool plain_arg(const char *a)
 {
 	if (!*a || a[0] == '-')
@@ -161,6 +213,7 @@ public:
 			return false;
 		}
 		std::vector<std::string> args{ engine_path() };
+		std::string regs_file;
 		char exe[4096] = "";
 		lldb::SBFileSpec fs = target.GetExecutable();
 		if (fs.IsValid())
@@ -183,6 +236,9 @@ public:
 				return false;
 			}
 			args.insert(args.end(), { "--no-stop", "--pid", std::to_string(process.GetProcessID()) });
+			regs_file = write_thread_regs(process);
+			if (!regs_file.empty())
+				args.insert(args.end(), { "--thread-regs", regs_file });
 		}
 		args.push_back(name_);
 		for (char **a = command; a && *a; a++) {
@@ -203,6 +259,8 @@ public:
 		}
 		std::string out;
 		int st = run(args, out);
+		if (!regs_file.empty())
+			unlink(regs_file.c_str());
 		if (!out.empty())
 			result.Printf("%s", out.c_str());
 		if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {

@@ -579,6 +579,14 @@ struct tli_error *tli_live_open(int pid, const struct tli_live_opts *opts, struc
 		err = threads_no_stop(t);
 		if (err)
 			goto fail;
+		for (size_t i = 0; i < t->nthreads; i++)
+			for (size_t j = 0; j < o.nregs; j++)
+				if (o.regs[j].tid == t->threads[i].tid && o.regs[j].regs_valid) {
+					t->threads[i].regs = o.regs[j].regs;
+					t->threads[i].regs_valid = true;
+					t->threads[i].no_tp = o.regs[j].no_tp;
+					break;
+				}
 		t->mono_now_ns = now_ns(CLOCK_MONOTONIC);
 		t->wall_now_ns = now_ns(CLOCK_REALTIME);
 		*ret = t;

@@ -20,6 +20,10 @@ struct tli_live_opts {
 			     *   first memory access or tli_target_stop(): whatever needs only
 			     *   files (layouts, symbols) then happens before the pause */
 	int timeout_ms;     /**< give up stopping after this long (default 2000) */
+	/** no_stop: registers of the threads as the debugger holding the process knows them
+	 *  (matched by tid; copied). Threads without them have regs_valid false. */
+	const struct tli_thread *regs;
+	size_t nregs;
 };
 /** Attach to and stop every thread of pid (unless no_stop). opts may be NULL (defaults). */
 struct tli_error *tli_live_open(int pid, const struct tli_live_opts *opts, struct tli_target **ret);

@@ -48,6 +48,10 @@ const struct tli_option tli_global_options[] = {
 	  "read the target's memory only from page files in DIR that gdb dumped; missing pages are "
 	  "named in DIR/request.gdb and the exit status is 20 (gdb face fallback, tlinspect-gdb(7))",
 	  0, 0, true },
+	{ "thread-regs", 0, TLI_OPT_STRING, "FILE",
+	  "with --no-stop: the registers of the process's threads as the debugger holding it knows them, "
+	  "in the form of gdb's `thread apply all info registers` (`-` reads stdin; used by the LLDB face)",
+	  0, 0, true },
 	{ "pages-slot", 0, TLI_OPT_FLAG, NULL,
 	  "claim the page directory of the gdb running tlinspect; exit status 100 + its number "
 	  "(used by gdb-ext/tlinspect.gdb)", 0, 0, true },

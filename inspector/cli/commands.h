@@ -145,6 +145,9 @@ struct tli_cli_opts {
 	bool gdb_hint;            /**< hidden --gdb-hint: target from gdb's output on stdin */
 	const char *pages;        /**< --pages DIR: memory only from page files gdb dumps */
 	bool pages_slot;          /**< hidden --pages-slot: claim gdb's page directory */
+	const char *thread_regs;  /**< hidden --thread-regs FILE ("-": stdin): registers from a debugger */
+	const struct tli_thread *regs; /**< (internal) the threads' registers a face supplied */
+	size_t nregs;
 	const char *pages_context; /**< (internal) gdb's output read from stdin in page mode */
 	size_t pages_context_len;
 	const struct tli_command *cmd;  /**< never NULL after a successful parse */

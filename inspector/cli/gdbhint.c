@@ -272,7 +272,7 @@ static struct tli_error *thread_line(struct context_parser *cp, const char *ls, 
 	if (!tli_vec_grow_((void **)&p->threads, &cp->capth, p->nthreads + 1, sizeof(*p->threads)))
 		return &tli_enomem;
 	cp->cur = &p->threads[p->nthreads++];
-	*cp->cur = (struct tli_thread){ .tid = (int)tid };
+	*cp->cur = (struct tli_thread){ .tid = (int)tid, .no_tp = true }; /* until fs_base is seen */
 	return NULL;
 }
 
@@ -343,6 +343,8 @@ static void register_line(struct context_parser *cp, const char *name, const cha
 		*slot = v;
 		if (!strcmp(name, "rsp"))
 			cp->cur->regs_valid = true;
+		if (!strcmp(name, "fs_base"))
+			cp->cur->no_tp = false;
 	}
 }
 

@@ -117,6 +117,8 @@ static struct tli_error *apply_global(int idx, const char *arg, struct tli_cli_o
 		r->gdb_hint = true;
 	else if (!strcmp(n, "pages"))
 		r->pages = arg;
+	else if (!strcmp(n, "thread-regs"))
+		r->thread_regs = arg;
 	else if (!strcmp(n, "pages-slot"))
 		r->pages_slot = true;
 	else
@@ -253,6 +255,12 @@ static struct tli_error *validate(struct tli_cli_opts *r)
 		return tli_error_create(TLI_E_USAGE, "--no-stop applies to live processes only (--pid)");
 	if (r->pages && r->core)
 		return tli_error_create(TLI_E_USAGE, "--pages reads a live process through gdb; not with --core");
+	if (r->thread_regs && !(r->no_stop && r->pid > 0))
+		return tli_error_create(TLI_E_USAGE, "--thread-regs gives the registers of a process read with "
+					"--no-stop --pid PID (a debugger holds it)");
+	if (r->thread_regs && r->pages)
+		return tli_error_create(TLI_E_USAGE, "--thread-regs and --pages are exclusive (page mode reads "
+					"the registers from gdb's output)");
 	if (r->quiet && r->verbose)
 		return tli_error_create(TLI_E_USAGE, "--quiet and --verbose are mutually exclusive");
 	if (r->help || r->version || r->print_commands || r->print_options)
@@ -429,6 +437,58 @@ static json_t *normalize(json_t *doc)
 	return out;
 }
 
+/* All of f, bounded by TLI_GDB_HINT_MAX (the rest is drained: a pipe writer must not fail),
+ * NUL-terminated. */
+static struct tli_error *read_all(FILE *f, char **ret, size_t *ret_len)
+{
+	size_t cap = 1 << 16, len = 0;
+	char *buf = malloc(cap + 1); /* +1: always NUL-terminated for the parsers */
+	for (;;) {
+		if (!buf)
+			return &tli_enomem;
+		if (len == cap) {
+			if (cap >= TLI_GDB_HINT_MAX) {
+				char junk[4096];
+				while (fread(junk, 1, sizeof(junk), f) > 0)
+					;
+				break;
+			}
+			char *nb = realloc(buf, cap * 2 + 1);
+			if (!nb)
+				free(buf);
+			buf = nb;
+			cap *= 2;
+			continue;
+		}
+		size_t n = fread(buf + len, 1, cap - len, f);
+		if (!n)
+			break;
+		len += n;
+	}
+	buf[len] = 0;
+	*ret = buf;
+	*ret_len = len;
+	return NULL;
+}
+
+/* --thread-regs FILE ("-": stdin): the threads' registers in gdb's `info registers` form */
+static struct tli_error *read_thread_regs(const char *path, struct tli_pages_process *ret)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
+	if (!f)
+		return tli_error_errno(TLI_E_USAGE, errno, "--thread-regs %s", path);
+	char *buf;
+	size_t len;
+	struct tli_error *err = read_all(f, &buf, &len);
+	if (f != stdin)
+		fclose(f);
+	if (err)
+		return err;
+	err = tli_gdb_process_parse(buf, len, ret);
+	free(buf);
+	return err;
+}
+
 static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cli_result_hook hook,
 		     void *hook_arg)
 {
@@ -490,6 +550,10 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 		if (o->pages && (err = tli_gdb_pages_process(o->pages, o->pages_context, o->pages_context_len,
 							     &pages_proc)))
 			return report(o, out, errf, err);
+		if (o->thread_regs && (err = read_thread_regs(o->thread_regs, &pages_proc)))
+			return report(o, out, errf, err);
+		so.regs = o->thread_regs ? pages_proc.threads : o->regs;
+		so.nregs = o->thread_regs ? pages_proc.nthreads : o->nregs;
 		err = tli_session_open(&so, &s);
 		if (err)
 			return report(o, out, errf, err);
@@ -595,34 +659,13 @@ int tli_cli_run_ex(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cli_
 	/* the target is gdb's current inferior, described on stdin (gdb-ext/tlinspect.gdb) */
 	struct tli_gdb_hint h;
 	struct tli_error *err;
+	/* gdb's output: the target, and (page mode) auxv, mappings, every thread's registers */
+	char *buf;
+	size_t len;
+	if ((err = read_all(stdin, &buf, &len)))
+		return report(o, out, errf, err);
 	if (o->pages) {
-		/* page mode: the rest of gdb's output (auxv, mappings, registers) is for the
-		 * page target; keep the whole text */
-		size_t cap = 1 << 16, len = 0;
-		char *buf = malloc(cap + 1); /* +1: always NUL-terminated for the parsers */
-		for (;;) {
-			if (!buf)
-				return report(o, out, errf, &tli_enomem);
-			if (len == cap) {
-				if (cap >= TLI_GDB_HINT_MAX) {
-					char junk[4096];
-					while (fread(junk, 1, sizeof(junk), stdin) > 0)
-						;
-					break;
-				}
-				char *nb = realloc(buf, cap * 2 + 1);
-				if (!nb)
-					free(buf);
-				buf = nb;
-				cap *= 2;
-				continue;
-			}
-			size_t n = fread(buf + len, 1, cap - len, stdin);
-			if (!n)
-				break;
-			len += n;
-		}
-		buf[len] = 0;
+		/* page mode: the rest of gdb's output is for the page target; keep the whole text */
 		err = tli_gdb_hint_parse(buf, len, &h);
 		if (err) {
 			free(buf);
@@ -644,16 +687,30 @@ int tli_cli_run_ex(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cli_
 		free(buf);
 		return rc;
 	}
-	err = tli_gdb_hint_read(stdin, &h);
-	if (err)
+	err = tli_gdb_hint_parse(buf, len, &h);
+	if (err) {
+		free(buf);
 		return report(o, out, errf, err);
+	}
 	struct tli_cli_opts local = *o;
 	local.pid = h.pid;
 	local.core = h.core;
 	if (h.core && !local.exe)
 		local.exe = h.exe;
-	if (h.pid)
-		local.no_stop = true; /* gdb holds the process stopped (and is its tracer) */
+	/* a live process: gdb holds it stopped (and is its tracer); the registers of its
+	 * threads come from gdb's `thread apply all` output when the face sent it */
+	struct tli_pages_process proc __attribute__((cleanup(tli_pages_process_free))) = { 0 };
+	if (h.pid) {
+		local.no_stop = true;
+		if ((err = tli_gdb_process_parse(buf, len, &proc))) {
+			free(buf);
+			tli_gdb_hint_free(&h);
+			return report(o, out, errf, err);
+		}
+		local.regs = proc.threads;
+		local.nregs = proc.nthreads;
+	}
+	free(buf);
 	int rc = run_inner(&local, out, errf, hook, arg);
 	tli_gdb_hint_free(&h);
 	return rc;

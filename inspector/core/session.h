@@ -35,6 +35,10 @@ struct tli_session_opts {
 	int timeout_ms;        /**< --timeout (0 = default) */
 	const char *pages;     /**< --pages DIR: memory from page files (backend/pages.c) */
 	const struct tli_pages_process *pages_process; /**< --pages: the process as the face parsed it */
+	/** --no-stop: the threads' registers as the debugger holding the process knows them
+	 *  (tid, regs, regs_valid); threads not listed have none */
+	const struct tli_thread *regs;
+	size_t nregs;
 };
 
 struct tli_session {

@@ -920,3 +920,11 @@ void tli_target_warn(struct tli_target *t, const char *fmt, ...)
 	tli_warnings_vadd(&t->warnings, fmt, ap);
 	va_end(ap);
 }
+
+size_t tli_target_threads_without_regs(const struct tli_target *t)
+{
+	size_t n = 0;
+	for (size_t i = 0; t && i < t->nthreads; i++)
+		n += !t->threads[i].regs_valid;
+	return n;
+}

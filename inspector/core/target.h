@@ -38,6 +38,8 @@ struct tli_regs {
 struct tli_thread {
 	int tid;
 	bool regs_valid;
+	bool no_tp;      /**< regs_valid, but regs.fs_base (the thread pointer) is unknown: a debugger
+			  *   that does not give it (LLDB 14) */
 	struct tli_regs regs;
 	char state;      /**< 'S','R','t',... from /proc or NT_PRPSINFO, 0 if unknown */
 };
@@ -173,6 +175,14 @@ void tli_target_destroy(struct tli_target *t);
 const struct tli_mapping *tli_target_find_mapping(const struct tli_target *t, uint64_t addr);
 /** True if [addr, addr+len) lies inside readable mappings (or no maps are known). */
 bool tli_target_plausible(const struct tli_target *t, uint64_t addr, uint64_t len);
+
+/**
+ * Threads whose registers are unknown (a live target read with --no-stop and no registers
+ * from the debugger holding it, a core without NT_PRSTATUS for a thread). Whatever rests on
+ * registers (roots, each thread's tcache, running goroutines' stacks) is then uncertain:
+ * callers say so in their result rather than give a silently different answer.
+ */
+size_t tli_target_threads_without_regs(const struct tli_target *t);
 /** Thread by tid, or NULL. */
 const struct tli_thread *tli_target_thread(const struct tli_target *t, int tid);
 /** Add one line to t->warnings (backends use it; the session puts them in every result). */

@@ -320,6 +320,11 @@ static struct tli_error *find_leaks(struct tli_session *s, struct tli_gl_heap *h
 	}
 	uint64_t root_bytes = scan_roots(&k, roots, nroots, &ex);
 	size_t nregs = scan_registers(&k, t);
+	size_t noregs = tli_target_threads_without_regs(t);
+	if (noregs)
+		tli_session_warn(s, "registers of %zu of %zu threads unknown (%s): a chunk only a register points "
+				 "to is reported as unreachable; the result is uncertain", noregs, t->nthreads,
+				 t->no_stop ? "read with --no-stop and no registers from the debugger" : "not in the core");
 	tli_gl_reach_drain(&k);
 	clock_gettime(CLOCK_MONOTONIC, &tw1);
 	uint64_t nun, bun;

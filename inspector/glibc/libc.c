@@ -325,11 +325,22 @@ static struct tli_error *thread_slots(struct tli_session *s, struct tli_gl_ctx *
 				 e->msg);
 		tli_error_destroy(e);
 	}
+	size_t noregs = tli_target_threads_without_regs(t), notp = 0;
+	for (size_t i = 0; i < t->nthreads; i++)
+		notp += t->threads[i].regs_valid && t->threads[i].no_tp;
+	if (noregs)
+		tli_session_warn(s, "registers of %zu of %zu threads unknown (%s): their tcaches cannot be found, "
+				 "so chunks in them are counted as in use", noregs, t->nthreads,
+				 t->no_stop ? "read with --no-stop and no registers from the debugger" : "not in the core");
+	if (notp)
+		tli_session_warn(s, "thread pointer (fs_base) of %zu of %zu threads unknown (the debugger holding "
+				 "the process did not give it): their tcaches cannot be found, so chunks in them are "
+				 "counted as in use", notp, t->nthreads);
 	for (size_t i = 0; i < t->nthreads; i++) {
 		const struct tli_thread *th = &t->threads[i];
 		struct tli_gl_thread *g = &c->th[c->nth++];
 		g->tid = th->tid;
-		g->tp = th->regs_valid ? th->regs.fs_base : 0;
+		g->tp = th->regs_valid && !th->no_tp ? th->regs.fs_base : 0;
 		if (c->have_tpoff && g->tp)
 			g->tcache_slot = g->tp + (uint64_t)c->tpoff;
 	}

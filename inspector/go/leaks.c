@@ -95,7 +95,13 @@ static bool wake_reachable(struct tli_go_waitfor *w, struct tli_goheap_marker *m
 static int fixpoint(struct tli_go_waitfor *w, struct tli_goheap_marker *m)
 {
 	const struct tli_go_chans *c = w->c;
-	tli_goheap_mark_from_roots(m, &w->roots, w->s->target);
+	const struct tli_target *t = w->s->target;
+	size_t noregs = tli_target_threads_without_regs(t);
+	if (noregs)
+		tli_session_warn(w->s, "registers of %zu of %zu threads unknown (%s): what only a register "
+				 "points to is not a root, so leaks are uncertain", noregs, t->nthreads,
+				 t->no_stop ? "read with --no-stop and no registers from the debugger" : "not in the core");
+	tli_goheap_mark_from_roots(m, &w->roots, t);
 	for (size_t i = 0; i < c->ngs; i++)
 		if (!c->gs[i].dead && w->gi[i].cls == TLI_GO_G_ROOT &&
 		    !(c->gs[i].waiting && idle_runtime_reason(c->gs[i].reason)))

@@ -109,6 +109,10 @@ static void bins(FILE *f, json_t *g)
 	json_t *t, *b;
 	fprintf(f, "\ntcache (free to the program, in use for the arena):\n");
 	json_array_foreach(json_object_get(g, "tcache"), i, t) {
+		if (json_is_string(json_object_get(t, "unknown"))) {
+			fprintf(f, "  thread %" JSON_INTEGER_FORMAT " tcache unknown: %s\n", I(t, "tid"), S(t, "unknown"));
+			continue;
+		}
 		fprintf(f, "  thread %" JSON_INTEGER_FORMAT " tcache %s: %" JSON_INTEGER_FORMAT " chunks, %"
 			JSON_INTEGER_FORMAT " bytes\n", I(t, "tid"), S(t, "tcache"),
 			I(json_object_get(t, "total"), "count"), I(json_object_get(t, "total"), "bytes"));
