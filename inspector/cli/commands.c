@@ -94,6 +94,11 @@ static const struct tli_option chan_options[] = {
 
 static const struct tli_option graph_options[] = {
 	{ "dot", 0, TLI_OPT_FLAG, NULL, "print the graph in graphviz DOT", 0, 0, false },
+	{ "focus", 0, TLI_OPT_STRING, "ID|ADDR",
+	  "only what lies within two edges of goroutine ID or the channel at ADDR, ungrouped", 0, 0, false },
+	{ "leaks", 0, TLI_OPT_FLAG, NULL, "mark leaked goroutines as `leaks` judges them (scans the Go heap)",
+	  0, 0, false },
+	{ "top", 0, TLI_OPT_INT, "N", "groups drawn (default 40, 0 = all)", 0, 1000000, false },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
 };
 
@@ -329,7 +334,13 @@ static struct tli_error *cmd_chan(struct tli_cmd_ctx *ctx, json_t *result)
 
 static struct tli_error *cmd_graph(struct tli_cmd_ctx *ctx, json_t *result)
 {
-	return tli_go_cmd_graph(ctx->session, flag(ctx, "dot"), result);
+	const struct tli_optval *focus = tli_cmd_opt(ctx, "focus");
+	struct tli_go_graph_opts o = {
+		.dot = flag(ctx, "dot"),
+		.leaks = flag(ctx, "leaks"),
+		.focus = focus && focus->set ? focus->str : NULL,
+	};
+	return tli_go_cmd_graph(ctx->session, &o, result);
 }
 
 static struct tli_error *cmd_shell(struct tli_cmd_ctx *ctx, json_t *result)
@@ -520,12 +531,16 @@ const struct tli_command tli_commands[] = {
 	},
 	{
 		.name = "graph",
-		.args = "[--dot]",
+		.args = "[--dot] [--focus ID|ADDR] [--leaks] [--top N]",
 		.summary = "Go: the goroutine <-> channel wait-for graph (graphviz DOT with --dot)",
 		.help = "Nodes are blocked goroutines and the channels they wait on; an edge goroutine ->\n"
 			"channel means \"waits to send/receive on\", channel -> goroutine means \"the\n"
 			"goroutine's stack holds a reference to the channel\" (so it might complete it).\n"
-			"Cycles of blocked goroutines (deadlocks) are listed. --dot prints DOT.",
+			"Cycles of blocked goroutines (deadlocks) are listed. --dot prints DOT.\n"
+			"Goroutines and channels of the same shape (same wait, place and neighbours) are\n"
+			"drawn once with a count; --focus draws every node near one goroutine or channel.\n"
+			"Leaked goroutines are red: nil-channel and select {} ones, and with --leaks\n"
+			"those `leaks` finds by scanning the Go heap.",
 		.needs_target = TLI_TARGET_REQUIRED,
 		.fn = cmd_graph,
 		.text = &tli_print_graph,

@@ -190,7 +190,12 @@ struct tli_error *tli_go_cmd_chan(struct tli_session *s, uint64_t addr, const st
 /** `goroutines` with "blocked_on" per goroutine. */
 struct tli_error *tli_go_cmd_goroutines(struct tli_session *s, const struct tli_go_opts *go_opts,
 				       json_t *result);
-struct tli_error *tli_go_cmd_graph(struct tli_session *s, bool dot, json_t *result);
+struct tli_go_graph_opts {
+	bool dot;              /**< render as graphviz DOT */
+	bool leaks;            /**< judge leaks by reachability (scans the Go heap, as `leaks`) */
+	const char *focus;     /**< goroutine id or channel address: only what lies within two edges */
+};
+struct tli_error *tli_go_cmd_graph(struct tli_session *s, const struct tli_go_graph_opts *o, json_t *result);
 
 /** Open the runtime, capture goroutines and channels (+extra), release the target. */
 struct tli_error *tli_go_chans_run(struct tli_session *s, const uint64_t *extra, size_t nextra,

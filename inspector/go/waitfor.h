@@ -87,6 +87,12 @@ void tli_go_waitfor_stack_refs(struct tli_go_waitfor *w);
  */
 json_t *tli_go_waitfor_cycles(const struct tli_go_waitfor *w, bool only_leaked);
 void tli_go_waitfor_free(struct tli_go_waitfor *w);
+/**
+ * (leaks.c) Set gi[i].leaked as `leaks` judges it: nil-channel and select {} goroutines
+ * always (but main in select {}); with the heap captured (w->heap), goroutines blocked on
+ * objects nothing runnable reaches. *reach_ok: reachability could be judged.
+ */
+struct tli_error *tli_go_leaks_classify(struct tli_go_waitfor *w, bool *reach_ok);
 
 /** The goroutine object with this id in a gmap (tli_go_gmap), borrowed, or NULL. */
 json_t *tli_go_gmap_get(json_t *gmap, int64_t id);

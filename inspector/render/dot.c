@@ -20,9 +20,76 @@ static void dot_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-void tli_dot_graph(FILE *f, json_t *graph)
+/* goroutine nodes: red when leaked or in a cycle */
+static void node_attrs(FILE *f, bool red, bool leaked)
+{
+	if (leaked)
+		fputs(", style=filled, fillcolor=\"#f8d0d0\", color=red", f);
+	else if (red)
+		fputs(", color=red, fontcolor=red", f);
+}
+
+static void edge_line(FILE *f, const char *from, const char *to, const char *kind, const char *label)
+{
+	fputc('\t', f);
+	dot_str(f, from);
+	fputs(" -> ", f);
+	dot_str(f, to);
+	fputs(" [label=", f);
+	dot_str(f, label);
+	if (!strcmp(kind, "held-by"))
+		fputs(", style=dashed", f);
+	fputs("];\n", f);
+}
+
+/* the grouped graph: the `top` largest groups (0 = all) and the edges among them */
+static void dot_groups(FILE *f, json_t *groups, int top)
+{
+	json_t *drawn = json_object();
+	size_t i, n = json_array_size(json_object_get(groups, "nodes"));
+	json_t *g, *e;
+	json_array_foreach(json_object_get(groups, "nodes"), i, g) {
+		const char *id = json_string_value(json_object_get(g, "id"));
+		const char *kind = json_string_value(json_object_get(g, "kind"));
+		if (!id || !kind || (top > 0 && i >= (size_t)top))
+			continue;
+		char label[700];
+		tli_graph_group_label(label, sizeof(label), g, "\n");
+		fputc('\t', f);
+		dot_str(f, id);
+		fprintf(f, " [shape=%s, label=", !strcmp(kind, "channel") ? "box" : "ellipse");
+		dot_str(f, label);
+		node_attrs(f, false, json_integer_value(json_object_get(g, "leaked")) > 0);
+		fputs("];\n", f);
+		json_object_set_new(drawn, id, json_true());
+	}
+	if (top > 0 && n > (size_t)top)
+		fprintf(f, "\t\"more\" [shape=note, label=\"%zu more groups\\n(--top 0 draws all)\"];\n",
+			n - (size_t)top);
+	json_array_foreach(json_object_get(groups, "edges"), i, e) {
+		const char *from = json_string_value(json_object_get(e, "from"));
+		const char *to = json_string_value(json_object_get(e, "to"));
+		const char *kind = json_string_value(json_object_get(e, "kind"));
+		if (!from || !to || !kind || !json_object_get(drawn, from) || !json_object_get(drawn, to))
+			continue;
+		char label[64];
+		long long c = (long long)json_integer_value(json_object_get(e, "count"));
+		snprintf(label, sizeof(label), "%s%s x%lld", json_integer_value(json_object_get(e, "select")) ? "select " : "",
+			 kind, c);
+		edge_line(f, from, to, kind, label);
+	}
+	json_decref(drawn);
+}
+
+void tli_dot_graph(FILE *f, json_t *graph, int top)
 {
 	fputs("digraph waitfor {\n\trankdir=LR;\n\tnode [fontname=\"monospace\", fontsize=10];\n", f);
+	json_t *groups = json_object_get(graph, "groups");
+	if (!json_string_value(json_object_get(graph, "focus")) && json_is_object(groups)) {
+		dot_groups(f, groups, top);
+		fputs("}\n", f);
+		return;
+	}
 	/* members of cycles are drawn red */
 	json_t *incycle = json_object();
 	size_t i, j;
@@ -67,8 +134,7 @@ void tli_dot_graph(FILE *f, json_t *graph)
 		fputs(!strcmp(kind, "channel") ? "box" : "ellipse", f);
 		fputs(", label=", f);
 		dot_str(f, label);
-		if (json_object_get(incycle, id))
-			fputs(", color=red, fontcolor=red", f);
+		node_attrs(f, json_object_get(incycle, id) != NULL, json_is_true(json_object_get(n, "leaked")));
 		fputs("];\n", f);
 	}
 	json_t *e;
@@ -78,16 +144,9 @@ void tli_dot_graph(FILE *f, json_t *graph)
 		const char *kind = json_string_value(json_object_get(e, "kind"));
 		if (!from || !to || !kind)
 			continue;
-		fputc('\t', f);
-		dot_str(f, from);
-		fputs(" -> ", f);
-		dot_str(f, to);
-		fputs(" [label=", f);
-		dot_str(f, json_is_true(json_object_get(e, "select")) ? (!strcmp(kind, "send") ? "select send" : "select recv")
-								     : kind);
-		if (!strcmp(kind, "held-by"))
-			fputs(", style=dashed", f);
-		fputs("];\n", f);
+		edge_line(f, from, to, kind,
+			  json_is_true(json_object_get(e, "select")) ? (!strcmp(kind, "send") ? "select send" : "select recv")
+								    : kind);
 	}
 	fputs("}\n", f);
 	json_decref(incycle);

@@ -227,25 +227,104 @@ void tli_text_leaks(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 	}
 }
 
+void tli_graph_group_label(char *buf, size_t cap, json_t *g, const char *sep)
+{
+	long long n = ji(g, "count");
+	const char *kind = js(g, "kind") ? js(g, "kind") : "?";
+	if (!strcmp(kind, "channel")) {
+		snprintf(buf, cap, "%lld channel%s%schan %s%s(cap %lld%s)", n, n == 1 ? "" : "s", sep,
+			 js(g, "elemtype") ? js(g, "elemtype") : "?", sep, ji(g, "cap"),
+			 json_is_true(json_object_get(g, "closed")) ? ", closed" : "");
+		return;
+	}
+	json_t *u = json_object_get(g, "user");
+	const char *file = js(u, "file");
+	const char *base = file ? strrchr(file, '/') : NULL;
+	long long leaked = ji(g, "leaked");
+	char lk[48] = "";
+	if (leaked)
+		snprintf(lk, sizeof(lk), "%sleaked: %lld", sep, leaked);
+	snprintf(buf, cap, "%lld goroutine%s%s[%s]%s%s (%s:%lld)%s", n, n == 1 ? "" : "s", sep,
+		 js(g, "wait_reason") ? js(g, "wait_reason") : js(g, "status") ? js(g, "status") : "?", sep,
+		 js(u, "function") ? js(u, "function") : "-", base ? base + 1 : file ? file : "?", ji(u, "line"), lk);
+}
+
+static const char *edge_verb(const char *k)
+{
+	return !strcmp(k, "held-by") ? "is held by" : !strcmp(k, "send") ? "sends to" : "receives from";
+}
+
+/* the grouped graph: one line per edge between groups, largest first, then lone groups */
+static void text_groups(FILE *f, json_t *gr, int top)
+{
+	json_t *groups = json_object_get(gr, "groups");
+	json_t *gn = json_object_get(groups, "nodes"), *ge = json_object_get(groups, "edges");
+	json_t *byid = json_object(), *linked = json_object();
+	size_t i;
+	json_t *g, *e;
+	json_array_foreach(gn, i, g)
+		if (js(g, "id"))
+			json_object_set(byid, js(g, "id"), g);
+	fprintf(f, "%zu node(s), %zu edge(s) in %zu group(s) of the same shape:\n",
+		json_array_size(json_object_get(gr, "nodes")), json_array_size(json_object_get(gr, "edges")),
+		json_array_size(gn));
+	size_t shown = 0, n = json_array_size(ge);
+	json_array_foreach(ge, i, e) {
+		json_t *a = json_object_get(byid, js(e, "from") ? js(e, "from") : "");
+		json_t *b = json_object_get(byid, js(e, "to") ? js(e, "to") : "");
+		if (!a || !b)
+			continue;
+		json_object_set_new(linked, js(e, "from"), json_true());
+		json_object_set_new(linked, js(e, "to"), json_true());
+		if (top > 0 && shown >= (size_t)top)
+			continue;
+		char la[600], lb[600];
+		tli_graph_group_label(la, sizeof(la), a, " ");
+		tli_graph_group_label(lb, sizeof(lb), b, " ");
+		fprintf(f, "  %s: ", js(a, "id"));
+		tli_text_puts_clean(f, la);
+		fprintf(f, "\n      %s (%lld edge%s)  %s: ", edge_verb(js(e, "kind") ? js(e, "kind") : "?"), ji(e, "count"),
+			ji(e, "count") == 1 ? "" : "s", js(b, "id"));
+		tli_text_puts_clean(f, lb);
+		fputc('\n', f);
+		shown++;
+	}
+	if (shown < n)
+		fprintf(f, "  ... %zu more edge group(s) (--top 0 shows all)\n", n - shown);
+	json_array_foreach(gn, i, g) {
+		if (json_object_get(linked, js(g, "id") ? js(g, "id") : ""))
+			continue;
+		char l[600];
+		tli_graph_group_label(l, sizeof(l), g, " ");
+		fprintf(f, "  %s: ", js(g, "id") ? js(g, "id") : "?");
+		tli_text_puts_clean(f, l);
+		fputs("  (waits on nothing)\n", f);
+	}
+	json_decref(byid);
+	json_decref(linked);
+}
+
 void tli_text_graph(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 {
-	(void)opts;
 	json_t *gr = json_object_get(doc, "graph");
+	int top = opts->top < 0 ? TLI_GRAPH_DEFAULT_TOP : opts->top;
 	const char *r = js(gr, "render");
 	if (r && !strcmp(r, "dot")) {
-		tli_dot_graph(f, gr);
+		tli_dot_graph(f, gr, top);
 		return;
 	}
 	tli_text_header(f, doc);
 	size_t i;
 	json_t *e;
-	fprintf(f, "%zu node(s), %zu edge(s)\n", json_array_size(json_object_get(gr, "nodes")),
-		json_array_size(json_object_get(gr, "edges")));
-	json_array_foreach(json_object_get(gr, "edges"), i, e) {
-		const char *k = js(e, "kind") ?: "?";
-		fprintf(f, "  %-20s %-14s %s\n", js(e, "from") ?: "?",
-			!strcmp(k, "held-by") ? "is held by" : !strcmp(k, "send") ? "sends to" : "receives from",
-			js(e, "to") ?: "?");
+	if (!js(gr, "focus") && json_is_object(json_object_get(gr, "groups"))) {
+		text_groups(f, gr, top);
+	} else {
+		fprintf(f, "%zu node(s), %zu edge(s)\n", json_array_size(json_object_get(gr, "nodes")),
+			json_array_size(json_object_get(gr, "edges")));
+		json_array_foreach(json_object_get(gr, "edges"), i, e) {
+			const char *k = js(e, "kind") ?: "?";
+			fprintf(f, "  %-20s %-14s %s\n", js(e, "from") ?: "?", edge_verb(k), js(e, "to") ?: "?");
+		}
 	}
 	json_array_foreach(json_object_get(gr, "cycles"), i, e) {
 		fputs("cycle (possible deadlock): goroutines", f);

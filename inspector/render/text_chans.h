@@ -19,7 +19,11 @@ void tli_text_chan(FILE *f, json_t *doc, const struct tli_render_opts *opts);
 void tli_text_leaks(FILE *f, json_t *doc, const struct tli_render_opts *opts);
 /** doc.graph as text, or as DOT when doc.graph.render == "dot". */
 void tli_text_graph(FILE *f, json_t *doc, const struct tli_render_opts *opts);
-/** doc.graph in graphviz DOT. */
-void tli_dot_graph(FILE *f, json_t *graph);
+/** Groups of the grouped graph drawn by default. */
+#define TLI_GRAPH_DEFAULT_TOP 40
+/** doc.graph in graphviz DOT: the groups (at most `top`, 0 = all), or every node under --focus. */
+void tli_dot_graph(FILE *f, json_t *graph, int top);
+/** One group's label: "50 goroutines [chan send] main.f (main.go:51)" or "50 channels chan int (cap 0)". */
+void tli_graph_group_label(char *buf, size_t cap, json_t *g, const char *sep);
 
 #endif

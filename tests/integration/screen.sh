@@ -2,7 +2,9 @@
 # tests/integration/screen.sh - the first screen (issue 17 item 2): `tlinspect --pid P` with no
 # command on a service with 20,000 stuck goroutines prints the summary and the groups, at most 60
 # lines, names the leaking site, and says how to get every traceback; `goroutines` (and the first
-# screen with --stacks) still lists every goroutine. Target: tests/targets/go/demo -leaks 20000,
+# screen with --stacks) still lists every goroutine. The wait-for graph of the same service is
+# grouped (its groups hold every node and edge once), renders with graphviz in at most 10 s,
+# marks as leaked exactly the goroutines `leaks` reports, and --focus keeps a neighbourhood. Target: tests/targets/go/demo -leaks 20000,
 # newest Go. The oracle for the counts is tlinspect's own JSON of the same stop-free state (the
 # demo does nothing after it prints its pid). Ends with "screen: N passed, M failed".
 set -uo pipefail
@@ -20,6 +22,11 @@ pid=$(tli_wait_ready "$TLI_OUT/screen.out" 60) || { tli_bad "demo did not start"
 "$TLI" --pid "$pid" --json > "$TLI_OUT/screen.json" 2>> "$TLI_OUT/screen.err"; rc2=$?
 "$TLI" --pid "$pid" goroutines > "$TLI_OUT/screen.all.txt" 2>> "$TLI_OUT/screen.err"; rc3=$?
 "$TLI" --pid "$pid" --stacks > "$TLI_OUT/screen.stacks.txt" 2>> "$TLI_OUT/screen.err"; rc4=$?
+# the wait-for graph at that scale (issue 17 item 3): grouped, drawable, focusable
+"$TLI" --pid "$pid" --json graph --leaks > "$TLI_OUT/graph.json" 2>> "$TLI_OUT/screen.err"; rg1=$?
+"$TLI" --pid "$pid" graph --dot --leaks > "$TLI_OUT/graph.dot" 2>> "$TLI_OUT/screen.err"; rg2=$?
+"$TLI" --pid "$pid" --json graph --focus 1 > "$TLI_OUT/graph.focus.json" 2>> "$TLI_OUT/screen.err"; rg3=$?
+"$TLI" --pid "$pid" --json leaks > "$TLI_OUT/leaks.json" 2>> "$TLI_OUT/screen.err"; rg4=$?
 tli_kill "$pid"
 if [ "$rc1$rc2$rc3$rc4" != 0000 ]; then
 	tli_bad "exit codes $rc1 $rc2 $rc3 $rc4: $(head -c 300 "$TLI_OUT/screen.err")"
@@ -44,4 +51,43 @@ for f in all stacks; do
 	if [ "$got" = "$n" ]; then tli_ok "listing ($f): $got tracebacks"
 	else tli_bad "listing ($f): $got tracebacks, JSON has $n goroutines"; fi
 done
+if [ "$rg1$rg2$rg3$rg4" != 0000 ]; then
+	tli_bad "graph/leaks exit codes $rg1 $rg2 $rg3 $rg4: $(tail -c 300 "$TLI_OUT/screen.err")"
+else
+	t0=$(date +%s%N)
+	if timeout 30 dot -Tsvg "$TLI_OUT/graph.dot" > "$TLI_OUT/graph.svg" 2> "$TLI_OUT/dot.err"; then
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		if [ "$ms" -le 10000 ]; then tli_ok "graph --dot: dot -Tsvg renders it in $ms ms ($(grep -c -- '->' "$TLI_OUT/graph.dot") edges drawn)"
+		else tli_bad "graph --dot: dot -Tsvg took $ms ms (more than 10 s)"; fi
+	else tli_bad "graph --dot: dot -Tsvg failed or took over 30 s: $(head -c 200 "$TLI_OUT/dot.err")"; fi
+	python3 - "$TLI_OUT" <<'PY' > "$TLI_OUT/graph.verdict"
+import json, sys
+o = sys.argv[1]
+g = json.load(open(o + "/graph.json"))["graph"]
+gr, nodes, edges = g["groups"], g["nodes"], g["edges"]
+cnt = sum(x["count"] for x in gr["nodes"])
+ecnt = sum(x["count"] for x in gr["edges"])
+print(("ok  " if cnt == len(nodes) and ecnt == len(edges) else "FAIL") +
+      f" graph groups: {len(gr['nodes'])} groups hold the {cnt} of {len(nodes)} nodes, group edges the {ecnt} of {len(edges)} edges")
+# every sender blocked in callBackend is in a group with that label, counted once
+send = [n for n in nodes if n["kind"] == "goroutine" and n.get("wait_reason") == "chan send"
+        and (n.get("user") or {}).get("function") == "main.(*service).callBackend"]
+gsend = sum(x["count"] for x in gr["nodes"] if x["kind"] == "goroutine" and x.get("wait_reason") == "chan send"
+            and (x.get("user") or {}).get("function") == "main.(*service).callBackend")
+print(("ok  " if len(send) >= 20000 and gsend == len(send) else "FAIL") +
+      f" graph: {len(send)} senders in callBackend, {gsend} in the groups labelled so")
+# leaked colouring = what `leaks` reports
+lk = json.load(open(o + "/leaks.json"))["go"]
+leaked_ids = {x["id"] for x in lk["leaked_goroutines"]}
+gl = {n["goroutine"] for n in nodes if n.get("leaked")}
+gsum = sum(x.get("leaked", 0) for x in gr["nodes"] if x["kind"] == "goroutine")
+print(("ok  " if gl == leaked_ids and gsum == len(gl) else "FAIL") +
+      f" graph --leaks: {len(gl)} goroutines marked leaked, leaks reports {len(leaked_ids)}, groups count {gsum}")
+f = json.load(open(o + "/graph.focus.json"))["graph"]
+ids = {n["id"] for n in f["nodes"]}
+print(("ok  " if "g1" in ids and 1 < len(ids) < 100 and f.get("focus") == "1" else "FAIL") +
+      f" graph --focus 1: {len(ids)} nodes around goroutine 1 (of {len(nodes)})")
+PY
+	while IFS= read -r l; do case $l in ok*) tli_ok "${l#ok   }";; FAIL*) tli_bad "${l#FAIL }";; esac; done < "$TLI_OUT/graph.verdict"
+fi
 tli_suite_end
