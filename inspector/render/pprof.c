@@ -303,11 +303,13 @@ static struct tli_error *sample_labels(struct pp *p, const json_t *labels, const
 		return &tli_enomem;
 	Pprof__Label *ls = (Pprof__Label *)(lp + n);
 	s->label = lp;
+	char lwhere[64];
+	snprintf(lwhere, sizeof(lwhere), "%s.labels", where);
 	const char *key;
 	json_t *v;
 	size_t i = 0;
 	json_object_foreach((json_t *)labels, key, v) {
-		struct tli_error *err = label(p, key, v, where, &ls[i]);
+		struct tli_error *err = label(p, key, v, lwhere, &ls[i]);
 		if (err)
 			return err;
 		lp[i] = &ls[i];
