@@ -41,6 +41,8 @@ $(GEN_DIR)/profile.pb-c.c $(GEN_DIR)/profile.pb-c.h &: $(PPROF_PROTO)
 $(GEN_DIR)/profile.pb-c.o: $(GEN_DIR)/profile.pb-c.c $(GEN_DIR)/profile.pb-c.h
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/inspector/render/pprof.o $(BUILD)/tests/test_pprof: $(GEN_DIR)/profile.pb-c.h
+# a test tool (tests/unit/pprof_write.c, never installed) for the pprof integration suite
+integration: $(BUILD)/tests/pprof_write
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@

@@ -281,10 +281,23 @@ static struct tli_error *label(struct pp *p, const char *key, const json_t *v, c
 		l->num = (int64_t)json_integer_value(v);
 		return NULL;
 	}
+	if (json_is_object(v)) {   /* {"num": N, "unit": "bytes"} */
+		static const char *const keys[] = {"num", "unit", NULL};
+		char lwhere[192];
+		const char *unit;
+		bool has;
+		snprintf(lwhere, sizeof(lwhere), "%s.%.64s", where, key);
+		if ((err = only_keys(v, lwhere, keys)) || (err = get_int(v, "num", lwhere, &l->num, &has)) ||
+		    (err = get_str(v, "unit", lwhere, false, &unit)))
+			return err;
+		if (!has)
+			return bad("%s.num: missing", lwhere);
+		return intern(p, unit, &l->num_unit);
+	}
 	if (!json_is_string(v) || json_string_length(v) > TLI_PPROF_MAX_STRING ||
 	    strlen(json_string_value(v)) != json_string_length(v))
-		return bad("%s.%.64s: a label's value is a string (at most %u bytes, no NUL) or an integer",
-			   where, key, TLI_PPROF_MAX_STRING);
+		return bad("%s.%.64s: a label's value is a string (at most %u bytes, no NUL), an integer or "
+			   "{num, unit}", where, key, TLI_PPROF_MAX_STRING);
 	return intern(p, json_string_value(v), &l->str);
 }
 

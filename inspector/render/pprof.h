@@ -21,7 +21,7 @@
  *       "samples": [
  *         {"stack": ["main.User", ".field users", "root: global main.users"],
  *          "values": [1, 48],                       one integer per sample type
- *          "labels": {"state": "chan receive", "n": 3}}   string or integer values
+ *          "labels": {"state": "chan receive", "n": 3, "size": {"num": 0, "unit": "bytes"}}}
  *       ]
  *     }
  *
@@ -31,6 +31,10 @@
  * a source position (goroutine stacks). Each distinct function (name, file) becomes one
  * Function, each distinct frame (name, file, line) one Location with one Line, ids from 1 in
  * order of first appearance; string table entry 0 is "". No Mapping is written.
+ *
+ * A label's value is a string, an integer, or {"num": N, "unit": U}. Readers (go tool pprof)
+ * drop a numeric label that is 0 and has no unit - the format cannot tell it from no label -
+ * so give a unit where 0 must show.
  *
  * Sizes are bounded (TLI_PPROF_MAX_*); a description that breaks a rule or a bound is refused
  * with TLI_E_USAGE and a message naming the offending item ("samples[3].values[1]: ...").
