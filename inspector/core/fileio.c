@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -245,4 +246,89 @@ int tli_open_regular_in(const char *root, const char *path, struct stat *st, cha
 int tli_stat_regular_in(const char *root, const char *path, struct stat *st, char **resolved)
 {
 	return in_root(root, path, st, resolved, true);
+}
+
+/* An output file the user named: permission problems are theirs to fix (exit 4), the rest is a
+ * bad name (exit 2); tli_error_errno turns ENOMEM into exit 13 itself. */
+static enum tli_errcode out_code(int e)
+{
+	return (e == EACCES || e == EPERM || e == EROFS) ? TLI_E_PERM : TLI_E_USAGE;
+}
+
+/* Write everything, then close; -1 with errno on the first failure (fd closed either way). */
+static int fill_and_close(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	int e = 0;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			e = w < 0 ? errno : EIO;
+			break;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (close(fd) != 0 && !e)
+		e = errno;   /* NFS and full disks report here */
+	errno = e;
+	return e ? -1 : 0;
+}
+
+/* force over an existing regular file: a temporary file beside it, renamed over it */
+static struct tli_error *replace_atomically(const char *path, const void *data, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+	size_t n = strlen(path) + 16;
+	char *tmp = malloc(n);
+	if (!tmp)
+		return tli_error_errno(TLI_E_NOMEM, ENOMEM, "cannot replace %s", path);
+	/* ".NAME.XXXXXX" in the same directory, so rename(2) stays within one file system */
+	snprintf(tmp, n, "%.*s.%s.XXXXXX", (int)dirlen, path, path + dirlen);
+	int fd = mkostemp(tmp, O_CLOEXEC);   /* O_CREAT | O_EXCL, mode 0600 */
+	if (fd < 0) {
+		int e = errno;
+		free(tmp);
+		return tli_error_errno(out_code(e), e, "cannot create a temporary file beside %s", path);
+	}
+	if (fill_and_close(fd, data, len) != 0 || rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		free(tmp);
+		return tli_error_errno(out_code(e), e, "cannot replace %s", path);
+	}
+	free(tmp);
+	return NULL;
+}
+
+struct tli_error *tli_file_write_new(const char *path, const void *data, size_t len, bool force)
+{
+	if (!path || !*path)
+		return tli_error_create(TLI_E_USAGE, "no output file named");
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!force)
+			return tli_error_create(TLI_E_USAGE, "%s already exists (--force replaces it)", path);
+		if (!S_ISREG(st.st_mode))
+			return tli_error_create(TLI_E_USAGE, "%s is not a regular file (a symlink, directory or "
+						"device is never written through nor replaced)", path);
+		return replace_atomically(path, data, len);
+	}
+	if (errno != ENOENT)
+		return tli_error_errno(out_code(errno), errno, "cannot create %s", path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST)   /* appeared since the lstat (or a dangling symlink) */
+			return tli_error_create(TLI_E_USAGE, "%s already exists (--force replaces it)", path);
+		return tli_error_errno(out_code(errno), errno, "cannot create %s", path);
+	}
+	if (fill_and_close(fd, data, len) != 0) {
+		int e = errno;
+		unlink(path);   /* ours: created by the open above; no half-written output stays */
+		return tli_error_errno(out_code(e), e, "cannot write %s", path);
+	}
+	return NULL;
 }

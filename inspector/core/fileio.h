@@ -3,7 +3,11 @@
 #ifndef TLI_CORE_FILEIO_H
 #define TLI_CORE_FILEIO_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <sys/stat.h>
+
+#include "error.h"
 
 /**
  * open(path, O_RDONLY | O_CLOEXEC) for a REGULAR file only: a FIFO, device or
@@ -34,5 +38,18 @@ int tli_open_regular_in(const char *root, const char *path, struct stat *st, cha
 /** tli_open_regular_in without the open: 0 and *st (lstat of the file) if `path` inside
  *  root is a regular file, else -1 with errno; nothing but directories is opened. */
 int tli_stat_regular_in(const char *root, const char *path, struct stat *st, char **resolved);
+
+/**
+ * Write `len` bytes to a NEW file `path` (an output the user named: a profile, a snapshot),
+ * mode 0600 (less if the umask says so), never through a symlink: open(O_CREAT | O_EXCL |
+ * O_NOFOLLOW), so a planted symlink, even a dangling one, and an existing file are refused.
+ * With `force` an existing REGULAR file is replaced atomically instead: the bytes go to a
+ * temporary file in the same directory (mkostemp, 0600), which is then renamed over `path`
+ * (rename replaces a symlink swapped in meanwhile, it never follows it); anything else at
+ * `path` (symlink, directory, FIFO) is still refused. A failed write leaves no file behind.
+ * Errors name the path: TLI_E_USAGE (exists, not a regular file, no such directory),
+ * TLI_E_PERM (EACCES, EPERM, EROFS), TLI_E_NOMEM.
+ */
+struct tli_error *tli_file_write_new(const char *path, const void *data, size_t len, bool force);
 
 #endif
