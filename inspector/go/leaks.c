@@ -270,12 +270,19 @@ static const char *frame_key(json_t *f, char *buf, size_t cap)
 	return buf;
 }
 
+/* a goroutine's leak group key: wait reason, user frame and creator */
+static void group_key(const struct tli_go_chan_g *g, json_t *go, char *key, size_t cap)
+{
+	char k1[600], k2[600];
+	snprintf(key, cap, "%s|%s|%s", g->reason, frame_key(json_object_get(go, "user"), k1, sizeof(k1)),
+		 frame_key(json_object_get(go, "created_by"), k2, sizeof(k2)));
+}
+
 /* groups by wait reason, user frame and creator; the first member's evidence, up to 10 ids */
 static void add_to_group(struct report *rp, const struct tli_go_chan_g *g, json_t *go, const char *ev)
 {
-	char k1[600], k2[600], key[1400];
-	snprintf(key, sizeof(key), "%s|%s|%s", g->reason, frame_key(json_object_get(go, "user"), k1, sizeof(k1)),
-		 frame_key(json_object_get(go, "created_by"), k2, sizeof(k2)));
+	char key[1400];
+	group_key(g, go, key, sizeof(key));
 	json_t *gr = json_object_get(rp->gindex, key);
 	if (!gr) {
 		gr = json_object();
@@ -312,6 +319,36 @@ static void add_leaked(struct report *rp, const struct tli_go_chan_g *g, const s
 	add_to_group(rp, g, go, ev);
 }
 
+/*
+ * Goroutines blocked at the same place as a leak group (same key) but judged able to run:
+ * their object is still reachable, often only through a stale stack slot or register (the
+ * scan is conservative). Never dropped silently: each goes to `uncertain` with the reason,
+ * and the group counts them as `alike_reachable`.
+ */
+static void report_alike(struct tli_go_waitfor *w, json_t *gmap, struct report *rp)
+{
+	for (size_t i = 0; i < w->c->ngs; i++) {
+		const struct tli_go_chan_g *g = &w->c->gs[i];
+		const struct tli_go_ginfo *x = &w->gi[i];
+		if (g->dead || x->leaked || !(x->cls == TLI_GO_G_CHAN || x->cls == TLI_GO_G_SYNC) || !x->runnable)
+			continue;
+		json_t *go = tli_go_gmap_get(gmap, g->goid);
+		char key[1400];
+		group_key(g, go, key, sizeof(key));
+		json_t *gr = json_object_get(rp->gindex, key);
+		if (!gr)
+			continue;
+		json_int_t n = json_integer_value(json_object_get(gr, "alike_reachable"));
+		json_object_set_new(gr, "alike_reachable", json_integer(n + 1));
+		char why[400];
+		snprintf(why, sizeof(why), "blocked where %" JSON_INTEGER_FORMAT " leaked goroutine(s) are, but its %s "
+			 "0x%" PRIx64 " is still reachable from a root (possibly only a stale stack slot or register: "
+			 "the stack scan is conservative)", json_integer_value(json_object_get(gr, "count")),
+			 x->cls == TLI_GO_G_SYNC ? "semaphore object" : "channel", x->nobjs ? x->objs[0] : 0);
+		json_array_append_new(rp->uncertain, skipped(g, why));
+	}
+}
+
 static void report_goroutines(struct tli_go_waitfor *w, bool reach_ok, json_t *gmap, struct report *rp)
 {
 	for (size_t i = 0; i < w->c->ngs; i++) {
@@ -320,6 +357,8 @@ static void report_goroutines(struct tli_go_waitfor *w, bool reach_ok, json_t *g
 		if (!g->dead && judge(w, i, reach_ok, rp, ev, sizeof(ev)))
 			add_leaked(rp, g, &w->gi[i], gmap, ev);
 	}
+	if (reach_ok)
+		report_alike(w, gmap, rp);
 }
 
 /* groups by count, largest first (stable insertion sort: groups are few), the first `top` kept */

@@ -191,6 +191,9 @@ void tli_text_leaks(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 			fputs("\n  why:       ", f);
 			tli_text_puts_clean(f, js(g, "evidence"));
 			fputc('\n', f);
+			if (ji(g, "alike_reachable"))
+				fprintf(f, "  and %lld more blocked at the same place whose object is still reachable "
+					"(listed under \"not judged\")\n", ji(g, "alike_reachable"));
 		}
 		json_t *dl = json_object_get(go, "deadlocks");
 		json_array_foreach(dl, i, g) {

@@ -36,10 +36,12 @@ n=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for
 lines=$(wc -l < "$TLI_OUT/screen.txt")
 if [ "$lines" -le 60 ]; then tli_ok "first screen: $lines lines for $n goroutines"
 else tli_bad "first screen: $lines lines (more than 60) for $n goroutines"; fi
-if [ "$n" -ge 20000 ] && grep -qE '^ +20000 +chan send +main\.\(\*service\)\.callBackend' "$TLI_OUT/screen.txt"; then
-	tli_ok "first screen names the leaking site (20000 chan send in main.(*service).callBackend)"
+# the senders in the same stop's JSON (the demo's last few may not have reached their send yet)
+ns=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for g in d["go"]["goroutines"] if g.get("wait_reason") == "chan send" and (g.get("user") or {}).get("function") == "main.(*service).callBackend"))' "$TLI_OUT/screen.json")
+if [ "$ns" -gt 19000 ] && grep -qE "^ +$ns +chan send +main\.\(\*service\)\.callBackend" "$TLI_OUT/screen.txt"; then
+	tli_ok "first screen names the leaking site ($ns chan send in main.(*service).callBackend)"
 else
-	tli_bad "first screen does not name 20000 senders in main.(*service).callBackend: $(sed -n 5,12p "$TLI_OUT/screen.txt")"
+	tli_bad "first screen does not name the $ns senders in main.(*service).callBackend: $(sed -n 5,12p "$TLI_OUT/screen.txt")"
 fi
 if grep -q "every traceback ($n goroutines): the \`goroutines\` command" "$TLI_OUT/screen.txt"; then
 	tli_ok "first screen says how to list the $n tracebacks"
@@ -74,7 +76,7 @@ send = [n for n in nodes if n["kind"] == "goroutine" and n.get("wait_reason") ==
         and (n.get("user") or {}).get("function") == "main.(*service).callBackend"]
 gsend = sum(x["count"] for x in gr["nodes"] if x["kind"] == "goroutine" and x.get("wait_reason") == "chan send"
             and (x.get("user") or {}).get("function") == "main.(*service).callBackend")
-print(("ok  " if len(send) >= 20000 and gsend == len(send) else "FAIL") +
+print(("ok  " if len(send) > 19000 and gsend == len(send) else "FAIL") +
       f" graph: {len(send)} senders in callBackend, {gsend} in the groups labelled so")
 # leaked colouring = what `leaks` reports
 lk = json.load(open(o + "/leaks.json"))["go"]
@@ -83,6 +85,15 @@ gl = {n["goroutine"] for n in nodes if n.get("leaked")}
 gsum = sum(x.get("leaked", 0) for x in gr["nodes"] if x["kind"] == "goroutine")
 print(("ok  " if gl == leaked_ids and gsum == len(gl) else "FAIL") +
       f" graph --leaks: {len(gl)} goroutines marked leaked, leaks reports {len(leaked_ids)}, groups count {gsum}")
+# leaks never drops a member of a group silently (issue 17 item 14): each sender is leaked or
+# listed as uncertain with the reason
+grp = [x for x in lk["leak_groups"] if (x.get("user") or {}).get("function") == "main.(*service).callBackend"]
+alike = sum(x.get("alike_reachable", 0) for x in grp)
+unc = [u for u in lk["uncertain"] if "blocked where" in u.get("why", "")]
+tot = sum(x["count"] for x in grp) + alike
+print(("ok  " if tot == len(send) and len(unc) == alike else "FAIL") +
+      f" leaks: the {len(send)} senders are {tot - alike} leaked + {alike} alike but reachable, "
+      f"{len(unc)} of them listed as uncertain with the reason")
 f = json.load(open(o + "/graph.focus.json"))["graph"]
 ids = {n["id"] for n in f["nodes"]}
 print(("ok  " if "g1" in ids and 1 < len(ids) < 100 and f.get("focus") == "1" else "FAIL") +
