@@ -247,6 +247,29 @@ static void clean_cell(char *s)
 		strcpy(s + CELL_MAX - 3, "...");
 }
 
+/*
+ * A location cell longer than CELL_MAX keeps its end: the "(file:line)" and the last part of the
+ * function (its method and type say most), "...pkg.(*T).Method (file.go:12)", rather than
+ * "(<autoge..." cut in the middle of the file name.
+ */
+static void shorten_location(char *s)
+{
+	size_t n = strlen(s);
+	if (n <= CELL_MAX)
+		return;
+	char *p = NULL;
+	for (char *q = strstr(s, " ("); q; q = strstr(q + 1, " ("))
+		p = q;
+	size_t suffix = p ? strlen(p) : 0;
+	if (!p || suffix + 3 + 8 > CELL_MAX) { /* no location, or a huge one: cut at the end */
+		strcpy(s + CELL_MAX - 3, "...");
+		return;
+	}
+	size_t keep = CELL_MAX - 3 - suffix;
+	memmove(s + 3, p - keep, keep + suffix + 1);
+	memcpy(s, "...", 3);
+}
+
 struct row {
 	char count[24], state[CELL_MAX + 8], user[CELL_MAX + 8], created[CELL_MAX + 8], ids[64];
 };
@@ -271,9 +294,11 @@ static void print_groups(FILE *f, json_t *groups, int top, json_t *group_count)
 		snprintf(r->state, sizeof(r->state), "%s", wr && *wr ? wr : st ? st : "?");
 		char tmp[512];
 		format_location(tmp, sizeof(tmp), json_object_get(grp, "user"));
-		snprintf(r->user, sizeof(r->user), "%.*s", CELL_MAX + 4, tmp);
+		shorten_location(tmp);
+		snprintf(r->user, sizeof(r->user), "%s", tmp);
 		format_location(tmp, sizeof(tmp), json_object_get(grp, "created_by"));
-		snprintf(r->created, sizeof(r->created), "%.*s", CELL_MAX + 4, tmp);
+		shorten_location(tmp);
+		snprintf(r->created, sizeof(r->created), "%s", tmp);
 		clean_cell(r->state);
 		clean_cell(r->user);
 		clean_cell(r->created);
