@@ -72,7 +72,8 @@ static const struct tli_option goroutine_options[] = {
 };
 
 static const struct tli_option heap_options[] = {
-	{ "top", 0, TLI_OPT_INT, "N", "rows of the top sizes table (default 10, 0 = all)", 0, 1000000, false },
+	{ "top", 0, TLI_OPT_INT, "N", "rows of the top sizes / Go size classes tables (default 10, 0 = all)",
+	  0, 1000000, false },
 	{ "chunks", 0, TLI_OPT_FLAG, NULL, "list every chunk in the result (large)", 0, 0, false },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
 };
@@ -480,8 +481,11 @@ const struct tli_command tli_commands[] = {
 	{
 		.name = "heap",
 		.args = "[--top N] [--chunks]",
-		.summary = "glibc malloc: arenas, totals (= mallinfo2), histogram and top sizes",
-		.help = "Walks every arena, heap and chunk of glibc's malloc and every bin (tcache per\n"
+		.summary = "Go memstats and size classes; glibc malloc: arenas, totals (= mallinfo2), top sizes",
+		.help = "On a Go program, first a Go section: runtime.MemStats as ReadMemStats would\n"
+			"return them now (computed from outside, mcache contents included) and the\n"
+			"in-use spans per size class; then the glibc section if libc is mapped.\n"
+			"Walks every arena, heap and chunk of glibc's malloc and every bin (tcache per\n"
 			"thread, fast, unsorted, small, large). The \"mallinfo2\" object equals what\n"
 			"mallinfo2() in the target would return; per-arena totals match malloc_info().\n"
 			"Needs libc's debug info (libc6-dbg, found by build-id; more directories in\n"
