@@ -137,6 +137,38 @@ for ver in $(tli_go_versions); do
 	done
 done
 
+# cgo (newest toolchain): the Go section agrees as before and the glibc section is there too
+ver=$(tli_go_versions | awk '{print $NF}')
+dir=$TLI_OUT/cgo
+mkdir -p "$dir"
+if command -v cc > /dev/null && (cd "$ROOT/tests/targets/go/memstats" && CGO_ENABLED=1 GOTOOLCHAIN=local \
+	GOFLAGS=-mod=mod GOPROXY=off GOWORK=off GOCACHE=$(tli_gocache) "$(tli_go_bin "$ver")" build \
+	-tags memstats_cgo -o "$dir/memstats-cgo" .) > "$dir/build.log" 2>&1; then
+	tli_start "$dir/target.out" "$dir/memstats-cgo" "$dir/oracle.json"
+	pid=$TLI_PID
+	if tli_wait_ready "$dir/target.out" 30 > /dev/null; then
+		"$TLI" --pid "$pid" --json heap > "$dir/live.json" 2> "$dir/live.err"
+		kill -USR1 "$pid"
+		if wait_line "$dir/target.out" written 20; then
+			python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.pop("glibc"); json.dump(d, open(sys.argv[2], "w"))' \
+				"$dir/live.json" "$dir/live-go.json" 2> /dev/null
+			check "go$ver/cgo live, Go section" "$dir/oracle.json" "$dir/live-go.json"
+			if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if d["glibc"]["mallinfo2"]["uordblks"] > 0 and not d.get("warnings") else 1)' "$dir/live.json" 2> /dev/null; then
+				tli_ok "go$ver/cgo: glibc section too, no warning"
+			else
+				tli_bad "go$ver/cgo: no glibc section ($(head -c 300 "$dir/live.err"))"
+			fi
+		else
+			tli_bad "go$ver/cgo: the target wrote no ReadMemStats"
+		fi
+	else
+		tli_bad "go$ver/cgo: target did not become ready"
+	fi
+	tli_kill "$pid"
+else
+	tli_bad "go$ver/cgo: build ($(head -c 300 "$dir/build.log"))"
+fi
+
 # a C program: `heap` is the glibc section only, as before the Go section existed
 if command -v cc > /dev/null; then
 	printf '#include <stdio.h>\n#include <stdlib.h>\n#include <unistd.h>\nint main(void){void *p=malloc(100);printf("ready %%d\\n",getpid());fflush(stdout);pause();free(p);return 0;}\n' > "$TLI_OUT/c.c"

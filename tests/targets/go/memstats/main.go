@@ -1,7 +1,7 @@
 // memstats: the oracle of tests/integration/goheap.sh. It allocates a mix (tiny,
 // small, large objects, garbage, a few goroutines), runs runtime.GC(), allocates a
-// bit more so that every P's mcache holds spans and counts not yet flushed, then
-// prints "ready <pid>" and waits for SIGUSR1 without allocating. The suite inspects
+// bit more so that every P's mcache holds spans and counts not yet flushed, lets the
+// runtime settle, then prints "ready <pid>" and waits for SIGUSR1 without allocating. The suite inspects
 // it in that state (live and from a core); on SIGUSR1 the target calls
 // runtime.ReadMemStats (which flushes the mcaches) and writes the figures as JSON
 // (snake_case keys) to the file named by argv[1], then blocks forever, still
@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 )
 
 type node struct {
@@ -84,11 +85,22 @@ func main() {
 	wg.Wait()
 	alloc(4)
 	runtime.GC()
+	// return every free page now, so that the background scavenger has nothing left to
+	// release while the suite looks (heap_released would drift by megabytes otherwise)
+	debug.FreeOSMemory()
 	alloc(5) // not flushed: mcaches hold spans and counts
 	keepSmall = keepSmall[:len(keepSmall)/2]
 	sink = nil
 	ready := []byte("ready " + strconv.Itoa(os.Getpid()) + "\n")
 	written := []byte("written\n")
+	// Receiving a signal may make the runtime start a thread, which allocates its m and g:
+	// receive one now, so that the threads SIGUSR1 needs exist before the looks, and let
+	// the runtime settle.
+	warm := make(chan os.Signal, 1)
+	signal.Notify(warm, syscall.SIGUSR2)
+	syscall.Kill(os.Getpid(), syscall.SIGUSR2)
+	<-warm
+	time.Sleep(300 * time.Millisecond)
 	os.Stdout.Write(ready)
 	<-sig
 	runtime.ReadMemStats(&ms)
