@@ -16,6 +16,7 @@
 #include "explain/explain.h"
 #include "render/render.h"
 #include "go/chans.h"
+#include "go/heap_cmd.h"
 
 const char *const tli_default_command = "goroutines";
 
@@ -75,7 +76,8 @@ static const struct tli_option goroutine_options[] = {
 };
 
 static const struct tli_option heap_options[] = {
-	{ "top", 0, TLI_OPT_INT, "N", "rows of the top sizes table (default 10, 0 = all)", 0, 1000000, false },
+	{ "top", 0, TLI_OPT_INT, "N", "rows of the top sizes / Go size classes tables (default 10, 0 = all)",
+	  0, 1000000, false },
 	{ "chunks", 0, TLI_OPT_FLAG, NULL, "list every chunk in the result (large)", 0, 0, false },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
 };
@@ -218,10 +220,55 @@ static struct tli_glibc_opts glibc_opts(const struct tli_cmd_ctx *ctx)
 	return o;
 }
 
+/* heap: the glibc section (unchanged) and, on a Go program, the Go section. The Go side
+ * captures first and keeps the target stopped; the glibc side captures in the same stop. */
+struct heap_both {
+	struct tli_cmd_ctx *ctx;
+	json_t *result;
+	struct tli_error *gerr;
+	bool ran;
+};
+
+static bool heap_glibc_between(void *arg)
+{
+	struct heap_both *b = arg;
+	struct tli_glibc_opts o = glibc_opts(b->ctx);
+	b->ran = true;
+	b->gerr = tli_glibc_heap(b->ctx->session, &o, b->result);
+	return b->gerr == NULL;
+}
+
 static struct tli_error *cmd_heap(struct tli_cmd_ctx *ctx, json_t *result)
 {
-	struct tli_glibc_opts o = glibc_opts(ctx);
-	return tli_glibc_heap(ctx->session, &o, result);
+	struct tli_gobin *gb = NULL;
+	struct tli_error *goerr = tli_session_gobin(ctx->session, &gb);
+	if (goerr) { /* not a Go program: glibc only, as always */
+		tli_error_destroy(goerr);
+		struct tli_glibc_opts o = glibc_opts(ctx);
+		return tli_glibc_heap(ctx->session, &o, result);
+	}
+	const struct tli_optval *top = tli_cmd_opt(ctx, "top");
+	struct tli_go_heap_opts go = { .top = top && top->set ? (top->num == 0 ? -1 : (int)top->num) : 0 };
+	struct heap_both b = { .ctx = ctx, .result = result };
+	goerr = tli_go_cmd_heap(ctx->session, &go, heap_glibc_between, &b, result);
+	if (!b.ran)
+		heap_glibc_between(&b);
+	if (goerr && b.gerr) {
+		/* both failed: the Go error (this is a Go program) */
+		tli_error_destroy(b.gerr);
+		return goerr;
+	}
+	if (goerr) {
+		tli_session_warn(ctx->session, "Go heap: %s", goerr->msg);
+		tli_error_destroy(goerr);
+	}
+	if (b.gerr) {
+		/* a pure-Go (static) program has no libc: no glibc section, no warning */
+		if (b.gerr->code != TLI_E_NOT_GO)
+			tli_session_warn(ctx->session, "glibc heap: %s", b.gerr->msg);
+		tli_error_destroy(b.gerr);
+	}
+	return NULL;
 }
 
 static struct tli_error *cmd_arenas(struct tli_cmd_ctx *ctx, json_t *result)
@@ -450,8 +497,11 @@ const struct tli_command tli_commands[] = {
 	{
 		.name = "heap",
 		.args = "[--top N] [--chunks]",
-		.summary = "glibc malloc: arenas, totals (= mallinfo2), histogram and top sizes",
-		.help = "Walks every arena, heap and chunk of glibc's malloc and every bin (tcache per\n"
+		.summary = "Go memstats and size classes; glibc malloc: arenas, totals (= mallinfo2), top sizes",
+		.help = "On a Go program, first a Go section: runtime.MemStats as ReadMemStats would\n"
+			"return them now (computed from outside, mcache contents included) and the\n"
+			"in-use spans per size class; then the glibc section if libc is mapped.\n"
+			"Walks every arena, heap and chunk of glibc's malloc and every bin (tcache per\n"
 			"thread, fast, unsorted, small, large). The \"mallinfo2\" object equals what\n"
 			"mallinfo2() in the target would return; per-arena totals match malloc_info().\n"
 			"Needs libc's debug info (libc6-dbg, found by build-id; more directories in\n"

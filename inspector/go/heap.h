@@ -118,6 +118,9 @@ struct tli_goheap {
 	struct tli_go_type_src types;
 	struct tli_u64map tcache;          /**< type address -> index + 1 in tinfo */
 	struct tli_goheap_tinfos tinfo;
+	/** Set before the capture by callers that need only span headers and allocBits
+	 *  (size classes, `heap`'s memstats): no object memory, no specials, no reserve. */
+	bool spans_only;
 };
 
 /** Resolve the layouts (before the stop). *ret is freed with tli_goheap_destroy. */

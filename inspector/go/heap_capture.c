@@ -244,7 +244,7 @@ static uint64_t peek_copy_bytes(struct tli_goheap *h)
 uint64_t tli_goheap_reserve(struct tli_goheap *h)
 {
 	struct tli_target *t = h->s->target;
-	if (h->resv || t->kind != TLI_TARGET_LIVE || !t->stop_deferred || t->released || t->stop_error)
+	if (h->spans_only || h->resv || t->kind != TLI_TARGET_LIVE || !t->stop_deferred || t->released || t->stop_error)
 		return 0;
 	uint64_t need = peek_copy_bytes(h);
 	if (!need)
@@ -343,7 +343,7 @@ struct tli_error *tli_goheap_capture(struct tli_goheap *h)
 	struct tli_error *err = capture_span_headers(h);
 	if (!err)
 		err = capture_alloc_bits(h);
-	if (!err)
+	if (!err && !h->spans_only)
 		err = capture_span_memory(h);
 	if (err)
 		return err;
@@ -353,7 +353,7 @@ struct tli_error *tli_goheap_capture(struct tli_goheap *h)
 			if (h->spans[i].end > h->hi)
 				h->hi = h->spans[i].end;
 	}
-	if (!h->L.has_special) {
+	if (!h->L.has_special || h->spans_only) {
 		h->specials_coarse = true;
 		return NULL;
 	}

@@ -4,6 +4,7 @@
 #include "render.h"
 
 #include "render/text_glibc.h"
+#include "render/text_goheap.h"
 #include "render/text_chans.h"
 
 #include <errno.h>
@@ -196,7 +197,20 @@ static void text_maps(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 		(void)opts;                                                                   \
 		tli_glibc_render_text(f, #cmd, doc);                                          \
 	}
-GLIBC_PRINTER(heap)
+
+/* heap: the Go section (a Go program), then the glibc section (if libc is there) */
+static void text_glibc_heap(FILE *f, json_t *doc, const struct tli_render_opts *opts)
+{
+	if (!json_object_get(doc, "go")) {
+		tli_glibc_render_text(f, "heap", doc);
+		return;
+	}
+	tli_goheap_render_text(f, doc, opts->top);
+	if (json_object_get(doc, "glibc")) {
+		fputc('\n', f);
+		tli_glibc_render_text(f, "heap", doc);
+	}
+}
 GLIBC_PRINTER(arenas)
 GLIBC_PRINTER(bins)
 GLIBC_PRINTER(chunk)

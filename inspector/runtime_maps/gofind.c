@@ -15,6 +15,12 @@
  *                        both must agree; 251 roots x 64 bytes in .bss
  *   runtime.mheap_       mallocinit: the RIP lea into RAX (the receiver, register ABI) right
  *                        before `call runtime.(*mheap).init` — `mheap_.init()`
+ *   runtime.gcController mallocinit's sibling gcControllerCommit: the RIP lea into RAX (the
+ *                        receiver) right before `call runtime.(*gcControllerState).commit`
+ *   runtime.allp         flushmcache: the RIP loads of allp (ptr) and allp+8 (len), both there
+ *   runtime.class_to_size / internal/runtime/gc.SizeClassToSize  readmemstats_m: the RIP lea
+ *                        whose target holds, in the file image, a uint16 table starting
+ *                        0, 8, 16, 24, 32, 48 (the size classes)
  * Every result is checked to lie in the data/bss sections of firstmoduledata (or the ELF
  * sections) with room for the object.
  */
@@ -286,6 +292,54 @@ static struct tli_error *implausible(const char *name, const char *func, uint64_
 				(unsigned long long)a);
 }
 
+/* runtime.allp: flushmcache reads allp[i] — allp's length (bounds check) and pointer */
+static struct tli_error *find_allp(const struct tli_gobin *gb, struct tli_global *ret)
+{
+	struct ripref refs[MAX_REFS];
+	size_t nr;
+	struct tli_error *err = func_refs(gb, "runtime.flushmcache", refs, MAX_REFS, &nr);
+	if (err)
+		return err;
+	for (size_t i = 0; i < nr; i++) {
+		if (refs[i].kind != REF_LOAD)
+			continue;
+		for (size_t j = i + 1; j < nr; j++) {
+			if (refs[j].kind != REF_LOAD)
+				continue;
+			uint64_t lo = refs[i].target < refs[j].target ? refs[i].target : refs[j].target;
+			uint64_t hi = refs[i].target ^ refs[j].target ^ lo;
+			if (hi != lo + 8 || !in_data(gb, lo, 24, false))
+				break;
+			*ret = (struct tli_global){ lo, 24 };
+			return NULL;
+		}
+		break; /* only the first two loads */
+	}
+	return tli_error_create(TLI_E_NO_INFO, "runtime.allp: the first two RIP loads in runtime.flushmcache "
+				"are not a slice's pointer and length");
+}
+
+/* the size class table: a RIP lea in readmemstats_m to uint16s 0, 8, 16, 24, 32, 48, ... */
+static struct tli_error *find_size_table(const struct tli_gobin *gb, const char *name, struct tli_global *ret)
+{
+	static const uint16_t head[] = { 0, 8, 16, 24, 32, 48 };
+	struct ripref refs[MAX_REFS];
+	size_t nr;
+	struct tli_error *err = func_refs(gb, "runtime.readmemstats_m", refs, MAX_REFS, &nr);
+	if (err)
+		return err;
+	for (size_t i = 0; i < nr; i++) {
+		uint16_t v[6];
+		if (refs[i].kind != REF_LEA || !in_data(gb, refs[i].target, sizeof(v), false) ||
+		    tli_error_drop(tli_gobin_read(gb, refs[i].target, v, sizeof(v))) || memcmp(v, head, sizeof(v)))
+			continue;
+		*ret = (struct tli_global){ refs[i].target, 0 };
+		return NULL;
+	}
+	return tli_error_create(TLI_E_NO_INFO, "%s: no RIP-relative lea in runtime.readmemstats_m points to "
+				"the size class table", name);
+}
+
 struct tli_error *tli_gofind_global(const struct tli_gobin *gb, const struct tli_map *m,
 				    const char *name, struct tli_global *ret)
 {
@@ -409,5 +463,21 @@ struct tli_error *tli_gofind_global(const struct tli_gobin *gb, const struct tli
 		*ret = (struct tli_global){ a, size };
 		return NULL;
 	}
+	if (!strcmp(name, "runtime.gcController")) {
+		uint64_t size = 0, a;
+		if (m)
+			tli_error_drop(tli_map_type_size(m, "runtime.gcControllerState", &size));
+		if ((err = lea_arg_of_call(gb, "runtime.gcControllerCommit", "runtime.(*gcControllerState).commit",
+					   X86_REG_RAX, &a)))
+			return tli_error_wrap(err, "runtime.gcController");
+		if (!in_data(gb, a, size ? size : 8, false))
+			return implausible(name, "runtime.gcControllerCommit", a);
+		*ret = (struct tli_global){ a, size };
+		return NULL;
+	}
+	if (!strcmp(name, "runtime.allp"))
+		return find_allp(gb, ret);
+	if (!strcmp(name, "runtime.class_to_size") || !strcmp(name, "internal/runtime/gc.SizeClassToSize"))
+		return find_size_table(gb, name, ret);
 	return tli_error_create(TLI_E_NO_INFO, "no rule to find %s without symbols", name);
 }

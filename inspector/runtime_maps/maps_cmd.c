@@ -42,6 +42,8 @@ static const char *const go_structs[] = {
 	"database/sql.DB", "database/sql.connRequestSet", "database/sql.connRequestAndIndex",
 	"database/sql.driverConn",
 	"runtime.special", "runtime.specialfinalizer", "runtime.specialCleanup",
+	/* heap: memstats (go/memstats.c) */
+	"runtime.heapStatsDelta", "runtime.gcControllerState", "runtime.mcache",
 };
 
 /* Constants: every DW_TAG_constant whose name starts with one of these. */
@@ -55,6 +57,8 @@ static const char *const go_const_prefixes[] = {
 	"runtime.mSpan", "runtime._KindSpecial", "runtime.mallocHeaderSize", "runtime.minSizeForMallocHeader",
 	"internal/runtime/gc.MallocHeaderSize", "internal/runtime/gc.MinSizeForMallocHeader",
 	"runtime.semTabSize",
+	/* heap: the memory-limit heap goal's headroom */
+	"runtime.memoryLimit",
 };
 
 static const char *const go_strtabs[] = { "runtime.waitReasonStrings", "runtime.gStatusStrings" };

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go stripped chans userloc screen notachan glibc maps cores crafted cache stop attach install nomem pause pprof faces}"
+SUITES="${SUITES:-go goheap stripped chans userloc screen notachan glibc maps cores crafted cache stop attach install nomem pause pprof faces}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -36,6 +36,9 @@ for s in $SUITES; do
 	# the Go suite checks unstripped AND stripped (-s -w) builds against runtime.Stack, live,
 	# gcore core and kernel core (the stripped suite then diffs DWARF vs maps on one process)
 	go) run_suite go env VARIANTS="${VARIANTS:-default stripped}" bash tests/integration/run.sh ;;
+	# heap's Go section against runtime.ReadMemStats, every toolchain, unstripped and stripped,
+	# live (before and after the target's own flush) and from a gcore core
+	goheap) run_suite goheap bash tests/integration/goheap.sh ;;
 	stripped) run_suite stripped bash tests/integration/stripped/run.sh ;;
 	chans) [ -f tests/integration/chans/run.sh ] && run_suite chans bash tests/integration/chans/run.sh ;;
 	# the user location on -trimpath builds (module paths with a dot in their first element)

@@ -1,0 +1,3 @@
+module tlinspect.test/memstats
+
+go 1.19
