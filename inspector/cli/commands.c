@@ -16,6 +16,7 @@
 #include "explain/explain.h"
 #include "render/render.h"
 #include "go/chans.h"
+#include "go/census.h"
 
 const char *const tli_default_command = "goroutines";
 
@@ -73,6 +74,7 @@ static const struct tli_option goroutine_options[] = {
 static const struct tli_option heap_options[] = {
 	{ "top", 0, TLI_OPT_INT, "N", "rows of the top sizes table (default 10, 0 = all)", 0, 1000000, false },
 	{ "chunks", 0, TLI_OPT_FLAG, NULL, "list every chunk in the result (large)", 0, 0, false },
+	{ "retention", 0, TLI_OPT_FLAG, NULL, "Go: add go.retention, the retention profile (large)", 0, 0, false },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
 };
 
@@ -211,6 +213,16 @@ static struct tli_glibc_opts glibc_opts(const struct tli_cmd_ctx *ctx)
 
 static struct tli_error *cmd_heap(struct tli_cmd_ctx *ctx, json_t *result)
 {
+	struct tli_gobin *gb = NULL;
+	if (!tli_error_drop(tli_session_gobin(ctx->session, &gb))) {
+		/* a Go program: live objects by type (go/census.h) */
+		const struct tli_optval *top = tli_cmd_opt(ctx, "top");
+		struct tli_go_census_opts co = {
+			.retention = flag(ctx, "retention"),
+			.top = top && top->set ? (top->num == 0 ? -1 : (int)top->num) : 0,
+		};
+		return tli_go_heap_census(ctx->session, &co, result);
+	}
 	struct tli_glibc_opts o = glibc_opts(ctx);
 	return tli_glibc_heap(ctx->session, &o, result);
 }
@@ -433,7 +445,7 @@ const struct tli_command tli_commands[] = {
 	},
 	{
 		.name = "heap",
-		.args = "[--top N] [--chunks]",
+		.args = "[--top N] [--chunks] [--retention]",
 		.summary = "glibc malloc: arenas, totals (= mallinfo2), histogram and top sizes",
 		.help = "Walks every arena, heap and chunk of glibc's malloc and every bin (tcache per\n"
 			"thread, fast, unsorted, small, large). The \"mallinfo2\" object equals what\n"

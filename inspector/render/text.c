@@ -196,7 +196,14 @@ static void text_maps(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 		(void)opts;                                                                   \
 		tli_glibc_render_text(f, #cmd, doc);                                          \
 	}
-GLIBC_PRINTER(heap)
+/* `heap`: the Go heap census of a Go program, else glibc's heap */
+static void text_glibc_heap(FILE *f, json_t *doc, const struct tli_render_opts *opts)
+{
+	if (json_object_get(json_object_get(doc, "go"), "types"))
+		tli_text_go_types(f, doc, opts);
+	else
+		tli_glibc_render_text(f, "heap", doc);
+}
 GLIBC_PRINTER(arenas)
 GLIBC_PRINTER(bins)
 GLIBC_PRINTER(chunk)

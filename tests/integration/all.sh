@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go stripped chans userloc notachan glibc maps cores crafted cache stop attach install nomem pause faces}"
+SUITES="${SUITES:-go stripped chans userloc notachan gotypes glibc maps cores crafted cache stop attach install nomem pause faces}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -42,6 +42,8 @@ for s in $SUITES; do
 	userloc) run_suite userloc bash tests/integration/userloc.sh ;;
 	# chan/explain chan refuse an address that is not a channel (makechan's rules)
 	notachan) run_suite notachan bash tests/integration/notachan.sh ;;
+	# the Go heap census: live objects by type and retention, against the census target's record
+	gotypes) run_suite gotypes bash tests/integration/gotypes.sh ;;
 	glibc)
 		# glibc 2.41 (trixie) and 2.31 (bullseye) are extracted, never installed
 		if [ ! -d tests/out/glibc-dl/bullseye/root/lib ] || [ ! -d tests/out/glibc-dl/trixie/root/usr ]; then
