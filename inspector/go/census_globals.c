@@ -86,6 +86,18 @@ void census_globals_load(struct tli_go_census *c)
 
 /* ---- lifetime ---- */
 
+bool census_init(struct tli_go_census *c)
+{
+	c->labidx = tli_strmap_new_borrowed();
+	struct ctype zero = { 0 };
+	char *empty = strdup("");
+	if (!c->labidx || !empty || !tli_vec_push(&c->ct, zero) || !tli_vec_push(&c->labels, empty)) {
+		free(empty);
+		return false;
+	}
+	return tli_strmap_put(c->labidx, empty, 0);
+}
+
 struct tli_error *tli_go_census_prepare(struct tli_session *s, struct tli_go_rt *rt, struct tli_go_census **ret)
 {
 	struct tli_go_census *c = calloc(1, sizeof(*c));
@@ -93,15 +105,10 @@ struct tli_error *tli_go_census_prepare(struct tli_session *s, struct tli_go_rt 
 		return &tli_enomem;
 	c->s = s;
 	c->rt = rt;
-	c->labidx = tli_strmap_new_borrowed();
-	struct ctype zero = { 0 };
-	char *empty = strdup("");
-	if (!c->labidx || !empty || !tli_vec_push(&c->ct, zero) || !tli_vec_push(&c->labels, empty)) {
-		free(empty);
+	if (!census_init(c)) {
 		tli_go_census_destroy(c);
 		return &tli_enomem;
 	}
-	tli_strmap_put(c->labidx, empty, 0);
 	census_layout_resolve(c);
 	struct tli_gobin *gb = NULL;
 	if (tli_error_drop(tli_session_gobin(s, &gb)))

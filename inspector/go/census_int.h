@@ -146,5 +146,7 @@ void census_output(struct tli_go_census *c, const struct tli_go_census_opts *o, 
 
 /* census_globals.c */
 void census_globals_load(struct tli_go_census *c);
+/** The empty tables every census starts with (ct[0], label "" = 0); false if out of memory. */
+bool census_init(struct tli_go_census *c);
 
 #endif

@@ -50,7 +50,9 @@ def main():
             if got == 0:
                 untyped_note.append(t)
     share = go.get("typed_share")
-    check(isinstance(share, float) and 0 < share <= 1, f"typed_share {share}")
+    # stripped go1.19-1.21: no malloc headers and no DWARF globals, so nothing may be typed
+    low = 0 if mode == "stripped" else 1e-9
+    check(isinstance(share, float) and low <= share <= 1, f"typed_share {share}")
     if untyped_note:
         print(f"note untyped here: {' '.join(untyped_note)}")
     if mode == "stripped" and len(sys.argv) > 5:
