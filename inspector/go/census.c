@@ -30,8 +30,23 @@ struct obj {
 static bool find(const struct tli_go_census *c, uint64_t addr, struct obj *o)
 {
 	struct tli_goheap_object x;
-	if (!tli_goheap_find_object(c->h, addr, &x))
+	if (c->pages) {
+		/* one table lookup instead of a binary search over the spans */
+		if (addr < c->h->lo || addr >= c->h->hi)
+			return false;
+		uint32_t si = c->pages[(addr - c->h->lo) >> CENSUS_PAGE_SHIFT];
+		if (!si)
+			return false;
+		struct tli_goheap_span *s = &c->h->spans[si - 1];
+		if (addr < s->start || addr >= s->end)
+			return false;
+		uint64_t idx = (addr - s->start) / s->elemsize;
+		if (!tli_goheap_allocated(s, idx))
+			return false;
+		x = (struct tli_goheap_object){ .span = s, .index = idx, .base = s->start + idx * s->elemsize };
+	} else if (!tli_goheap_find_object(c->h, addr, &x)) {
 		return false;
+	}
 	const struct tli_goheap_span *sp = x.span;
 	o->sp = x.span;
 	o->base = x.base;
@@ -419,6 +434,25 @@ static struct tli_error *alloc_state(struct tli_go_census *c)
 	for (size_t i = 0; i < h->nspans; i++) {
 		c->objoff[i] = c->nobj;
 		c->nobj += h->spans[i].nelems;
+	}
+	/* page -> span table when the heap's address range is not absurdly sparse (Go's spans
+	 * start on 8 KiB pages); otherwise find() searches the spans */
+	uint64_t npages = h->nspans ? ((h->hi - h->lo) >> CENSUS_PAGE_SHIFT) + 1 : 0;
+	if (npages && npages <= (1u << 26) && h->nspans < UINT32_MAX &&
+	    (c->pages = calloc(npages, sizeof(*c->pages)))) {
+		for (size_t i = 0; i < h->nspans; i++) {
+			const struct tli_goheap_span *sp = &h->spans[i];
+			for (uint64_t a = sp->start & ~((1ull << CENSUS_PAGE_SHIFT) - 1); c->pages && a < sp->end;
+			     a += 1ull << CENSUS_PAGE_SHIFT) {
+				uint32_t *pg = &c->pages[(a - h->lo) >> CENSUS_PAGE_SHIFT];
+				if (*pg) {   /* two spans on one page: never in Go; search instead */
+					free(c->pages);
+					c->pages = NULL;
+					break;
+				}
+				*pg = (uint32_t)(i + 1);
+			}
+		}
 	}
 	size_t n = c->nobj ? (size_t)c->nobj : 1;
 	c->state = calloc(n, 1);

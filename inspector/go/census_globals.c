@@ -144,6 +144,7 @@ void tli_go_census_destroy(struct tli_go_census *c)
 	tli_vec_free(&c->uq);
 	census_paths_free(c);
 	free(c->objoff);
+	free(c->pages);
 	free(c->state);
 	free(c->otype);
 	free(c->opath);

@@ -11,6 +11,9 @@
 #include "core/vec.h"
 #include "go/census.h"
 
+/* runtime._PageShift: spans start on 8 KiB pages (if two spans share one, the table is not used) */
+#define CENSUS_PAGE_SHIFT 13
+
 /* ---- descriptor layouts (by name) ---- */
 
 struct census_layout {
@@ -109,6 +112,7 @@ struct tli_go_census {
 	struct tli_goheap *h;
 	uint64_t nobj;
 	uint64_t *objoff;                /* span i's objects at objoff[i] */
+	uint32_t *pages;                 /* 8 KiB page of the heap range -> span index + 1 */
 	uint8_t *state;                  /* 0 unreached, 1 untyped, 2 typed */
 	uint32_t *otype, *opath;
 	struct tli_goheap_addrs tq, uq;  /* typed / untyped work (FIFO: tqh, uqh heads) */
