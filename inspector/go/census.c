@@ -90,7 +90,7 @@ static uint32_t settle_type(struct tli_go_census *c, const struct obj *o, uint32
 }
 
 /* an edge to addr of census type cid (0: untyped) from path node parent, labelled label */
-static void reach(struct tli_go_census *c, uint64_t addr, uint32_t cid, uint32_t parent, uint32_t label)
+void census_reach(struct tli_go_census *c, uint64_t addr, uint32_t cid, uint32_t parent, uint32_t label)
 {
 	struct obj o;
 	if (addr < c->h->lo || addr >= c->h->hi || !find(c, addr, &o))
@@ -133,7 +133,7 @@ static void scan_words(struct tli_go_census *c, const uint8_t *mem, uint64_t lo,
 	for (uint64_t a = lo; a + 8 <= hi; a += 8) {
 		uint64_t w = tli_rd64(mem + (a - lo));
 		if (w >= c->h->lo && w < c->h->hi)
-			reach(c, w, 0, parent, c->lab_dots);
+			census_reach(c, w, 0, parent, c->lab_dots);
 	}
 }
 
@@ -145,12 +145,12 @@ static void reach_iface(struct tli_go_census *c, uint64_t w0, uint64_t w1, bool 
 	uint64_t t = census_iface_type(c, w0, itab);
 	uint32_t p = t ? census_ctype(c, t, CT_PLAIN) : 0;
 	if (!p || !c->ct.v[p].size) {
-		reach(c, w1, 0, parent, label);
+		census_reach(c, w1, 0, parent, label);
 		return;
 	}
 	const struct ctype *ty = &c->ct.v[p];
 	if (!ty->direct) {
-		reach(c, w1, p, parent, label);   /* a boxed copy of T */
+		census_reach(c, w1, p, parent, label);   /* a boxed copy of T */
 		return;
 	}
 	uint64_t e = 0, target = 0;
@@ -161,7 +161,7 @@ static void reach_iface(struct tli_go_census *c, uint64_t w0, uint64_t w1, bool 
 		target = census_ctype(c, t, c->L.swiss ? CT_SMAP : CT_HMAP);
 	else if (ty->tkind == K_CHAN)
 		target = census_ctype(c, t, CT_HCHAN);
-	reach(c, w1, (uint32_t)target, parent, label);
+	census_reach(c, w1, (uint32_t)target, parent, label);
 }
 
 /* run the slot program of PLAIN type id over one value at a (memory mem) */
@@ -179,16 +179,16 @@ static void run_prog(struct tli_go_census *c, uint32_t id, const uint8_t *mem, u
 			reach_iface(c, v, tli_rd64(p + 8), s.kind == SL_IFACE, parent, label);
 			continue;
 		case SL_SLICE:   /* cap 0: the pointer may be one past another object */
-			reach(c, v, tli_rd64(p + 16) ? s.target : 0, parent, label);
+			census_reach(c, v, tli_rd64(p + 16) ? s.target : 0, parent, label);
 			continue;
 		case SL_STRING:
-			reach(c, v, tli_rd64(p + 8) ? s.target : 0, parent, label);
+			census_reach(c, v, tli_rd64(p + 8) ? s.target : 0, parent, label);
 			continue;
 		case SL_UNTYPED:
-			reach(c, v, 0, parent, label);
+			census_reach(c, v, 0, parent, label);
 			continue;
 		default:
-			reach(c, v, s.target, parent, label);
+			census_reach(c, v, s.target, parent, label);
 		}
 	}
 	(void)a;
@@ -230,33 +230,33 @@ static void scan_pseudo(struct tli_go_census *c, const struct obj *o, const stru
 	switch (t->kind) {
 	case CT_HCHAN:
 		if (L->has_hchan_buf && census_read(c, t->desc + L->chan_elem, b, 8) && (el = tli_rd64(b)))
-			reach(c, word_at(o, o->payload + L->hchan_buf), census_ctype(c, el, CT_ARRAY), parent,
+			census_reach(c, word_at(o, o->payload + L->hchan_buf), census_ctype(c, el, CT_ARRAY), parent,
 			      census_label(c, ".buf"));
 		break;
 	case CT_HMAP:
 		if (grp) {
 			uint32_t a = census_ctype(c, grp, CT_ARRAY);
-			reach(c, word_at(o, o->payload + L->hmap_buckets), a, parent, census_label(c, ".buckets"));
-			reach(c, word_at(o, o->payload + L->hmap_oldbuckets), a, parent, census_label(c, ".oldbuckets"));
+			census_reach(c, word_at(o, o->payload + L->hmap_buckets), a, parent, census_label(c, ".buckets"));
+			census_reach(c, word_at(o, o->payload + L->hmap_oldbuckets), a, parent, census_label(c, ".oldbuckets"));
 		}
 		break;
 	case CT_SMAP: {
 		uint64_t dp = word_at(o, o->payload + L->smap_dirptr), dl = word_at(o, o->payload + L->smap_dirlen);
 		if (dl == 0 && grp)
-			reach(c, dp, census_ctype(c, grp, CT_PLAIN), parent, census_label(c, ".group"));
+			census_reach(c, dp, census_ctype(c, grp, CT_PLAIN), parent, census_label(c, ".group"));
 		else if (dl > 0)
-			reach(c, dp, census_ctype(c, t->desc, CT_SDIR), parent, census_label(c, ".directory"));
+			census_reach(c, dp, census_ctype(c, t->desc, CT_SDIR), parent, census_label(c, ".directory"));
 		return;
 	}
 	case CT_SDIR: {
 		uint32_t tb = census_ctype(c, t->desc, CT_STABLE), lab = census_label(c, "[]");
 		for (uint64_t a = o->payload; a + 8 <= o->base + o->sp->elemsize; a += 8)
-			reach(c, word_at(o, a), tb, parent, lab);
+			census_reach(c, word_at(o, a), tb, parent, lab);
 		return;
 	}
 	case CT_STABLE:
 		if (grp)
-			reach(c, word_at(o, o->payload + L->stable_groups), census_ctype(c, grp, CT_ARRAY), parent,
+			census_reach(c, word_at(o, o->payload + L->stable_groups), census_ctype(c, grp, CT_ARRAY), parent,
 			      census_label(c, ".groups"));
 		return;
 	}
@@ -335,7 +335,7 @@ static void mark_typed_globals(struct tli_go_census *c, const struct tli_goheap_
 			/* a slice: its backing array holds elements of slice_elem */
 			const uint8_t *m = rg->mem + (g->addr - rg->lo);
 			uint64_t data = tli_rd64(m), cap = tli_rd64(m + 16);
-			reach(c, data, cap ? census_ctype(c, g->slice_elem, CT_ARRAY) : 0, global_root(c, g),
+			census_reach(c, data, cap ? census_ctype(c, g->slice_elem, CT_ARRAY) : 0, global_root(c, g),
 			      census_label(c, ""));
 			continue;
 		}
@@ -372,7 +372,7 @@ static void mark_untyped_globals(struct tli_go_census *c, const struct tli_gohea
 			if (w < c->h->lo || w >= c->h->hi)
 				continue;
 			struct census_global *gl = c->retention ? global_at(c, a) : NULL;
-			reach(c, w, 0, gl ? global_root(c, gl) : anon, c->lab_dots);
+			census_reach(c, w, 0, gl ? global_root(c, gl) : anon, c->lab_dots);
 		}
 	}
 }
@@ -384,9 +384,7 @@ static void mark_stacks(struct tli_go_census *c, const struct tli_goheap_roots *
 		struct tli_go_gview v;
 		if (!st->mem || !tli_go_rt_g(c->rt, i, &v))
 			continue;
-		char n[64];
-		snprintf(n, sizeof(n), "goroutine %" PRIu64, v.goid);
-		scan_words(c, st->mem, st->lo, st->hi, census_root(c, n));
+		census_mark_stack(c, st, &v);
 	}
 }
 
@@ -404,7 +402,7 @@ static void mark_registers(struct tli_go_census *c, const struct tli_goheap_root
 		const uint64_t v[] = { rg->rax, rg->rbx, rg->rcx, rg->rdx, rg->rsi, rg->rdi, rg->rbp, rg->rsp,
 				       rg->r8,  rg->r9,  rg->r10, rg->r11, rg->r12, rg->r13, rg->r14, rg->r15 };
 		for (size_t j = 0; j < sizeof(v) / sizeof(v[0]); j++)
-			reach(c, v[j], 0, root, c->lab_dots);
+			census_reach(c, v[j], 0, root, c->lab_dots);
 	}
 }
 
@@ -413,13 +411,13 @@ static void mark_specials(struct tli_go_census *c)
 	const struct tli_goheap *h = c->h;
 	uint32_t root = census_root(c, "finalizer");
 	for (size_t i = 0; i < h->special_roots.n; i++)
-		reach(c, h->special_roots.v[i], 0, root, c->lab_dots);
+		census_reach(c, h->special_roots.v[i], 0, root, c->lab_dots);
 	for (size_t i = 0; i < h->special_words.n; i++)
-		reach(c, h->special_words.v[i], 0, root, c->lab_dots);
+		census_reach(c, h->special_words.v[i], 0, root, c->lab_dots);
 	for (size_t i = 0; h->specials_coarse && i < h->nspans; i++) {
 		const struct tli_goheap_span *sp = &h->spans[i];
 		for (uint64_t o = 0; sp->specials && o < sp->nelems; o++)
-			reach(c, sp->start + o * sp->elemsize, 0, root, c->lab_dots);
+			census_reach(c, sp->start + o * sp->elemsize, 0, root, c->lab_dots);
 	}
 }
 

@@ -126,6 +126,12 @@ struct tli_go_census {
 	uint64_t retyped, interior, typed_edges, untyped_edges;
 };
 
+/* census.c: an edge to addr of census type cid (0: untyped) from path node parent */
+void census_reach(struct tli_go_census *c, uint64_t addr, uint32_t cid, uint32_t parent, uint32_t label);
+
+/* census_stack.c: goroutine stack st (goroutine v), its words attributed to their frames */
+void census_mark_stack(struct tli_go_census *c, const struct tli_goheap_range *st, const struct tli_go_gview *v);
+
 /* census_desc.c */
 void census_layout_resolve(struct tli_go_census *c);
 uint32_t census_label(struct tli_go_census *c, const char *text);

@@ -61,9 +61,16 @@ def main():
             if t in types and t in full:
                 check(types[t]["objects"] == full[t], f"stripped {t} agrees with unstripped ({full[t]})")
     if mode == "full":
+        frames = set()
         under = {}
         for s in go["retention"]["samples"]:
-            under[s["stack"][-1]] = under.get(s["stack"][-1], 0) + s["values"][1]
+            root = s["stack"][-1]
+            if root.startswith("goroutine "):
+                # "goroutine 7 main.holder": the frame holding the word (named by pclntab)
+                root = " ".join(root.split()[:2])
+                if len(s["stack"][-1].split()) > 2:
+                    frames.add(s["stack"][-1])
+            under[root] = under.get(root, 0) + s["values"][1]
         for r, b in sorted(roots.items()):
             name = "goroutine " + r.split("_", 1)[1] if r.startswith("goroutine_") else "global " + r
             got = under.get(name, 0)
@@ -75,6 +82,7 @@ def main():
                 # after its measurement the goroutine blocks on a channel: the runtime's sudog for
                 # that wait (96 B on amd64, allocated then) hangs off its stack too
                 check(b <= got <= b + 128, f"root {name}: {got} bytes (construction {b} + its sudog)")
+                check(f"{name} main.holder" in frames, f"root {name}: named by its frame main.holder")
                 continue
             check(got == b, f"root {name}: {got} bytes (construction {b})")
     return 1 if bad else 0
