@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "go/gobin.h"
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -47,6 +49,13 @@ struct tli_error *tli_go_heap_census(struct tli_session *s, const struct tli_go_
 	if (!err)
 		err = tli_go_census_run(c, h, &roots, o, go);
 	t[4] = now_s();
+	struct tli_gobin *gb = NULL;
+	if (!err && !tli_error_drop(tli_session_gobin(s, &gb))) {
+		json_t *tg = json_object();   /* tli_session_describe fills in the rest */
+		const char *v = tli_gobin_version(gb);
+		json_object_set_new(tg, "go_version", v ? json_string(v) : json_null());
+		json_object_set_new(result, "target", tg);
+	}
 	if (!err) {
 		json_object_set_new(result, "go", go);
 		go = NULL;
