@@ -27,6 +27,7 @@ enum { K_ARRAY = 17, K_CHAN, K_FUNC, K_IFACE, K_MAP, K_PTR, K_SLICE, K_STRING, K
 #define MAX_SLOTS_PER_TYPE 2048u
 #define MAX_FLATTEN_DEPTH 12
 #define MAX_FIELDS 4096u
+#define MAX_FLATTEN_STEPS 65536u
 
 static bool m1(struct tli_layout *l, const char *t, const char *m, uint32_t *off)
 {
@@ -175,6 +176,7 @@ uint32_t census_ctype(struct tli_go_census *c, uint64_t desc, enum ct_kind kind)
 struct flat {
 	struct tli_go_census *c;
 	size_t n;          /* slots pushed for this type */
+	size_t steps;      /* descriptors visited: bogus ones may claim pointers and hold none */
 	bool complete;
 };
 
@@ -240,6 +242,10 @@ static void flatten_struct(struct flat *f, uint64_t desc, uint64_t off, const ch
 	}
 	for (uint64_t i = 0; i < n && f->complete; i++) {
 		uint8_t fb[64];
+		if (++f->steps > MAX_FLATTEN_STEPS) {
+			f->complete = false;
+			return;
+		}
 		if (!census_read(c, fp + i * L->sf_size, fb, L->sf_size)) {
 			f->complete = false;
 			return;
@@ -272,6 +278,10 @@ static void flatten_array(struct flat *f, uint64_t desc, uint64_t off, const cha
 	}
 	if (!ety.ptrbytes)
 		return;
+	if (len > MAX_SLOTS_PER_TYPE) {   /* more pointers than a program holds: word by word */
+		f->complete = false;
+		return;
+	}
 	char sub[400];
 	snprintf(sub, sizeof(sub), "%s[]", label);
 	for (uint64_t i = 0; i < len && f->complete; i++)
@@ -283,7 +293,7 @@ static void flatten(struct flat *f, uint64_t desc, uint64_t off, const char *lab
 	struct tli_go_census *c = f->c;
 	const struct census_layout *L = &c->L;
 	struct tli_go_type ty;
-	if (depth > MAX_FLATTEN_DEPTH || !decode(c, desc, &ty)) {
+	if (depth > MAX_FLATTEN_DEPTH || ++f->steps > MAX_FLATTEN_STEPS || !decode(c, desc, &ty)) {
 		f->complete = false;
 		return;
 	}

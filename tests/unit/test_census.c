@@ -34,6 +34,8 @@ static const struct tli_go_type_layout TL = {
 #define T_HUGE  (TYPES + 0x500)   /* bogus: a struct claiming 2^40 fields */
 #define T_PSELF (TYPES + 0x600)   /* *SELF */
 #define T_WILD  (TYPES + 0x700)   /* *T where T is unmapped */
+#define T_EMPTY (TYPES + 0x900)   /* bogus: a struct claiming pointers with no fields */
+#define T_ARR   (TYPES + 0x980)   /* bogus: [2^40]EMPTY */
 #define FIELDS  (TYPES + 0x800)
 #define NAMES   (TYPES + 0xa00)
 
@@ -79,6 +81,10 @@ static void images(void)
 	put_struct(T_HUGE, 16, 8, 0, FIELDS, 1ull << 40);
 	put_type(T_PSELF, 8, 8, 22, 0);
 	put64(T_PSELF + 48, T_SELF);
+	put_struct(T_EMPTY, 8, 8, 0, FIELDS, 0);
+	put_type(T_ARR, 8, 8, 17, 0);
+	put64(T_ARR + 48, T_EMPTY);
+	put64(T_ARR + 64, 1ull << 40);
 	put_type(T_WILD, 8, 8, 22, 0);
 	put64(T_WILD + 48, 0xdead0000ull);
 }
@@ -107,6 +113,9 @@ static void fix_init(struct fix *f)
 	c->L.T = TL;
 	c->L.has_ptr = true;
 	c->L.ptr_elem = 48;
+	c->L.has_arr = true;
+	c->L.arr_elem = 48;
+	c->L.arr_len = 64;
 	c->L.has_struct = true;
 	c->L.st_fields = 56;
 	c->L.sf_size = 24;
@@ -221,12 +230,14 @@ static void test_census_bogus_types(void **state)
 	add_global(&f, "main.wild", 0x5008, 8, T_WILD);
 	add_global(&f, "main.huge", 0x5010, 16, T_HUGE);
 	add_global(&f, "main.gone", 0x5020, 8, 0xdead0000ull);
+	f.data[5] = SA + 80;     /* [2^40]EMPTY: bounded, scanned word by word */
+	add_global(&f, "main.arr", 0x5028, 8, T_ARR);
 	json_t *go = json_object();
 	struct tli_go_census_opts o = { .retention = true, .top = -1 };
 	assert_null(tli_go_census_run(&f.c, &f.h, &f.r, &o, go));
 	json_t *st = json_object_get(go, "census");
 	/* every object the data reaches is live and counted once, typed or not */
-	assert_int_equal(json_integer_value(json_object_get(st, "live_objects")), 5);
+	assert_int_equal(json_integer_value(json_object_get(st, "live_objects")), 6);
 	json_decref(go);
 	fix_free(&f);
 }
