@@ -17,6 +17,8 @@
 #include "render/render.h"
 #include "go/chans.h"
 #include "go/heap_cmd.h"
+#include "go/census.h"
+#include "render/pprof.h"
 
 const char *const tli_default_command = "goroutines";
 
@@ -79,6 +81,10 @@ static const struct tli_option heap_options[] = {
 	{ "top", 0, TLI_OPT_INT, "N", "rows of the top sizes / Go size classes tables (default 10, 0 = all)",
 	  0, 1000000, false },
 	{ "chunks", 0, TLI_OPT_FLAG, NULL, "list every chunk in the result (large)", 0, 0, false },
+	{ "retention", 0, TLI_OPT_FLAG, NULL, "Go: add go.retention, the retention profile (large)", 0, 0, false },
+	{ "pprof", 0, TLI_OPT_STRING, "FILE",
+	  "Go: write who retains the live objects as a gzipped pprof profile (go tool pprof FILE)", 0, 0, false },
+	{ "force", 0, TLI_OPT_FLAG, NULL, "with --pprof: replace an existing file", 0, 0, false },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
 };
 
@@ -247,10 +253,32 @@ static struct tli_error *cmd_heap(struct tli_cmd_ctx *ctx, json_t *result)
 		struct tli_glibc_opts o = glibc_opts(ctx);
 		return tli_glibc_heap(ctx->session, &o, result);
 	}
-	const struct tli_optval *top = tli_cmd_opt(ctx, "top");
-	struct tli_go_heap_opts go = { .top = top && top->set ? (top->num == 0 ? -1 : (int)top->num) : 0 };
+	const struct tli_optval *top = tli_cmd_opt(ctx, "top"), *pprof = tli_cmd_opt(ctx, "pprof");
+	const char *pprof_path = pprof && pprof->set ? pprof->str : NULL;
+	struct tli_go_heap_opts go = {
+		.top = top && top->set ? (top->num == 0 ? -1 : (int)top->num) : 0,
+		.census = true,
+		.retention = flag(ctx, "retention") || pprof_path,
+	};
 	struct heap_both b = { .ctx = ctx, .result = result };
 	goerr = tli_go_cmd_heap(ctx->session, &go, heap_glibc_between, &b, result);
+	if (!goerr && pprof_path) {
+		/* the retention profile goes to the file; the result keeps it only if asked */
+		json_t *gosec = json_object_get(result, "go");
+		json_t *prof = json_object_get(gosec, "retention");
+		if (!prof)
+			goerr = tli_error_create(TLI_E_NO_INFO, "--pprof %s: no retention profile (the Go heap "
+						 "could not be read; see the warnings)", pprof_path);
+		else
+			goerr = tli_pprof_write_file(prof, pprof_path, flag(ctx, "force"));
+		if (goerr) {
+			tli_error_destroy(b.gerr);
+			return goerr;
+		}
+		if (!flag(ctx, "retention"))
+			json_object_del(gosec, "retention");
+		json_object_set_new(gosec, "pprof", json_string(pprof_path));
+	}
 	if (!b.ran)
 		heap_glibc_between(&b);
 	if (goerr && b.gerr) {
@@ -496,11 +524,14 @@ const struct tli_command tli_commands[] = {
 	},
 	{
 		.name = "heap",
-		.args = "[--top N] [--chunks]",
-		.summary = "Go memstats and size classes; glibc malloc: arenas, totals (= mallinfo2), top sizes",
+		.args = "[--top N] [--chunks] [--retention] [--pprof FILE [--force]]",
+		.summary = "Go memstats, size classes, live objects by type; glibc malloc: arenas, totals (= mallinfo2), top sizes",
 		.help = "On a Go program, first a Go section: runtime.MemStats as ReadMemStats would\n"
 			"return them now (computed from outside, mcache contents included) and the\n"
-			"in-use spans per size class; then the glibc section if libc is mapped.\n"
+			"in-use spans per size class, and the live objects (reachable from the roots\n"
+			"the runtime uses) by type, with the share that stayed untyped; --pprof FILE\n"
+			"writes who retains them as a profile for `go tool pprof`. Then the glibc\n"
+			"section if libc is mapped.\n"
 			"Walks every arena, heap and chunk of glibc's malloc and every bin (tcache per\n"
 			"thread, fast, unsorted, small, large). The \"mallinfo2\" object equals what\n"
 			"mallinfo2() in the target would return; per-arena totals match malloc_info().\n"

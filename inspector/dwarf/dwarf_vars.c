@@ -93,3 +93,71 @@ struct tli_error *tli_dwarf_tls_offset(struct tli_dwarf *d, const char *name, ui
 	return tli_error_create(TLI_E_NO_INFO, "variable %s is not thread-local in DWARF of %s",
 				name, d->debug_path);
 }
+
+/* ---- every global (the Go heap census: typed roots) ---- */
+
+/* Go's linker: the runtime type descriptor of a type DIE (cmd/link/internal/ld/dwarf.go) */
+#define TLI_DW_AT_GO_RUNTIME_TYPE 0x2904
+#define TLI_DW_AT_GO_ELEM 0x2902
+
+static uint64_t go_runtime_type(Dwarf_Die *t)
+{
+	for (int i = 0; i < MAX_DEPTH; i++) {
+		Dwarf_Attribute a;
+		Dwarf_Addr v;
+		Dwarf_Word w;
+		if (dwarf_attr(t, TLI_DW_AT_GO_RUNTIME_TYPE, &a)) {
+			if (dwarf_formaddr(&a, &v) == 0)
+				return v;
+			if (dwarf_formudata(&a, &w) == 0)
+				return w;
+			return 0;
+		}
+		if (dwarf_tag(t) != DW_TAG_typedef || !type_of(t, t))
+			return 0;
+	}
+	return 0;
+}
+
+/* one variable DIE at a static address */
+static bool each_var(struct tli_dwarf *d, Dwarf_Die *die, tli_dwarf_global_fn fn, void *arg)
+{
+	const char *name = die_name(die);
+	Dwarf_Attribute attr;
+	Dwarf_Op *ops, buf[2];
+	size_t n;
+	if (!name || !dwarf_attr(die, DW_AT_location, &attr) || !tli_dw_get_location(d, die, &attr, &ops, &n, buf) ||
+	    n != 1 || ops[0].atom != DW_OP_addr)
+		return true;
+	Dwarf_Die t, el;
+	Dwarf_Attribute ea;
+	uint64_t sz = 0, rt = 0, elem = 0;
+	if (type_of(die, &t)) {
+		struct tli_error *e = tli_dw_size_of(d, &t, name, 0, &sz);
+		tli_error_destroy(e);
+		rt = go_runtime_type(&t);
+		/* slice types the linker synthesizes carry no runtime type, only their element */
+		if (!rt && dwarf_attr(&t, TLI_DW_AT_GO_ELEM, &ea) && dwarf_formref_die(&ea, &el))
+			elem = go_runtime_type(&el);
+	}
+	return fn(arg, name, ops[0].number, sz, rt, elem);
+}
+
+struct tli_error *tli_dwarf_each_global(struct tli_dwarf *d, tli_dwarf_global_fn fn, void *arg)
+{
+	if (!d->dbg)
+		return no_dwarf_err(d);
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	for (size_t units = 0; units < (1u << 20) &&
+	     dwarf_nextcu(d->dbg, off, &next, &hsize, NULL, NULL, NULL) == 0; units++, off = next) {
+		Dwarf_Die cu, c;
+		if (!dwarf_offdie(d->dbg, off + hsize, &cu) || dwarf_child(&cu, &c) != 0)
+			continue;
+		do {
+			if (dwarf_tag(&c) == DW_TAG_variable && !each_var(d, &c, fn, arg))
+				return NULL;
+		} while (dwarf_siblingof(&c, &c) == 0);
+	}
+	return NULL;
+}

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "go/census.h"
 #include "go/gobin.h"
 #include "go/goroutines.h"
 #include "go/heap.h"
@@ -28,6 +29,9 @@ struct tli_go_heap_run {
 	struct tli_goheap *h;          /* the heap model; NULL if its layout is unknown */
 	char heap_problem[160];        /* why h is NULL or its capture failed */
 	struct tli_gomem *mem;
+	struct tli_go_census *census;  /* live objects by type (o->census), NULL otherwise */
+	struct tli_goheap_roots roots; /* data/bss and stacks (census) */
+	char census_problem[200];      /* why there is no census */
 	/* Analyses that need object memory and specials (types, retention) set this in
 	 * go_heap_prepare; size classes and memstats need only span headers and allocBits. */
 	bool need_objects;
@@ -55,6 +59,16 @@ static struct tli_error *go_heap_prepare(struct tli_go_heap_run *r)
 		r->h = NULL;
 		return NULL;
 	}
+	if (r->need_objects) {
+		struct tli_error *ce = tli_go_census_prepare(r->s, r->rt, &r->census); /* files only */
+		if (ce) {
+			if (ce->code == TLI_E_NOMEM)
+				return ce;
+			snprintf(r->census_problem, sizeof(r->census_problem), "%.190s", ce->msg);
+			tli_error_destroy(ce);
+			r->need_objects = false;
+		}
+	}
 	r->h->spans_only = !r->need_objects;
 	tli_goheap_reserve(r->h); /* only when objects are captured: a no-op otherwise */
 	return NULL;
@@ -65,6 +79,20 @@ static struct tli_error *go_heap_capture(struct tli_go_heap_run *r)
 	struct tli_error *err = tli_gomem_capture(r->mem);
 	if (err || !r->h)
 		return err;
+	if (r->census) {
+		/* the census's roots: goroutine stacks (the goroutine capture) and data/bss */
+		struct tli_error *ce = tli_go_rt_capture(r->rt);
+		if (!ce)
+			ce = tli_goheap_roots_capture(r->s, r->rt, true, &r->roots);
+		if (ce) {
+			if (ce->code == TLI_E_NOMEM)
+				return ce;
+			snprintf(r->census_problem, sizeof(r->census_problem), "roots: %.180s", ce->msg);
+			tli_error_destroy(ce);
+			tli_go_census_destroy(r->census);
+			r->census = NULL;
+		}
+	}
 	struct tli_error *he = tli_goheap_capture(r->h);
 	if (he) {
 		if (he->code == TLI_E_NOMEM) /* an answer without the spans would be a smaller one */
@@ -139,17 +167,28 @@ static void size_classes_json(const struct tli_go_heap_run *r, json_t *go)
 	json_object_set_new(go, "spans", t);
 }
 
-static void go_heap_analyze(struct tli_go_heap_run *r, json_t *go)
+static struct tli_error *go_heap_analyze(struct tli_go_heap_run *r, json_t *go)
 {
 	tli_gomem_json(r->mem, go);
 	size_classes_json(r, go);
-	/* More analyses of the same capture (live objects by type, retention) go here. */
+	if (!r->o->census)
+		return NULL;
+	if (r->census && r->h) {
+		if (r->roots.problem[0])
+			tli_session_warn(r->s, "%s", r->roots.problem);
+		struct tli_go_census_opts co = { .retention = r->o->retention, .top = 0 };
+		return tli_go_census_run(r->census, r->h, &r->roots, &co, go);
+	}
+	json_object_set_new(go, "types_unreadable",
+			    json_string(r->census_problem[0] ? r->census_problem
+							      : r->heap_problem[0] ? r->heap_problem : "no Go heap"));
+	return NULL;
 }
 
 struct tli_error *tli_go_cmd_heap(struct tli_session *s, const struct tli_go_heap_opts *o,
 				  bool (*between)(void *arg), void *arg, json_t *result)
 {
-	struct tli_go_heap_run r = { .s = s, .o = o };
+	struct tli_go_heap_run r = { .s = s, .o = o, .need_objects = o->census };
 	struct tli_gobin *gb = NULL;
 	struct tli_error *err = tli_session_gobin(s, &gb);
 	double t[4] = { now_s() };
@@ -170,12 +209,14 @@ struct tli_error *tli_go_cmd_heap(struct tli_session *s, const struct tli_go_hea
 		}
 		const char *ver = tli_gobin_version(gb);
 		json_object_set_new(go, "go_version", ver ? json_string(ver) : json_null());
-		go_heap_analyze(&r, go);
+		err = go_heap_analyze(&r, go);
 	}
 	t[3] = now_s();
 	if (s->opts.verbose && !err)
 		fprintf(stderr, "go heap: layout %.3f s, capture %.3f s, release+analysis %.3f s\n", t[1] - t[0],
 			t[2] - t[1], t[3] - t[2]);
+	tli_go_census_destroy(r.census);
+	tli_goheap_roots_free(&r.roots);
 	tli_goheap_destroy(r.h);
 	tli_gomem_destroy(r.mem);
 	if (r.rt)

@@ -21,7 +21,9 @@
 #include "core/session.h"
 
 struct tli_go_heap_opts {
-	int top;   /**< size classes the text shows (0 = default 10, <0 = all); JSON has them all */
+	int top;          /**< size classes the text shows (0 = default 10, <0 = all); JSON has them all */
+	bool census;      /**< live objects by type (go/census.h): captures object memory and roots */
+	bool retention;   /**< with census: go.retention, the retention profile */
 };
 
 /**

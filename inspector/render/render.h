@@ -58,6 +58,8 @@ extern const struct tli_text_printer tli_print_goroutines, tli_print_goroutine, 
 void tli_text_goroutines(FILE *f, json_t *doc, const struct tli_render_opts *opts);
 /** One goroutine with its full stack (command `goroutine ID`). */
 void tli_text_goroutine(FILE *f, json_t *doc, const struct tli_render_opts *opts);
+/** The Go heap census (`heap` on a Go program): top types by live bytes. */
+void tli_text_go_types(FILE *f, json_t *doc, const struct tli_render_opts *opts);
 /** The first line: `pid 4242 (/path/exe): go1.24.4, 1003 goroutines, target paused 12.3 ms`. */
 void tli_text_header(FILE *f, json_t *doc);
 /** One goroutine in Go's traceback format. */

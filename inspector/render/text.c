@@ -198,7 +198,8 @@ static void text_maps(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 		tli_glibc_render_text(f, #cmd, doc);                                          \
 	}
 
-/* heap: the Go section (a Go program), then the glibc section (if libc is there) */
+/* heap: the Go section (a Go program: memstats, size classes, live types), then the glibc
+ * section (if libc is there) */
 static void text_glibc_heap(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 {
 	if (!json_object_get(doc, "go")) {
@@ -206,6 +207,10 @@ static void text_glibc_heap(FILE *f, json_t *doc, const struct tli_render_opts *
 		return;
 	}
 	tli_goheap_render_text(f, doc, opts->top);
+	if (json_object_get(json_object_get(doc, "go"), "types")) {
+		fputc('\n', f);
+		tli_text_go_types(f, doc, opts);
+	}
 	if (json_object_get(doc, "glibc")) {
 		fputc('\n', f);
 		tli_glibc_render_text(f, "heap", doc);

@@ -44,6 +44,12 @@ static const char *const go_structs[] = {
 	"runtime.special", "runtime.specialfinalizer", "runtime.specialCleanup",
 	/* heap: memstats (go/memstats.c) */
 	"runtime.heapStatsDelta", "runtime.gcControllerState", "runtime.mcache",
+	/* Go heap census (go/census): the type descriptors walked to type heap objects */
+	"internal/abi.PtrType", "internal/abi.ArrayType", "internal/abi.SliceType", "internal/abi.ChanType",
+	"internal/abi.MapType", "internal/abi.SwissMapType", "internal/abi.OldMapType", "internal/abi.StructType",
+	"internal/abi.StructField", "internal/abi.InterfaceType", "internal/abi.ITab", "internal/abi.Name",
+	"runtime.ptrtype", "runtime.arraytype", "runtime.slicetype", "runtime.chantype", "runtime.maptype",
+	"runtime.structtype", "runtime.structfield", "runtime.interfacetype", "runtime.itab", "runtime.name",
 };
 
 /* Constants: every DW_TAG_constant whose name starts with one of these. */
