@@ -269,8 +269,13 @@ static struct tli_error *cmd_heap(struct tli_cmd_ctx *ctx, json_t *result)
 		if (!prof)
 			goerr = tli_error_create(TLI_E_NO_INFO, "--pprof %s: no retention profile (the Go heap "
 						 "could not be read; see the warnings)", pprof_path);
-		else
+		else {
+			/* when the memory was captured (a core: when it was written, as far as known) */
+			uint64_t now = ctx->session->target ? ctx->session->target->wall_now_ns : 0;
+			if (now)
+				json_object_set_new(prof, "time_nanos", json_integer((json_int_t)now));
 			goerr = tli_pprof_write_file(prof, pprof_path, flag(ctx, "force"));
+		}
 		if (goerr) {
 			tli_error_destroy(b.gerr);
 			return goerr;

@@ -105,6 +105,12 @@ static json_t *retention(struct tli_go_census *c)
 	json_array_append_new(st, a);
 	json_array_append_new(st, b);
 	json_object_set_new(p, "sample_types", st);
+	json_object_set_new(p, "default_sample_type", json_string("inuse_space"));
+	/* every live object is counted (no sampling): as a heap profile with a period of one byte */
+	json_object_set_new(p, "period_type", json_pack("{s:s,s:s}", "type", "space", "unit", "bytes"));
+	json_object_set_new(p, "period", json_integer(1));
+	json_object_set_new(p, "comments", json_pack("[s]", "tlinspect: live Go heap objects; each stack is a "
+							   "retention path, leaf (the objects' type) first, root last"));
 	for (size_t i = 1; i < c->nodes.n; i++) {
 		const struct pnode *nd = &c->nodes.v[i];
 		if (!nd->objects)

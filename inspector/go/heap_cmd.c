@@ -209,6 +209,12 @@ struct tli_error *tli_go_cmd_heap(struct tli_session *s, const struct tli_go_hea
 		}
 		const char *ver = tli_gobin_version(gb);
 		json_object_set_new(go, "go_version", ver ? json_string(ver) : json_null());
+		json_t *tg = json_object_get(result, "target"); /* tli_session_describe fills in the rest */
+		if (!tg) {
+			tg = json_object();
+			json_object_set_new(result, "target", tg);
+		}
+		json_object_set_new(tg, "go_version", ver ? json_string(ver) : json_null());
 		err = go_heap_analyze(&r, go);
 	}
 	t[3] = now_s();

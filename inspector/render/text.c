@@ -206,10 +206,21 @@ static void text_glibc_heap(FILE *f, json_t *doc, const struct tli_render_opts *
 		tli_glibc_render_text(f, "heap", doc);
 		return;
 	}
+	tli_text_header(f, doc);
 	tli_goheap_render_text(f, doc, opts->top);
-	if (json_object_get(json_object_get(doc, "go"), "types")) {
+	json_t *go = json_object_get(doc, "go");
+	if (json_object_get(go, "types")) {
 		fputc('\n', f);
 		tli_text_go_types(f, doc, opts);
+	} else if (json_string_value(json_object_get(go, "types_unreadable"))) {
+		fputs("\nlive objects by type: unreadable (", f);
+		tli_text_puts_clean(f, json_string_value(json_object_get(go, "types_unreadable")));
+		fputs(")\n", f);
+	}
+	if (json_string_value(json_object_get(go, "pprof"))) {
+		fputs("retention profile written to ", f);
+		tli_text_puts_clean(f, json_string_value(json_object_get(go, "pprof")));
+		fputs(" (go tool pprof -top FILE)\n", f);
 	}
 	if (json_object_get(doc, "glibc")) {
 		fputc('\n', f);

@@ -38,7 +38,6 @@ void tli_text_go_types(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 {
 	(void)opts;
 	json_t *go = json_object_get(doc, "go"), *st = json_object_get(go, "census");
-	tli_text_header(f, doc);
 	char lb[32], tb[32];
 	human(lb, sizeof(lb), (double)json_integer_value(json_object_get(st, "live_bytes")));
 	human(tb, sizeof(tb), (double)json_integer_value(json_object_get(st, "typed_bytes")));

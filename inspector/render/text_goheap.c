@@ -69,7 +69,11 @@ static void memstats_lines(FILE *f, json_t *go)
 	fputc('\n', f);
 	count_item(f, ms, "  GC: ", "num_gc");
 	count_item(f, ms, " cycles (", "num_forced_gc");
-	size_item(f, ms, " forced), next GC at", "next_gc");
+	double nx;
+	if (fig(ms, "next_gc", &nx) && nx >= 4.6e18) /* no goal (GOGC off, no memory limit): about 2^63 */
+		fputs(" forced), no next GC", f);
+	else
+		size_item(f, ms, " forced), next GC at", "next_gc");
 	if (fig(ms, "gogc", &v) && v < 0)
 		fputs(", GOGC off", f);
 	else

@@ -79,7 +79,9 @@ def merged(samples):
     return out
 
 
-LOC_RE = re.compile(r"^\s*(\d+): 0x[0-9a-f]+ M=\d+ (.*) (\S*?):(\d+)(?::\d+)? s=\d+$")
+# "1: 0x0 M=1 NAME FILE:LINE[:COL] s=START[(SYSTEM NAME)]": pprof shows the system name in
+# parentheses when its reader simplified the display name (it does so to some Go map type names)
+LOC_RE = re.compile(r"^\s*(\d+): 0x[0-9a-f]+ M=\d+ (.*) (\S*?):(\d+)(?::\d+)? s=\d+(?:\((.*)\))?$")
 SAMPLE_RE = re.compile(r"^\s*((?:-?\d+\s+)+)?(-?\d+): ((?:\d+ )*)$")
 LABEL_RE = re.compile(r"(\S+?):\[(.*?)\]")   # "k:[str]" lines; numeric ones share a line: "n:[5] z:[0 bytes]"
 
@@ -110,7 +112,7 @@ def parse_raw(path):
             m = LOC_RE.match(line)
             if not m:
                 raise ValueError("unexpected location line: %r" % line)
-            locs[int(m.group(1))] = (m.group(2), m.group(3), int(m.group(4)))
+            locs[int(m.group(1))] = (m.group(5) or m.group(2), m.group(3), int(m.group(4)))
     return head, samples, locs
 
 
@@ -118,16 +120,22 @@ def check_raw(desc_path, raw_path):
     desc = json.load(open(desc_path))
     head, samples, locs = parse_raw(raw_path)
     bad = []
-    want_types = " ".join("%s/%s%s" % (t["type"], t["unit"], "[dflt]" if t["type"] == desc["default_sample_type"] else "")
+    want_types = " ".join("%s/%s%s" % (t["type"], t["unit"], "[dflt]" if t["type"] == desc.get("default_sample_type") else "")
                           for t in desc["sample_types"])
     if head.get("types") != want_types:
         bad.append("sample types: %r, want %r" % (head.get("types"), want_types))
     if head.get("Comment") != desc["comments"]:
         bad.append("comments: %r, want %r" % (head.get("Comment"), desc["comments"]))
-    if head.get("PeriodType") != ["space bytes"] or head.get("Period") != ["1"]:
+    pt = desc.get("period_type")
+    want_pt = ["%s %s" % (pt["type"], pt["unit"])] if pt else [" "]
+    if [x.strip() or " " for x in head.get("PeriodType", [])] != want_pt or head.get("Period") != [str(desc.get("period", 0))]:
         bad.append("period: %r %r" % (head.get("PeriodType"), head.get("Period")))
-    if not head.get("Time") or not head["Time"][0].startswith("2024-05-29 16:26:40"):
-        bad.append("time: %r, want 2024-05-29 16:26:40 UTC" % head.get("Time"))
+    if "time_nanos" in desc:
+        import datetime
+        want = datetime.datetime.fromtimestamp(desc["time_nanos"] // 10**9, datetime.timezone.utc)
+        want_s = want.strftime("%Y-%m-%d %H:%M:%S")
+        if not head.get("Time") or not head["Time"][0].startswith(want_s):
+            bad.append("time: %r, want %s UTC" % (head.get("Time"), want_s))
     want = merged([(s["values"], [frame_of(f) for f in s["stack"]],
                     {k: label_text(v) for k, v in s.get("labels", {}).items()}) for s in desc["samples"]])
     got = merged([(v, [locs.get(i, ("?", "?", -1)) for i in ids], lab) for v, ids, lab in samples])
