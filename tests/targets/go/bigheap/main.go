@@ -89,6 +89,17 @@ func build(mb int) {
 	}
 }
 
+// buildLists: mb MiB of 64-byte nodes in lists of 1 MiB (16384 objects per MiB)
+func buildLists(mb int) {
+	for u := 0; u < mb; u++ {
+		var head *node
+		for i := 0; i < unit/64; i++ {
+			head = &node{next: head}
+		}
+		lists = append(lists, head)
+	}
+}
+
 func park(i int) {
 	started.Done()
 	switch i % 5 {
@@ -152,8 +163,10 @@ func main() {
 	mb := flag.Int("heap", 64, "live heap in MiB")
 	n := flag.Int("g", 1000, "blocked goroutines")
 	gapfile := flag.String("gapfile", "", "heartbeat: where SIGUSR1 reports are written")
+	listmb := flag.Int("listmb", 0, "MiB of the heap that are linked lists of 64-byte nodes (many small objects); the rest as usual")
 	flag.Parse()
-	build(*mb)
+	buildLists(*listmb)
+	build(*mb - *listmb)
 	held.Lock()
 	started.Add(*n)
 	leaked := 0
