@@ -107,9 +107,14 @@ EOF
 
 # emit_dispatch INDENT MODE NAME EVAL_FMT: one flat `if $argc == N` block per argument count;
 # MODE direct: `pipe tl-context | tlinspect --gdb-hint ...`; MODE pages: the same through
-# --pages (the directory number is an eval argument)
+# --pages (the directory number is an eval argument). EVAL_FMT "kw:g=%ld,chan=%lu,...": the
+# first argument is a keyword (never evaluated) and the second a gdb expression, formatted
+# by the keyword's alternative (`explain g 0+1`, `explain chunk live[0]`)
 emit_dispatch() {
 	ind=$1 mode=$2 name=$3 fmt=$4
+	case $fmt in
+	kw:*) emit_dispatch_kw "$ind" "$mode" "$name" "${fmt#kw:}"; return ;;
+	esac
 	n=0
 	while [ $n -le $MAXARGS ]; do
 		rest=""
@@ -133,6 +138,45 @@ emit_dispatch() {
 	done
 }
 
+# emit_dispatch_kw INDENT MODE NAME "kw=fmt,kw=fmt": keyword alternatives (see emit_dispatch)
+emit_dispatch_kw() {
+	ind=$1 mode=$2 name=$3 alts=$4
+	if [ "$mode" = pages ]; then pre="pipe tl-pages-context | $prun $name"; slot=", \$tl_pages_slot"
+	else pre="pipe tl-context | $run $name"; slot=""; fi
+	n=0
+	while [ $n -le $MAXARGS ]; do
+		rest=""
+		i=2
+		while [ $i -lt $n ]; do rest="$rest \$arg$i"; i=$((i + 1)); done
+		echo "${ind}if \$argc == $n"
+		if [ $n -ge 2 ]; then
+			for alt in $(echo "$alts" | tr ',' ' '); do
+				kw=${alt%%=*} f=${alt#*=}
+				echo "${ind}  if \$_streq(\"\$arg0\", \"$kw\")"
+				if [ "$mode" = pages ]; then
+					echo "${ind}    eval \"$pre $kw $f$rest\"$slot, \$arg1"
+				else
+					echo "${ind}    eval \"$pre $kw $f$rest\", \$arg1"
+				fi
+				echo "${ind}  end"
+			done
+			# an unknown keyword: the engine says what is wrong with it
+			echo "${ind}  if $(echo "$alts" | tr ',' '\n' | sed 's/=.*//' | sed 's/.*/!$_streq("$arg0", "&")/' | paste -sd'&' | sed 's/&/ \&\& /g')"
+			if [ "$mode" = pages ]; then
+				echo "${ind}    eval \"$pre \$arg0 \$arg1$rest\"$slot"
+			else
+				echo "${ind}    $pre \$arg0 \$arg1$rest"
+			fi
+			echo "${ind}  end"
+		else
+			a=""; [ $n -eq 1 ] && a=" \$arg0"
+			if [ "$mode" = pages ]; then echo "${ind}  eval \"$pre$a\"$slot"; else echo "${ind}  $pre$a"; fi
+		fi
+		echo "${ind}end"
+		n=$((n + 1))
+	done
+}
+
 # emit_body NAME EVAL_FMT: the direct run; on status 4 (may not read the process) the
 # page-request loop: run with --pages, let gdb dump what it names (status 20), again
 emit_body() {
@@ -141,6 +185,8 @@ emit_body() {
 	printf '    echo tl: at most %s arguments\\n\n' "$MAXARGS"
 	echo "  end"
 	echo "  set \$tl_pages_rounds = 0"
+	# if gdb rejects an argument's expression the command stops here: $tl_status then says so
+	echo "  set \$tl_status = -1"
 	emit_dispatch "  " direct "$name" "$fmt"
 	echo "  tl-status"
 	echo "  if \$tl_status == 4"
@@ -177,6 +223,10 @@ emit_body() {
 	case $args in
 	ADDR*) fmt=%lu ;;   # an address: gdb evaluates it ($rax, &var, 'main.ch')
 	ID*) fmt=%ld ;;     # a goroutine id: any integer expression
+	*" | "*)            # keyword alternatives: "g ID | chan ADDR | chunk ADDR | arena [ADDR]"
+		fmt=kw:$(echo "$args" | sed 's/ | /\n/g' | while read -r kw what; do
+			case $what in *ADDR*) echo "$kw=%lu" ;; *ID*) echo "$kw=%ld" ;; esac
+		done | paste -sd,) ;;
 	*) fmt= ;;
 	esac
 	echo "define tl $name"
@@ -185,7 +235,11 @@ emit_body() {
 	echo "document tl $name"
 	echo "$summary"
 	echo "Usage: tl $name${args:+ $args}"
-	[ -z "$fmt" ] || echo "The first argument is a gdb expression."
+	case $fmt in
+	"") ;;
+	kw:*) echo "The argument after the keyword is a gdb expression." ;;
+	*) echo "The first argument is a gdb expression." ;;
+	esac
 	echo
 	"$tli" help "$name" | awk 'NR > 4 && !/^Needs a target/ { sub(/^end/, " end"); print }' |
 		sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'

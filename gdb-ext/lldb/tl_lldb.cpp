@@ -199,9 +199,50 @@ bool plain_arg(const char *a)
 	return !*end && !errno;
 }
 
+// Is argument `idx` of `argv` an expression LLDB should evaluate, by the command's synopsis from
+// the engine's command table? "ADDR ..." / "ID ...": the first one. Keyword alternatives such as
+// "g ID | chan ADDR | chunk ADDR | arena [ADDR]": never the keyword (a C global named `arena`
+// must not replace it), the argument after a keyword whose alternative takes ADDR or ID.
+// Options and their values are passed on as typed.
+enum { ARG_PLAIN, ARG_ADDR, ARG_ID };
+int expr_position(const std::string &syn, char **argv, size_t idx)
+{
+	if (!argv[idx] || argv[idx][0] == '-')
+		return ARG_PLAIN;
+	size_t pos = 0; // positional index among non-option words
+	for (size_t i = 0; i < idx; i++)
+		if (argv[i][0] != '-')
+			pos++;
+	if (syn.rfind("ADDR", 0) == 0)
+		return pos == 0 ? ARG_ADDR : ARG_PLAIN;
+	if (syn.rfind("ID", 0) == 0)
+		return pos == 0 ? ARG_ID : ARG_PLAIN;
+	if (syn.find(" | ") == std::string::npos || pos != 1)
+		return ARG_PLAIN;
+	const char *kw = nullptr;
+	for (size_t i = 0; i < idx && !kw; i++)
+		if (argv[i][0] != '-')
+			kw = argv[i];
+	if (!kw)
+		return ARG_PLAIN;
+	// the alternative "KW ARG" in "a X | b Y | ..."
+	std::string want = std::string(kw) + " ";
+	for (size_t p = 0; p < syn.size();) {
+		size_t e = syn.find(" | ", p);
+		std::string alt = syn.substr(p, e == std::string::npos ? std::string::npos : e - p);
+		if (alt.rfind(want, 0) == 0)
+			return alt.find("ADDR") != std::string::npos ? ARG_ADDR
+			       : alt.find("ID") != std::string::npos ? ARG_ID : ARG_PLAIN;
+		if (e == std::string::npos)
+			break;
+		p = e + 3;
+	}
+	return ARG_PLAIN;
+}
+
 class TlCmd : public lldb::SBCommandPluginInterface {
 public:
-	explicit TlCmd(std::string name) : name_(std::move(name)) {}
+	TlCmd(std::string name, std::string synopsis) : name_(std::move(name)), synopsis_(std::move(synopsis)) {}
 
 	bool DoExecute(lldb::SBDebugger debugger, char **command, lldb::SBCommandReturnObject &result) override
 	{
@@ -241,19 +282,35 @@ public:
 				args.insert(args.end(), { "--thread-regs", regs_file });
 		}
 		args.push_back(name_);
-		for (char **a = command; a && *a; a++) {
-			std::string v = *a;
-			if (!plain_arg(*a)) {
-				lldb::SBValue val = target.EvaluateExpression(*a);
-				if (val.IsValid() && val.GetError().Success()) {
-					lldb::SBError e;
-					uint64_t u = val.GetValueAsUnsigned(e, 0);
-					if (e.Success()) {
-						char b[32];
-						snprintf(b, sizeof(b), "0x%llx", (unsigned long long)u);
-						v = b;
-					}
+		for (size_t i = 0; command && command[i]; i++) {
+			std::string v = command[i];
+			int kind = plain_arg(command[i]) ? ARG_PLAIN : expr_position(synopsis_, command, i);
+			if (kind != ARG_PLAIN) {
+				// as C: LLDB has no Go expression evaluator, and the stopped frame may be Go's
+				lldb::SBExpressionOptions eo;
+				eo.SetLanguage(lldb::eLanguageTypeC_plus_plus);
+				lldb::SBValue val = target.EvaluateExpression(command[i], eo);
+				lldb::SBError e;
+				uint64_t u = 0;
+				bool ok = val.IsValid() && val.GetError().Success();
+				if (ok)
+					u = val.GetValueAsUnsigned(e, 0);
+				if (!ok || !e.Success()) {
+					const char *why = val.IsValid() && val.GetError().GetCString() ? val.GetError().GetCString()
+													    : e.GetCString();
+					result.SetError(("tl " + name_ + ": cannot evaluate '" + v + "': " +
+							 (why ? why : "no value")).c_str());
+					result.SetStatus(lldb::eReturnStatusFailed);
+					if (!regs_file.empty())
+						unlink(regs_file.c_str());
+					return false;
 				}
+				char b[32];
+				if (kind == ARG_ID)
+					snprintf(b, sizeof(b), "%lld", (long long)u);
+				else
+					snprintf(b, sizeof(b), "0x%llx", (unsigned long long)u);
+				v = b;
 			}
 			args.push_back(v);
 		}
@@ -271,7 +328,7 @@ public:
 				snprintf(msg, sizeof(msg), "tl %s: engine killed by signal %d", name_.c_str(), WTERMSIG(st));
 			else
 				snprintf(msg, sizeof(msg), "tl %s: exit status %d", name_.c_str(), WEXITSTATUS(st));
-			result.AppendWarning(msg);
+			result.SetError(msg); /* a failure is an error, as the status says (scripts stop on it) */
 			result.SetStatus(lldb::eReturnStatusFailed);
 			return false;
 		}
@@ -280,7 +337,7 @@ public:
 	}
 
 private:
-	std::string name_;
+	std::string name_, synopsis_;
 };
 
 } // namespace
@@ -320,7 +377,7 @@ bool lldb::PluginInitialize(lldb::SBDebugger debugger)
 		if (hs == -1 || !WIFEXITED(hs) || WEXITSTATUS(hs) != 0)
 			help = summary;
 		std::string syntax = "tl " + name + (synopsis.empty() ? "" : " " + synopsis);
-		lldb::SBCommand sub = tl.AddCommand(name.c_str(), new TlCmd(name), summary.c_str(), syntax.c_str());
+		lldb::SBCommand sub = tl.AddCommand(name.c_str(), new TlCmd(name, synopsis), summary.c_str(), syntax.c_str());
 		if (sub.IsValid())
 			sub.SetHelpLong(help.c_str());
 		n++;
