@@ -207,6 +207,13 @@ size_t tli_strmap_count(const struct tli_strmap *m)
 	return m ? m->count : 0;
 }
 
+void tli_strmap_foreach(const struct tli_strmap *m, bool (*fn)(void *arg, const char *key), void *arg)
+{
+	for (size_t i = 0; m && i < m->cap; i++)
+		if (m->tab[i].key && !fn(arg, m->tab[i].key))
+			return;
+}
+
 static struct smentry *strmap_slot(const struct tli_strmap *m, const char *key)
 {
 	size_t mask = m->cap - 1;

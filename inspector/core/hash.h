@@ -80,5 +80,7 @@ void tli_strmap_free(struct tli_strmap *m);
 bool tli_strmap_put(struct tli_strmap *m, const char *key, uint64_t val);
 bool tli_strmap_get(const struct tli_strmap *m, const char *key, uint64_t *val);
 size_t tli_strmap_count(const struct tli_strmap *m);
+/** Calls fn with every key (in table order) until it returns false. */
+void tli_strmap_foreach(const struct tli_strmap *m, bool (*fn)(void *arg, const char *key), void *arg);
 
 #endif

@@ -121,9 +121,20 @@ typedef bool (*tli_dwarf_member_fn)(void *arg, const char *name, const char *typ
  * Enumerate the members of struct/union `type` in declaration order (at most
  * 4096). *size_ret (may be NULL) receives sizeof(type). type_name is the
  * member type's DWARF name, "*T" for unnamed pointers to T, "[N]T" for
- * arrays, "?" if unknown. TLI_E_NO_INFO if `type` is not a struct or union.
+ * arrays, "?" if unknown (one notation for every language: the runtime maps
+ * are written with it). TLI_E_NO_INFO if `type` is not a struct or union.
  */
 struct tli_error *tli_dwarf_members(struct tli_dwarf *d, const char *type, tli_dwarf_member_fn fn, void *arg,
 				    uint64_t *size_ret);
+/**
+ * The same with type names in the notation of the struct's language, for people: Go
+ * units as above, other units (C) as C writes them: "char *", "struct S *", "int [4]",
+ * "const char *", "void (*)(void *)".
+ */
+struct tli_error *tli_dwarf_members_native(struct tli_dwarf *d, const char *type, tli_dwarf_member_fn fn,
+					   void *arg, uint64_t *size_ret);
+
+/** Calls fn for every named type of the index (each name once, in no order) until it returns false. */
+void tli_dwarf_type_names(struct tli_dwarf *d, bool (*fn)(void *arg, const char *name), void *arg);
 
 #endif

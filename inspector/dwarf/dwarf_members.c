@@ -239,8 +239,135 @@ static void type_name_of(struct tli_dwarf *d, Dwarf_Die *t, char *buf, size_t ca
 	snprintf(buf, cap, "?");
 }
 
-struct tli_error *tli_dwarf_members(struct tli_dwarf *d, const char *type, tli_dwarf_member_fn fn, void *arg,
-				    uint64_t *size_ret)
+/* Array dimensions of a C array type ("[10]", "[2][3]") from its subranges; false if none is known. */
+static bool c_dims(Dwarf_Die *arr, char *buf, size_t cap)
+{
+	Dwarf_Die sr;
+	size_t k = 0;
+	buf[0] = 0;
+	if (dwarf_child(arr, &sr) != 0)
+		return false;
+	int n = 0;
+	do {
+		if (dwarf_tag(&sr) != DW_TAG_subrange_type || ++n > 8)
+			continue;
+		Dwarf_Attribute a;
+		Dwarf_Word w;
+		long long cnt = -1;
+		if (dwarf_attr(&sr, DW_AT_count, &a) && dwarf_formudata(&a, &w) == 0)
+			cnt = (long long)w;
+		else if (dwarf_attr(&sr, DW_AT_upper_bound, &a) && dwarf_formudata(&a, &w) == 0)
+			cnt = (long long)w + 1;
+		int r = cnt >= 0 ? snprintf(buf + k, cap - k, "[%lld]", cnt) : snprintf(buf + k, cap - k, "[]");
+		if (r < 0 || (size_t)r >= cap - k)
+			break;
+		k += (size_t)r;
+	} while (dwarf_siblingof(&sr, &sr) == 0);
+	return k > 0;
+}
+
+/* A C type name the way C (and gdb) writes it: "char *", "struct malloc_chunk *", "int [4]",
+ * "const char *", "void (*)(void *)" (bounded recursion). */
+static void c_type_name(struct tli_dwarf *d, Dwarf_Die *t, char *buf, size_t cap, int depth)
+{
+	int tag = dwarf_tag(t);
+	const char *n = die_name(t);
+	Dwarf_Die inner;
+	char sub[200];
+	if (depth > 8) {
+		snprintf(buf, cap, "?");
+		return;
+	}
+	if (n) {
+		const char *kw = tag == DW_TAG_structure_type ? "struct " : tag == DW_TAG_union_type ? "union "
+			       : tag == DW_TAG_enumeration_type ? "enum " : "";
+		snprintf(buf, cap, "%s%s", kw, n);
+		return;
+	}
+	switch (tag) {
+	case DW_TAG_pointer_type:
+		if (!type_of(t, &inner)) {
+			snprintf(buf, cap, "void *");
+		} else if (dwarf_tag(&inner) == DW_TAG_subroutine_type) {
+			Dwarf_Die ret, p;
+			if (type_of(&inner, &ret))
+				c_type_name(d, &ret, sub, sizeof(sub), depth + 1);
+			else
+				snprintf(sub, sizeof(sub), "void");
+			size_t k = (size_t)snprintf(buf, cap, "%s (*)(", sub);
+			int np = 0;
+			if (dwarf_child(&inner, &p) == 0) {
+				do {
+					if (k >= cap)
+						break;
+					if (dwarf_tag(&p) == DW_TAG_unspecified_parameters) {
+						k += (size_t)snprintf(buf + k, cap - k, "%s...", np++ ? ", " : "");
+						continue;
+					}
+					Dwarf_Die pt;
+					if (dwarf_tag(&p) != DW_TAG_formal_parameter || !type_of(&p, &pt))
+						continue;
+					c_type_name(d, &pt, sub, sizeof(sub), depth + 1);
+					k += (size_t)snprintf(buf + k, cap - k, "%s%s", np++ ? ", " : "", sub);
+				} while (dwarf_siblingof(&p, &p) == 0);
+			}
+			if (k < cap)
+				snprintf(buf + k, cap - k, "%s)", np ? "" : "void");
+		} else {
+			c_type_name(d, &inner, sub, sizeof(sub), depth + 1);
+			size_t l = strlen(sub);
+			snprintf(buf, cap, "%s%s*", sub, l && sub[l - 1] == '*' ? "" : " ");
+		}
+		return;
+	case DW_TAG_array_type: {
+		char dims[64];
+		if (!type_of(t, &inner))
+			snprintf(sub, sizeof(sub), "?");
+		else
+			c_type_name(d, &inner, sub, sizeof(sub), depth + 1);
+		if (!c_dims(t, dims, sizeof(dims)))
+			snprintf(dims, sizeof(dims), "[]");
+		snprintf(buf, cap, "%s %s", sub, dims);
+		return;
+	}
+	case DW_TAG_const_type:
+	case DW_TAG_volatile_type:
+		if (!type_of(t, &inner)) {
+			snprintf(buf, cap, "%s void", tag == DW_TAG_const_type ? "const" : "volatile");
+			return;
+		}
+		c_type_name(d, &inner, sub, sizeof(sub), depth + 1);
+		if (dwarf_tag(&inner) == DW_TAG_pointer_type)
+			snprintf(buf, cap, "%s %s", sub, tag == DW_TAG_const_type ? "const" : "volatile");
+		else
+			snprintf(buf, cap, "%s %s", tag == DW_TAG_const_type ? "const" : "volatile", sub);
+		return;
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
+	case DW_TAG_enumeration_type:
+		snprintf(buf, cap, "%s {...}", tag == DW_TAG_structure_type ? "struct" : tag == DW_TAG_union_type
+			 ? "union" : "enum");
+		return;
+	default:
+		if (is_qualifier_tag(tag) && type_of(t, &inner)) {
+			c_type_name(d, &inner, buf, cap, depth + 1);
+			return;
+		}
+		snprintf(buf, cap, "?");
+	}
+}
+
+/* Whether the unit of `die` is Go (Go's type notation) or another language (C's). */
+static bool is_go_unit(Dwarf_Die *die)
+{
+	Dwarf_Die cu;
+	if (!dwarf_diecu(die, &cu, NULL, NULL))
+		return false;
+	return dwarf_srclang(&cu) == DW_LANG_Go;
+}
+
+static struct tli_error *members(struct tli_dwarf *d, const char *type, tli_dwarf_member_fn fn, void *arg,
+				 uint64_t *size_ret, bool native)
 {
 	if (!d->dbg)
 		return no_dwarf_err(d);
@@ -256,6 +383,7 @@ struct tli_error *tli_dwarf_members(struct tli_dwarf *d, const char *type, tli_d
 		if ((err = tli_dw_size_of(d, &st, what, 0, size_ret)))
 			return err;
 	}
+	bool go = !native || is_go_unit(&st);
 	Dwarf_Die m;
 	if (dwarf_child(&st, &m) != 0)
 		return NULL;
@@ -272,7 +400,10 @@ struct tli_error *tli_dwarf_members(struct tli_dwarf *d, const char *type, tli_d
 		char tn[256] = "?";
 		Dwarf_Die t;
 		if (type_of(&m, &t)) {
-			type_name_of(d, &t, tn, sizeof(tn), 0);
+			if (go)
+				type_name_of(d, &t, tn, sizeof(tn), 0);
+			else
+				c_type_name(d, &t, tn, sizeof(tn), 0);
 			if (tli_error_drop(tli_dw_size_of(d, &t, what, 0, &sz)))
 				sz = 0;
 		}
@@ -280,4 +411,16 @@ struct tli_error *tli_dwarf_members(struct tli_dwarf *d, const char *type, tli_d
 			return NULL;
 	} while (dwarf_siblingof(&m, &m) == 0);
 	return NULL;
+}
+
+struct tli_error *tli_dwarf_members(struct tli_dwarf *d, const char *type, tli_dwarf_member_fn fn, void *arg,
+				    uint64_t *size_ret)
+{
+	return members(d, type, fn, arg, size_ret, false);
+}
+
+struct tli_error *tli_dwarf_members_native(struct tli_dwarf *d, const char *type, tli_dwarf_member_fn fn,
+					   void *arg, uint64_t *size_ret)
+{
+	return members(d, type, fn, arg, size_ret, true);
 }

@@ -171,3 +171,9 @@ struct tli_error *tli_dw_size_of(struct tli_dwarf *d, Dwarf_Die *die, const char
 	}
 	return tli_error_create(TLI_E_BAD_FORMAT, "%s: type chain longer than %d", what, MAX_DEPTH);
 }
+
+void tli_dwarf_type_names(struct tli_dwarf *d, bool (*fn)(void *arg, const char *name), void *arg)
+{
+	if (d && d->types)
+		tli_strmap_foreach(d->types, fn, arg);
+}

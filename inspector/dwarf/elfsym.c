@@ -389,6 +389,14 @@ static void fill(const struct tli_elfsym *s, size_t i, struct tli_sym *ret)
 				 .type = e->type, .bind = e->bind };
 }
 
+bool tli_elfsym_at(const struct tli_elfsym *s, size_t i, struct tli_sym *ret)
+{
+	if (!s || i >= s->n)
+		return false;
+	fill(s, i, ret);
+	return true;
+}
+
 struct tli_error *tli_elfsym_lookup(const struct tli_elfsym *s, const char *name,
 				    struct tli_sym *ret)
 {

@@ -89,6 +89,9 @@ struct tli_error *tli_elfsym_lookup(const struct tli_elfsym *s, const char *name
 struct tli_error *tli_elfsym_lookup_addr(const struct tli_elfsym *s, uint64_t addr,
 					 struct tli_sym *ret, uint64_t *off);
 
+/** The i-th kept symbol (0 <= i < tli_elfsym_count), in table order; false past the end. */
+bool tli_elfsym_at(const struct tli_elfsym *s, size_t i, struct tli_sym *ret);
+
 /** Layout provider ("elf-symtab"): `global` only; `p` is a struct tli_elfsym *. */
 extern const struct tli_layout_provider_ops tli_elfsym_provider_ops;
 

@@ -22,6 +22,7 @@
 #include "dwarf/dwarf.h"
 #include "go/gobin.h"
 #include "go/pclntab.h"
+#include "shell_syms.h"
 
 const char *const tli_shell_builtins[] = { "x", "dis", "ptype", "quit", "exit", NULL };
 
@@ -173,6 +174,27 @@ static void complete_symbols(struct matches *m, const struct tli_shell_names *n,
 	}
 }
 
+static bool add_name(void *arg, const char *name)
+{
+	struct matches *m = arg;
+	add_match(m, name);
+	return m->n < m->max;
+}
+
+/* C globals and functions of the executable and its libraries (ELF symbol tables) */
+static void complete_globals(struct matches *m, const struct tli_shell_names *n, const char *word)
+{
+	if (n->syms && *word)
+		tli_shsyms_names(n->syms, word, add_name, m);
+}
+
+/* struct/union/typedef names of the executable's and libc's DWARF; `struct X` completes X */
+static void complete_types(struct matches *m, const struct tli_shell_names *n, const char *word)
+{
+	if (n->syms && *word)
+		tli_shsyms_types(n->syms, word, add_name, m);
+}
+
 static void complete_options(struct matches *m, const struct tli_command *c, const char *word)
 {
 	char buf[80];
@@ -223,8 +245,13 @@ char **tli_shell_complete(const struct tli_shell_names *n, const char *line, siz
 				if (prefix(kinds[i], word))
 					add_match(&m, kinds[i]);
 		} else if (!strcmp(c0, "dis") || !strcmp(c0, "x")) {
-			if (nw == 1)
+			if (nw == 1) {
 				complete_symbols(&m, n, word);
+				complete_globals(&m, n, word);
+			}
+		} else if (!strcmp(c0, "ptype") && (nw == 1 || (nw == 2 && (!strcmp(w[1], "struct") ||
+									   !strcmp(w[1], "union"))))) {
+			complete_types(&m, n, word);
 		} else if (!strcmp(c0, "help") && nw == 1) {
 			complete_commands(&m, word);
 		}
@@ -247,8 +274,7 @@ struct shell {
 	uint64_t bias;
 	int64_t *ids;
 	size_t nids;
-	struct tli_dwarf *dwarf;          /* opened on first ptype */
-	bool dwarf_tried;
+	struct tli_shsyms *syms;          /* ELF symbols and DWARF types (C names) */
 	bool live;
 	char prompt[128];
 };
@@ -289,6 +315,7 @@ static char *rl_gen(const char *text, int state)
 			n.ids = g_shell->ids;
 			n.nids = g_shell->nids;
 			n.pcln = g_shell->pcln;
+			n.syms = g_shell->syms;
 		}
 		m = tli_shell_complete(&n, rl_line_buffer, (size_t)(rl_point - (int)strlen(text) >= 0
 								     ? rl_point - (int)strlen(text) : 0),
@@ -405,12 +432,9 @@ static void end_session(struct tli_session *s, bool fresh)
 /* function containing a runtime address: "main.worker+0x1d" */
 static bool symbolize(const struct shell *sh, uint64_t addr, char *buf, size_t cap)
 {
-	if (!sh->pcln)
-		return false;
 	struct tli_gofunc f;
-	struct tli_error *err = tli_pclntab_find(sh->pcln, addr - sh->bias, &f);
-	if (tli_error_drop(err))
-		return false;
+	if (!sh->pcln || tli_error_drop(tli_pclntab_find(sh->pcln, addr - sh->bias, &f)))
+		return tli_shsyms_symbolize(sh->syms, addr, buf, cap); /* C: the ELF symbols */
 	uint64_t off = addr - sh->bias - f.entry;
 	if (off)
 		snprintf(buf, cap, "%s+0x%" PRIx64, f.name, off);
@@ -419,7 +443,8 @@ static bool symbolize(const struct shell *sh, uint64_t addr, char *buf, size_t c
 	return true;
 }
 
-/* ADDR as a number, or a Go function name (its entry). */
+/* ADDR as a number, a Go function name (its entry), or a global symbol of the executable or a
+ * library it maps (*end: the end of a function or object when its size is known). */
 static struct tli_error *parse_where(const struct shell *sh, const char *s, uint64_t *ret, uint64_t *end)
 {
 	char *e;
@@ -440,7 +465,13 @@ static struct tli_error *parse_where(const struct shell *sh, const char *s, uint
 		}
 		tli_error_destroy(err);
 	}
-	return tli_error_create(TLI_E_USAGE, "'%s' is neither an address nor a function name", s);
+	uint64_t size = 0;
+	if (tli_shsyms_lookup(sh->syms, s, ret, &size)) {
+		*end = size ? *ret + size : 0;
+		return NULL;
+	}
+	return tli_error_create(TLI_E_USAGE, "'%s' is neither an address nor a symbol of the executable or "
+				"of a library it maps", s);
 }
 
 static struct tli_error *parse_count(const char *s, long max, long *ret)
@@ -567,46 +598,41 @@ static struct tli_error *cmd_dis(struct shell *sh, char **w, int nw)
 	return NULL;
 }
 
+struct ptype_rows {
+	char *text;   /* the member lines, printed only once the whole type is read */
+	size_t len;
+	FILE *f;
+};
+
 static bool ptype_member(void *arg, const char *name, const char *type, uint64_t off, uint64_t size)
 {
-	(void)arg;
-	printf("  /* 0x%04" PRIx64 " %5" PRIu64 " */  %-24s %s\n", off, size, name[0] ? name : "(anonymous)",
-	       type);
+	struct ptype_rows *r = arg;
+	fprintf(r->f, "  /* 0x%04" PRIx64 " %5" PRIu64 " */  %-24s %s\n", off, size, name[0] ? name : "(anonymous)",
+		type);
 	return true;
 }
 
 static struct tli_error *cmd_ptype(struct shell *sh, char **w, int nw)
 {
-	if (nw != 2)
-		return tli_error_create(TLI_E_USAGE, "usage: ptype TYPE   (e.g. ptype runtime.g, ptype malloc_state)");
-	if (!sh->dwarf_tried) {
-		sh->dwarf_tried = true;
-		const char *exe = sh->base && sh->base->target ? sh->base->target->exe_path : NULL;
-		if (!exe)
-			exe = sh->base ? sh->base->exe_path_pre : NULL;
-		if (!exe)
-			return tli_error_create(TLI_E_NO_INFO, "ptype: the executable is unknown");
-		struct tli_dwarf_opts dopt = { .no_dwarf = sh->cli->no_dwarf };
-		struct tli_error *err = tli_dwarf_open(exe, &dopt, &sh->dwarf);
-		if (err)
-			return err;
-	}
-	if (!sh->dwarf)
-		return tli_error_create(TLI_E_NO_INFO, "ptype: no DWARF for the executable");
+	if (nw < 2 || (nw > 2 && !(nw == 3 && (!strcmp(w[1], "struct") || !strcmp(w[1], "union")))))
+		return tli_error_create(TLI_E_USAGE, "usage: ptype TYPE   (e.g. ptype runtime.g, ptype malloc_state, "
+					"ptype struct malloc_chunk)");
+	const char *type = w[nw - 1];
+	struct ptype_rows r = { 0 };
+	if (!(r.f = open_memstream(&r.text, &r.len)))
+		return &tli_enomem;
 	uint64_t size = 0;
-	printf("type %s {\n", w[1]);
-	printf("  /* offset  size */  %-24s %s\n", "member", "type");
-	struct tli_error *err = tli_dwarf_members(sh->dwarf, w[1], ptype_member, sh, &size);
-	if (err) {
-		if (err->code == TLI_E_NO_INFO && !tli_dwarf_has_dwarf(sh->dwarf)) {
-			tli_error_destroy(err);
-			return tli_error_create(TLI_E_NO_INFO, "ptype: %s has no DWARF (%s)",
-						tli_dwarf_path(sh->dwarf), tli_dwarf_why_none(sh->dwarf));
-		}
-		return err;
+	const char *from = NULL;
+	struct tli_error *err = tli_shsyms_members(sh->syms, type, ptype_member, &r, &size, &from);
+	fclose(r.f);
+	if (!err) {
+		printf("type %s%s%s {\n", nw == 3 ? w[1] : "", nw == 3 ? " " : "", type);
+		printf("  /* offset  size */  %-24s %s\n", "member", "type");
+		fputs(r.text, stdout);
+		printf("} /* size %" PRIu64 " (0x%" PRIx64 ") */\n", size, size);
 	}
-	printf("} /* size %" PRIu64 " (0x%" PRIx64 ") */\n", size, size);
-	return NULL;
+	free(r.text);
+	return err;
 }
 
 static void shell_help(void)
@@ -618,10 +644,12 @@ static void shell_help(void)
 	puts("Shell commands:\n"
 	     "  x ADDR|FUNC [N]     hex dump of N bytes (default 64)\n"
 	     "  dis ADDR|FUNC [N]   disassemble N instructions (default 16; all of FUNC without N)\n"
-	     "  ptype TYPE          members of a struct type with offsets and sizes (DWARF)\n"
+	     "  ptype TYPE          members of a struct type with offsets and sizes (DWARF of the\n"
+	     "                      executable, then libc's: ptype malloc_state)\n"
 	     "  quit                leave (also exit, q, Ctrl-D)\n"
-	     "Tab completes commands, options, goroutine ids (from the last `goroutines`) and\n"
-	     "Go function names. History is kept in ~/.tlinspect_history.");
+	     "Tab completes commands, options, goroutine ids (from the last `goroutines`), Go\n"
+	     "function names, C symbols (x, dis) and type names (ptype). History is kept in\n"
+	     "~/.tlinspect_history.");
 }
 
 /* One line. Returns false to quit. */
@@ -687,6 +715,7 @@ struct tli_error *tli_shell_main(const struct tli_cli_opts *cli, struct tli_sess
 			sh.pcln = tli_gobin_pclntab(b);
 		tli_error_destroy(err);
 		sh.bias = session->exe_bias;
+		sh.syms = tli_shsyms_new(session, cli->no_dwarf);
 	}
 	if (sh.live)
 		snprintf(sh.prompt, sizeof(sh.prompt), "tlinspect pid %d (running)> ", cli->pid);
@@ -742,7 +771,6 @@ struct tli_error *tli_shell_main(const struct tli_cli_opts *cli, struct tli_sess
 	}
 	g_shell = NULL;
 	free(sh.ids);
-	if (sh.dwarf)
-		tli_dwarf_close(sh.dwarf);
+	tli_shsyms_free(sh.syms);
 	return NULL;
 }

@@ -24,12 +24,14 @@
 struct tli_cli_opts;
 struct tli_session;
 struct tli_pclntab;
+struct tli_shsyms;
 
 /** What completion knows. Everything is optional. */
 struct tli_shell_names {
 	const int64_t *ids;              /**< goroutine ids of the last listing */
 	size_t nids;
 	const struct tli_pclntab *pcln;  /**< Go function names */
+	struct tli_shsyms *syms;         /**< C globals and DWARF type names (shell_syms.h) */
 };
 
 /** Shell-only commands (NULL-terminated). */

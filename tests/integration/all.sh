@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go goheap gotypes stripped chans userloc screen notachan glibc maps cores crafted cache stop attach install nomem pause pprof faces}"
+SUITES="${SUITES:-go goheap gotypes stripped chans userloc screen notachan glibc maps cores crafted cache stop attach install nomem pause pprof tutorial faces}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -81,6 +81,8 @@ for s in $SUITES; do
 	pause) run_suite pause bash tests/integration/pause.sh ;;
 	# the pprof writer: what every toolchain's `go tool pprof -raw/-top` reads from its file
 	pprof) run_suite pprof bash tests/integration/pprof.sh ;;
+	# docs/tutorial.md run verbatim, its shown outputs compared with the real ones
+	tutorial) run_suite tutorial bash tests/integration/tutorial.sh ;;
 	faces)
 		for f in tests/integration/faces/*.sh; do
 			[ -f "$f" ] && run_suite "faces-$(basename "$f" .sh)" bash "$f"

@@ -418,20 +418,30 @@ static void test_build_id_check(void **state)
 	assert_int_equal(e->code, TLI_E_NO_TARGET);
 	tli_error_destroy(e);
 
-	/* core without the exe's header page: accepted with a warning */
+	/* core without the exe's header page: the right executable is accepted with a warning */
 	unsigned char *copy = malloc(G.size);
 	memcpy(copy, G.buf, G.size);
 	uint64_t ehdr_addr = getauxval(AT_PHDR) & ~4095ull;
 	int ie = raw_load_index(copy, ehdr_addr);
 	assert_true(ie >= 0);
 	raw_phdr(copy, ie)->p_filesz = 0;
-	o.exe = other;
+	o.exe = "/proc/self/exe";
 	e = tli_core_open_mem(copy, G.size, "copy", &o, &t);
 	if (e)
 		fail_msg("%s", e->msg);
 	assert_non_null(warn_text(t));
 	assert_non_null(strstr(warn_text(t), "could not verify that --exe"));
 	tli_target_destroy(t);
+	/* ... another one is refused by where the process started: AT_ENTRY is at another offset
+	 * of the core's executable than the file's entry point */
+	o.exe = other;
+	e = tli_core_open_mem(copy, G.size, "copy", &o, &t);
+	assert_non_null(e);
+	assert_int_equal(e->code, TLI_E_MISMATCH);
+	assert_non_null(strstr(e->msg, "does not match the core copy"));
+	assert_non_null(strstr(e->msg, "AT_ENTRY"));
+	assert_non_null(strstr(e->msg, "Pass the program the core was made from as --exe"));
+	tli_error_destroy(e);
 	free(copy);
 }
 

@@ -12,6 +12,16 @@
 #   - `x ADDR 16` shows the bytes objdump -s shows at that address
 #   - `ptype runtime.hchan`: every member offset equals gdb's `ptype/o runtime.hchan`
 #   - `quit` writes the commands to $HOME/.tlinspect_history
+# Then on cores, the shell fed from stdin (C core: tests/targets/c/heapstate.c; Go core: the
+# gcore of the target above), every value against gdb on the same core:
+#   - C: `x main_arena 64` = gdb's x/8gx &main_arena; `dis main`/`dis malloc` start at gdb's &main /
+#     &malloc with gdb's first instruction (x/i, intel); `ptype malloc_state` and `ptype struct
+#     malloc_chunk` (libc's DWARF) = gdb's ptype/o member by member (offset, size, name, C type);
+#     `ptype hidden` prints `kind` as gdb does (const char *); `ptype nosuch` prints only the error;
+#     Tab completes `x main_ar` and `ptype malloc_st` (tmux)
+#   - Go: `ptype runtime.g` pointer members in Go notation (*T) for gdb's `T *` (top level members)
+#   - a C core with a Go --exe and a Go core with the C --exe: exit 7 and one message, the same
+#     from the command line and from the shell, naming the core's executable
 # A private tmux server (-L) is used; nothing else is touched. Ends with "N passed, M failed".
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -100,5 +110,89 @@ T send-keys -t tl 'quit' Enter; sleep 0.5
 if grep -qx "goroutine $role" "$WORK/home/.tlinspect_history" && grep -qx 'ptype runtime.hchan' "$WORK/home/.tlinspect_history"; then
 	pass "history saved ($(wc -l <"$WORK/home/.tlinspect_history") lines in \$HOME/.tlinspect_history)"
 else fail "history file"; fi
+
+# ---------------- cores, the shell fed from stdin ----------------
+gdbc() { gdb -nx -batch -iex 'set auto-load no' -iex 'set debuginfod enabled off' "$@" 2>/dev/null; }
+cdir=$WORK/c; mkdir -p "$cdir/hs"
+gcc -O2 -g -pthread -o "$cdir/heapstate" "$TLI_ROOT/tests/targets/c/heapstate.c" || fail "gcc heapstate"
+tli_start "$cdir/target.out" "$cdir/heapstate" "$cdir/hs"
+hpid=$(tli_wait_ready "$cdir/target.out" 30) || fail "heapstate not ready"
+"$TLI_ROOT/scripts/mkcore.sh" gcore "$hpid" "$cdir/core" >/dev/null 2>&1 || fail "gcore heapstate"
+"$TLI_ROOT/scripts/mkcore.sh" gcore "$tpid" "$WORK/go.core" >/dev/null 2>&1 || fail "gcore go target"
+cshell() { printf '%s\n' "$@" | env HOME="$WORK/home" "$TLI" --core "$cdir/core" --exe "$cdir/heapstate" shell 2>"$cdir/shell.err"; }
+cshell 'x main_arena 64' 'dis main 2' 'dis malloc 2' 'ptype malloc_state' 'ptype struct malloc_chunk' \
+	'ptype hidden' 'ptype nosuch' >"$cdir/shell.out"
+# x: the 64 bytes as gdb's 8 little-endian words
+ours=$(grep -E '^0x[0-9a-f]+: ' "$cdir/shell.out" | head -4 | sed -E 's/^[^:]*: //; s/ +\|.*//' | tr -s ' ' '\n' | grep -v '^$' | tr '\n' ' ')
+theirs=$(gdbc -ex 'x/8gx &main_arena' "$cdir/heapstate" "$cdir/core" | grep '<main_arena' | sed -E 's/^[^:]*://' | grep -oE '0x[0-9a-f]+' |
+	python3 -c 'import sys; print(" ".join(" ".join("%02x" % b for b in int(w, 16).to_bytes(8, "little")) for w in sys.stdin.read().split()))')
+[ -n "$ours" ] && [ "$(echo $ours)" = "$(echo $theirs)" ] && pass "C core: x main_arena 64 = gdb x/8gx &main_arena ($(echo $ours | cut -c1-47)...)" ||
+	fail "x main_arena: ours '$ours' gdb '$theirs'"
+for f in main malloc; do
+	want=$(gdbc -ex "p/x (long)&$f" "$cdir/heapstate" "$cdir/core" | sed -nE 's/^\$1 = 0x0*([0-9a-f]+)/\1/p')
+	got=$(grep -m1 -E "^0x[0-9a-f]+ <$f>:" "$cdir/shell.out")
+	gaddr=$(echo "$got" | sed -E 's/^0x0*([0-9a-f]+) .*/\1/')
+	gins=$(echo "$got" | cut -f2- | tr -s ' \t' ' ' | sed 's/ $//')
+	wins=$(gdbc -iex 'set disassembly-flavor intel' -ex "x/i $f" "$cdir/heapstate" "$cdir/core" | grep -E "^(=>)? *0x0*$want <" | sed -E 's/^.*>:[[:space:]]*//' | tr -s ' \t' ' ' | sed 's/ $//')
+	[ -n "$want" ] && [ "$gaddr" = "$want" ] && [ -n "$gins" ] && [ "$gins" = "$wins" ] &&
+		pass "C core: dis $f starts at gdb's &$f = 0x$want with gdb's first instruction '$wins'" ||
+		fail "dis $f: got '$gaddr' '$gins', gdb '$want' '$wins'"
+done
+# ptype: "OFFSET SIZE NAME TYPE" lines; gdb's "TYPE NAME[N];" becomes "TYPE [N]"
+ours_members() { sed -n "/^type $1 {/,/^} /p" "$cdir/shell.out" | python3 -c 'import re,sys
+for l in sys.stdin:
+    m = re.match(r"\s*/\* (0x[0-9a-f]+)\s+(\d+) \*/\s+(\S+)\s+(.*)$", l.rstrip())
+    if m and m.group(3) != "member": print(int(m.group(1), 16), m.group(2), m.group(3), m.group(4))'; }
+gdb_members() { gdbc -ex "ptype/o $1" "$cdir/heapstate" "$cdir/core" | python3 -c 'import re,sys
+for l in sys.stdin:
+    m = re.match(r"/\*\s+(\d+)(?::\s*\d+)?\s+\|\s+(\d+) \*/\s+(.*?)(\w+)((?:\[\d+\])*);$", l.rstrip())
+    if m:
+        t = m.group(3).rstrip() + (" " + m.group(5) if m.group(5) else "")
+        print(m.group(1), m.group(2), m.group(4), t)'; }
+for t in "malloc_state:struct malloc_state" "struct malloc_chunk:struct malloc_chunk" "hidden:struct hidden"; do
+	o=${t%%:*} g=${t#*:}
+	ours_members "$o" >"$cdir/p.ours"; gdb_members "$g" >"$cdir/p.gdb"
+	if [ -s "$cdir/p.ours" ] && diff -q "$cdir/p.ours" "$cdir/p.gdb" >/dev/null; then
+		pass "C core: ptype $o: $(wc -l <"$cdir/p.ours") members = gdb ptype/o (offset, size, name, C type; e.g. $(grep -m1 '\*' "$cdir/p.ours" | cut -d' ' -f3-))"
+	else fail "ptype $o vs gdb ptype/o"; diff "$cdir/p.ours" "$cdir/p.gdb" | head -6 | sed 's/^/     | /'; fi
+done
+if ! grep -q '^type nosuch' "$cdir/shell.out" && ! grep -q 'offset  size' <(sed -n '/ptype nosuch/,$p' "$cdir/shell.out") &&
+	grep -q 'no type nosuch' "$cdir/shell.err"; then pass "ptype nosuch: nothing but the error ($(grep -m1 'no type nosuch' "$cdir/shell.err" | cut -c1-60)...)"
+else fail "ptype nosuch printed more than the error"; fi
+
+T new-session -d -s tlc -x 220 -y 50 "env HOME=$WORK/home TERM=xterm $TLI --core $cdir/core --exe $cdir/heapstate shell"
+for i in $(seq 50); do T capture-pane -p -t tlc | grep -q 'core> ' && break; sleep 0.1; done
+T send-keys -t tlc -l 'x main_ar'; T send-keys -t tlc Tab; sleep 1
+T capture-pane -p -t tlc | grep -q 'core> x main_arena' && pass "Tab completes 'x main_ar' -> main_arena (libc's symbols)" || fail "C symbol completion: $(T capture-pane -p -t tlc | grep 'core>' | tail -1)"
+T send-keys -t tlc C-u; T send-keys -t tlc -l 'ptype malloc_st'; T send-keys -t tlc Tab; sleep 1
+T capture-pane -p -t tlc | grep -q 'core> ptype malloc_state' && pass "Tab completes 'ptype malloc_st' -> malloc_state (libc's DWARF)" || fail "type completion: $(T capture-pane -p -t tlc | grep 'core>' | tail -1)"
+T send-keys -t tlc C-u; T send-keys -t tlc 'quit' Enter
+
+# Go core: Go notation stays Go's
+printf 'ptype runtime.g\n' | env HOME="$WORK/home" "$TLI" --core "$WORK/go.core" --exe "$bin" shell 2>/dev/null |
+	sed -n '/^type runtime.g {/,/^} /p' | python3 -c 'import re,sys
+for l in sys.stdin:
+    m = re.match(r"\s*/\* (0x[0-9a-f]+)\s+(\d+) \*/\s+(\S+)\s+(\*\S+|unsafe.Pointer)$", l.rstrip())
+    if m: print(int(m.group(1), 16), m.group(3), m.group(4))' | sort >"$WORK/g.ours"
+gdbc -ex 'set language c' -ex "ptype/o 'runtime.g'" "$bin" | python3 -c 'import re,sys
+for l in sys.stdin:
+    m = re.match(r"/\*\s+(\d+)\s+\|\s+\d+ \*/    (?:struct )?(\S+) \*(\w+);$", l.rstrip())
+    if m: print(m.group(1), m.group(3), "unsafe.Pointer" if m.group(2) == "void" else "*" + m.group(2))' | sort >"$WORK/g.gdb"
+[ -s "$WORK/g.ours" ] && diff -q "$WORK/g.ours" "$WORK/g.gdb" >/dev/null &&
+	pass "Go core: ptype runtime.g: $(wc -l <"$WORK/g.ours") pointer members in Go notation (*T) = gdb's T * ($(head -1 "$WORK/g.ours"))" ||
+	{ fail "Go core ptype runtime.g pointers"; diff "$WORK/g.ours" "$WORK/g.gdb" | head -5; }
+
+# the wrong executable: one message, command line and shell
+mism() { # CORE EXE WANT-EXE
+	local cli sh rc1 rc2
+	cli=$("$TLI" --core "$1" --exe "$2" goroutines 2>&1 >/dev/null); rc1=$?
+	sh=$(echo heap | env HOME="$WORK/home" "$TLI" --core "$1" --exe "$2" shell 2>&1 >/dev/null); rc2=$?
+	if [ $rc1 = 7 ] && [ $rc2 = 7 ] && [ "$cli" = "$sh" ] && echo "$cli" | grep -q "does not match the core" &&
+		echo "$cli" | grep -qF "the core's executable is $3" && echo "$cli" | grep -q 'Pass the program'; then
+		pass "--core $(basename "$1") --exe $(basename "$2"): exit 7 from the command line and the shell, one message: $(echo "$cli" | cut -c1-150)..."
+	else fail "mismatch $1 $2: rc $rc1/$rc2: cli '$cli' shell '$sh'"; fi
+}
+mism "$cdir/core" "$bin" "$cdir/heapstate"
+mism "$WORK/go.core" "$cdir/heapstate" "$bin"
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]
