@@ -15,11 +15,17 @@ hex words with a digit (build-ids); everything else (names, wait reasons, header
 words) must be equal. The repository's path in the real output is shown as "…".
 
 Bindings: when a shown line matches, each of its hex numbers and each decimal of 4 or more digits
-(pids, goroutine ids, sizes) is bound to the real token at the same place (the first binding
-wins); later commands, and lines fed to the shell, have the bound tokens replaced, so
-"chan 0xc000080060" or "--pid 12637" run with this run's values.
+(pids, sizes) is bound to the real token at the same place (the first binding wins); later
+commands, and lines fed to the shell, have the bound tokens replaced, so "chan 0xc000080060" or
+"--pid 12637" run with this run's values. Decimals of 2 or 3 digits are bound too but replaced in
+`$ ` command lines only (goroutine ids: `goroutine 37` runs as this run's id shown at the same
+place of the groups table).
 
 Prints "ok"/"FAIL" lines and "N passed, M failed". Exit 1 on any failure.
+
+Refreshing the text (a maintainer's tool, not the test): TLI_TUTORIAL_REFRESH=NEW.md writes the
+tutorial with every matching shown line replaced by the real line it matched (cuts kept) and the
+bound numbers replaced everywhere, prose included, so that the text tells one run consistently.
 """
 import os
 import re
@@ -79,8 +85,9 @@ def match_line(exp, act):
     return pairs
 
 
-def match_block(shown, actual):
-    """Returns (ok, pairs, why)."""
+def match_block(shown, actual, lines=None):
+    """Returns (ok, pairs, why); `lines`, if a dict, gets shown index -> matched real line."""
+    idx = [i for i, l in enumerate(shown) if l.strip()]
     shown = [l for l in shown if l.strip()]
     actual = [l for l in actual if l.strip()]
     segs, cur, lead, trail = [], [], False, False
@@ -97,7 +104,7 @@ def match_block(shown, actual):
             trail = False
     if cur:
         segs.append(cur)
-    pos, pairs = 0, []
+    pos, pairs, seg_pos = 0, [], []
     for si, seg in enumerate(segs):
         found = None
         starts = [pos] if (si == 0 and not lead) else range(pos, len(actual) - len(seg) + 1)
@@ -109,7 +116,7 @@ def match_block(shown, actual):
                     break
                 got += p
             else:
-                found = (st, got)
+                found = (st, got, [(si, k, st + k) for k in range(len(seg))])
                 break
         if not found:
             # the first shown line of the segment that does not match at the best place
@@ -121,8 +128,14 @@ def match_block(shown, actual):
             return False, [], "segment %d not found" % si
         pos = found[0] + len(seg)
         pairs += found[1]
+        seg_pos.append(found[2])
     if segs and not trail and pos != len(actual):
         return False, [], "more output than shown (no final …): %r" % actual[pos]
+    if lines is not None:  # map back: the k-th non-ellipsis shown line of segment si
+        flat = [a for sp in seg_pos for (_, _, a) in sp]
+        nonell = [i for i, l in enumerate(shown) if l.strip() != ELLIPSIS]
+        for i, a in zip(nonell, flat):
+            lines[idx[i]] = actual[a]
     return True, pairs, ""
 
 
@@ -130,6 +143,22 @@ def bind(binds, pairs):
     for e, a in pairs:
         if e.startswith("0x") or (e.isdigit() and len(e) >= 4):
             binds.setdefault(e, a)
+        elif e.isdigit() and len(e) >= 2:  # goroutine ids: used in commands only (see subst_cmd)
+            binds.setdefault("#" + e, a)
+
+
+def subst_cmd(binds, s, used=None):
+    """A command line: also the 2- and 3-digit numbers (goroutine ids such as `goroutine 37`)."""
+    def one(m):
+        t = m.group(0)
+        if t in binds:
+            return binds[t]
+        if "#" + t in binds:
+            if used is not None:
+                used.add(t)
+            return binds["#" + t]
+        return t
+    return NUM.sub(one, s)
 
 
 def subst(binds, s):
@@ -178,17 +207,44 @@ class Bash:
             self.p.kill()
 
 
+def write_refresh(doc, path, replaced, binds):
+    """The tutorial with matched shown lines replaced by the real ones, bound numbers everywhere."""
+    out, bi, si, k, inside = [], -1, -1, 0, False
+    for line in open(doc, encoding="utf-8").read().splitlines():
+        if line.startswith("```console"):
+            inside, bi, si = True, bi + 1, -1
+            out.append(line)
+            continue
+        if inside and line.startswith("```"):
+            inside = False
+            out.append(line)
+            continue
+        if inside and line.startswith("$ "):
+            si, k = si + 1, 0
+            out.append(subst(binds, line))
+            continue
+        if inside and si >= 0:
+            out.append(replaced.get((bi, si, k), subst(binds, line)))
+            k += 1
+            continue
+        out.append(subst(binds, line) if not inside else line)
+    open(path, "w", encoding="utf-8").write("\n".join(out) + "\n")
+
+
 def main():
     doc, root = sys.argv[1], os.path.abspath(sys.argv[2])
     budget = float(os.environ.get("TLI_TUTORIAL_TIMEOUT", "110"))
     t0 = time.time()
     sh = Bash(root)
     binds, npass, nfail = {}, 0, 0
+    refresh = os.environ.get("TLI_TUTORIAL_REFRESH")
+    replaced = {}  # (block, step, shown index) -> real line
+    used_small = set()  # 2-3 digit numbers replaced in commands: also replaced in the prose
     try:
-        for b in blocks(open(doc, encoding="utf-8").read()):
-            for cmd, shown in steps(b):
+        for bi, b in enumerate(blocks(open(doc, encoding="utf-8").read())):
+            for si, (cmd, shown) in enumerate(steps(b)):
                 feed = [l[len(PROMPT):] for l in shown if l.startswith(PROMPT)]
-                run = subst(binds, cmd)
+                run = subst_cmd(binds, cmd, used_small)
                 left = budget - (time.time() - t0)
                 rc, out = sh.run(run, [subst(binds, l) for l in feed] if feed else None, max(left, 1))
                 out = [l.replace(root, ELLIPSIS) for l in out]
@@ -201,7 +257,10 @@ def main():
                     nfail += 1
                     print("FAIL $ %s: exit %d\n     %s" % (run, rc, "\n     ".join(out[-5:])))
                     continue
-                ok, pairs, why = match_block(shown, out)
+                got = {}
+                ok, pairs, why = match_block(shown, out, got)
+                for k, v in got.items():
+                    replaced[(bi, si, k)] = v
                 if ok:
                     bind(binds, pairs)
                     npass += 1
@@ -213,6 +272,10 @@ def main():
                         print("\n".join("     | " + l for l in out))
     finally:
         sh.close()
+    if refresh:
+        prose = {k: v for k, v in binds.items() if not k.startswith("#")}
+        prose.update({k: binds["#" + k] for k in used_small})
+        write_refresh(doc, refresh, replaced, prose)
     print("tutorial: %d commands in %.1f s" % (npass + nfail, time.time() - t0))
     print("%d passed, %d failed" % (npass, nfail))
     return 1 if nfail else 0
