@@ -83,7 +83,7 @@ static bool wake_reachable(struct tli_go_waitfor *w, struct tli_goheap_marker *m
 			}
 		}
 		if (x->runnable) {
-			tli_goheap_mark_stack(m, &w->roots, i);
+			tli_goheap_mark_stack_precise(m, &w->roots, i, w->precise);
 			changed = true;
 		}
 	}
@@ -102,10 +102,11 @@ static int fixpoint(struct tli_go_waitfor *w, struct tli_goheap_marker *m)
 				 "points to is not a root, so leaks are uncertain", noregs, t->nthreads,
 				 t->no_stop ? "read with --no-stop and no registers from the debugger" : "not in the core");
 	tli_goheap_mark_from_roots(m, &w->roots, t);
+	/* scanned precisely, idle runtime goroutines are roots as the runtime has them */
 	for (size_t i = 0; i < c->ngs; i++)
 		if (!c->gs[i].dead && w->gi[i].cls == TLI_GO_G_ROOT &&
-		    !(c->gs[i].waiting && idle_runtime_reason(c->gs[i].reason)))
-			tli_goheap_mark_stack(m, &w->roots, i);
+		    (w->precise || !(c->gs[i].waiting && idle_runtime_reason(c->gs[i].reason))))
+			tli_goheap_mark_stack_precise(m, &w->roots, i, w->precise);
 	tli_goheap_drain(m);
 	int iter = 1;
 	while (wake_reachable(w, m))
@@ -163,6 +164,13 @@ static struct tli_error *reachability(struct tli_go_waitfor *w, struct tli_gohea
 			.objs = &w->untraced_objs, .obj_min = sudog, .obj_max = sudog + 64,
 			.words = &w->untraced_words, .hi_words = &w->stackhi,
 		};
+		struct tli_error *perr = getenv("TLINSPECT_LEAK_CONSERVATIVE")
+						 ? tli_error_create(TLI_E_NO_INFO, "$TLINSPECT_LEAK_CONSERVATIVE is set")
+						 : tli_goheap_precise_new(w->s, w->rt, &w->precise);
+		if (perr) {
+			snprintf(w->precise_problem, sizeof(w->precise_problem), "%s", perr->msg);
+			tli_error_destroy(perr);
+		}
 		struct tli_error *err = tli_goheap_marker_init(m, w->h, &u, trace);
 		if (err)
 			return err;
@@ -389,6 +397,34 @@ static json_t *semtable_stats(const struct tli_go_chans *c)
 	return sm;
 }
 
+/* how goroutine stacks were scanned: precisely (frame maps) or word by word */
+static json_t *stack_scan_stats(const struct tli_go_waitfor *w)
+{
+	json_t *o = json_object();
+	const struct tli_goheap_stack_stats *ss = tli_goheap_precise_stats(w->precise);
+	json_object_set_new(o, "method", json_string(ss ? "precise" : "conservative"));
+	if (!ss) {
+		json_object_set_new(o, "why_conservative", json_string(w->precise_problem[0] ? w->precise_problem
+											     : "not attempted"));
+		return o;
+	}
+	const struct {
+		const char *k;
+		uint64_t v;
+	} n[] = {
+		{ "stacks_precise", ss->stacks_precise }, { "stacks_partial", ss->stacks_partial },
+		{ "stacks_conservative", ss->stacks_conservative }, { "frames_precise", ss->frames_precise },
+		{ "frames_conservative", ss->frames_conservative }, { "frames_fallback", ss->frames_fallback },
+		{ "frames_dead", ss->frames_dead }, { "stack_objects", ss->stack_objects },
+		{ "stack_objects_scanned", ss->stack_objects_scanned },
+	};
+	for (size_t i = 0; i < sizeof(n) / sizeof(n[0]); i++)
+		json_object_set_new(o, n[i].k, json_integer((json_int_t)n[i].v));
+	if (ss->last_problem)
+		json_object_set_new(o, "fallback_example", json_string(ss->last_problem));
+	return o;
+}
+
 static json_t *leak_stats(const struct tli_go_waitfor *w, const struct tli_goheap_marker *m, bool reach_ok,
 			  int iters)
 {
@@ -408,6 +444,7 @@ static json_t *leak_stats(const struct tli_go_waitfor *w, const struct tli_gohea
 	json_object_set_new(st, "typed_objects", json_integer((json_int_t)m->typed_objects));
 	json_object_set_new(st, "typed_fallbacks", json_integer((json_int_t)m->typed_fallbacks));
 	json_object_set_new(st, "specials_coarse", json_boolean(h && h->specials_coarse));
+	json_object_set_new(st, "stack_scan", stack_scan_stats(w));
 	/* Go <= 1.25: semaphore waits linked through runtime.semtable */
 	if (w->c->sema_walked)
 		json_object_set_new(st, "semtable", semtable_stats(w->c));

@@ -98,6 +98,7 @@ void tli_go_waitfor_free(struct tli_go_waitfor *w)
 		for (size_t i = 0; w->c && i < w->c->nchans; i++)
 			tli_vec_free(&w->refs[i]);
 	free(w->refs);
+	tli_goheap_precise_destroy(w->precise);
 	tli_goheap_destroy(w->h);
 	tli_goheap_roots_free(&w->roots);
 	tli_u64set_free(&w->untraced_objs);

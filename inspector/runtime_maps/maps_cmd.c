@@ -42,6 +42,8 @@ static const char *const go_structs[] = {
 	"database/sql.DB", "database/sql.connRequestSet", "database/sql.connRequestAndIndex",
 	"database/sql.driverConn",
 	"runtime.special", "runtime.specialfinalizer", "runtime.specialCleanup",
+	/* precise stack scanning (go/stackmap.c) */
+	"runtime.stackmap", "runtime.stackObjectRecord",
 };
 
 /* Constants: every DW_TAG_constant whose name starts with one of these. */
@@ -54,7 +56,7 @@ static const char *const go_const_prefixes[] = {
 	/* Go leaks (heap scan): span states, special kinds, malloc headers, semtable */
 	"runtime.mSpan", "runtime._KindSpecial", "runtime.mallocHeaderSize", "runtime.minSizeForMallocHeader",
 	"internal/runtime/gc.MallocHeaderSize", "internal/runtime/gc.MinSizeForMallocHeader",
-	"runtime.semTabSize",
+	"runtime.semTabSize", "runtime._ArgsSizeUnknown", "internal/abi.ArgsSizeUnknown",
 };
 
 static const char *const go_strtabs[] = { "runtime.waitReasonStrings", "runtime.gStatusStrings" };
