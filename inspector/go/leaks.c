@@ -159,9 +159,13 @@ static struct tli_error *reachability(struct tli_go_waitfor *w, struct tli_gohea
 	bool trace = getenv("TLINSPECT_LEAK_TRACE") != NULL;
 	if (*reach_ok) {
 		/* a sudog's heap object: sizeof(runtime.sudog) rounded up to its size class */
-		uint64_t sudog = w->c->L.sudog_size;
+		uint64_t sudog = w->c->L.sudog_size, lo = sudog, hi = sudog + 64;
+		if (w->untraced_max) { /* g objects too (untrace_g_slack) */
+			lo = w->untraced_min < lo ? w->untraced_min : lo;
+			hi = w->untraced_max > hi ? w->untraced_max : hi;
+		}
 		const struct tli_goheap_untraced u = {
-			.objs = &w->untraced_objs, .obj_min = sudog, .obj_max = sudog + 64,
+			.objs = &w->untraced_objs, .obj_min = lo, .obj_max = hi,
 			.words = &w->untraced_words, .hi_words = &w->stackhi,
 		};
 		struct tli_error *perr = getenv("TLINSPECT_LEAK_CONSERVATIVE")

@@ -68,6 +68,7 @@ struct tli_go_waitfor {
 	struct tli_u64set untraced_objs;  /**< the sudogs of goroutines classified CHAN or SYNC */
 	struct tli_u64set untraced_words; /**< their c and elem words */
 	struct tli_u64set stackhi;        /**< the g.stack.hi word of every g */
+	uint64_t untraced_min, untraced_max; /**< object sizes [min, max) of untraced g objects (0: none) */
 };
 
 /**
