@@ -7,7 +7,9 @@
  * 1.26's goroutineleak profile, golang.org/issue/74609), or on a nil channel /
  * select {} (never runnable). We reproduce the runtime's fixpoint conservatively:
  *   roots  = data+bss of the executable, the stacks of goroutines NOT blocked
- *            for user reasons, thread registers, finalizer/cleanup specials;
+ *            for user reasons (scanned precisely by their frames' pointer maps,
+ *            heap_stack.h; word by word as a fallback), thread registers,
+ *            finalizer/cleanup specials;
  *   heap   = allocated objects of in-use spans (mheap_.allspans), scanned with
  *            their type's pointer bitmap when known, else conservatively (every
  *            aligned word that points into an allocated object is an edge),
@@ -354,9 +356,11 @@ static void report_alike(struct tli_go_waitfor *w, json_t *gmap, struct report *
 		json_object_set_new(gr, "alike_reachable", json_integer(n + 1));
 		char why[400];
 		snprintf(why, sizeof(why), "blocked where %" JSON_INTEGER_FORMAT " leaked goroutine(s) are, but its %s "
-			 "0x%" PRIx64 " is still reachable from a root (possibly only a stale stack slot or register: "
-			 "the stack scan is conservative)", json_integer_value(json_object_get(gr, "count")),
-			 x->cls == TLI_GO_G_SYNC ? "semaphore object" : "channel", x->nobjs ? x->objs[0] : 0);
+			 "0x%" PRIx64 " is still reachable from a root%s", json_integer_value(json_object_get(gr, "count")),
+			 x->cls == TLI_GO_G_SYNC ? "semaphore object" : "channel", x->nobjs ? x->objs[0] : 0,
+			 w->precise ? " (stacks scanned precisely; a register, a word-by-word scanned object or a "
+				      "live variable)"
+				    : " (possibly only a stale stack slot or register: the stack scan is conservative)");
 		json_array_append_new(rp->uncertain, skipped(g, why));
 	}
 }
