@@ -113,6 +113,7 @@ bool tli_go_rt_g(const struct tli_go_rt *rt, size_t i, struct tli_go_gview *ret)
 		.waitreason = g->raw ? tli_rdn(g->raw + gl->g_waitreason, gl->g_waitreason_size) : 0,
 		.waiting = g->raw && tli_go_gstatus_is_waiting(&gl->st, g->status),
 		.sp = g->sp, .stk_lo = g->stk_lo, .stk_hi = g->stk_hi, .problem = g->problem,
+		.pc = g->pc, .trap = g->trap,
 	};
 	return true;
 }

@@ -69,6 +69,8 @@ struct tli_go_gview {
 	uint64_t goid;
 	uint64_t waitreason;  /**< raw value; tli_go_rt_wait_reason() names it */
 	uint64_t sp, stk_lo, stk_hi; /**< where its stack walk starts, stack bounds */
+	uint64_t pc;          /**< the pc its stack walk starts at (with sp) */
+	bool trap;            /**< pc/sp are a running thread's registers (not a safe point) */
 	const char *problem;  /**< why it could not be decoded, or NULL */
 };
 size_t tli_go_rt_count(const struct tli_go_rt *rt);

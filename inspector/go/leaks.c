@@ -7,7 +7,9 @@
  * 1.26's goroutineleak profile, golang.org/issue/74609), or on a nil channel /
  * select {} (never runnable). We reproduce the runtime's fixpoint conservatively:
  *   roots  = data+bss of the executable, the stacks of goroutines NOT blocked
- *            for user reasons, thread registers, finalizer/cleanup specials;
+ *            for user reasons (scanned precisely by their frames' pointer maps,
+ *            heap_stack.h; word by word as a fallback), thread registers,
+ *            finalizer/cleanup specials;
  *   heap   = allocated objects of in-use spans (mheap_.allspans), scanned with
  *            their type's pointer bitmap when known, else conservatively (every
  *            aligned word that points into an allocated object is an edge),
@@ -83,7 +85,7 @@ static bool wake_reachable(struct tli_go_waitfor *w, struct tli_goheap_marker *m
 			}
 		}
 		if (x->runnable) {
-			tli_goheap_mark_stack(m, &w->roots, i);
+			tli_goheap_mark_stack_precise(m, &w->roots, i, w->precise);
 			changed = true;
 		}
 	}
@@ -102,10 +104,11 @@ static int fixpoint(struct tli_go_waitfor *w, struct tli_goheap_marker *m)
 				 "points to is not a root, so leaks are uncertain", noregs, t->nthreads,
 				 t->no_stop ? "read with --no-stop and no registers from the debugger" : "not in the core");
 	tli_goheap_mark_from_roots(m, &w->roots, t);
+	/* scanned precisely, idle runtime goroutines are roots as the runtime has them */
 	for (size_t i = 0; i < c->ngs; i++)
 		if (!c->gs[i].dead && w->gi[i].cls == TLI_GO_G_ROOT &&
-		    !(c->gs[i].waiting && idle_runtime_reason(c->gs[i].reason)))
-			tli_goheap_mark_stack(m, &w->roots, i);
+		    (w->precise || !(c->gs[i].waiting && idle_runtime_reason(c->gs[i].reason))))
+			tli_goheap_mark_stack_precise(m, &w->roots, i, w->precise);
 	tli_goheap_drain(m);
 	int iter = 1;
 	while (wake_reachable(w, m))
@@ -158,11 +161,22 @@ static struct tli_error *reachability(struct tli_go_waitfor *w, struct tli_gohea
 	bool trace = getenv("TLINSPECT_LEAK_TRACE") != NULL;
 	if (*reach_ok) {
 		/* a sudog's heap object: sizeof(runtime.sudog) rounded up to its size class */
-		uint64_t sudog = w->c->L.sudog_size;
+		uint64_t sudog = w->c->L.sudog_size, lo = sudog, hi = sudog + 64;
+		if (w->untraced_max) { /* g objects too (untrace_g_slack) */
+			lo = w->untraced_min < lo ? w->untraced_min : lo;
+			hi = w->untraced_max > hi ? w->untraced_max : hi;
+		}
 		const struct tli_goheap_untraced u = {
-			.objs = &w->untraced_objs, .obj_min = sudog, .obj_max = sudog + 64,
+			.objs = &w->untraced_objs, .obj_min = lo, .obj_max = hi,
 			.words = &w->untraced_words, .hi_words = &w->stackhi,
 		};
+		struct tli_error *perr = getenv("TLINSPECT_LEAK_CONSERVATIVE")
+						 ? tli_error_create(TLI_E_NO_INFO, "$TLINSPECT_LEAK_CONSERVATIVE is set")
+						 : tli_goheap_precise_new(w->s, w->rt, &w->precise);
+		if (perr) {
+			snprintf(w->precise_problem, sizeof(w->precise_problem), "%s", perr->msg);
+			tli_error_destroy(perr);
+		}
 		struct tli_error *err = tli_goheap_marker_init(m, w->h, &u, trace);
 		if (err)
 			return err;
@@ -342,9 +356,11 @@ static void report_alike(struct tli_go_waitfor *w, json_t *gmap, struct report *
 		json_object_set_new(gr, "alike_reachable", json_integer(n + 1));
 		char why[400];
 		snprintf(why, sizeof(why), "blocked where %" JSON_INTEGER_FORMAT " leaked goroutine(s) are, but its %s "
-			 "0x%" PRIx64 " is still reachable from a root (possibly only a stale stack slot or register: "
-			 "the stack scan is conservative)", json_integer_value(json_object_get(gr, "count")),
-			 x->cls == TLI_GO_G_SYNC ? "semaphore object" : "channel", x->nobjs ? x->objs[0] : 0);
+			 "0x%" PRIx64 " is still reachable from a root%s", json_integer_value(json_object_get(gr, "count")),
+			 x->cls == TLI_GO_G_SYNC ? "semaphore object" : "channel", x->nobjs ? x->objs[0] : 0,
+			 w->precise ? " (stacks scanned precisely; a register, a word-by-word scanned object or a "
+				      "live variable)"
+				    : " (possibly only a stale stack slot or register: the stack scan is conservative)");
 		json_array_append_new(rp->uncertain, skipped(g, why));
 	}
 }
@@ -389,6 +405,34 @@ static json_t *semtable_stats(const struct tli_go_chans *c)
 	return sm;
 }
 
+/* how goroutine stacks were scanned: precisely (frame maps) or word by word */
+static json_t *stack_scan_stats(const struct tli_go_waitfor *w)
+{
+	json_t *o = json_object();
+	const struct tli_goheap_stack_stats *ss = tli_goheap_precise_stats(w->precise);
+	json_object_set_new(o, "method", json_string(ss ? "precise" : "conservative"));
+	if (!ss) {
+		json_object_set_new(o, "why_conservative", json_string(w->precise_problem[0] ? w->precise_problem
+											     : "not attempted"));
+		return o;
+	}
+	const struct {
+		const char *k;
+		uint64_t v;
+	} n[] = {
+		{ "stacks_precise", ss->stacks_precise }, { "stacks_partial", ss->stacks_partial },
+		{ "stacks_conservative", ss->stacks_conservative }, { "frames_precise", ss->frames_precise },
+		{ "frames_conservative", ss->frames_conservative }, { "frames_fallback", ss->frames_fallback },
+		{ "frames_dead", ss->frames_dead }, { "stack_objects", ss->stack_objects },
+		{ "stack_objects_scanned", ss->stack_objects_scanned },
+	};
+	for (size_t i = 0; i < sizeof(n) / sizeof(n[0]); i++)
+		json_object_set_new(o, n[i].k, json_integer((json_int_t)n[i].v));
+	if (ss->last_problem)
+		json_object_set_new(o, "fallback_example", json_string(ss->last_problem));
+	return o;
+}
+
 static json_t *leak_stats(const struct tli_go_waitfor *w, const struct tli_goheap_marker *m, bool reach_ok,
 			  int iters)
 {
@@ -408,6 +452,7 @@ static json_t *leak_stats(const struct tli_go_waitfor *w, const struct tli_gohea
 	json_object_set_new(st, "typed_objects", json_integer((json_int_t)m->typed_objects));
 	json_object_set_new(st, "typed_fallbacks", json_integer((json_int_t)m->typed_fallbacks));
 	json_object_set_new(st, "specials_coarse", json_boolean(h && h->specials_coarse));
+	json_object_set_new(st, "stack_scan", stack_scan_stats(w));
 	/* Go <= 1.25: semaphore waits linked through runtime.semtable */
 	if (w->c->sema_walked)
 		json_object_set_new(st, "semtable", semtable_stats(w->c));

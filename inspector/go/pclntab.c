@@ -362,6 +362,12 @@ uint64_t tli_pclntab_funcdata(const struct tli_pclntab *t, const struct tli_gofu
 	return t->gofunc + off;
 }
 
+uint32_t tli_pclntab_func_u32(const struct tli_pclntab *t, const struct tli_gofunc *f, uint32_t off, bool *ok)
+{
+	*ok = off + 4 <= t->func_size;
+	return *ok ? rd32(func_hdr(t, f) + off) : 0;
+}
+
 static void frame_fileline(const struct tli_pclntab *t, const struct tli_gofunc *f, uint64_t pc,
 			   struct tli_goframe *fr)
 {

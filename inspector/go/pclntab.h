@@ -77,6 +77,12 @@ struct tli_error *tli_pclntab_pcdata(const struct tli_pclntab *t, const struct t
 				     uint64_t pc, int32_t *ret);
 /** Link-time address of FUNCDATA `idx` of f; 0 if none (or if gofunc is unknown). */
 uint64_t tli_pclntab_funcdata(const struct tli_pclntab *t, const struct tli_gofunc *f, uint32_t idx);
+/**
+ * A 32-bit member of f's _func record at byte offset `off` (runtime._func.args,
+ * .deferreturn: the caller resolves the offset by name); *ok false if off is
+ * outside the record.
+ */
+uint32_t tli_pclntab_func_u32(const struct tli_pclntab *t, const struct tli_gofunc *f, uint32_t off, bool *ok);
 uint32_t tli_pclntab_magic(const struct tli_pclntab *t);
 uint64_t tli_pclntab_addr(const struct tli_pclntab *t);       /**< link-time address of the header */
 uint64_t tli_pclntab_text(const struct tli_pclntab *t);       /**< textStart in use */

@@ -27,6 +27,7 @@
 #include "core/vec.h"
 #include "go/chans.h"
 #include "go/heap.h"
+#include "go/heap_stack.h"
 
 /** What a goroutine's wait means for reachability. */
 enum tli_go_gclass {
@@ -56,6 +57,8 @@ struct tli_go_waitfor {
 	bool heap;                        /**< capture the heap and data/bss too (leaks) */
 	struct tli_goheap *h;             /**< NULL without the heap */
 	struct tli_goheap_roots roots;    /**< stacks always, data/bss with the heap */
+	struct tli_goheap_precise *precise; /**< (leaks) precise stack scanning, NULL: word by word */
+	char precise_problem[800];        /**< why stacks are scanned word by word, "" if precise */
 	struct tli_go_ginfo *gi;          /**< per goroutine (c->gs) */
 	struct tli_go_holders *refs;      /**< per channel (c->chans), filled by tli_go_waitfor_stack_refs */
 	char problem[256];                /**< why reachability cannot be judged, "" if it can */
@@ -65,6 +68,7 @@ struct tli_go_waitfor {
 	struct tli_u64set untraced_objs;  /**< the sudogs of goroutines classified CHAN or SYNC */
 	struct tli_u64set untraced_words; /**< their c and elem words */
 	struct tli_u64set stackhi;        /**< the g.stack.hi word of every g */
+	uint64_t untraced_min, untraced_max; /**< object sizes [min, max) of untraced g objects (0: none) */
 };
 
 /**

@@ -50,6 +50,8 @@ static const char *const go_structs[] = {
 	"internal/abi.StructField", "internal/abi.InterfaceType", "internal/abi.ITab", "internal/abi.Name",
 	"runtime.ptrtype", "runtime.arraytype", "runtime.slicetype", "runtime.chantype", "runtime.maptype",
 	"runtime.structtype", "runtime.structfield", "runtime.interfacetype", "runtime.itab", "runtime.name",
+	/* precise stack scanning (go/stackmap.c) */
+	"runtime.stackmap", "runtime.stackObjectRecord",
 };
 
 /* Constants: every DW_TAG_constant whose name starts with one of these. */
@@ -62,7 +64,7 @@ static const char *const go_const_prefixes[] = {
 	/* Go leaks (heap scan): span states, special kinds, malloc headers, semtable */
 	"runtime.mSpan", "runtime._KindSpecial", "runtime.mallocHeaderSize", "runtime.minSizeForMallocHeader",
 	"internal/runtime/gc.MallocHeaderSize", "internal/runtime/gc.MinSizeForMallocHeader",
-	"runtime.semTabSize",
+	"runtime.semTabSize", "runtime._ArgsSizeUnknown", "internal/abi.ArgsSizeUnknown",
 	/* heap: the memory-limit heap goal's headroom */
 	"runtime.memoryLimit",
 };

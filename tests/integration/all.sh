@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go goheap gotypes stripped chans userloc screen notachan glibc maps cores crafted cache stop attach install nomem pause pprof tutorial faces}"
+SUITES="${SUITES:-go goheap gotypes goleak stripped chans userloc screen notachan glibc maps cores crafted cache stop attach install nomem pause pprof tutorial faces}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -45,6 +45,8 @@ for s in $SUITES; do
 	userloc) run_suite userloc bash tests/integration/userloc.sh ;;
 	# the first screen: summary and groups, at most 60 lines, at 20,000 stuck goroutines
 	screen) run_suite screen bash tests/integration/screen.sh ;;
+	# leaks against Go's own goroutineleak profile on its leak-profile test programs (issue 16)
+	goleak) run_suite goleak bash tests/integration/goleak.sh ;;
 	# chan/explain chan refuse an address that is not a channel (makechan's rules)
 	notachan) run_suite notachan bash tests/integration/notachan.sh ;;
 	# the Go heap census: live objects by type and retention, against the census target's record

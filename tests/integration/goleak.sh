@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# tests/integration/goleak.sh - differential harness for `leaks` (issue 16): the top-level
+# programs of Go's own leak-profile test set (runtime/testdata/testgoroutineleakprofile of the
+# newest installed toolchain with a goroutineleak profile, Go 1.27 by default) are built with a
+# hook (tests/targets/go/goleakprof/dump.go) that freezes each where its leaks exist. On that
+# state `tlinspect --pid P leaks --json` runs 5 times (the 5 answers must be identical), then the
+# program writes the runtime's own goroutineleak profile (debug=2) on the same state: the oracle.
+# Per program: goroutine ids found by both, missed (recall) and called leaked by us only (false
+# positives). Programs run as the runtime's test runs them (GODEBUG=asyncpreemptoff=1,
+# GOMAXPROCS=1 for the simple ones). Checks: no false positive, the runtime's set found exactly,
+# repeatable. GOLEAK_ONLY="A B" limits the programs. Ends with "goleak: N passed, M failed".
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=lib.sh
+. "$ROOT/tests/integration/lib.sh"
+tli_suite goleak
+trap tli_cleanup EXIT INT TERM
+
+ver=
+for v in $(tli_go_versions); do
+	[ -d "/usr/lib/go-$v/src/runtime/testdata/testgoroutineleakprofile" ] &&
+		grep -q goroutineleak "/usr/lib/go-$v/src/runtime/pprof/pprof.go" 2>/dev/null && ver=$v
+done
+[ -n "$ver" ] || { echo "goleak: no toolchain with runtime/testdata/testgoroutineleakprofile: skipped"; tli_suite_end; exit; }
+srcdir=/usr/lib/go-$ver/src/runtime/testdata/testgoroutineleakprofile
+env_exp=
+grep -q '"goroutineleak"' "/usr/lib/go-$ver/src/runtime/pprof/pprof.go" || true
+# Go 1.26 has the profile behind GOEXPERIMENT=goroutineleakprofile
+[ "$ver" = 1.26 ] && env_exp=goroutineleakprofile
+
+# the test programs (top level only, not goker/), with the hook
+build=$TLI_OUT/src
+mkdir -p "$build"
+cp "$srcdir"/*.go "$build"/
+cp "$ROOT/tests/targets/go/goleakprof/dump.go" "$ROOT/tests/targets/go/goleakprof/go.mod" "$build"/
+sed -i 's/prof\.WriteTo(os\.Stdout, 2)/tliDump(prof, os.Stdout)/' "$build"/*.go
+bin=$(GOEXPERIMENT=$env_exp tli_build "$build" "$ver" default) || { tli_bad "go$ver: build"; tli_suite_end; exit; }
+
+names=$(grep -ho 'register("[A-Za-z0-9]*"' "$srcdir"/*.go | sed 's/register("//; s/"//')
+simple=$(grep -ho 'register("[A-Za-z0-9]*"' "$srcdir"/simple.go | sed 's/register("//; s/"//')
+[ -n "${GOLEAK_ONLY:-}" ] && names=$GOLEAK_ONLY
+summary=$TLI_OUT/summary.tsv
+: > "$summary"
+for name in $names; do
+	envs=(GODEBUG=asyncpreemptoff=1)
+	grep -qx "$name" <<< "$simple" && envs+=(GOMAXPROCS=1)
+	out=$TLI_OUT/$name.out
+	tli_start "$out" env "${envs[@]}" "$bin" "$name"
+	tpid=$TLI_PID
+	pid=$(tli_wait_ready "$out" 20) || { tli_bad "$name: did not reach its profile"; tli_kill "$tpid"; continue; }
+	for r in 1 2 3 4 5; do
+		"$TLI" --pid "$pid" --json leaks --top 0 > "$TLI_OUT/$name.leaks.$r.json" 2> "$TLI_OUT/$name.leaks.$r.err" ||
+			tli_log "$name: tlinspect exit $? (see $TLI_OUT/$name.leaks.$r.err)"
+	done
+	kill -USR1 "$pid"
+	for ((i = 0; i < 200; i++)); do grep -q tli-profile-end "$out" && break; sleep 0.05; done
+	tli_kill "$tpid"
+	python3 - "$name" "$TLI_OUT" "$summary" <<'PY'
+import json, re, sys
+name, out, summary = sys.argv[1:4]
+text = open(f"{out}/{name}.out", errors="replace").read()
+prof = text.split("tli-profile-begin", 1)[-1].split("tli-profile-end", 1)[0] if "tli-profile-begin" in text else None
+runs = []
+for r in range(1, 6):
+    try:
+        d = json.load(open(f"{out}/{name}.leaks.{r}.json"))["go"]
+        runs.append(sorted(g["id"] for g in d["leaked_goroutines"]))
+    except Exception as e:  # an unreadable answer counts as a differing one
+        runs.append(None)
+ok = True
+def say(good, msg):
+    global ok
+    print(("ok   " if good else "FAIL ") + msg)
+    ok = ok and good
+if prof is None:
+    say(False, f"{name}: the runtime's profile was not written")
+    sys.exit(0)
+rt = set(int(m) for m in re.findall(r"(?m)^goroutine (\d+) \[.*\(leaked\)", prof))
+same = all(x == runs[0] for x in runs) and runs[0] is not None
+say(same, f"{name}: 5 runs of leaks give the same goroutines")
+us = set(runs[0] or [])
+both, missed, extra = rt & us, sorted(rt - us), sorted(us - rt)
+say(not extra, f"{name}: no false positive (runtime {len(rt)}, tlinspect {len(us)}, only tlinspect {extra[:10]})")
+say(not missed, f"{name}: every goroutine the runtime calls leaked is found ({len(both)}/{len(rt)}; missed {missed[:10]})")
+open(summary, "a").write(f"{name}\t{len(rt)}\t{len(us)}\t{len(both)}\t{len(missed)}\t{len(extra)}\n")
+PY
+done > "$TLI_OUT/checks.txt"
+cat "$TLI_OUT/checks.txt"
+TLI_PASS=$((TLI_PASS + $(grep -c '^ok ' "$TLI_OUT/checks.txt")))
+TLI_FAIL=$((TLI_FAIL + $(grep -c '^FAIL ' "$TLI_OUT/checks.txt")))
+awk -F'\t' '{rt+=$2; both+=$4; fp+=$6} END {printf "goleak: go'"$ver"' recall %d/%d, false positives %d\n", both, rt, fp}' "$summary"
+tli_suite_end

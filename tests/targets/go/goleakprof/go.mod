@@ -1,0 +1,3 @@
+module goleakprof
+
+go 1.26
