@@ -242,9 +242,11 @@ struct tli_error *tli_go_cmd_graph(struct tli_session *s, const struct tli_go_gr
 	if (!(err = tli_go_graph_build(&w, &gr)) && o->focus)
 		err = apply_focus(&gr, o->focus);
 	json_t *graph = json_object();
+	json_t *cycles = tli_go_waitfor_cycles(&w, false);
+	json_object_set_new(graph, "cycles", cycles);
 	if (!err) {
 		graph_json(&gr, gmap, graph);
-		err = tli_go_graph_groups(&gr, gmap, graph);
+		err = tli_go_graph_groups(&gr, gmap, cycles, graph);
 	}
 	if (err) {
 		json_decref(graph);
@@ -253,7 +255,6 @@ struct tli_error *tli_go_cmd_graph(struct tli_session *s, const struct tli_go_gr
 		tli_go_waitfor_free(&w);
 		return err;
 	}
-	json_object_set_new(graph, "cycles", tli_go_waitfor_cycles(&w, false));
 	json_object_set_new(graph, "leaks_judged", json_string(reach_ok ? "by reachability (as leaks)"
 								    : "only nil-channel and select {} goroutines"));
 	if (o->focus)

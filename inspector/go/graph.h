@@ -55,8 +55,9 @@ void tli_go_graph_node_id(const struct tli_go_graph *gr, size_t n, char *buf, si
 /**
  * Group the active nodes and put graph["groups"] = {"nodes": [...], "edges": [...]}
  * into `graph`: group nodes (largest first) with their count, a few member ids and
- * the label they share; group edges with their count. gmap: tli_go_gmap.
+ * the label they share, "in_cycle" when members are in one of `cycles`
+ * (tli_go_waitfor_cycles); group edges with their count. gmap: tli_go_gmap.
  */
-struct tli_error *tli_go_graph_groups(struct tli_go_graph *gr, json_t *gmap, json_t *graph);
+struct tli_error *tli_go_graph_groups(struct tli_go_graph *gr, json_t *gmap, json_t *cycles, json_t *graph);
 
 #endif

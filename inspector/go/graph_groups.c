@@ -73,6 +73,7 @@ static bool refine(const struct tli_go_graph *gr, uint64_t *key)
 struct grp {
 	size_t first;        /* first member node */
 	size_t count, leaked;
+	size_t in_cycle;     /* members in a cycle of blocked goroutines (a deadlock) */
 	uint64_t len_total;  /* channels: elements buffered in all members */
 	size_t members[MEMBERS_SHOWN];
 };
@@ -114,7 +115,8 @@ static int cmp_grp(const void *a, const void *b)
 }
 
 /* nodes -> groups, largest first; gr->group_of set; *ret (free it) and *nret */
-static bool make_groups(struct tli_go_graph *gr, const uint64_t *key, struct grp **ret, size_t *nret)
+static bool make_groups(struct tli_go_graph *gr, const uint64_t *key, const struct tli_u64set *cyc,
+			struct grp **ret, size_t *nret)
 {
 	size_t na = 0;
 	size_t *order = malloc((gr->nnodes ? gr->nnodes : 1) * sizeof(*order));
@@ -140,10 +142,13 @@ static bool make_groups(struct tli_go_graph *gr, const uint64_t *key, struct grp
 			x->members[x->count] = n;
 		x->count++;
 		const struct tli_go_gnode *nd = &gr->nodes[n];
-		if (nd->kind == TLI_GO_GNODE_GOROUTINE)
+		if (nd->kind == TLI_GO_GNODE_GOROUTINE) {
 			x->leaked += gr->w->gi[nd->idx].leaked;
-		else
+			x->in_cycle += tli_u64set_has(cyc, (uint64_t)gr->w->c->gs[nd->idx].goid * 2 + 1);
+		} else {
 			x->len_total += gr->w->c->chans[nd->idx].qcount;
+			x->in_cycle += tli_u64set_has(cyc, gr->w->c->chans[nd->idx].addr * 2);
+		}
 	}
 	qsort(g, ng, sizeof(*g), cmp_grp);
 	for (size_t n = 0; n < gr->nnodes; n++)
@@ -187,6 +192,8 @@ static json_t *group_json(const struct tli_go_graph *gr, const struct grp *g, si
 		json_array_append_new(mem, json_string(nid));
 	}
 	json_object_set_new(o, "members", mem);
+	if (g->in_cycle)
+		json_object_set_new(o, "in_cycle", json_integer((json_int_t)g->in_cycle));
 	if (x->kind == TLI_GO_GNODE_CHANNEL) {
 		const struct tli_go_chan *ch = &c->chans[x->idx];
 		json_object_set_new(o, "elemtype", ch->type_name ? json_string(ch->type_name) : json_null());
@@ -245,7 +252,25 @@ static bool group_edges(const struct tli_go_graph *gr, struct gedge **ret, size_
 	return true;
 }
 
-struct tli_error *tli_go_graph_groups(struct tli_go_graph *gr, json_t *gmap, json_t *graph)
+/* members of cycles: goroutine id * 2 + 1, channel address * 2 */
+static bool cycle_set(json_t *cycles, struct tli_u64set *set)
+{
+	size_t i, j;
+	json_t *cy, *v;
+	json_array_foreach(cycles, i, cy) {
+		json_array_foreach(json_object_get(cy, "goroutines"), j, v)
+			if (json_is_integer(v) && !tli_u64set_add(set, (uint64_t)json_integer_value(v) * 2 + 1))
+				return false;
+		json_array_foreach(json_object_get(cy, "channels"), j, v) {
+			const char *a = json_string_value(v);
+			if (a && !tli_u64set_add(set, strtoull(a, NULL, 16) * 2))
+				return false;
+		}
+	}
+	return true;
+}
+
+struct tli_error *tli_go_graph_groups(struct tli_go_graph *gr, json_t *gmap, json_t *cycles, json_t *graph)
 {
 	uint64_t *key = malloc((gr->nnodes ? gr->nnodes : 1) * sizeof(*key));
 	if (!key)
@@ -255,11 +280,15 @@ struct tli_error *tli_go_graph_groups(struct tli_go_graph *gr, json_t *gmap, jso
 	struct grp *g = NULL;
 	struct gedge *ge = NULL;
 	size_t ng = 0, nge = 0;
-	if (!refine(gr, key) || !make_groups(gr, key, &g, &ng) || !group_edges(gr, &ge, &nge)) {
+	struct tli_u64set cyc = { 0 };
+	if (!cycle_set(cycles, &cyc) || !refine(gr, key) || !make_groups(gr, key, &cyc, &g, &ng) ||
+	    !group_edges(gr, &ge, &nge)) {
+		tli_u64set_free(&cyc);
 		free(key);
 		free(g);
 		return &tli_enomem;
 	}
+	tli_u64set_free(&cyc);
 	json_t *nodes = json_array(), *edges = json_array();
 	for (size_t k = 0; k < ng; k++)
 		json_array_append_new(nodes, group_json(gr, &g[k], k, gmap));

@@ -53,13 +53,23 @@ static void dot_groups(FILE *f, json_t *groups, int top)
 		const char *kind = json_string_value(json_object_get(g, "kind"));
 		if (!id || !kind || (top > 0 && i >= (size_t)top))
 			continue;
-		char label[700];
+		char label[800];
 		tli_graph_group_label(label, sizeof(label), g, "\n");
+		long long cnt = (long long)json_integer_value(json_object_get(g, "count"));
+		if (cnt <= 3) { /* a small group: name its members ("g10 g11", "c0xc000...") */
+			size_t k, used = strlen(label);
+			json_t *m;
+			json_array_foreach(json_object_get(g, "members"), k, m)
+				if (json_string_value(m) && used + 40 < sizeof(label))
+					used += (size_t)snprintf(label + used, sizeof(label) - used, "%s%s", k ? " " : "\n",
+								 json_string_value(m));
+		}
 		fputc('\t', f);
 		dot_str(f, id);
 		fprintf(f, " [shape=%s, label=", !strcmp(kind, "channel") ? "box" : "ellipse");
 		dot_str(f, label);
-		node_attrs(f, false, json_integer_value(json_object_get(g, "leaked")) > 0);
+		node_attrs(f, json_integer_value(json_object_get(g, "in_cycle")) > 0,
+			   json_integer_value(json_object_get(g, "leaked")) > 0);
 		fputs("];\n", f);
 		json_object_set_new(drawn, id, json_true());
 	}
