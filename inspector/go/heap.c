@@ -47,6 +47,20 @@ static void resolve_typed(struct tli_layout *l, struct tli_goheap_layout *L)
 		tli_go_type_flags_resolve(l, &L->tflags);
 		L->typed = L->hdr_min > 0 && L->hdr_size == 8 && L->has_largetype;
 	}
+	/* small objects' heap bits at the end of their span (same runtimes as malloc headers) */
+	int64_t ps = 0;
+	uint64_t imb = 0;
+	if (L->typed && tli_layout_has_member(l, "runtime.mspan", "npages", &a) &&
+	    (try_const(l, "runtime._PageSize", &ps) || try_const(l, "runtime.pageSize", &ps)) && ps >= 4096 &&
+	    ps <= (1 << 20) && !(ps & (ps - 1))) {
+		L->sp_npages = (uint32_t)a.offset;
+		L->sp_npages_sz = a.size == 0 || a.size > 8 ? 8 : (uint32_t)a.size;
+		L->page_size = (uint64_t)ps;
+		struct tli_error *e = tli_layout_type_size(l, "runtime.spanInlineMarkBits", &imb);
+		tli_error_destroy(e); /* absent: no Green Tea GC in this runtime */
+		L->inline_marks = imb < 1024 ? imb : 0;
+		L->hbits_small = true;
+	}
 }
 
 static struct tli_error *resolve(struct tli_layout *l, struct tli_goheap_layout *L)

@@ -70,6 +70,15 @@ struct tli_goheap_layout {
 	 *  *abi.Type of hdr_size bytes), a large object's type is mspan.largeType. */
 	bool typed;
 	int64_t hdr_min, hdr_size;
+	/** Small objects (go1.22+: elemsize <= hdr_min, not noscan) have no header: their
+	 *  pointer bits sit at the end of the span, one bit per word of the span
+	 *  (runtime/mbitmap.go heapBits, spanHeapBitsRange). */
+	bool hbits_small;
+	uint32_t sp_npages, sp_npages_sz;  /**< mspan.npages */
+	uint64_t page_size;                /**< runtime._PageSize */
+	uint64_t inline_marks;             /**< sizeof(runtime.spanInlineMarkBits): the Green Tea GC's
+					    *   per-span mark bits between the heap bits and the span's end
+					    *   (spans with elemsize >= 16), 0 without it */
 	struct tli_go_type_flags tflags;   /**< KindGCProg, TFlagGCMaskOnDemand */
 };
 
@@ -87,6 +96,9 @@ struct tli_goheap_span {
 	bool noscan;               /**< holds no pointers (spanClass & 1) */
 	uint8_t *alloc;            /**< copy of allocBits (nelems bits; all set if unreadable) */
 	uint8_t *data;             /**< copy of the object memory (scannable spans only), else NULL */
+	uint64_t npages;           /**< mspan.npages (0 if unknown) */
+	const uint8_t *hbits;      /**< small-object pointer bits (L.hbits_small), one per word from
+				    *   start, inside the copy; NULL if none or implausible */
 };
 
 /** A type's pointer bitmap, as typed scanning uses it. */

@@ -49,8 +49,41 @@ static enum span_verdict decode_span(const struct tli_goheap_layout *L, const ui
 	sp.end = sp.start + sp.elemsize * sp.nelems;
 	if (sp.end < sp.start)
 		return SPAN_BAD;
+	if (L->hbits_small)
+		sp.npages = tli_rdn(p + L->sp_npages, L->sp_npages_sz);
 	*ret = sp;
 	return SPAN_OK;
+}
+
+/* a span whose objects' pointer bits sit at its end (go1.22+ small objects) */
+static bool has_small_hbits(const struct tli_goheap_layout *L, const struct tli_goheap_span *sp)
+{
+	return L->hbits_small && !sp->noscan && sp->sizeclass && (int64_t)sp->elemsize <= L->hdr_min &&
+	       sp->npages && sp->npages <= 64 && sp->end <= sp->start + sp->npages * L->page_size;
+}
+
+/* bytes of a scannable span copied: its objects, and for small objects the whole span (the
+ * heap bits are in its last bytes) */
+static uint64_t span_copy_len(const struct tli_goheap_layout *L, const struct tli_goheap_span *sp)
+{
+	return has_small_hbits(L, sp) ? sp->npages * L->page_size : sp->end - sp->start;
+}
+
+/* where the heap bits are in the copy (runtime/mbitmap.go spanHeapBitsRange: the last
+ * spanSize/64 bytes, before the Green Tea GC's inline mark bits when the span has them,
+ * which end with the span's class: checked, so that a runtime built without that GC, or
+ * a map that does not fit, gives no bits rather than wrong ones) */
+static void set_hbits(const struct tli_goheap_layout *L, struct tli_goheap_span *sp, uint8_t spanclass)
+{
+	uint64_t size = sp->npages * L->page_size, bits = size / 64, base = size - bits;
+	if (L->inline_marks && sp->elemsize >= 16) {
+		if (sp->npages != 1 || sp->data[L->page_size - 1] != spanclass)
+			return;
+		base -= L->inline_marks;
+	}
+	if (base < sp->end - sp->start)
+		return;
+	sp->hbits = sp->data + base;
 }
 
 /* mheap_.allspans: the slice header, its array, every mspan it names; in-use spans kept, sorted */
@@ -146,7 +179,7 @@ static struct tli_error *capture_span_memory(struct tli_goheap *h)
 	uint64_t total = 0;
 	for (size_t i = 0; i < h->nspans; i++)
 		if (!h->spans[i].noscan)
-			total += (h->spans[i].end - h->spans[i].start + 7) & ~7ull;
+			total += (span_copy_len(&h->L, &h->spans[i]) + 7) & ~7ull;
 	if (h->resv && total && total <= h->resv_len) {
 		/* the unused tail goes back at once (virtual memory: ulimit -v) */
 		uint64_t keep = (total + (2u << 20) - 1) & ~((2ull << 20) - 1);
@@ -175,15 +208,22 @@ static struct tli_error *capture_span_memory(struct tli_goheap *h)
 		struct tli_goheap_span *sp = &h->spans[i];
 		if (sp->noscan)
 			continue;
-		uint64_t n = sp->end - sp->start;
+		uint64_t n = span_copy_len(&h->L, sp);
 		sp->data = h->copy + used;
 		used += (n + 7) & ~7ull;
 		rs[nr++] = (struct tli_read){ .addr = sp->start, .buf = sp->data, .len = n };
 	}
 	struct tli_error *err = nr ? tli_target_read_many(h->s->target, rs, nr) : NULL;
-	for (size_t i = 0; !err && i < nr; i++)
-		if (rs[i].got < rs[i].len)
-			memset((uint8_t *)rs[i].buf + rs[i].got, 0, rs[i].len - rs[i].got);
+	for (size_t i = 0, k = 0; !err && i < h->nspans; i++) {
+		struct tli_goheap_span *sp = &h->spans[i];
+		if (sp->noscan)
+			continue;
+		struct tli_read *r = &rs[k++];
+		if (r->got < r->len)
+			memset((uint8_t *)r->buf + r->got, 0, r->len - r->got);
+		else if (has_small_hbits(&h->L, sp))
+			set_hbits(&h->L, sp, (uint8_t)(sp->sizeclass << 1));
+	}
 	free(rs);
 	return err;
 }
@@ -234,7 +274,7 @@ static uint64_t peek_copy_bytes(struct tli_goheap *h)
 		for (size_t j = 0; j < nr; j++) {
 			struct tli_goheap_span sp;
 			if (rs[j].got == rs[j].len && decode_span(L, rs[j].buf, &sp) == SPAN_OK && !sp.noscan)
-				total += (sp.end - sp.start + 7) & ~7ull;
+				total += (span_copy_len(L, &sp) + 7) & ~7ull;
 		}
 	}
 	tli_big_free(ptrs, scratch);

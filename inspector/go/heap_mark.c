@@ -136,6 +136,28 @@ static bool scan_typed(struct tli_goheap_marker *m, const struct tli_goheap_span
 	return true;
 }
 
+/* a small object (go1.22+): the words its span's heap bits mark as pointers, as the
+ * runtime's scanobject does through typePointersOfUnchecked */
+static void scan_hbits(struct tli_goheap_marker *m, const struct tli_goheap_span *sp, uint64_t obj)
+{
+	const struct tli_goheap *h = m->h;
+	bool check = has_untraced(m, obj, sp->elemsize);
+	uint64_t w0 = (obj - sp->start) / 8;
+	for (uint64_t w = 0; w < sp->elemsize / 8; w++) {
+		uint64_t bit = w0 + w;
+		if (!(sp->hbits[bit / 8] >> (bit % 8) & 1))
+			continue;
+		uint64_t a = obj + 8 * w, v = tli_rd64(sp->data + (a - sp->start));
+		if (v < h->lo || v >= h->hi)
+			continue;
+		if (check && tli_u64set_has(m->untraced.words, a))
+			continue;
+		tli_goheap_mark_ptr(m, v);
+	}
+	m->typed_objects++;
+	m->scanned_bytes += sp->elemsize;
+}
+
 void tli_goheap_drain(struct tli_goheap_marker *m)
 {
 	const struct tli_goheap *h = m->h;
@@ -145,6 +167,10 @@ void tli_goheap_drain(struct tli_goheap_marker *m)
 		if (!sp || !sp->data)
 			continue;
 		m->src = obj;
+		if (sp->hbits) {
+			scan_hbits(m, sp, obj);
+			continue;
+		}
 		if (h->L.typed && scan_typed(m, sp, obj))
 			continue;
 		/* a type slot (large object or malloc header) that could not be used */

@@ -55,6 +55,23 @@ void tli_go_type_layout_resolve(struct tli_layout *l, struct tli_go_type_layout 
 		}
 		tli_error_destroy(e);
 	}
+	struct tli_member ae, al, sf, ft, fo;
+	uint64_t fsz = 0;
+	if (tli_layout_has_member(l, "internal/abi.ArrayType", "Elem", &ae) &&
+	    tli_layout_has_member(l, "internal/abi.ArrayType", "Len", &al) &&
+	    tli_layout_has_member(l, "internal/abi.StructType", "Fields", &sf) &&
+	    tli_layout_has_member(l, "internal/abi.StructField", "Typ", &ft) &&
+	    tli_layout_has_member(l, "internal/abi.StructField", "Offset", &fo) &&
+	    !tli_error_drop(tli_layout_type_size(l, "internal/abi.StructField", &fsz)) && fsz >= 16 && fsz <= 64 &&
+	    ft.offset + 8 <= fsz && fo.offset + 8 <= fsz) {
+		L->arr_elem = (uint32_t)ae.offset;
+		L->arr_len = (uint32_t)al.offset;
+		L->st_fields = (uint32_t)sf.offset;
+		L->sf_size = (uint32_t)fsz;
+		L->sf_typ = (uint32_t)ft.offset;
+		L->sf_off = (uint32_t)fo.offset;
+		L->has_compound = true;
+	}
 }
 
 bool tli_go_type_layout_ok(const struct tli_go_type_layout *L)
@@ -147,6 +164,91 @@ bool tli_go_type_name(const struct tli_go_type_src *src, const struct tli_go_typ
 	return true;
 }
 
+/* reflect.Kind values (public API, never changed) */
+enum { KIND_ARRAY = 17, KIND_STRUCT = 25 };
+#define MASK_MAX_STEPS (1u << 20)
+#define MASK_MAX_DEPTH 64
+
+struct mask_build {
+	const struct tli_go_type_src *src;
+	const struct tli_go_type_flags *f;
+	uint8_t *mask;
+	uint64_t nbits;     /* of mask */
+	unsigned steps;
+};
+
+static bool read_u64_at(const struct tli_go_type_src *src, uint64_t addr, uint64_t *v)
+{
+	uint8_t b[8];
+	if (!tli_go_type_read_bytes(src, addr, b, 8))
+		return false;
+	*v = tli_rd64(b);
+	return true;
+}
+
+/* OR the pointer bits of type tp into b->mask from word `at` (runtime/mbitmap.go buildGCMask,
+ * go1.24: a type with a plain mask is copied, arrays repeat their element, structs place
+ * their fields). Bounded in steps, depth and bits. */
+static bool build_mask(struct mask_build *b, uint64_t tp, uint64_t at, int depth)
+{
+	const struct tli_go_type_layout *L = b->src->L;
+	struct tli_go_type t;
+	if (depth > MASK_MAX_DEPTH || ++b->steps > MASK_MAX_STEPS || !tli_go_type_read(b->src, tp, &t))
+		return false;
+	if (!t.ptrbytes)
+		return true;
+	if (t.ptrbytes % 8 || t.ptrbytes > t.size || at + t.ptrbytes / 8 > b->nbits)
+		return false;
+	if (!(t.tflag & b->f->tflag_ondemand)) {
+		if ((t.kind_raw & b->f->kind_gcprog) || !t.gcdata)
+			return false;
+		uint64_t n = t.ptrbytes / 8, len = (n + 7) / 8;
+		uint8_t *m = malloc(len);
+		if (!m || !tli_go_type_read_bytes(b->src, t.gcdata, m, (uint32_t)len)) {
+			free(m);
+			return false;
+		}
+		for (uint64_t i = 0; i < n; i++)
+			if (m[i / 8] >> (i % 8) & 1)
+				b->mask[(at + i) / 8] |= (uint8_t)(1u << ((at + i) % 8));
+		free(m);
+		return true;
+	}
+	int kind = tli_go_type_kind(&t);
+	if (kind == KIND_ARRAY) {
+		uint64_t elem, len;
+		struct tli_go_type e;
+		if (!read_u64_at(b->src, tp + L->arr_elem, &elem) || !read_u64_at(b->src, tp + L->arr_len, &len) ||
+		    !tli_go_type_read(b->src, elem, &e) || !e.size || e.size % 8 || len > b->nbits)
+			return false;
+		for (uint64_t i = 0; i < len; i++)
+			if (!build_mask(b, elem, at + i * (e.size / 8), depth + 1))
+				return false;
+		return true;
+	}
+	if (kind != KIND_STRUCT)
+		return false;
+	uint64_t fields, nfields;
+	if (!read_u64_at(b->src, tp + L->st_fields, &fields) || !read_u64_at(b->src, tp + L->st_fields + 8, &nfields) ||
+	    nfields > 65536)
+		return false;
+	for (uint64_t i = 0; i < nfields; i++) {
+		uint64_t ft, fo;
+		uint64_t fa = fields + i * L->sf_size;
+		if (!read_u64_at(b->src, fa + L->sf_typ, &ft) || !read_u64_at(b->src, fa + L->sf_off, &fo))
+			return false;
+		if (fo % 8) { /* an unaligned field holds no pointer (int32, bool, ...) */
+			struct tli_go_type x;
+			if (!tli_go_type_read(b->src, ft, &x) || x.ptrbytes)
+				return false;
+			continue;
+		}
+		if (!build_mask(b, ft, at + fo / 8, depth + 1))
+			return false;
+	}
+	return true;
+}
+
 bool tli_go_type_ptrmask(const struct tli_go_type_src *src, const struct tli_go_type_flags *f,
 			 const struct tli_go_type *ty, uint8_t **ret)
 {
@@ -159,6 +261,18 @@ bool tli_go_type_ptrmask(const struct tli_go_type_src *src, const struct tli_go_
 		/* GCData is a **byte: the mask the runtime built (0 = not built yet) */
 		uint64_t mp = 0;
 		gcdata = tli_error_drop(tli_target_read_u64(src->t, gcdata, &mp)) ? 0 : mp;
+		if (!gcdata && src->L->has_compound && ty->ptrbytes && ty->ptrbytes % 8 == 0 && ty->ptrbytes <= ty->size &&
+		    mlen <= (1u << 20)) {
+			/* not built yet: build it as the runtime would */
+			struct mask_build b = { .src = src, .f = f, .mask = calloc(1, mlen ? mlen : 1),
+						.nbits = ty->ptrbytes / 8 };
+			if (b.mask && build_mask(&b, ty->addr, 0, 0)) {
+				*ret = b.mask;
+				return true;
+			}
+			free(b.mask);
+			return false;
+		}
 	}
 	if (prog || !ty->size || ty->size % 8 != 0 || ty->ptrbytes > ty->size || ty->ptrbytes % 8 != 0 ||
 	    mlen > (1u << 20) || (ty->ptrbytes != 0 && !gcdata))

@@ -49,6 +49,10 @@ struct tli_go_type_layout {
 	bool has_type;                          /**< the four above are known and inside type_size */
 	uint32_t t_ptrbytes, t_gcdata;          /**< for typed scanning */
 	bool has_gcdata;
+	/** Arrays and structs (internal/abi.ArrayType Elem/Len, StructType Fields, StructField
+	 *  Typ/Offset): to build a mask the runtime builds on demand (go1.24+) */
+	bool has_compound;
+	uint32_t arr_elem, arr_len, st_fields, sf_size, sf_typ, sf_off;
 };
 /** Resolve the descriptor layout (all optional: has_type / has_gcdata say what was found). */
 void tli_go_type_layout_resolve(struct tli_layout *l, struct tli_go_type_layout *ret);
@@ -142,9 +146,11 @@ bool tli_go_type_name(const struct tli_go_type_src *src, const struct tli_go_typ
 /**
  * The GC pointer bitmap of a type (bit i: word i of the first PtrBytes bytes
  * holds a pointer), as the garbage collector uses it for typed scanning
- * (runtime/mbitmap.go typePointers, go1.23). Only for a plain bitmap: a GC
- * program, an on-demand mask not built yet, an implausible size or PtrBytes
- * give false. *ret is malloc'd (at least one byte; free it).
+ * (runtime/mbitmap.go typePointers, go1.23). A plain bitmap is read; an
+ * on-demand mask (go1.24+, big types) the runtime has not built yet is built
+ * as its buildGCMask would (arrays and struct fields down to types with a plain
+ * mask). A GC program, an implausible size or PtrBytes, an unreadable
+ * descriptor give false. *ret is malloc'd (at least one byte; free it).
  */
 bool tli_go_type_ptrmask(const struct tli_go_type_src *src, const struct tli_go_type_flags *f,
 			 const struct tli_go_type *ty, uint8_t **ret);

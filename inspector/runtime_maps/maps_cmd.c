@@ -52,6 +52,8 @@ static const char *const go_structs[] = {
 	"runtime.structtype", "runtime.structfield", "runtime.interfacetype", "runtime.itab", "runtime.name",
 	/* precise stack scanning (go/stackmap.c) */
 	"runtime.stackmap", "runtime.stackObjectRecord",
+	/* small objects' heap bits: the Green Tea GC's inline mark bits sit after them (go1.25+) */
+	"runtime.spanInlineMarkBits",
 };
 
 /* Constants: every DW_TAG_constant whose name starts with one of these. */
