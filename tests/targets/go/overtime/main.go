@@ -1,0 +1,148 @@
+// overtime: the target of tests/integration/overtime.sh (snapshot, diff, watch, goroutines --pprof).
+//
+//	overtime OUTDIR leak    stable workers; on SIGUSR1 leaks exactly LEAKN goroutines blocked on a
+//	                        channel receive in main.leakyHandler (started by main.leakBurst) and
+//	                        LEAKN objects of type main.LeakedRecord (kept by a global slice), then
+//	                        writes OUTDIR/leaked; on SIGUSR2 writes the runtime's own goroutine
+//	                        profile (pprof debug=0) to OUTDIR/goroutine.pb.gz at a quiet point.
+//	overtime OUTDIR drip    stable workers that come and go (same count within noise) and one
+//	                        goroutine per DRIP_MS started in main.dripper, blocked forever.
+//
+// Prints "ready PID" when its steady state is reached.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"sync"
+	"syscall"
+	"time"
+)
+
+const LEAKN = 37
+const WORKERS = 8
+
+type LeakedRecord struct {
+	ID      int
+	Payload [10]int64
+	Next    *LeakedRecord
+}
+
+var kept []*LeakedRecord
+var keepMu sync.Mutex
+
+//go:noinline
+func leakyHandler(ch chan int) {
+	<-ch // nobody ever sends: leaked
+}
+
+//go:noinline
+func leakBurst() {
+	for i := 0; i < LEAKN; i++ {
+		ch := make(chan int)
+		go leakyHandler(ch)
+	}
+	keepMu.Lock()
+	for i := 0; i < LEAKN; i++ {
+		kept = append(kept, &LeakedRecord{ID: i})
+	}
+	keepMu.Unlock()
+}
+
+//go:noinline
+func worker(jobs chan int, wg *sync.WaitGroup) {
+	defer wg.Done()
+	for j := range jobs {
+		_ = j
+	}
+}
+
+//go:noinline
+func stableWorkers(stop chan struct{}) {
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for i := 0; i < WORKERS; i++ {
+		wg.Add(1)
+		go worker(jobs, &wg)
+	}
+	<-stop
+}
+
+// fluctuating workers: a pool whose size wobbles 3..6 but never trends
+//
+//go:noinline
+func wobbler(d time.Duration) {
+	time.Sleep(d)
+}
+
+func wobble() {
+	sizes := []int{3, 6, 4, 5, 3, 6, 5, 4}
+	for i := 0; ; i++ {
+		n := sizes[i%len(sizes)]
+		for k := 0; k < n; k++ {
+			go wobbler(900 * time.Millisecond)
+		}
+		time.Sleep(1000 * time.Millisecond)
+	}
+}
+
+//go:noinline
+func dripped(ch chan struct{}) {
+	<-ch
+}
+
+//go:noinline
+func dripper(every time.Duration) {
+	for {
+		go dripped(make(chan struct{}))
+		time.Sleep(every)
+	}
+}
+
+func main() {
+	if len(os.Args) < 3 {
+		fmt.Fprintln(os.Stderr, "usage: overtime OUTDIR leak|drip")
+		os.Exit(2)
+	}
+	out := os.Args[1]
+	stop := make(chan struct{})
+	go stableWorkers(stop)
+	sig := make(chan os.Signal, 4)
+	signal.Notify(sig, syscall.SIGUSR1, syscall.SIGUSR2)
+	switch os.Args[2] {
+	case "drip":
+		go wobble()
+		go dripper(200 * time.Millisecond)
+	case "leak":
+	default:
+		fmt.Fprintln(os.Stderr, "unknown mode")
+		os.Exit(2)
+	}
+	time.Sleep(300 * time.Millisecond)
+	runtime.GC()
+	fmt.Printf("ready %d\n", os.Getpid())
+	for s := range sig {
+		switch s {
+		case syscall.SIGUSR1:
+			leakBurst()
+			runtime.GC()
+			time.Sleep(100 * time.Millisecond) // every leaked goroutine parks
+			os.WriteFile(filepath.Join(out, "leaked"), []byte(fmt.Sprintf("%d\n", LEAKN)), 0644)
+		case syscall.SIGUSR2:
+			// the runtime's own goroutine profile, debug=0, labels on this goroutine only
+			pprof.Do(context.Background(), pprof.Labels("phase", "profile"), func(context.Context) {
+				f, err := os.Create(filepath.Join(out, "goroutine.tmp"))
+				if err == nil {
+					pprof.Lookup("goroutine").WriteTo(f, 0)
+					f.Close()
+					os.Rename(filepath.Join(out, "goroutine.tmp"), filepath.Join(out, "goroutine.pb.gz"))
+				}
+			})
+		}
+	}
+}
