@@ -174,7 +174,7 @@ static struct tli_error *cmd_goroutines(struct tli_cmd_ctx *ctx, json_t *result)
 		return tli_go_cmd_goroutines(ctx->session, &o, result);
 	/* the profile needs every frame; the listing keeps them only if --stacks asked */
 	struct tli_go_opts all = o;
-	all.stacks = all.all_frames = true;
+	all.stacks = all.profile_frames = true;
 	struct tli_error *err = tli_go_cmd_goroutines(ctx->session, &all, result);
 	if (!err)
 		err = tli_goroutines_pprof(ctx, result, pprof->str, flag(ctx, "force"));

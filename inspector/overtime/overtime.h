@@ -47,8 +47,9 @@ double tli_ot_elapsed(const json_t *a, const json_t *b);
 /**
  * result["watch"] from a series of snapshots taken in order: per goroutine group, live type
  * and glibc total, its samples, slope per minute and verdict ("growing" when it rose in at
- * least 3 of every 4 intervals and ended higher than it began; else "stable" or "shrinking";
- * "fluctuating" when it moved both ways). Needs 2 samples or more.
+ * least 3 of every 4 intervals and ended higher than it began, over 3 intervals or more;
+ * "rising" with fewer; "shrinking"/"falling" the other way; "fluctuating" when it moved but
+ * neither; "stable" when it never moved). Needs 2 samples or more.
  */
 void tli_ot_watch(json_t *const *snaps, size_t n, bool interrupted, json_t *result);
 

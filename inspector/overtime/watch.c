@@ -3,7 +3,8 @@
  * Growth verdicts over a series of snapshots (`watch`, overtime.h). A leak is a slope, not a
  * level: a series is "growing" when, in every run of 4 consecutive intervals (fewer if the
  * series is shorter), it rose in at least 3 and it ended above where it began - the stair-step
- * of a leak, which a pool that merely grows and shrinks (4, 6, 4, 6 ...) can never show.
+ * of a leak, which a pool that merely grows and shrinks (4, 6, 4, 6 ...) can never show. With
+ * fewer than 3 intervals the same rule says only "rising" (or "falling").
  */
 #include "overtime.h"
 
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #define WINDOW 4
+#define MIN_INTERVALS 3   /* "growing" needs 4 samples or more */
 
 struct series {
 	char *id;            /* kind + key, for matching */
@@ -130,6 +132,8 @@ static const char *verdict(const json_int_t *v, size_t n)
 		up_ok &= ups >= need;
 		down_ok &= downs >= need;
 	}
+	if (intervals < MIN_INTERVALS) /* too short to tell a stair-step from a wobble */
+		return up_ok ? "rising" : down_ok ? "falling" : moved ? "fluctuating" : "stable";
 	return up_ok ? "growing" : down_ok ? "shrinking" : moved ? "fluctuating" : "stable";
 }
 
