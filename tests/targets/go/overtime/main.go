@@ -3,7 +3,7 @@
 //	overtime OUTDIR leak    stable workers; on SIGUSR1 leaks exactly LEAKN goroutines blocked on a
 //	                        channel receive in main.leakyHandler (started by main.leakBurst) and
 //	                        LEAKN objects of type main.LeakedRecord (kept by a global slice), then
-//	                        writes OUTDIR/leaked; on SIGUSR2 writes the runtime's own goroutine
+//	                        writes OUTDIR/leaked ("LEAKN SIZEOF"); on SIGUSR2 writes the runtime's own goroutine
 //	                        profile (pprof debug=0) to OUTDIR/goroutine.pb.gz at a quiet point.
 //	overtime OUTDIR drip    stable workers that come and go (same count within noise) and one
 //	                        goroutine per DRIP_MS started in main.dripper, blocked forever.
@@ -22,6 +22,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 const LEAKN = 37
@@ -156,7 +157,9 @@ func main() {
 			leakBurst()
 			runtime.GC()
 			time.Sleep(100 * time.Millisecond) // every leaked goroutine parks
-			os.WriteFile(filepath.Join(out, "leaked"), []byte(fmt.Sprintf("%d\n", LEAKN)), 0644)
+			// the oracle: how many goroutines and objects, and the size of one object
+			os.WriteFile(filepath.Join(out, "leaked"),
+				[]byte(fmt.Sprintf("%d %d\n", LEAKN, unsafe.Sizeof(LeakedRecord{}))), 0644)
 		case syscall.SIGUSR2:
 			profReq <- struct{}{}
 		}
