@@ -95,9 +95,14 @@ static void text_diff(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 		fputc('\n', f);
 	}
 	json_t *gd = json_object_get(d, "goroutines");
-	fprintf(f, "\ngoroutines: %lld -> %lld (%+lld)", ival(gd, "before"), ival(gd, "after"), ival(gd, "delta"));
-	rate(f, gd);
-	fputc('\n', f);
+	if (json_is_integer(json_object_get(a, "goroutines")) || json_is_integer(json_object_get(b, "goroutines"))) {
+		fprintf(f, "\ngoroutines: %lld -> %lld (%+lld)", ival(gd, "before"), ival(gd, "after"), ival(gd, "delta"));
+		rate(f, gd);
+		fputc('\n', f);
+	}
+	if (!json_array_size(groups) && !json_array_size(types) && !json_array_size(json_object_get(d, "memstats")) &&
+	    !json_array_size(json_object_get(d, "glibc")))
+		fputs("nothing moved\n", f);
 	size_t i;
 	json_t *r;
 	if (json_array_size(groups))
