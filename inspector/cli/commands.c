@@ -19,6 +19,7 @@
 #include "go/heap_cmd.h"
 #include "go/census.h"
 #include "render/pprof.h"
+#include "overtime_cmds.h"
 
 const char *const tli_default_command = "goroutines";
 
@@ -69,6 +70,21 @@ static const struct tli_option goroutines_options[] = {
 	  "with --stacks: do not hide runtime frames (implies --stacks)", 0, 0, false },
 	{ "system", 0, TLI_OPT_FLAG, NULL, "list runtime-internal (system) goroutines too", 0, 0, false },
 	{ "top", 0, TLI_OPT_INT, "N", "rows of the top groups table (default 10, 0 = all)", 0, 1000000, false },
+	{ "pprof", 0, TLI_OPT_STRING, "FILE",
+	  "write the goroutine profile (as pprof's goroutine profile, debug=0) to FILE", 0, 0, false },
+	{ "force", 0, TLI_OPT_FLAG, NULL, "with --pprof: replace an existing file", 0, 0, false },
+	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
+};
+
+static const struct tli_option snapshot_options[] = {
+	{ "output", 'o', TLI_OPT_STRING, "FILE", "write the snapshot to FILE (new, mode 0600)", 0, 0, false },
+	{ "force", 0, TLI_OPT_FLAG, NULL, "replace an existing FILE", 0, 0, false },
+	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
+};
+
+static const struct tli_option watch_options[] = {
+	{ "interval", 0, TLI_OPT_INT, "S", "seconds between samples (default 10)", 1, 86400, false },
+	{ "count", 0, TLI_OPT_INT, "N", "samples to take (default 6)", 2, 100000, false },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
 };
 
@@ -153,7 +169,24 @@ static struct tli_error *cmd_goroutines(struct tli_cmd_ctx *ctx, json_t *result)
 		.system = flag(ctx, "system"),
 		.top = top && top->set ? (int)top->num : 10,
 	};
-	return tli_go_cmd_goroutines(ctx->session, &o, result);
+	const struct tli_optval *pprof = tli_cmd_opt(ctx, "pprof");
+	if (!pprof || !pprof->set)
+		return tli_go_cmd_goroutines(ctx->session, &o, result);
+	/* the profile needs every frame; the listing keeps them only if --stacks asked */
+	struct tli_go_opts all = o;
+	all.stacks = all.profile_frames = true;
+	struct tli_error *err = tli_go_cmd_goroutines(ctx->session, &all, result);
+	if (!err)
+		err = tli_goroutines_pprof(ctx, result, pprof->str, flag(ctx, "force"));
+	if (!err && !o.stacks) {
+		size_t i;
+		json_t *g;
+		json_array_foreach(json_object_get(json_object_get(result, "go"), "goroutines"), i, g) {
+			json_object_del(g, "stack");
+			json_object_del(g, "stack_truncated");
+		}
+	}
+	return err;
 }
 
 static struct tli_error *check_goroutine(int argc, char **argv)
@@ -498,7 +531,7 @@ static struct tli_error *cmd_help(struct tli_cmd_ctx *ctx, json_t *result)
 const struct tli_command tli_commands[] = {
 	{
 		.name = "goroutines",
-		.args = "[--stacks] [--all-frames] [--system] [--top N]",
+		.args = "[--stacks] [--all-frames] [--system] [--top N] [--pprof FILE [--force]]",
 		.summary = "list goroutines: summary, top groups and a Go-style traceback (default)",
 		.help = "Stops the target briefly (live), copies what it needs, resumes it, then lists\n"
 			"every goroutine: a summary by status and wait reason, the largest groups of\n"
@@ -506,7 +539,9 @@ const struct tli_command tli_commands[] = {
 			"own traceback. Without --stacks only the innermost frame and the first user\n"
 			"frame are shown. Runtime-internal goroutines are counted as \"system\" and\n"
 			"listed only with --system. Without a command (the first screen) the text\n"
-			"shows the summary and groups only, unless --stacks or --all-frames is given.",
+			"shows the summary and groups only, unless --stacks or --all-frames is given.\n"
+			"--pprof FILE writes the goroutine profile pprof.Lookup(\"goroutine\") would\n"
+			"write (debug=0: every frame, counts per stack, system goroutines left out).",
 		.needs_target = TLI_TARGET_REQUIRED,
 		.fn = cmd_goroutines,
 		.text = &tli_print_goroutines,
@@ -653,6 +688,65 @@ const struct tli_command tli_commands[] = {
 		.fn = cmd_leaks,
 		.text = &tli_print_leaks,
 		.options = leaks_options,
+		.min_args = 0, .max_args = 0,
+	},
+	{
+		.name = "snapshot",
+		.args = "-o FILE [--force]",
+		.summary = "save what can grow (goroutine groups, channels, Go heap by type, glibc) to a JSON file",
+		.help = "Stops the target once and writes one JSON document (\"kind\": \"snapshot\") to FILE:\n"
+			"the goroutine groups under stable keys (wait reason, user location, creation\n"
+			"site), the channels goroutines wait on, Go memstats and live objects by type,\n"
+			"glibc totals (mallinfo2). No memory contents. FILE is created mode 0600, never\n"
+			"through a symlink, never over an existing file unless --force. Compare two\n"
+			"snapshots with `diff`.",
+		.needs_target = TLI_TARGET_REQUIRED,
+		.fn = tli_cmd_snapshot,
+		.text = &tli_print_snapshot,
+		.options = snapshot_options,
+		.min_args = 0, .max_args = 0,
+	},
+	{
+		.name = "diff",
+		.args = "A.json B.json",
+		.summary = "what grew and shrank between two snapshots: goroutine groups, types, memstats, glibc",
+		.help = "Compares snapshot A (earlier) with B (later): goroutine groups by key, live\n"
+			"objects by type, Go memstats and glibc totals that moved, biggest growth first,\n"
+			"with the rate per minute. A file that is not a complete tlinspect snapshot\n"
+			"(truncated, other JSON) is refused with exit status 6 naming it.",
+		.needs_target = TLI_TARGET_NEVER,
+		.fn = tli_cmd_diff,
+		.text = &tli_print_diff,
+		.options = NULL,
+		.min_args = 2, .max_args = 2,
+	},
+	{
+		.name = "watch",
+		.args = "[--interval S] [--count N]",
+		.summary = "N snapshots S seconds apart, then what keeps growing (leak verdicts)",
+		.help = "Takes N snapshots S seconds apart (the target runs between them; progress on\n"
+			"stderr), then judges every goroutine group, live type and glibc total: \"growing\"\n"
+			"when it rose in at least 3 of every 4 intervals and ended higher (the stair-step of\n"
+			"a leak), never for one that merely goes up and down. Ctrl-C ends the watch early\n"
+			"and prints the verdicts on the samples taken (a second Ctrl-C quits at once).",
+		.needs_target = TLI_TARGET_REQUIRED,
+		.fn = tli_cmd_watch,
+		.text = &tli_print_watch,
+		.options = watch_options,
+		.min_args = 0, .max_args = 0,
+	},
+	{
+		.name = "metrics",
+		.args = "",
+		.summary = "Prometheus text exposition: goroutines, groups, leaks, Go heap, glibc",
+		.help = "Prints the target's figures in Prometheus's text format (for node_exporter's\n"
+			"textfile collector): goroutines by state and wait reason, the largest groups,\n"
+			"leaked goroutines (as `leaks` finds them), Go memstats and live heap by type,\n"
+			"glibc totals and unreachable chunks. Names start with tlinspect_, in base units.",
+		.needs_target = TLI_TARGET_REQUIRED,
+		.fn = tli_cmd_metrics,
+		.text = &tli_print_metrics,
+		.options = NULL,
 		.min_args = 0, .max_args = 0,
 	},
 	{

@@ -29,6 +29,9 @@ struct tli_go_opts {
 	bool system;      /**< (text) list system goroutines too; JSON always has them */
 	int top;          /**< number of groups in the summary (default 10, 0 = all) */
 	int64_t only_id;  /**< >0: only this goroutine (the `goroutine ID` command) */
+	/** with stacks: the frames the runtime's goroutine profile records instead (every frame
+	 *  but elided wrappers, as tracebackPCs; no runtime.goexit, as runtime/pprof drops it) */
+	bool profile_frames;
 };
 
 /**

@@ -77,11 +77,17 @@ static struct tli_error *go_heap_prepare(struct tli_go_heap_run *r)
 static struct tli_error *go_heap_capture(struct tli_go_heap_run *r)
 {
 	struct tli_error *err = tli_gomem_capture(r->mem);
+	if (!err && r->o->keep_rt) {
+		/* a snapshot's goroutine groups: every goroutine, census or not, heap or not */
+		if ((err = tli_go_rt_capture(r->rt)))
+			return err;
+		*r->o->keep_rt = r->rt;
+	}
 	if (err || !r->h)
 		return err;
 	if (r->census) {
 		/* the census's roots: goroutine stacks (the goroutine capture) and data/bss */
-		struct tli_error *ce = tli_go_rt_capture(r->rt);
+		struct tli_error *ce = r->o->keep_rt ? NULL : tli_go_rt_capture(r->rt);
 		if (!ce)
 			ce = tli_goheap_roots_capture(r->s, r->rt, true, &r->roots);
 		if (ce) {
@@ -176,7 +182,7 @@ static struct tli_error *go_heap_analyze(struct tli_go_heap_run *r, json_t *go)
 	if (r->census && r->h) {
 		if (r->roots.problem[0])
 			tli_session_warn(r->s, "%s", r->roots.problem);
-		struct tli_go_census_opts co = { .retention = r->o->retention, .top = 0 };
+		struct tli_go_census_opts co = { .retention = r->o->retention, .top = r->o->all_types ? -1 : 0 };
 		return tli_go_census_run(r->census, r->h, &r->roots, &co, go);
 	}
 	json_object_set_new(go, "types_unreadable",
@@ -225,7 +231,7 @@ struct tli_error *tli_go_cmd_heap(struct tli_session *s, const struct tli_go_hea
 	tli_goheap_roots_free(&r.roots);
 	tli_goheap_destroy(r.h);
 	tli_gomem_destroy(r.mem);
-	if (r.rt)
+	if (r.rt && !(o->keep_rt && *o->keep_rt == r.rt))
 		tli_go_rt_destroy(r.rt);
 	return err;
 }

@@ -24,6 +24,12 @@ struct tli_go_heap_opts {
 	int top;          /**< size classes the text shows (0 = default 10, <0 = all); JSON has them all */
 	bool census;      /**< live objects by type (go/census.h): captures object memory and roots */
 	bool retention;   /**< with census: go.retention, the retention profile */
+	/** Snapshots: also capture every goroutine (with or without the census) and hand the
+	 *  runtime over in *keep_rt as soon as it is captured, still stopped (so `between` can
+	 *  capture more from it: channels); the caller analyzes it after the release
+	 *  (tli_go_rt_analyze) and destroys it. NULL: the runtime stays private. */
+	struct tli_go_rt **keep_rt;
+	bool all_types;   /**< with census: every row of go.types/go.untyped (else the census's 50) */
 };
 
 /**

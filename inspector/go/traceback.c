@@ -327,8 +327,12 @@ struct tli_error *tli_go_tb_stack(struct tli_go_rt *w, struct go_frame_cache *fc
 			json_t *fo = json_array_get(ce->frames, j);
 			/* system goroutines: every frame is runtime-internal,
 			 * so hiding them would leave nothing to see */
-			bool show = w->opts->all_frames || system ||
-				    tli_go_tb_show_frame(&w->gl, lf->func, lf->funcid, nprint == 0, last_fid);
+			bool show = w->opts->profile_frames
+					    ? !(w->gl.has_fids && lf->funcid == w->gl.fid_wrapper &&
+						elide_wrapper_calling(&w->gl, last_fid)) &&
+						      strcmp(lf->func, "runtime.goexit")
+					    : w->opts->all_frames || system ||
+						      tli_go_tb_show_frame(&w->gl, lf->func, lf->funcid, nprint == 0, last_fid);
 			last_fid = lf->funcid;
 			if (!ret->user && strcmp(lf->func, "?") && !is_std_frame(w, lf->func, lf->file))
 				ret->user = fo;

@@ -23,6 +23,7 @@ declare -A LAYERS=(
 	[runtime_maps]="core dwarf go glibc runtime_maps"
 	[session]="core backend dwarf go glibc runtime_maps session"
 	[explain]="core dwarf go glibc session explain"
+	[overtime]="core dwarf go glibc session overtime"
 	[cli]="*"
 	[shell]="*"
 )

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go goheap gotypes goleak stripped chans userloc screen notachan glibc maps cores crafted cache stop attach install nomem pause pprof tutorial faces}"
+SUITES="${SUITES:-go goheap gotypes goleak stripped chans userloc screen notachan glibc maps cores crafted cache stop attach install nomem pause pprof overtime tutorial faces}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -49,6 +49,9 @@ for s in $SUITES; do
 	goleak) run_suite goleak bash tests/integration/goleak.sh ;;
 	# chan/explain chan refuse an address that is not a channel (makechan's rules)
 	notachan) run_suite notachan bash tests/integration/notachan.sh ;;
+	# leaks over time (issue 13): snapshot/diff against a target that leaks a known group and type,
+	# goroutines --pprof against the runtime's own goroutine profile, watch verdicts, metrics/promtool
+	overtime) run_suite overtime bash tests/integration/overtime.sh ;;
 	# the Go heap census: live objects by type and retention, against the census target's record
 	gotypes) run_suite gotypes bash tests/integration/gotypes.sh ;;
 	glibc)

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/** @file overtime_cmds.h  The handlers of snapshot, diff, watch, metrics and goroutines --pprof
+ *  (overtime_cmds.c); their logic is inspector/overtime/. */
+#ifndef TLI_CLI_OVERTIME_CMDS_H
+#define TLI_CLI_OVERTIME_CMDS_H
+
+#include "commands.h"
+
+struct tli_error *tli_cmd_snapshot(struct tli_cmd_ctx *ctx, json_t *result);
+struct tli_error *tli_cmd_diff(struct tli_cmd_ctx *ctx, json_t *result);
+struct tli_error *tli_cmd_watch(struct tli_cmd_ctx *ctx, json_t *result);
+struct tli_error *tli_cmd_metrics(struct tli_cmd_ctx *ctx, json_t *result);
+/** After `goroutines` built `result` with every frame: write the goroutine profile to `path`. */
+struct tli_error *tli_goroutines_pprof(struct tli_cmd_ctx *ctx, json_t *result, const char *path, bool force);
+
+#endif

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""tests/integration/overtime_check.py - the checks of overtime.sh, against the target's own record.
+
+  diff DIFF.json LEAKED_FILE         the diff names exactly the leaked group and type, exact deltas
+  traces THEIRS.txt OURS.txt         `go tool pprof -traces` of the runtime's goroutine profile and of
+                                     ours: the same stacks with the same counts (the profile writer's
+                                     own goroutine, which is elsewhere by the time we look, left out)
+  watch WATCH.json                   exactly the dripping group is growing; the workers and the
+                                     wobbling pool are not
+Prints one line; exit 1 on a mismatch.
+"""
+import json
+import sys
+from collections import Counter
+
+# types a leaked goroutine brings with it (its g, its channel, its sudog, the slice of records)
+COMPANIONS = {"runtime.g", "runtime.hchan", "runtime.sudog", "[]*main.LeakedRecord"}
+NOISE = 3  # other types may move by this many objects (timers, runtime bookkeeping)
+
+
+def size_class_row(size):
+    return "untyped (size class %d B)" % size
+
+
+def check_diff(path, leaked_path, stripped=False):
+    n, size = (int(x) for x in open(leaked_path).read().split())
+    d = json.load(open(path))["diff"]
+    errs = []
+    groups = d["goroutine_groups"]
+    if len(groups) != 1:
+        errs.append("%d groups moved, want 1: %s" % (len(groups), [(g["key"], g["delta"]) for g in groups]))
+    leak = [g for g in groups if (g["key"].get("user") or "").startswith("main.leakyHandler ")]
+    if not leak:
+        errs.append("no group at main.leakyHandler")
+    else:
+        g = leak[0]
+        if g["delta"] != n or g["before"] != 0 or g["after"] != n:
+            errs.append("leaky group %d -> %d (%+d), want 0 -> %d" % (g["before"], g["after"], g["delta"], n))
+        if not (g["key"].get("created_by") or "").startswith("main.leakBurst "):
+            errs.append("leaky group created by %s, want main.leakBurst" % g["key"].get("created_by"))
+        if g["key"].get("wait_reason") != "chan receive":
+            errs.append("leaky group wait reason %s" % g["key"].get("wait_reason"))
+    types = {t["type"]: t for t in d["types"]}
+    rec = types.get("main.LeakedRecord")
+    untyped_rec = types.get(size_class_row(size))
+    if stripped and not rec:
+        # no DWARF: the global slice that keeps the records is untyped, so are they (census.h);
+        # they must show as that many more untyped objects of their size class
+        if not untyped_rec or not (n <= untyped_rec["objects_delta"] <= n + NOISE):
+            errs.append("stripped: no %s row moving by %d" % (size_class_row(size), n))
+        if errs:
+            print("; ".join(errs))
+            return 1
+        print("group main.leakyHandler/main.leakBurst %+d; records untyped (no DWARF): %s %+d objects"
+              % (n, size_class_row(size), untyped_rec["objects_delta"]))
+        return 0
+    if not rec:
+        errs.append("main.LeakedRecord did not move")
+    elif rec["objects_delta"] != n or rec["bytes_delta"] != n * size:
+        errs.append("main.LeakedRecord %+d objects %+d bytes, want %+d, %+d" %
+                    (rec["objects_delta"], rec["bytes_delta"], n, n * size))
+    untyped_companions = []
+    for name, t in types.items():
+        if name == "main.LeakedRecord" or name in COMPANIONS:
+            if name in ("runtime.g", "runtime.hchan") and abs(t["objects_delta"] - n) > NOISE:
+                errs.append("%s %+d objects, want about %+d" % (name, t["objects_delta"], n))
+            continue
+        if name.startswith("untyped (") and min(abs(t["objects_delta"] - k * n) for k in (1, 2)) <= NOISE:
+            untyped_companions.append(name)  # a leaked goroutine's channel/sudog the census left untyped
+            continue
+        if abs(t["objects_delta"]) > NOISE:
+            errs.append("%s moved by %+d objects (more than noise)" % (name, t["objects_delta"]))
+    if d["goroutines"]["delta"] != n:
+        errs.append("goroutines %+d, want %+d" % (d["goroutines"]["delta"], n))
+    if errs:
+        print("; ".join(errs))
+        return 1
+    print("group main.leakyHandler/main.leakBurst %+d, main.LeakedRecord %+d objects %+d bytes, %d other types within "
+          "noise%s" % (n, n, n * size, len(types) - 1,
+                       ", untyped companions: %s" % untyped_companions if untyped_companions else ""))
+    return 0
+
+
+def parse_traces(path):
+    """-traces output -> Counter of (frames...) -> count; blocks with main.profileWriter left out"""
+    out = Counter()
+    blocks = open(path).read().split("-----------+-------------------------------------------------------")
+    for b in blocks[1:]:
+        lines = [l for l in b.strip("\n").split("\n") if l.strip()]
+        count, frames = None, []
+        for l in lines:
+            left, right = l[:11].strip(), l[11:].strip()
+            if left.endswith(":"):   # a label line ("phase:  profile")
+                continue
+            if left and count is None:
+                count = int(left)
+            if right:
+                frames.append(right)
+        if count is None or any(f == "main.profileWriter" for f in frames):
+            continue
+        out[tuple(frames)] += count
+    return out
+
+
+def check_traces(theirs, ours):
+    a, b = parse_traces(theirs), parse_traces(ours)
+    if a == b:
+        print("%d stacks, %d goroutines, identical" % (len(a), sum(a.values())))
+        return 0
+    for k in sorted(set(a) | set(b)):
+        if a.get(k) != b.get(k):
+            print("runtime %s, tlinspect %s: %s" % (a.get(k), b.get(k), " <- ".join(k)))
+    return 1
+
+
+def check_watch(path):
+    w = json.load(open(path))["watch"]
+    grow = [s for s in w["growing"] if s["kind"] == "goroutine_group"]
+    users = [(s["key"].get("user") or "") for s in grow]
+    errs = []
+    if len(grow) != 1 or not users[0].startswith("main.dripped "):
+        errs.append("growing groups %s, want exactly main.dripped" % users)
+    for s in w["growing"] + w["changing"]:
+        if s["kind"] == "goroutine_group" and (s["key"].get("user") or "").startswith("main.worker "):
+            errs.append("the stable workers were judged %s" % s["verdict"])
+    wob = [s for s in w["changing"] if s["kind"] == "goroutine_group"
+           and (s["key"].get("user") or "").startswith("main.wobbler ")]
+    if errs:
+        print("; ".join(errs))
+        return 1
+    g = grow[0]
+    print("growing: main.dripped %s (%.0f/min); %d wobbling group(s) %s"
+          % (g["samples"], g["slope_per_minute"], len(wob), [s["verdict"] for s in wob]))
+    return 0
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "diff":
+        sys.exit(check_diff(sys.argv[2], sys.argv[3], len(sys.argv) > 4 and sys.argv[4] == "--stripped"))
+    if cmd == "traces":
+        sys.exit(check_traces(sys.argv[2], sys.argv[3]))
+    if cmd == "watch":
+        sys.exit(check_watch(sys.argv[2]))
+    sys.exit("unknown check " + cmd)

@@ -1,0 +1,3 @@
+module overtime
+
+go 1.19
