@@ -530,6 +530,12 @@ static json_t *db_json(const struct pools_run *r, struct db *d, bool judged)
 	return o;
 }
 
+static int cmp_db(const void *a, const void *b)
+{
+	uint64_t x = ((const struct db *)a)->addr, y = ((const struct db *)b)->addr;
+	return (x > y) - (x < y);
+}
+
 void pools_sql_run(struct pools_run *r, const struct pools_sql_layout *L, json_t *pools)
 {
 	if (!L->ok) {
@@ -543,6 +549,7 @@ void pools_sql_run(struct pools_run *r, const struct pools_sql_layout *L, json_t
 	find_conns(r, L, &dbs, &capped);
 	if (capped)
 		tli_session_warn(r->s, "more than %d database/sql connections: the rest are not listed", MAX_CONNS);
+	qsort(dbs.v, dbs.n, sizeof(*dbs.v), cmp_db);
 	for (size_t i = 0; i < dbs.n; i++)
 		read_db(r, L, &dbs.v[i]);
 	char why[160] = "";

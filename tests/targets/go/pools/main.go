@@ -2,17 +2,17 @@
 // pools on a real PostgreSQL (lib/pq, built in GOPATH mode), put in a known
 // state, then it waits.
 //
-//	db  (application_name tli_pools_a, SetMaxOpenConns(5)):
+//	db  (application_name APP_a, SetMaxOpenConns(5)):
 //	    2 connections leaked (an *sql.Rows dropped without Close by goroutines that exit),
 //	    2 held by goroutines parked with an open *sql.Rows,
 //	    1 held by a goroutine parked with an *sql.Conn,
 //	    1 request timed out (wait_count and wait_duration), 2 goroutines waiting in (*DB).conn.
-//	db2 (application_name tli_pools_b, SetMaxIdleConns(2)): 4 connections used at once and
+//	db2 (application_name APP_b, SetMaxIdleConns(2)): 4 connections used at once and
 //	    returned: 2 idle, 2 closed by max idle.
 //
 // The oracle (file argv[2]) is what the program and PostgreSQL say: db.Stats() of both,
 // the goroutine ids of holders, waiters and leakers, and pg_stat_activity's count of
-// backends per application_name. Usage: pools SOCKETDIR ORACLE.
+// backends per application_name. Usage: pools SOCKETDIR ORACLE APP.
 package main
 
 import (
@@ -24,7 +24,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	_ "github.com/lib/pq"
@@ -107,13 +106,12 @@ func backends(app string) int64 {
 }
 
 func main() {
-	sock, oracle := os.Args[1], os.Args[2]
-	db, db2 = open(sock, "tli_pools_a"), open(sock, "tli_pools_b")
+	sock, oracle, app := os.Args[1], os.Args[2], os.Args[3]
+	db, db2 = open(sock, app+"_a"), open(sock, app+"_b")
 	db.SetMaxOpenConns(5)
 	db2.SetMaxIdleConns(2)
 
 	// db2: four connections at once, then all returned: two stay idle
-	var wg sync.WaitGroup
 	var tx [4]*sql.Conn
 	for i := range tx {
 		c, err := db2.Conn(context.Background())
@@ -124,7 +122,6 @@ func main() {
 	for _, c := range tx {
 		c.Close()
 	}
-	wg.Wait()
 
 	ids := make(chan int64)
 	release := make(chan struct{})
@@ -152,7 +149,7 @@ func main() {
 	for db.Stats().WaitCount != 3 {
 		time.Sleep(5 * time.Millisecond)
 	}
-	pgA, pgB := backends("tli_pools_a"), backends("tli_pools_b")
+	pgA, pgB := backends(app+"_a"), backends(app+"_b")
 	runtime.GC()
 	out := map[string]interface{}{
 		"db": stats(db), "db2": stats(db2), "pg_backends_a": pgA, "pg_backends_b": pgB,
