@@ -665,7 +665,7 @@ const struct tli_command tli_commands[] = {
 	{
 		.name = "pools",
 		.args = "",
-		.summary = "Go pools in the heap: database/sql.DB figures, waiters, leaked and held connections",
+		.summary = "Go pools in the heap: database/sql.DB (waiters, leaked and held connections), largest maps",
 		.help = "Every database/sql.DB the Go heap census finds (typed from globals and typed\n"
 			"pointers; on stripped binaries through its connections): what db.Stats() would\n"
 			"return (max open, open, in use, idle, wait count and duration, closed by max\n"
@@ -673,7 +673,9 @@ const struct tli_command tli_commands[] = {
 			"and for each in-use connection who holds it: globals, goroutines whose stacks\n"
 			"reach it (held_by), or nothing but the pool's own bookkeeping (freeConn, dep,\n"
 			"connection requests): leaked, e.g. an *sql.Rows dropped without Close.\n"
-			"`name` is the global variable that reaches the DB. Live or core, Go >= 1.19.",
+			"Also the largest Go maps by bytes: len, capacity in slots, bytes; oversized when\n"
+			"the capacity dwarfs the length (maps never shrink). `name` is the global\n"
+			"variable that reaches the pool or map. Live or core, Go >= 1.19.",
 		.needs_target = TLI_TARGET_REQUIRED,
 		.fn = cmd_pools,
 		.text = &tli_print_pools,

@@ -7,7 +7,7 @@
  *   capture   goroutines, data/bss and stacks, the Go heap and its types (stopped)
  *   release
  *   census    live objects typed and attributed to their first root (retention paths)
- *   walkers   read the pools from the copy (pools_sql.c)
+ *   walkers   read the pools from the copy (pools_sql.c, pools_maps.c)
  */
 #include "pools_int.h"
 
@@ -106,12 +106,14 @@ static struct tli_error *capture(struct pools_run *r)
 	return NULL;
 }
 
-static struct tli_error *analyze(struct pools_run *r, const struct pools_sql_layout *sqlL, json_t *go)
+static struct tli_error *analyze(struct pools_run *r, const struct pools_sql_layout *sqlL,
+			 const struct pools_maps_layout *mapL, json_t *go)
 {
 	json_t *pools = json_object();
 	json_object_set_new(go, "pools", pools);
 	if (!r->h) {
 		json_object_set_new(pools, "sql_dbs", json_null());
+		json_object_set_new(pools, "maps", json_null());
 		json_object_set_new(pools, "unreadable", json_string(r->problem[0] ? r->problem : "no Go heap"));
 		return NULL;
 	}
@@ -128,6 +130,7 @@ static struct tli_error *analyze(struct pools_run *r, const struct pools_sql_lay
 	if (err)
 		return err;
 	pools_sql_run(r, sqlL, pools);
+	pools_maps_run(r, mapL, pools);
 	return NULL;
 }
 
@@ -136,12 +139,15 @@ struct tli_error *tli_go_cmd_pools(struct tli_session *s, const struct tli_go_po
 	(void)o;
 	struct pools_run r = { .s = s };
 	struct pools_sql_layout sqlL = { 0 };
+	struct pools_maps_layout mapL = { 0 };
 	struct tli_gobin *gb = NULL;
 	struct tli_error *err = tli_session_gobin(s, &gb);
 	if (!err)
 		err = prepare(&r);
-	if (!err)
+	if (!err) {
 		pools_sql_layout(tli_go_rt_layout(r.rt), &sqlL);
+		pools_maps_layout(tli_go_rt_layout(r.rt), &mapL);
+	}
 	if (!err)
 		err = capture(&r);
 	tli_target_release(s->target);
@@ -153,7 +159,7 @@ struct tli_error *tli_go_cmd_pools(struct tli_session *s, const struct tli_go_po
 		}
 		const char *ver = tli_gobin_version(gb);
 		json_object_set_new(go, "go_version", ver ? json_string(ver) : json_null());
-		err = analyze(&r, &sqlL, go);
+		err = analyze(&r, &sqlL, &mapL, go);
 	}
 	tli_goheap_precise_destroy(r.precise);
 	tli_go_census_destroy(r.census);

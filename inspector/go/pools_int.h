@@ -42,6 +42,20 @@ void pools_sql_layout(struct tli_layout *l, struct pools_sql_layout *L);
 /* After the census: go.pools.sql_dbs. */
 void pools_sql_run(struct pools_run *r, const struct pools_sql_layout *L, json_t *pools);
 
+/* ---- Go maps ---- */
+
+struct pools_maps_layout {
+	bool ok, hmap, swiss;
+	char problem[160];
+	int64_t slots;             /* per bucket (<= 1.23) or group (swiss) */
+	uint32_t h_count, h_b, h_buckets, h_old;
+	uint32_t m_used, m_dirptr, m_dirlen, t_capacity, t_groups;
+};
+
+void pools_maps_layout(struct tli_layout *l, struct pools_maps_layout *L);
+/* After the census: go.pools.maps (the largest by bytes), maps_total, maps_bytes. */
+void pools_maps_run(struct pools_run *r, const struct pools_maps_layout *L, json_t *pools);
+
 /* ---- helpers (pools_cmd.c) ---- */
 
 /* The live object holding addr (census state set), its number and span; false if none. */

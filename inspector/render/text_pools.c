@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Text of `pools` (go.pools): one block per database/sql.DB, on one screen.
+ * Text of `pools` (go.pools): one block per database/sql.DB and the largest Go
+ * maps, on one screen.
  * Reads only the result tree.
  */
 #include <stdio.h>
@@ -93,6 +94,46 @@ static void one_db(FILE *f, json_t *d)
 	}
 }
 
+static void maps(FILE *f, json_t *pools)
+{
+	json_t *a = json_object_get(pools, "maps");
+	if (!json_is_array(a)) {
+		fputs("\nGo maps: unreadable: ", f);
+		tli_text_puts_clean(f, json_string_value(json_object_get(pools, "maps_unreadable")) ?: "?");
+		fputc('\n', f);
+		return;
+	}
+	fprintf(f, "\nGo maps: %" JSON_INTEGER_FORMAT " typed, %" JSON_INTEGER_FORMAT " bytes; largest:\n",
+		json_integer_value(json_object_get(pools, "maps_total")),
+		json_integer_value(json_object_get(pools, "maps_bytes")));
+	fprintf(f, "  %10s %10s %12s  map\n", "len", "slots", "bytes");
+	size_t i;
+	json_t *m;
+	json_array_foreach(a, i, m) {
+		if (i >= 8)
+			break;
+		const char *name = json_string_value(json_object_get(m, "name"));
+		const char *why = json_string_value(json_object_get(m, "unreadable"));
+		if (why)
+			fprintf(f, "  %10s %10s %12s  ", "?", "?", "?");
+		else
+			fprintf(f, "  %10" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT " %12" JSON_INTEGER_FORMAT "  ",
+				json_integer_value(json_object_get(m, "len")),
+				json_integer_value(json_object_get(m, "capacity_slots")),
+				json_integer_value(json_object_get(m, "bytes")));
+		tli_text_puts_clean(f, name ? name : json_string_value(json_object_get(m, "address")) ?: "?");
+		fputc(' ', f);
+		tli_text_puts_clean(f, json_string_value(json_object_get(m, "type")) ?: "?");
+		if (json_is_true(json_object_get(m, "oversized")))
+			fputs("  (oversized: never shrinks)", f);
+		if (why) {
+			fputs("  unreadable: ", f);
+			tli_text_puts_clean(f, why);
+		}
+		fputc('\n', f);
+	}
+}
+
 void tli_text_pools(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 {
 	(void)opts;
@@ -109,9 +150,8 @@ void tli_text_pools(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 		fputs("database/sql: unreadable: ", f);
 		tli_text_puts_clean(f, json_string_value(json_object_get(pools, "sql_unreadable")) ?: "?");
 		fputc('\n', f);
-		return;
 	}
-	if (!json_array_size(dbs))
+	if (json_is_array(dbs) && !json_array_size(dbs))
 		fputs("No database/sql.DB found in the Go heap.\n", f);
 	size_t i;
 	json_t *d;
@@ -120,4 +160,5 @@ void tli_text_pools(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 			fputc('\n', f);
 		one_db(f, d);
 	}
+	maps(f, pools);
 }

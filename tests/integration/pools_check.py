@@ -60,6 +60,30 @@ for key, pg in (("db", "pg_backends_a"), ("db2", "pg_backends_b")):
     for c in d.get("connections") or []:
         if c.get("in_use") and not c.get("leaked") and len(c.get("held_by") or []) != 1:
             bad.append("%s connection %s held_by %r" % (key, c.get("address"), c.get("held_by")))
+# Go maps: the cache that held cache_peak entries keeps its capacity (maps never shrink)
+maps = pools.get("maps")
+if not isinstance(maps, list):
+    bad.append("no maps: %s" % pools.get("maps_unreadable"))
+elif not stripped:   # stripped: globals are untyped, so are the maps they hold
+    named = {m.get("name"): m for m in maps}
+    m = named.get("main.cache")
+    if m is None:
+        bad.append("main.cache not among the largest maps: %s" % [x.get("name") for x in maps])
+    else:
+        if m.get("len") != want["cache_len"]:
+            bad.append("main.cache len %r, len(cache) %d" % (m.get("len"), want["cache_len"]))
+        cap = m.get("capacity_slots") or 0
+        if cap < want["cache_peak"] or cap > 4 * want["cache_peak"]:
+            bad.append("main.cache capacity_slots %r for a peak of %d entries" % (cap, want["cache_peak"]))
+        if (m.get("bytes") or 0) < 16 * cap:
+            bad.append("main.cache bytes %r < 16 x %d slots" % (m.get("bytes"), cap))
+        if m.get("type") != "map[int]int" or m.get("oversized") is not True:
+            bad.append("main.cache type %r oversized %r" % (m.get("type"), m.get("oversized")))
+        if maps[0].get("name") != "main.cache":
+            bad.append("largest map is %r, not main.cache" % maps[0].get("name"))
+    s = named.get("main.small")
+    if s is not None and (s.get("len") != want["small_len"] or s.get("oversized")):
+        bad.append("main.small %r" % s)
 for b in bad:
     print(b)
 sys.exit(1 if bad else 0)

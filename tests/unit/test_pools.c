@@ -4,7 +4,8 @@
  * leaves them (live objects, their census types): a sound DB (an idle, a global-held
  * and a leaked connection), then hostile ones: garbage counters, a freeConn naming
  * one connection three times (a cycle), a freeConn entry that is no connection, a
- * freeConn array out of the heap. Bounded, never a crash, each problem named on its DB.
+ * freeConn array out of the heap; map headers with a wild bucket count or directory
+ * length. Bounded, never a crash, each problem named on its item.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -242,12 +243,65 @@ static void test_pools_no_layout(void **state)
 	fix_free(&f);
 }
 
+/* map headers: a wild bucket count, a wild directory length, a sound small map */
+static void test_pools_maps_hostile(void **state)
+{
+	(void)state;
+	struct fix f;
+	fix_init(&f);
+	const struct pools_maps_layout ML = {
+		.ok = true, .hmap = true, .swiss = true, .slots = 8,
+		.h_count = 0, .h_b = 9, .h_buckets = 16, .h_old = 24,
+		.m_used = 0, .m_dirptr = 16, .m_dirlen = 24, .t_capacity = 2, .t_groups = 16,
+	};
+	struct ctype hm = { .desc = 0x2000, .kind = CT_HMAP, .name = strdup("map[int]int") };
+	struct ctype sm = { .desc = 0x3000, .kind = CT_SMAP, .name = strdup("map[string]int") };
+	assert_true(tli_vec_push(&f.c->ct, hm) && tli_vec_push(&f.c->ct, sm));
+	f.c->state[0] = f.c->state[1] = f.c->state[2] = 2;
+	f.c->otype[0] = 2;                               /* hmap: 2^200 buckets */
+	f.db[0][0] = 5;
+	((uint8_t *)f.db[0])[9] = 200;
+	f.c->otype[1] = 3;                               /* swiss: a directory of -7 tables */
+	f.db[1][3] = (uint64_t)-7;
+	f.c->otype[2] = 2;                               /* hmap: 3 entries in 2^1 buckets at SAR */
+	f.db[2][0] = 3;
+	((uint8_t *)f.db[2])[9] = 1;
+	f.db[2][2] = SAR;
+	f.c->state[NDB + NDC] = 1;
+	json_t *p = json_object();
+	pools_maps_run(&f.r, &ML, p);
+	json_t *a = json_object_get(p, "maps");
+	assert_int_equal(json_array_size(a), 3);
+	assert_int_equal(ival(p, "maps_total"), 3);
+	size_t i;
+	json_t *m;
+	int wild = 0, sound = 0;
+	json_array_foreach(a, i, m) {
+		const char *why = json_string_value(json_object_get(m, "unreadable"));
+		if (why) {
+			wild++;
+			assert_true(strstr(why, "implausible bucket count 2^200") || strstr(why, "implausible directory length -7"));
+			continue;
+		}
+		sound++;
+		assert_int_equal(ival(m, "len"), 3);
+		assert_int_equal(ival(m, "capacity_slots"), 16);
+		assert_int_equal(ival(m, "bytes"), 96 + 32);
+		assert_false(json_is_true(json_object_get(m, "oversized")));
+	}
+	assert_int_equal(wild, 2);
+	assert_int_equal(sound, 1);
+	json_decref(p);
+	fix_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pools_sound),
 		cmocka_unit_test(test_pools_hostile),
 		cmocka_unit_test(test_pools_no_layout),
+		cmocka_unit_test(test_pools_maps_hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

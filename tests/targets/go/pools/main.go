@@ -9,10 +9,11 @@
 //	    1 request timed out (wait_count and wait_duration), 2 goroutines waiting in (*DB).conn.
 //	db2 (application_name APP_b, SetMaxIdleConns(2)): 4 connections used at once and
 //	    returned: 2 idle, 2 closed by max idle.
+//	cache: a map[int]int that held 100,000 entries, 10 left (its buckets never shrink).
 //
 // The oracle (file argv[2]) is what the program and PostgreSQL say: db.Stats() of both,
-// the goroutine ids of holders, waiters and leakers, and pg_stat_activity's count of
-// backends per application_name. Usage: pools SOCKETDIR ORACLE APP.
+// the goroutine ids of holders, waiters and leakers, pg_stat_activity's count of
+// backends per application_name, and len() of the maps. Usage: pools SOCKETDIR ORACLE APP.
 package main
 
 import (
@@ -32,7 +33,12 @@ import (
 var (
 	db  *sql.DB
 	db2 *sql.DB
+	// a cache that once held cachePeak entries: Go maps never shrink
+	cache = map[int]int{}
+	small = map[string]int{"a": 1, "b": 2}
 )
+
+const cachePeak = 100000
 
 const query = "SELECT generate_series(1, 100)"
 
@@ -149,11 +155,18 @@ func main() {
 	for db.Stats().WaitCount != 3 {
 		time.Sleep(5 * time.Millisecond)
 	}
+	for i := 0; i < cachePeak; i++ {
+		cache[i] = i
+	}
+	for i := 10; i < cachePeak; i++ {
+		delete(cache, i)
+	}
 	pgA, pgB := backends(app+"_a"), backends(app+"_b")
 	runtime.GC()
 	out := map[string]interface{}{
 		"db": stats(db), "db2": stats(db2), "pg_backends_a": pgA, "pg_backends_b": pgB,
 		"leakers": leakers, "holders": holders, "waiters": waiters,
+		"cache_len": len(cache), "cache_peak": cachePeak, "small_len": len(small),
 	}
 	b, _ := json.Marshal(out)
 	must(os.WriteFile(oracle, b, 0o644))
