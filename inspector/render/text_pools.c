@@ -70,9 +70,8 @@ static void one_db(FILE *f, json_t *d)
 		fputs("?", f);
 	fprintf(f, "; held by %zu goroutines", json_array_size(h));
 	if (json_array_size(h)) {
-		fputs(" (goroutines", f);
+		fputc(':', f);
 		print_ids(f, h);
-		fputc(')', f);
 	}
 	json_int_t g = json_integer_value(json_object_get(d, "held_by_globals"));
 	if (g)
