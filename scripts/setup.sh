@@ -22,7 +22,8 @@ APT=(apt-get -y -q -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
 BASE_PKGS=(build-essential pkg-config libdw-dev libelf-dev libcapstone-dev libreadline-dev libcmocka-dev
            libjansson-dev gdb python3 elfutils binutils golang-1.19-go libc6-dbg tmux
            lldb-14 liblldb-14-dev graphviz                      # graphviz: `graph --dot` is checked with dot
-           zlib1g-dev libprotobuf-c-dev protobuf-c-compiler)   # pprof profiles: gzip + protoc-c
+           zlib1g-dev libprotobuf-c-dev protobuf-c-compiler    # pprof profiles: gzip + protoc-c
+           postgresql golang-github-lib-pq-dev)                 # `pools` suite: a real PostgreSQL, lib/pq (GOPATH)
 OPT_PKGS=(delve)                      # bookworm's delve: used by benchmarks only
 SUITES=(bookworm-backports trixie trixie-backports)
 declare -A SUITE_PKGS=(

@@ -131,6 +131,10 @@ void census_reach(struct tli_go_census *c, uint64_t addr, uint32_t cid, uint32_t
 
 /* census_stack.c: goroutine stack st (goroutine v), its words attributed to their frames */
 void census_mark_stack(struct tli_go_census *c, const struct tli_goheap_range *st, const struct tli_go_gview *v);
+/** The frames of goroutine v's captured stack st, innermost first (function names from the pclntab, frame
+ *  sps), at most max; their count (0 if it cannot be unwound). */
+size_t census_unwind(struct tli_go_census *c, const struct tli_go_gview *v, const struct tli_goheap_range *st,
+		     const char **funcs, uint64_t *sps, size_t max);
 
 /* census_desc.c */
 void census_layout_resolve(struct tli_go_census *c);

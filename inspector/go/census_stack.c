@@ -58,6 +58,19 @@ static size_t unwind(struct tli_go_census *c, const struct tli_go_gview *v, cons
 	return n;
 }
 
+size_t census_unwind(struct tli_go_census *c, const struct tli_go_gview *v, const struct tli_goheap_range *st,
+		     const char **funcs, uint64_t *sps, size_t max)
+{
+	struct frame fr[MAX_FRAMES];
+	size_t n = st->mem ? unwind(c, v, st, fr) : 0;
+	n = n < max ? n : max;
+	for (size_t i = 0; i < n; i++) {
+		funcs[i] = fr[i].func;
+		sps[i] = fr[i].sp;
+	}
+	return n;
+}
+
 void census_mark_stack(struct tli_go_census *c, const struct tli_goheap_range *st, const struct tli_go_gview *v)
 {
 	struct frame fr[MAX_FRAMES];

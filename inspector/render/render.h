@@ -52,12 +52,14 @@ struct tli_error *tli_render_text(FILE *f, const struct tli_text_printer *p, jso
 extern const struct tli_text_printer tli_print_goroutines, tli_print_goroutine, tli_print_heap,
 	tli_print_arenas, tli_print_bins, tli_print_chunk, tli_print_leaks, tli_print_chans, tli_print_chan,
 	tli_print_graph, tli_print_maps, tli_print_version, tli_print_help, tli_print_nothing,
-	tli_print_explain;
+	tli_print_explain, tli_print_pools;
 /* snapshot, diff, watch, metrics (render/text_overtime.c) */
 extern const struct tli_text_printer tli_print_snapshot, tli_print_diff, tli_print_watch, tli_print_metrics;
 
 /* ---- per-command printers (text_*.c); `doc` is the whole document ---- */
 void tli_text_goroutines(FILE *f, json_t *doc, const struct tli_render_opts *opts);
+/** `pools` (text_pools.c). */
+void tli_text_pools(FILE *f, json_t *doc, const struct tli_render_opts *opts);
 /** One goroutine with its full stack (command `goroutine ID`). */
 void tli_text_goroutine(FILE *f, json_t *doc, const struct tli_render_opts *opts);
 /** The Go heap census (`heap` on a Go program): top types by live bytes. */

@@ -261,6 +261,7 @@ const struct tli_text_printer tli_print_version = { text_version, true };
 const struct tli_text_printer tli_print_help = { text_help, false };
 const struct tli_text_printer tli_print_nothing = { text_nothing, false };
 const struct tli_text_printer tli_print_explain = { text_explain, true };
+const struct tli_text_printer tli_print_pools = { tli_text_pools, true };
 
 struct tli_error *tli_render_text(FILE *f, const struct tli_text_printer *p, json_t *doc,
 				  const struct tli_render_opts *opts)

@@ -69,6 +69,8 @@ static const char *const go_const_prefixes[] = {
 	"runtime.semTabSize", "runtime._ArgsSizeUnknown", "internal/abi.ArgsSizeUnknown",
 	/* heap: the memory-limit heap goal's headroom */
 	"runtime.memoryLimit",
+	/* pools: slots per map bucket (<= 1.23) or group (swiss) */
+	"runtime.bucketCnt", "internal/abi.MapBucketCount", "internal/abi.SwissMapGroupSlots", "internal/abi.MapGroupSlots",
 };
 
 static const char *const go_strtabs[] = { "runtime.waitReasonStrings", "runtime.gStatusStrings" };

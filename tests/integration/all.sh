@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go goheap gotypes goleak stripped chans userloc screen notachan glibc maps cores crafted cache stop attach install nomem pause pprof overtime tutorial faces}"
+SUITES="${SUITES:-go goheap gotypes goleak leak100k pools stripped chans userloc screen notachan glibc maps cores crafted cache stop attach install nomem pause pprof overtime tutorial faces}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -43,6 +43,8 @@ for s in $SUITES; do
 	chans) [ -f tests/integration/chans/run.sh ] && run_suite chans bash tests/integration/chans/run.sh ;;
 	# the user location on -trimpath builds (module paths with a dot in their first element)
 	userloc) run_suite userloc bash tests/integration/userloc.sh ;;
+	# leaks at 100,000 goroutines, 50,000 leaked by construction: all found, none else
+	leak100k) run_suite leak100k bash tests/integration/leak100k.sh ;;
 	# the first screen: summary and groups, at most 60 lines, at 20,000 stuck goroutines
 	screen) run_suite screen bash tests/integration/screen.sh ;;
 	# leaks against Go's own goroutineleak profile on its leak-profile test programs (issue 16)
@@ -54,6 +56,8 @@ for s in $SUITES; do
 	overtime) run_suite overtime bash tests/integration/overtime.sh ;;
 	# the Go heap census: live objects by type and retention, against the census target's record
 	gotypes) run_suite gotypes bash tests/integration/gotypes.sh ;;
+	# database/sql pools on a real PostgreSQL (lib/pq): db.Stats(), pg_stat_activity, leaked/held/waiters
+	pools) run_suite pools bash tests/integration/pools.sh ;;
 	glibc)
 		# glibc 2.41 (trixie) and 2.31 (bullseye) are extracted, never installed
 		if [ ! -d tests/out/glibc-dl/bullseye/root/lib ] || [ ! -d tests/out/glibc-dl/trixie/root/usr ]; then

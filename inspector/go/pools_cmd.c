@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `pools` (pools.h): the pipeline and the helpers the pool walkers share.
+ *
+ *   prepare   goroutine layouts, the heap model, the census's descriptor layouts and
+ *             DWARF globals, each pool's layouts                       (before the stop)
+ *   capture   goroutines, data/bss and stacks, the Go heap and its types (stopped)
+ *   release
+ *   census    live objects typed and attributed to their first root (retention paths)
+ *   walkers   read the pools from the copy (pools_sql.c, pools_maps.c)
+ */
+#include "pools_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "go/gobin.h"
+
+bool pools_object(const struct pools_run *r, uint64_t addr, uint64_t *num, struct tli_goheap_object *o)
+{
+	const struct tli_go_census *c = r->census;
+	if (!c || !c->state || !tli_goheap_find_object(r->h, addr, o))
+		return false;
+	uint64_t n = c->objoff[o->span - r->h->spans] + o->index;
+	if (n >= c->nobj || !c->state[n])
+		return false;
+	*num = n;
+	return true;
+}
+
+bool pools_read(const struct pools_run *r, uint64_t addr, void *buf, size_t n)
+{
+	struct tli_goheap_object o;
+	if (!tli_goheap_find_object(r->h, addr, &o) || !o.span->data || addr + n < addr ||
+	    addr + n > o.base + o.span->elemsize)
+		return false;
+	memcpy(buf, o.span->data + (addr - o.span->start), n);
+	return true;
+}
+
+const char *pools_root_name(const struct pools_run *r, uint64_t num, char *buf, size_t cap)
+{
+	const struct tli_go_census *c = r->census;
+	if (!c->opath || num >= c->nobj)
+		return NULL;
+	uint32_t p = c->opath[num];
+	for (int d = 0; p && p < c->nodes.n && d < 200; d++) {
+		const struct pnode *x = &c->nodes.v[p];
+		if (!x->parent) {
+			const char *t = x->label < c->labels.n ? c->labels.v[x->label] : NULL;
+			if (!t || strncmp(t, "global ", 7))
+				return NULL;
+			snprintf(buf, cap, "%s", t + 7);
+			return buf;
+		}
+		p = x->parent;
+	}
+	return NULL;
+}
+
+static struct tli_error *prepare(struct pools_run *r)
+{
+	struct tli_error *err = tli_go_rt_open(r->s, &r->rt);
+	if (err)
+		return err;
+	struct tli_error *he = tli_goheap_new(r->s, r->rt, &r->h);
+	if (!he)
+		he = tli_go_census_prepare(r->s, r->rt, &r->census);
+	if (he) {
+		if (he->code == TLI_E_NOMEM)
+			return he;
+		snprintf(r->problem, sizeof(r->problem), "%.190s", he->msg);
+		tli_error_destroy(he);
+		tli_goheap_destroy(r->h);
+		r->h = NULL;
+		return NULL;
+	}
+	struct tli_error *pe = tli_goheap_precise_new(r->s, r->rt, &r->precise);
+	if (pe) {
+		tli_session_warn(r->s, "goroutine stacks scanned word by word: %s", pe->msg);
+		tli_error_destroy(pe);
+	}
+	tli_goheap_reserve(r->h);
+	return NULL;
+}
+
+static struct tli_error *capture(struct pools_run *r)
+{
+	struct tli_error *err = tli_go_rt_capture(r->rt);
+	if (err || !r->h)
+		return err;
+	err = tli_goheap_roots_capture(r->s, r->rt, true, &r->roots);
+	if (!err)
+		err = tli_goheap_capture(r->h);
+	if (err) {
+		if (err->code == TLI_E_NOMEM)
+			return err;
+		snprintf(r->problem, sizeof(r->problem), "%.190s", err->msg);
+		tli_error_destroy(err);
+		tli_goheap_destroy(r->h);
+		r->h = NULL;
+		return NULL;
+	}
+	tli_goheap_prepare_types(r->h, &r->census->L.T);
+	return NULL;
+}
+
+static struct tli_error *analyze(struct pools_run *r, const struct pools_sql_layout *sqlL,
+			 const struct pools_maps_layout *mapL, json_t *go)
+{
+	json_t *pools = json_object();
+	json_object_set_new(go, "pools", pools);
+	if (!r->h) {
+		json_object_set_new(pools, "sql_dbs", json_null());
+		json_object_set_new(pools, "maps", json_null());
+		json_object_set_new(pools, "unreadable", json_string(r->problem[0] ? r->problem : "no Go heap"));
+		return NULL;
+	}
+	if (r->roots.problem[0])
+		tli_session_warn(r->s, "%s", r->roots.problem);
+	/* the census types the objects and names the root reaching each; its tables are not output */
+	json_t *scratch = json_object();
+	struct tli_go_census_opts co = { .retention = true, .top = 1 };
+	struct tli_error *err = tli_go_census_run(r->census, r->h, &r->roots, &co, scratch);
+	json_t *cs = json_object_get(scratch, "typed_share");
+	if (cs)
+		json_object_set(pools, "typed_share", cs);
+	json_decref(scratch);
+	if (err)
+		return err;
+	pools_sql_run(r, sqlL, pools);
+	pools_maps_run(r, mapL, pools);
+	return NULL;
+}
+
+struct tli_error *tli_go_cmd_pools(struct tli_session *s, const struct tli_go_pools_opts *o, json_t *result)
+{
+	(void)o;
+	struct pools_run r = { .s = s };
+	struct pools_sql_layout sqlL = { 0 };
+	struct pools_maps_layout mapL = { 0 };
+	struct tli_gobin *gb = NULL;
+	struct tli_error *err = tli_session_gobin(s, &gb);
+	if (!err)
+		err = prepare(&r);
+	if (!err) {
+		pools_sql_layout(tli_go_rt_layout(r.rt), &sqlL);
+		pools_maps_layout(tli_go_rt_layout(r.rt), &mapL);
+	}
+	if (!err)
+		err = capture(&r);
+	tli_target_release(s->target);
+	if (!err) {
+		json_t *go = json_object_get(result, "go");
+		if (!go) {
+			go = json_object();
+			json_object_set_new(result, "go", go);
+		}
+		const char *ver = tli_gobin_version(gb);
+		json_object_set_new(go, "go_version", ver ? json_string(ver) : json_null());
+		err = analyze(&r, &sqlL, &mapL, go);
+	}
+	tli_goheap_precise_destroy(r.precise);
+	tli_go_census_destroy(r.census);
+	tli_goheap_roots_free(&r.roots);
+	tli_goheap_destroy(r.h);
+	if (r.rt)
+		tli_go_rt_destroy(r.rt);
+	return err;
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""pools_check.py ORACLE TLI_JSON [stripped]: `pools --json` against the target's own record.
+
+The oracle (tests/targets/go/pools) holds db.Stats() of both pools, PostgreSQL's count of
+backends per application_name, and the goroutine ids of the holders and waiters. One line per
+disagreement on stdout; exit 1 if any."""
+import json
+import sys
+
+want = json.load(open(sys.argv[1]))
+doc = json.load(open(sys.argv[2]))
+stripped = len(sys.argv) > 3 and sys.argv[3] == "stripped"
+bad = []
+pools = (doc.get("go") or {}).get("pools") or {}
+dbs = pools.get("sql_dbs")
+if not isinstance(dbs, list):
+    print("no sql_dbs: %s" % (pools.get("sql_unreadable") or pools.get("unreadable")))
+    sys.exit(1)
+if len(dbs) != 2:
+    bad.append("%d DBs found, want 2" % len(dbs))
+# db has max_open 5, db2 no limit (0)
+by = {("db" if d.get("max_open") == 5 else "db2"): d for d in dbs}
+for key, pg in (("db", "pg_backends_a"), ("db2", "pg_backends_b")):
+    d, s = by.get(key), want[key]
+    if d is None:
+        bad.append("%s not found" % key)
+        continue
+    for f in ("max_open", "open", "in_use", "idle", "wait_count", "max_idle_closed", "max_idle_time_closed",
+              "max_lifetime_closed"):
+        if d.get(f) != s[f]:
+            bad.append("%s.%s: %r, db.Stats() %r" % (key, f, d.get(f), s[f]))
+    wd = d.get("wait_duration_seconds")
+    if wd is None or abs(wd * 1e9 - s["wait_duration_ns"]) > 1:
+        bad.append("%s.wait_duration_seconds: %r, db.Stats() %d ns" % (key, wd, s["wait_duration_ns"]))
+    if d.get("open") != want[pg]:
+        bad.append("%s.open %r, pg_stat_activity counts %d backends" % (key, d.get("open"), want[pg]))
+    if d.get("connections_found") != s["open"] or d.get("in_use_found") != s["in_use"]:
+        bad.append("%s: %r connections (%r in use) found, db.Stats() %d (%d)" % (
+            key, d.get("connections_found"), d.get("in_use_found"), s["open"], s["in_use"]))
+    if d.get("problems"):
+        bad.append("%s problems: %s" % (key, d["problems"]))
+    name = d.get("name")
+    if not stripped and name != "main." + key:
+        bad.append("%s.name %r" % (key, name))
+    if not stripped and d.get("found_by") != "type":
+        bad.append("%s.found_by %r" % (key, d.get("found_by")))
+    exp = {"db": (2, sorted(want["holders"]), sorted(want["waiters"])), "db2": (0, [], [])}[key]
+    if d.get("leaked") != exp[0] or len(d.get("leaked_connections") or []) != exp[0]:
+        bad.append("%s.leaked %r (%r), want %d (Rows dropped without Close)" % (
+            key, d.get("leaked"), d.get("leaked_connections"), exp[0]))
+    if d.get("held_by") != exp[1]:
+        bad.append("%s.held_by %r, holders %r" % (key, d.get("held_by"), exp[1]))
+    if d.get("held_by_globals") != 0:
+        bad.append("%s.held_by_globals %r" % (key, d.get("held_by_globals")))
+    if d.get("pending_requests") != len(exp[2]):
+        bad.append("%s.pending_requests %r, want %d" % (key, d.get("pending_requests"), len(exp[2])))
+    if d.get("waiters") != exp[2]:
+        bad.append("%s.waiters %r, want %r" % (key, d.get("waiters"), exp[2]))
+    # each holder holds exactly one connection; leaked ones nobody
+    for c in d.get("connections") or []:
+        if c.get("in_use") and not c.get("leaked") and len(c.get("held_by") or []) != 1:
+            bad.append("%s connection %s held_by %r" % (key, c.get("address"), c.get("held_by")))
+# Go maps: the cache that held cache_peak entries keeps its capacity (maps never shrink)
+maps = pools.get("maps")
+if not isinstance(maps, list):
+    bad.append("no maps: %s" % pools.get("maps_unreadable"))
+elif not stripped:   # stripped: globals are untyped, so are the maps they hold
+    named = {m.get("name"): m for m in maps}
+    m = named.get("main.cache")
+    if m is None:
+        bad.append("main.cache not among the largest maps: %s" % [x.get("name") for x in maps])
+    else:
+        if m.get("len") != want["cache_len"]:
+            bad.append("main.cache len %r, len(cache) %d" % (m.get("len"), want["cache_len"]))
+        cap = m.get("capacity_slots") or 0
+        if cap < want["cache_peak"] or cap > 4 * want["cache_peak"]:
+            bad.append("main.cache capacity_slots %r for a peak of %d entries" % (cap, want["cache_peak"]))
+        if (m.get("bytes") or 0) < 16 * cap:
+            bad.append("main.cache bytes %r < 16 x %d slots" % (m.get("bytes"), cap))
+        if m.get("type") != "map[int]int" or m.get("oversized") is not True:
+            bad.append("main.cache type %r oversized %r" % (m.get("type"), m.get("oversized")))
+        if maps[0].get("name") != "main.cache":
+            bad.append("largest map is %r, not main.cache" % maps[0].get("name"))
+    s = named.get("main.small")
+    if s is not None and (s.get("len") != want["small_len"] or s.get("oversized")):
+        bad.append("main.small %r" % s)
+for b in bad:
+    print(b)
+sys.exit(1 if bad else 0)
