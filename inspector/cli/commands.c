@@ -754,6 +754,9 @@ const struct tli_command tli_commands[] = {
 		.fn = tli_cmd_metrics,
 		.text = &tli_print_metrics,
 		.options = NULL,
+		.min_args = 0, .max_args = 0,
+	},
+	{
 		.name = "pools",
 		.args = "",
 		.summary = "Go pools in the heap: database/sql.DB (waiters, leaked and held connections), largest maps",
