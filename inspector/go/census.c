@@ -368,6 +368,9 @@ static void mark_untyped_globals(struct tli_go_census *c, const struct tli_gohea
 		const struct tli_goheap_range *g = &r->globals[i];
 		uint32_t anon = census_root(c, i == TLI_GOHEAP_DATA ? "data" : "bss");
 		for (uint64_t a = g->lo; g->mem && a + 8 <= g->hi; a += 8) {
+			uint64_t wi = (a - g->lo) / 8; /* the runtime's pointer mask, when read: only its words */
+			if (g->mask && !(g->mask[wi / 8] >> (wi % 8) & 1))
+				continue;
 			uint64_t w = tli_rd64(g->mem + (a - g->lo));
 			if (w < c->h->lo || w >= c->h->hi)
 				continue;

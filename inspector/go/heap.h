@@ -221,6 +221,8 @@ const struct tli_goheap_tinfo *tli_goheap_type_info(struct tli_goheap *h, uint64
 struct tli_goheap_range {
 	uint64_t lo, hi;
 	uint8_t *mem;     /**< hi - lo bytes, NULL if not captured */
+	uint8_t *mask;    /**< data/bss: the runtime's pointer mask (moduledata.gcdatamask/gcbssmask,
+			   *   one bit per word from lo), NULL: scanned word by word */
 };
 
 enum { TLI_GOHEAP_DATA, TLI_GOHEAP_BSS };

@@ -239,8 +239,13 @@ void tli_goheap_mark_from_roots(struct tli_goheap_marker *m, const struct tli_go
 	for (int i = 0; i < 2; i++) {
 		const struct tli_goheap_range *g = &r->globals[i];
 		m->src = i == TLI_GOHEAP_DATA ? TLI_GOHEAP_ROOT_DATA : TLI_GOHEAP_ROOT_BSS;
-		if (g->mem)
+		if (g->mem && g->mask) { /* only the words the runtime's mask says hold pointers */
+			for (uint64_t w = 0, n = (g->hi - g->lo) / 8; w < n; w++)
+				if (g->mask[w / 8] >> (w % 8) & 1)
+					scan_words(m, g->mem + 8 * w, g->lo + 8 * w, g->lo + 8 * w + 8, false);
+		} else if (g->mem) {
 			scan_words(m, g->mem, g->lo, g->hi, false);
+		}
 	}
 	mark_registers(m, r, t);
 	mark_specials(m);

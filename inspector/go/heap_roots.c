@@ -10,9 +10,41 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/bytes.h"
 #include "go/gobin.h"
 
 #define MAX_STACK (1ull << 30)
+
+/*
+ * The pointer masks of data and bss (runtime/symtab.go modulesinit: moduledata.gcdatamask and
+ * gcbssmask, bitvectors of one bit per word built at start-up): the runtime scans only those
+ * words (markrootBlock), so a stale integer that looks like a heap address keeps nothing
+ * alive. Read while stopped (the vectors live in the target's memory). Best effort: without
+ * them the segment is scanned word by word.
+ */
+static void add_masks(struct tli_session *s, struct tli_go_rt *rt, const struct tli_gomoduledata *md,
+		      struct tli_goheap_roots *r)
+{
+	struct tli_layout *l = tli_go_rt_layout(rt);
+	static const char *const name[2] = { [TLI_GOHEAP_DATA] = "gcdatamask", [TLI_GOHEAP_BSS] = "gcbssmask" };
+	for (int i = 0; i < 2; i++) {
+		struct tli_goheap_range *g = &r->globals[i];
+		struct tli_member mv;
+		uint8_t bv[16];
+		if (!g->mem || !tli_layout_has_member(l, "runtime.moduledata", name[i], &mv) || mv.size != 16 ||
+		    tli_error_drop(tli_target_read(s->target, md->addr + tli_go_rt_bias(rt) + mv.offset, bv, 16)))
+			continue;
+		/* bitvector { n int32; bytedata *uint8 } */
+		uint64_t n = (uint32_t)tli_rdn(bv, 4), data = tli_rd64(bv + 8), words = (g->hi - g->lo) / 8;
+		if (n != words || !data || !tli_target_plausible(s->target, data, (n + 7) / 8))
+			continue;
+		uint8_t *m = malloc((n + 7) / 8);
+		if (m && !tli_error_drop(tli_target_read(s->target, data, m, (n + 7) / 8)))
+			g->mask = m;
+		else
+			free(m);
+	}
+}
 
 /* data and bss from the moduledata (link-time, plus the load bias) */
 static struct tli_error *add_globals(struct tli_session *s, struct tli_go_rt *rt, struct tli_goheap_roots *r,
@@ -85,6 +117,9 @@ struct tli_error *tli_goheap_roots_capture(struct tli_session *s, struct tli_go_
 	if (!err && nr)
 		err = tli_target_read_many(s->target, rs, nr);
 	free(rs);
+	struct tli_gobin *gb = NULL;
+	if (!err && globals && !tli_error_drop(tli_session_gobin(s, &gb)) && tli_gobin_moduledata(gb))
+		add_masks(s, rt, tli_gobin_moduledata(gb), r);
 	return err;
 }
 
@@ -93,7 +128,9 @@ void tli_goheap_roots_free(struct tli_goheap_roots *r)
 	for (size_t i = 0; r->stacks && i < r->nstacks; i++)
 		free(r->stacks[i].mem);
 	free(r->stacks);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		free(r->globals[i].mem);
+		free(r->globals[i].mask);
+	}
 	*r = (struct tli_goheap_roots){ 0 };
 }

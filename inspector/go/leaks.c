@@ -449,6 +449,9 @@ static json_t *leak_stats(const struct tli_go_waitfor *w, const struct tli_gohea
 	json_object_set_new(st, "iterations", json_integer(iters));
 	json_object_set_new(st, "finalizer_roots", json_integer((json_int_t)(h ? h->special_roots.n : 0)));
 	json_object_set_new(st, "typed_scanning", json_boolean(h && h->L.typed));
+	/* data/bss scanned by the runtime's own pointer masks (else word by word) */
+	json_object_set_new(st, "globals_by_mask",
+			    json_boolean(w->roots.globals[TLI_GOHEAP_DATA].mask && w->roots.globals[TLI_GOHEAP_BSS].mask));
 	json_object_set_new(st, "typed_objects", json_integer((json_int_t)m->typed_objects));
 	json_object_set_new(st, "typed_fallbacks", json_integer((json_int_t)m->typed_fallbacks));
 	json_object_set_new(st, "specials_coarse", json_boolean(h && h->specials_coarse));

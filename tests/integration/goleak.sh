@@ -95,6 +95,7 @@ try:
     st = json.load(open(f"{out}/{name}.leaks.3.json"))["go"]["leak_stats"]
     say(st.get("typed_fallbacks") == 0, f"{name}: every object with a type is scanned by it "
         f"(typed {st.get('typed_objects')}, fallbacks {st.get('typed_fallbacks')})")
+    say(st.get("globals_by_mask") is True, f"{name}: data and bss scanned by the runtime's pointer masks")
 except Exception as e:
     say(False, f"{name}: leak_stats unreadable: {e}")
 same = all(x == core[0] for x in core) and core[0] is not None
