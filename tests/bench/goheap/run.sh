@@ -14,6 +14,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 export TLI_OUT=$ROOT/tests/out/bench-goheap
+TLI=${TLINSPECT:-$ROOT/build/tlinspect}
 . "$ROOT/tests/integration/lib.sh"
 trap tli_cleanup EXIT
 trap 'exit 130' INT TERM
@@ -48,7 +49,7 @@ for r in $(seq "$RUNS"); do
 		dlv)
 			command -v dlv > /dev/null || { echo "skip dlv: not installed" >&2; continue; }
 			printf 'goroutines\nexit\n' > "$TLI_OUT/dlv-init"
-			echo n | /usr/bin/time -f "%M" -o "$f.time" timeout 900 dlv attach "$pid" --init "$TLI_OUT/dlv-init" > "$f" 2> "$f.err" ;;
+			echo n | /usr/bin/time -f "%M" -o "$f.time" timeout 900 dlv attach "$pid" --init "$TLI_OUT/dlv-init" --allow-non-terminal-interactive=true > "$f" 2> "$f.err" ;;
 		esac
 		rc=$?
 		t1=$(date +%s.%N)
