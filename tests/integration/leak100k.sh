@@ -16,7 +16,13 @@ ver=$(tli_go_versions | awk '{print $NF}')
 bin=$(tli_build tests/targets/go/demo "$ver" default) || { tli_bad "go$ver: build"; tli_suite_end; exit; }
 tli_start "$TLI_OUT/demo.out" "$bin" -leaks 50000 -workers 50000
 pid=$(tli_wait_ready "$TLI_OUT/demo.out" 120) || { tli_bad "demo did not start"; tli_suite_end; exit; }
-sleep 1 # the last backends reach their send
+# wait until every backend reached its send (under load the last ones take a moment)
+for ((i = 0; i < 30; i++)); do
+	n=$("$TLI" --pid "$pid" --json goroutines 2>/dev/null | python3 -c 'import json,sys
+print(sum(1 for g in json.load(sys.stdin)["go"]["goroutines"] if g.get("wait_reason") == "chan send" and (g.get("user") or {}).get("function") == "main.(*service).callBackend"))' 2>/dev/null)
+	[ "${n:-0}" -ge 50000 ] && break
+	sleep 1
+done
 t0=$(date +%s%N)
 "$TLI" --pid "$pid" --json leaks --top 0 > "$TLI_OUT/live.json" 2> "$TLI_OUT/live.err" || tli_bad "live leaks: exit $?"
 t1=$(date +%s%N)
