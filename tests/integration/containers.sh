@@ -14,7 +14,9 @@
 #      demo of an older toolchain): the listing equals the runtime's own dump (compare.py),
 #      never the host file's.
 #  (c) the sidecar: tlinspect in a mount namespace of its own (its own /proc) sharing only the
-#      target's pid namespace, as `--pid 1`: same answers.
+#      target's pid namespace, as `--pid 1`: same answers. Twice: the dynamic build on the
+#      host's files, and build/tlinspect-static (make static) ALONE in an otherwise empty root
+#      (no libc, no runtime-maps directory: the maps inside it), with and without debug info.
 # Ends with "containers: N passed, N failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -61,6 +63,21 @@ sidecar() {
 	timeout -k 5 120 nsenter -t "$p" -p -- unshare -m -f sh -c \
 		'mount --make-rprivate / && mount -t proc proc /proc && exec "$0" "$@"' "$TLI" "$@"
 }
+# sidecar_static PID ARGS...: build/tlinspect-static alone in an empty root ($SROOT), pivot_root'ed
+# into, with its own /proc of the target's pid namespace
+sidecar_static() {
+	local p=$1
+	shift
+	timeout -k 5 120 nsenter -t "$p" -p -- unshare -m -f "$O/ctrinit" "$SROOT" -p -- /tlinspect "$@"
+}
+SROOT=$O/root-sidecar
+STATIC=$ROOT/build/tlinspect-static
+rm -rf "$SROOT"; mkdir -p "$SROOT"
+if make -s -C "$ROOT" static >"$O/make-static.log" 2>&1 && cp "$STATIC" "$SROOT/tlinspect"; then
+	echo "     static sidecar: $(ls "$SROOT") is all its root holds ($(stat -c %s "$STATIC") bytes; $(file -b "$STATIC" | cut -d, -f1,5))"
+else
+	tli_bad "make static: $(tail -3 "$O/make-static.log")"
+fi
 jq_py() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
 # ---------------------------------------------------------------- (a) C on glibc 2.41
@@ -148,6 +165,23 @@ EOF
 	else
 		[ $ok = 1 ] && { grep -h '^FAIL' "$O/c-side.check" "$O/c-side.same" | head -5; tli_bad "C from a sidecar"; }
 	fi
+	# the static file alone in an empty root: libc6-dbg from the target's root, then no debug
+	# info at all (the glibc 2.41 map inside the static file)
+	local v dd
+	for v in st st-nodbg; do
+		dd=""; [ $v = st-nodbg ] && dd=/nonexistent
+		ok=1
+		for c in heap bins leaks; do
+			TLINSPECT_DEBUG_DIRS=$dd sidecar_static "$pid" --json --pid 1 $c >"$O/c-$v.$c.json" 2>"$O/c-$v.$c.err" ||
+				{ ok=0; tli_bad "C from the static sidecar ($v): $c: $(head -c 300 "$O/c-$v.$c.err")"; }
+		done
+		if [ $ok = 1 ] && python3 "$ROOT/tests/integration/glibc/check.py" "$out" "$O/c-$v" --pid "$pid" >"$O/c-$v.check" &&
+			python3 "$ROOT/tests/integration/glibc/check.py" --same "$O/c-side" "$O/c-$v" >"$O/c-$v.same" 2>&1; then
+			tli_ok "C from the static file alone in an empty root ($v, debug file: $(jq_py "$O/c-$v.heap.json" "d['glibc']['debug_file']")): glibc's numbers matched ($(grep -c '^ok' "$O/c-$v.check") checks), same JSON as the dynamic sidecar"
+		else
+			[ $ok = 1 ] && { grep -h '^FAIL' "$O/c-$v.check" "$O/c-$v.same" 2>/dev/null | head -5; tli_bad "C from the static sidecar ($v)"; }
+		fi
+	done
 	tli_kill "$TLI_PID"
 	# the same program on the same libc outside any container: the same leaks
 	local nout=$O/c-native
@@ -220,6 +254,17 @@ go_container() {
 	else
 		tail -5 "$O/go-side.compare" 2>/dev/null; tli_bad "Go from a sidecar: $(head -c 300 "$O/go-side.err")"
 	fi
+	# the static file alone in an empty root; --no-dwarf: the Go map inside it answers
+	local v
+	for v in "" --no-dwarf; do
+		if sidecar_static "$pid" --json $v --pid 1 goroutines --stacks >"$O/go-st$v.json" 2>"$O/go-st$v.err" &&
+			python3 "$ROOT/tests/integration/compare.py" --dump "$out/stack.txt" --json "$O/go-st$v.json" \
+				--facts "$out/facts.json" --label "go static sidecar$v" >"$O/go-st$v.compare" 2>&1; then
+			tli_ok "Go from the static file alone in an empty root ${v:+($v, layouts: $(jq_py "$O/go-st$v.json" "d['target'].get('layout_source')")) }--pid 1: listing = the runtime's own dump ($(tail -1 "$O/go-st$v.compare" | sed 's/^\[[^]]*\] //'))"
+		else
+			tail -5 "$O/go-st$v.compare" 2>/dev/null; tli_bad "Go from the static sidecar $v: $(head -c 300 "$O/go-st$v.err")"
+		fi
+	done
 	tli_kill "$TLI_PID"
 }
 
