@@ -462,8 +462,10 @@ static void live_destroy(struct tli_target *t)
 		return;
 	while (L->old_maps) {
 		struct old_maps *om = L->old_maps;
-		for (size_t i = 0; i < om->n; i++)
+		for (size_t i = 0; i < om->n; i++) {
 			free(om->maps[i].path);
+			free(om->maps[i].file);
+		}
 		free(om->maps);
 		L->old_maps = om->next;
 		free(om);
@@ -568,6 +570,7 @@ struct tli_error *tli_live_open(int pid, const struct tli_live_opts *opts, struc
 	t->pid = pid;
 	t->no_stop = o.no_stop;
 
+	tli_live_read_ns(t);
 	struct tli_error *err = tli_live_parse_maps(t);
 	if (!err)
 		err = tli_live_read_exe(t);

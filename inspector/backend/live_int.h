@@ -47,7 +47,16 @@ int tli_live_list_tasks(int pid, int **ret, size_t *n);
 struct tli_error *tli_live_parse_maps(struct tli_target *t);
 /** AT_ENTRY / AT_PHDR from /proc/PID/auxv (left 0 if unreadable). */
 void tli_live_read_auxv(struct tli_target *t);
-/** t->exe_path from /proc/PID/exe (the link itself if the file is gone; NULL if unknown). */
+
+/* --- live_ns.c: the target's files as it sees them (containers) --- */
+
+/** t->exe_path from /proc/PID/exe: its path here if that is the same inode, else the link
+ *  itself (then t->exe_name = the target's path); NULL if unknown. */
 struct tli_error *tli_live_read_exe(struct tli_target *t);
+/** t->root ("/proc/PID/root" when the target's root is not ours) and t->ns_pid (NSpid). */
+void tli_live_read_ns(struct tli_target *t);
+/** m->file for mapping m (being appended to t->maps) whose file is (major:minor, inode) per
+ *  /proc/PID/maps, when m->path here is not that file. -1 on out of memory. */
+int tli_live_map_file(struct tli_target *t, struct tli_mapping *m, unsigned dmaj, unsigned dmin, uint64_t ino);
 
 #endif

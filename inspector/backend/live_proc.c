@@ -182,14 +182,11 @@ struct tli_error *tli_live_parse_maps(struct tli_target *t)
 		for (int i = 0; i < 4 && *p && *p != ' '; i++)
 			perms[i] = *p++;
 		uint64_t off = strtoull(p, &end, 16);
-		p = end;
-		/* dev and inode */
-		for (int field = 0; field < 2; field++) {
-			while (*p == ' ')
-				p++;
-			while (*p && *p != ' ')
-				p++;
-		}
+		/* device (hex major:minor) and inode: which file, whatever its path says here */
+		unsigned dmaj = (unsigned)strtoul(end, &p, 16), dmin = 0;
+		if (*p == ':')
+			dmin = (unsigned)strtoul(p + 1, &p, 16);
+		uint64_t ino = strtoull(p, &p, 10);
 		while (*p == ' ')
 			p++;
 		struct tli_mapping *m = &t->maps[t->nmaps];
@@ -200,7 +197,7 @@ struct tli_error *tli_live_parse_maps(struct tli_target *t)
 			  (perms[2] == 'x' ? TLI_PROT_X : 0);
 		if (*p) {
 			m->path = strdup(p);
-			if (!m->path) {
+			if (!m->path || tli_live_map_file(t, m, dmaj, dmin, ino)) {
 				free(buf);
 				return &tli_enomem;
 			}
@@ -231,21 +228,6 @@ void tli_live_read_auxv(struct tli_target *t)
 			t->at_phdr = v;
 	}
 	free(buf);
-}
-
-struct tli_error *tli_live_read_exe(struct tli_target *t)
-{
-	char link[64], target[PATH_MAX + 1];
-	snprintf(link, sizeof(link), "/proc/%d/exe", t->pid);
-	ssize_t k = readlink(link, target, PATH_MAX);
-	if (k <= 0)
-		return NULL; /* kernel thread or no permission: unknown */
-	target[k] = 0;
-	static const char deleted[] = " (deleted)";
-	size_t dl = sizeof(deleted) - 1;
-	bool gone = ((size_t)k > dl && !strcmp(target + k - dl, deleted)) || access(target, R_OK);
-	t->exe_path = strdup(gone ? link : target);
-	return t->exe_path ? NULL : &tli_enomem;
 }
 
 const char *tli_live_perm_checks(void)

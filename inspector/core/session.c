@@ -44,7 +44,15 @@ void tli_session_describe(struct tli_session *s, json_t *result)
 	json_t *tg = json_object();
 	json_object_set_new(tg, "kind", json_string(t->kind == TLI_TARGET_LIVE ? "live" : "core"));
 	json_object_set_new(tg, "pid", t->pid > 0 ? json_integer(t->pid) : json_null());
-	json_object_set_new(tg, "exe", t->exe_path ? json_string(t->exe_path) : json_null());
+	/* the executable as the target names it; where it was read, when that is another name */
+	const char *exe = t->exe_name ? t->exe_name : t->exe_path;
+	json_object_set_new(tg, "exe", exe ? json_string(exe) : json_null());
+	if (t->exe_name && t->exe_path)
+		json_object_set_new(tg, "exe_file", json_string(t->exe_path));
+	if (t->kind == TLI_TARGET_LIVE && t->ns_pid > 0)
+		json_object_set_new(tg, "ns_pid", json_integer(t->ns_pid));
+	if (t->root)
+		json_object_set_new(tg, "root", json_string(t->root));
 	json_object_set_new(tg, "core", t->core_path ? json_string(t->core_path) : json_null());
 	json_object_set_new(tg, "threads", json_integer((json_int_t)t->nthreads));
 	if (t->kind == TLI_TARGET_LIVE && !t->no_stop && t->released)

@@ -850,11 +850,15 @@ void tli_target_destroy(struct tli_target *t)
 		free(t->capture->ext);
 		free(t->capture);
 	}
-	for (size_t i = 0; i < t->nmaps; i++)
+	for (size_t i = 0; i < t->nmaps; i++) {
 		free(t->maps[i].path);
+		free(t->maps[i].file);
+	}
 	free(t->maps);
 	free(t->threads);
 	free(t->exe_path);
+	free(t->exe_name);
+	free(t->root);
 	free(t->core_path);
 	tli_warnings_free(&t->warnings);
 	tli_error_destroy(t->stop_error);
@@ -863,6 +867,11 @@ void tli_target_destroy(struct tli_target *t)
 
 /* ------------------------------------------------------------------ */
 /* lookups                                                             */
+
+const char *tli_mapping_file(const struct tli_mapping *m)
+{
+	return m->file ? m->file : m->path;
+}
 
 const struct tli_mapping *tli_target_find_mapping(const struct tli_target *t, uint64_t addr)
 {

@@ -50,7 +50,10 @@ struct tli_mapping {
 	uint64_t start, end;  /**< [start, end) */
 	uint64_t offset;      /**< file offset of start */
 	unsigned prot;        /**< TLI_PROT_* */
-	char *path;           /**< file path, or NULL / "[heap]" etc. for anonymous */
+	char *path;           /**< file path as the target sees it, or NULL / "[heap]" etc. for anonymous */
+	char *file;           /**< where that file is opened here when `path` on this host is another
+	                           file (a live target in another mount namespace: /proc/PID/root/PATH
+	                           or /proc/PID/map_files/START-END); NULL = `path` itself */
 };
 
 /** One range of a vectored read. `got` and `err` are filled by the read. */
@@ -108,6 +111,12 @@ struct tli_target {
 	uint64_t read_calls;        /**< statistics: backend read_many calls */
 	/* added by the target-layer owner: */
 	struct tli_warnings warnings; /**< about the target (core damage, unverified --exe, ...) */
+	/* containers (live targets; backend/live_ns.c): */
+	char *exe_name;             /**< the executable's path as the target sees it, when exe_path is
+	                                 another name for it (/proc/PID/exe); NULL = exe_path */
+	char *root;                 /**< "/proc/PID/root" when the target's root directory is not ours
+	                                 (another mount namespace or chroot); NULL otherwise */
+	int ns_pid;                 /**< the pid as the target sees itself (last NSpid), 0 if unknown */
 };
 
 /* --- generic layer (core/target.c) --- */
@@ -183,6 +192,8 @@ bool tli_target_plausible(const struct tli_target *t, uint64_t addr, uint64_t le
  * callers say so in their result rather than give a silently different answer.
  */
 size_t tli_target_threads_without_regs(const struct tli_target *t);
+/** Where mapping m's file is opened here (m->file, else m->path). */
+const char *tli_mapping_file(const struct tli_mapping *m);
 /** Thread by tid, or NULL. */
 const struct tli_thread *tli_target_thread(const struct tli_target *t, int tid);
 /** Add one line to t->warnings (backends use it; the session puts them in every result). */

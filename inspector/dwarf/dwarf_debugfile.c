@@ -102,7 +102,9 @@ bool tli_dw_find_separate(struct tli_dwarf *d, const char *const *dirs, size_t n
 	if (d->info.has_debuglink) {
 		char real[PATH_MAX];
 		char dir[PATH_MAX];
-		if (!realpath(d->path, real))
+		/* not through /proc/PID/{exe,root,map_files}: realpath would follow those magic
+		 * links by their text, which names the target's files, not ours */
+		if (!strncmp(d->path, "/proc/", 6) || !realpath(d->path, real))
 			snprintf(real, sizeof(real), "%s", d->path);
 		snprintf(dir, sizeof(dir), "%s", real);
 		char *slash = strrchr(dir, '/');

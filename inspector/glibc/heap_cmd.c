@@ -77,6 +77,8 @@ static json_t *glibc_info(const struct tli_gl_ctx *c, const struct tli_gl_heap *
 {
 	json_t *g = json_object();
 	json_object_set_new(g, "libc", json_string(c->libc_path));
+	if (c->libc_file) /* a container: where libc was read here */
+		json_object_set_new(g, "libc_file", json_string(c->libc_file));
 	json_object_set_new(g, "build_id", json_string(c->build_id));
 	json_object_set_new(g, "debug_file", c->debug_path ? json_string(c->debug_path) : json_null());
 	json_object_set_new(g, "bias", tli_gl_hex(c->bias));

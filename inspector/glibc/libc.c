@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <gelf.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,24 +41,41 @@ static bool is_libc_path(const char *p)
 	return !strncmp(b, "libc-", 5) && strstr(b, ".so") && b[5] >= '0' && b[5] <= '9';
 }
 
-/* libc in the target's mappings: the file of the first libc-named mapping, and the
- * lowest start - offset of that file's mappings (*lo). NULL if there is none. */
-static const char *find_libc(const struct tli_target *t, uint64_t *lo)
+/* libc in the target's mappings: the first libc-named mapping, and the lowest
+ * start - offset of that file's mappings (*lo). NULL if there is none. */
+static const struct tli_mapping *find_libc(const struct tli_target *t, uint64_t *lo)
 {
-	const char *path = NULL;
+	const struct tli_mapping *first = NULL;
 	*lo = UINT64_MAX;
 	for (size_t i = 0; i < t->nmaps; i++) {
 		const struct tli_mapping *m = &t->maps[i];
 		if (!is_libc_path(m->path))
 			continue;
-		if (!path)
-			path = m->path;
-		if (strcmp(m->path, path))
+		if (!first)
+			first = m;
+		if (strcmp(m->path, first->path))
 			continue;
 		if (m->start - m->offset < *lo)
 			*lo = m->start - m->offset;
 	}
-	return path;
+	return first;
+}
+
+/* The file to open for libc: in a container, libc's own file through /proc (live_ns.c). */
+static const char *libc_file(const struct tli_gl_ctx *c)
+{
+	return c->libc_file ? c->libc_file : c->libc_path;
+}
+
+/* "PATH" or "PATH (read as /proc/P/root/PATH, the file in the target's root)": both views. */
+static const char *libc_desc(const struct tli_gl_ctx *c, char *buf, size_t cap)
+{
+	if (!c->libc_file)
+		snprintf(buf, cap, "%s", c->libc_path);
+	else
+		snprintf(buf, cap, "%s (read as %s, the file in the target's %s)", c->libc_path, c->libc_file,
+			 strstr(c->libc_file, "/map_files/") ? "mapping" : "root");
+	return buf;
 }
 
 /* GOT slot (link-time vaddr) holding the TPOFF of the TLS variable at block offset `off`. */
@@ -109,8 +127,8 @@ out:
 
 /* The debug directories: the options', else the colon-separated $TLINSPECT_DEBUG_DIRS
  * (up to 8; split in *buf, freed by the caller), else the finder's default. */
-static void debug_dirs(const struct tli_glibc_opts *o, struct tli_lib_layout_req *req, char **buf,
-		       const char *dirs[8])
+static void debug_dirs(const struct tli_glibc_opts *o, const char *root, struct tli_lib_layout_req *req,
+		       char **buf, const char *dirs[8])
 {
 	*buf = NULL;
 	if (o && o->n_debug_dirs) {
@@ -119,6 +137,19 @@ static void debug_dirs(const struct tli_glibc_opts *o, struct tli_lib_layout_req
 		return;
 	}
 	const char *env = getenv("TLINSPECT_DEBUG_DIRS");
+	if ((!env || !*env) && root) {
+		/* a target in a container: its own libc6-dbg first (inside its root), then the host's;
+		 * either is taken only if its build-id is libc's */
+		if (asprintf(buf, "%s/usr/lib/debug", root) < 0) {
+			*buf = NULL;
+			return;
+		}
+		dirs[0] = *buf;
+		dirs[1] = "/usr/lib/debug";
+		req->debug_dirs = dirs;
+		req->n_debug_dirs = 2;
+		return;
+	}
 	if (!env || !*env || !(*buf = strdup(env)))
 		return;
 	size_t n = 0;
@@ -131,14 +162,15 @@ static void debug_dirs(const struct tli_glibc_opts *o, struct tli_lib_layout_req
 /* Layout of libc at `path` (bias c->bias) through the session's finder, then the malloc
  * names resolved in it (c->L). On error c->layout may be set (the caller destroys it). */
 static struct tli_error *build_layout(struct tli_gl_ctx *c, const struct tli_lib_layout_finder *f,
-				      const char *path, const struct tli_glibc_opts *o, bool no_dwarf)
+				      const char *path, const char *root, const struct tli_glibc_opts *o,
+				      bool no_dwarf)
 {
 	if (!f || !f->libc_layout)
 		return tli_error_create(TLI_E_INTERNAL, "no layout finder for libc in this session");
 	struct tli_lib_layout_req req = { .path = path, .bias = c->bias, .no_dwarf = no_dwarf };
 	const char *dirs[8];
 	char *dirs_buf;
-	debug_dirs(o, &req, &dirs_buf, dirs);
+	debug_dirs(o, root, &req, &dirs_buf, dirs);
 	struct tli_lib_layout ll;
 	struct tli_error *err = f->libc_layout(&req, &ll);
 	free(dirs_buf); /* the DWARF handle copied what it needs at open */
@@ -149,6 +181,9 @@ static struct tli_error *build_layout(struct tli_gl_ctx *c, const struct tli_lib
 	c->debug_path = ll.debug_path;
 	if (!(err = tli_gl_layout_resolve(c->layout, &c->L)))
 		return NULL;
+	char desc[2 * PATH_MAX];
+	if (c->libc_path)
+		path = libc_desc(c, desc, sizeof(desc));
 	if (ll.map_key[0])
 		return tli_error_wrap(err, "resolving glibc malloc layout of %s from the glibc %s runtime map "
 				      "(no debug info)", path, ll.map_key);
@@ -176,9 +211,10 @@ static struct {
 struct tli_error *tli_glibc_prepare(struct tli_session *s, const struct tli_glibc_opts *o)
 {
 	uint64_t lo;
-	const char *path = find_libc(s->target, &lo);
-	if (!path)
+	const struct tli_mapping *m = find_libc(s->target, &lo);
+	if (!m)
 		return tli_error_create(TLI_E_NOT_GO, "pid %d has no libc.so.6 mapped", s->opts.pid);
+	const char *path = tli_mapping_file(m);
 	struct tli_gl_ctx tmp;
 	memset(&tmp, 0, sizeof(tmp));
 	struct tli_elfinfo info;
@@ -187,7 +223,7 @@ struct tli_error *tli_glibc_prepare(struct tli_session *s, const struct tli_glib
 		return err;
 	tmp.bias = lo - info.min_load_vaddr;
 	tli_build_id_hex(info.build_id, info.build_id_len, tmp.build_id, sizeof(tmp.build_id));
-	err = build_layout(&tmp, s->lib_layout, path, o, s->opts.no_dwarf);
+	err = build_layout(&tmp, s->lib_layout, path, s->target->root, o, s->opts.no_dwarf);
 	if (err) {
 		tli_layout_destroy(tmp.layout);
 		free(tmp.debug_path);
@@ -218,16 +254,17 @@ void tli_glibc_unprepare(void)
 static struct tli_error *locate_libc(struct tli_target *t, struct tli_gl_ctx *c, struct tli_elfinfo *info,
 				     uint64_t *lo)
 {
-	const char *path = find_libc(t, lo);
-	if (!path)
+	const struct tli_mapping *m = find_libc(t, lo);
+	if (!m)
 		return tli_error_create(TLI_E_NOT_GO, "the target has no libc.so.6 mapped: no glibc malloc "
 					"(statically linked programs are not supported yet)");
-	c->libc_path = strdup(path); /* the maps may be re-read when a deferred stop happens */
-	if (!c->libc_path)
+	c->libc_path = strdup(m->path); /* the maps may be re-read when a deferred stop happens */
+	if (!c->libc_path || (m->file && !(c->libc_file = strdup(m->file))))
 		return &tli_enomem;
-	struct tli_error *err = tli_elf_read_info(c->libc_path, info);
+	struct tli_error *err = tli_elf_read_info(libc_file(c), info);
+	char desc[2 * PATH_MAX];
 	if (err)
-		return tli_error_wrap(err, "reading libc %s", c->libc_path);
+		return tli_error_wrap(err, "reading libc %s", libc_desc(c, desc, sizeof(desc)));
 	c->bias = *lo - info->min_load_vaddr;
 	tli_build_id_hex(info->build_id, info->build_id_len, c->build_id, sizeof(c->build_id));
 	return NULL;
@@ -237,7 +274,8 @@ static struct tli_error *locate_libc(struct tli_target *t, struct tli_gl_ctx *c,
  *    when it is for the same file. */
 static struct tli_error *libc_layout(struct tli_session *s, struct tli_gl_ctx *c, const struct tli_glibc_opts *o)
 {
-	if (cache.layout && !strcmp(cache.path, c->libc_path) && !strcmp(cache.build_id, c->build_id) &&
+	/* the same libc is the same build-id (a path may name another file in a container) */
+	if (cache.layout && c->build_id[0] && !strcmp(cache.build_id, c->build_id) &&
 	    cache.bias == c->bias && cache.no_dwarf == s->opts.no_dwarf) {
 		c->borrowed = true;
 		c->layout = cache.layout;
@@ -246,7 +284,7 @@ static struct tli_error *libc_layout(struct tli_session *s, struct tli_gl_ctx *c
 		c->debug_path = cache.debug_path ? strdup(cache.debug_path) : NULL;
 		return NULL;
 	}
-	return build_layout(c, s->lib_layout, c->libc_path, o, s->opts.no_dwarf);
+	return build_layout(c, s->lib_layout, libc_file(c), s->target->root, o, s->opts.no_dwarf);
 }
 
 /* 3. The GOT slot of `tcache` (file-only): DWARF's TLS offset -> its TPOFF64 relocation, or,
@@ -259,12 +297,12 @@ static struct tli_error *tcache_slot(struct tli_session *s, struct tli_gl_ctx *c
 	if (tli_dwarf_has_dwarf(c->dw)) {
 		uint64_t tls_off = 0;
 		struct tli_error *err = tli_dwarf_tls_offset(c->dw, "tcache", &tls_off);
-		return err ? err : find_tpoff_slot(c->libc_path, tls_off, &c->got_slot);
+		return err ? err : find_tpoff_slot(libc_file(c), tls_off, &c->got_slot);
 	}
 	if (!s->lib_layout || !s->lib_layout->libc_tcache_slot)
 		return tli_error_create(TLI_E_INTERNAL, "no layout finder for libc in this session");
 	struct tli_libc_tls_slot slot;
-	struct tli_error *err = s->lib_layout->libc_tcache_slot(c->libc_path, &slot);
+	struct tli_error *err = s->lib_layout->libc_tcache_slot(libc_file(c), &slot);
 	if (!err && slot.direct) {
 		c->tpoff = slot.tpoff;
 		c->have_tpoff = true;
@@ -291,8 +329,9 @@ static struct tli_error *check_build_id(struct tli_session *s, struct tli_gl_ctx
 		tli_session_warn(s, "cannot check libc's build-id in the target (%s)", e->msg);
 		tli_error_destroy(e);
 	} else if (!memmem(page, sizeof(page), info->build_id, info->build_id_len)) {
+		char desc[2 * PATH_MAX];
 		return tli_error_create(TLI_E_MISMATCH, "%s on disk (build-id %s) is not the libc mapped in "
-					"the target", c->libc_path, c->build_id);
+					"the target", libc_desc(c, desc, sizeof(desc)), c->build_id);
 	}
 	return NULL;
 }
@@ -382,6 +421,7 @@ void tli_gl_ctx_free(struct tli_gl_ctx *c)
 	if (!c->borrowed)
 		tli_layout_destroy(c->layout); /* owns c->dw */
 	free(c->libc_path);
+	free(c->libc_file);
 	free(c->debug_path);
 	free(c->th);
 	free(c);

@@ -11,7 +11,8 @@ struct tli_layout;
 struct tli_dwarf;
 
 struct tli_gl_ctx {
-	char *libc_path;
+	char *libc_path;         /**< libc as the target names it */
+	char *libc_file;         /**< where it is read here (another name in a container), else NULL */
 	char *debug_path;        /**< separate debug file used, NULL if none */
 	char build_id[2 * 64 + 1];
 	uint64_t bias;           /**< load bias of libc */

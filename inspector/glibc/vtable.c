@@ -94,14 +94,17 @@ static struct tli_gl_modsym *module(struct tli_gl_vtables *mc, struct tli_target
 	memset(ms, 0, sizeof(*ms));
 	ms->path = strdup(path);
 	uint64_t lo = UINT64_MAX;
+	const char *file = path;
 	for (size_t i = 0; i < t->nmaps; i++)
-		if (t->maps[i].path && !strcmp(t->maps[i].path, path) && t->maps[i].start - t->maps[i].offset < lo)
+		if (t->maps[i].path && !strcmp(t->maps[i].path, path) && t->maps[i].start - t->maps[i].offset < lo) {
 			lo = t->maps[i].start - t->maps[i].offset;
+			file = tli_mapping_file(&t->maps[i]); /* a container's file, as the target sees it */
+		}
 	struct tli_elfinfo info;
-	struct tli_error *e = tli_elf_read_info(path, &info);
+	struct tli_error *e = tli_elf_read_info(file, &info);
 	if (!e) {
 		ms->bias = lo - info.min_load_vaddr;
-		e = tli_elfsym_open(path, &ms->sym);
+		e = tli_elfsym_open(file, &ms->sym);
 	}
 	tli_error_destroy(e);
 	return ms;

@@ -130,6 +130,10 @@ static void print_target(FILE *f, json_t *tg)
 		tli_text_puts_clean(f, json_string_value(json_object_get(tg, "core")));
 	} else if (json_is_integer(pid)) {
 		fprintf(f, "pid %lld", (long long)json_integer_value(pid));
+		/* in another pid namespace (a container): the pid it sees itself as, too */
+		json_t *nsp = json_object_get(tg, "ns_pid");
+		if (json_is_integer(nsp) && json_integer_value(nsp) != json_integer_value(pid))
+			fprintf(f, " (pid %lld in its namespace)", (long long)json_integer_value(nsp));
 	} else {
 		fputs("target", f);
 	}

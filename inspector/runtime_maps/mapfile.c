@@ -576,9 +576,33 @@ struct tli_error *tli_map_parse(const char *text, size_t len, const char *name, 
 	return NULL;
 }
 
+/* The maps carried inside the executable (make static: scripts/gen-embedded-maps.sh); absent
+ * (a null weak symbol) in the ordinary build, which finds them on disk. */
+struct tli_embedded_map {
+	const char *name; /* "go/1.27" */
+	const char *text;
+	size_t len;
+};
+extern const struct tli_embedded_map tli_embedded_maps[] __attribute__((weak));
+#define EMBEDDED_PREFIX "embedded:"
+
+static const struct tli_embedded_map *embedded(const char *name)
+{
+	for (const struct tli_embedded_map *e = tli_embedded_maps; e && e->name; e++)
+		if (!strcmp(e->name, name))
+			return e;
+	return NULL;
+}
+
 struct tli_error *tli_map_load(const char *path, struct tli_map **ret)
 {
 	*ret = NULL;
+	if (!strncmp(path, EMBEDDED_PREFIX, strlen(EMBEDDED_PREFIX))) {
+		const struct tli_embedded_map *e = embedded(path + strlen(EMBEDDED_PREFIX));
+		if (!e)
+			return tli_error_create(TLI_E_NO_INFO, "no runtime map %s in this executable", path);
+		return tli_map_parse(e->text, e->len, path, ret);
+	}
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return tli_error_errno(errno == ENOENT ? TLI_E_NO_INFO : TLI_E_NO_TARGET, errno,
@@ -727,5 +751,12 @@ bool tli_maps_path(const char *kind, const char *key, char *buf, size_t cap)
 	}
 	if (!buf[0])
 		snprintf(buf, cap, "runtime-maps/%s/%s.map", kind, key);
+	/* none on disk: the copy inside a static build (never when TLI_RUNTIME_MAPS says where) */
+	char name[128];
+	snprintf(name, sizeof(name), "%.60s/%.60s", kind, key);
+	if (!found && !(env && *env) && embedded(name)) {
+		snprintf(buf, cap, EMBEDDED_PREFIX "%s", name);
+		found = true;
+	}
 	return found;
 }

@@ -7,8 +7,10 @@
  * to answer the same few hundred layout queries as last time. With the cache on, the
  * answers of a run (found or not, see tli_layout_save_answers) are written to
  * $TLINSPECT_CACHE_DIR, else $XDG_CACHE_HOME/tlinspect, else ~/.cache/tlinspect, in a file
- * named after a stamp of the executable (path, device, inode, size, mtime) and of the
- * tlinspect binary itself; the next run with the same stamp loads them first and opens
+ * named after a stamp of the executable (its build-id, GNU's or else Go's, and size; only
+ * without either, device, inode, size and mtime) and of the tlinspect binary itself. Never
+ * its path: in a container the executable is read as /proc/PID/exe, and the same path on
+ * two hosts or in two images is routinely two different programs; the next run with the same stamp loads them first and opens
  * DWARF only if a query is not among them. Same binary, same tool: same answers.
  * Failures to read or write the cache are silent (it is only a cache). The cache is used
  * only through a trusted directory chain (trusted_dir below), read and written relative to
@@ -19,7 +21,9 @@
 
 #include "core/hash.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <gelf.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -51,22 +55,67 @@ static bool cache_dir(char *buf, size_t cap)
 	return false;
 }
 
+/* The executable's identity: "build-id gnu:HEX" or "build-id go:HEX" (the first note
+ * found), else its inode stamp "inode DEV:INO SIZE MTIME". The fd is the one stat'd. */
+static bool exe_identity(const char *exe, char *buf, size_t cap)
+{
+	int fd = open(exe, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat se;
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &se) || !S_ISREG(se.st_mode)) {
+		close(fd);
+		return false;
+	}
+	int k = snprintf(buf, cap, "inode %llu:%llu %lld %lld.%09ld", (unsigned long long)se.st_dev,
+			 (unsigned long long)se.st_ino, (long long)se.st_size, (long long)se.st_mtim.tv_sec,
+			 se.st_mtim.tv_nsec);
+	elf_version(EV_CURRENT);
+	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	Elf_Scn *scn = NULL;
+	bool found = false;
+	while (e && !found && (scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE || !(d = elf_getdata(scn, NULL)))
+			continue;
+		GElf_Nhdr nh;
+		size_t off = 0, noff, doff;
+		while (!found && (off = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
+			const char *name = (const char *)d->d_buf + noff;
+			bool gnu = nh.n_namesz == 4 && !memcmp(name, "GNU", 4) && nh.n_type == NT_GNU_BUILD_ID;
+			bool go = nh.n_namesz == 3 && !memcmp(name, "Go", 3) && nh.n_type == 4;
+			if ((!gnu && !go) || !nh.n_descsz || nh.n_descsz > 256)
+				continue;
+			k = snprintf(buf, cap, "build-id %s:", gnu ? "gnu" : "go");
+			const unsigned char *p = (const unsigned char *)d->d_buf + doff;
+			for (size_t i = 0; i < nh.n_descsz && k > 0 && (size_t)k + 3 < cap; i++)
+				k += snprintf(buf + k, cap - (size_t)k, "%02x", p[i]);
+			if (k > 0 && (size_t)k + 24 < cap)
+				snprintf(buf + k, cap - (size_t)k, " size %lld", (long long)se.st_size);
+			found = true;
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return k > 0 && (size_t)k < cap;
+}
+
 /* stamp + path for exe; false if the cache cannot be used */
 static bool stamp_of(const char *exe, char **stamp, char **path)
 {
-	struct stat se, st;
-	char self[PATH_MAX], dir[PATH_MAX];
+	struct stat st;
+	char self[PATH_MAX], dir[PATH_MAX], id[700];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0 || stat(exe, &se) || !cache_dir(dir, sizeof(dir)))
+	if (n <= 0 || !exe_identity(exe, id, sizeof(id)) || !cache_dir(dir, sizeof(dir)))
 		return false;
 	self[n] = 0;
 	if (stat(self, &st))
 		return false;
 	char *sp = NULL;
 	const char *maps = getenv("TLI_RUNTIME_MAPS");
-	if (asprintf(&sp, "exe %s %llu:%llu %lld %lld.%09ld tool %lld %lld.%09ld maps %s", exe,
-		     (unsigned long long)se.st_dev, (unsigned long long)se.st_ino, (long long)se.st_size,
-		     (long long)se.st_mtim.tv_sec, se.st_mtim.tv_nsec, (long long)st.st_size,
+	if (asprintf(&sp, "exe %s tool %lld %lld.%09ld maps %s", id, (long long)st.st_size,
 		     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, maps ? maps : "-") < 0)
 		return false;
 	if (strchr(sp, '\n')) {

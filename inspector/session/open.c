@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,15 @@ static struct tli_error *add_dwarf(struct tli_session *s, const char *exe, bool 
 	struct tli_dwarf_opts dopts = { .no_dwarf = s->opts.no_dwarf };
 	if (cached)
 		return tli_dwarf_add_lazy_to_layout(exe, &dopts, s->layout);
+	/* a target in a container: debug files inside its root first, then the host's (each
+	 * taken only if its build-id is the executable's) */
+	char troot[PATH_MAX + 16];
+	const char *dirs[2] = { troot, "/usr/lib/debug" };
+	if (s->target && s->target->root &&
+	    (size_t)snprintf(troot, sizeof(troot), "%s/usr/lib/debug", s->target->root) < sizeof(troot)) {
+		dopts.debug_dirs = dirs;
+		dopts.n_debug_dirs = 2;
+	}
 	struct tli_dwarf *dw = NULL;
 	struct tli_error *err = tli_dwarf_open(exe, &dopts, &dw);
 	if (tli_error_catch(&err, TLI_E_NO_INFO))
@@ -153,6 +163,8 @@ struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_
 		err = tli_live_open(o->pid, &lo, &s->target);
 		if (!err && o->exe) {
 			free(s->target->exe_path);
+			free(s->target->exe_name);
+			s->target->exe_name = NULL;
 			s->target->exe_path = strdup(o->exe);
 		}
 		if (!err)

@@ -18,7 +18,8 @@
 #define MAX_MODS 512
 
 struct mod {
-	char *path;
+	char *path;                 /* as the target names it */
+	char *file;                 /* where it is opened here (a container's file), NULL = path */
 	uint64_t bias;
 	uint64_t lo, hi;            /* addresses its mappings cover */
 	struct tli_elfsym *syms;    /* NULL until tried (or none) */
@@ -53,6 +54,11 @@ static struct mod *find_mod(struct tli_shsyms *y, const char *path)
 	return NULL;
 }
 
+static const char *mod_file(const struct mod *m)
+{
+	return m->file ? m->file : m->path;
+}
+
 static struct mod *add_mod(struct tli_shsyms *y, const char *path)
 {
 	if (y->n >= MAX_MODS)
@@ -80,7 +86,13 @@ struct tli_shsyms *tli_shsyms_new(struct tli_session *s, bool no_dwarf)
 	struct tli_target *t = s ? s->target : NULL;
 	const char *exe = t && t->exe_path ? t->exe_path : s ? s->exe_path_pre : NULL;
 	if (exe) {
-		struct mod *m = add_mod(y, exe);
+		/* named as the target names it, so that its mappings join it; read from exe_path */
+		struct mod *m = add_mod(y, t && t->exe_name ? t->exe_name : exe);
+		if (m && t && t->exe_name && !(m->file = strdup(exe))) {
+			free(m->path);
+			y->n--;
+			m = NULL;
+		}
 		if (m) {
 			m->is_exe = true;
 			m->bias = s->exe_bias;
@@ -95,6 +107,8 @@ struct tli_shsyms *tli_shsyms_new(struct tli_session *s, bool no_dwarf)
 		struct mod *m = find_mod(y, mp->path);
 		if (!m && !(m = add_mod(y, mp->path)))
 			continue;
+		if (mp->file && !m->file && !m->is_exe)
+			m->file = strdup(mp->file); /* NULL on failure: the path, whose build-id decides */
 		if (mp->start < m->lo)
 			m->lo = mp->start;
 		if (mp->end > m->hi)
@@ -110,7 +124,7 @@ struct tli_shsyms *tli_shsyms_new(struct tli_session *s, bool no_dwarf)
 		if (m->is_exe || !base[k])
 			continue;
 		struct tli_elfinfo info;
-		if (tli_error_drop(tli_elf_read_info(m->path, &info))) {
+		if (tli_error_drop(tli_elf_read_info(mod_file(m), &info))) {
 			m->tried = true; /* not readable here: no symbols */
 			continue;
 		}
@@ -126,6 +140,7 @@ void tli_shsyms_free(struct tli_shsyms *y)
 		return;
 	for (size_t i = 0; i < y->n; i++) {
 		free(y->m[i].path);
+		free(y->m[i].file);
 		tli_elfsym_close(y->m[i].syms);
 	}
 	free(y->m);
@@ -142,7 +157,7 @@ static void open_libc(struct tli_shsyms *y, struct mod *m)
 	if (y->libc_tried || !y->s || !y->s->lib_layout || !y->s->lib_layout->libc_layout)
 		return;
 	y->libc_tried = true;
-	struct tli_lib_layout_req req = { .path = m->path, .bias = m->bias, .no_dwarf = y->no_dwarf };
+	struct tli_lib_layout_req req = { .path = mod_file(m), .bias = m->bias, .no_dwarf = y->no_dwarf };
 	if (tli_error_drop(y->s->lib_layout->libc_layout(&req, &y->libc)))
 		memset(&y->libc, 0, sizeof(y->libc));
 }
@@ -167,7 +182,7 @@ static struct tli_elfsym *mod_syms(struct tli_shsyms *y, struct mod *m)
 		if (y->libc.debug_path && !tli_error_drop(tli_elfsym_open(y->libc.debug_path, &m->syms)))
 			return m->syms;
 	}
-	if (tli_error_drop(tli_elfsym_open(m->path, &m->syms)))
+	if (tli_error_drop(tli_elfsym_open(mod_file(m), &m->syms)))
 		m->syms = NULL;
 	return m->syms;
 }
@@ -248,7 +263,7 @@ static struct tli_dwarf *exe_dwarf(struct tli_shsyms *y, struct tli_error **err)
 	*err = NULL;
 	if (!y->exe_dw_tried) {
 		y->exe_dw_tried = true;
-		const char *exe = y->n && y->m[0].is_exe ? y->m[0].path : NULL;
+		const char *exe = y->n && y->m[0].is_exe ? mod_file(&y->m[0]) : NULL;
 		if (!exe) {
 			*err = tli_error_create(TLI_E_NO_INFO, "ptype: the executable is unknown");
 			return NULL;

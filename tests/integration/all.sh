@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go goheap gotypes goleak leak100k pools stripped chans userloc screen notachan glibc maps cores crafted cache stop attach install nomem pause pprof overtime tutorial faces}"
+SUITES="${SUITES:-go goheap gotypes goleak leak100k pools stripped chans userloc screen notachan glibc maps cores crafted cache stop attach install nomem pause pprof overtime tutorial faces containers}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -78,6 +78,9 @@ for s in $SUITES; do
 	crafted) run_suite crafted bash tests/integration/crafted.sh ;;
 	# the layout cache is never written or read through planted symlinks or others' directories
 	cache) run_suite cache bash tests/integration/cache.sh ;;
+	# targets in containers (unshare + pivot_root): glibc 2.41 C and a Go program at a path the
+	# host has as another program, from the host and from a sidecar sharing the pid namespace
+	containers) run_suite containers bash tests/integration/containers.sh ;;
 	# a target that cannot be stopped in time: exit 10 everywhere, the target left running
 	stop) run_suite stop bash tests/integration/stop.sh ;;
 	# every thread captured, or exit 4 naming the thread another tracer holds
