@@ -233,13 +233,42 @@ void tli_live_read_auxv(struct tli_target *t)
 	free(buf);
 }
 
+/* A kernel thread (PF_KTHREAD in the flags, field 9 of /proc/PID/stat) has no executable and
+ * no user memory: say so rather than "pass --exe". */
+static bool is_kernel_thread(int pid, char *comm, size_t commsz)
+{
+	char path[64], *buf = NULL;
+	size_t len = 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (tli_live_read_proc_file(path, &buf, &len))
+		return false;
+	bool kthread = false;
+	char *open_p = memchr(buf, '(', len), *close_p = buf + len;
+	while (close_p > buf && close_p[-1] != ')')
+		close_p--;
+	if (open_p && close_p > open_p + 1) {
+		snprintf(comm, commsz, "%.*s", (int)(close_p - 1 - open_p - 1), open_p + 1);
+		unsigned long flags = 0;
+		/* after ") ": state ppid pgrp session tty_nr tpgid flags */
+		if (sscanf(close_p, " %*c %*d %*d %*d %*d %*d %lu", &flags) == 1)
+			kthread = (flags & 0x00200000ul) != 0; /* PF_KTHREAD */
+	}
+	free(buf);
+	return kthread;
+}
+
 struct tli_error *tli_live_read_exe(struct tli_target *t)
 {
 	char link[64], target[PATH_MAX + 1];
 	snprintf(link, sizeof(link), "/proc/%d/exe", t->pid);
 	ssize_t k = readlink(link, target, PATH_MAX);
-	if (k <= 0)
-		return NULL; /* kernel thread or no permission: unknown */
+	if (k <= 0) {
+		char comm[64] = "";
+		if (errno == ENOENT && is_kernel_thread(t->pid, comm, sizeof(comm)))
+			return tli_error_create(TLI_E_NOT_GO, "process %d (%s) is a kernel thread: it has no "
+						"program or user memory to inspect", t->pid, comm);
+		return NULL; /* no permission: unknown */
+	}
 	target[k] = 0;
 	static const char deleted[] = " (deleted)";
 	size_t dl = sizeof(deleted) - 1;

@@ -355,9 +355,12 @@ static struct tli_error *parse_addr(const char *s, uint64_t *ret)
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 0);
-	if (!*s || *end || errno || v == 0)
+	if (!*s || *end || errno)
 		return tli_error_create(TLI_E_USAGE, "invalid address '%s': expected a number such as "
 					"0x55d0c0a012a0", s);
+	if (v == 0)
+		return tli_error_create(TLI_E_USAGE, "invalid address '%s': that is the null address; give the "
+					"address of the object, such as 0x55d0c0a012a0", s);
 	*ret = v;
 	return NULL;
 }
