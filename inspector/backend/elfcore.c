@@ -95,17 +95,20 @@ static struct tli_error *check_header(const struct core *c, const char *name, El
 	return NULL;
 }
 
-/* One PT_NOTE, parsed as far as the file holds it. */
+/* One PT_NOTE. A note segment cut by the end of the file is fatal: past the cut are the
+ * threads and their registers, the auxiliary vector and the file mappings (gdb's gcore writes
+ * the notes last, so any cut loses them), and an answer without them (no threads, statuses
+ * as numbers, "statically linked") would look like a real one. */
 static struct tli_error *read_note_segment(struct note_ctx *nc, const Elf64_Phdr *ph)
 {
 	const struct core *c = nc->c;
 	uint64_t len = ph->p_filesz;
 	if (!in_file(c, ph->p_offset, len)) {
-		uint64_t have = ph->p_offset < c->size ? c->size - ph->p_offset : 0;
-		tli_target_warn(nc->t, "core truncated: PT_NOTE at offset 0x%" PRIx64 " needs bytes up to "
-				"offset %" PRIu64 ", %s has %zu; notes past the cut are lost",
-				(uint64_t)ph->p_offset, sat_add(ph->p_offset, len), nc->name, c->size);
-		len = have;
+		return tli_error_create(TLI_E_BAD_FORMAT, "core %s is truncated at %zu bytes: its "
+						       "PT_NOTE at offset 0x%" PRIx64 " needs bytes up to offset "
+						       "%" PRIu64 " (threads, registers and file mappings are "
+						       "past the cut)", nc->name, c->size,
+						       (uint64_t)ph->p_offset, sat_add(ph->p_offset, len));
 	}
 	return len ? tli_elfcore_parse_notes(nc, ph->p_offset, len) : NULL;
 }

@@ -14,6 +14,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,16 +129,33 @@ static bool live_has_tid(const struct live *L, int tid)
 	return false;
 }
 
+/* The process is traced by tp: another tlinspect (busy for a moment: retry) or a debugger
+ * (which holds it: --no-stop reads it as that debugger keeps it). Comparing the tracer's
+ * executable with ours tells the two apart. */
+static struct tli_error *traced_error(int pid, int tid, int tp)
+{
+	char a[64], b[PATH_MAX + 1] = "", c[PATH_MAX + 1] = "";
+	snprintf(a, sizeof(a), "/proc/%d/exe", tp);
+	ssize_t n = readlink(a, b, PATH_MAX), m = readlink("/proc/self/exe", c, PATH_MAX);
+	if (n > 0 && m > 0 && n == m && !memcmp(b, c, (size_t)n))
+		return tli_error_create(TLI_E_PERM, "process %d is busy: another tlinspect (pid %d) is "
+					"inspecting it; retry in a moment", pid, tp);
+	if (tid != pid)
+		return tli_error_create(TLI_E_PERM, "cannot stop process %d: already traced: its thread %d is "
+					"traced by pid %d (a debugger); use --no-stop to read it while that "
+					"debugger holds it stopped", pid, tid, tp);
+	return tli_error_create(TLI_E_PERM, "cannot stop process %d: already traced by pid %d (TracerPid): "
+				"a debugger holds it; use --no-stop to read it while that debugger keeps it "
+				"stopped", pid, tp);
+}
+
 static struct tli_error *perm_error(int pid, int tid, int e)
 {
 	char st[96];
 	snprintf(st, sizeof(st), "/proc/%d/task/%d/status", pid, tid);
 	int tp = tli_live_tracer_pid(st);
 	if (tp > 0 && tp != getpid())
-		return tli_error_create(TLI_E_PERM,
-					"cannot stop process %d: already traced by pid %d (TracerPid); "
-					"use --no-stop to read it while the other tracer holds it",
-					pid, tp);
+		return traced_error(pid, tid, tp);
 	return tli_error_errno(TLI_E_PERM, e,
 			       "ptrace(PTRACE_SEIZE) of process %d (thread %d) was refused; check %s and that "
 			       "the target runs as your user and is dumpable",
@@ -202,11 +220,7 @@ static int seize_one(struct live *L, int pid, int tid, struct tli_error **err)
 		} else if (e == EPERM || e == EACCES) {
 			int tp = tid != pid ? thread_tracer(pid, tid) : 0;
 			if (tp > 0 && tp != getpid())
-				*err = tli_error_create(TLI_E_PERM,
-							"cannot stop process %d: its thread %d is traced by pid %d "
-							"(another debugger, or another tlinspect finishing); retry, or "
-							"use --no-stop to read it while the other tracer holds it",
-							pid, tid, tp);
+				*err = traced_error(pid, tid, tp);
 			else
 				*err = perm_error(pid, tid, e);
 		} else {
@@ -599,10 +613,7 @@ struct tli_error *tli_live_open(int pid, const struct tli_live_opts *opts, struc
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	int tp = tli_live_tracer_pid(path);
 	if (tp > 0 && tp != getpid()) {
-		err = tli_error_create(TLI_E_PERM,
-				       "cannot stop process %d: already traced by pid %d (TracerPid); "
-				       "use --no-stop to read it while the other tracer holds it",
-				       pid, tp);
+		err = traced_error(pid, pid, tp);
 		goto fail;
 	}
 	L->timeout_ms = o.timeout_ms;

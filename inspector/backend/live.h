@@ -51,4 +51,14 @@ size_t tli_live_reap_pending(void);
  */
 void tli_live_release_all(void);
 
+/**
+ * `--exe FILE` given for a live target: FILE must be an x86-64 ELF file whose build-ids match
+ * those of the executable the process runs (/proc/PID/exe), else TLI_E_MISMATCH naming both
+ * (a foreign-architecture FILE is named as such). Nothing to compare with (no build-id, no
+ * access to /proc/PID/exe): accepted.
+ */
+struct tli_error *tli_live_check_exe(const struct tli_target *t, const char *exe);
+/** "x86-64", "arm64 (aarch64)", ... for an ELF e_machine; NULL if unknown. */
+const char *tli_elf_machine_name(unsigned machine);
+
 #endif

@@ -53,6 +53,8 @@ void tli_live_read_auxv(struct tli_target *t);
 /** t->exe_path from /proc/PID/exe: its path here if that is the same inode, else the link
  *  itself (then t->exe_name = the target's path); NULL if unknown. */
 struct tli_error *tli_live_read_exe(struct tli_target *t);
+/** pid is a kernel thread (PF_KTHREAD); its name into comm (live_proc.c) */
+bool tli_live_is_kernel_thread(int pid, char *comm, size_t commsz);
 /** t->root ("/proc/PID/root" when the target's root is not ours) and t->ns_pid (NSpid). */
 void tli_live_read_ns(struct tli_target *t);
 /** m->file for mapping m (being appended to t->maps) whose file is (major:minor, inode) per

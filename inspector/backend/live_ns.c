@@ -14,6 +14,7 @@
  */
 #include "live_int.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,8 +104,13 @@ struct tli_error *tli_live_read_exe(struct tli_target *t)
 	char link[64], target[PATH_MAX + 1];
 	snprintf(link, sizeof(link), "/proc/%d/exe", t->pid);
 	ssize_t k = readlink(link, target, PATH_MAX);
-	if (k <= 0)
-		return NULL; /* kernel thread or no permission: unknown */
+	if (k <= 0) {
+		char comm[64] = "";
+		if (errno == ENOENT && tli_live_is_kernel_thread(t->pid, comm, sizeof(comm)))
+			return tli_error_create(TLI_E_NOT_GO, "process %d (%s) is a kernel thread: it has no "
+						"program or user memory to inspect", t->pid, comm);
+		return NULL; /* no permission: unknown */
+	}
 	target[k] = 0;
 	/* the path is the target's; here it may be another file, or none (deleted, replaced by
 	 * a deployment, in another mount namespace): then the link itself, that very inode */

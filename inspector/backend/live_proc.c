@@ -230,6 +230,30 @@ void tli_live_read_auxv(struct tli_target *t)
 	free(buf);
 }
 
+/* A kernel thread (PF_KTHREAD in the flags, field 9 of /proc/PID/stat) has no executable and
+ * no user memory: say so rather than "pass --exe". */
+bool tli_live_is_kernel_thread(int pid, char *comm, size_t commsz)
+{
+	char path[64], *buf = NULL;
+	size_t len = 0;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (tli_live_read_proc_file(path, &buf, &len))
+		return false;
+	bool kthread = false;
+	char *open_p = memchr(buf, '(', len), *close_p = buf + len;
+	while (close_p > buf && close_p[-1] != ')')
+		close_p--;
+	if (open_p && close_p > open_p + 1) {
+		snprintf(comm, commsz, "%.*s", (int)(close_p - 1 - open_p - 1), open_p + 1);
+		unsigned long flags = 0;
+		/* after ") ": state ppid pgrp session tty_nr tpgid flags */
+		if (sscanf(close_p, " %*c %*d %*d %*d %*d %*d %lu", &flags) == 1)
+			kthread = (flags & 0x00200000ul) != 0; /* PF_KTHREAD */
+	}
+	free(buf);
+	return kthread;
+}
+
 const char *tli_live_perm_checks(void)
 {
 	return access("/proc/sys/kernel/yama/ptrace_scope", F_OK) == 0

@@ -355,9 +355,11 @@ static struct tli_error *parse_addr(const char *s, uint64_t *ret)
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 0);
-	if (!*s || *end || errno || v == 0)
+	if (!*s || *end || errno)
 		return tli_error_create(TLI_E_USAGE, "invalid address '%s': expected a number such as "
 					"0x55d0c0a012a0", s);
+	if (v == 0) /* strtoull read it: a number, but no object is there */
+		return tli_error_create(TLI_E_USAGE, "invalid address '%s': the null address", s);
 	*ret = v;
 	return NULL;
 }
@@ -756,6 +758,8 @@ const struct tli_command tli_commands[] = {
 		.options = NULL,
 		.min_args = 0, .max_args = 0,
 	},
+	{ .name = "secrets", .args = "", .needs_target = TLI_TARGET_REQUIRED, .fn = tli_cmd_secrets, .text =
+	  &tli_print_secrets, .options = tli_secrets_options, .summary = tli_secrets_summary, .help = tli_secrets_help },
 	{
 		.name = "pools",
 		.args = "",

@@ -13,7 +13,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 
-#ifdef __GLIBC__
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) /* ASan brings its own malloc */
 /*
  * Out of memory ends the run at once. Every allocation of the process - ours, libdw's,
  * libelf's, jansson's, capstone's, libc's own - goes through the functions below (ELF

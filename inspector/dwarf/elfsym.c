@@ -44,6 +44,8 @@ static struct tli_error *open_elf(const char *path, int *fdp, Elf **elfp)
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return tli_error_create(TLI_E_INTERNAL, "libelf: version mismatch");
 	int fd = tli_open_regular(path);
+	if (fd < 0 && errno == EINVAL) /* tli_open_regular's answer for a FIFO, device, directory */
+		return tli_error_create(TLI_E_BAD_FORMAT, "cannot open %s: not a regular file", path);
 	if (fd < 0)
 		return tli_error_errno(errno == EACCES ? TLI_E_PERM : TLI_E_NO_TARGET, errno,
 				       "cannot open %s", path);

@@ -167,7 +167,8 @@ struct tli_error *tli_explain_chan(struct tli_session *s, const char *arg, json_
 	json_t *lj = read_lock(s, addr, &lockv);
 	struct tli_go_rt *rt = NULL;
 	struct tli_go_chans *c = NULL;
-	struct tli_go_chans_opts co = { .values = true, .queues = true, .buffers = true };
+	/* strings redacted as `chan` does (one redaction policy, issue 15) */
+	struct tli_go_chans_opts co = { .values = false, .queues = true, .buffers = true };
 	if ((err = tli_go_chans_run(s, &addr, 1, &co, &rt, &c))) {
 		json_decref(lj);
 		return err;

@@ -135,13 +135,21 @@ static void chunk_fields(struct tli_layout *l, const struct tli_gl_heap *h, cons
 	const char *fdm, *bkm;
 	char fdd[160] = "", bkd[160] = "";
 	fd_bk_meaning(h, L, k, w->fd, &fdm, &bkm, fdd, bkd, sizeof(fdd));
-	tli_ex_field_add(l, T, "fd", w->ok_fd ? tli_ex_hex(w->fd) : NULL, fdd, fdm, fields);
-	tli_ex_field_add(l, T, "bk", w->ok_bk ? tli_ex_hex(w->bk) : NULL, bkd, bkm, fields);
+	/* One redaction policy (issue 15): words that are the program's bytes (user data, or stale
+	 * data in unused words) are not printed; the malloc's own links are. */
+	bool binned = k->kind == GLK_UNSORTED || k->kind == GLK_SMALL || k->kind == GLK_LARGE;
+	bool fd_ours = binned || k->kind == GLK_TCACHE || k->kind == GLK_FAST;
+	bool bk_ours = binned || k->kind == GLK_TCACHE;
+	static const char hidden[] = "not shown: the program's bytes";
+	tli_ex_field_add(l, T, "fd", w->ok_fd && fd_ours ? tli_ex_hex(w->fd) : NULL, fd_ours ? fdd : hidden, fdm,
+			 fields);
+	tli_ex_field_add(l, T, "bk", w->ok_bk && bk_ours ? tli_ex_hex(w->bk) : NULL, bk_ours ? bkd : hidden, bkm,
+			 fields);
 	if (w->has_n) {
 		bool lg = k->kind == GLK_LARGE;
-		tli_ex_field_add(l, T, "fd_nextsize", w->ok_n ? tli_ex_hex(w->fdn) : NULL, lg ? "" : "unused",
+		tli_ex_field_add(l, T, "fd_nextsize", w->ok_n && lg ? tli_ex_hex(w->fdn) : NULL, lg ? "" : hidden,
 				 "large bins only: next chunk of a different (smaller) size", fields);
-		tli_ex_field_add(l, T, "bk_nextsize", w->ok_n ? tli_ex_hex(w->bkn) : NULL, lg ? "" : "unused",
+		tli_ex_field_add(l, T, "bk_nextsize", w->ok_n && lg ? tli_ex_hex(w->bkn) : NULL, lg ? "" : hidden,
 				 "large bins only: previous chunk of a different size", fields);
 	}
 }

@@ -515,6 +515,12 @@ struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_le
 	return NULL;
 }
 
+struct tli_error *tli_go_leaks_mark(struct tli_go_waitfor *w, struct tli_goheap_marker *m, bool *reach_ok)
+{
+	int iters = 0;
+	return reachability(w, m, &iters, reach_ok);
+}
+
 struct tli_error *tli_go_leaks_classify(struct tli_go_waitfor *w, bool *reach_ok)
 {
 	struct tli_goheap_marker m = { 0 };

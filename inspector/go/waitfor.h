@@ -97,6 +97,9 @@ void tli_go_waitfor_free(struct tli_go_waitfor *w);
  * objects nothing runnable reaches. *reach_ok: reachability could be judged.
  */
 struct tli_error *tli_go_leaks_classify(struct tli_go_waitfor *w, bool *reach_ok);
+/** (leaks.c) Mark the Go heap from every root as `leaks` does (after tli_go_waitfor_analyze):
+ *  m then tells reachable objects from unreachable ones (free it with tli_goheap_marker_free). */
+struct tli_error *tli_go_leaks_mark(struct tli_go_waitfor *w, struct tli_goheap_marker *m, bool *reach_ok);
 
 /** The goroutine object with this id in a gmap (tli_go_gmap), borrowed, or NULL. */
 json_t *tli_go_gmap_get(json_t *gmap, int64_t id);

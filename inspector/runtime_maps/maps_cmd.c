@@ -383,8 +383,31 @@ static bool is_libc_file(const char *path)
 	return !e;
 }
 
+/* The maps are linux/amd64 layouts: a binary for another machine (e_machine) is refused, not
+ * labelled amd64. */
+static struct tli_error *check_amd64(const char *binary)
+{
+	unsigned char h[20];
+	int fd = open(binary, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return tli_error_create(TLI_E_NO_TARGET, "%s: %s", binary, strerror(errno));
+	ssize_t n = pread(fd, h, sizeof(h), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(h) || memcmp(h, "\177ELF", 4))
+		return tli_error_create(TLI_E_BAD_FORMAT, "%s is not an ELF file", binary);
+	unsigned m = h[5] == 2 ? (unsigned)(h[18] << 8 | h[19]) : (unsigned)(h[18] | h[19] << 8);
+	if (m != 62 /* EM_X86_64 */)
+		return tli_error_create(TLI_E_UNSUPPORTED, "%s is not an x86-64 binary (ELF machine %u%s); the "
+					"runtime maps describe linux/amd64 only", binary, m,
+					m == 183 ? ", arm64" : "");
+	return NULL;
+}
+
 struct tli_error *tli_maps_gen(const char *binary, FILE *out)
 {
+	struct tli_error *cerr = check_amd64(binary);
+	if (cerr)
+		return cerr;
 	if (is_libc_file(binary))
 		return tli_maps_gen_glibc(binary, NULL, 0, out);
 	struct tli_gobin *gb = NULL;

@@ -161,6 +161,8 @@ struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_
 		struct tli_live_opts lo = { .no_stop = o->no_stop, .timeout_ms = o->timeout_ms,
 					    .defer_stop = true, .regs = o->regs, .nregs = o->nregs };
 		err = tli_live_open(o->pid, &lo, &s->target);
+		if (!err && o->exe)
+			err = tli_live_check_exe(s->target, o->exe);
 		if (!err && o->exe) {
 			free(s->target->exe_path);
 			free(s->target->exe_name);

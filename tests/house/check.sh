@@ -24,6 +24,7 @@ declare -A LAYERS=(
 	[session]="core backend dwarf go glibc runtime_maps session"
 	[explain]="core dwarf go glibc session explain"
 	[overtime]="core dwarf go glibc session overtime"
+	[secrets]="core dwarf go glibc session secrets"
 	[cli]="*"
 	[shell]="*"
 )

@@ -699,6 +699,9 @@ static void test_live_already_traced(void **state)
 		close(p[0]);
 		char ok = ptrace(PTRACE_SEIZE, pid, 0L, 0L) == 0 ? 'y' : 'n';
 		write_all(p[1], &ok, 1);
+		/* a debugger, not another tlinspect: another executable (the tracer stays the tracer
+		 * across exec), else the engine says "busy, retry" */
+		execl("/bin/sleep", "sleep", "1000", (char *)NULL);
 		for (;;)
 			pause();
 	}
@@ -708,6 +711,14 @@ static void test_live_already_traced(void **state)
 	read_all(p[0], &ok, 1);
 	close(p[0]);
 	assert_int_equal(ok, 'y');
+	char exe[64], lnk[64];
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", tracer);
+	for (int i = 0; i < 200; i++) { /* until the exec happened */
+		ssize_t n = readlink(exe, lnk, sizeof(lnk) - 1);
+		if (n > 0 && (lnk[n] = 0, strstr(lnk, "sleep")))
+			break;
+		usleep(5000);
+	}
 	struct tli_target *t = NULL;
 	struct tli_error *e = tli_live_open(pid, NULL, &t);
 	assert_non_null(e);

@@ -1,0 +1,3 @@
+module tlinspect.test/secrets
+
+go 1.19
