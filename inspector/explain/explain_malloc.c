@@ -120,12 +120,13 @@ static void chunk_fields(struct tli_layout *l, const struct tli_gl_heap *h, cons
 	char d[256];
 	if (w->raw & TLI_GL_IS_MMAPPED)
 		snprintf(d, sizeof(d), "mmapped: padding before the chunk in its mapping");
-	else if (w->raw & TLI_GL_PREV_INUSE)
-		snprintf(d, sizeof(d), "unused: P is set");
+	else if (w->raw & TLI_GL_PREV_INUSE) /* then it is the previous chunk's last user bytes */
+		snprintf(d, sizeof(d), "unused: P is set; not shown: the previous chunk's bytes");
 	else
 		snprintf(d, sizeof(d), "prev chunk free at 0x%" PRIx64, k->addr - w->prev_size);
-	tli_ex_field_add(l, T, "mchunk_prev_size", w->ok_ps ? tli_ex_hex(w->prev_size) : NULL, w->ok_ps ? d : NULL,
-			 "size of the previous chunk, valid only while that chunk is free", fields);
+	bool ps_ours = !(w->raw & TLI_GL_PREV_INUSE) || (w->raw & TLI_GL_IS_MMAPPED);
+	tli_ex_field_add(l, T, "mchunk_prev_size", w->ok_ps && ps_ours ? tli_ex_hex(w->prev_size) : NULL,
+			 w->ok_ps ? d : NULL, "size of the previous chunk, valid only while that chunk is free", fields);
 	snprintf(d, sizeof(d), "0x%" PRIx64 "%s%s%s", tli_gl_chunksize(w->raw),
 		 w->raw & TLI_GL_PREV_INUSE ? " | P" : "", w->raw & TLI_GL_IS_MMAPPED ? " | M" : "",
 		 w->raw & TLI_GL_NON_MAIN ? " | A" : "");
