@@ -399,7 +399,8 @@ static void mark_registers(struct tli_go_census *c, const struct tli_goheap_root
 		const struct tli_regs *rg = &t->threads[i].regs;
 		bool on = false;   /* only threads running goroutine code, as heap_mark.c */
 		for (size_t g = 0; g < r->nstacks && !on; g++)
-			on = r->stacks[g].hi && rg->rsp >= r->stacks[g].lo - 4096 && rg->rsp < r->stacks[g].hi;
+			on = r->stacks[g].hi && r->stacks[g].running && rg->rsp >= r->stacks[g].lo - 4096 &&
+			     rg->rsp < r->stacks[g].hi;
 		if (!t->threads[i].regs_valid || !on)
 			continue;
 		const uint64_t v[] = { rg->rax, rg->rbx, rg->rcx, rg->rdx, rg->rsi, rg->rdi, rg->rbp, rg->rsp,

@@ -223,6 +223,9 @@ struct tli_goheap_range {
 	uint8_t *mem;     /**< hi - lo bytes, NULL if not captured */
 	uint8_t *mask;    /**< data/bss: the runtime's pointer mask (moduledata.gcdatamask/gcbssmask,
 			   *   one bit per word from lo), NULL: scanned word by word */
+	bool running;     /**< stacks: the goroutine runs on a thread, stopped at no safe point: that
+			   *   thread's registers are roots (not for one parked or in a system call,
+			   *   whose registers hold nothing the runtime would scan) */
 };
 
 enum { TLI_GOHEAP_DATA, TLI_GOHEAP_BSS };

@@ -193,7 +193,7 @@ void tli_goheap_mark_stack(struct tli_goheap_marker *m, const struct tli_goheap_
 static bool on_goroutine_stack(const struct tli_goheap_roots *r, uint64_t rsp)
 {
 	for (size_t g = 0; g < r->nstacks; g++)
-		if (r->stacks[g].hi && rsp >= r->stacks[g].lo - 4096 && rsp < r->stacks[g].hi)
+		if (r->stacks[g].hi && r->stacks[g].running && rsp >= r->stacks[g].lo - 4096 && rsp < r->stacks[g].hi)
 			return true;
 	return false;
 }

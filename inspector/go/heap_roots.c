@@ -91,6 +91,7 @@ static struct tli_error *add_stacks(struct tli_go_rt *rt, struct tli_goheap_root
 		struct tli_goheap_range *st = &r->stacks[i];
 		st->lo = lo;
 		st->hi = hi;
+		st->running = v.trap;
 		st->mem = calloc(1, hi - lo);
 		if (!st->mem)
 			return &tli_enomem;
