@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 tli_suite goheap
 trap tli_cleanup EXIT INT TERM
 
-# compare.py ORACLE TLI_JSON: one line per disagreement, exit 1 if any
+# compare.py ORACLE TLI_JSON [LATER_TLI_JSON]: one line per disagreement, exit 1 if any
 cat > "$TLI_OUT/compare.py" <<'PY'
 import json, sys
 EXACT = {"mallocs", "frees", "heap_objects", "alloc", "heap_alloc", "total_alloc", "num_gc",
@@ -42,11 +42,21 @@ if "gc_sys" in got and "other_sys" in got:
     if dg and abs(dg + do) <= 0.001 * (want["gc_sys"] + want["other_sys"]):
         moved = dg
         want = dict(want, gc_sys=got["gc_sys"], other_sys=got["other_sys"])
+# The oracle is written after our look (SIGUSR1, then ReadMemStats). Delivering that signal can make
+# the runtime map OS memory (seen: 256 KiB more other_sys and sys, now and then, on a loaded machine).
+# A *_sys figure that moved is judged by our look after the oracle (argv[3]): if that one agrees with
+# the oracle, our method read right and the runtime moved in between; noted, not hidden.
+later = (json.load(open(sys.argv[3])).get("go") or {}).get("memstats") or {} if len(sys.argv) > 3 else {}
+notes = []
 for k, w in want.items():
     if k not in got:
         bad.append("%s missing" % k)
         continue
     g = got[k]
+    if k.endswith("_sys") or k == "sys":
+        if abs(g - w) > 0.01 * max(abs(w), 1) and k in later and abs(later[k] - w) <= 0.001 * max(abs(w), 1):
+            notes.append("%s moved in the runtime after our look: ours %d then %d, runtime %d" % (k, g, later[k], w))
+            continue
     if k in EXACT:
         if g != w:
             bad.append("%s: %d, runtime %d" % (k, g, w))
@@ -69,13 +79,15 @@ for b in bad:
     print(b)
 if moved and not bad:
     print("note: %d bytes between gc_sys and other_sys (their sum agrees)" % -moved)
+if notes and not bad:
+    print("note: " + "; ".join(notes))
 sys.exit(1 if bad else 0)
 PY
 
 # check TAG ORACLE JSON
 check() {
 	local out
-	if out=$(python3 "$TLI_OUT/compare.py" "$2" "$3" 2>&1); then
+	if out=$(python3 "$TLI_OUT/compare.py" "$2" "$3" ${4:+"$4"} 2>&1); then
 		tli_ok "$1${out:+ ($out)}"
 	else
 		tli_bad "$1: $(echo "$out" | head -5 | tr '\n' ';')"
@@ -121,9 +133,9 @@ for ver in $(tli_go_versions); do
 		# flushed by ReadMemStats
 		"$TLI" --pid "$pid" --json heap > "$dir/flushed.json" 2> "$dir/flushed.err"
 		tli_kill "$pid"
-		check "$tag live (mcaches not flushed)" "$dir/oracle.json" "$dir/live.json"
+		check "$tag live (mcaches not flushed)" "$dir/oracle.json" "$dir/live.json" "$dir/flushed.json"
 		if [ -s "$core" ]; then
-			check "$tag gcore core" "$dir/oracle.json" "$dir/core.json"
+			check "$tag gcore core" "$dir/oracle.json" "$dir/core.json" "$dir/flushed.json"
 			rm -f "$core"
 		else
 			tli_bad "$tag: gcore failed ($(head -c 200 "$dir/gcore.log"))"
