@@ -19,7 +19,8 @@ Bindings: when a shown line matches, each of its hex numbers and each decimal of
 commands, and lines fed to the shell, have the bound tokens replaced, so "chan 0xc000080060" or
 "--pid 12637" run with this run's values. Decimals of 2 or 3 digits are bound too but replaced in
 `$ ` command lines only (goroutine ids: `goroutine 37` runs as this run's id shown at the same
-place of the groups table).
+place of the groups table; the shown ids must have 2 digits or more: after a refresh from a run
+whose ids were 5, 6, 7 put the text's back to 37 38 39).
 
 Prints "ok"/"FAIL" lines and "N passed, M failed". Exit 1 on any failure.
 
