@@ -60,3 +60,13 @@ json_t *tli_json_string_lossy(const char *s)
 	free(copy);
 	return j;
 }
+
+json_t *tli_json_child_object(json_t *parent, const char *key)
+{
+	json_t *o = json_object_get(parent, key);
+	if (!o) {
+		o = json_object();
+		json_object_set_new(parent, key, o);
+	}
+	return o;
+}

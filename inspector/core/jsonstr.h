@@ -13,4 +13,7 @@
 /** Make a jansson string from bytes that may not be UTF-8 (invalid bytes become '?'); NULL -> json null. */
 json_t *tli_json_string_lossy(const char *s);
 
+/** parent[key] as an object, created (and set) if absent; borrowed. */
+json_t *tli_json_child_object(json_t *parent, const char *key);
+
 #endif

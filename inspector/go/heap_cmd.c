@@ -8,6 +8,7 @@
  *   release
  *   go_heap_analyze   memstats, size classes, [more analyses here]  (after the release)
  */
+#include "core/jsonstr.h"
 #include "go/heap_cmd.h"
 
 #include <stdio.h>
@@ -208,19 +209,12 @@ struct tli_error *tli_go_cmd_heap(struct tli_session *s, const struct tli_go_hea
 		between(arg);
 	tli_target_release(s->target);
 	if (!err) {
-		json_t *go = json_object_get(result, "go");
-		if (!go) {
-			go = json_object();
-			json_object_set_new(result, "go", go);
-		}
+		json_t *go = tli_json_child_object(result, "go");
 		const char *ver = tli_gobin_version(gb);
 		json_object_set_new(go, "go_version", ver ? json_string(ver) : json_null());
-		json_t *tg = json_object_get(result, "target"); /* tli_session_describe fills in the rest */
-		if (!tg) {
-			tg = json_object();
-			json_object_set_new(result, "target", tg);
-		}
-		json_object_set_new(tg, "go_version", ver ? json_string(ver) : json_null());
+		/* tli_session_describe fills in the rest of the target */
+		json_object_set_new(tli_json_child_object(result, "target"), "go_version",
+				    ver ? json_string(ver) : json_null());
 		err = go_heap_analyze(&r, go);
 	}
 	t[3] = now_s();

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/jsonstr.h"
 #include "go/gobin.h"
 
 bool pools_object(const struct pools_run *r, uint64_t addr, uint64_t *num, struct tli_goheap_object *o)
@@ -152,11 +153,7 @@ struct tli_error *tli_go_cmd_pools(struct tli_session *s, const struct tli_go_po
 		err = capture(&r);
 	tli_target_release(s->target);
 	if (!err) {
-		json_t *go = json_object_get(result, "go");
-		if (!go) {
-			go = json_object();
-			json_object_set_new(result, "go", go);
-		}
+		json_t *go = tli_json_child_object(result, "go");
 		const char *ver = tli_gobin_version(gb);
 		json_object_set_new(go, "go_version", ver ? json_string(ver) : json_null());
 		err = analyze(&r, &sqlL, &mapL, go);
