@@ -382,6 +382,13 @@ static void mark_untyped_globals(struct tli_go_census *c, const struct tli_gohea
 
 static void mark_stacks(struct tli_go_census *c, const struct tli_goheap_roots *r)
 {
+	if (!c->precise_tried && c->rt && r->nstacks) { /* files and layout only: once per census */
+		c->precise_tried = true;
+		struct tli_error *e = tli_goheap_precise_new(c->s, c->rt, &c->precise);
+		if (e)
+			snprintf(c->stack_problem, sizeof(c->stack_problem), "%.150s", e->msg);
+		tli_error_destroy(e);
+	}
 	for (size_t i = 0; i < r->nstacks; i++) {
 		const struct tli_goheap_range *st = &r->stacks[i];
 		struct tli_go_gview v;

@@ -143,6 +143,7 @@ void tli_go_census_destroy(struct tli_go_census *c)
 	tli_vec_free(&c->tq);
 	tli_vec_free(&c->uq);
 	census_paths_free(c);
+	tli_goheap_precise_destroy(c->precise);
 	free(c->objoff);
 	free(c->pages);
 	free(c->state);

@@ -10,6 +10,7 @@
 #include "core/hash.h"
 #include "core/vec.h"
 #include "go/census.h"
+#include "go/heap_stack.h"
 
 /* runtime._PageShift: spans start on 8 KiB pages (if two spans share one, the table is not used) */
 #define CENSUS_PAGE_SHIFT 13
@@ -101,6 +102,9 @@ struct tli_go_census {
 	struct tli_go_type_src src;
 	struct census_globals globals;   /* sorted by address */
 	char dwarf_problem[160];
+	struct tli_goheap_precise *precise;  /* stack maps (NULL: stacks word by word, stack_problem says why) */
+	char stack_problem[160];
+	bool precise_tried;
 	/* census types */
 	struct census_ctypes ct;         /* [0] unused */
 	struct tli_u64map ctidx;         /* desc | kind -> id */

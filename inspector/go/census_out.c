@@ -154,6 +154,12 @@ void census_output(struct tli_go_census *c, const struct tli_go_census_opts *o, 
 	json_object_set_new(st, "census_types", json_integer((json_int_t)(c->ct.n - 1)));
 	if (c->dwarf_problem[0])
 		json_object_set_new(st, "globals_problem", json_string(c->dwarf_problem));
+	const struct tli_goheap_stack_stats *ss = tli_goheap_precise_stats(c->precise);
+	json_object_set_new(st, "stacks_precise", json_integer(ss ? (json_int_t)ss->stacks_precise : 0));
+	json_object_set_new(st, "stacks_word_by_word",
+			    json_integer(ss ? (json_int_t)(ss->stacks_conservative + ss->stacks_partial) : 0));
+	if (c->stack_problem[0])
+		json_object_set_new(st, "stacks_problem", json_string(c->stack_problem));
 	if (c->retention)
 		json_object_set_new(st, "path_nodes", json_integer((json_int_t)(c->nodes.n - 1)));
 	json_object_set_new(go, "census", st);

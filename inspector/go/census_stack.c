@@ -5,7 +5,8 @@
  * stripped binaries; runtime/traceback.go does the same), each stack word
  * attributed to the frame holding it ("goroutine 7 main.worker"). Words of a
  * goroutine whose frames cannot be found are named by the goroutine alone.
- * The words themselves stay untyped (no stack maps are read). See census.h.
+ * Which words are pointers is the collector's own answer where the stack maps can
+ * be read (heap_stack_precise.c); the objects they reach stay untyped. See census.h.
  */
 #include "census_int.h"
 
@@ -13,6 +14,7 @@
 #include <stdio.h>
 
 #include "core/bytes.h"
+#include "core/search.h"
 #include "go/pclntab.h"
 
 #define MAX_FRAMES 64
@@ -71,26 +73,40 @@ size_t census_unwind(struct tli_go_census *c, const struct tli_go_gview *v, cons
 	return n;
 }
 
+struct stack_ctx {
+	struct tli_go_census *c;
+	const struct frame *fr;
+	size_t nf;
+	uint32_t whole;           /* "goroutine N" */
+	uint32_t *roots;          /* per frame, "goroutine N func" (0: not named yet) */
+	uint64_t goid;
+};
+
+/* a word the collector would scan, held at address at: attributed to the frame holding it */
+static void stack_word(void *ctx, uint64_t at, uint64_t v)
+{
+	struct stack_ctx *x = ctx;
+	uint32_t root = x->whole;
+	/* frames grow upwards from sp: the holder is the last frame starting at or below at */
+	size_t k = at ? tli_upper_bound(x->nf, i, x->fr[i].sp > at) : 0;
+	if (k) {
+		if (!x->roots[k - 1]) {
+			char name[300];
+			snprintf(name, sizeof(name), "goroutine %" PRIu64 " %s", x->goid, x->fr[k - 1].func);
+			x->roots[k - 1] = census_root(x->c, name);
+		}
+		root = x->roots[k - 1];
+	}
+	census_reach(x->c, v, 0, root, x->c->lab_dots);
+}
+
 void census_mark_stack(struct tli_go_census *c, const struct tli_goheap_range *st, const struct tli_go_gview *v)
 {
 	struct frame fr[MAX_FRAMES];
-	size_t nf = c->retention ? unwind(c, v, st, fr) : 0, k = 0;
+	uint32_t roots[MAX_FRAMES] = { 0 };
 	char name[300];
 	snprintf(name, sizeof(name), "goroutine %" PRIu64, v->goid);
-	uint32_t whole = census_root(c, name), root = whole;
-	for (uint64_t a = st->lo; a + 8 <= st->hi; a += 8) {
-		/* the frame holding a: frames grow upwards from sp */
-		bool moved = false;
-		while (k < nf && a >= fr[k].sp) {
-			k++;
-			moved = true;
-		}
-		if (moved) {
-			snprintf(name, sizeof(name), "goroutine %" PRIu64 " %s", v->goid, fr[k - 1].func);
-			root = census_root(c, name);
-		}
-		uint64_t w = tli_rd64(st->mem + (a - st->lo));
-		if (w >= c->h->lo && w < c->h->hi)
-			census_reach(c, w, 0, k ? root : whole, c->lab_dots);
-	}
+	struct stack_ctx x = { .c = c, .fr = fr, .nf = c->retention ? unwind(c, v, st, fr) : 0,
+			       .whole = census_root(c, name), .roots = roots, .goid = v->goid };
+	tli_goheap_stack_words(c->precise, c->h, st, v, stack_word, &x);
 }

@@ -49,6 +49,19 @@ struct tli_error *tli_goheap_precise_new(struct tli_session *s, struct tli_go_rt
 void tli_goheap_precise_destroy(struct tli_goheap_precise *p);
 const struct tli_goheap_stack_stats *tli_goheap_precise_stats(const struct tli_goheap_precise *p);
 
+/** A heap pointer v found on a stack, held at address at (0: in a record off the stack). */
+typedef void (*tli_goheap_word_fn)(void *ctx, uint64_t at, uint64_t v);
+
+/**
+ * Goroutine g's captured stack st as the collector reads it: every pointer into the heap
+ * (h's range) that it would scan is given to emit; stack objects are resolved, so their
+ * words come too. Where the runtime itself scans word by word, where maps cannot be read,
+ * and for a goroutine running on a thread (or p NULL), every word. False unless the whole
+ * stack was scanned precisely. The census's view of stacks (census_stack.c).
+ */
+bool tli_goheap_stack_words(struct tli_goheap_precise *p, const struct tli_goheap *h, const struct tli_goheap_range *st,
+			    const struct tli_go_gview *g, tli_goheap_word_fn emit, void *ctx);
+
 /** Goroutine i's stack is a root: scanned precisely where possible (p NULL: word by word). */
 void tli_goheap_mark_stack_precise(struct tli_goheap_marker *m, const struct tli_goheap_roots *r, size_t i,
 				   struct tli_goheap_precise *p);

@@ -74,11 +74,14 @@ struct sobj {
 TLI_VEC(sobjs, struct sobj);
 
 struct scan {
-	struct tli_goheap_marker *m;
+	const struct tli_goheap *h;
+	tli_goheap_word_fn emit;             /* a heap pointer found, and where it was held */
+	void *ctx;
 	const struct tli_goheap_range *st;   /* captured [sp, hi) */
 	uint64_t lo, hi;                     /* the whole stack: pointers into it are stack pointers */
 	struct tli_goheap_addrs ptrs;        /* pointers into the stack, not looked up yet */
 	struct sobjs objs;
+	uint64_t scanned_bytes;
 	bool oom;
 };
 
@@ -96,23 +99,23 @@ static bool any_word(const struct scan *sc, uint64_t a, uint64_t *v)
 {
 	if (stack_word(sc->st, a, v))
 		return true;
-	const struct tli_goheap_span *sp = tli_goheap_find_span(sc->m->h, a);
+	const struct tli_goheap_span *sp = tli_goheap_find_span(sc->h, a);
 	if (!sp || !sp->data || a + 8 > sp->end)
 		return false;
 	*v = tli_rd64(sp->data + (a - sp->start));
 	return true;
 }
 
-/* one pointer-typed (or conservatively read) word's value */
-static void found(struct scan *sc, uint64_t v)
+/* one pointer-typed (or conservatively read) word's value v, held at address at (0: off the stack) */
+static void found(struct scan *sc, uint64_t at, uint64_t v)
 {
 	if (v >= sc->lo && v < sc->hi) {
 		if (!tli_vec_push(&sc->ptrs, v))
 			sc->oom = true;
 		return;
 	}
-	if (v >= sc->m->h->lo && v < sc->m->h->hi)
-		tli_goheap_mark_ptr(sc->m, v);
+	if (v >= sc->h->lo && v < sc->h->hi)
+		sc->emit(sc->ctx, at, v);
 }
 
 /* scanblock: the words of [b, b + 8n) whose bit is set (every word if bits is NULL) */
@@ -123,9 +126,9 @@ static void scan_block(struct scan *sc, uint64_t b, uint64_t nwords, const uint8
 		if (bits && !(bits[w / 8] >> (w % 8) & 1))
 			continue;
 		if (stack_word(sc->st, b + 8 * w, &v))
-			found(sc, v);
+			found(sc, b + 8 * w, v);
 	}
-	sc->m->scanned_bytes += 8 * nwords;
+	sc->scanned_bytes += 8 * nwords;
 }
 
 static void add_object(struct scan *sc, const struct tli_go_stkobj *o)
@@ -216,7 +219,7 @@ static void scan_frame(struct tli_goheap_precise *p, struct scan *sc, const stru
 static void scan_g_extras(struct tli_goheap_precise *p, struct scan *sc, const struct tli_go_gview *g)
 {
 	if (p->g_ctxt + 8 <= g->size)
-		found(sc, tli_rd64(g->raw + p->g_ctxt));
+		found(sc, 0, tli_rd64(g->raw + p->g_ctxt));
 	uint64_t d = p->g_defer + 8 <= g->size ? tli_rd64(g->raw + p->g_defer) : 0;
 	for (unsigned n = 0; d && n < MAX_DEFERS; n++) {
 		uint64_t fn = 0, link = 0, heapw = 0;
@@ -225,16 +228,16 @@ static void scan_g_extras(struct tli_goheap_precise *p, struct scan *sc, const s
 		if (!ok)
 			break; /* a heap record is still marked through the chain's previous link */
 		if (fn)
-			found(sc, fn);
+			found(sc, 0, fn);
 		if (link)
-			found(sc, link);
+			found(sc, 0, link);
 		if ((heapw >> (8 * (p->d_heap & 7))) & 0xff)
-			found(sc, d);
+			found(sc, 0, d);
 		d = link;
 	}
 	uint64_t pn = p->g_panic + 8 <= g->size ? tli_rd64(g->raw + p->g_panic) : 0;
 	if (pn)
-		found(sc, pn);
+		found(sc, 0, pn);
 }
 
 /* the frames of goroutine g; false if the walk stopped before the top (the rest is then scanned word by word) */
@@ -255,32 +258,74 @@ static bool scan_frames(struct tli_goheap_precise *p, struct scan *sc, const str
 	return false;
 }
 
+/* a goroutine the runtime would scan precisely: not running on a thread (stopped at no safe
+ * point; its registers are roots already), its captured stack starting at g.sched.sp */
+static bool scannable(const struct tli_goheap_precise *p, const struct tli_goheap_range *st,
+		      const struct tli_go_gview *g)
+{
+	return p && st->mem && !g->dead && g->raw && !g->trap && g->sp == st->lo && g->pc;
+}
+
+/* the precise scan of a scannable goroutine; false if part of it was word by word */
+static bool scan_precise(struct tli_goheap_precise *p, struct scan *sc, const struct tli_go_gview *g)
+{
+	bool whole = scan_frames(p, sc, g);
+	scan_g_extras(p, sc, g);
+	scan_objects(p, sc);
+	if (sc->oom) /* out of memory: be safe, every word */
+		whole = false;
+	if (whole)
+		p->st.stacks_precise++;
+	else
+		p->st.stacks_partial++;
+	tli_vec_free(&sc->ptrs);
+	tli_vec_free(&sc->objs);
+	return whole && !sc->oom;
+}
+
+static void mark_word(void *ctx, uint64_t at, uint64_t v)
+{
+	(void)at;
+	tli_goheap_mark_ptr(ctx, v);
+}
+
 void tli_goheap_mark_stack_precise(struct tli_goheap_marker *m, const struct tli_goheap_roots *r, size_t i,
 				   struct tli_goheap_precise *p)
 {
 	const struct tli_goheap_range *st = &r->stacks[i];
 	struct tli_go_gview g;
-	/* running on a thread: stopped at no safe point; its registers are roots already */
-	if (!p || !st->mem || !tli_go_rt_g(p->rt, i, &g) || g.dead || !g.raw || g.trap || g.sp != st->lo ||
-	    !g.pc) {
+	if (!p || !tli_go_rt_g(p->rt, i, &g) || !scannable(p, st, &g)) {
 		if (p && st->mem)
 			p->st.stacks_conservative++;
 		tli_goheap_mark_stack(m, r, i);
 		return;
 	}
 	m->src = TLI_GOHEAP_ROOT_STACK + (i & 0xeff);
-	struct scan sc = { .m = m, .st = st, .lo = g.stk_lo, .hi = g.stk_hi };
-	bool whole = scan_frames(p, &sc, &g);
-	scan_g_extras(p, &sc, &g);
-	scan_objects(p, &sc);
-	if (sc.oom) { /* out of memory: be safe, everything */
+	struct scan sc = { .h = m->h, .emit = mark_word, .ctx = m, .st = st, .lo = g.stk_lo, .hi = g.stk_hi };
+	bool oom = false;
+	if (!scan_precise(p, &sc, &g))
+		oom = sc.oom;
+	m->scanned_bytes += sc.scanned_bytes;
+	if (oom)
 		tli_goheap_mark_stack(m, r, i);
-		whole = false;
+}
+
+bool tli_goheap_stack_words(struct tli_goheap_precise *p, const struct tli_goheap *h, const struct tli_goheap_range *st,
+			    const struct tli_go_gview *g, tli_goheap_word_fn emit, void *ctx)
+{
+	struct scan sc = { .h = h, .emit = emit, .ctx = ctx, .st = st, .lo = g->stk_lo, .hi = g->stk_hi };
+	if (scannable(p, st, g)) {
+		if (scan_precise(p, &sc, g))
+			return true;
+		if (!sc.oom)
+			return false; /* the unreadable part was scanned word by word already */
+	} else if (p && st->mem) {
+		p->st.stacks_conservative++;
 	}
-	if (whole)
-		p->st.stacks_precise++;
-	else
-		p->st.stacks_partial++;
-	tli_vec_free(&sc.ptrs);
-	tli_vec_free(&sc.objs);
+	for (uint64_t a = st->lo; st->mem && a + 8 <= st->hi; a += 8) {
+		uint64_t v = tli_rd64(st->mem + (a - st->lo));
+		if (v >= h->lo && v < h->hi)
+			emit(ctx, a, v);
+	}
+	return false;
 }

@@ -16,7 +16,7 @@ CHECK="python3 $ROOT/tests/integration/gotypes_check.py"
 run_checks() {
 	local name=$1 out
 	shift
-	if out=$($CHECK "$@"); then
+	if out=$($CHECK "$@" 2>&1); then
 		tli_ok "$name ($(grep -c '^ok' <<<"$out") checks)$(grep '^note' <<<"$out" | sed 's/^note/;/')"
 	else
 		tli_bad "$name"

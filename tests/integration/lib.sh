@@ -80,6 +80,8 @@ tli_build() {
 tli_start() {
 	local outfile=$1
 	shift
+	# a stale file from an earlier run would announce a pid before the new target truncates it
+	rm -f "$outfile"
 	"$@" >"$outfile" 2>&1 &
 	TLI_PID=$!
 	TLI_PIDS+=("$TLI_PID")
