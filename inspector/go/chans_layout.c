@@ -13,15 +13,20 @@
 #include <stdio.h>
 #include <string.h>
 
-/* 1.26+: sudog.c / sudog.elem are {vp, vu}; vu is authoritative. */
+/* 1.26+: sudog.elem is a maybeTraceablePtr {vp, vu} and sudog.c a maybeTraceableChan that
+ * embeds one; vu is authoritative: vp is nil while the runtime hides the object from a
+ * goroutine-leak collection (setSyncObjectsUntraceable), vu never is. */
 static struct tli_error *two_word(struct tli_layout *l, const char *type, const char *name, uint32_t *ret)
 {
+	static const char *const vu[] = { "%s.vu", "%s.maybeTraceablePtr.vu" };
 	char path[64];
 	struct tli_member m;
-	snprintf(path, sizeof(path), "%s.vu", name);
-	if (tli_layout_has_member(l, type, path, &m)) {
-		*ret = (uint32_t)m.offset;
-		return NULL;
+	for (size_t i = 0; i < sizeof(vu) / sizeof(vu[0]); i++) {
+		snprintf(path, sizeof(path), vu[i], name);
+		if (tli_layout_has_member(l, type, path, &m)) {
+			*ret = (uint32_t)m.offset;
+			return NULL;
+		}
 	}
 	struct tli_error *err = tli_layout_member(l, type, name, &m);
 	if (!err)

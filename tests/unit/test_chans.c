@@ -23,6 +23,7 @@
 #include "core/target.h"
 #include "go/chans.h"
 #include "go/changlobals.h"
+#include "runtime_maps/maps.h"
 
 #include "fake_image.h"
 
@@ -413,6 +414,50 @@ static void test_reasons(void **state)
 	assert_false(tli_go_reason_user_blocked(NULL));
 }
 
+/* a layout served by one shipped runtime map */
+static struct tli_error *map_member(void *p, const char *type, const char *member, struct tli_member *ret)
+{
+	return tli_map_member(p, type, member, ret);
+}
+static struct tli_error *map_size(void *p, const char *type, uint64_t *ret)
+{
+	return tli_map_type_size(p, type, ret);
+}
+static const struct tli_layout_provider_ops map_ops = { .name = "map", .member = map_member, .type_size = map_size };
+
+/* sudog.c and sudog.elem are read at the word the runtime keeps while it hides the object from a
+ * goroutine-leak collection: go1.26+ maybeTraceable{Ptr,Chan} {vp, vu} (vp is nil then, vu never);
+ * before, the pointer itself. sudog.c's vu is inside an embedded struct (c.maybeTraceablePtr.vu). */
+static void test_sudog_words_of_every_map(void **state)
+{
+	(void)state;
+	static const char *const vers[] = { "1.19", "1.21", "1.22", "1.23", "1.24", "1.25", "1.26", "1.27" };
+	unsigned two_word = 0;
+	for (size_t i = 0; i < sizeof(vers) / sizeof(vers[0]); i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "runtime-maps/go/%s.map", vers[i]);
+		struct tli_map *m;
+		assert_null(tli_map_load(path, &m));
+		struct tli_member c, elem;
+		assert_null(tli_map_member(m, "runtime.sudog", "c", &c));
+		assert_null(tli_map_member(m, "runtime.sudog", "elem", &elem));
+		struct tli_layout *l;
+		assert_null(tli_layout_create(&l));
+		assert_null(tli_layout_add_provider(l, &map_ops, m));
+		struct tli_go_chan_layout L;
+		struct tli_error *err = tli_go_chan_layout_resolve(l, &L);
+		if (err)
+			fail_msg("go%s: %s", vers[i], err->msg);
+		/* the pointer is the last word of the member: one word, or vu of {vp, vu} */
+		assert_int_equal(L.s_c, c.offset + c.size - 8);
+		assert_int_equal(L.s_elem, elem.offset + elem.size - 8);
+		two_word += c.size == 16;
+		tli_layout_destroy(l);
+		tli_map_free(m);
+	}
+	assert_true(two_word >= 2); /* 1.26 and 1.27 at least */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -428,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_global_recogniser),
 		cmocka_unit_test(test_layout_outside_hchan),
 		cmocka_unit_test(test_reasons),
+		cmocka_unit_test(test_sudog_words_of_every_map),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
