@@ -38,6 +38,9 @@ const struct tli_option tli_global_options[] = {
 	  "do not stop the process (a debugger already holds it stopped)", 0, 0, false },
 	{ "timeout", 0, TLI_OPT_INT, "MS", "give up stopping the process after MS milliseconds (default 2000)",
 	  1, 3600000, false },
+	{ "snapshot", 0, TLI_OPT_STRING, "MODE",
+	  "how a live process is read: copy (default: stopped while its memory is copied) or fork "
+	  "(stopped only while it forks a frozen copy of itself, which is read instead)", 0, 0, false },
 	{ "no-dwarf", 0, TLI_OPT_FLAG, NULL, "ignore DWARF; use symbols and runtime maps only", 0, 0, false },
 	{ "verbose", 'v', TLI_OPT_FLAG, NULL, "print timings and details to stderr", 0, 0, false },
 	{ "quiet", 'q', TLI_OPT_FLAG, NULL, "do not print warnings", 0, 0, false },
