@@ -34,13 +34,10 @@ const struct tli_option tli_global_options[] = {
 	  0, 0, false },
 	{ "sysroot", 0, TLI_OPT_STRING, "DIR", "prefix for file paths named in the core", 0, 0, false },
 	{ "json", 'j', TLI_OPT_FLAG, NULL, "print the result as JSON (schema tlinspect/1)", 0, 0, false },
-	{ "no-stop", 0, TLI_OPT_FLAG, NULL,
-	  "do not stop the process (a debugger already holds it stopped)", 0, 0, false },
-	{ "timeout", 0, TLI_OPT_INT, "MS", "give up stopping the process after MS milliseconds (default 2000)",
-	  1, 3600000, false },
-	{ "snapshot", 0, TLI_OPT_STRING, "MODE",
-	  "how a live process is read: copy (default: stopped while its memory is copied) or fork "
-	  "(stopped only while it forks a frozen copy of itself, which is read instead)", 0, 0, false },
+	{ "no-stop", 0, TLI_OPT_FLAG, NULL, "do not stop the process (a debugger already holds it stopped)", 0, 0, false },
+	{ "timeout", 0, TLI_OPT_INT, "MS", "give up stopping the process after MS milliseconds (default 2000)", 1, 3600000, false },
+	{ "snapshot", 0, TLI_OPT_STRING, "MODE", "copy (default: the process stays stopped while it is read) "
+	  "or fork (stopped only while it forks a frozen copy of itself, which is read)", 0, 0, false },
 	{ "no-dwarf", 0, TLI_OPT_FLAG, NULL, "ignore DWARF; use symbols and runtime maps only", 0, 0, false },
 	{ "verbose", 'v', TLI_OPT_FLAG, NULL, "print timings and details to stderr", 0, 0, false },
 	{ "quiet", 'q', TLI_OPT_FLAG, NULL, "do not print warnings", 0, 0, false },
