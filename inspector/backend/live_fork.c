@@ -106,22 +106,25 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* waitpid(tid) until a state change or the deadline: 1 = *st set, 0 = timeout, -1 = error. */
+/* waitpid(tid) until a state change or the deadline: 1 = *st set, 0 = timeout, -1 = error.
+ * Called with every signal blocked (tli_live_guard_block): a tracee's stop sends us SIGCHLD,
+ * which then stays pending, so sigtimedwait wakes the moment there is something to wait for. */
 static int wait_until(int tid, int *st, int64_t deadline)
 {
-	long ns = 20000;
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
 	for (;;) {
 		pid_t w = waitpid(tid, st, __WALL | WNOHANG);
 		if (w == tid)
 			return 1;
 		if (w < 0 && errno != EINTR)
 			return -1;
-		if (mono_ns() > deadline)
+		int64_t left = deadline - mono_ns();
+		if (left <= 0)
 			return 0;
-		struct timespec ts = { 0, ns };
-		nanosleep(&ts, NULL);
-		if (ns < 1000000)
-			ns *= 2;
+		struct timespec ts = { 0, left < 10000000 ? (long)left : 10000000L };
+		sigtimedwait(&chld, NULL, &ts);
 	}
 }
 
