@@ -10,7 +10,10 @@
 #      nothing lost: every real-time signal sent arrived in order with its payload, no interrupted
 #      system call returned early, no buffer changed, the heartbeat kept ticking;
 #  (c) SIGKILL (and SIGINT) of tlinspect in the middle of fork-mode runs leaves the target
-#      running, untraced, and no copy behind.
+#      running, untraced, and no copy behind;
+#  (d) refusals: under a seccomp filter (seccompexec) no clone is tried, and a clone that fails
+#      (RLIMIT_NPROC reached: EAGAIN) leaves the thread as it was; both say why in a warning and
+#      answer in copy mode, the same JSON as a copy-mode run.
 # Ends with "fork: N passed, M failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -30,6 +33,7 @@ norm() {
 	python3 - "$1" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
+d["warnings"] = [w for w in d.get("warnings", []) if "--snapshot=fork" not in w]
 d["target"].pop("pause_ms", None)
 d["target"].pop("snapshot", None)
 def strip(x):
@@ -210,7 +214,7 @@ bin=$(tli_build tests/targets/go/bigheap "$newest") || { tli_bad "build of bighe
 tli_start "$TLI_OUT/bigkill.out" "$bin" -heap 64 -g 1000
 kpid=$(tli_wait_ready "$TLI_OUT/bigkill.out" 120) || { tli_bad "bigheap (64 MiB) did not start"; finish; }
 for sig in KILL KILL KILL INT TERM; do
-	delay=$(python3 -c 'import random; print("%.2f" % random.uniform(0.05, 0.4))')
+	delay=$(python3 -c 'import random; print("%.2f" % random.uniform(0.03, 0.25))')
 	"$TLI" --json --snapshot=fork --pid "$kpid" leaks > "$TLI_OUT/kill.json" 2> "$TLI_OUT/kill.err" &
 	tp=$!
 	sleep "$delay"
@@ -224,4 +228,45 @@ for sig in KILL KILL KILL INT TERM; do
 	fi
 done
 tli_kill "$kpid"
+
+# ---- (d) refusals: fall back to copy mode, say why ----
+# fallback PID LABEL WHY: heap in fork mode reads in copy mode, warns with WHY, same JSON
+fallback() {
+	local pid=$1 label=$2 why=$3 a=$TLI_OUT/$2.copy.json b=$TLI_OUT/$2.fork.json
+	"$TLI" --json --snapshot=copy --pid "$pid" heap > "$a" 2> "$a.err"
+	local ra=$?
+	"$TLI" --json --snapshot=fork --pid "$pid" heap > "$b" 2> "$b.err"
+	local rb=$? mb pb w
+	read -r mb pb < <(mode_of "$b")
+	w=$(python3 -c 'import json,sys; print(" | ".join(x for x in json.load(open(sys.argv[1])).get("warnings", []) if "--snapshot=fork" in x))' "$b" 2>/dev/null)
+	if [ $ra = 0 ] && [ $rb = 0 ] && [ "$mb" = copy ] && [[ $w == *"$why"* ]] && diff <(norm "$a") <(norm "$b") > "$TLI_OUT/$label.diff"; then
+		tli_ok "$label: read in copy mode, same JSON, warning: $w"
+	else
+		tli_bad "$label: exit $ra/$rb, mode $mb, warning '$w' (want '$why'), diff: $(head -4 "$TLI_OUT/$label.diff" 2>/dev/null | tr '\n' ' ')"
+	fi
+}
+gcc -O2 -o "$TLI_OUT/seccompexec" "$ROOT/tests/targets/c/seccompexec.c" || tli_bad "build of seccompexec"
+mkdir -p "$TLI_OUT/hs2"
+tli_start "$TLI_OUT/hs2.out" "$TLI_OUT/seccompexec" "$TLI_OUT/heapstate" "$TLI_OUT/hs2"
+for ((i = 0; i < 100; i++)); do grep -q ready "$TLI_OUT/hs2.out" 2>/dev/null && break; sleep 0.1; done
+spid=$TLI_PID
+fallback "$spid" "seccomp" "runs under seccomp"
+clean "$spid" "$TLI_OUT/heapstate" "seccomp refusal"
+tli_kill "$spid"
+# the same target as nobody with RLIMIT_NPROC at what nobody runs now plus its 4 threads: the
+# clone fails with EAGAIN inside the target
+if id nobody > /dev/null 2>&1 && command -v setpriv > /dev/null && command -v prlimit > /dev/null; then
+	mkdir -p -m 777 "$TLI_OUT/hs3"
+	chmod 755 "$TLI_OUT" "$TLI_OUT/heapstate"
+	n=$(( $(ps -L -u nobody --no-headers 2>/dev/null | wc -l) + 4 ))
+	tli_start "$TLI_OUT/hs3.out" setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+		prlimit --nproc="$n" "$TLI_OUT/heapstate" "$TLI_OUT/hs3"
+	for ((i = 0; i < 100; i++)); do grep -q ready "$TLI_OUT/hs3.out" 2>/dev/null && break; sleep 0.1; done
+	npid=$TLI_PID
+	fallback "$npid" "nproc" "clone failed: Resource temporarily unavailable"
+	clean "$npid" "$TLI_OUT/heapstate" "RLIMIT_NPROC refusal"
+	tli_kill "$npid"
+else
+	echo "SKIP RLIMIT_NPROC refusal: no nobody user, setpriv or prlimit"
+fi
 finish
