@@ -468,10 +468,8 @@ static void live_release(struct tli_target *t)
 	struct live *L = t->priv;
 	if (L)
 		live_detach(L);
-	if (L && L->child) {
-		tli_live_fork_kill(L->child);
-		L->child = 0;
-	}
+	if (L && L->child)
+		tli_live_fork_kill(L->child); /* reaped at destroy */
 	t->stopped = false;
 }
 
@@ -517,7 +515,7 @@ static void live_destroy(struct tli_target *t)
 	}
 	live_detach(L);
 	if (L->child)
-		tli_live_fork_kill(L->child);
+		tli_live_fork_reap(L->child);
 	tli_procmem_close(&L->pm);
 	free(L->tids);
 	free(L->sigs);

@@ -6,7 +6,8 @@
  * text; the child starts traced by us (PTRACE_O_TRACEFORK) and is never resumed, so it is a
  * frozen copy-on-write image of the process at the stop. The forking thread gets its registers
  * back exactly and the process is let go at once; the copy is read at leisure and killed at
- * release (PTRACE_O_EXITKILL on the copy only, so it also dies with us).
+ * release, its memory torn down while we analyse, reaped at destroy (PTRACE_O_EXITKILL on the
+ * copy only, so it also dies with us).
  *
  * How the thread is made to run the syscall without disturbing it. Every thread sits in the
  * stop PTRACE_INTERRUPT put it in: PTRACE_EVENT_STOP inside the kernel's get_signal(); if it
@@ -81,6 +82,12 @@ void tli_live_fork_kill_all(void)
 }
 
 void tli_live_fork_kill(int child)
+{
+	if (child > 0)
+		kill(child, SIGKILL);
+}
+
+void tli_live_fork_reap(int child)
 {
 	if (child <= 0)
 		return;
@@ -368,7 +375,7 @@ static int attempt(struct tli_target *t, const int *tids, int *sigs, size_t i, u
 		return 0;
 	}
 	if (D.child > 0)
-		tli_live_fork_kill(D.child);
+		tli_live_fork_reap(D.child);
 	if (!rc) {
 		result_why(D.result, t->pid, why, whysz);
 		if (D.result == -ERESTARTNOINTR_)

@@ -72,8 +72,10 @@ int tli_live_map_file(struct tli_target *t, struct tli_mapping *m, unsigned dmaj
  */
 int tli_live_fork(struct tli_target *t, const int *tids, int *sigs, size_t n, int timeout_ms,
 		  char *why, size_t whysz);
-/** SIGKILL the copy and reap it (its parent, the target's parent, then reaps it). */
+/** SIGKILL the copy (at release: it tears its memory down while we analyse). */
 void tli_live_fork_kill(int child);
+/** SIGKILL the copy and reap it (its parent, the target's parent, then reaps it). */
+void tli_live_fork_reap(int child);
 /** SIGKILL every copy alive (async-signal-safe; for the signal guard). */
 void tli_live_fork_kill_all(void);
 
