@@ -45,6 +45,8 @@ struct live {
 	size_t ntids, cap;
 	int slot;         /**< guard registry slot, -1 if none */
 	bool detached;
+	bool fork;        /**< --snapshot=fork asked */
+	int child;        /**< the frozen copy read instead of the process (live_fork.c), 0 if none */
 };
 
 /* ------------------------------------------------------------------ */
@@ -466,7 +468,34 @@ static void live_release(struct tli_target *t)
 	struct live *L = t->priv;
 	if (L)
 		live_detach(L);
+	if (L && L->child)
+		tli_live_fork_kill(L->child); /* reaped at destroy */
 	t->stopped = false;
+}
+
+/* --snapshot=fork, every thread stopped and the maps read: a frozen copy of the process is
+ * read from now on and the process runs again at once (the pause ends here). When no copy
+ * can be made, say why and go on in copy mode. */
+static struct tli_error *fork_snapshot(struct tli_target *t, struct live *L)
+{
+	char why[256];
+	int child = tli_live_fork(t, L->tids, L->sigs, L->ntids, L->timeout_ms, why, sizeof(why));
+	if (child < 0)
+		return tli_error_create(TLI_E_INTERNAL, "--snapshot=fork of process %d: %s", t->pid, why);
+	if (!child) {
+		tli_target_warn(t, "--snapshot=fork: %s; read in copy mode instead", why);
+		return NULL;
+	}
+	L->child = child;
+	live_detach(L);
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	t->pause_ms = (double)(now.tv_sec - t->stop_begin.tv_sec) * 1e3 +
+		      (double)(now.tv_nsec - t->stop_begin.tv_nsec) / 1e6;
+	t->forked = true;
+	tli_procmem_close(&L->pm);
+	tli_procmem_init(&L->pm, child);
+	return NULL;
 }
 
 static void live_destroy(struct tli_target *t)
@@ -485,6 +514,8 @@ static void live_destroy(struct tli_target *t)
 		free(om);
 	}
 	live_detach(L);
+	if (L->child)
+		tli_live_fork_reap(L->child);
 	tli_procmem_close(&L->pm);
 	free(L->tids);
 	free(L->sigs);
@@ -512,7 +543,10 @@ static struct tli_error *live_stop(struct tli_target *t)
 	L->old_maps = om;
 	t->maps = NULL;
 	t->nmaps = 0;
-	return tli_live_parse_maps(t);
+	err = tli_live_parse_maps(t);
+	if (!err && L->fork)
+		err = fork_snapshot(t, L);
+	return err;
 }
 
 static const struct tli_target_ops live_ops = {
@@ -617,6 +651,7 @@ struct tli_error *tli_live_open(int pid, const struct tli_live_opts *opts, struc
 		goto fail;
 	}
 	L->timeout_ms = o.timeout_ms;
+	L->fork = o.snapshot_fork;
 	if (o.defer_stop) {
 		t->stop_deferred = true;
 		*ret = t;
@@ -624,6 +659,8 @@ struct tli_error *tli_live_open(int pid, const struct tli_live_opts *opts, struc
 	}
 	L->detached = false;
 	err = attach_all(t, L, o.timeout_ms);
+	if (!err && L->fork)
+		err = fork_snapshot(t, L);
 	if (err)
 		goto fail;
 	*ret = t;

@@ -20,6 +20,8 @@ struct tli_live_opts {
 			     *   first memory access or tli_target_stop(): whatever needs only
 			     *   files (layouts, symbols) then happens before the pause */
 	int timeout_ms;     /**< give up stopping after this long (default 2000) */
+	bool snapshot_fork; /**< --snapshot=fork: once stopped, read a frozen fork of the process
+			     *   (live_fork.c) and let the process go at once */
 	/** no_stop: registers of the threads as the debugger holding the process knows them
 	 *  (matched by tid; copied). Threads without them have regs_valid false. */
 	const struct tli_thread *regs;

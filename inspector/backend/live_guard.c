@@ -46,6 +46,7 @@ static void guard_detach_all(void)
 		g_slots[s].n = 0;
 		g_slots[s].used = 0;
 	}
+	tli_live_fork_kill_all(); /* --snapshot=fork copies (they would die with us anyway: EXITKILL) */
 }
 
 static void guard_handler(int sig)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file live_int.h
- * Private to the live backend (live.c, live_guard.c, live_proc.c).
+ * Private to the live backend (live.c, live_guard.c, live_proc.c, live_fork.c).
  */
 #ifndef TLI_BACKEND_LIVE_INT_H
 #define TLI_BACKEND_LIVE_INT_H
@@ -60,5 +60,23 @@ void tli_live_read_ns(struct tli_target *t);
 /** m->file for mapping m (being appended to t->maps) whose file is (major:minor, inode) per
  *  /proc/PID/maps, when m->path here is not that file. -1 on out of memory. */
 int tli_live_map_file(struct tli_target *t, struct tli_mapping *m, unsigned dmaj, unsigned dmin, uint64_t ino);
+
+/* --- live_fork.c: --snapshot=fork --- */
+
+/**
+ * While every thread of t->pid is stopped (tids[n]; sigs[n] the signals their detach
+ * delivers): make one of them fork a frozen, traced copy of the process and give the thread
+ * its registers back. Returns the copy's pid; 0 if it was not made (why says why; the process
+ * is as it was, still stopped); -1 if a thread could not be given its registers back (why).
+ * A signal the thread dequeued on the way is put back in sigs[].
+ */
+int tli_live_fork(struct tli_target *t, const int *tids, int *sigs, size_t n, int timeout_ms,
+		  char *why, size_t whysz);
+/** SIGKILL the copy (at release: it tears its memory down while we analyse). */
+void tli_live_fork_kill(int child);
+/** SIGKILL the copy and reap it (its parent, the target's parent, then reaps it). */
+void tli_live_fork_reap(int child);
+/** SIGKILL every copy alive (async-signal-safe; for the signal guard). */
+void tli_live_fork_kill_all(void);
 
 #endif

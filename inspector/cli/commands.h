@@ -140,6 +140,7 @@ struct tli_cli_opts {
 	bool json, no_stop, no_dwarf, quiet, help, version;
 	int verbose;              /**< count of -v */
 	int timeout_ms;           /**< --timeout (0 = default) */
+	bool snapshot_fork;       /**< --snapshot=fork */
 	bool print_commands;      /**< hidden --print-commands */
 	bool print_options;       /**< hidden --print-options (of cmd if explicitly given) */
 	bool gdb_hint;            /**< hidden --gdb-hint: target from gdb's output on stdin */

@@ -99,7 +99,12 @@ static struct tli_error *apply_global(int idx, const char *arg, struct tli_cli_o
 		r->no_stop = true;
 	else if (!strcmp(n, "timeout"))
 		r->timeout_ms = (int)v;
-	else if (!strcmp(n, "no-dwarf"))
+	else if (!strcmp(n, "snapshot")) {
+		if (strcmp(arg, "copy") && strcmp(arg, "fork"))
+			return tli_error_create(TLI_E_USAGE, "invalid --snapshot value '%s': expected copy or fork",
+						arg);
+		r->snapshot_fork = !strcmp(arg, "fork");
+	} else if (!strcmp(n, "no-dwarf"))
 		r->no_dwarf = true;
 	else if (!strcmp(n, "verbose"))
 		r->verbose++;
@@ -258,6 +263,9 @@ static struct tli_error *validate(struct tli_cli_opts *r)
 	if (r->thread_regs && !(r->no_stop && r->pid > 0))
 		return tli_error_create(TLI_E_USAGE, "--thread-regs gives the registers of a process read with "
 					"--no-stop --pid PID (a debugger holds it)");
+	if (r->snapshot_fork && (r->core || r->no_stop || r->pages))
+		return tli_error_create(TLI_E_USAGE, "--snapshot=fork applies to live processes tlinspect stops "
+					"(--pid, without --no-stop or --pages)");
 	if (r->thread_regs && r->pages)
 		return tli_error_create(TLI_E_USAGE, "--thread-regs and --pages are exclusive (page mode reads "
 					"the registers from gdb's output)");
@@ -546,6 +554,7 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 			.pid = o->pid, .core = o->core, .exe = o->exe, .sysroot = o->sysroot,
 			.no_stop = o->no_stop || cmd->exe_only, .no_dwarf = o->no_dwarf, .verbose = o->verbose > 0,
 			.timeout_ms = o->timeout_ms, .pages = o->pages, .pages_process = &pages_proc,
+			.snapshot_fork = o->snapshot_fork,
 		};
 		if (o->pages && (err = tli_gdb_pages_process(o->pages, o->pages_context, o->pages_context_len,
 							     &pages_proc)))

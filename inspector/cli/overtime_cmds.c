@@ -43,7 +43,7 @@ static struct tli_error *reopen(struct tli_cmd_ctx *ctx, struct tli_session **re
 	const struct tli_cli_opts *c = ctx->cli;
 	struct tli_session_opts so = {
 		.pid = c->pid, .exe = c->exe, .no_stop = c->no_stop, .no_dwarf = c->no_dwarf,
-		.timeout_ms = c->timeout_ms,
+		.timeout_ms = c->timeout_ms, .snapshot_fork = c->snapshot_fork,
 	};
 	struct tli_error *err = tli_session_open(&so, ret);
 	if (!err)

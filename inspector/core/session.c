@@ -59,6 +59,8 @@ void tli_session_describe(struct tli_session *s, json_t *result)
 		json_object_set_new(tg, "pause_ms", json_real(t->pause_ms));
 	else
 		json_object_set_new(tg, "pause_ms", json_null());
+	if (t->kind == TLI_TARGET_LIVE && !t->no_stop)
+		json_object_set_new(tg, "snapshot", json_string(t->forked ? "fork" : "copy"));
 	json_object_set_new(tg, "stopped_by_us", json_boolean(t->kind == TLI_TARGET_LIVE && !t->no_stop));
 	if (t->kind == TLI_TARGET_LIVE && t->no_stop && t->pid > 0) {
 		/* --no-stop (a debugger's face): was the process held stopped by someone else? */

@@ -33,6 +33,7 @@ struct tli_session_opts {
 	bool no_dwarf;         /**< --no-dwarf */
 	bool verbose;          /**< -v */
 	int timeout_ms;        /**< --timeout (0 = default) */
+	bool snapshot_fork;    /**< --snapshot=fork */
 	const char *pages;     /**< --pages DIR: memory from page files (backend/pages.c) */
 	const struct tli_pages_process *pages_process; /**< --pages: the process as the face parsed it */
 	/** --no-stop: the threads' registers as the debugger holding the process knows them

@@ -823,7 +823,7 @@ void tli_target_release(struct tli_target *t)
 	if (t->ops && t->ops->release)
 		t->ops->release(t);
 	t->stopped = false;
-	if (t->kind == TLI_TARGET_LIVE && was_stopped)
+	if (t->kind == TLI_TARGET_LIVE && was_stopped && !t->forked)
 		t->pause_ms = elapsed_ms(&t->stop_begin);
 	t->released = true;
 }

@@ -103,6 +103,8 @@ struct tli_target {
 	                                   stop or capture returns a copy of it, never "released" */
 	struct timespec stop_begin; /**< CLOCK_MONOTONIC when the stop began */
 	double pause_ms;            /**< measured stop duration (after release) */
+	bool forked;                /**< --snapshot=fork: the process ran again once a frozen copy of
+	                                 it was made (pause_ms set then); reads come from the copy */
 	int64_t mono_now_ns;        /**< target's CLOCK_MONOTONIC "now" (0 = unknown) */
 	int64_t wall_now_ns;        /**< CLOCK_REALTIME "now" (core: capture time/mtime; 0 = unknown) */
 	struct tli_capture *capture;

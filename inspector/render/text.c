@@ -161,8 +161,10 @@ void tli_text_header(FILE *f, json_t *doc)
 	}
 	json_t *pause = json_object_get(tg, "pause_ms");
 	const char *kind = json_string_value(json_object_get(tg, "kind"));
+	const char *snap = json_string_value(json_object_get(tg, "snapshot"));
 	if (json_is_number(pause))
-		fprintf(f, ", target paused %.1f ms", json_number_value(pause));
+		fprintf(f, ", target paused %.1f ms%s", json_number_value(pause),
+			snap && !strcmp(snap, "fork") ? " (a frozen fork of it was read)" : "");
 	else if (kind && !strcmp(kind, "live") && json_is_true(json_object_get(tg, "stopped_by_other")))
 		fputs(", read while its debugger holds it stopped", f);
 	else if (kind && !strcmp(kind, "live"))

@@ -159,7 +159,8 @@ struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_
 		 * index, symbols, pclntab) happens before the pause; the first memory
 		 * access stops the process. */
 		struct tli_live_opts lo = { .no_stop = o->no_stop, .timeout_ms = o->timeout_ms,
-					    .defer_stop = true, .regs = o->regs, .nregs = o->nregs };
+					    .defer_stop = true, .regs = o->regs, .nregs = o->nregs,
+					    .snapshot_fork = o->snapshot_fork };
 		err = tli_live_open(o->pid, &lo, &s->target);
 		if (!err && o->exe)
 			err = tli_live_check_exe(s->target, o->exe);

@@ -412,6 +412,7 @@ static struct tli_error *cmd_session(struct shell *sh, struct tli_session **ret,
 	struct tli_session_opts so = {
 		.pid = sh->cli->pid, .exe = sh->cli->exe, .no_stop = sh->cli->no_stop,
 		.no_dwarf = sh->cli->no_dwarf, .timeout_ms = sh->cli->timeout_ms,
+		.snapshot_fork = sh->cli->snapshot_fork,
 	};
 	tli_live_install_signal_guard();
 	struct tli_error *err = tli_session_open(&so, ret);

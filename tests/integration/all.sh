@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go goheap gotypes goleak leak100k pools stripped chans userloc screen notachan glibc maps cores crafted cache stop attach install nomem pause pprof overtime secrets tutorial faces containers}"
+SUITES="${SUITES:-go goheap gotypes goleak leak100k pools stripped chans userloc screen notachan glibc maps cores crafted cache stop attach install nomem pause fork pprof overtime secrets tutorial faces containers}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -93,6 +93,9 @@ for s in $SUITES; do
 	nomem) run_suite nomem bash tests/integration/nomem.sh ;;
 	# Go leaks faults its copy of the heap in before the stop, not inside it
 	pause) run_suite pause bash tests/integration/pause.sh ;;
+	# --snapshot=fork: same JSON as copy mode (Go, glibc); 100 fork runs on a busy target lose no
+	# signal, leave no copy, zombie or stopped thread; tlinspect killed mid-run leaves no copy
+	fork) run_suite fork bash tests/integration/fork.sh ;;
 	# the pprof writer: what every toolchain's `go tool pprof -raw/-top` reads from its file
 	pprof) run_suite pprof bash tests/integration/pprof.sh ;;
 	# docs/tutorial.md run verbatim, its shown outputs compared with the real ones

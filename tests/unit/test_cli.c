@@ -149,9 +149,19 @@ static void test_parse_errors(void **state)
 	expect_usage("help nosuch", "unknown command 'nosuch'");
 	expect_usage("--sysroot /x -p 1", "--sysroot applies to core files only");
 	expect_usage("--no-stop -c core", "--no-stop applies to live processes only");
+	expect_usage("--snapshot=cow -p 1", "invalid --snapshot value 'cow': expected copy or fork");
+	expect_usage("--snapshot=fork -c core", "--snapshot=fork applies to live processes");
+	expect_usage("--snapshot=fork --no-stop -p 1", "--snapshot=fork applies to live processes");
 	expect_usage("-q -v", "mutually exclusive");
 	expect_usage("--core=", "non-empty");
 	expect_usage("--stacks version", "option --stacks is an option of command 'goroutines', not of 'version'");
+	struct tli_cli_opts o;
+	assert_null(parse("--snapshot=fork -p 1 heap", &o));
+	assert_true(o.snapshot_fork);
+	tli_cli_opts_free(&o);
+	assert_null(parse("--snapshot copy -p 1 heap", &o));
+	assert_false(o.snapshot_fork);
+	tli_cli_opts_free(&o);
 }
 
 static void test_suggest(void **state)

@@ -9,7 +9,7 @@
 # objects per MiB) with its 1 ms heartbeat; pause method as in tests/bench/README.md.
 # Environment: BENCH_HEAP (default 1024), BENCH_LISTMB (default 600: ~10M objects in all),
 # BENCH_G (default 1000), BENCH_RUNS (default 5), BENCH_GO (default newest), BENCH_TOOLS
-# (default "tlinspect dlv").
+# (default "tlinspect tlinspect-fork dlv"; tlinspect-fork: the same with --snapshot=fork).
 # Output: tests/out/bench-goheap/bench-<date>.tsv and a table on stdout.
 set -u
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -23,7 +23,7 @@ LISTMB=${BENCH_LISTMB:-600}
 NG=${BENCH_G:-1000}
 RUNS=${BENCH_RUNS:-5}
 GOV=${BENCH_GO:-$(tli_go_versions | awk '{print $NF}')}
-TOOLS=${BENCH_TOOLS:-tlinspect dlv}
+TOOLS=${BENCH_TOOLS:-tlinspect tlinspect-fork dlv}
 mkdir -p "$TLI_OUT"
 GAP=$TLI_OUT/gap
 rm -f "$GAP"
@@ -43,9 +43,10 @@ for r in $(seq "$RUNS"); do
 		gap > /dev/null
 		t0=$(date +%s.%N)
 		case $t in
-		tlinspect)
+		tlinspect | tlinspect-fork)
 			rm -f "$TLI_OUT/heap.pb.gz"
-			/usr/bin/time -f "%M" -o "$f.time" "$TLI" --pid "$pid" --json heap --pprof "$TLI_OUT/heap.pb.gz" > "$f" 2> "$f.err" ;;
+			/usr/bin/time -f "%M" -o "$f.time" "$TLI" --pid "$pid" --snapshot="$([ $t = tlinspect ] && echo copy || echo fork)" \
+				--json heap --pprof "$TLI_OUT/heap.pb.gz" > "$f" 2> "$f.err" ;;
 		dlv)
 			command -v dlv > /dev/null || { echo "skip dlv: not installed" >&2; continue; }
 			printf 'goroutines\nexit\n' > "$TLI_OUT/dlv-init"
@@ -56,7 +57,7 @@ for r in $(seq "$RUNS"); do
 		sleep 0.3
 		g=$(gap)
 		res="NA NA NA"
-		[ "$t" = tlinspect ] && res=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); g=d["go"]; print(d["target"]["pause_ms"], g["census"]["live_objects"], g["typed_share"])' "$f" 2>/dev/null || echo "NA NA NA")
+		[ "$t" != dlv ] && res=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); g=d["go"]; print(d["target"]["pause_ms"], g["census"]["live_objects"], g["typed_share"])' "$f" 2>/dev/null || echo "NA NA NA")
 		read -r pms lobj tsh <<< "$res"
 		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$r" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')" \
 			"$g" "$pms" "$rc" "$lobj" "$tsh" "$(tail -1 "$f.time")" "$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$TSV" >&2

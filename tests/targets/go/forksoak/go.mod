@@ -1,0 +1,3 @@
+module tlinspect.test/forksoak
+
+go 1.19
