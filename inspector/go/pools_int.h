@@ -65,6 +65,8 @@ struct pools_syncmap_layout {
 	uint32_t read, dirty, misses, ro_m, ro_amended, e_p;              /* <= go1.23 */
 	uint32_t h_count, h_b, h_buckets, h_old, bucket_cnt, min_tophash;
 	uint32_t root, ind_isentry, ind_children, nchildren, ent_overflow; /* hash trie, go1.24+ */
+	bool has_funcs;
+	uint32_t keyhash, valequal;   /* the trie's hash and equal func words (a sync.Map's signature) */
 };
 
 void pools_syncmap_layout(struct tli_layout *l, struct pools_syncmap_layout *L);

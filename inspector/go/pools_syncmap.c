@@ -6,8 +6,10 @@
  * a typed pointer: `var m = &sync.Map{}`, a field of a typed object, an
  * interface), or a DWARF global whose runtime type is sync.Map
  * (`var m sync.Map`). Without DWARF the globals are untyped, and so is what
- * they point to: only maps behind typed heap pointers are found, and the
- * result says so.
+ * they point to: up to go1.23 only maps behind typed heap pointers are found,
+ * and the result says so; from go1.24 a sync.Map is also recognised anywhere in
+ * data, bss or the heap by its trie's keyHash/valEqual function words
+ * (find_by_funcs), named or not.
  *
  * Up to go1.23 (sync/map.go): Map{mu, read *readOnly, dirty map[any]*entry,
  * misses}; readOnly{m map[any]*entry, amended}; entry{p}. go1.19's read is an
@@ -36,6 +38,9 @@
 
 #include "core/bytes.h"
 #include "go/gfacts.h"
+#include "go/gobin.h"
+#include "go/goroutines.h"
+#include "go/pclntab.h"
 
 #define MAX_SYNCMAPS 256
 #define MAX_B 30                 /* 2^30 buckets of a sync.Map's map: more is a wild header */
@@ -81,6 +86,8 @@ void pools_syncmap_layout(struct tli_layout *l, struct pools_syncmap_layout *L)
 		for (int i = 0; i < 2 && !ent; i++)
 			ent = mem(l, ENT[i], "overflow", &L->ent_overflow, NULL);
 		L->trie = L->trie && ent;
+		L->has_funcs = mem(l, SM, "m.keyHash", &L->keyhash, NULL) && mem(l, SM, "m.valEqual", &L->valequal, NULL) &&
+			       L->keyhash + 8 == L->valequal;
 		L->nchildren = (uint32_t)(csz / 8);
 		L->ok = L->trie && L->nchildren >= 2 && L->nchildren <= 256;
 		if (!L->ok)
@@ -359,6 +366,68 @@ static void add(struct smaps *v, uint64_t addr, uint64_t num, const char *global
 		tli_vec_push(v, m);
 }
 
+/* The funcval of runtime function fn in the executable (a func value such as map[any]any's
+ * Hasher: .rodata, or .go.func from go1.27), at run time; 0 if none or several. */
+static uint64_t funcval_of(const struct pools_run *r, struct tli_gobin *gb, const char *fn)
+{
+	static const char *const secs[] = { ".go.func", ".rodata" };
+	struct tli_gofunc f;
+	const struct tli_pclntab *pt = tli_go_rt_pclntab(r->rt);
+	if (!gb || !pt || tli_error_drop(tli_pclntab_lookup(pt, fn, &f)))
+		return 0;
+	for (size_t k = 0; k < 2; k++) {
+		uint64_t a, n, found = 0;
+		if (!tli_gobin_section(gb, secs[k], &a, &n) || n > (1ull << 31))
+			continue;
+		const uint8_t *v = tli_gobin_view(gb, a, n);
+		for (uint64_t i = 0; v && i + 8 <= n; i += 8)
+			if (tli_rd64(v + i) == f.entry) {
+				if (found)
+					return 0;
+				found = a + i;
+			}
+		if (found)
+			return found + tli_go_rt_bias(r->rt);
+	}
+	return 0;
+}
+
+/* Without types (stripped binaries), go1.24+: a sync.Map is wherever its trie's keyHash and
+ * valEqual words hold map[any]any's hasher and interface{}'s equal (HashTrieMap.init sets them
+ * from the map type: runtime.nilinterhash, runtime.nilinterequal): data, bss or a heap object. */
+static void find_by_funcs(const struct pools_run *r, const struct pools_syncmap_layout *L, struct smaps *v)
+{
+	struct tli_gobin *gb = NULL;
+	if (!L->has_funcs || tli_error_drop(tli_session_gobin(r->s, &gb)))
+		return;
+	uint64_t h = funcval_of(r, gb, "runtime.nilinterhash"), e = funcval_of(r, gb, "runtime.nilinterequal");
+	if (!h || !e)
+		return;
+	const uint32_t at = L->keyhash;
+	for (int i = 0; i < 2; i++) {
+		const struct tli_goheap_range *g = &r->roots.globals[i];
+		for (uint64_t a = g->lo; g->mem && a + 16 <= g->hi; a += 8)
+			if (tli_rd64(g->mem + (a - g->lo)) == h && tli_rd64(g->mem + (a - g->lo) + 8) == e && a >= g->lo + at)
+				add(v, a - at, UINT64_MAX, NULL);
+	}
+	const struct tli_goheap *hp = r->h;
+	const struct tli_go_census *c = r->census;
+	for (size_t i = 0; i < hp->nspans; i++) {
+		const struct tli_goheap_span *sp = &hp->spans[i];
+		if (!sp->data || sp->elemsize < L->size)
+			continue;
+		for (uint64_t k = 0; k < sp->nelems; k++) {
+			uint64_t n = c->objoff[i] + k, base = sp->start + k * sp->elemsize;
+			if (!c->state[n])
+				continue;
+			const uint8_t *m = sp->data + k * sp->elemsize;
+			for (uint64_t o = at; o + 16 <= sp->elemsize; o += 8)
+				if (tli_rd64(m + o) == h && tli_rd64(m + o + 8) == e)
+					add(v, base + o - at, o == at ? n : UINT64_MAX, NULL);
+		}
+	}
+}
+
 static void find(const struct pools_run *r, const struct pools_syncmap_layout *L, struct smaps *v)
 {
 	const struct tli_go_census *c = r->census;
@@ -388,6 +457,8 @@ static void find(const struct pools_run *r, const struct pools_syncmap_layout *L
 		else if (g->size == 8 && !strcmp(t, "*sync.Map") && rd64(r, g->addr, &p) && p)
 			add(v, p, UINT64_MAX, g->name);
 	}
+	if (L->trie)
+		find_by_funcs(r, L, v);
 }
 
 static json_t *num(int64_t v)
@@ -451,8 +522,9 @@ void pools_syncmap_run(struct pools_run *r, const struct pools_syncmap_layout *L
 		json_array_append_new(a, smap_json(r, L, m));
 	}
 	json_object_set_new(pools, "sync_maps", a);
-	/* without DWARF globals are untyped, and so is what only they point to */
-	if (!r->census->globals.n)
+	/* without DWARF globals are untyped, and so is what only they point to (the hash trie is
+	 * found by its function words all the same) */
+	if (!r->census->globals.n && !(L->trie && L->has_funcs))
 		json_object_set_new(pools, "sync_maps_note",
 				    json_string("no DWARF globals: a sync.Map held directly by a global, or reached "
 						"only through untyped pointers, is not found"));

@@ -88,6 +88,14 @@ elif not stripped:   # stripped: globals are untyped, so are the maps they hold
 sms = pools.get("sync_maps")
 if not isinstance(sms, list):
     bad.append("no sync_maps: %s" % pools.get("sync_maps_unreadable"))
+elif stripped and any(m.get("representation") == "hash_trie" for m in sms):
+    # go1.24+: found by the trie's function words, unnamed: the same figures
+    ents = sorted(m.get("entries") for m in sms if not m.get("unreadable"))
+    for n in (want["sessions_present"], want["registry_range"]):
+        if n not in ents:
+            bad.append("stripped: no sync.Map of %d entries among %r" % (n, ents))
+    if not any(m.get("unreadable") for m in sms):
+        bad.append("stripped: main.hostile (%s) not unreadable" % want["hostile"])
 elif stripped:   # globals untyped: what is not found must be said
     if len(sms) < 2 and not pools.get("sync_maps_note"):
         bad.append("stripped: %d sync.Maps found and no sync_maps_note" % len(sms))
