@@ -10,7 +10,9 @@
  * only while a goroutine is blocked on its channel; one nobody waits on is not
  * a running timer and is not listed.
  *
- * What a timer is: t.f(t.arg, ...) runs at t.when (nanotime), then every
+ * What a timer is: t.f(t.arg, ...) runs at t.when (nanotime; up to go1.22 a
+ * reset timer not yet moved in the heap, status timerModifiedEarlier/Later,
+ * runs at t.nextwhen), then every
  * t.period if non-zero. f names the kind: time.goFunc (AfterFunc: arg is the
  * user's func value, a funcval whose first word is the code, named here),
  * time.sendTime (NewTimer/NewTicker: a ticker when period > 0), and
@@ -50,6 +52,9 @@ struct tl {
 	bool has_status, has_state;
 	uint32_t t_status, t_status_size, t_state;
 	int64_t st_deleted, st_removing, st_removed, st_nostatus, zombie;
+	bool has_nextwhen;         /* go1.22-: a reset timer's new time waits in nextwhen */
+	uint32_t t_nextwhen;
+	int64_t st_mod_earlier, st_mod_later;
 };
 
 static bool mem(struct tl *L, struct tli_layout *l, const char *t, const char *m, uint32_t *off, uint64_t *size)
@@ -110,6 +115,10 @@ static void layout(struct tli_layout *l, struct tl *L)
 				cst(l, "runtime.timerRemoving", &L->st_removing) &&
 				cst(l, "runtime.timerRemoved", &L->st_removed) &&
 				cst(l, "runtime.timerNoStatus", &L->st_nostatus) && x.size == 4;
+		L->has_nextwhen = L->has_status && tli_layout_has_member(l, T, "nextwhen", &x) &&
+				  cst(l, "runtime.timerModifiedEarlier", &L->st_mod_earlier) &&
+				  cst(l, "runtime.timerModifiedLater", &L->st_mod_later);
+		L->t_nextwhen = (uint32_t)x.offset;
 	} else if ((L->has_state = tli_layout_has_member(l, T, "state", &x))) {
 		L->t_state = (uint32_t)x.offset;
 		L->has_state = cst(l, "runtime.timerZombie", &L->zombie);
@@ -338,6 +347,11 @@ static json_t *analyze(struct tli_go_rt *rt, const struct tl *L, const struct ca
 		func_name(pt, bias, minor, t->fpc, t->fpc_ok, fn, sizeof(fn));
 		const char *kind = "other", *cb = NULL, *shown = fn;
 		int64_t when = (int64_t)tli_rd64(t->raw + L->t_when), period = (int64_t)tli_rd64(t->raw + L->t_period);
+		if (L->has_nextwhen) {   /* reset, not yet moved in the heap: it fires at nextwhen */
+			int64_t st = (int64_t)tli_rdn(t->raw + L->t_status, 4);
+			if (st == L->st_mod_earlier || st == L->st_mod_later)
+				when = (int64_t)tli_rd64(t->raw + L->t_nextwhen);
+		}
 		if (!strcmp(fn, "time.goFunc")) {   /* AfterFunc: the user's func value */
 			func_name(pt, bias, minor, t->argword, t->arg_ok, user, sizeof(user));
 			kind = "after_func", cb = "time.goFunc", shown = user;

@@ -77,6 +77,7 @@ static const char *const go_const_prefixes[] = {
 	"runtime.minTopHash",
 	/* timers: which heap entries are no longer timers */
 	"runtime.timerNoStatus", "runtime.timerDeleted", "runtime.timerRemov", "runtime.timerZombie",
+	"runtime.timerModified",
 };
 
 static const char *const go_strtabs[] = { "runtime.waitReasonStrings", "runtime.gStatusStrings" };

@@ -2,7 +2,7 @@
 """timers_check.py ORACLE TLI_JSON: `timers --json` against the target's own record.
 
 tests/targets/go/pools arms 4 time.AfterFunc timers calling one closure (whose name the
-runtime itself gives: runtime.FuncForPC), 3 tickers of an hour each with a goroutine
+runtime itself gives: runtime.FuncForPC) and one more reset from an hour to 30 minutes, 3 tickers of an hour each with a goroutine
 receiving, and 2 goroutines in time.Sleep(time.Hour). One line per disagreement; exit 1 if any."""
 import json
 import sys
@@ -27,6 +27,11 @@ if len(af) != 1 or af[0].get("count") != want["after_func_count"]:
     bad.append("AfterFunc %s: %r, want one group of %d" % (want["after_func"], af, want["after_func_count"]))
 elif af[0].get("callback") != "time.goFunc":
     bad.append("AfterFunc callback %r" % af[0].get("callback"))
+rs = find("after_func", want["reset"])
+if len(rs) != 1 or rs[0].get("count") != 1:
+    bad.append("reset AfterFunc %s: %r, want one" % (want["reset"], rs))
+elif rs[0].get("next_in_seconds") is not None and not 1500 < rs[0]["next_in_seconds"] <= want["reset_seconds"]:
+    bad.append("reset AfterFunc fires in %r s, Reset said %d" % (rs[0]["next_in_seconds"], want["reset_seconds"]))
 tk = find("ticker", "time.sendTime", float(want["ticker_period_seconds"]))
 if len(tk) != 1 or tk[0].get("count") != want["tickers"]:
     bad.append("tickers: %r, want %d of period %ds" % (tk, want["tickers"], want["ticker_period_seconds"]))

@@ -15,7 +15,8 @@
 //	    5 loads missing: 70 entries. registry (a *sync.Map): 50 keys, ranged once.
 //	hostile (a sync.Map): filled, then corrupted (corrupt).
 //	timers: 4 time.AfterFunc closures (one function), 3 tickers each with a goroutine
-//	    receiving, 2 goroutines in time.Sleep; all an hour away.
+//	    receiving, 2 goroutines in time.Sleep; all an hour away; one more AfterFunc (another
+//	    closure) reset from an hour to 30 minutes.
 //
 // The oracle (file argv[2]) is what the program and PostgreSQL say: db.Stats() of both,
 // the goroutine ids of holders, waiters and leakers, pg_stat_activity's count of
@@ -188,7 +189,10 @@ func corrupt() string {
 	return "cycle"
 }
 
-var fired int
+var (
+	fired     int
+	resetName string
+)
 
 // armTimers starts the timers the header describes; it returns the AfterFunc function's name.
 func armTimers() string {
@@ -196,6 +200,12 @@ func armTimers() string {
 	for i := 0; i < 4; i++ {
 		callbacks = append(callbacks, time.AfterFunc(time.Hour, f))
 	}
+	// reset before it fires: up to go1.22 the new time waits in nextwhen
+	reset := func() { fired++ }
+	r := time.AfterFunc(time.Hour, reset)
+	r.Reset(30 * time.Minute)
+	callbacks = append(callbacks, r)
+	resetName = runtime.FuncForPC(reflect.ValueOf(reset).Pointer()).Name()
 	for i := 0; i < 3; i++ {
 		t := time.NewTicker(time.Hour)
 		tickers = append(tickers, t)
@@ -271,7 +281,8 @@ func main() {
 		"leakers": leakers, "holders": holders, "waiters": waiters,
 		"cache_len": len(cache), "cache_peak": cachePeak, "small_len": len(small),
 		"sessions_present": sessionsPresent, "registry_range": registryRange, "hostile": hostileHow,
-		"timers": map[string]interface{}{"after_func": afterFunc, "after_func_count": 4,
+		"timers": map[string]interface{}{"after_func": afterFunc, "after_func_count": 4, "reset": resetName,
+			"reset_seconds": 1800,
 			"tickers": 3, "ticker_period_seconds": 3600, "sleeps": 2},
 	}
 	b, _ := json.Marshal(out)
