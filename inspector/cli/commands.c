@@ -18,9 +18,9 @@
 #include "go/chans.h"
 #include "go/heap_cmd.h"
 #include "go/census.h"
-#include "go/pools.h"
 #include "render/pprof.h"
 #include "overtime_cmds.h"
+#include "pools_cmds.h"
 
 const char *const tli_default_command = "goroutines";
 
@@ -398,12 +398,6 @@ static bool leaks_glibc_between(void *arg)
 	return b->gerr == NULL;
 }
 
-static struct tli_error *cmd_pools(struct tli_cmd_ctx *ctx, json_t *result)
-{
-	struct tli_go_pools_opts o = { 0 };
-	return tli_go_cmd_pools(ctx->session, &o, result);
-}
-
 static struct tli_error *cmd_leaks(struct tli_cmd_ctx *ctx, json_t *result)
 {
 	const struct tli_optval *top = tli_cmd_opt(ctx, "top");
@@ -760,25 +754,10 @@ const struct tli_command tli_commands[] = {
 	},
 	{ .name = "secrets", .args = "", .needs_target = TLI_TARGET_REQUIRED, .fn = tli_cmd_secrets, .text =
 	  &tli_print_secrets, .options = tli_secrets_options, .summary = tli_secrets_summary, .help = tli_secrets_help },
-	{
-		.name = "pools",
-		.args = "",
-		.summary = "Go pools in the heap: database/sql.DB (waiters, leaked and held connections), largest maps",
-		.help = "Every database/sql.DB the Go heap census finds (typed from globals and typed\n"
-			"pointers; on stripped binaries through its connections): what db.Stats() would\n"
-			"return (max open, open, in use, idle, wait count and duration, closed by max\n"
-			"idle/idle time/lifetime), the goroutines waiting in (*DB).conn for a connection,\n"
-			"and for each in-use connection who holds it: globals, goroutines whose stacks\n"
-			"reach it (held_by), or nothing but the pool's own bookkeeping (freeConn, dep,\n"
-			"connection requests): leaked, e.g. an *sql.Rows dropped without Close.\n"
-			"Also the largest Go maps by bytes: len, capacity in slots, bytes; oversized when\n"
-			"the capacity dwarfs the length (maps never shrink). `name` is the global\n"
-			"variable that reaches the pool or map. Live or core, Go >= 1.19.",
-		.needs_target = TLI_TARGET_REQUIRED,
-		.fn = cmd_pools,
-		.text = &tli_print_pools,
-		.min_args = 0, .max_args = 0,
-	},
+	{ .name = "pools", .args = "", .needs_target = TLI_TARGET_REQUIRED, .fn = tli_cmd_pools, .text = &tli_print_pools,
+	  .summary = tli_pools_summary, .help = tli_pools_help },
+	{ .name = "timers", .args = "", .needs_target = TLI_TARGET_REQUIRED, .fn = tli_cmd_timers, .text = &tli_print_timers,
+	  .summary = tli_timers_summary, .help = tli_timers_help },
 	{
 		.name = "explain",
 		.args = "g ID | chan ADDR | chunk ADDR | arena [ADDR]",

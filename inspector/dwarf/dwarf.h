@@ -105,10 +105,11 @@ struct tli_error *tli_dwarf_add_to_layout(struct tli_dwarf *d, struct tli_layout
 
 /** Called once per global variable at a static address: name, link-time address, size, the Go
  *  runtime descriptor of its type as Go's linker wrote it (DW_AT_go_runtime_type, an offset in the
- *  types section; 0 if none) and, for a slice type without one, its element's (DW_AT_go_elem).
+ *  types section; 0 if none) and, for a slice type without one, its element's (DW_AT_go_elem), and
+ *  the DWARF name of its type (NULL if none; a type used in no interface has no descriptor).
  *  Return false to stop. */
 typedef bool (*tli_dwarf_global_fn)(void *arg, const char *name, uint64_t addr, uint64_t size, uint64_t rtype,
-				    uint64_t slice_elem);
+				    uint64_t slice_elem, const char *type_name);
 /** Enumerate the top-level variables of every unit (in DWARF order). */
 struct tli_error *tli_dwarf_each_global(struct tli_dwarf *d, tli_dwarf_global_fn fn, void *arg);
 

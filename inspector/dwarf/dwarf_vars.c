@@ -132,7 +132,9 @@ static bool each_var(struct tli_dwarf *d, Dwarf_Die *die, tli_dwarf_global_fn fn
 	Dwarf_Die t, el;
 	Dwarf_Attribute ea;
 	uint64_t sz = 0, rt = 0, elem = 0;
+	const char *tname = NULL;
 	if (type_of(die, &t)) {
+		tname = die_name(&t);
 		struct tli_error *e = tli_dw_size_of(d, &t, name, 0, &sz);
 		tli_error_destroy(e);
 		rt = go_runtime_type(&t);
@@ -140,7 +142,7 @@ static bool each_var(struct tli_dwarf *d, Dwarf_Die *die, tli_dwarf_global_fn fn
 		if (!rt && dwarf_attr(&t, TLI_DW_AT_GO_ELEM, &ea) && dwarf_formref_die(&ea, &el))
 			elem = go_runtime_type(&el);
 	}
-	return fn(arg, name, ops[0].number, sz, rt, elem);
+	return fn(arg, name, ops[0].number, sz, rt, elem, tname);
 }
 
 struct tli_error *tli_dwarf_each_global(struct tli_dwarf *d, tli_dwarf_global_fn fn, void *arg)

@@ -30,16 +30,19 @@ static uint64_t runtime_type(const struct gather *g, uint64_t off)
 	return md->types + off + g->bias;
 }
 
-static bool take(void *arg, const char *name, uint64_t addr, uint64_t size, uint64_t rtype, uint64_t slice_elem)
+static bool take(void *arg, const char *name, uint64_t addr, uint64_t size, uint64_t rtype, uint64_t slice_elem,
+		 const char *type_name)
 {
 	struct gather *g = arg;
 	struct tli_go_census *c = g->c;
 	if (!size || !addr || size > (1ull << 32) || c->globals.n >= MAX_GLOBALS)
 		return c->globals.n < MAX_GLOBALS;
 	struct census_global v = { .addr = addr + g->bias, .size = size, .rtype = runtime_type(g, rtype),
-				   .slice_elem = runtime_type(g, slice_elem), .name = strdup(name) };
+				   .slice_elem = runtime_type(g, slice_elem), .name = strdup(name),
+				   .type_name = type_name ? strdup(type_name) : NULL };
 	if (!v.name || !tli_vec_push(&c->globals, v)) {
 		free(v.name);
+		free(v.type_name);
 		return false;
 	}
 	return true;
@@ -77,6 +80,7 @@ void census_globals_load(struct tli_go_census *c)
 	for (size_t i = 0; i < c->globals.n; i++) {
 		if (k && c->globals.v[i].addr < c->globals.v[k - 1].addr + c->globals.v[k - 1].size) {
 			free(c->globals.v[i].name);
+			free(c->globals.v[i].type_name);
 			continue;
 		}
 		c->globals.v[k++] = c->globals.v[i];
@@ -134,8 +138,10 @@ void tli_go_census_destroy(struct tli_go_census *c)
 	tli_vec_free(&c->labels);
 	if (c->labidx)
 		tli_strmap_free(c->labidx);
-	for (size_t i = 0; i < c->globals.n; i++)
+	for (size_t i = 0; i < c->globals.n; i++) {
 		free(c->globals.v[i].name);
+		free(c->globals.v[i].type_name);
+	}
 	tli_vec_free(&c->globals);
 	tli_vec_free(&c->slots);
 	tli_u64map_free(&c->ctidx);

@@ -78,6 +78,7 @@ struct census_global {
 	uint64_t addr, size, rtype;   /* run-time addresses */
 	uint64_t slice_elem;          /* a slice without rtype: its element's descriptor */
 	char *name;
+	char *type_name;              /* DWARF name of its type (NULL if none) */
 	uint32_t root;                /* its root path node (0 until used) */
 };
 TLI_VEC(census_globals, struct census_global);

@@ -142,3 +142,10 @@ int tli_go_rt_minor(const struct tli_go_rt *rt)
 {
 	return rt->minor;
 }
+
+int64_t tli_go_rt_now(const struct tli_go_rt *rt, const char **src)
+{
+	if (src)
+		*src = rt->now_src ? rt->now_src : "unknown";
+	return rt->now_ns;
+}

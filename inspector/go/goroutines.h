@@ -84,5 +84,7 @@ struct tli_layout *tli_go_rt_layout(const struct tli_go_rt *rt);
 const struct tli_pclntab *tli_go_rt_pclntab(const struct tli_go_rt *rt);
 uint64_t tli_go_rt_bias(const struct tli_go_rt *rt);
 int tli_go_rt_minor(const struct tli_go_rt *rt);
+/** After the capture: the target's nanotime() "now" (0 = unknown) and where it came from. */
+int64_t tli_go_rt_now(const struct tli_go_rt *rt, const char **src);
 
 #endif

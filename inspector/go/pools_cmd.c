@@ -108,13 +108,14 @@ static struct tli_error *capture(struct pools_run *r)
 }
 
 static struct tli_error *analyze(struct pools_run *r, const struct pools_sql_layout *sqlL,
-			 const struct pools_maps_layout *mapL, json_t *go)
+			 const struct pools_maps_layout *mapL, const struct pools_syncmap_layout *smL, json_t *go)
 {
 	json_t *pools = json_object();
 	json_object_set_new(go, "pools", pools);
 	if (!r->h) {
 		json_object_set_new(pools, "sql_dbs", json_null());
 		json_object_set_new(pools, "maps", json_null());
+		json_object_set_new(pools, "sync_maps", json_null());
 		json_object_set_new(pools, "unreadable", json_string(r->problem[0] ? r->problem : "no Go heap"));
 		return NULL;
 	}
@@ -132,6 +133,7 @@ static struct tli_error *analyze(struct pools_run *r, const struct pools_sql_lay
 		return err;
 	pools_sql_run(r, sqlL, pools);
 	pools_maps_run(r, mapL, pools);
+	pools_syncmap_run(r, smL, pools);
 	return NULL;
 }
 
@@ -141,6 +143,7 @@ struct tli_error *tli_go_cmd_pools(struct tli_session *s, const struct tli_go_po
 	struct pools_run r = { .s = s };
 	struct pools_sql_layout sqlL = { 0 };
 	struct pools_maps_layout mapL = { 0 };
+	struct pools_syncmap_layout smL = { 0 };
 	struct tli_gobin *gb = NULL;
 	struct tli_error *err = tli_session_gobin(s, &gb);
 	if (!err)
@@ -148,6 +151,7 @@ struct tli_error *tli_go_cmd_pools(struct tli_session *s, const struct tli_go_po
 	if (!err) {
 		pools_sql_layout(tli_go_rt_layout(r.rt), &sqlL);
 		pools_maps_layout(tli_go_rt_layout(r.rt), &mapL);
+		pools_syncmap_layout(tli_go_rt_layout(r.rt), &smL);
 	}
 	if (!err)
 		err = capture(&r);
@@ -156,7 +160,7 @@ struct tli_error *tli_go_cmd_pools(struct tli_session *s, const struct tli_go_po
 		json_t *go = tli_json_child_object(result, "go");
 		const char *ver = tli_gobin_version(gb);
 		json_object_set_new(go, "go_version", ver ? json_string(ver) : json_null());
-		err = analyze(&r, &sqlL, &mapL, go);
+		err = analyze(&r, &sqlL, &mapL, &smL, go);
 	}
 	tli_goheap_precise_destroy(r.precise);
 	tli_go_census_destroy(r.census);

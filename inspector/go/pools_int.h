@@ -56,6 +56,23 @@ void pools_maps_layout(struct tli_layout *l, struct pools_maps_layout *L);
 /* After the census: go.pools.maps (the largest by bytes), maps_total, maps_bytes. */
 void pools_maps_run(struct pools_run *r, const struct pools_maps_layout *L, json_t *pools);
 
+/* ---- sync.Map ---- */
+
+struct pools_syncmap_layout {
+	bool ok, trie, read_iface;
+	char problem[160];
+	uint64_t size;
+	uint32_t read, dirty, misses, ro_m, ro_amended, e_p;              /* <= go1.23 */
+	uint32_t h_count, h_b, h_buckets, h_old, bucket_cnt, min_tophash;
+	uint32_t root, ind_isentry, ind_children, nchildren, ent_overflow; /* hash trie, go1.24+ */
+	bool has_funcs;
+	uint32_t keyhash, valequal;   /* the trie's hash and equal func words (a sync.Map's signature) */
+};
+
+void pools_syncmap_layout(struct tli_layout *l, struct pools_syncmap_layout *L);
+/* After the census: go.pools.sync_maps. */
+void pools_syncmap_run(struct pools_run *r, const struct pools_syncmap_layout *L, json_t *pools);
+
 /* ---- helpers (pools_cmd.c) ---- */
 
 /* The live object holding addr (census state set), its number and span; false if none. */

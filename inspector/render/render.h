@@ -57,6 +57,8 @@ extern const struct tli_text_printer tli_print_goroutines, tli_print_goroutine, 
 extern const struct tli_text_printer tli_print_snapshot, tli_print_diff, tli_print_watch, tli_print_metrics;
 /* secrets (render/text_secrets.c) */
 extern const struct tli_text_printer tli_print_secrets;
+/* timers (render/text_timers.c) */
+extern const struct tli_text_printer tli_print_timers;
 
 /* ---- per-command printers (text_*.c); `doc` is the whole document ---- */
 void tli_text_goroutines(FILE *f, json_t *doc, const struct tli_render_opts *opts);

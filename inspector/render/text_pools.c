@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Text of `pools` (go.pools): one block per database/sql.DB and the largest Go
- * maps, on one screen.
+ * Text of `pools` (go.pools): one block per database/sql.DB, the largest Go
+ * maps and the sync.Maps, on one screen.
  * Reads only the result tree.
  */
 #include <stdio.h>
@@ -133,6 +133,54 @@ static void maps(FILE *f, json_t *pools)
 	}
 }
 
+static void sync_maps(FILE *f, json_t *pools)
+{
+	json_t *a = json_object_get(pools, "sync_maps");
+	const char *note = json_string_value(json_object_get(pools, "sync_maps_note"));
+	if (!json_is_array(a)) {
+		fputs("\nsync.Map: unreadable: ", f);
+		tli_text_puts_clean(f, json_string_value(json_object_get(pools, "sync_maps_unreadable")) ?: "?");
+		fputc('\n', f);
+		return;
+	}
+	fprintf(f, "\nsync.Map: %zu found\n", json_array_size(a));
+	size_t i;
+	json_t *m;
+	json_array_foreach(a, i, m) {
+		if (i >= 6) {
+			fprintf(f, "  … %zu more\n", json_array_size(a) - i);
+			break;
+		}
+		const char *name = json_string_value(json_object_get(m, "name"));
+		const char *why = json_string_value(json_object_get(m, "unreadable"));
+		fputs("  ", f);
+		tli_text_puts_clean(f, name ? name : json_string_value(json_object_get(m, "address")) ?: "?");
+		if (why) {
+			fputs(": unreadable: ", f);
+			tli_text_puts_clean(f, why);
+		} else {
+			num(f, ": entries", json_object_get(m, "entries"));
+			if (json_object_get(m, "depth")) {
+				num(f, "  depth", json_object_get(m, "depth"));
+			} else {
+				num(f, "  read", json_object_get(m, "read_size"));
+				num(f, "  dirty", json_object_get(m, "dirty_size"));
+				num(f, "  misses", json_object_get(m, "misses"));
+				num(f, "  expunged", json_object_get(m, "expunged"));
+				num(f, "  deleted", json_object_get(m, "deleted"));
+				if (json_is_true(json_object_get(m, "amended")))
+					fputs("  amended", f);
+			}
+		}
+		fputc('\n', f);
+	}
+	if (note) {
+		fputs("  note: ", f);
+		tli_text_puts_clean(f, note);
+		fputc('\n', f);
+	}
+}
+
 void tli_text_pools(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 {
 	(void)opts;
@@ -160,4 +208,5 @@ void tli_text_pools(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 		one_db(f, d);
 	}
 	maps(f, pools);
+	sync_maps(f, pools);
 }

@@ -293,13 +293,13 @@ static struct tli_error *implausible(const char *name, const char *func, uint64_
 }
 
 /* runtime.allp: flushmcache reads allp[i] — allp's length (bounds check) and pointer */
-static struct tli_error *find_allp(const struct tli_gobin *gb, struct tli_global *ret)
+/* the first two RIP loads of fn are a slice's pointer and length */
+static bool slice_loads(const struct tli_gobin *gb, const char *fn, struct tli_global *ret)
 {
 	struct ripref refs[MAX_REFS];
 	size_t nr;
-	struct tli_error *err = func_refs(gb, "runtime.flushmcache", refs, MAX_REFS, &nr);
-	if (err)
-		return err;
+	if (tli_error_drop(func_refs(gb, fn, refs, MAX_REFS, &nr)))
+		return false;
 	for (size_t i = 0; i < nr; i++) {
 		if (refs[i].kind != REF_LOAD)
 			continue;
@@ -309,14 +309,23 @@ static struct tli_error *find_allp(const struct tli_gobin *gb, struct tli_global
 			uint64_t lo = refs[i].target < refs[j].target ? refs[i].target : refs[j].target;
 			uint64_t hi = refs[i].target ^ refs[j].target ^ lo;
 			if (hi != lo + 8 || !in_data(gb, lo, 24, false))
-				break;
+				return false;
 			*ret = (struct tli_global){ lo, 24 };
-			return NULL;
+			return true;
 		}
-		break; /* only the first two loads */
+		return false; /* only the first two loads */
 	}
+	return false;
+}
+
+/* `for _, p := range allp` opens both: flushmcache is inlined into its one caller in small
+ * programs, gcMarkTinyAllocs stays a function */
+static struct tli_error *find_allp(const struct tli_gobin *gb, struct tli_global *ret)
+{
+	if (slice_loads(gb, "runtime.flushmcache", ret) || slice_loads(gb, "runtime.gcMarkTinyAllocs", ret))
+		return NULL;
 	return tli_error_create(TLI_E_NO_INFO, "runtime.allp: the first two RIP loads in runtime.flushmcache "
-				"are not a slice's pointer and length");
+				"or runtime.gcMarkTinyAllocs are not a slice's pointer and length");
 }
 
 /* the size class table: a RIP lea in readmemstats_m to uint16s 0, 8, 16, 24, 32, 48, ... */

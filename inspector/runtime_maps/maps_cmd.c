@@ -27,7 +27,7 @@
 static const char *const go_structs[] = {
 	"runtime.g", "runtime.gobuf", "runtime.stack", "runtime.m", "runtime.p", "runtime.schedt",
 	"runtime.gQueue", "runtime.gList", "runtime.hchan", "runtime.waitq", "runtime.sudog",
-	"runtime.maybeTraceablePtr", "runtime.maybeTraceableChan", "runtime.timers", "runtime.timer",
+	"runtime.maybeTraceablePtr", "runtime.maybeTraceableChan", "runtime.timers", "runtime.timer", "runtime.timerWhen",
 	"runtime.coro", "runtime.synctestGroup", "runtime.synctestBubble", "runtime.ancestorInfo",
 	"runtime.mstats", "runtime.moduledata", "runtime.functab", "runtime.textsect", "runtime._func",
 	"runtime.pcHeader", "runtime._type", "internal/abi.Type", "runtime.funcval", "runtime._panic",
@@ -39,6 +39,8 @@ static const char *const go_structs[] = {
 	"internal/sync.HashTrieMap[interface {},interface {}]",
 	"internal/sync.indirect[interface {},interface {}]",
 	"internal/sync.entry[interface {},interface {}]",
+	"internal/sync.indirect[go.shape.interface {},go.shape.interface {}]",
+	"internal/sync.entry[go.shape.interface {},go.shape.interface {}]",
 	"database/sql.DB", "database/sql.connRequestSet", "database/sql.connRequestAndIndex",
 	"database/sql.driverConn",
 	"runtime.special", "runtime.specialfinalizer", "runtime.specialCleanup",
@@ -71,6 +73,11 @@ static const char *const go_const_prefixes[] = {
 	"runtime.memoryLimit",
 	/* pools: slots per map bucket (<= 1.23) or group (swiss) */
 	"runtime.bucketCnt", "internal/abi.MapBucketCount", "internal/abi.SwissMapGroupSlots", "internal/abi.MapGroupSlots",
+	/* pools: filled map slots (sync.Map's read/dirty maps, <= 1.23) */
+	"runtime.minTopHash",
+	/* timers: which heap entries are no longer timers */
+	"runtime.timerNoStatus", "runtime.timerDeleted", "runtime.timerRemov", "runtime.timerZombie",
+	"runtime.timerModified",
 };
 
 static const char *const go_strtabs[] = { "runtime.waitReasonStrings", "runtime.gStatusStrings" };

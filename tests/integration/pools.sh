@@ -7,7 +7,10 @@
 # goroutines, 1 timed-out and 2 waiting requests), leaves a second with 2 idle connections and 2
 # closed by max idle, and records db.Stats(), PostgreSQL's pg_stat_activity count per
 # application_name and the holders' and waiters' goroutine ids. `pools --json` must agree, live
-# and from a gcore core (pools_check.py). The cluster is stopped on every exit path.
+# and from a gcore core (pools_check.py). The target also fills two sync.Maps (Load/Range counts,
+# and for read/dirty maps the state sync/map.go gives its construction) and arms AfterFunc
+# timers, tickers and sleeps (the closure's name from runtime.FuncForPC): `timers --json` must
+# find them (timers_check.py). The cluster is stopped on every exit path.
 # Ends with "pools: N passed, N failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -64,6 +67,15 @@ check() { # TAG ORACLE JSON VARIANT
 	fi
 }
 
+tcheck() { # TAG ORACLE JSON
+	local out
+	if out=$(python3 "$ROOT/tests/integration/timers_check.py" "$2" "$3" 2>&1); then
+		tli_ok "$1"
+	else
+		tli_bad "$1: $(echo "$out" | head -5 | tr '\n' ';')"
+	fi
+}
+
 for ver in $(tli_go_versions); do
 	for variant in default stripped; do
 		tag="go$ver $variant"
@@ -87,11 +99,17 @@ for ver in $(tli_go_versions); do
 		else
 			tli_bad "$tag text: $(head -c 300 "$dir/live.txt")"
 		fi
+		"$TLI" --pid "$pid" --json timers > "$dir/timers.json" 2> "$dir/timers.err" ||
+			tli_bad "$tag timers: exit $? ($(head -c 200 "$dir/timers.err"))"
+		tcheck "$tag live timers: AfterFunc closures, tickers, sleeps" "$dir/oracle.json" "$dir/timers.json"
 		if [ "$variant" = default ]; then
 			if gcore -o "$dir/core" "$pid" > "$dir/gcore.log" 2>&1; then
 				"$TLI" --core "$dir/core.$pid" --exe "$bin" --json pools > "$dir/core.json" 2> "$dir/core.err" ||
 					tli_bad "$tag core: exit $? ($(head -c 200 "$dir/core.err"))"
 				check "$tag gcore core" "$dir/oracle.json" "$dir/core.json" "$variant"
+				"$TLI" --core "$dir/core.$pid" --exe "$bin" --json timers > "$dir/core-timers.json" 2> "$dir/core-timers.err" ||
+					tli_bad "$tag core timers: exit $? ($(head -c 200 "$dir/core-timers.err"))"
+				tcheck "$tag gcore core timers" "$dir/oracle.json" "$dir/core-timers.json"
 				rm -f "$dir/core.$pid"
 			else
 				tli_bad "$tag: gcore failed ($(head -c 200 "$dir/gcore.log"))"

@@ -84,6 +84,48 @@ elif not stripped:   # stripped: globals are untyped, so are the maps they hold
     s = named.get("main.small")
     if s is not None and (s.get("len") != want["small_len"] or s.get("oversized")):
         bad.append("main.small %r" % s)
+# sync.Map: sessions (a global value) and registry (behind a global pointer)
+sms = pools.get("sync_maps")
+if not isinstance(sms, list):
+    bad.append("no sync_maps: %s" % pools.get("sync_maps_unreadable"))
+elif stripped and any(m.get("representation") == "hash_trie" for m in sms):
+    # go1.24+: found by the trie's function words, unnamed: the same figures
+    ents = sorted(m.get("entries") for m in sms if not m.get("unreadable"))
+    for n in (want["sessions_present"], want["registry_range"]):
+        if n not in ents:
+            bad.append("stripped: no sync.Map of %d entries among %r" % (n, ents))
+    if not any(m.get("unreadable") for m in sms):
+        bad.append("stripped: main.hostile (%s) not unreadable" % want["hostile"])
+elif stripped:   # globals untyped: what is not found must be said
+    if len(sms) < 2 and not pools.get("sync_maps_note"):
+        bad.append("stripped: %d sync.Maps found and no sync_maps_note" % len(sms))
+else:
+    named = {m.get("name"): m for m in sms}
+    for key, n in (("main.sessions", want["sessions_present"]), ("main.registry", want["registry_range"])):
+        m = named.get(key)
+        if m is None:
+            bad.append("%s not among sync_maps %r" % (key, list(named)))
+        elif m.get("unreadable") or m.get("entries") != n:
+            bad.append("%s entries %r (%s), Load/Range count %d" % (key, m.get("entries"), m.get("unreadable"), n))
+        elif m.get("representation") == "hash_trie":
+            # 16 children per level: n entries need at least one level below the root, at most 16
+            if not (isinstance(m.get("depth"), int) and (1 if n > 16 else 0) <= m["depth"] <= 16):
+                bad.append("%s depth %r for %d entries" % (key, m.get("depth"), n))
+    # hostile memory: a per-item reason, the rest listed
+    h = named.get("main.hostile")
+    if h is None or not h.get("unreadable"):
+        bad.append("main.hostile (%s) not unreadable: %r" % (want["hostile"], h))
+    # read/dirty (<= go1.23): the construction (tests/targets/go/pools, fillSyncMaps) per sync/map.go
+    m = named.get("main.sessions") or {}
+    if m.get("representation") == "read_dirty":
+        exp = {"read_size": 100, "dirty_size": 71, "misses": 5, "amended": True, "expunged": 30, "deleted": 1}
+        got = {k: m.get(k) for k in exp}
+        if got != exp:
+            bad.append("main.sessions %r, by construction %r" % (got, exp))
+        r = named.get("main.registry") or {}
+        exp = {"read_size": 50, "dirty_size": 0, "amended": False, "expunged": 0, "deleted": 0}
+        if {k: r.get(k) for k in exp} != exp:   # Range promoted its dirty map
+            bad.append("main.registry %r, after Range %r" % ({k: r.get(k) for k in exp}, exp))
 for b in bad:
     print(b)
 sys.exit(1 if bad else 0)

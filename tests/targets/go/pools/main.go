@@ -10,6 +10,13 @@
 //	db2 (application_name APP_b, SetMaxIdleConns(2)): 4 connections used at once and
 //	    returned: 2 idle, 2 closed by max idle.
 //	cache: a map[int]int that held 100,000 entries, 10 left (its buckets never shrink).
+//	sessions (a sync.Map value): 100 keys stored and promoted by 100 loads, 30 deleted, one
+//	    new key stored (the 30 deleted become expunged, dirty holds 71), one more deleted,
+//	    5 loads missing: 70 entries. registry (a *sync.Map): 50 keys, ranged once.
+//	hostile (a sync.Map): filled, then corrupted (corrupt).
+//	timers: 4 time.AfterFunc closures (one function), 3 tickers each with a goroutine
+//	    receiving, 2 goroutines in time.Sleep; all an hour away; one more AfterFunc (another
+//	    closure) reset from an hour to 30 minutes.
 //
 // The oracle (file argv[2]) is what the program and PostgreSQL say: db.Stats() of both,
 // the goroutine ids of holders, waiters and leakers, pg_stat_activity's count of
@@ -22,10 +29,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unsafe"
 
 	_ "github.com/lib/pq"
 )
@@ -36,6 +46,14 @@ var (
 	// a cache that once held cachePeak entries: Go maps never shrink
 	cache = map[int]int{}
 	small = map[string]int{"a": 1, "b": 2}
+	// sync.Maps: one value, one behind a pointer
+	sessions sync.Map
+	registry = &sync.Map{}
+	// a sync.Map corrupted as wild memory would be (corrupt)
+	hostile sync.Map
+	// timers nobody stops
+	callbacks []*time.Timer
+	tickers   []*time.Ticker
 )
 
 const cachePeak = 100000
@@ -111,6 +129,97 @@ func backends(app string) int64 {
 	return n
 }
 
+// fillSyncMaps puts sessions and registry in the state the header describes; it returns
+// what Load says is present in sessions (Range would promote its dirty map) and Range's
+// count of registry.
+func fillSyncMaps() (int, int) {
+	for i := 0; i < 100; i++ {
+		sessions.Store(i, i)
+	}
+	for i := 0; i < 100; i++ { // misses reach len(dirty): dirty becomes read
+		sessions.Load(i)
+	}
+	for i := 0; i < 30; i++ { // deleted in read (p = nil)
+		sessions.Delete(i)
+	}
+	sessions.Store(1000, 1000) // a new dirty map: the 30 deleted are expunged
+	sessions.Delete(50)        // deleted in read and dirty
+	present := 0
+	for _, k := range append([]int{1000}, func() []int { // Load(1000) is a miss
+		var ks []int
+		for i := 0; i < 100; i++ {
+			ks = append(ks, i)
+		}
+		return ks
+	}()...) {
+		if _, ok := sessions.Load(k); ok {
+			present++
+		}
+	}
+	for i := 0; i < 4; i++ {
+		sessions.Load("nope")
+	}
+	for i := 0; i < 50; i++ {
+		registry.Store(fmt.Sprint("k", i), i)
+	}
+	n := 0
+	registry.Range(func(k, v any) bool { n++; return true })
+	return present, n
+}
+
+// corrupt fills hostile, then breaks it: up to go1.23 its dirty map claims 2^60 buckets, from
+// go1.24 its trie's root names itself as a child (a cycle). Nothing uses it afterwards, and the
+// collector follows only pointers, so the program runs on. Offsets come from reflect.
+func corrupt() string {
+	for i := 0; i < 40; i++ {
+		hostile.Store(i, i)
+	}
+	mt, base := reflect.TypeOf(hostile), unsafe.Pointer(&hostile)
+	if f, ok := mt.FieldByName("dirty"); ok {
+		h := *(*unsafe.Pointer)(unsafe.Add(base, f.Offset))
+		*(*uint8)(unsafe.Add(h, 9)) = 60 // runtime.hmap.B
+		return "wild bucket count"
+	}
+	m, _ := mt.FieldByName("m")
+	r, _ := m.Type.FieldByName("root")
+	root := *(*unsafe.Pointer)(unsafe.Add(base, m.Offset+r.Offset))
+	ind := r.Type.Field(0).Type.Elem().Elem() // atomic.Pointer[T]{_ [0]*T; ...}: T
+	c, _ := ind.FieldByName("children")
+	*(*unsafe.Pointer)(unsafe.Add(root, c.Offset)) = root
+	return "cycle"
+}
+
+var (
+	fired     int
+	resetName string
+)
+
+// armTimers starts the timers the header describes; it returns the AfterFunc function's name.
+func armTimers() string {
+	f := func() { fired++ }
+	for i := 0; i < 4; i++ {
+		callbacks = append(callbacks, time.AfterFunc(time.Hour, f))
+	}
+	// reset before it fires: up to go1.22 the new time waits in nextwhen
+	reset := func() { fired++ }
+	r := time.AfterFunc(time.Hour, reset)
+	r.Reset(30 * time.Minute)
+	callbacks = append(callbacks, r)
+	resetName = runtime.FuncForPC(reflect.ValueOf(reset).Pointer()).Name()
+	for i := 0; i < 3; i++ {
+		t := time.NewTicker(time.Hour)
+		tickers = append(tickers, t)
+		go func() {
+			for range t.C {
+			}
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		go time.Sleep(time.Hour)
+	}
+	return runtime.FuncForPC(reflect.ValueOf(f).Pointer()).Name()
+}
+
 func main() {
 	sock, oracle, app := os.Args[1], os.Args[2], os.Args[3]
 	db, db2 = open(sock, app+"_a"), open(sock, app+"_b")
@@ -162,11 +271,19 @@ func main() {
 		delete(cache, i)
 	}
 	pgA, pgB := backends(app+"_a"), backends(app+"_b")
+	sessionsPresent, registryRange := fillSyncMaps()
+	hostileHow := corrupt()
+	afterFunc := armTimers()
+	time.Sleep(20 * time.Millisecond) // the ticker goroutines block on their channels
 	runtime.GC()
 	out := map[string]interface{}{
 		"db": stats(db), "db2": stats(db2), "pg_backends_a": pgA, "pg_backends_b": pgB,
 		"leakers": leakers, "holders": holders, "waiters": waiters,
 		"cache_len": len(cache), "cache_peak": cachePeak, "small_len": len(small),
+		"sessions_present": sessionsPresent, "registry_range": registryRange, "hostile": hostileHow,
+		"timers": map[string]interface{}{"after_func": afterFunc, "after_func_count": 4, "reset": resetName,
+			"reset_seconds": 1800,
+			"tickers": 3, "ticker_period_seconds": 3600, "sleeps": 2},
 	}
 	b, _ := json.Marshal(out)
 	must(os.WriteFile(oracle, b, 0o644))
