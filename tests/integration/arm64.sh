@@ -2,8 +2,8 @@
 # tests/integration/arm64.sh - arm64 cores read on this (x86-64) machine (issue 22, items 1, 2, 6).
 #
 # For Go 1.19, 1.23 and 1.27 (restrict with GO_VERSIONS; ARM64_VARIANTS="default stripped"; stripped
-# builds are refused for now with exit 11 and a message saying so, since the runtime maps hold
-# linux/amd64 layouts):
+# builds (-s -w) are read with runtime-maps/go-arm64/ and the arm64 instruction patterns that find
+# the runtime's globals (ADRP+ADD/LDR), and must agree the same way):
 #   tests/targets/go/goroutines is cross-built with GOARCH=arm64 CGO_ENABLED=0, run under
 #   qemu-user with -crash (the runtime's own dump, runtime.Stack(all), is written first), then
 #   SIGQUIT: Go's handler dumps and aborts, and qemu writes the guest's core
@@ -84,20 +84,6 @@ for v in $GO_VERSIONS; do
 			continue
 		fi
 		[ "$variant" = default ] && { LAST_CORE=$core; LAST_BIN=$bin; }
-		if [ "$variant" = stripped ]; then
-			# the runtime maps hold linux/amd64 layouts (go1.27's runtime.p and runtime.mheap differ
-			# on arm64): a stripped arm64 executable is refused with exit 11, never read wrong
-			timeout 120 "$TLI" --core "$core" --exe "$bin" goroutines >"$dir/tli.txt" 2>"$dir/tli.err"
-			rc=$?
-			if [ "$rc" = 11 ] && [ "$(wc -l <"$dir/tli.err")" = 1 ] &&
-				grep -q 'stripped arm64 executables are not supported' "$dir/tli.err"; then
-				tli_ok "$tag: refused with exit 11 ($(head -c 160 "$dir/tli.err")...)"
-			else
-				tli_bad "$tag: expected exit 11 (stripped arm64 unsupported), got $rc: $(head -c 300 "$dir/tli.err")"
-			fi
-			rm -f "$core"
-			continue
-		fi
 		timeout 120 "$TLI" --core "$core" --exe "$bin" --json goroutines --stacks >"$dir/tli.json" 2>"$dir/tli.err"
 		rc=$?
 		if [ "$rc" != 0 ]; then
@@ -114,6 +100,10 @@ for v in $GO_VERSIONS; do
 		arch=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["target"]["arch"])' "$dir/tli.json" 2>/dev/null)
 		timeout 120 "$TLI" --core "$core" --exe "$bin" goroutines >"$dir/tli.txt" 2>/dev/null
 		head1=$(head -1 "$dir/tli.txt")
+		src=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["target"]["layout_source"])' "$dir/tli.json" 2>/dev/null)
+		if [ "$variant" = stripped ] && [[ $src != *runtime-maps* ]]; then
+			tli_bad "$tag: layout_source is '$src', not the runtime maps"
+		fi
 		if [ "$arch" = arm64 ] && [[ $head1 == "core $core ($bin, arm64): go$v"* ]]; then
 			tli_ok "$tag: JSON target.arch and the text header name arm64"
 		else
