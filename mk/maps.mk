@@ -1,7 +1,8 @@
 # mk/maps.mk - runtime maps (issue 5). Included by the top-level Makefile (`include mk/maps.mk`).
 #
 #   make maps-gen     rebuild the probe (tests/integration/stripped/probe) with every installed Go
-#                     toolchain /usr/lib/go-1.NN and regenerate runtime-maps/go/1.NN.map from its DWARF
+#                     toolchain /usr/lib/go-1.NN and regenerate runtime-maps/go/1.NN.map from its DWARF,
+#                     and runtime-maps/go-arm64/1.NN.map from a GOARCH=arm64 build of it
 #   make maps-check   regenerate into a temporary directory and diff against the committed maps;
 #                     fails on drift (the provenance line "source ..." is not compared)
 #   MAPS_GO_VERSIONS="1.21 1.24" restricts both to some toolchains.
@@ -63,9 +64,10 @@ $(MAPGEN): runtime-maps/mapgen.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-# tli_maps_gen_into DIR: probe binaries in $(BUILD)/maps-probe/, maps in DIR/go/
+# tli_maps_gen_into DIR: probe binaries in $(BUILD)/maps-probe/, maps in DIR/go/ (linux/amd64) and
+# DIR/go-arm64/ (the same probe cross-built with GOARCH=arm64: its layouts differ in places)
 define tli_maps_gen_into
-	@set -e; mkdir -p $(1)/go $(BUILD)/maps-probe; \
+	@set -e; mkdir -p $(1)/go $(1)/go-arm64 $(BUILD)/maps-probe; \
 	cache=$${GOCACHE:-$(abspath $(BUILD))/go-cache}; \
 	for v in $(MAPS_GO_VERSIONS); do \
 	  bin=$(abspath $(BUILD))/maps-probe/probe-$$v; \
@@ -75,6 +77,13 @@ define tli_maps_gen_into
 	    { cat $(BUILD)/maps-probe/gen-$$v.log >&2; rm -f $(1)/go/$$v.map.tmp; exit 1; }; \
 	  mv $(1)/go/$$v.map.tmp $(1)/go/$$v.map; \
 	  echo "maps: $(1)/go/$$v.map ($$(/usr/lib/go-$$v/bin/go version | cut -d' ' -f3))"; \
+	  bin=$(abspath $(BUILD))/maps-probe/probe-arm64-$$v; \
+	  ( cd $(MAPS_PROBE) && GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=off GOWORK=off GOCACHE=$$cache \
+	    GOARCH=arm64 CGO_ENABLED=0 /usr/lib/go-$$v/bin/go build -trimpath -o $$bin . ); \
+	  $(MAPGEN) $$bin > $(1)/go-arm64/$$v.map.tmp 2> $(BUILD)/maps-probe/gen-arm64-$$v.log || \
+	    { cat $(BUILD)/maps-probe/gen-arm64-$$v.log >&2; rm -f $(1)/go-arm64/$$v.map.tmp; exit 1; }; \
+	  mv $(1)/go-arm64/$$v.map.tmp $(1)/go-arm64/$$v.map; \
+	  echo "maps: $(1)/go-arm64/$$v.map"; \
 	done
 endef
 
@@ -89,5 +98,9 @@ maps-check: $(MAPGEN) maps-check-glibc
 	  if diff -u -I '^source ' runtime-maps/go/$$v.map $(BUILD)/maps-check/go/$$v.map > $(BUILD)/maps-check/$$v.diff; then \
 	    echo "maps-check: go$$v ok"; \
 	  else echo "maps-check: go$$v DRIFT:"; head -40 $(BUILD)/maps-check/$$v.diff; st=1; fi; \
+	  if [ ! -f runtime-maps/go-arm64/$$v.map ]; then echo "maps-check: runtime-maps/go-arm64/$$v.map is missing (run make maps-gen)"; st=1; \
+	  elif diff -u -I '^source ' runtime-maps/go-arm64/$$v.map $(BUILD)/maps-check/go-arm64/$$v.map > $(BUILD)/maps-check/arm64-$$v.diff; then \
+	    echo "maps-check: go$$v arm64 ok"; \
+	  else echo "maps-check: go$$v arm64 DRIFT:"; head -40 $(BUILD)/maps-check/arm64-$$v.diff; st=1; fi; \
 	done; \
 	if [ $$st = 0 ]; then echo "maps-check: $$n passed, 0 failed"; else echo "maps-check: drift found"; fi; exit $$st

@@ -6,7 +6,7 @@
 STATIC_BIN    := $(BUILD)/tlinspect-static
 STATIC_MAPS_S := $(GEN_DIR)/embedded_maps.S
 STATIC_LIBS   := -ldw -lelf -lbz2 -llzma -lz -ljansson -lcapstone -lprotobuf-c -lreadline -ltinfo -lm -pthread
-ALL_MAPS      := $(sort $(wildcard runtime-maps/go/*.map runtime-maps/glibc/*.map))
+ALL_MAPS      := $(sort $(wildcard runtime-maps/go/*.map runtime-maps/go-arm64/*.map runtime-maps/glibc/*.map))
 
 .PHONY: static
 static: $(STATIC_BIN)

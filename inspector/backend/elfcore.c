@@ -43,9 +43,10 @@ static const char *etype_name(unsigned type)
 	return "unknown";
 }
 
-/* The ELF header: a 64-bit little-endian x86_64 core whose program headers are in the file. */
+/* The ELF header: a 64-bit little-endian core of an architecture we read (core/arch.h) whose
+ * program headers are in the file. */
 static struct tli_error *check_header(const struct core *c, const char *name, Elf64_Ehdr *ret,
-				      uint64_t *phnum_ret)
+				      uint64_t *phnum_ret, const struct tli_arch **arch)
 {
 	if (c->size < SELFMAG || memcmp(c->data, ELFMAG, SELFMAG))
 		return tli_error_create(TLI_E_BAD_FORMAT, "%s is not an ELF file", name);
@@ -55,15 +56,16 @@ static struct tli_error *check_header(const struct core *c, const char *name, El
 					sizeof(Elf64_Ehdr), name, c->size);
 	Elf64_Ehdr eh;
 	memcpy(&eh, c->data, sizeof(eh));
-	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
-		return tli_error_create(TLI_E_BAD_FORMAT, "%s is not a 64-bit little-endian ELF file", name);
+	/* the machine first (class and byte order with it): a 32-bit ARM or big-endian core is
+	 * named as such, not as a malformed one */
+	char what[600];
+	snprintf(what, sizeof(what), "core %s", name);
+	struct tli_error *err = tli_arch_of_elf(c->data, c->size, what, arch);
+	if (err)
+		return err;
 	if (eh.e_type != ET_CORE)
 		return tli_error_create(TLI_E_BAD_FORMAT, "%s is not a core file (ELF type %s)", name,
 					etype_name(eh.e_type));
-	if (eh.e_machine != EM_X86_64)
-		return tli_error_create(TLI_E_UNSUPPORTED,
-					"%s is a core for ELF machine %u; only x86_64 (%u) is supported",
-					name, eh.e_machine, EM_X86_64);
 	if (eh.e_phentsize < sizeof(Elf64_Phdr))
 		return tli_error_create(TLI_E_BAD_FORMAT, "%s: e_phentsize %u is smaller than %zu", name,
 					eh.e_phentsize, sizeof(Elf64_Phdr));
@@ -146,7 +148,7 @@ static struct tli_error *parse_core(struct tli_target *t, struct core *c, const 
 {
 	Elf64_Ehdr eh = { 0 };
 	uint64_t phnum = 0;
-	struct tli_error *err = check_header(c, name, &eh, &phnum);
+	struct tli_error *err = check_header(c, name, &eh, &phnum, &t->arch);
 	if (err)
 		return err;
 	struct note_ctx nc = { .t = t, .c = c, .name = name };

@@ -11,6 +11,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,10 +126,37 @@ static struct tli_error *compare_buildids(struct tli_target *t, struct core *c, 
 	return NULL;
 }
 
+/* --exe must be for the core's machine: another architecture is named, never decoded into garbage
+ * (a file that is not ELF is left to the build-id checks and the session). */
+static struct tli_error *given_exe_arch(const struct tli_target *t, const char *given, const char *name)
+{
+	int fd = open(given, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL; /* the checks below say why it cannot be opened */
+	unsigned char h[64];
+	ssize_t n = pread(fd, h, sizeof(h), 0);
+	close(fd);
+	if (n < 20 || memcmp(h, ELFMAG, SELFMAG))
+		return NULL;
+	char what[600];
+	snprintf(what, sizeof(what), "--exe %s", given);
+	const struct tli_arch *a;
+	struct tli_error *err = tli_arch_of_elf(h, (size_t)n, what, &a);
+	if (err)
+		return err;
+	if (a != t->arch)
+		return tli_error_create(TLI_E_MISMATCH, "--exe %s is an executable for %s, but the core %s is "
+					"from an %s process", given, a->name, name, t->arch->name);
+	return NULL;
+}
+
 struct tli_error *tli_elfcore_check_exe(struct tli_target *t, struct core *c, const struct tli_core_opts *opts,
 					 const char *name)
 {
 	const char *given = opts ? opts->exe : NULL;
+	struct tli_error *aerr = given ? given_exe_arch(t, given, name) : NULL;
+	if (aerr)
+		return aerr;
 	if (c->exe_file < 0) {
 		if (given) {
 			if (access(given, R_OK))

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/procfs.h>
-#include <sys/user.h>
 
 #include "core/hash.h"
 #include "core/vec.h"
@@ -24,9 +23,11 @@
 
 #define MAX_NOTES (1u << 20)
 
+/* One thread: its tid and registers, decoded by the core's architecture (core/arch.h). */
 static struct tli_error *note_prstatus(struct note_ctx *nc, const unsigned char *d, size_t len)
 {
-	size_t need = offsetof(struct elf_prstatus, pr_reg) + sizeof(elf_gregset_t);
+	const struct tli_arch *a = nc->t->arch;
+	size_t need = TLI_PRSTATUS_REG_OFF + a->gregset_size;
 	if (len < need) {
 		if (nc->c->warn_note++ < MAX_WARN_PER_KIND)
 			tli_target_warn(nc->t, "%s: NT_PRSTATUS note too short (%zu bytes, need %zu); thread skipped",
@@ -38,22 +39,23 @@ static struct tli_error *note_prstatus(struct note_ctx *nc, const unsigned char 
 		return &tli_enomem;
 	struct tli_thread *th = &t->threads[t->nthreads++];
 	memset(th, 0, sizeof(*th));
-	int32_t pid;
-	memcpy(&pid, d + offsetof(struct elf_prstatus, pr_pid), sizeof(pid));
-	th->tid = pid;
-	const unsigned char *g = d + offsetof(struct elf_prstatus, pr_reg);
-#define R(f) get_u64(g + offsetof(struct user_regs_struct, f))
-	th->regs = (struct tli_regs){
-		.rip = R(rip), .rsp = R(rsp), .rbp = R(rbp),
-		.rax = R(rax), .rbx = R(rbx), .rcx = R(rcx), .rdx = R(rdx),
-		.rsi = R(rsi), .rdi = R(rdi),
-		.r8 = R(r8), .r9 = R(r9), .r10 = R(r10), .r11 = R(r11),
-		.r12 = R(r12), .r13 = R(r13), .r14 = R(r14), .r15 = R(r15),
-		.eflags = R(eflags), .fs_base = R(fs_base), .gs_base = R(gs_base),
-	};
-#undef R
+	th->tid = (int32_t)get_u32(d + TLI_PRSTATUS_PID_OFF);
+	a->decode_gregset(d + TLI_PRSTATUS_REG_OFF, &th->regs);
 	th->regs_valid = true;
+	/* where the thread pointer has a note of its own, it follows its thread's NT_PRSTATUS */
+	th->no_tp = a->tls_note != 0;
 	return NULL;
+}
+
+/* The thread pointer's own note (arm64 NT_ARM_TLS: TPIDR_EL0 first), for the thread just read. */
+static void note_tls(struct note_ctx *nc, const unsigned char *d, size_t len)
+{
+	struct tli_target *t = nc->t;
+	if (!t->nthreads || len < 8)
+		return;
+	struct tli_thread *th = &t->threads[t->nthreads - 1];
+	th->regs.tp = get_u64(d);
+	th->no_tp = false;
 }
 
 static void note_prpsinfo(struct note_ctx *nc, const unsigned char *d, size_t len)
@@ -131,6 +133,9 @@ struct tli_error *tli_elfcore_parse_notes(struct note_ctx *nc, uint64_t off, uin
 			}
 			if (err)
 				return err;
+		} else if (namesz == 6 && !memcmp(name, "LINUX", 6) && nc->t->arch->tls_note &&
+			   type == nc->t->arch->tls_note) {
+			note_tls(nc, desc, descsz); /* the kernel names its extra regsets "LINUX" */
 		}
 		uint64_t next = desc_off + (((uint64_t)descsz + 3) & ~3ull);
 		if (next > len)

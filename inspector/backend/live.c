@@ -22,7 +22,6 @@
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -362,20 +361,25 @@ static struct tli_error *seize_round(struct attach *A, size_t *added)
 	return err;
 }
 
-static void regs_of(int tid, struct tli_thread *th)
+/* Registers through the regsets, decoded by the host's architecture (core/arch.h): NT_PRSTATUS,
+ * and where the thread pointer has a regset of its own (arm64 NT_ARM_TLS), that one. */
+static void regs_of(const struct tli_arch *a, int tid, struct tli_thread *th)
 {
-	struct user_regs_struct u;
-	struct iovec iov = { &u, sizeof(u) };
-	if (ptrace(PTRACE_GETREGSET, tid, (void *)(uintptr_t)NT_PRSTATUS, &iov) == 0 && iov.iov_len >= sizeof(u)) {
+	unsigned char g[8 * TLI_ARCH_MAX_GPR + 64];
+	struct iovec iov = { g, sizeof(g) };
+	if (!a || a->gregset_size > sizeof(g))
+		return;
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)(uintptr_t)NT_PRSTATUS, &iov) == 0 &&
+	    iov.iov_len >= a->gregset_size) {
 		th->regs_valid = true;
-		th->regs = (struct tli_regs){
-			.rip = u.rip, .rsp = u.rsp, .rbp = u.rbp,
-			.rax = u.rax, .rbx = u.rbx, .rcx = u.rcx, .rdx = u.rdx,
-			.rsi = u.rsi, .rdi = u.rdi,
-			.r8 = u.r8, .r9 = u.r9, .r10 = u.r10, .r11 = u.r11,
-			.r12 = u.r12, .r13 = u.r13, .r14 = u.r14, .r15 = u.r15,
-			.eflags = u.eflags, .fs_base = u.fs_base, .gs_base = u.gs_base,
-		};
+		th->regs = (struct tli_regs){ 0 };
+		a->decode_gregset(g, &th->regs);
+		if (a->tls_note) {
+			uint64_t tp = 0;
+			struct iovec tv = { &tp, sizeof(tp) };
+			th->no_tp = ptrace(PTRACE_GETREGSET, tid, (void *)(uintptr_t)a->tls_note, &tv) != 0;
+			th->regs.tp = tp;
+		}
 	}
 }
 
@@ -403,7 +407,7 @@ static struct tli_error *read_threads(struct attach *A)
 			for (size_t j = 0; j < A->seen.n; j++)
 				if (A->seen.v[j].tid == th->tid)
 					th->state = A->seen.v[j].st;
-			regs_of(th->tid, th);
+			regs_of(t->arch, th->tid, th);
 		}
 	t->nthreads = k;
 	free(order);
@@ -615,6 +619,7 @@ struct tli_error *tli_live_open(int pid, const struct tli_live_opts *opts, struc
 	t->ops = &live_ops;
 	t->priv = L;
 	t->kind = TLI_TARGET_LIVE;
+	t->arch = tli_arch_host();
 	t->pid = pid;
 	t->no_stop = o.no_stop;
 

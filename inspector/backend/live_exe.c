@@ -20,18 +20,7 @@
 
 const char *tli_elf_machine_name(unsigned m)
 {
-	switch (m) {
-	case EM_X86_64: return "x86-64";
-	case EM_AARCH64: return "arm64 (aarch64)";
-	case EM_386: return "i386";
-	case EM_ARM: return "arm";
-	case EM_RISCV: return "riscv";
-	case EM_PPC64: return "ppc64";
-	case EM_S390: return "s390x";
-	case EM_LOONGARCH: return "loong64";
-	case EM_MIPS: return "mips";
-	default: return NULL;
-	}
+	return tli_arch_machine_name(m);
 }
 
 /* e_machine of an ELF file (any class), or -1 when fd is not ELF. */
@@ -43,13 +32,20 @@ static int elf_machine(int fd)
 	return h[EI_DATA] == ELFDATA2MSB ? (h[18] << 8) | h[19] : h[18] | (h[19] << 8);
 }
 
-static struct tli_error *foreign(const char *exe, int m)
+/* a live target runs on this machine */
+static const struct tli_arch *live_arch(const struct tli_target *t)
+{
+	static const struct tli_arch none = { .name = "unknown" };
+	return t->arch ? t->arch : tli_arch_host() ? tli_arch_host() : &none;
+}
+
+static struct tli_error *foreign(const struct tli_target *t, const char *exe, int m)
 {
 	const char *name = tli_elf_machine_name((unsigned)m);
 	char num[32];
 	snprintf(num, sizeof(num), "machine %d", m);
-	return tli_error_create(TLI_E_MISMATCH, "--exe %s is an executable for %s; tlinspect reads x86-64 "
-				"processes only, and this process runs an x86-64 executable", exe, name ? name : num);
+	return tli_error_create(TLI_E_MISMATCH, "--exe %s is an executable for %s; this process runs an %s "
+				"executable", exe, name ? name : num, live_arch(t)->name);
 }
 
 struct tli_error *tli_live_check_exe(const struct tli_target *t, const char *exe)
@@ -68,9 +64,9 @@ struct tli_error *tli_live_check_exe(const struct tli_target *t, const char *exe
 		close(fd);
 		return tli_error_create(TLI_E_BAD_FORMAT, "--exe %s is not an ELF file", exe);
 	}
-	if (m != EM_X86_64) {
+	if (m != live_arch(t)->elf_machine) {
 		close(fd);
-		return foreign(exe, m);
+		return foreign(t, exe, m);
 	}
 	struct buildids fb = { 0 }, pb = { 0 };
 	tli_elfcore_file_buildids(fd, &fb);

@@ -255,6 +255,7 @@ struct tli_error *tli_pages_open(const struct tli_pages_opts *o, struct tli_targ
 	t->ops = &pages_ops;
 	t->priv = P;
 	t->kind = TLI_TARGET_LIVE; /* a process that gdb holds stopped: like --no-stop */
+	t->arch = &tli_arch_x86_64; /* the faces parse x86-64 register names (cli/gdbhint.c) */
 	t->no_stop = true;
 
 	struct stat st;

@@ -237,24 +237,6 @@ static bool hex_tok(const char *tok, uint64_t *v)
 	return true;
 }
 
-static uint64_t *reg_slot(struct tli_regs *r, const char *name)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-	} names[] = {
-#define R(x) { #x, offsetof(struct tli_regs, x) }
-		R(rip), R(rsp), R(rbp), R(rax), R(rbx), R(rcx), R(rdx), R(rsi), R(rdi),
-		R(r8), R(r9), R(r10), R(r11), R(r12), R(r13), R(r14), R(r15),
-		R(eflags), R(fs_base), R(gs_base),
-#undef R
-	};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(name, names[i].name))
-			return (uint64_t *)((char *)r + names[i].off);
-	return NULL;
-}
-
 /* thread apply all: "Thread 2 (Thread 0x7f.. (LWP 123) "name"):" or "Thread 1 (LWP 123):" */
 static struct tli_error *thread_line(struct context_parser *cp, const char *ls, size_t ll)
 {
@@ -272,7 +254,7 @@ static struct tli_error *thread_line(struct context_parser *cp, const char *ls, 
 	if (!tli_vec_grow_((void **)&p->threads, &cp->capth, p->nthreads + 1, sizeof(*p->threads)))
 		return &tli_enomem;
 	cp->cur = &p->threads[p->nthreads++];
-	*cp->cur = (struct tli_thread){ .tid = (int)tid, .no_tp = true }; /* until fs_base is seen */
+	*cp->cur = (struct tli_thread){ .tid = (int)tid, .no_tp = true }; /* until the thread pointer is seen */
 	return NULL;
 }
 
@@ -337,13 +319,14 @@ static bool auxv_line(struct context_parser *cp, const char *first, const char *
 /* info registers inside a thread: "rip  0x401000  0x401000 <main.main>" */
 static void register_line(struct context_parser *cp, const char *name, const char *q, const char *le)
 {
+	/* gdb's page files come from x86-64 processes (the pages backend's architecture) */
+	const struct tli_arch *a = &tli_arch_x86_64;
 	char tok[TOKEN_MAX];
-	uint64_t v, *slot = reg_slot(&cp->cur->regs, name);
-	if (slot && token(&q, le, tok, sizeof(tok)) && hex_tok(tok, &v)) {
-		*slot = v;
-		if (!strcmp(name, "rsp"))
+	uint64_t v;
+	if (token(&q, le, tok, sizeof(tok)) && hex_tok(tok, &v) && tli_arch_set_reg(a, &cp->cur->regs, name, v)) {
+		if (!strcmp(name, a->sp_name))
 			cp->cur->regs_valid = true;
-		if (!strcmp(name, "fs_base"))
+		if (!strcmp(name, a->tp_name))
 			cp->cur->no_tp = false;
 	}
 }

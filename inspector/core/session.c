@@ -43,6 +43,7 @@ void tli_session_describe(struct tli_session *s, json_t *result)
 	struct tli_target *t = s->target;
 	json_t *tg = json_object();
 	json_object_set_new(tg, "kind", json_string(t->kind == TLI_TARGET_LIVE ? "live" : "core"));
+	json_object_set_new(tg, "arch", t->arch ? json_string(t->arch->name) : json_null());
 	json_object_set_new(tg, "pid", t->pid > 0 ? json_integer(t->pid) : json_null());
 	/* the executable as the target names it; where it was read, when that is another name */
 	const char *exe = t->exe_name ? t->exe_name : t->exe_path;

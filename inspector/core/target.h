@@ -24,23 +24,16 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "arch.h"
 #include "error.h"
 #include "warnings.h"
-
-/** x86_64 general registers of one thread (a subset of user_regs_struct). */
-struct tli_regs {
-	uint64_t rip, rsp, rbp;
-	uint64_t rax, rbx, rcx, rdx, rsi, rdi;
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-	uint64_t eflags, fs_base, gs_base;
-};
 
 struct tli_thread {
 	int tid;
 	bool regs_valid;
-	bool no_tp;      /**< regs_valid, but regs.fs_base (the thread pointer) is unknown: a debugger
-			  *   that does not give it (LLDB 14) */
-	struct tli_regs regs;
+	bool no_tp;      /**< regs_valid, but regs.tp (the thread pointer) is unknown: a debugger that
+			  *   does not give it (LLDB 14), an arm64 core without NT_ARM_TLS (qemu-user) */
+	struct tli_regs regs; /**< in the target's architecture (tli_target.arch) */
 	char state;      /**< 'S','R','t',... from /proc or NT_PRPSINFO, 0 if unknown */
 };
 
@@ -87,6 +80,7 @@ struct tli_target {
 	const struct tli_target_ops *ops;
 	void *priv;                 /**< backend state */
 	enum tli_target_kind kind;
+	const struct tli_arch *arch; /**< the target's architecture (core/arch.h); set by the backend */
 	int pid;                    /**< live pid, or the core's pid (0 if unknown) */
 	char *exe_path;             /**< main executable, openable here (NULL if unknown) */
 	char *core_path;            /**< core file (NULL for live) */

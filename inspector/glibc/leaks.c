@@ -147,7 +147,7 @@ static uint64_t root_start(const struct tli_target *t, const struct tli_mapping 
 		const struct tli_thread *th = &t->threads[i];
 		if (!th->regs_valid)
 			continue;
-		uint64_t sp = th->regs.rsp;
+		uint64_t sp = th->regs.sp;
 		if (sp >= m->start && sp < m->end) {
 			uint64_t r = sp >= m->start + 128 ? sp - 128 : m->start;
 			if (!stack || r < s)

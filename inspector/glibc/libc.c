@@ -379,7 +379,7 @@ static struct tli_error *thread_slots(struct tli_session *s, struct tli_gl_ctx *
 		const struct tli_thread *th = &t->threads[i];
 		struct tli_gl_thread *g = &c->th[c->nth++];
 		g->tid = th->tid;
-		g->tp = th->regs_valid && !th->no_tp ? th->regs.fs_base : 0;
+		g->tp = th->regs_valid && !th->no_tp ? th->regs.tp : 0;
 		if (c->have_tpoff && g->tp)
 			g->tcache_slot = g->tp + (uint64_t)c->tpoff;
 	}

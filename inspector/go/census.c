@@ -406,14 +406,12 @@ static void mark_registers(struct tli_go_census *c, const struct tli_goheap_root
 		const struct tli_regs *rg = &t->threads[i].regs;
 		bool on = false;   /* only threads running goroutine code, as heap_mark.c */
 		for (size_t g = 0; g < r->nstacks && !on; g++)
-			on = r->stacks[g].hi && r->stacks[g].running && rg->rsp >= r->stacks[g].lo - 4096 &&
-			     rg->rsp < r->stacks[g].hi;
+			on = r->stacks[g].hi && r->stacks[g].running && rg->sp >= r->stacks[g].lo - 4096 &&
+			     rg->sp < r->stacks[g].hi;
 		if (!t->threads[i].regs_valid || !on)
 			continue;
-		const uint64_t v[] = { rg->rax, rg->rbx, rg->rcx, rg->rdx, rg->rsi, rg->rdi, rg->rbp, rg->rsp,
-				       rg->r8,  rg->r9,  rg->r10, rg->r11, rg->r12, rg->r13, rg->r14, rg->r15 };
-		for (size_t j = 0; j < sizeof(v) / sizeof(v[0]); j++)
-			census_reach(c, v[j], 0, root, c->lab_dots);
+		for (unsigned j = 0; j < rg->ngpr; j++) /* every general register of the architecture */
+			census_reach(c, rg->gpr[j], 0, root, c->lab_dots);
 	}
 }
 

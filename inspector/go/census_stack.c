@@ -51,11 +51,12 @@ static size_t unwind(struct tli_go_census *c, const struct tli_go_gview *v, cons
 		fr[n++] = (struct frame){ .sp = sp, .func = f.name };
 		if (tli_error_drop(tli_pclntab_spdelta(t, &f, pc - bias, &d)) || d < 0 || (uint64_t)d > (1u << 24))
 			break;
-		uint64_t ra = sp + (uint64_t)d;
-		if (ra < sp || ra + 8 > st->hi)
+		struct tli_arch_goframe af; /* a parked goroutine's LR is on its stack (mcall clears gobuf.lr) */
+		tli_arch_go_frame(c->s->target->arch, sp, (uint64_t)d, n == 1, 0, &af);
+		if (af.fp <= sp || af.ret_at < st->lo || af.ret_at + 8 > st->hi)
 			break;
-		pc = tli_rd64(st->mem + (ra - st->lo));
-		sp = ra + 8;
+		pc = tli_rd64(st->mem + (af.ret_at - st->lo));
+		sp = af.fp;
 	}
 	return n;
 }

@@ -3,6 +3,7 @@
  * Go executable metadata: ELF parsing (own, bounds-checked), .go.buildinfo version,
  * .note.go.buildid, pclntab location, runtime.firstmoduledata.
  */
+#include "core/arch.h"
 #include "core/fileio.h"
 #include "go/gobin.h"
 
@@ -58,6 +59,7 @@ struct tli_gobin {
 	const uint8_t *map;
 	size_t size;
 	uint16_t etype;
+	const struct tli_arch *arch; /* NULL: a machine core/arch.h does not know */
 	uint64_t entry;
 	struct seg *segs;
 	size_t nsegs;
@@ -229,6 +231,7 @@ static struct tli_error *parse_elf(struct tli_gobin *b, const char *path)
 	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
 		return tli_error_create(TLI_E_BAD_FORMAT, "%s: ELF type %u is not an executable", path, eh.e_type);
 	b->etype = eh.e_type;
+	b->arch = tli_arch_by_machine(eh.e_machine);
 	b->entry = eh.e_entry;
 	/* program headers */
 	if (eh.e_phnum == 0 || eh.e_phnum > MAX_PHDRS || eh.e_phentsize != sizeof(Elf64_Phdr) ||
@@ -687,6 +690,7 @@ void tli_gobin_destroy(struct tli_gobin *b)
 
 const char *tli_gobin_version(const struct tli_gobin *b) { return b->have_version ? b->version : NULL; }
 int tli_gobin_minor(const struct tli_gobin *b) { return b->minor; }
+const struct tli_arch *tli_gobin_arch(const struct tli_gobin *b) { return b->arch; }
 bool tli_gobin_is_pie(const struct tli_gobin *b) { return b->etype == ET_DYN; }
 uint64_t tli_gobin_min_vaddr(const struct tli_gobin *b) { return b->min_vaddr; }
 uint64_t tli_gobin_entry(const struct tli_gobin *b) { return b->entry; }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/arch.h"
 #include "core/error.h"
 #include "go/pclntab.h"
 
@@ -27,6 +28,8 @@ void tli_gobin_destroy(struct tli_gobin *b);
 const char *tli_gobin_version(const struct tli_gobin *b);
 /** 24 for go1.24.x, -1 if unknown. */
 int tli_gobin_minor(const struct tli_gobin *b);
+/** The executable's architecture (core/arch.h), NULL for a machine we do not know. */
+const struct tli_arch *tli_gobin_arch(const struct tli_gobin *b);
 /** ET_DYN */
 bool tli_gobin_is_pie(const struct tli_gobin *b);
 /** lowest PT_LOAD p_vaddr (link base, for bias) */

@@ -343,10 +343,11 @@ static bool stack_start(struct tli_go_rt *w, struct gcap *g)
 	const struct go_layout *gl = &w->gl;
 	if (g->status == (uint64_t)gl->st.running) {
 		const struct tli_thread *th = g->tid ? thread_by_tid(w->t, g->tid) : NULL;
-		if (th && th->regs_valid && th->regs.rsp >= g->stk_lo && th->regs.rsp < g->stk_hi) {
-			g->sp = th->regs.rsp;
-			g->pc = th->regs.rip;
-			g->bp = th->regs.rbp;
+		if (th && th->regs_valid && th->regs.sp >= g->stk_lo && th->regs.sp < g->stk_hi) {
+			g->sp = th->regs.sp;
+			g->pc = th->regs.pc;
+			g->bp = th->regs.fp;
+			g->lr = th->regs.lr;
 			g->trap = true;
 			return true;
 		}
@@ -361,6 +362,8 @@ static bool stack_start(struct tli_go_rt *w, struct gcap *g)
 		g->sp = tli_rd64(g->raw + gl->g_sched_sp);
 		g->pc = tli_rd64(g->raw + gl->g_sched_pc);
 		g->bp = tli_rd64(g->raw + gl->g_sched_bp);
+		/* gobuf.lr: set where a goroutine parked before its frame saved LR (usesLR machines) */
+		g->lr = gl->has_sched_lr && w->t->arch && w->t->arch->go_uses_lr ? tli_rd64(g->raw + gl->g_sched_lr) : 0;
 	}
 	return true;
 }

@@ -44,7 +44,8 @@
 struct go_layout {
 	uint32_t g_size;
 	uint32_t g_stack_lo, g_stack_hi;
-	uint32_t g_sched_sp, g_sched_pc, g_sched_bp;
+	uint32_t g_sched_sp, g_sched_pc, g_sched_bp, g_sched_lr;
+	bool has_sched_lr;
 	uint32_t g_syscallsp, g_syscallpc;
 	uint32_t g_status, g_goid, g_waitsince, g_waitreason;
 	uint32_t g_gopc, g_startpc, g_parentgoid, g_m, g_lockedm;
@@ -89,6 +90,7 @@ struct gcap {
 	uint64_t status;     /* without the scan bit */
 	bool scan;
 	uint64_t sp, pc, bp; /* where the unwind starts */
+	uint64_t lr;         /* the link register there (architectures with one; 0 = read it from the stack) */
 	bool trap;           /* pc is an interrupted pc (thread registers) */
 	int tid;             /* thread for running/syscall gs, 0 if none */
 	uint64_t stk_lo, stk_hi;

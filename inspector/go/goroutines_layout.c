@@ -13,6 +13,7 @@ static struct tli_error *resolve_members(struct tli_layout *l, struct go_layout 
 		{ "runtime.g", "sched.sp", &gl->g_sched_sp, NULL, false, NULL },
 		{ "runtime.g", "sched.pc", &gl->g_sched_pc, NULL, false, NULL },
 		{ "runtime.g", "sched.bp", &gl->g_sched_bp, NULL, false, NULL },
+		{ "runtime.g", "sched.lr", &gl->g_sched_lr, NULL, true, &gl->has_sched_lr },
 		{ "runtime.g", "syscallsp", &gl->g_syscallsp, NULL, false, NULL },
 		{ "runtime.g", "syscallpc", &gl->g_syscallpc, NULL, false, NULL },
 		{ "runtime.g", "atomicstatus", &gl->g_status, &gl->g_status_size, false, NULL },

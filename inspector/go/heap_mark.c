@@ -190,10 +190,10 @@ void tli_goheap_mark_stack(struct tli_goheap_marker *m, const struct tli_goheap_
 
 /* only threads running goroutine code (stack pointer on a goroutine stack): idle Ms
  * parked in the scheduler hold stale values the runtime never scans */
-static bool on_goroutine_stack(const struct tli_goheap_roots *r, uint64_t rsp)
+static bool on_goroutine_stack(const struct tli_goheap_roots *r, uint64_t sp)
 {
 	for (size_t g = 0; g < r->nstacks; g++)
-		if (r->stacks[g].hi && r->stacks[g].running && rsp >= r->stacks[g].lo - 4096 && rsp < r->stacks[g].hi)
+		if (r->stacks[g].hi && r->stacks[g].running && sp >= r->stacks[g].lo - 4096 && sp < r->stacks[g].hi)
 			return true;
 	return false;
 }
@@ -203,12 +203,10 @@ static void mark_registers(struct tli_goheap_marker *m, const struct tli_goheap_
 	m->src = TLI_GOHEAP_ROOT_REGISTERS;
 	for (size_t i = 0; i < t->nthreads; i++) {
 		const struct tli_regs *rg = &t->threads[i].regs;
-		if (!t->threads[i].regs_valid || !on_goroutine_stack(r, rg->rsp))
+		if (!t->threads[i].regs_valid || !on_goroutine_stack(r, rg->sp))
 			continue;
-		const uint64_t v[] = { rg->rax, rg->rbx, rg->rcx, rg->rdx, rg->rsi, rg->rdi, rg->rbp, rg->rsp,
-				       rg->r8,  rg->r9,  rg->r10, rg->r11, rg->r12, rg->r13, rg->r14, rg->r15 };
-		for (size_t j = 0; j < sizeof(v) / sizeof(v[0]); j++)
-			tli_goheap_mark_ptr(m, v[j]);
+		for (unsigned j = 0; j < rg->ngpr; j++) /* every general register of the architecture */
+			tli_goheap_mark_ptr(m, rg->gpr[j]);
 	}
 }
 

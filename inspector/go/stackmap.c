@@ -21,6 +21,7 @@
 struct tli_go_stackmaps {
 	const struct tli_pclntab *pcl;
 	const struct tli_gobin *gb;
+	const struct tli_arch *arch;               /* the target's frame rule */
 	uint64_t bias, rodata;
 	int64_t pcdata_stackmap, fd_locals, fd_args, fd_objs;
 	int64_t fid_async, fid_debugcall, fid_sigpanic, fid_goexit;
@@ -115,7 +116,7 @@ struct tli_error *tli_go_stackmaps_new(struct tli_session *s, struct tli_go_rt *
 	if (!sm)
 		return &tli_enomem;
 	*sm = (struct tli_go_stackmaps){ .pcl = tli_go_rt_pclntab(rt), .gb = gb, .bias = tli_go_rt_bias(rt),
-					 .rodata = md->rodata };
+					 .rodata = md->rodata, .arch = s->target->arch };
 	struct tli_layout *l = tli_go_rt_layout(rt);
 	if (!sm->pcl)
 		err = tli_error_create(TLI_E_NO_INFO, "no pclntab");
@@ -143,7 +144,8 @@ static bool is_fid(bool has, int64_t fid, const struct tli_gofunc *f)
 	return has && f->funcid == fid;
 }
 
-/* resolveInternal for amd64: fp, lr, varp, argp, continpc of the frame at (pc, sp) */
+/* resolveInternal: fp, lr, varp, argp, continpc of the frame at (pc, sp), by the architecture's frame rule
+ * (a parked goroutine's gobuf.lr is 0: mcall clears it, so the innermost LR comes from the stack too) */
 static bool resolve(struct tli_go_sunwind *u)
 {
 	const struct tli_go_stackmaps *sm = u->sm;
@@ -158,7 +160,9 @@ static bool resolve(struct tli_go_sunwind *u)
 		u->problem = "no usable stack-pointer delta (pcsp)";
 		return false;
 	}
-	fr->fp = fr->sp + (uint64_t)spdelta + 8; /* the call pushed the return pc */
+	struct tli_arch_goframe af;
+	tli_arch_go_frame(sm->arch, fr->sp, (uint64_t)spdelta, fr->first, 0, &af);
+	fr->fp = af.fp;
 	if (fr->fp > u->stk_hi) {
 		u->problem = "a frame runs past the top of the stack";
 		return false;
@@ -169,14 +173,14 @@ static bool resolve(struct tli_go_sunwind *u)
 	} else if ((fr->fn.flag & sm->flag_spwrite) && !fr->first) {
 		u->problem = "an SPWRITE function above the innermost frame (the runtime would throw)";
 		return false;
-	} else if (!u->read(u->ctx, fr->fp - 8, &fr->lr)) {
+	} else if (!u->read(u->ctx, af.ret_at, &fr->lr)) {
 		u->problem = "a return address is outside the captured stack";
 		return false;
 	}
-	fr->varp = fr->fp - 8;
+	fr->varp = af.varp;
 	if (fr->varp > fr->sp)
-		fr->varp -= 8; /* the saved frame pointer */
-	fr->argp = fr->fp; /* sys.MinFrameSize is 0 */
+		fr->varp -= 8; /* the saved frame pointer (amd64 and arm64) */
+	fr->argp = fr->fp + sm->arch->go_min_frame;
 	fr->continpc = fr->pc;
 	if (u->callee_fid >= 0 && sm->has_sigpanic && u->callee_fid == sm->fid_sigpanic) {
 		/* stopped by a trap: continue at a deferreturn call, or nowhere */

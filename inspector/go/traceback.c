@@ -240,12 +240,21 @@ void tli_go_tb_cache_free(struct go_frame_cache *fc)
 
 /* ---- unwinding ---- */
 
-/* One frame up: the caller's pc and sp from the pcsp table, or false (*problem or *truncated set). */
-static bool unwind_step(struct tli_go_rt *w, const struct gcap *g, const struct tli_gofunc *f, uint64_t *pc,
-			uint64_t *sp, bool *truncated, const char **problem)
+/* Where the unwinder is: the frame at (pc, sp), with the link register it carries (arm64). */
+struct uw {
+	uint64_t pc, sp, lr;
+	bool innermost;
+	bool injected; /* the frame below was an injected call (sigpanic) */
+};
+
+/* One frame up: the caller's pc and sp by the pcsp table and the architecture's frame rule
+ * (core/arch.h tli_arch_go_frame), or false (*problem or *truncated set). */
+static bool unwind_step(struct tli_go_rt *w, const struct gcap *g, const struct tli_gofunc *f, struct uw *u,
+			bool *truncated, const char **problem)
 {
+	const struct tli_arch *a = w->t->arch;
 	int32_t spdelta = 0;
-	if (tli_error_drop(tli_pclntab_spdelta(w->pcl, f, *pc - w->bias, &spdelta))) {
+	if (tli_error_drop(tli_pclntab_spdelta(w->pcl, f, u->pc - w->bias, &spdelta))) {
 		*problem = "no stack-pointer delta for a frame (pcsp)";
 		return false;
 	}
@@ -253,23 +262,40 @@ static bool unwind_step(struct tli_go_rt *w, const struct gcap *g, const struct 
 		*problem = "implausible frame size";
 		return false;
 	}
-	uint64_t retaddr_at = *sp + (uint64_t)spdelta;
-	if (retaddr_at + 8 > g->stk_hi) {
+	struct tli_arch_goframe fr;
+	tli_arch_go_frame(a, u->sp, (uint64_t)spdelta, u->innermost, u->lr, &fr);
+	if (fr.fp > g->stk_hi || (!fr.ret_in_lr && fr.ret_at + 8 > g->stk_hi)) {
 		*problem = "frame runs past the top of the stack";
 		return false;
 	}
-	uint64_t ret;
-	if (tli_error_drop(tli_target_read_u64(w->t, retaddr_at, &ret))) {
+	uint64_t ret = u->lr;
+	if (!fr.ret_in_lr && tli_error_drop(tli_target_read_u64(w->t, fr.ret_at, &ret))) {
 		*truncated = true;
 		return false;
 	}
-	uint64_t nsp = retaddr_at + 8;
-	if (nsp <= *sp) {
+	/* a frameless innermost function on a link-register machine leaves sp where it was */
+	if (fr.fp < u->sp || (fr.fp == u->sp && !(u->innermost && a->go_uses_lr))) {
 		*problem = "stack pointer did not advance";
 		return false;
 	}
-	*sp = nsp;
-	*pc = ret;
+	*u = (struct uw){ .pc = ret, .sp = fr.fp };
+	/* runtime/traceback.go next(): on link-register machines the signal handler saved LR on the
+	 * stack before faking the call to sigpanic */
+	if (a->go_uses_lr && w->gl.has_fids && f->funcid == w->gl.fid_sigpanic) {
+		uint64_t x = 0, bump = (a->go_min_frame + a->go_stack_align - 1) & ~(uint64_t)(a->go_stack_align - 1);
+		if (tli_error_drop(tli_target_read_u64(w->t, u->sp, &x))) {
+			*truncated = true;
+			return false;
+		}
+		u->sp += bump;
+		struct tli_gofunc cf;
+		int32_t d = -1;
+		if (tli_error_drop(tli_pclntab_find(w->pcl, u->pc - w->bias, &cf)))
+			u->pc = x;
+		else if (!tli_error_drop(tli_pclntab_spdelta(w->pcl, &cf, u->pc - w->bias, &d)) && d == 0)
+			u->lr = x;
+		u->innermost = false;
+	}
 	return true;
 }
 
@@ -278,13 +304,13 @@ static size_t unwind(struct tli_go_rt *w, const struct gcap *g, uint64_t *pcs, b
 		     const char **problem)
 {
 	size_t n = 0;
-	uint64_t pc = g->pc, sp = g->sp;
+	struct uw u = { .pc = g->pc, .sp = g->sp, .lr = g->lr, .innermost = true };
 	*truncated = false;
 	*problem = NULL;
-	while (n < TLI_GO_MAX_FRAMES && pc != 0) {
-		pcs[n++] = pc;
+	while (n < TLI_GO_MAX_FRAMES && u.pc != 0) {
+		pcs[n++] = u.pc;
 		struct tli_gofunc f;
-		if (tli_error_drop(tli_pclntab_find(w->pcl, pc - w->bias, &f))) {
+		if (tli_error_drop(tli_pclntab_find(w->pcl, u.pc - w->bias, &f))) {
 			if (n > 1)
 				*problem = "unwinding reached a pc outside Go code";
 			break;
@@ -295,7 +321,7 @@ static size_t unwind(struct tli_go_rt *w, const struct gcap *g, uint64_t *pcs, b
 			break;
 		if (n > 1 && (f.flag & FUNCFLAG_SPWRITE))
 			break; /* the runtime cannot unwind through these either */
-		if (!unwind_step(w, g, &f, &pc, &sp, truncated, problem))
+		if (!unwind_step(w, g, &f, &u, truncated, problem))
 			break;
 	}
 	if (n == TLI_GO_MAX_FRAMES)

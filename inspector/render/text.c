@@ -119,7 +119,8 @@ static void text_help(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 	fputs("\nRun 'tlinspect help COMMAND' for the options of a command.\n", f);
 }
 
-/* "pid 4242 (/path/exe)" or "core /path/core (/path/exe)". */
+/* "pid 4242 (/path/exe)" or "core /path/core (/path/exe, arm64)": a core may come from another
+ * machine, so its architecture is said; a live target runs on this one. */
 static void print_target(FILE *f, json_t *tg)
 {
 	const char *kind = json_string_value(json_object_get(tg, "kind"));
@@ -139,6 +140,11 @@ static void print_target(FILE *f, json_t *tg)
 	}
 	fputs(" (", f);
 	tli_text_puts_clean(f, exe ? exe : "executable unknown");
+	const char *arch = json_string_value(json_object_get(tg, "arch"));
+	if (arch && kind && !strcmp(kind, "core")) {
+		fputs(", ", f);
+		tli_text_puts_clean(f, arch);
+	}
 	fputc(')', f);
 }
 

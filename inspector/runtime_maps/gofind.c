@@ -23,9 +23,13 @@
  *                        0, 8, 16, 24, 32, 48 (the size classes)
  * Every result is checked to lie in the data/bss sections of firstmoduledata (or the ELF
  * sections) with room for the object.
+ * arm64 executables: the same rules over ADRP-based addressing (refs_arm64: ADRP+ADD is the lea,
+ * ADRP+LDR or ADRP+ADD then a load at offset 0, as atomics do, the load; the receiver register is
+ * X0), checked against DWARF by tests/unit/test_maps.c test_finder_arm64.
  */
 #include "runtime_maps/maps.h"
 
+#include <assert.h>
 #include <capstone/capstone.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,13 +48,14 @@ struct ripref {
 	uint64_t insn_addr;
 };
 
-/* A function's code (from pclntab, in the file image) and a detailed x86-64 decoder for it. */
+/* A function's code (from pclntab, in the file image) and a detailed decoder for it (x86-64 or arm64). */
 struct fdec {
 	const uint8_t *code;
 	size_t len;
 	uint64_t entry;
 	csh h;
 	cs_insn *insn;
+	bool arm64;  /* ADRP-based addressing (arm64) instead of RIP-relative operands (x86-64) */
 };
 
 static struct tli_error *fdec_open(const struct tli_gobin *gb, const char *fname, struct fdec *d)
@@ -72,8 +77,13 @@ static struct tli_error *fdec_open(const struct tli_gobin *gb, const char *fname
 	if (!d->code)
 		return tli_error_create(TLI_E_BAD_FORMAT, "%s: code at 0x%llx is not in the file", fname,
 					(unsigned long long)f.entry);
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &d->h) != CS_ERR_OK)
-		return tli_error_create(TLI_E_INTERNAL, "capstone: cannot open an x86-64 decoder");
+	const struct tli_arch *arch = tli_gobin_arch(gb);
+	d->arm64 = arch == &tli_arch_arm64;
+	if (arch != &tli_arch_x86_64 && !d->arm64)
+		return tli_error_create(TLI_E_UNSUPPORTED, "%s: no instruction patterns for this machine", fname);
+	if (cs_open(d->arm64 ? CS_ARCH_ARM64 : CS_ARCH_X86, d->arm64 ? CS_MODE_ARM : CS_MODE_64, &d->h) !=
+	    CS_ERR_OK)
+		return tli_error_create(TLI_E_INTERNAL, "capstone: cannot open a %s decoder", arch->name);
 	cs_option(d->h, CS_OPT_DETAIL, CS_OPT_ON);
 	if (!(d->insn = cs_malloc(d->h))) {
 		cs_close(&d->h);
@@ -91,6 +101,128 @@ static void fdec_close(struct fdec *d)
 	d->insn = NULL;
 }
 
+/* ---- arm64: globals are reached with ADRP Xn, page then ADD Xd, Xn, #lo12 (an address, as x86's
+ * lea) or LDR Xd, [Xn, #lo12] (a load); atomics take the address first (ADD) and load through it
+ * (LDAR). Registers holding a known address are tracked through the function; a call or any other
+ * write forgets them. ---- */
+
+/* Xn for Wn (a 32-bit write clears the register's top half), the register itself otherwise */
+static unsigned xreg(unsigned r)
+{
+	if (r >= ARM64_REG_W0 && r <= ARM64_REG_W30) {
+		unsigned n = r - ARM64_REG_W0;
+		return n <= 28 ? ARM64_REG_X0 + n : n == 29 ? ARM64_REG_X29 : ARM64_REG_X30;
+	}
+	return r;
+}
+
+static bool arm64_is_load(unsigned id)
+{
+	switch (id) {
+	case ARM64_INS_LDR: case ARM64_INS_LDRB: case ARM64_INS_LDRH: case ARM64_INS_LDRSB:
+	case ARM64_INS_LDRSH: case ARM64_INS_LDRSW: case ARM64_INS_LDUR: case ARM64_INS_LDURB:
+	case ARM64_INS_LDURH: case ARM64_INS_LDURSB: case ARM64_INS_LDURSH: case ARM64_INS_LDURSW:
+	case ARM64_INS_LDAR: case ARM64_INS_LDARB: case ARM64_INS_LDARH: case ARM64_INS_LDAXR:
+	case ARM64_INS_LDP:
+		return true;
+	}
+	return false;
+}
+
+/* instructions whose first operand is read, not written */
+static bool arm64_no_dest(unsigned id)
+{
+	switch (id) {
+	case ARM64_INS_STR: case ARM64_INS_STRB: case ARM64_INS_STRH: case ARM64_INS_STUR:
+	case ARM64_INS_STURB: case ARM64_INS_STURH: case ARM64_INS_STP: case ARM64_INS_STLR:
+	case ARM64_INS_STLRB: case ARM64_INS_STLRH: case ARM64_INS_CMP: case ARM64_INS_CMN:
+	case ARM64_INS_TST: case ARM64_INS_CBZ: case ARM64_INS_CBNZ: case ARM64_INS_TBZ:
+	case ARM64_INS_TBNZ: case ARM64_INS_B: case ARM64_INS_BR: case ARM64_INS_RET:
+	case ARM64_INS_CCMP: case ARM64_INS_PRFM:
+		return true;
+	}
+	return false;
+}
+
+/* The next instruction; false (and skipped: every arm64 instruction is 4 bytes) when this
+ * capstone cannot decode it (newer extensions such as LSE atomics, which Go uses when the CPU
+ * has them) */
+static bool arm64_next(struct fdec *d, const uint8_t **p, size_t *left, uint64_t *addr)
+{
+	if (cs_disasm_iter(d->h, p, left, addr, d->insn))
+		return true;
+	*p += 4;
+	*left -= 4;
+	*addr += 4;
+	return false;
+}
+
+static void refs_arm64(struct fdec *d, struct ripref *refs, size_t max, size_t *n)
+{
+	static_assert(ARM64_REG_ENDING < 1024, "register ids");
+	uint64_t val[ARM64_REG_ENDING];
+	bool known[ARM64_REG_ENDING];
+	size_t lea_at[ARM64_REG_ENDING]; /* refs[] index + 1 of the ADD that made the register's address */
+	memset(known, 0, sizeof(known));
+	memset(lea_at, 0, sizeof(lea_at));
+	const uint8_t *p = d->code;
+	size_t left = d->len;
+	uint64_t addr = d->entry;
+	while (left >= 4 && *n < max) {
+		if (!arm64_next(d, &p, &left, &addr))
+			continue;
+		const cs_insn *in = d->insn;
+		const cs_arm64 *a = &in->detail->arm64;
+		const cs_arm64_op *o = a->operands;
+		if (in->id == ARM64_INS_BL || in->id == ARM64_INS_BLR) {
+			memset(known, 0, sizeof(known)); /* Go's ABI: every register is clobbered by a call */
+			memset(lea_at, 0, sizeof(lea_at));
+			continue;
+		}
+		if (in->id == ARM64_INS_ADRP && a->op_count == 2 && o[0].type == ARM64_OP_REG &&
+		    o[1].type == ARM64_OP_IMM) {
+			val[xreg(o[0].reg)] = (uint64_t)o[1].imm;
+			known[xreg(o[0].reg)] = true;
+			lea_at[xreg(o[0].reg)] = 0;
+			continue;
+		}
+		if (in->id == ARM64_INS_ADD && a->op_count == 3 && o[0].type == ARM64_OP_REG &&
+		    o[1].type == ARM64_OP_REG && known[xreg(o[1].reg)] && o[2].type == ARM64_OP_IMM &&
+		    o[2].shift.type == ARM64_SFT_INVALID) {
+			uint64_t t = val[xreg(o[1].reg)] + (uint64_t)o[2].imm;
+			refs[(*n)++] = (struct ripref){ REF_LEA, t, in->address };
+			val[xreg(o[0].reg)] = t;
+			known[xreg(o[0].reg)] = true;
+			lea_at[xreg(o[0].reg)] = *n;
+			continue;
+		}
+		bool load = arm64_is_load(in->id);
+		for (uint8_t i = 0; i < a->op_count && *n < max; i++) {
+			if (o[i].type != ARM64_OP_MEM || o[i].mem.index != ARM64_REG_INVALID ||
+			    !known[xreg(o[i].mem.base)] || a->writeback)
+				continue;
+			unsigned b = xreg(o[i].mem.base);
+			uint64_t t = val[b] + (uint64_t)(int64_t)o[i].mem.disp;
+			/* ADD then a load through it at offset 0 (an atomic load: LDAR has no offset) is one
+			 * load of the global, as x86's single mov; the address was not taken */
+			if (load && in->id != ARM64_INS_LDP && o[i].mem.disp == 0 && lea_at[b]) {
+				refs[lea_at[b] - 1].kind = REF_LOAD;
+				lea_at[b] = 0;
+				continue;
+			}
+			refs[(*n)++] = (struct ripref){ load ? REF_LOAD : REF_OTHER, t, in->address };
+			if (in->id == ARM64_INS_LDP && *n < max) /* the pair's second word */
+				refs[(*n)++] = (struct ripref){ REF_LOAD,
+								t + (o[0].reg >= ARM64_REG_W0 && o[0].reg <= ARM64_REG_W30 ? 4 : 8),
+								in->address };
+		}
+		if (a->op_count && o[0].type == ARM64_OP_REG && !arm64_no_dest(in->id))
+			known[xreg(o[0].reg)] = false, lea_at[xreg(o[0].reg)] = 0;
+		if (in->id == ARM64_INS_LDP && a->op_count > 1 && o[1].type == ARM64_OP_REG)
+			known[xreg(o[1].reg)] = false, lea_at[xreg(o[1].reg)] = 0;
+	}
+}
+
 /* Decode function `fname`; collect RIP-relative memory operands in order. */
 static struct tli_error *func_refs(const struct tli_gobin *gb, const char *fname, struct ripref *refs,
 				   size_t max, size_t *n)
@@ -100,6 +232,11 @@ static struct tli_error *func_refs(const struct tli_gobin *gb, const char *fname
 	struct tli_error *err = fdec_open(gb, fname, &d);
 	if (err)
 		return err;
+	if (d.arm64) {
+		refs_arm64(&d, refs, max, n);
+		fdec_close(&d);
+		return NULL;
+	}
 	csh h = d.h;
 	cs_insn *insn = d.insn;
 	const uint8_t *p = d.code;
@@ -236,8 +373,49 @@ static struct tli_error *nth_load(const struct tli_gobin *gb, const char *func, 
 	return tli_error_create(TLI_E_NO_INFO, "%s has fewer than %zu RIP-relative loads", func, nth + 1);
 }
 
+/* arm64: the address in X0 (the first argument, register ABI) at the first BL to `entry`. */
+static void lea_arg_arm64(struct fdec *d, uint64_t entry, uint64_t *lea, bool *found)
+{
+	uint64_t val[ARM64_REG_ENDING];
+	bool known[ARM64_REG_ENDING];
+	memset(known, 0, sizeof(known));
+	const uint8_t *p = d->code;
+	size_t left = d->len;
+	uint64_t addr = d->entry;
+	*lea = 0;
+	while (left >= 4 && !*found) {
+		if (!arm64_next(d, &p, &left, &addr))
+			continue;
+		const cs_arm64 *a = &d->insn->detail->arm64;
+		const cs_arm64_op *o = a->operands;
+		unsigned id = d->insn->id;
+		if (id == ARM64_INS_BL && a->op_count == 1 && o[0].type == ARM64_OP_IMM) {
+			if ((uint64_t)o[0].imm == entry)
+				*found = true;
+			else
+				memset(known, 0, sizeof(known)), *lea = 0;
+		} else if (id == ARM64_INS_ADRP && a->op_count == 2 && o[1].type == ARM64_OP_IMM) {
+			val[xreg(o[0].reg)] = (uint64_t)o[1].imm;
+			known[xreg(o[0].reg)] = true;
+			if (xreg(o[0].reg) == ARM64_REG_X0)
+				*lea = 0;
+		} else if (id == ARM64_INS_ADD && a->op_count == 3 && o[1].type == ARM64_OP_REG &&
+			   known[xreg(o[1].reg)] && o[2].type == ARM64_OP_IMM && o[2].shift.type == ARM64_SFT_INVALID) {
+			uint64_t t = val[xreg(o[1].reg)] + (uint64_t)o[2].imm;
+			val[xreg(o[0].reg)] = t;
+			known[xreg(o[0].reg)] = true;
+			if (xreg(o[0].reg) == ARM64_REG_X0)
+				*lea = t;
+		} else if (a->op_count && o[0].type == ARM64_OP_REG && !arm64_no_dest(id)) {
+			known[xreg(o[0].reg)] = false;
+			if (xreg(o[0].reg) == ARM64_REG_X0)
+				*lea = 0;
+		}
+	}
+}
+
 /* The RIP-relative lea into `reg` that is live at the first direct call to `callee` inside
- * `func` (the argument passed in that register, register ABI). */
+ * `func` (the argument passed in that register, register ABI; arm64: ADRP+ADD into X0). */
 static struct tli_error *lea_arg_of_call(const struct tli_gobin *gb, const char *func, const char *callee,
 					 x86_reg reg, uint64_t *ret)
 {
@@ -255,7 +433,9 @@ static struct tli_error *lea_arg_of_call(const struct tli_gobin *gb, const char 
 	size_t left = d.len;
 	uint64_t addr = d.entry, lea = 0;
 	bool found = false;
-	while (left && !found && cs_disasm_iter(h, &p, &left, &addr, insn)) {
+	if (d.arm64)
+		lea_arg_arm64(&d, c.entry, &lea, &found);
+	while (!d.arm64 && left && !found && cs_disasm_iter(h, &p, &left, &addr, insn)) {
 		cs_x86 *x = &insn->detail->x86;
 		if (insn->id == X86_INS_LEA && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
 		    x->operands[1].type == X86_OP_MEM && x->operands[1].mem.base == X86_REG_RIP &&

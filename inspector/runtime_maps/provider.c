@@ -27,9 +27,15 @@ struct tli_error *tli_maps_load_go(const struct tli_gobin *gb, struct tli_map **
 	if (minor < 0)
 		return tli_error_create(TLI_E_NO_INFO, "the Go version of the executable is unknown "
 					"(no .go.buildinfo): cannot choose a runtime map");
+	/* runtime-maps/go/ holds linux/amd64 layouts; linux/arm64 shares most of them, not all
+	 * (go1.27's runtime.p and runtime.mheap differ), so it has maps of its own in go-arm64/ */
+	const struct tli_arch *arch = tli_gobin_arch(gb);
+	if (arch && arch != &tli_arch_x86_64 && arch != &tli_arch_arm64)
+		return tli_error_create(TLI_E_UNSUPPORTED, "no runtime maps for linux/%s executables", arch->name);
+	const char *kind = arch == &tli_arch_arm64 ? "go-arm64" : "go";
 	char key[32], path[4200];
 	snprintf(key, sizeof(key), "1.%d", minor);
-	if (!tli_maps_path("go", key, path, sizeof(path)))
+	if (!tli_maps_path(kind, key, path, sizeof(path)))
 		return tli_error_create(TLI_E_UNSUPPORTED, "Go %s has no runtime map (%s); generate one "
 					"with `tlinspect maps gen BINARY-BUILT-WITH-IT`",
 					ver ? ver : key, path);

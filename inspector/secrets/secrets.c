@@ -161,10 +161,10 @@ static void thread_spans(struct run *r)
 		const struct tli_thread *th = &t->threads[i];
 		if (!th->regs_valid)
 			continue;
-		const struct tli_mapping *mp = tli_target_find_mapping(t, th->regs.rsp);
+		const struct tli_mapping *mp = tli_target_find_mapping(t, th->regs.sp);
 		if (!mp || (r->go && !(mp->path && !strcmp(mp->path, "[stack]"))))
 			continue;
-		uint64_t top = th->regs.rsp > mp->start + RED_ZONE ? th->regs.rsp - RED_ZONE : mp->start;
+		uint64_t top = th->regs.sp > mp->start + RED_ZONE ? th->regs.sp - RED_ZONE : mp->start;
 		add_span(r, mp->start, top, R_STACK_DEAD, "thread %d", th->tid);
 	}
 }

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go goheap gotypes goleak leak100k pools stripped chans userloc screen notachan glibc maps cores crafted cache stop attach install nomem pause fork pprof overtime secrets tutorial faces containers}"
+SUITES="${SUITES:-go goheap gotypes goleak leak100k pools stripped chans userloc screen notachan glibc maps cores crafted arm64 cache stop attach install nomem pause fork pprof overtime secrets tutorial faces containers}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -78,6 +78,9 @@ for s in $SUITES; do
 	# build-id it records (never a FIFO, device or private file; --sysroot confines the names),
 	# a 1 TiB PT_LOAD with 4 KiB in the core is 4 KiB of memory (mkcore.py writes the cores)
 	crafted) run_suite crafted bash tests/integration/crafted.sh ;;
+	# arm64 cores (Go cross-built with GOARCH=arm64, run under qemu-user) read here: goroutines
+	# against the runtime's dump (go1.19/1.23/1.27), other machines' cores and executables refused
+	arm64) run_suite arm64 bash tests/integration/arm64.sh ;;
 	# the layout cache is never written or read through planted symlinks or others' directories
 	cache) run_suite cache bash tests/integration/cache.sh ;;
 	# targets in containers (unshare + pivot_root): glibc 2.41 C and a Go program at a path the

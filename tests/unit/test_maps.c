@@ -264,6 +264,45 @@ static void test_map_equals_dwarf(void **state)
 	tli_gobin_destroy(gb);
 }
 
+/* The stripped-binary finder equals DWARF for every global it has a rule for, on binary bin (with
+ * DWARF) of Go version ver; its map is the one tli_maps_load_go chooses (go/ or go-arm64/). */
+static void finder_equals_dwarf(const char *bin, const char *ver)
+{
+	struct tli_gobin *gb;
+	assert_null(tli_gobin_open(bin, &gb));
+	struct tli_map *m;
+	struct tli_error *err = tli_maps_load_go(gb, &m);
+	if (err)
+		fail_msg("%s: %s", bin, err->msg);
+	struct tli_dwarf *d;
+	struct tli_dwarf_opts o = { 0 };
+	assert_null(tli_dwarf_open(bin, &o, &d));
+	static const char *const globals[] = { "runtime.allgs", "runtime.allglen", "runtime.allgptr",
+					       "runtime.waitReasonStrings", "runtime.gStatusStrings",
+					       "runtime.memstats", "runtime.fingStatus",
+					       "runtime.fingRunning", "runtime.semtable",
+					       "runtime.mheap_", "runtime.gcController", "runtime.allp" };
+	for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
+		struct tli_global fg, dg;
+		struct tli_error *de = tli_dwarf_global(d, globals[i], &dg);
+		struct tli_error *fe = tli_gofind_global(gb, m, globals[i], &fg);
+		if (de) {
+			if (!fe)
+				fail_msg("go%s: finder found %s, which DWARF does not have", ver, globals[i]);
+		} else if (fe) {
+			fail_msg("go%s (%s): finder: %s", ver, bin, fe->msg);
+		} else if (fg.addr != dg.addr) {
+			fail_msg("go%s (%s): %s: finder 0x%llx, DWARF 0x%llx", ver, bin, globals[i],
+				 (unsigned long long)fg.addr, (unsigned long long)dg.addr);
+		}
+		tli_error_destroy(de);
+		tli_error_destroy(fe);
+	}
+	tli_dwarf_close(d);
+	tli_map_free(m);
+	tli_gobin_destroy(gb);
+}
+
 /* Every installed version: finder == DWARF on the maps-gen probes (when built). */
 static void test_finder_all_versions(void **state)
 {
@@ -273,45 +312,38 @@ static void test_finder_all_versions(void **state)
 		const char *bin = probe_binary(v);
 		if (!bin)
 			continue;
-		struct tli_gobin *gb;
-		assert_null(tli_gobin_open(bin, &gb));
-		struct tli_map *m;
-		struct tli_error *err = tli_maps_load_go(gb, &m);
-		if (err)
-			fail_msg("%s: %s", bin, err->msg);
-		struct tli_dwarf *d;
-		struct tli_dwarf_opts o = { 0 };
-		assert_null(tli_dwarf_open(bin, &o, &d));
-		static const char *const globals[] = { "runtime.allgs", "runtime.allglen",
-						       "runtime.waitReasonStrings", "runtime.gStatusStrings",
-						       "runtime.memstats", "runtime.fingStatus",
-						       "runtime.fingRunning", "runtime.semtable",
-						       "runtime.mheap_" };
-		for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
-			struct tli_global fg, dg;
-			struct tli_error *de = tli_dwarf_global(d, globals[i], &dg);
-			struct tli_error *fe = tli_gofind_global(gb, m, globals[i], &fg);
-			if (de) {
-				if (!fe)
-					fail_msg("go%s: finder found %s, which DWARF does not have", probe_versions[v],
-						 globals[i]);
-			} else if (fe) {
-				fail_msg("go%s: finder: %s", probe_versions[v], fe->msg);
-			} else if (fg.addr != dg.addr) {
-				fail_msg("go%s: %s: finder 0x%llx, DWARF 0x%llx", probe_versions[v], globals[i],
-					 (unsigned long long)fg.addr, (unsigned long long)dg.addr);
-			}
-			tli_error_destroy(de);
-			tli_error_destroy(fe);
-		}
-		tli_dwarf_close(d);
-		tli_map_free(m);
-		tli_gobin_destroy(gb);
+		finder_equals_dwarf(bin, probe_versions[v]);
 		done++;
 	}
 	fprintf(stderr, "finder equal to DWARF on %zu Go versions\n", done);
 	if (!done)
 		fail_msg("no Go toolchain could build the probe: nothing was checked");
+}
+
+/* arm64's patterns (ADRP+ADD/LDR, atomics through an address, LSE instructions capstone 4 cannot
+ * decode skipped) on the probe cross-built with GOARCH=arm64, oldest and newest toolchain. */
+static void test_finder_arm64(void **state)
+{
+	(void)state;
+	size_t done = 0;
+	for (size_t v = 0; v < NPROBE; v += NPROBE - 1) {
+		char gobin[128], out[256], cmd[1024];
+		snprintf(gobin, sizeof(gobin), "/usr/lib/go-%s/bin/go", probe_versions[v]);
+		snprintf(out, sizeof(out), "/tmp/tli-test-maps-probe-arm64-%s", probe_versions[v]);
+		if (access(gobin, X_OK))
+			continue;
+		snprintf(cmd, sizeof(cmd),
+			 "cd tests/integration/stripped/probe && GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=off "
+			 "GOWORK=off GOCACHE=/tmp/tli-gocache GOARCH=arm64 CGO_ENABLED=0 %s build -trimpath -o %s . "
+			 ">/dev/null 2>&1", gobin, out);
+		if (system(cmd) || access(out, R_OK))
+			fail_msg("building the arm64 probe with go%s failed", probe_versions[v]);
+		finder_equals_dwarf(out, probe_versions[v]);
+		done++;
+	}
+	fprintf(stderr, "arm64 finder equal to DWARF on %zu Go versions\n", done);
+	if (!done)
+		fail_msg("no Go toolchain could build the arm64 probe: nothing was checked");
 }
 
 int main(void)
@@ -321,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_parse_bad),
 		cmocka_unit_test(test_map_equals_dwarf),
 		cmocka_unit_test(test_finder_all_versions),
+		cmocka_unit_test(test_finder_arm64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -193,9 +193,9 @@ static void test_rounds_against_the_process(void **state)
 	assert_int_equal(t->nthreads, 2);
 	assert_int_equal(t->threads[0].tid, g_child); /* main thread first */
 	assert_true(t->threads[0].regs_valid);
-	assert_int_equal(t->threads[0].regs.r14, 0xc000002000ull);
-	assert_int_equal(t->threads[1].regs.fs_base, 0x7f36791e06c0ull);
-	assert_int_equal(t->threads[1].regs.rip, 0x7f36792b7df2ull);
+	assert_int_equal(tli_arch_go_g(&tli_arch_x86_64, &t->threads[0].regs), 0xc000002000ull);
+	assert_int_equal(t->threads[1].regs.tp, 0x7f36791e06c0ull);
+	assert_int_equal(t->threads[1].regs.pc, 0x7f36792b7df2ull);
 	const struct tli_mapping *guard = tli_target_find_mapping(t, base + 12 * PG);
 	assert_non_null(guard);
 	assert_false(guard->prot & TLI_PROT_R);

@@ -312,6 +312,14 @@ static void test_header(void **state)
 	s = buf_close(&b);
 	assert_string_equal(s, "core /tmp/core.1 (/path/exe): go1.24.4, 1 goroutine\n");
 	free(s);
+	/* a core says its architecture (it may come from another machine) */
+	json_object_set_new(tg, "arch", json_string("arm64"));
+	buf_open(&b);
+	tli_text_header(b.f, doc);
+	s = buf_close(&b);
+	assert_string_equal(s, "core /tmp/core.1 (/path/exe, arm64): go1.24.4, 1 goroutine\n");
+	free(s);
+	json_object_del(tg, "arch");
 
 	/* live with --no-stop: no pause */
 	json_object_set_new(tg, "kind", json_string("live"));

@@ -597,13 +597,13 @@ static void test_live_stop_read_release(void **state)
 	for (size_t i = 0; i < t->nthreads; i++) {
 		const struct tli_thread *th = &t->threads[i];
 		assert_true(th->regs_valid);
-		const struct tli_mapping *m = tli_target_find_mapping(t, th->regs.rip);
+		const struct tli_mapping *m = tli_target_find_mapping(t, th->regs.pc);
 		assert_non_null(m);
 		assert_true(m->prot & TLI_PROT_X);
-		assert_non_null(tli_target_find_mapping(t, th->regs.rsp));
+		assert_non_null(tli_target_find_mapping(t, th->regs.sp));
 		bool found = false;
 		for (int k = 0; k <= NTHREADS; k++)
-			if (rep.self[k] == th->regs.fs_base)
+			if (rep.self[k] == th->regs.tp)
 				found = true;
 		assert_true(found);
 	}

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# tests/integration/arm64.sh - arm64 cores read on this (x86-64) machine (issue 22, items 1, 2, 6).
+#
+# For Go 1.19, 1.23 and 1.27 (restrict with GO_VERSIONS; ARM64_VARIANTS="default stripped"; stripped
+# builds (-s -w) are read with runtime-maps/go-arm64/ and the arm64 instruction patterns that find
+# the runtime's globals (ADRP+ADD/LDR), and must agree the same way):
+#   tests/targets/go/goroutines is cross-built with GOARCH=arm64 CGO_ENABLED=0, run under
+#   qemu-user with -crash (the runtime's own dump, runtime.Stack(all), is written first), then
+#   SIGQUIT: Go's handler dumps and aborts, and qemu writes the guest's core
+#   (qemu_<prog>_<time>_<pid>.core in the working folder; qemu >= 8 keeps SIGABRT for itself).
+#   `tlinspect --core C --exe BIN --json goroutines --stacks` must agree goroutine by goroutine
+#   with that dump (compare.py, the checker of the `go` suite); text and JSON name the target's
+#   architecture. qemu-user cores carry no NT_FILE: the executable is given by --exe.
+# Bad input: cores and executables of 32-bit ARM, riscv64, ppc64le and big-endian machines (ELF
+# headers written over a copy of a real core's or executable's first page) end with one
+# "tlinspect: error:" line naming the machine and the unsupported-input exit code (11); an --exe
+# of another architecture than the core's is refused naming both (7).
+# qemu-user is installed by scripts/setup.sh: its absence is a failure, not a skip.
+# Ends with "arm64: N passed, M failed".
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=lib.sh
+. "$ROOT/tests/integration/lib.sh"
+tli_suite arm64
+trap tli_cleanup EXIT INT TERM
+W=$TLI_OUT
+GO_VERSIONS=${GO_VERSIONS:-1.19 1.23 1.27}
+VARIANTS=${ARM64_VARIANTS:-default stripped}
+export TLINSPECT_LAYOUT_CACHE=0
+
+QEMU=$(type -P qemu-aarch64-static || type -P qemu-aarch64 || true)
+if [ -z "$QEMU" ]; then
+	tli_bad "qemu-user (qemu-aarch64-static) is not installed: run scripts/setup.sh"
+	tli_suite_end
+	exit 1
+fi
+
+# build_arm64 VER VARIANT: the goroutines target for linux/arm64; prints its path
+build_arm64() {
+	local v=$1 variant=$2 out flags=()
+	out=$W/go$v/goroutines-arm64
+	[ "$variant" = stripped ] && { out=$out-stripped; flags=(-ldflags=-s\ -w); }
+	mkdir -p "$(dirname "$out")"
+	(cd "$ROOT/tests/targets/go/goroutines" && GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=off GOWORK=off \
+		GOARCH=arm64 CGO_ENABLED=0 GOCACHE=$(tli_gocache) "$(tli_go_bin "$v")" build "${flags[@]}" -o "$out" .) >&2 ||
+		return 1
+	printf '%s\n' "$out"
+}
+
+# qemu_core DIR BIN: run BIN under qemu-user in DIR until it is ready, SIGQUIT it; prints the core
+qemu_core() {
+	local dir=$1 bin=$2 qpid i core
+	(cd "$dir" && ulimit -c unlimited && exec "$QEMU" "$bin" -out "$dir" -n 200 -crash >"$dir/target.out" 2>"$dir/crash.txt") &
+	qpid=$!
+	TLI_PIDS+=("$qpid")
+	for ((i = 0; i < 300; i++)); do
+		grep -q '^ready' "$dir/target.out" 2>/dev/null && break
+		kill -0 "$qpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	sleep 0.2 # main prints "ready" and then parks in select {}
+	kill -QUIT "$qpid" 2>/dev/null
+	for ((i = 0; i < 300; i++)); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done
+	tli_kill "$qpid"
+	rm -f "$dir/core" # qemu 7.2 also leaves a core of itself (the host process)
+	core=$(ls -t "$dir"/qemu_*.core 2>/dev/null | head -1)
+	[ -n "$core" ] && [ -s "$core" ] && printf '%s\n' "$core"
+}
+
+LAST_CORE= LAST_BIN=
+for v in $GO_VERSIONS; do
+	[ -x "$(tli_go_bin "$v")" ] || { tli_bad "go$v: no toolchain $(tli_go_bin "$v")"; continue; }
+	for variant in $VARIANTS; do
+		tag=go$v-arm64${variant#default}
+		[ "$variant" = default ] || tag=go$v-arm64-$variant
+		dir=$W/$tag
+		mkdir -p "$dir"
+		if ! bin=$(build_arm64 "$v" "$variant"); then
+			tli_bad "$tag: build"
+			continue
+		fi
+		if ! core=$(qemu_core "$dir" "$bin"); then
+			tli_bad "$tag: qemu-user wrote no core ($(tail -c 300 "$dir/crash.txt" 2>/dev/null))"
+			continue
+		fi
+		[ "$variant" = default ] && { LAST_CORE=$core; LAST_BIN=$bin; }
+		timeout 120 "$TLI" --core "$core" --exe "$bin" --json goroutines --stacks >"$dir/tli.json" 2>"$dir/tli.err"
+		rc=$?
+		if [ "$rc" != 0 ]; then
+			tli_bad "$tag: tlinspect exited $rc: $(head -c 400 "$dir/tli.err")"
+			continue
+		fi
+		if python3 "$ROOT/tests/integration/compare.py" --dump "$dir/stack.txt" --json "$dir/tli.json" \
+			--facts "$dir/facts.json" --label "$tag" >"$dir/compare.log" 2>&1; then
+			tli_ok "$tag: goroutines equal the runtime's dump ($(tail -1 "$dir/compare.log" | sed 's/^\[[^]]*\] //'))"
+		else
+			tli_bad "$tag: goroutines differ from the runtime's dump"
+			grep -v ' 0 failed' "$dir/compare.log" | head -30 | sed 's/^/     | /'
+		fi
+		arch=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["target"]["arch"])' "$dir/tli.json" 2>/dev/null)
+		timeout 120 "$TLI" --core "$core" --exe "$bin" goroutines >"$dir/tli.txt" 2>/dev/null
+		head1=$(head -1 "$dir/tli.txt")
+		src=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["target"]["layout_source"])' "$dir/tli.json" 2>/dev/null)
+		if [ "$variant" = stripped ] && [[ $src != *runtime-maps* ]]; then
+			tli_bad "$tag: layout_source is '$src', not the runtime maps"
+		fi
+		if [ "$arch" = arm64 ] && [[ $head1 == "core $core ($bin, arm64): go$v"* ]]; then
+			tli_ok "$tag: JSON target.arch and the text header name arm64"
+		else
+			tli_bad "$tag: target.arch '$arch', text header '$head1'"
+		fi
+		# cores are ~50 MB: keep the last default one for the bad-input cases
+		[ "$core" = "$LAST_CORE" ] || rm -f "$core"
+	done
+done
+
+# ---- bad input ----------------------------------------------------------------------------------
+# expect CODE WORDS LABEL TLIARGS...: exit CODE, one "tlinspect: error:" line holding every word of
+# WORDS ("|"-separated); with --json the error document carries the same code
+expect() {
+	local code=$1 words=$2 label=$3 rc nl first w okw=1 jc
+	shift 3
+	timeout 30 "$TLI" "$@" goroutines >"$W/err.out" 2>"$W/err.txt"
+	rc=$?
+	nl=$(wc -l <"$W/err.txt")
+	first=$(head -1 "$W/err.txt")
+	IFS='|' read -ra ws <<<"$words"
+	for w in "${ws[@]}"; do [[ $first == *"$w"* ]] || okw=0; done
+	jc=$(timeout 30 "$TLI" --json "$@" goroutines 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["error"]["code"])' 2>/dev/null)
+	if [ "$rc" = "$code" ] && [ "$nl" = 1 ] && [[ $first == "tlinspect: error: "* ]] && [ "$okw" = 1 ] &&
+		[ "$jc" = "$code" ]; then
+		tli_ok "bad input: $label -> $rc: ${first#tlinspect: error: }"
+	else
+		tli_bad "bad input: $label: expected exit $code naming '$words'; got exit $rc (json $jc), $nl lines: $first"
+	fi
+}
+
+# patch SRC DST CLASS DATA MACHINE: the first page of SRC with another ELF class, byte order, machine
+patch() {
+	python3 - "$@" <<'PY'
+import sys
+src, dst, cls, data, mach = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+b = bytearray(open(src, "rb").read(4096))
+b[4], b[5] = cls, data
+b[18:20] = mach.to_bytes(2, "big" if data == 2 else "little")
+open(dst, "wb").write(bytes(b))
+PY
+}
+
+if [ -z "$LAST_CORE" ]; then
+	tli_bad "bad input: no arm64 core to start from"
+else
+	mkdir -p "$W/bad"
+	patch "$LAST_CORE" "$W/bad/arm32.core" 1 1 40
+	patch "$LAST_CORE" "$W/bad/riscv64.core" 2 1 243
+	patch "$LAST_CORE" "$W/bad/ppc64le.core" 2 1 21
+	patch "$LAST_CORE" "$W/bad/ppc64be.core" 2 2 21
+	patch "$LAST_CORE" "$W/bad/aarch64be.core" 2 2 183
+	expect 11 "32-bit ARM|arm32.core" "32-bit ARM core" --core "$W/bad/arm32.core"
+	expect 11 "RISC-V|riscv64.core" "riscv64 core" --core "$W/bad/riscv64.core"
+	expect 11 "64-bit PowerPC|little-endian" "ppc64le core" --core "$W/bad/ppc64le.core"
+	expect 11 "64-bit PowerPC|big-endian" "ppc64 big-endian core" --core "$W/bad/ppc64be.core"
+	expect 11 "arm64|big-endian" "aarch64_be core" --core "$W/bad/aarch64be.core"
+	patch "$LAST_BIN" "$W/bad/riscv64.exe" 2 1 243
+	patch "$LAST_BIN" "$W/bad/arm32.exe" 1 1 40
+	expect 11 "RISC-V|riscv64.exe" "--exe riscv64 with an arm64 core" --core "$LAST_CORE" --exe "$W/bad/riscv64.exe"
+	expect 11 "32-bit ARM|arm32.exe" "--exe 32-bit ARM with an arm64 core" --core "$LAST_CORE" --exe "$W/bad/arm32.exe"
+	# an x86-64 executable with the arm64 core, and the arm64 executable with an x86-64 core
+	if x86bin=$(tli_build tests/targets/go/goroutines "${GO_VERSIONS##* }" 2>/dev/null); then
+		expect 7 "x86-64|arm64" "--exe x86-64 with an arm64 core" --core "$LAST_CORE" --exe "$x86bin"
+	else
+		tli_bad "bad input: building the x86-64 goroutines target"
+	fi
+	sleep 1000 &
+	spid=$!
+	TLI_PIDS+=("$spid")
+	if gcore -o "$W/bad/x86" "$spid" >"$W/bad/gcore.log" 2>&1 && [ -s "$W/bad/x86.$spid" ]; then
+		expect 7 "x86-64|arm64" "--exe arm64 with an x86-64 core" --core "$W/bad/x86.$spid" --exe "$LAST_BIN"
+	else
+		tli_bad "bad input: gcore of sleep failed ($(tail -1 "$W/bad/gcore.log"))"
+	fi
+	tli_kill "$spid"
+	rm -f "$W/bad/x86.$spid"
+	[ "${KEEP:-0}" = 1 ] || rm -f "$LAST_CORE"
+fi
+tli_suite_end
