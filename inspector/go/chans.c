@@ -314,6 +314,7 @@ static void type_name(const struct tli_go_chans_src *src, struct tli_go_chans *c
 
 /* ---- the snapshot ---- */
 
+
 /* The rounds up to the hchan headers: waiting chains, semaphores, the channel set, headers. */
 static struct tli_error *capture_channels(const struct tli_go_chans_src *src, struct tli_go_snapctx *x,
 					  const uint64_t *extra, size_t nextra)
@@ -343,6 +344,7 @@ struct tli_error *tli_go_chans_snapshot(const struct tli_go_chans_src *src, cons
 	struct tcache tcache = { 0 };
 	if (!c)
 		return &tli_enomem;
+	tli_pagecache_init(&x.pages, 0);
 	c->values = o->values;
 	if ((err = tli_go_chan_layout_resolve(src->l, &c->L)) || (err = copy_goroutines(src, &x)) ||
 	    (err = capture_channels(src, &x, extra, nextra)))
@@ -356,11 +358,13 @@ struct tli_error *tli_go_chans_snapshot(const struct tli_go_chans_src *src, cons
 	if (o->buffers && (err = tli_go_capture_buffers(&x, o)))
 		goto fail;
 	tcache_free(&tcache);
+	tli_pagecache_free(&x.pages);
 	free(x.gsorted);
 	*ret = c;
 	return NULL;
 fail:
 	tcache_free(&tcache);
+	tli_pagecache_free(&x.pages);
 	free(x.gsorted);
 	tli_go_chans_destroy(c);
 	return err;

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/pagecache.h"
 #include "core/target.h"
 #include "go/chans.h"
 
@@ -46,6 +47,7 @@ struct tli_go_snapctx {
 	struct tli_target *t;
 	struct tli_go_gidx *gsorted;   /**< the goroutines by address */
 	size_t ngsorted;
+	struct tli_pagecache pages;    /**< sudogs are read through whole pages (see core/pagecache.h) */
 };
 
 /** Add a line to c->warnings (bounded like the text the commands print). */

@@ -189,7 +189,7 @@ struct tli_error *tli_go_capture_waiting(struct tli_go_snapctx *x)
 		size_t nr = 0;
 		if ((err = chain_plan(x, &cw, &nr)) || !nr)
 			break;
-		if ((err = tli_target_read_many(x->t, cw.rs, nr)) || (err = chain_take(x, &cw, nr, depth)))
+		if ((err = tli_pagecache_read_many(&x->pages, x->t, cw.rs, nr)) || (err = chain_take(x, &cw, nr, depth)))
 			break;
 		if (depth + 1 == MAX_CHAIN && cw.nact)
 			for (size_t k = 0; k < cw.nact; k++)

@@ -278,7 +278,7 @@ static struct tli_error *walk(struct tli_go_snapctx *x, struct semwalk *sw, size
 		size_t nr = 0;
 		if ((err = round_plan(x, sw, &nr)) || !nr)
 			break;
-		if ((err = tli_target_read_many(x->t, sw->rs, nr)))
+		if ((err = tli_pagecache_read_many(&x->pages, x->t, sw->rs, nr)))
 			break;
 		sw->total += nr;
 		round_take(x, sw, nr);
