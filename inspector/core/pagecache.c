@@ -129,7 +129,8 @@ static struct tli_error *missing_pages(struct tli_pagecache *pc, const struct tl
 			continue;
 		uint64_t first = reads[i].addr & ~(PC_PAGE - 1), last = (reads[i].addr + reads[i].len - 1) & ~(PC_PAGE - 1);
 		for (uint64_t p = first; p <= last; p += PC_PAGE) {
-			if (tli_u64map_get(&pc->idx, p))
+			/* neighbouring reads share pages: skip the page just wanted without a lookup */
+			if ((nw && want[nw - 1] == p) || tli_u64map_get(&pc->idx, p))
 				continue;
 			if (pc->npages + nw >= pc->limit)
 				goto done; /* full: the rest is read exactly */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/bytes.h"
 #include "core/hash.h"
@@ -314,6 +315,13 @@ static void type_name(const struct tli_go_chans_src *src, struct tli_go_chans *c
 
 /* ---- the snapshot ---- */
 
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 
 /* The rounds up to the hchan headers: waiting chains, semaphores, the channel set, headers. */
 static struct tli_error *capture_channels(const struct tli_go_chans_src *src, struct tli_go_snapctx *x,
@@ -321,17 +329,24 @@ static struct tli_error *capture_channels(const struct tli_go_chans_src *src, st
 {
 	struct tli_go_chans *c = x->c;
 	struct tli_error *err;
+	double t0 = now_ms();
 	/* round 1..k: waiting chains */
 	if ((err = tli_go_capture_waiting(x)))
 		return err;
+	double t1 = now_ms();
+	c->ms[1] = t1 - t0;
 	/* Go <= 1.25 semaphore waits: the sudog is only in runtime.semtable */
 	if ((err = tli_go_capture_semtable(x, src->l)))
 		return err;
+	c->ms[2] = now_ms() - t1;
 	if (c->sema_problem[0])
 		tli_go_chans_warn(c, "semaphore waits: %s", c->sema_problem);
 	if ((err = channel_set(c, extra, nextra)))
 		return err;
-	return read_hchans(x, extra, nextra);
+	t1 = now_ms();
+	err = read_hchans(x, extra, nextra);
+	c->ms[3] = now_ms() - t1;
+	return err;
 }
 
 struct tli_error *tli_go_chans_snapshot(const struct tli_go_chans_src *src, const uint64_t *extra,
@@ -346,9 +361,13 @@ struct tli_error *tli_go_chans_snapshot(const struct tli_go_chans_src *src, cons
 		return &tli_enomem;
 	tli_pagecache_init(&x.pages, 0);
 	c->values = o->values;
-	if ((err = tli_go_chan_layout_resolve(src->l, &c->L)) || (err = copy_goroutines(src, &x)) ||
-	    (err = capture_channels(src, &x, extra, nextra)))
+	double t0 = now_ms();
+	if ((err = tli_go_chan_layout_resolve(src->l, &c->L)) || (err = copy_goroutines(src, &x)))
 		goto fail;
+	c->ms[0] = now_ms() - t0;
+	if ((err = capture_channels(src, &x, extra, nextra)))
+		goto fail;
+	t0 = now_ms();
 	/* queues (rounds), types, buffers */
 	if (o->queues && (err = tli_go_capture_queues(&x)))
 		goto fail;
@@ -357,6 +376,7 @@ struct tli_error *tli_go_chans_snapshot(const struct tli_go_chans_src *src, cons
 			type_name(src, c, &c->chans[i], &tcache);
 	if (o->buffers && (err = tli_go_capture_buffers(&x, o)))
 		goto fail;
+	c->ms[4] = now_ms() - t0;
 	tcache_free(&tcache);
 	tli_pagecache_free(&x.pages);
 	free(x.gsorted);
@@ -414,5 +434,9 @@ struct tli_error *tli_go_chans_capture(struct tli_session *s, struct tli_go_rt *
 	};
 	struct tli_error *err = tli_go_chans_snapshot(&src, extra, nextra, o, ret);
 	free(gs);
+	const double *ms = err ? NULL : (*ret)->ms;
+	if (ms && s->opts.verbose)
+		fprintf(stderr, "tlinspect: channel capture: goroutines %.1f ms, waiting chains %.1f ms, semtable %.1f ms, "
+			"headers %.1f ms, queues/types/buffers %.1f ms\n", ms[0], ms[1], ms[2], ms[3], ms[4]);
 	return err;
 }
