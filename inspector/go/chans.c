@@ -76,14 +76,6 @@ size_t tli_go_chans_g_index(const struct tli_go_chans *c, uint64_t gaddr)
 	return SIZE_MAX;
 }
 
-static int cmp_gidx(const void *a, const void *b)
-{
-	const struct tli_go_gidx *x = a, *y = b;
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	return x->i < y->i ? -1 : x->i > y->i;
-}
-
 /* ---- the goroutines and the channels ---- */
 
 /* The goroutines as the caller describes them, and their index by address. */
@@ -92,8 +84,7 @@ static struct tli_error *copy_goroutines(const struct tli_go_chans_src *src, str
 	struct tli_go_chans *c = x->c;
 	c->ngs = src->ngs;
 	c->gs = calloc(src->ngs ? src->ngs : 1, sizeof(*c->gs));
-	x->gsorted = calloc(src->ngs ? src->ngs : 1, sizeof(*x->gsorted));
-	if (!c->gs || !x->gsorted)
+	if (!c->gs)
 		return &tli_enomem;
 	for (size_t i = 0; i < src->ngs; i++) {
 		c->gs[i] = src->gs[i];
@@ -102,10 +93,11 @@ static struct tli_error *copy_goroutines(const struct tli_go_chans_src *src, str
 		c->gs[i].problem[0] = 0;
 		if (c->gs[i].raw && c->gs[i].size < c->L.g_waiting + 8)
 			c->gs[i].raw = NULL;
-		if (c->gs[i].addr)
-			x->gsorted[x->ngsorted++] = (struct tli_go_gidx){ c->gs[i].addr, i };
+		/* a hash, not a sorted array: looked up for every sudog while the target is stopped */
+		if (c->gs[i].addr && !tli_u64map_get(&x->gindex, c->gs[i].addr) &&
+		    !tli_u64map_put(&x->gindex, c->gs[i].addr, i + 1))
+			return &tli_enomem;
 	}
-	qsort(x->gsorted, x->ngsorted, sizeof(*x->gsorted), cmp_gidx);
 	return NULL;
 }
 
@@ -379,13 +371,13 @@ struct tli_error *tli_go_chans_snapshot(const struct tli_go_chans_src *src, cons
 	c->ms[4] = now_ms() - t0;
 	tcache_free(&tcache);
 	tli_pagecache_free(&x.pages);
-	free(x.gsorted);
+	tli_u64map_free(&x.gindex);
 	*ret = c;
 	return NULL;
 fail:
 	tcache_free(&tcache);
 	tli_pagecache_free(&x.pages);
-	free(x.gsorted);
+	tli_u64map_free(&x.gindex);
 	tli_go_chans_destroy(c);
 	return err;
 }

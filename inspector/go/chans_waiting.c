@@ -22,8 +22,8 @@
 
 size_t tli_go_snap_g(const struct tli_go_snapctx *x, uint64_t gaddr)
 {
-	size_t i = tli_lower_bound(x->ngsorted, k, x->gsorted[k].addr < gaddr);
-	return i < x->ngsorted && x->gsorted[i].addr == gaddr ? x->gsorted[i].i : SIZE_MAX;
+	uint64_t v = tli_u64map_get(&x->gindex, gaddr);
+	return v ? (size_t)(v - 1) : SIZE_MAX;
 }
 
 void tli_go_sudog_decode(const struct tli_go_snapctx *x, uint64_t addr, const uint8_t *raw, struct tli_go_sudog *s)
@@ -187,8 +187,12 @@ struct tli_error *tli_go_capture_waiting(struct tli_go_snapctx *x)
 	struct tli_error *err = NULL;
 	if (!cw.cur || !cw.who || !cw.rs || !cw.buf)
 		err = &tli_enomem;
-	else
+	else {
 		chain_heads(c, &cw);
+		/* room for every head and some select cases: no regrowth while stopped */
+		if (!tli_vec_reserve(&cw.ents, cw.nact + cw.nact / 4 + 16))
+			err = &tli_enomem;
+	}
 	for (uint32_t depth = 0; !err && cw.nact && depth < MAX_CHAIN; depth++) {
 		size_t nr = 0;
 		if ((err = chain_plan(x, &cw, &nr)) || !nr)
