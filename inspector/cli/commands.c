@@ -380,8 +380,7 @@ static struct tli_error *cmd_chunk(struct tli_cmd_ctx *ctx, json_t *result)
 	return tli_glibc_chunk(ctx->session, &o, addr, result);
 }
 
-/* leaks: both worlds. The Go side captures first and keeps the target stopped;
- * the glibc side then captures and releases; one failure is a warning. */
+/* leaks: both worlds; the Go side keeps the target stopped for the glibc side (one failure: a warning) */
 struct leaks_both {
 	struct tli_cmd_ctx *ctx;
 	json_t *result;
@@ -412,22 +411,13 @@ static struct tli_error *cmd_leaks(struct tli_cmd_ctx *ctx, json_t *result)
 		.no_heap = flag(ctx, "no-heap"),
 	};
 	struct leaks_both b = { .ctx = ctx, .result = result };
-	/* the glibc side runs inside the Go side's stop: its slow part, libc's layout
-	 * (DWARF indexing), is resolved now, while the target still runs */
-	struct tli_target *t = ctx->session->target;
-	bool prepared = false;
-	if (ctx->session->opts.pid && t && t->stop_deferred && !t->stopped) {
-		struct tli_glibc_opts o = glibc_opts(ctx);
-		prepared = !tli_error_drop(tli_glibc_prepare(ctx->session, &o));
-	}
+	tli_glibc_prepare_early(ctx->session); /* libc's layout now, not inside the Go side's stop */
 	struct tli_gobin *gb = NULL;
 	struct tli_error *goerr = tli_session_gobin(ctx->session, &gb);
 	if (!goerr)
 		goerr = tli_go_cmd_leaks(ctx->session, &go, leaks_glibc_between, &b, result);
 	if (!b.ran)
 		leaks_glibc_between(&b);
-	if (prepared)
-		tli_glibc_unprepare();
 	if (goerr && b.gerr) {
 		/* both failed: report the more specific one */
 		bool go_is_go = goerr->code != TLI_E_NOT_GO;
