@@ -65,13 +65,14 @@ void tli_heap_prefault(size_t bytes)
 	size_t n = (bytes + HEAP_BLOCK - 1) / HEAP_BLOCK;
 	if (n > 64)
 		n = 64; /* 1 GiB at most */
+	size_t len = n > 1 ? HEAP_BLOCK : bytes; /* a small target: no 16 MiB */
 	void *blocks[64];
 	size_t k = 0;
 	for (; k < n; k++) {
-		volatile char *b = malloc(HEAP_BLOCK);
+		volatile char *b = malloc(len);
 		if (!b)
 			break;
-		for (size_t off = 0; off < HEAP_BLOCK; off += 4096)
+		for (size_t off = 0; off < len; off += 4096)
 			b[off] = 0;
 		blocks[k] = (void *)b;
 	}
