@@ -380,8 +380,7 @@ static struct tli_error *cmd_chunk(struct tli_cmd_ctx *ctx, json_t *result)
 	return tli_glibc_chunk(ctx->session, &o, addr, result);
 }
 
-/* leaks: both worlds. The Go side captures first and keeps the target stopped;
- * the glibc side then captures and releases; one failure is a warning. */
+/* leaks: both worlds; the Go side keeps the target stopped for the glibc side (one failure: a warning) */
 struct leaks_both {
 	struct tli_cmd_ctx *ctx;
 	json_t *result;
@@ -406,6 +405,7 @@ static struct tli_error *cmd_leaks(struct tli_cmd_ctx *ctx, json_t *result)
 		.no_heap = flag(ctx, "no-heap"),
 	};
 	struct leaks_both b = { .ctx = ctx, .result = result };
+	tli_glibc_prepare_early(ctx->session); /* libc's layout now, not inside the Go side's stop */
 	struct tli_gobin *gb = NULL;
 	struct tli_error *goerr = tli_session_gobin(ctx->session, &gb);
 	if (!goerr)

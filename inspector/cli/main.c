@@ -175,6 +175,7 @@ int main(int argc, char **argv)
 		return code;
 	}
 	watch_memory(o.json);
+	o.exiting = true;
 	int rc = tli_cli_run(&o, stdout, stderr);
 	tli_cli_opts_free(&o);
 	if (fflush(stdout) != 0 && rc == 0)

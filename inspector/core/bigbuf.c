@@ -3,7 +3,11 @@
 #include "bigbuf.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -44,4 +48,38 @@ void tli_big_free(void *p, size_t len)
 {
 	if (p)
 		munmap(p, len ? len : 1);
+}
+
+#define HEAP_BLOCK (16u << 20) /* below the mmap threshold set here: these come from the heap */
+
+void tli_heap_prefault(size_t bytes)
+{
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+	static int tuned;
+	if (!tuned) {
+		/* large blocks from the heap too (not fresh mappings), and freed memory kept */
+		mallopt(M_MMAP_THRESHOLD, 32 << 20);
+		mallopt(M_TRIM_THRESHOLD, 1 << 30);
+		tuned = 1;
+	}
+	size_t n = (bytes + HEAP_BLOCK - 1) / HEAP_BLOCK;
+	if (n > 64)
+		n = 64; /* 1 GiB at most */
+	size_t len = n > 1 ? HEAP_BLOCK : bytes; /* a small target: no 16 MiB */
+	void *blocks[64];
+	size_t k = 0;
+	for (; k < n; k++) {
+		volatile char *b = malloc(len);
+		if (!b)
+			break;
+		for (size_t off = 0; off < len; off += 4096)
+			b[off] = 0;
+		blocks[k] = (void *)b;
+	}
+	/* freed in reverse: they merge into the top of the heap, which is not trimmed */
+	while (k)
+		free(blocks[--k]);
+#else
+	(void)bytes;
+#endif
 }

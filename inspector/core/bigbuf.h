@@ -18,5 +18,13 @@ void *tli_big_alloc_lazy(size_t len);
 void tli_big_populate(void *m, size_t len);
 /** Free a buffer of either kind (len as allocated). Safe on NULL. */
 void tli_big_free(void *p, size_t len);
+/**
+ * Fault in `bytes` of malloc's heap now and keep them for later allocations: called
+ * before a stop, so that the many ordinary allocations of a capture (arrays per
+ * goroutine, sudog buffers) take pages already faulted in instead of zeroing fresh
+ * ones while the target is stopped. glibc only (allocations below 32 MiB then come
+ * from the heap, and freed heap memory is kept); elsewhere a no-op.
+ */
+void tli_heap_prefault(size_t bytes);
 
 #endif

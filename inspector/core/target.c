@@ -57,6 +57,7 @@ struct tli_capture {
 	uint64_t bytes;
 	struct slab *slabs;
 	size_t nslabs;
+	struct slab spare;     /* pre-faulted before the stop for the next slab (tli_target_reserve_slab) */
 	struct resv *resv;     /* sorted by addr, non-overlapping */
 	size_t nresv;
 	uint64_t resv_bytes;
@@ -548,10 +549,14 @@ static struct tli_error *capture_holes(struct tli_target *t, const struct spans 
 		struct slab *ns = realloc(c->slabs, (c->nslabs + 1) * sizeof(*ns));
 		if (ns) {
 			c->slabs = ns;
-			void *m = tli_big_alloc(plain);
+			/* the spare was faulted in before the stop; a fresh slab is faulted now */
+			bool spare = c->spare.base && c->spare.len >= plain;
+			void *m = spare ? c->spare.base : tli_big_alloc(plain);
 			if (m) {
 				slab = m;
-				c->slabs[c->nslabs++] = (struct slab){ m, plain };
+				c->slabs[c->nslabs++] = (struct slab){ m, spare ? c->spare.len : plain };
+				if (spare)
+					c->spare = (struct slab){ 0 };
 			}
 		}
 	}
@@ -622,9 +627,10 @@ static struct tli_error *capture_holes(struct tli_target *t, const struct spans 
 	}
 	free(reads);
 	free(mem);
-	/* new extents are sorted among themselves (holes were sorted): merge in place
-	 * would need scratch space anyway, and qsort of an almost-sorted array is cheap */
-	if (c->n != old_n)
+	/* new extents are sorted among themselves (holes were sorted): when they all lie
+	 * above the old ones (always on the first capture) the array is sorted already;
+	 * else qsort of an almost-sorted array (a merge would need scratch space anyway) */
+	if (c->n != old_n && old_n && c->ext[old_n].addr < c->ext[old_n - 1].addr)
 		qsort(c->ext, c->n, sizeof(*c->ext), ext_cmp);
 	return NULL;
 }
@@ -805,6 +811,25 @@ out:
 	return done;
 }
 
+uint64_t tli_target_reserve_slab(struct tli_target *t, uint64_t bytes)
+{
+	if (!t || t->kind != TLI_TARGET_LIVE || t->released || !t->stop_deferred || bytes < SLAB_MIN)
+		return 0;
+	if (!t->capture) {
+		t->capture = calloc(1, sizeof(*t->capture));
+		if (!t->capture)
+			return 0;
+	}
+	struct tli_capture *c = t->capture;
+	if (c->spare.base || bytes > mem_available() / 2 || bytes > CAPTURE_MAX_TOTAL)
+		return 0;
+	void *m = tli_big_alloc(bytes);
+	if (!m)
+		return 0;
+	c->spare = (struct slab){ m, bytes };
+	return bytes;
+}
+
 /* ------------------------------------------------------------------ */
 /* release / destroy                                                   */
 
@@ -843,6 +868,8 @@ void tli_target_destroy(struct tli_target *t)
 				free(t->capture->ext[i].data);
 		for (size_t i = 0; i < t->capture->nslabs; i++)
 			munmap(t->capture->slabs[i].base, t->capture->slabs[i].len);
+		if (t->capture->spare.base)
+			munmap(t->capture->spare.base, t->capture->spare.len);
 		for (size_t i = 0; i < t->capture->nresv; i++)
 			munmap(t->capture->resv[i].base, t->capture->resv[i].len);
 		free(t->capture->slabs);

@@ -166,6 +166,14 @@ const void *tli_target_captured_ptr(struct tli_target *t, uint64_t addr, uint64_
  */
 uint64_t tli_target_reserve(struct tli_target *t, const struct tli_range *ranges, size_t n);
 /**
+ * Pre-fault, before the stop, `bytes` of memory for the next tli_target_capture() whose
+ * ranges are not known yet (many small ones, e.g. goroutine stack windows: they will be
+ * read into one slab): that capture takes this memory instead of faulting a fresh slab
+ * in while the target is stopped, if its bytes fit. For a deferred-stop live target
+ * before its stop; bounded by half of MemAvailable. Returns bytes pre-faulted (0: none).
+ */
+uint64_t tli_target_reserve_slab(struct tli_target *t, uint64_t bytes);
+/**
  * Stop a live target opened with defer_stop (no-op if stopped, released, not live or
  * --no-stop). Memory access through this layer calls it implicitly, so a walker can
  * never read a running process by accident.

@@ -68,5 +68,14 @@ struct tli_error *tli_glibc_leaks(struct tli_session *s, const struct tli_glibc_
 struct tli_error *tli_glibc_prepare(struct tli_session *s, const struct tli_glibc_opts *o);
 /** Drop the cache of tli_glibc_prepare(). */
 void tli_glibc_unprepare(void);
+/**
+ * tli_glibc_prepare() now if the target is live and not stopped yet, for a command whose
+ * glibc side runs inside another walker's stop (`leaks` inside the Go side's): libc's
+ * layout is then not resolved while the target is stopped. tli_glibc_leaks() uses it
+ * and drops it when done.
+ */
+void tli_glibc_prepare_early(struct tli_session *s);
+/** Is the cache of tli_glibc_prepare_early() there? */
+bool tli_glibc_prepared_early(void);
 
 #endif

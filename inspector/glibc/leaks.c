@@ -354,11 +354,12 @@ struct tli_error *tli_glibc_leaks(struct tli_session *s, const struct tli_glibc_
 	struct tli_target *t = s->target;
 	/* Live and not stopped yet: resolve libc's layout first (DWARF indexing,
 	 * the slow part), so the target's pause is only the capture. */
-	bool prepared = false;
+	bool prepared = tli_glibc_prepared_early(); /* then dropped here too */
 	if (s->opts.pid && t->stop_deferred && !t->stopped) {
 		/* capture memory for every root and heap, pre-faulted meanwhile */
 		tli_gl_reserve(t, true);
-		prepared = !tli_error_drop(tli_glibc_prepare(s, o));
+		if (!prepared)
+			prepared = !tli_error_drop(tli_glibc_prepare(s, o));
 	}
 	/* the roots need every thread's registers and the maps at the stop */
 	struct tli_error *err = tli_target_stop(t);

@@ -206,6 +206,7 @@ static struct {
 	struct tli_dwarf *dw;
 	struct tli_gl_layout L;
 	char *debug_path;
+	bool early;             /* by tli_glibc_prepare_early: tli_glibc_leaks drops it */
 } cache;
 
 struct tli_error *tli_glibc_prepare(struct tli_session *s, const struct tli_glibc_opts *o)
@@ -239,6 +240,19 @@ struct tli_error *tli_glibc_prepare(struct tli_session *s, const struct tli_glib
 	cache.L = tmp.L;
 	cache.debug_path = tmp.debug_path;
 	return NULL;
+}
+
+void tli_glibc_prepare_early(struct tli_session *s)
+{
+	const struct tli_target *t = s->target;
+	struct tli_glibc_opts o = { 0 }; /* the layout depends on no command option */
+	if (s->opts.pid && t && t->stop_deferred && !t->stopped && !tli_error_drop(tli_glibc_prepare(s, &o)))
+		cache.early = true;
+}
+
+bool tli_glibc_prepared_early(void)
+{
+	return cache.early;
 }
 
 void tli_glibc_unprepare(void)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/bytes.h"
 #include "core/hash.h"
@@ -75,14 +76,6 @@ size_t tli_go_chans_g_index(const struct tli_go_chans *c, uint64_t gaddr)
 	return SIZE_MAX;
 }
 
-static int cmp_gidx(const void *a, const void *b)
-{
-	const struct tli_go_gidx *x = a, *y = b;
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	return x->i < y->i ? -1 : x->i > y->i;
-}
-
 /* ---- the goroutines and the channels ---- */
 
 /* The goroutines as the caller describes them, and their index by address. */
@@ -91,8 +84,7 @@ static struct tli_error *copy_goroutines(const struct tli_go_chans_src *src, str
 	struct tli_go_chans *c = x->c;
 	c->ngs = src->ngs;
 	c->gs = calloc(src->ngs ? src->ngs : 1, sizeof(*c->gs));
-	x->gsorted = calloc(src->ngs ? src->ngs : 1, sizeof(*x->gsorted));
-	if (!c->gs || !x->gsorted)
+	if (!c->gs)
 		return &tli_enomem;
 	for (size_t i = 0; i < src->ngs; i++) {
 		c->gs[i] = src->gs[i];
@@ -101,10 +93,11 @@ static struct tli_error *copy_goroutines(const struct tli_go_chans_src *src, str
 		c->gs[i].problem[0] = 0;
 		if (c->gs[i].raw && c->gs[i].size < c->L.g_waiting + 8)
 			c->gs[i].raw = NULL;
-		if (c->gs[i].addr)
-			x->gsorted[x->ngsorted++] = (struct tli_go_gidx){ c->gs[i].addr, i };
+		/* a hash, not a sorted array: looked up for every sudog while the target is stopped */
+		if (c->gs[i].addr && !tli_u64map_get(&x->gindex, c->gs[i].addr) &&
+		    !tli_u64map_put(&x->gindex, c->gs[i].addr, i + 1))
+			return &tli_enomem;
 	}
-	qsort(x->gsorted, x->ngsorted, sizeof(*x->gsorted), cmp_gidx);
 	return NULL;
 }
 
@@ -314,23 +307,38 @@ static void type_name(const struct tli_go_chans_src *src, struct tli_go_chans *c
 
 /* ---- the snapshot ---- */
 
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+
 /* The rounds up to the hchan headers: waiting chains, semaphores, the channel set, headers. */
 static struct tli_error *capture_channels(const struct tli_go_chans_src *src, struct tli_go_snapctx *x,
 					  const uint64_t *extra, size_t nextra)
 {
 	struct tli_go_chans *c = x->c;
 	struct tli_error *err;
+	double t0 = now_ms();
 	/* round 1..k: waiting chains */
 	if ((err = tli_go_capture_waiting(x)))
 		return err;
+	double t1 = now_ms();
+	c->ms[1] = t1 - t0;
 	/* Go <= 1.25 semaphore waits: the sudog is only in runtime.semtable */
 	if ((err = tli_go_capture_semtable(x, src->l)))
 		return err;
+	c->ms[2] = now_ms() - t1;
 	if (c->sema_problem[0])
 		tli_go_chans_warn(c, "semaphore waits: %s", c->sema_problem);
 	if ((err = channel_set(c, extra, nextra)))
 		return err;
-	return read_hchans(x, extra, nextra);
+	t1 = now_ms();
+	err = read_hchans(x, extra, nextra);
+	c->ms[3] = now_ms() - t1;
+	return err;
 }
 
 struct tli_error *tli_go_chans_snapshot(const struct tli_go_chans_src *src, const uint64_t *extra,
@@ -343,10 +351,15 @@ struct tli_error *tli_go_chans_snapshot(const struct tli_go_chans_src *src, cons
 	struct tcache tcache = { 0 };
 	if (!c)
 		return &tli_enomem;
+	tli_pagecache_init(&x.pages, 0);
 	c->values = o->values;
-	if ((err = tli_go_chan_layout_resolve(src->l, &c->L)) || (err = copy_goroutines(src, &x)) ||
-	    (err = capture_channels(src, &x, extra, nextra)))
+	double t0 = now_ms();
+	if ((err = tli_go_chan_layout_resolve(src->l, &c->L)) || (err = copy_goroutines(src, &x)))
 		goto fail;
+	c->ms[0] = now_ms() - t0;
+	if ((err = capture_channels(src, &x, extra, nextra)))
+		goto fail;
+	t0 = now_ms();
 	/* queues (rounds), types, buffers */
 	if (o->queues && (err = tli_go_capture_queues(&x)))
 		goto fail;
@@ -355,13 +368,16 @@ struct tli_error *tli_go_chans_snapshot(const struct tli_go_chans_src *src, cons
 			type_name(src, c, &c->chans[i], &tcache);
 	if (o->buffers && (err = tli_go_capture_buffers(&x, o)))
 		goto fail;
+	c->ms[4] = now_ms() - t0;
 	tcache_free(&tcache);
-	free(x.gsorted);
+	tli_pagecache_free(&x.pages);
+	tli_u64map_free(&x.gindex);
 	*ret = c;
 	return NULL;
 fail:
 	tcache_free(&tcache);
-	free(x.gsorted);
+	tli_pagecache_free(&x.pages);
+	tli_u64map_free(&x.gindex);
 	tli_go_chans_destroy(c);
 	return err;
 }
@@ -410,5 +426,9 @@ struct tli_error *tli_go_chans_capture(struct tli_session *s, struct tli_go_rt *
 	};
 	struct tli_error *err = tli_go_chans_snapshot(&src, extra, nextra, o, ret);
 	free(gs);
+	const double *ms = err ? NULL : (*ret)->ms;
+	if (ms && s->opts.verbose)
+		fprintf(stderr, "tlinspect: channel capture: goroutines %.1f ms, waiting chains %.1f ms, semtable %.1f ms, "
+			"headers %.1f ms, queues/types/buffers %.1f ms\n", ms[0], ms[1], ms[2], ms[3], ms[4]);
 	return err;
 }

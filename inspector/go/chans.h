@@ -127,6 +127,8 @@ struct tli_go_chans {
 	size_t sema_nodes;              /**< sudogs found in the treaps */
 	size_t sema_linked;             /**< goroutines linked to a semaphore through it */
 	char sema_problem[200];         /**< why the walk failed or was partial, "" if fine */
+	double ms[5];                   /**< time of the capture's steps (for -v): goroutines, waiting
+					     chains, semtable, headers, queues+types+buffers */
 };
 
 /** Where a capture reads from (the unit tests build this by hand). */

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/hash.h"
+#include "core/pagecache.h"
 #include "core/target.h"
 #include "go/chans.h"
 
@@ -34,18 +36,12 @@ static inline bool tli_go_chans_ptr_ok(struct tli_target *t, uint64_t p, uint64_
 	return p && (p & 7) == 0 && p + len > p && tli_target_plausible(t, p, len);
 }
 
-/** A goroutine address and its index in tli_go_chans.gs. */
-struct tli_go_gidx {
-	uint64_t addr;
-	size_t i;
-};
-
 /** The capture in progress. */
 struct tli_go_snapctx {
 	struct tli_go_chans *c;
 	struct tli_target *t;
-	struct tli_go_gidx *gsorted;   /**< the goroutines by address */
-	size_t ngsorted;
+	struct tli_u64map gindex;      /**< g address -> index + 1 (the first goroutine at it) */
+	struct tli_pagecache pages;    /**< sudogs are read through whole pages (see core/pagecache.h) */
 };
 
 /** Add a line to c->warnings (bounded like the text the commands print). */

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "core/hash.h"
 #include "core/jsonstr.h"
 
 static json_t *sudog_json(const struct tli_go_sudog *s, json_t *gmap)
@@ -87,17 +88,22 @@ json_t *tli_go_chan_json(const struct tli_go_chans *c, const struct tli_go_chan 
 	return o;
 }
 
+/* goid as a key of a u64map (never 0: no goid is INT64_MIN). */
+static uint64_t goid_key(int64_t goid)
+{
+	return (uint64_t)goid ^ (1ull << 63);
+}
+
 void tli_go_chans_annotate(const struct tli_go_chans *c, json_t *result)
 {
 	json_t *list = json_object_get(json_object_get(result, "go"), "goroutines");
-	/* goid -> g index */
-	json_t *idx = json_object();
+	/* goid -> g index + 1 (a later g with the same goid wins, as it always did) */
+	struct tli_u64map idx = { 0 };
 	for (size_t i = 0; i < c->ngs; i++) {
-		if (c->gs[i].dead || !c->gs[i].nsudogs)
+		if (c->gs[i].dead || !c->gs[i].nsudogs || c->gs[i].goid == INT64_MIN)
 			continue;
-		char k[32];
-		snprintf(k, sizeof(k), "%" PRId64, c->gs[i].goid);
-		json_object_set_new(idx, k, json_integer((json_int_t)i));
+		if (!tli_u64map_put(&idx, goid_key(c->gs[i].goid), i + 1))
+			break; /* out of memory: tlinspect exits before this (cli/main.c) */
 	}
 	size_t i;
 	json_t *g;
@@ -108,12 +114,11 @@ void tli_go_chans_annotate(const struct tli_go_chans *c, json_t *result)
 			continue;
 		if (!tli_go_reason_chan(reason) && !tli_go_reason_forever(reason))
 			continue;
-		char k[32];
-		snprintf(k, sizeof(k), "%" JSON_INTEGER_FORMAT, json_integer_value(id));
-		json_t *gi = json_object_get(idx, k);
+		json_int_t goid = json_integer_value(id);
+		uint64_t gi = goid == INT64_MIN ? 0 : tli_u64map_get(&idx, goid_key(goid));
 		json_t *arr = json_array();
 		if (gi) {
-			const struct tli_go_chan_g *cg = &c->gs[json_integer_value(gi)];
+			const struct tli_go_chan_g *cg = &c->gs[gi - 1];
 			for (size_t s = 0; s < cg->nsudogs; s++) {
 				uint64_t ca = c->gsudogs[cg->first_sudog + s].c;
 				if (ca)
@@ -124,5 +129,5 @@ void tli_go_chans_annotate(const struct tli_go_chans *c, json_t *result)
 		}
 		json_object_set_new(g, "blocked_on", arr);
 	}
-	json_decref(idx);
+	tli_u64map_free(&idx);
 }

@@ -178,7 +178,7 @@ struct tli_error *tli_go_capture_queues(struct tli_go_snapctx *x)
 		size_t nr = 0;
 		if ((err = round_plan(x, &qw, &nr)) || !nr)
 			break;
-		if (!(err = tli_target_read_many(x->t, qw.rs, nr)))
+		if (!(err = tli_pagecache_read_many(&x->pages, x->t, qw.rs, nr)))
 			err = round_take(x, &qw, nr);
 	}
 	tli_u64set_free(&qw.seen);

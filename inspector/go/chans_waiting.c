@@ -22,8 +22,8 @@
 
 size_t tli_go_snap_g(const struct tli_go_snapctx *x, uint64_t gaddr)
 {
-	size_t i = tli_lower_bound(x->ngsorted, k, x->gsorted[k].addr < gaddr);
-	return i < x->ngsorted && x->gsorted[i].addr == gaddr ? x->gsorted[i].i : SIZE_MAX;
+	uint64_t v = tli_u64map_get(&x->gindex, gaddr);
+	return v ? (size_t)(v - 1) : SIZE_MAX;
 }
 
 void tli_go_sudog_decode(const struct tli_go_snapctx *x, uint64_t addr, const uint8_t *raw, struct tli_go_sudog *s)
@@ -58,14 +58,6 @@ struct chainent {
 	uint32_t depth;
 	struct tli_go_sudog s;
 };
-
-static int cmp_chainent(const void *a, const void *b)
-{
-	const struct chainent *x = a, *y = b;
-	if (x->gi != y->gi)
-		return x->gi < y->gi ? -1 : 1;
-	return x->depth < y->depth ? -1 : x->depth > y->depth;
-}
 
 /* The walk: the next sudog of each goroutine still walking. */
 struct chainwalk {
@@ -151,22 +143,34 @@ static struct tli_error *chain_take(struct tli_go_snapctx *x, struct chainwalk *
 	return NULL;
 }
 
-/* The sudogs, each goroutine's together in chain order, into c->gsudogs. */
+/*
+ * The sudogs, each goroutine's together in chain order, into c->gsudogs: ordered by
+ * (goroutine, depth). The entries were appended depth by depth, each depth in goroutine
+ * order, so placing them by goroutine in append order (a counting sort, no compare)
+ * gives that order; the whole capture runs while the target is stopped.
+ */
 static struct tli_error *chain_store(struct tli_go_chans *c, struct chainwalk *cw)
 {
-	if (cw->ents.n)
-		qsort(cw->ents.v, cw->ents.n, sizeof(*cw->ents.v), cmp_chainent);
 	c->gsudogs = calloc(cw->ents.n ? cw->ents.n : 1, sizeof(*c->gsudogs));
 	if (!c->gsudogs)
 		return &tli_enomem;
-	for (size_t i = 0; i < c->ngs; i++)
+	for (size_t i = 0; i < c->ngs; i++) {
 		c->gs[i].first_sudog = SIZE_MAX;
+		c->gs[i].nsudogs = 0;
+	}
+	for (size_t i = 0; i < cw->ents.n; i++)
+		c->gs[cw->ents.v[i].gi].nsudogs++;
+	size_t at = 0;
+	for (size_t i = 0; i < c->ngs; i++) {
+		if (!c->gs[i].nsudogs)
+			continue;
+		c->gs[i].first_sudog = at;
+		at += c->gs[i].nsudogs;
+		c->gs[i].nsudogs = 0; /* counts again as the entries are placed */
+	}
 	for (size_t i = 0; i < cw->ents.n; i++) {
 		struct tli_go_chan_g *g = &c->gs[cw->ents.v[i].gi];
-		if (g->first_sudog == SIZE_MAX)
-			g->first_sudog = i;
-		g->nsudogs++;
-		c->gsudogs[i] = cw->ents.v[i].s;
+		c->gsudogs[g->first_sudog + g->nsudogs++] = cw->ents.v[i].s;
 	}
 	c->ngsudogs = cw->ents.n;
 	return NULL;
@@ -183,13 +187,17 @@ struct tli_error *tli_go_capture_waiting(struct tli_go_snapctx *x)
 	struct tli_error *err = NULL;
 	if (!cw.cur || !cw.who || !cw.rs || !cw.buf)
 		err = &tli_enomem;
-	else
+	else {
 		chain_heads(c, &cw);
+		/* room for every head and some select cases: no regrowth while stopped */
+		if (!tli_vec_reserve(&cw.ents, cw.nact + cw.nact / 4 + 16))
+			err = &tli_enomem;
+	}
 	for (uint32_t depth = 0; !err && cw.nact && depth < MAX_CHAIN; depth++) {
 		size_t nr = 0;
 		if ((err = chain_plan(x, &cw, &nr)) || !nr)
 			break;
-		if ((err = tli_target_read_many(x->t, cw.rs, nr)) || (err = chain_take(x, &cw, nr, depth)))
+		if ((err = tli_pagecache_read_many(&x->pages, x->t, cw.rs, nr)) || (err = chain_take(x, &cw, nr, depth)))
 			break;
 		if (depth + 1 == MAX_CHAIN && cw.nact)
 			for (size_t k = 0; k < cw.nact; k++)

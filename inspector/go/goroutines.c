@@ -66,6 +66,8 @@ void tli_go_rt_destroy(struct tli_go_rt *rt)
 	tli_go_strtab_free(&rt->wrs);
 	tli_go_strtab_free(&rt->gss);
 	free(rt->gs);
+	free(rt->pre_ptrs);
+	free(rt->pre_ord);
 	tli_big_free(rt->gbuf, rt->gbuf_len);
 	free(rt);
 }

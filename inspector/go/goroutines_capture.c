@@ -125,7 +125,14 @@ static struct tli_error *read_allgs(struct tli_go_rt *w, uint64_t **ret)
 				       (unsigned long long)arr, (unsigned long long)len);
 	w->ngs = len;
 	uint64_t *ptrs = malloc((len ? len : 1) * 8);
-	w->gs = calloc(len ? len : 1, sizeof(*w->gs));
+	if (w->gs && w->gs_cap >= len) { /* faulted in (and zeroed up to gs_zeroed) before the stop */
+		if (len > w->gs_zeroed)
+			memset(w->gs + w->gs_zeroed, 0, (len - w->gs_zeroed) * sizeof(*w->gs));
+	} else {
+		free(w->gs);
+		w->gs = calloc(len ? len : 1, sizeof(*w->gs));
+		w->gs_cap = len;
+	}
 	if (!ptrs || !w->gs) {
 		free(ptrs);
 		return &tli_enomem;
@@ -146,10 +153,19 @@ struct gord {
 	size_t idx;     /* index into w->gs */
 };
 
+/* by address, then allgs index: the same order whether sorted before the stop or after */
 static int cmp_gord(const void *a, const void *b)
 {
 	const struct gord *x = a, *y = b;
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* May g pointer p be a g (non-nil, aligned; mapped is checked separately)? */
+static bool g_ptr_shape(uint64_t p)
+{
+	return p && !(p & 7);
 }
 
 /* The plausible g pointers, sorted by address (*nord of them); the others get a problem. */
@@ -162,13 +178,20 @@ static struct tli_error *order_gs(struct tli_go_rt *w, const uint64_t *ptrs, str
 	for (uint64_t i = 0; i < w->ngs; i++) {
 		struct gcap *g = &w->gs[i];
 		g->addr = ptrs[i];
-		if (!g->addr || (g->addr & 7) || !tli_target_plausible(w->t, g->addr, w->gl.g_size)) {
+		if (!g_ptr_shape(g->addr) || !tli_target_plausible(w->t, g->addr, w->gl.g_size))
 			g->problem = "g pointer is not in mapped memory";
-			continue;
-		}
-		ord[n++] = (struct gord){ g->addr, i };
 	}
-	qsort(ord, n, sizeof(*ord), cmp_gord);
+	if (w->pre_ord && w->pre_n == w->ngs && !memcmp(ptrs, w->pre_ptrs, w->ngs * 8)) {
+		/* allgs as it was before the stop: its order, without the gs found unmapped now */
+		for (size_t k = 0; k < w->pre_nord; k++)
+			if (!w->gs[w->pre_ord[k].idx].problem)
+				ord[n++] = w->pre_ord[k];
+	} else {
+		for (uint64_t i = 0; i < w->ngs; i++)
+			if (!w->gs[i].problem)
+				ord[n++] = (struct gord){ w->gs[i].addr, i };
+		qsort(ord, n, sizeof(*ord), cmp_gord);
+	}
 	*ret = ord;
 	*nord = n;
 	return NULL;
@@ -232,6 +255,37 @@ static bool starts_run(const struct gord *ord, size_t k, uint32_t gsize)
 	       ord[k].addr + gsize - ord[k - 1].addr > GRUN_MAX || ord[k].addr < ord[k - 1].addr + gsize;
 }
 
+/* Bytes of the runs read_g_runs reads for ord[0..nord) (*nruns runs). */
+static uint64_t runs_bytes(const struct gord *ord, size_t nord, uint32_t gsize, size_t *nruns)
+{
+	uint64_t total = 0;
+	*nruns = 0;
+	for (size_t k = 0; k < nord; k++) {
+		bool fresh = starts_run(ord, k, gsize);
+		*nruns += fresh;
+		total += fresh ? gsize : ord[k].addr + gsize - (ord[k - 1].addr + gsize);
+	}
+	return total;
+}
+
+/* The reads of the runs of ord[0..nord) into buf (laid out as read_g_runs lays them out). */
+static size_t plan_runs(const struct gord *ord, size_t nord, uint32_t gsize, uint8_t *buf, struct tli_read *rs)
+{
+	size_t nr = 0;
+	uint64_t off = 0;
+	for (size_t k = 0; k < nord; k++) {
+		if (starts_run(ord, k, gsize)) {
+			rs[nr++] = (struct tli_read){ .addr = ord[k].addr, .buf = buf + off, .len = gsize };
+			off += gsize;
+		} else {
+			uint64_t grow = ord[k].addr + gsize - (ord[k - 1].addr + gsize);
+			rs[nr - 1].len += grow;
+			off += grow;
+		}
+	}
+	return nr;
+}
+
 /*
  * Read every g in runs [start, end) covering gs closer than GRUN_GAP to each
  * other. The buffer mirrors each run (g->raw points into it) and is
@@ -241,33 +295,22 @@ static struct tli_error *read_g_runs(struct tli_go_rt *w, const struct gord *ord
 {
 	uint32_t gsize = w->gl.g_size;
 	size_t nruns = 0;
-	uint64_t total = 0;
-	for (size_t k = 0; k < nord; k++) {
-		bool fresh = starts_run(ord, k, gsize);
-		nruns += fresh;
-		total += fresh ? gsize : ord[k].addr + gsize - (ord[k - 1].addr + gsize);
+	uint64_t total = runs_bytes(ord, nord, gsize, &nruns);
+	if (!w->gbuf || w->gbuf_len < total) { /* else the buffer faulted in before the stop */
+		tli_big_free(w->gbuf, w->gbuf_len);
+		w->gbuf_len = total ? total : 1;
+		w->gbuf = tli_big_alloc(w->gbuf_len);
 	}
-	w->gbuf_len = total ? total : 1;
-	w->gbuf = tli_big_alloc(w->gbuf_len);
 	struct tli_read *rs = calloc(nruns ? nruns : 1, sizeof(*rs));
 	if (!w->gbuf || !rs) {
 		free(rs);
 		return &tli_enomem;
 	}
-	size_t nr = 0;
-	uint64_t off = 0;
-	for (size_t k = 0; k < nord; k++) {
-		if (starts_run(ord, k, gsize)) {
-			rs[nr++] = (struct tli_read){ .addr = ord[k].addr, .buf = w->gbuf + off, .len = gsize };
-			off += gsize;
-		} else {
-			uint64_t grow = ord[k].addr + gsize - (ord[k - 1].addr + gsize);
-			rs[nr - 1].len += grow;
-			off += grow;
-		}
-		struct tli_read *r = &rs[nr - 1];
-		w->gs[ord[k].idx].raw = (uint8_t *)r->buf + (ord[k].addr - r->addr);
-		w->gs[ord[k].idx].run = nr - 1;
+	size_t nr = plan_runs(ord, nord, gsize, w->gbuf, rs);
+	for (size_t k = 0, r = SIZE_MAX; k < nord; k++) {
+		r += starts_run(ord, k, gsize); /* the first g starts run 0 */
+		w->gs[ord[k].idx].raw = (uint8_t *)rs[r].buf + (ord[k].addr - rs[r].addr);
+		w->gs[ord[k].idx].run = r;
 	}
 	struct tli_error *err = tli_target_read_many(w->t, rs, nr);
 	for (size_t k = 0; !err && k < nord; k++) {
@@ -400,6 +443,105 @@ static void plan_stacks(struct tli_go_rt *w, const uint64_t *procids, struct tli
 	*nranges = n;
 }
 
+/* ---- before the stop ---- */
+
+/* Bytes of stack windows plan_stacks would capture for the gs peeked in buf (runs rs). */
+static uint64_t stack_bytes(const struct tli_go_rt *w, const struct gord *ord, size_t nord, const struct tli_read *rs)
+{
+	const struct go_layout *gl = &w->gl;
+	uint64_t total = 0;
+	for (size_t k = 0, r = SIZE_MAX; k < nord; k++) {
+		r += starts_run(ord, k, gl->g_size);
+		uint64_t off = ord[k].addr - rs[r].addr;
+		if (rs[r].got < off + gl->g_size)
+			continue;
+		const uint8_t *raw = (const uint8_t *)rs[r].buf + off;
+		uint64_t st = tli_rdn(raw + gl->g_status, gl->g_status_size) & ~(uint64_t)gl->st.scan;
+		if (tli_go_rt_dead(w, st))
+			continue;
+		uint64_t lo = tli_rd64(raw + gl->g_stack_lo), hi = tli_rd64(raw + gl->g_stack_hi);
+		uint64_t sp = tli_rd64(raw + (st == (uint64_t)gl->st.syscall ? gl->g_syscallsp : gl->g_sched_sp));
+		if (lo < hi && sp >= lo && sp < hi)
+			total += (hi - sp > STACK_CAPTURE ? STACK_CAPTURE : hi - sp) + 64;
+	}
+	return total;
+}
+
+/*
+ * A look at the running target (tli_target_peek_many: no stop) that only decides what
+ * to prepare, so that no page is faulted in and nothing is sorted while it is stopped:
+ * the buffer of the gs and room for w->gs (faulted in now), memory for the stack
+ * windows (tli_target_reserve_slab, sized from the gs as they are now), and the gs in
+ * address order. Nothing peeked is data: after the stop allgs and every g are read
+ * again; the order is used only if the stopped allgs is byte for byte the one peeked,
+ * and a buffer too small for what the stop finds is replaced.
+ */
+static void prepare(struct tli_go_rt *w)
+{
+	struct tli_target *t = w->t;
+	const struct go_layout *gl = &w->gl;
+	if (t->kind != TLI_TARGET_LIVE || !t->stop_deferred || t->released || t->stop_error || w->only_id > 0)
+		return;
+	uint8_t hdr[24];
+	uint64_t allglen = 0;
+	struct tli_read hr[2] = { { .addr = gl->allgs, .buf = hdr, .len = sizeof(hdr) },
+				  { .addr = gl->allglen, .buf = &allglen, .len = 8 } };
+	if (tli_error_drop(tli_target_peek_many(t, hr, 2)) || hr[0].got != hr[0].len || hr[1].got != 8)
+		return;
+	uint64_t arr = tli_rd64(hdr), len = tli_rd64(hdr + 8);
+	if (allglen < len)
+		len = allglen;
+	if (!len || len > MAX_ALLGS || !tli_target_plausible(t, arr, len * 8))
+		return;
+	uint64_t *ptrs = malloc(len * 8);
+	struct gord *ord = malloc(len * sizeof(*ord));
+	struct tli_read pr = { .addr = arr, .buf = ptrs, .len = len * 8 };
+	if (!ptrs || !ord || tli_error_drop(tli_target_peek_many(t, &pr, 1)) || pr.got != pr.len) {
+		free(ptrs);
+		free(ord);
+		return;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		if (g_ptr_shape(ptrs[i]))
+			ord[n++] = (struct gord){ ptrs[i], i };
+	qsort(ord, n, sizeof(*ord), cmp_gord);
+	w->pre_ptrs = ptrs;
+	w->pre_ord = ord;
+	w->pre_n = len;
+	w->pre_nord = n;
+	/* the capture's ordinary allocations while stopped (this walker's and the channel
+	 * walker's arrays, sudog pages): about 600 bytes a goroutine */
+	tli_heap_prefault(len * 600);
+	/* gs started until the stop: 1/32 more room, faulted in only if used */
+	size_t cap = len + len / 32 + 64;
+	w->gs = malloc(cap * sizeof(*w->gs));
+	if (w->gs) {
+		memset(w->gs, 0, (len + 64) * sizeof(*w->gs));
+		w->gs_cap = cap;
+		w->gs_zeroed = len + 64;
+	}
+	size_t nruns = 0;
+	uint64_t need = runs_bytes(ord, n, gl->g_size, &nruns);
+	uint64_t room = need + need / 32 + (1u << 20);
+	struct tli_read *rs = calloc(nruns ? nruns : 1, sizeof(*rs));
+	w->gbuf = rs ? tli_big_alloc_lazy(room) : NULL;
+	if (!w->gbuf) {
+		free(rs);
+		return;
+	}
+	w->gbuf_len = room;
+	tli_big_populate(w->gbuf, need ? need : 1);
+	/* the gs as they are now, into the buffer (overwritten after the stop): how many
+	 * stack bytes the capture will read */
+	size_t nr = plan_runs(ord, n, gl->g_size, w->gbuf, rs);
+	if (!tli_error_drop(tli_target_peek_many(t, rs, nr))) {
+		uint64_t sb = stack_bytes(w, ord, n, rs);
+		tli_target_reserve_slab(t, sb + sb / 16 + (1u << 20));
+	}
+	free(rs);
+}
+
 /* ---- the runtime's state beside the gs ---- */
 
 static struct tli_error *read_strings(struct tli_go_rt *w)
@@ -456,13 +598,19 @@ static double now_ms(void)
 /* Stops the target (implicitly, at its first read) and copies what the listing needs. */
 struct tli_error *tli_go_rt_capture(struct tli_go_rt *w)
 {
-	double tm[7] = { now_ms() };
+	double tm[8] = { now_ms() };
+	prepare(w);
+	tm[7] = now_ms();
 	uint64_t *ptrs = NULL;
 	struct tli_error *err = read_allgs(w, &ptrs);
 	tm[1] = now_ms();
 	if (!err)
 		err = read_gs(w, ptrs);
 	free(ptrs);
+	free(w->pre_ptrs);
+	free(w->pre_ord);
+	w->pre_ptrs = NULL;
+	w->pre_ord = NULL;
 	if (err)
 		return err;
 	tm[2] = now_ms();
@@ -490,8 +638,9 @@ struct tli_error *tli_go_rt_capture(struct tli_go_rt *w)
 	clock_now(w);
 	tm[6] = now_ms();
 	if (w->s->opts.verbose)
-		fprintf(stderr, "tlinspect: go capture: allgs %.1f ms, gs %.1f ms, Ms %.1f ms, plan %.1f ms, "
-			"stacks %.1f ms, strings %.1f ms (%llu gs)\n", tm[1] - tm[0], tm[2] - tm[1],
+		fprintf(stderr, "tlinspect: go capture: prepared before the stop %.1f ms, allgs %.1f ms, gs %.1f ms, "
+			"Ms %.1f ms, plan %.1f ms, stacks %.1f ms, strings %.1f ms (%llu gs)\n", tm[7] - tm[0],
+			tm[1] - tm[7], tm[2] - tm[1],
 			tm[3] - tm[2], tm[4] - tm[3], tm[5] - tm[4], tm[6] - tm[5], (unsigned long long)w->ngs);
 	return NULL;
 }

@@ -99,6 +99,8 @@ struct gcap {
 	size_t run;          /* index of the read run that holds it */
 };
 
+struct gord;
+
 struct tli_go_rt {
 	struct tli_session *s;
 	struct tli_target *t;
@@ -120,6 +122,13 @@ struct tli_go_rt {
 	json_t *result;
 	int minor;               /* Go minor version (for printFuncName), -1 unknown */
 	int64_t only_id;         /* capture only this goroutine's stack (0 = all) */
+	/* prepared before the stop (goroutines_capture.c prepare): what allgs held then,
+	 * the gs in address order, and room for the gs already faulted in */
+	uint64_t *pre_ptrs;
+	struct gord *pre_ord;
+	size_t pre_n, pre_nord;
+	size_t gs_cap;           /* entries w->gs has room for */
+	size_t gs_zeroed;        /* of which the first gs_zeroed are known to be zero */
 };
 
 /** idle/dead: not a goroutine to report. */

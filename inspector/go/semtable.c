@@ -278,7 +278,7 @@ static struct tli_error *walk(struct tli_go_snapctx *x, struct semwalk *sw, size
 		size_t nr = 0;
 		if ((err = round_plan(x, sw, &nr)) || !nr)
 			break;
-		if ((err = tli_target_read_many(x->t, sw->rs, nr)))
+		if ((err = tli_pagecache_read_many(&x->pages, x->t, sw->rs, nr)))
 			break;
 		sw->total += nr;
 		round_take(x, sw, nr);
@@ -301,11 +301,12 @@ struct tli_error *tli_go_capture_semtable(struct tli_go_snapctx *x, struct tli_l
 	struct semwalk sw = { .maxnodes = c->ngs + 64 };
 	if (!sema_layout(c, l, &sw.sl))
 		return NULL;
-	sw.cur = calloc(sw.maxnodes, sizeof(*sw.cur));
-	sw.nxt = calloc(sw.maxnodes, sizeof(*sw.nxt));
-	sw.rs = calloc(sw.maxnodes, sizeof(*sw.rs));
+	/* every entry is written before it is read: no zeroing while the target is stopped */
+	sw.cur = malloc(sw.maxnodes * sizeof(*sw.cur));
+	sw.nxt = malloc(sw.maxnodes * sizeof(*sw.nxt));
+	sw.rs = malloc(sw.maxnodes * sizeof(*sw.rs));
 	sw.buf = malloc(sw.maxnodes * (size_t)c->L.sudog_size);
-	sw.found = calloc(sw.maxnodes, sizeof(*sw.found));
+	sw.found = malloc(sw.maxnodes * sizeof(*sw.found));
 	size_t *hit = malloc((c->ngs ? c->ngs : 1) * sizeof(size_t));
 	struct tli_error *err = NULL;
 	if (!sw.cur || !sw.nxt || !sw.rs || !sw.buf || !sw.found || !hit)
