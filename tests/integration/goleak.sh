@@ -39,7 +39,7 @@ grep -q '"goroutineleak"' "/usr/lib/go-$ver/src/runtime/pprof/pprof.go" || true
 # $TLI_OUT/SET/ (checks.txt, summary.tsv: name, runtime, tlinspect, both, missed, extra).
 goleak_set() {
 	local set=$1 src=$2 names=$3 simple=$4 skip=${5:-}
-	local dir=$TLI_OUT/$set build=$TLI_OUT/src-$set bin name envs out tpid pid r i
+	local dir=$TLI_OUT/$set build=$TLI_OUT/src-$set bin name envs out tpid pid r i t0=$SECONDS
 	mkdir -p "$dir" "$build"
 	cp "$src"/*.go "$build"/
 	cp "$ROOT/tests/targets/go/goleakprof/dump.go" "$ROOT/tests/targets/go/goleakprof/go.mod" "$build"/
@@ -131,6 +131,7 @@ PY
 	awk -F'\t' '{rt+=$2; both+=$4; fp+=$6; n++; if ($5 == 0 && $6 == 0) same++}
 		END {printf "goleak: go'"$ver"' '"$set"': recall %d/%d, false positives %d, %d/%d programs exact\n", both, rt, fp, same, n}' \
 		"$dir/summary.tsv"
+	echo "goleak: $set took $((SECONDS - t0)) s"
 }
 
 sets=${GOLEAK_SET:-top goker}
