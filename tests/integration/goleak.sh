@@ -8,8 +8,9 @@
 # the tool is deterministic; live answers may differ when the program itself still moves:
 # that is noted), then the program writes the runtime's own goroutineleak profile (debug=2) on
 # the same state: the oracle, compared with the answer on the core.
-# Two sets (GOLEAK_SET="top goker" by default): "top", the top-level programs, and "goker",
-# GoKer's real-world blocking bugs (goker/): a fixed subset in CI, all 64 with GOLEAK_GOKER=all.
+# Sets (GOLEAK_SET="top goker timers" by default): "top", the top-level programs, "goker",
+# GoKer's real-world blocking bugs (goker/): a fixed subset in CI, all 63 with GOLEAK_GOKER=all,
+# and "timers" (waiters of timer channels, truth by construction, also on old toolchains).
 # Per program: goroutine ids found by both, missed (recall) and called leaked by us only (false
 # positives). Programs run as the runtime's test runs them (GODEBUG=asyncpreemptoff=1,
 # GOMAXPROCS=1 for its "simple" ones). Checks: no false positive, the runtime's set found
@@ -134,7 +135,7 @@ PY
 	echo "goleak: $set took $((SECONDS - t0)) s"
 }
 
-sets=${GOLEAK_SET:-top goker}
+sets=${GOLEAK_SET:-top goker timers}
 goker_ci="Grpc795 Cockroach9935 Istio16224 Istio18454 Moby30408 Kubernetes11298 Etcd6873 Cockroach1462 Moby21233 Syncthing5795"
 if [[ " $sets " == *" top "* ]]; then
 	# the top-level programs (not goker/)
@@ -158,10 +159,42 @@ if [[ " $sets " == *" goker "* ]] && [ -d "$srcdir/goker" ]; then
 	skip=$(grep -vxF -f <(grep -o 'make\(Flaky\)\?Test("[A-Za-z0-9]*"' <<< "$gcases" | sed 's/.*("//; s/"//') \
 		<<< "$all" || true)
 	# CI: a fixed subset (~90 s on 2 cores) covering each kind of wait and each cause fixed
-	# while bringing the whole set to agreement; GOLEAK_GOKER=all: all 64
+	# while bringing the whole set to agreement; GOLEAK_GOKER=all: all 63
 	names=${GOLEAK_GOKER_CI:-$goker_ci}
 	[ "${GOLEAK_GOKER:-}" = all ] && names=$all
 	[ -n "${GOLEAK_ONLY:-}" ] && names=$GOLEAK_ONLY
 	goleak_set goker "$srcdir/goker" "$names" "$simple" "$skip"
+fi
+if [[ " $sets " == *" timers "* ]]; then
+	# timer channels on the oldest, a pre-1.23 and the newest toolchain (no runtime oracle before
+	# 1.26: truth by construction, tests/targets/go/leaktimers): never a pending timer's waiter;
+	# the stopped timers' waiters where stopped timers leave the P's heap at once (go1.23+)
+	vs=$(tli_go_versions)
+	for v in $(printf '%s\n' $vs | head -1) 1.22 $(printf '%s\n' $vs | tail -1); do
+		[[ " $vs " == *" $v "* ]] || continue
+		b=$(tli_build tests/targets/go/leaktimers "$v" default) || { tli_bad "go$v timers: build"; continue; }
+		tli_start "$TLI_OUT/timers-$v.out" "$b"
+		tpid=$TLI_PID
+		if pid=$(tli_wait_ready "$TLI_OUT/timers-$v.out" 20); then
+			"$TLI" --pid "$pid" --json leaks --top 0 > "$TLI_OUT/timers-$v.json" 2> "$TLI_OUT/timers-$v.err"
+			r=$(python3 -c '
+import collections, json, sys
+d = json.load(open(sys.argv[1]))["go"]
+c = collections.Counter((g.get("user") or {}).get("function") for g in d["leaked_goroutines"])
+print(sum(n for f, n in c.items() if f != "main.stopped"), c["main.stopped"])' "$TLI_OUT/timers-$v.json")
+			read -r fp st <<< "$r"
+			[ "$fp" = 0 ] && tli_ok "go$v timers: no waiter of a pending timer or ticker called leaked" ||
+				tli_bad "go$v timers: $fp waiters of pending timers called leaked"
+			if [ "$(printf '%s\n1.23\n' "$v" | sort -V | head -1)" = 1.23 ]; then
+				[ "$st" = 3 ] && tli_ok "go$v timers: the 3 waiters of stopped timers are leaked" ||
+					tli_bad "go$v timers: $st of 3 waiters of stopped timers found"
+			else
+				echo "note go$v timers: $st of 3 waiters of stopped timers found (deleted timers stay in the heap)"
+			fi
+		else
+			tli_bad "go$v timers: not ready"
+		fi
+		tli_kill "$tpid"
+	done
 fi
 tli_suite_end
