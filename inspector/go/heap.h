@@ -235,6 +235,8 @@ struct tli_goheap_roots {
 	struct tli_goheap_range *stacks;     /**< per goroutine index (tli_go_rt_g): [sp, stack.hi) */
 	size_t nstacks;
 	char problem[64];                    /**< why data/bss are unknown, "" if captured or not asked */
+	struct tli_goheap_addrs tiny;        /**< each P's mcache.tiny block (gcMarkTinyAllocs), with globals */
+	char tiny_problem[64];               /**< why those are unknown, "" if read or not asked */
 };
 
 /**
@@ -266,6 +268,7 @@ enum tli_goheap_root_tag {
 	TLI_GOHEAP_ROOT_BSS = 2,
 	TLI_GOHEAP_ROOT_REGISTERS = 3,
 	TLI_GOHEAP_ROOT_SPECIALS = 4,
+	TLI_GOHEAP_ROOT_TINY = 5,           /**< a P's current tiny-allocator block */
 	TLI_GOHEAP_ROOT_STACK = 0x100,      /**< + (goroutine index & 0xeff) */
 	TLI_GOHEAP_ROOT_TAG_END = 0x1000,   /**< parent values below this are tags, not objects */
 };
@@ -294,7 +297,8 @@ void tli_goheap_marker_free(struct tli_goheap_marker *m);
 /** Mark the object holding p (if any) and queue it for scanning. */
 void tli_goheap_mark_ptr(struct tli_goheap_marker *m, uint64_t p);
 /** Every root but the goroutine stacks: data, bss, the registers of threads running
- *  on a captured stack, objects and records of finalizer/cleanup specials. */
+ *  on a captured stack, objects and records of finalizer/cleanup specials, the Ps'
+ *  tiny-allocator blocks. */
 void tli_goheap_mark_from_roots(struct tli_goheap_marker *m, const struct tli_goheap_roots *r,
 				const struct tli_target *t);
 /** Goroutine i's stack (word by word) is a root. */

@@ -247,4 +247,7 @@ void tli_goheap_mark_from_roots(struct tli_goheap_marker *m, const struct tli_go
 	}
 	mark_registers(m, r, t);
 	mark_specials(m);
+	m->src = TLI_GOHEAP_ROOT_TINY;
+	for (size_t i = 0; i < r->tiny.n; i++)
+		tli_goheap_mark_ptr(m, r->tiny.v[i]);
 }

@@ -3,10 +3,11 @@
  * The roots of the Go heap, captured while the target is stopped: the data and
  * bss of the executable (runtime/mgcmark.go markrootBlock over
  * moduledata.data/bss, go1.23) and the used part of every goroutine's stack
- * (scanstack). One vectored read. See heap.h.
+ * (scanstack). One vectored read. Then the Ps' tiny-allocator blocks. See heap.h.
  */
 #include "go/heap.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -14,6 +15,7 @@
 #include "go/gobin.h"
 
 #define MAX_STACK (1ull << 30)
+#define MAX_PS    (1u << 16)   /* len(allp) accepted (GOMAXPROCS) */
 
 /*
  * The pointer masks of data and bss (runtime/symtab.go modulesinit: moduledata.gcdatamask and
@@ -44,6 +46,53 @@ static void add_masks(struct tli_session *s, struct tli_go_rt *rt, const struct 
 		else
 			free(m);
 	}
+}
+
+/*
+ * Every P's current tiny-allocator block (runtime/mgcmark.go gcMarkTinyAllocs: allp[i].mcache.tiny
+ * is greyed at the start of each cycle). Small pointer-free objects (a struct holding only a
+ * sync.Mutex, say) share 16-byte blocks; the block a P is still filling is live whatever
+ * references it, and so is every semaphore inside it. Three dependent reads (allp, each p.mcache,
+ * each mcache.tiny) while stopped; best effort: *why says what was not found.
+ */
+static void add_tiny(struct tli_session *s, struct tli_go_rt *rt, struct tli_goheap_roots *r)
+{
+	struct tli_layout *l = tli_go_rt_layout(rt);
+	struct tli_global ga;
+	struct tli_member pm, tm;
+	uint8_t hdr[16];
+	if (tli_error_drop(tli_layout_global(l, "runtime.allp", &ga)) ||
+	    !tli_layout_has_member(l, "runtime.p", "mcache", &pm) ||
+	    !tli_layout_has_member(l, "runtime.mcache", "tiny", &tm) || pm.size != 8 || tm.size != 8 ||
+	    tli_error_drop(tli_target_read(s->target, ga.addr, hdr, sizeof(hdr)))) {
+		snprintf(r->tiny_problem, sizeof(r->tiny_problem), "runtime.allp / p.mcache / mcache.tiny unknown");
+		return;
+	}
+	uint64_t arr = tli_rd64(hdr), n = tli_rd64(hdr + 8);
+	if (!n || n > MAX_PS || !tli_target_plausible(s->target, arr, n * 8)) {
+		snprintf(r->tiny_problem, sizeof(r->tiny_problem), "runtime.allp implausible (len %" PRIu64 ")", n);
+		return;
+	}
+	uint64_t *ps = calloc(n, 8), *mc = calloc(n, 8), *tiny = calloc(n, 8);
+	struct tli_read *rs = calloc(n, sizeof(*rs));
+	bool ok = ps && mc && tiny && rs && !tli_error_drop(tli_target_read(s->target, arr, ps, n * 8));
+	for (uint64_t i = 0; ok && i < n; i++)
+		rs[i] = (struct tli_read){ .addr = ps[i] + pm.offset, .buf = &mc[i], .len = 8 };
+	ok = ok && !tli_error_drop(tli_target_read_many(s->target, rs, n));
+	size_t nr = 0;
+	for (uint64_t i = 0; ok && i < n; i++)
+		if (mc[i])
+			rs[nr++] = (struct tli_read){ .addr = mc[i] + tm.offset, .buf = &tiny[i], .len = 8 };
+	ok = ok && (!nr || !tli_error_drop(tli_target_read_many(s->target, rs, nr)));
+	for (uint64_t i = 0; ok && i < n; i++)
+		if (tiny[i] && !tli_vec_push(&r->tiny, tiny[i]))
+			ok = false;
+	if (!ok)
+		snprintf(r->tiny_problem, sizeof(r->tiny_problem), "the Ps' mcaches are unreadable");
+	free(ps);
+	free(mc);
+	free(tiny);
+	free(rs);
 }
 
 /* data and bss from the moduledata (link-time, plus the load bias) */
@@ -121,6 +170,8 @@ struct tli_error *tli_goheap_roots_capture(struct tli_session *s, struct tli_go_
 	struct tli_gobin *gb = NULL;
 	if (!err && globals && !tli_error_drop(tli_session_gobin(s, &gb)) && tli_gobin_moduledata(gb))
 		add_masks(s, rt, tli_gobin_moduledata(gb), r);
+	if (!err && globals)
+		add_tiny(s, rt, r);
 	return err;
 }
 
@@ -133,5 +184,6 @@ void tli_goheap_roots_free(struct tli_goheap_roots *r)
 		free(r->globals[i].mem);
 		free(r->globals[i].mask);
 	}
+	tli_vec_free(&r->tiny);
 	*r = (struct tli_goheap_roots){ 0 };
 }

@@ -140,7 +140,8 @@ static void trace_objects(const struct tli_go_waitfor *w, const struct tli_gohea
 					fprintf(stderr, " <- root %s%" PRId64,
 						p == TLI_GOHEAP_ROOT_DATA ? "data" : p == TLI_GOHEAP_ROOT_BSS ? "bss" :
 						p == TLI_GOHEAP_ROOT_REGISTERS ? "registers" :
-						p == TLI_GOHEAP_ROOT_SPECIALS ? "specials" : "stack of goroutine ",
+						p == TLI_GOHEAP_ROOT_SPECIALS ? "specials" :
+						p == TLI_GOHEAP_ROOT_TINY ? "tiny-allocator block" : "stack of goroutine ",
 						p >= TLI_GOHEAP_ROOT_STACK ? c->gs[p - TLI_GOHEAP_ROOT_STACK].goid : 0);
 					break;
 				}
@@ -448,6 +449,9 @@ static json_t *leak_stats(const struct tli_go_waitfor *w, const struct tli_gohea
 	json_object_set_new(st, "scanned_bytes", json_integer((json_int_t)m->scanned_bytes));
 	json_object_set_new(st, "iterations", json_integer(iters));
 	json_object_set_new(st, "finalizer_roots", json_integer((json_int_t)(h ? h->special_roots.n : 0)));
+	json_object_set_new(st, "tiny_block_roots", json_integer((json_int_t)w->roots.tiny.n));
+	if (w->roots.tiny_problem[0])
+		json_object_set_new(st, "tiny_block_problem", json_string(w->roots.tiny_problem));
 	json_object_set_new(st, "typed_scanning", json_boolean(h && h->L.typed));
 	/* data/bss scanned by the runtime's own pointer masks (else word by word) */
 	json_object_set_new(st, "globals_by_mask",

@@ -186,10 +186,11 @@ static bool collect_objects(struct tli_go_waitfor *w, const struct tli_go_chan_g
 				x->why_root = "one of its channels is unreadable";
 				break;
 			}
-			if (ch->timer) {
-				x->why_root = "waits on a timer channel (kept by the runtime's timers)";
-				break;
-			}
+			/* a timer channel (hchan.timer) is judged like any other: while its timer
+			 * is pending it sits in a P's timer heap (p.timers, reached from allp)
+			 * whose timer.arg is the channel, so it is marked; a stopped timer's
+			 * channel is kept by nothing (runtime/mgc.go isMaybeRunnable has no
+			 * exception for them either) */
 		}
 		x->objs[x->nobjs++] = o;
 	}

@@ -374,6 +374,33 @@ static void test_heap_reserve_before_stop(void **state)
 	tli_warnings_free(&s.warnings);
 }
 
+/* gcMarkTinyAllocs: a P's current tiny block is a root (a lone sync.Mutex in it keeps its waiters
+ * runnable) whatever references it; only that block, nothing else of its span */
+static void test_heap_mark_tiny_block(void **state)
+{
+	(void)state;
+	struct hfix f;
+	hfix_init(&f);
+	f.r.globals[TLI_GOHEAP_DATA].mem = NULL; /* no other root */
+	struct tli_goheap_marker m;
+	assert_null(tli_goheap_marker_init(&m, &f.h, NULL, true));
+	tli_goheap_mark_from_roots(&m, &f.r, &f.t);
+	tli_goheap_drain(&m);
+	assert_false(marked(&m, SB));
+	tli_goheap_marker_free(&m);
+
+	assert_true(tli_vec_push(&f.r.tiny, SB));
+	assert_null(tli_goheap_marker_init(&m, &f.h, NULL, true));
+	tli_goheap_mark_from_roots(&m, &f.r, &f.t);
+	tli_goheap_drain(&m);
+	assert_true(marked(&m, SB + 4));   /* an object inside the block */
+	assert_false(marked(&m, SB + 64));
+	assert_false(marked(&m, SA));
+	assert_int_equal(tli_u64map_get(&m.parent, SB), TLI_GOHEAP_ROOT_TINY);
+	tli_goheap_marker_free(&m);
+	tli_vec_free(&f.r.tiny);
+}
+
 static void test_heap_reserve_outgrown(void **state)
 {
 	(void)state;
@@ -410,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_type_decode_and_name),
 		cmocka_unit_test(test_type_ptrmask),
 		cmocka_unit_test(test_heap_mark_conservative),
+		cmocka_unit_test(test_heap_mark_tiny_block),
 		cmocka_unit_test(test_heap_mark_untraced),
 		cmocka_unit_test(test_heap_mark_typed),
 		cmocka_unit_test(test_heap_reserve_before_stop),

@@ -1,0 +1,3 @@
+module leaktimers
+
+go 1.19
