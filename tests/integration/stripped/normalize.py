@@ -18,7 +18,7 @@ import sys
 
 DROP = {"address", "pc", "pid", "exe", "core", "pause_ms", "bytes_read", "wait_seconds",
         "layout_source", "thread", "threads", "now", "summary",
-        "kind", "stopped_by_us", "warnings",    # live vs core of the same process
+        "kind", "stopped_by_us", "snapshot", "warnings",  # live vs core of the same process
         "ns_pid", "exe_file", "root"}           # the process's own pid and files (live only, per process)
 
 keep_ids = "--ids" in sys.argv[1:]
