@@ -713,11 +713,22 @@ static bool is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+const char *tli_maps_env_dir(void)
+{
+	static const char *const names[] = { "TLINSPECT_RUNTIME_MAPS", "TLI_RUNTIME_MAPS" /* before 0.2 */ };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *v = getenv(names[i]);
+		if (v && *v)
+			return v;
+	}
+	return NULL;
+}
+
 bool tli_maps_path(const char *kind, const char *key, char *buf, size_t cap)
 {
 	char dirs[5][4096];
 	size_t nd = 0;
-	const char *env = getenv("TLI_RUNTIME_MAPS");
+	const char *env = tli_maps_env_dir();
 	if (env && *env) /* exclusive: only this directory */
 		snprintf(dirs[nd++], sizeof(dirs[0]), "%.4000s", env);
 	char self[4000];
@@ -751,7 +762,7 @@ bool tli_maps_path(const char *kind, const char *key, char *buf, size_t cap)
 	}
 	if (!buf[0])
 		snprintf(buf, cap, "runtime-maps/%s/%s.map", kind, key);
-	/* none on disk: the copy inside a static build (never when TLI_RUNTIME_MAPS says where) */
+	/* none on disk: the copy inside a static build (never when the user names a maps directory) */
 	char name[128];
 	snprintf(name, sizeof(name), "%.60s/%.60s", kind, key);
 	if (!found && !(env && *env) && embedded(name)) {

@@ -59,8 +59,14 @@ void tli_map_member_at(const struct tli_map *m, size_t i, const char **type, con
 		       struct tli_member *ret);
 
 /**
+ * The directory the user named for runtime maps: $TLINSPECT_RUNTIME_MAPS, or the older
+ * name $TLI_RUNTIME_MAPS; NULL if neither is set (or both are empty).
+ */
+const char *tli_maps_env_dir(void);
+
+/**
  * Path of the map file for kind/key ("go", "1.24") in the first existing directory of:
- * $TLI_RUNTIME_MAPS (if set: only there), else <dir of /proc/self/exe>/../runtime-maps, .../../runtime-maps,
+ * tli_maps_env_dir() (if set: only there), else <dir of /proc/self/exe>/../runtime-maps, .../../runtime-maps,
  * <dir of exe>/../share/tlinspect/runtime-maps, ./runtime-maps. Always fills buf with the
  * path in the preferred directory (for messages); returns true if the file exists.
  */

@@ -20,6 +20,7 @@
 #include "open.h"
 
 #include "core/hash.h"
+#include "runtime_maps/maps.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -114,7 +115,7 @@ static bool stamp_of(const char *exe, char **stamp, char **path)
 	if (stat(self, &st))
 		return false;
 	char *sp = NULL;
-	const char *maps = getenv("TLI_RUNTIME_MAPS");
+	const char *maps = tli_maps_env_dir();
 	if (asprintf(&sp, "exe %s tool %lld %lld.%09ld maps %s", id, (long long)st.st_size,
 		     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, maps ? maps : "-") < 0)
 		return false;

@@ -22,6 +22,6 @@ nmaps=$(find "$D/usr/share/tlinspect/runtime-maps" -name '*.map' | wc -l)
 [ "$nmaps" = "$(find runtime-maps -name '*.map' | wc -l)" ] && ok "all $nmaps runtime maps installed" || bad "$nmaps runtime maps installed"
 junk=$(find "$D" -type f \( -name '*.c' -o -name '*.h' -o -name '*.o' -o -name '*.in' \) | sed "s|$D||")
 [ -z "$junk" ] && ok "no source files installed" || bad "source files installed: $junk"
-if env -u TLI_RUNTIME_MAPS "$D/usr/bin/tlinspect" --version > /dev/null 2>&1; then ok "installed binary runs"; else bad "installed binary does not run"; fi
+if env -u TLI_RUNTIME_MAPS -u TLINSPECT_RUNTIME_MAPS "$D/usr/bin/tlinspect" --version > /dev/null 2>&1; then ok "installed binary runs"; else bad "installed binary does not run"; fi
 echo "install: $pass passed, $fail failed"
 [ "$fail" = 0 ]

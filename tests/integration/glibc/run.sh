@@ -132,7 +132,7 @@ refusal_check() {
 	local pid=$1 out=$OUT/refusal
 	total_runs=$((total_runs+1))
 	mkdir -p "$OUT/no-maps"
-	env TLINSPECT_DEBUG_DIRS="$NODEBUG" TLI_RUNTIME_MAPS="$OUT/no-maps" build/tlinspect --pid "$pid" heap >"$out.out" 2>"$out.err"
+	env TLINSPECT_DEBUG_DIRS="$NODEBUG" TLINSPECT_RUNTIME_MAPS="$OUT/no-maps" build/tlinspect --pid "$pid" heap >"$out.out" 2>"$out.err"
 	local rc=$? ver
 	ver=$(python3 -c 'import ctypes; f=ctypes.CDLL("libc.so.6").gnu_get_libc_version; f.restype=ctypes.c_char_p; print(f().decode())')
 	if [ $rc = 11 ] && grep -q "glibc $ver " "$out.err" && grep -q "no runtime map" "$out.err" && grep -q "maps gen" "$out.err"; then

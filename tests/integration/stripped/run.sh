@@ -116,7 +116,7 @@ if [ -n "$v" ] && [ -x "$TLI_OUT/go$v/goroutines-stripped" ]; then
 	tli_start "$WORK/nomap.out" "$TLI_OUT/go$v/goroutines-stripped" -out "$WORK" -n 0
 	pid=$(tli_wait_ready "$WORK/nomap.out" 60) || pid=
 	if [ -n "$pid" ]; then
-		TLI_RUNTIME_MAPS=$empty "$TLI" --pid "$pid" goroutines >"$WORK/nomap.stdout" 2>"$WORK/nomap.err"
+		TLINSPECT_RUNTIME_MAPS=$empty "$TLI" --pid "$pid" goroutines >"$WORK/nomap.stdout" 2>"$WORK/nomap.err"
 		rc=$?
 		if [ $rc = 11 ] && grep -q "^tlinspect: error: .*Go go$v[.0-9]* has no runtime map (.*/go/$v.map); generate one with \`tlinspect maps gen BINARY-BUILT-WITH-IT\`" "$WORK/nomap.err" &&
 			[ "$(wc -l <"$WORK/nomap.err")" = 1 ]; then
