@@ -127,6 +127,11 @@ static const struct tli_option graph_options[] = {
 	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
 };
 
+static const struct tli_option chans_options[] = {
+	{ "top", 0, TLI_OPT_INT, "N", "channels listed, most waiters first (default 40, 0 = all)", 0, 1000000, false },
+	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
+};
+
 static const struct tli_option help_options[] = {
 	{ "list", 0, TLI_OPT_FLAG, NULL, "list commands as NAME<TAB>ARGS<TAB>SUMMARY", 0, 0, true },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
@@ -626,15 +631,16 @@ const struct tli_command tli_commands[] = {
 	},
 	{
 		.name = "chans",
-		.args = "",
+		.args = "[--top N]",
 		.summary = "Go: every channel a goroutine waits on, with len/cap, closed and waiters",
 		.help = "Channels referenced by any blocked goroutine's sudogs (g.waiting chains), with\n"
 			"element type, len/cap, closed, and how many senders and receivers wait on each;\n"
-			"sorted by waiters. Stale select entries (a case that already fired) are not counted.",
+			"sorted by waiters. Stale select entries (a case that already fired) are not counted.\n"
+			"The text lists the first --top channels (JSON has every one).",
 		.needs_target = TLI_TARGET_REQUIRED,
 		.fn = cmd_chans,
 		.text = &tli_print_chans,
-		.options = NULL,
+		.options = chans_options,
 		.min_args = 0, .max_args = 0,
 	},
 	{

@@ -32,9 +32,12 @@ static void frame_short(FILE *f, json_t *fr)
 	fprintf(f, ":%lld)", ji(fr, "line"));
 }
 
+/* channels listed by default: a service with 20k stuck goroutines has as many channels */
+#define CHANS_DEFAULT_TOP 40
+
 void tli_text_chans(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 {
-	(void)opts;
+	size_t top = opts && opts->top >= 0 ? (size_t)opts->top : CHANS_DEFAULT_TOP;
 	tli_text_header(f, doc);
 	json_t *go = json_object_get(doc, "go");
 	json_t *list = json_object_get(go, "channels");
@@ -48,6 +51,11 @@ void tli_text_chans(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 	size_t i;
 	json_t *c;
 	json_array_foreach(list, i, c) {
+		if (top && i == top) {
+			fprintf(f, "... %zu more channel(s) with as many waiters or fewer (--top 0 lists all; --json has every one)\n",
+				json_array_size(list) - i);
+			break;
+		}
 		char lc[48];
 		if (json_is_integer(json_object_get(c, "len")))
 			snprintf(lc, sizeof(lc), "%lld/%lld", ji(c, "len"), ji(c, "cap"));

@@ -27,12 +27,39 @@ pid=$(tli_wait_ready "$TLI_OUT/screen.out" 60) || { tli_bad "demo did not start"
 "$TLI" --pid "$pid" graph --dot --leaks > "$TLI_OUT/graph.dot" 2>> "$TLI_OUT/screen.err"; rg2=$?
 "$TLI" --pid "$pid" --json graph --focus 1 > "$TLI_OUT/graph.focus.json" 2>> "$TLI_OUT/screen.err"; rg3=$?
 "$TLI" --pid "$pid" --json leaks > "$TLI_OUT/leaks.json" 2>> "$TLI_OUT/screen.err"; rg4=$?
+# chans at that scale (issue 17 item 12): the first 40 channels and a count of the rest; --top 0 every one
+"$TLI" --pid "$pid" chans > "$TLI_OUT/chans.txt" 2>> "$TLI_OUT/screen.err"; rc5=$?
+"$TLI" --pid "$pid" chans --top 0 > "$TLI_OUT/chans.all.txt" 2>> "$TLI_OUT/screen.err"; rc6=$?
+"$TLI" --pid "$pid" --json chans > "$TLI_OUT/chans.json" 2>> "$TLI_OUT/screen.err"; rc7=$?
 tli_kill "$pid"
-if [ "$rc1$rc2$rc3$rc4" != 0000 ]; then
-	tli_bad "exit codes $rc1 $rc2 $rc3 $rc4: $(head -c 300 "$TLI_OUT/screen.err")"
+if [ "$rc1$rc2$rc3$rc4$rc5$rc6$rc7" != 0000000 ]; then
+	tli_bad "exit codes $rc1 $rc2 $rc3 $rc4 $rc5 $rc6 $rc7: $(head -c 300 "$TLI_OUT/screen.err")"
 	tli_suite_end; exit
 fi
 n=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for g in d["go"]["goroutines"] if not g.get("system")))' "$TLI_OUT/screen.json")
+# chans: JSON has every channel; the text's first rows are JSON's first rows, then one line for the rest
+out=$(python3 - "$TLI_OUT/chans.json" "$TLI_OUT/chans.txt" "$TLI_OUT/chans.all.txt" <<'PY'
+import json, re, sys
+chans = json.load(open(sys.argv[1]))["go"]["channels"]
+def rows(path):
+    return [l.split()[0] for l in open(path) if re.match(r"0x[0-9a-f]+ ", l)]
+top, every = rows(sys.argv[2]), rows(sys.argv[3])
+want = [c["address"] for c in chans]
+more = [l for l in open(sys.argv[2]) if l.startswith("... ")]
+bad = []
+if top != want[:40]:
+    bad.append("text rows %d are not JSON's first 40" % len(top))
+if len(want) > 40 and not (more and int(more[0].split()[1]) == len(want) - 40):
+    bad.append("no '... %d more channel(s)' line: %s" % (len(want) - 40, more))
+if every != want:
+    bad.append("--top 0 lists %d of %d channels" % (len(every), len(want)))
+print("; ".join(bad) if bad else "ok %d channels, %d lines by default" % (len(want), sum(1 for _ in open(sys.argv[2]))))
+PY
+)
+case $out in
+ok*) tli_ok "chans: ${out#ok }, every one with --top 0" ;;
+*) tli_bad "chans: $out" ;;
+esac
 lines=$(wc -l < "$TLI_OUT/screen.txt")
 if [ "$lines" -le 60 ]; then tli_ok "first screen: $lines lines for $n goroutines"
 else tli_bad "first screen: $lines lines (more than 60) for $n goroutines"; fi
