@@ -20,6 +20,7 @@
 #include "go/census.h"
 #include "render/pprof.h"
 #include "overtime_cmds.h"
+#include "goroutines_cmds.h"
 #include "pools_cmds.h"
 
 const char *const tli_default_command = "goroutines";
@@ -74,6 +75,8 @@ static const struct tli_option goroutines_options[] = {
 	{ "pprof", 0, TLI_OPT_STRING, "FILE",
 	  "write the goroutine profile (as pprof's goroutine profile, debug=0) to FILE", 0, 0, false },
 	{ "force", 0, TLI_OPT_FLAG, NULL, "with --pprof: replace an existing file", 0, 0, false },
+	{ "folded", 0, TLI_OPT_FLAG, NULL,
+	  "one line per distinct stack, outermost frame first, with its goroutine count (flame graphs)", 0, 0, false },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
 };
 
@@ -176,6 +179,8 @@ static struct tli_error *cmd_goroutines(struct tli_cmd_ctx *ctx, json_t *result)
 		.top = top && top->set ? (int)top->num : 10,
 	};
 	const struct tli_optval *pprof = tli_cmd_opt(ctx, "pprof");
+	if (flag(ctx, "folded"))
+		return tli_cmd_goroutines_folded(ctx, &o, result);
 	if (!pprof || !pprof->set)
 		return tli_go_cmd_goroutines(ctx->session, &o, result);
 	/* the profile needs every frame; the listing keeps them only if --stacks asked */
@@ -539,7 +544,7 @@ static struct tli_error *cmd_help(struct tli_cmd_ctx *ctx, json_t *result)
 const struct tli_command tli_commands[] = {
 	{
 		.name = "goroutines",
-		.args = "[--stacks] [--all-frames] [--system] [--top N] [--pprof FILE [--force]]",
+		.args = "[--stacks] [--all-frames] [--system] [--top N] [--pprof FILE [--force]] [--folded]",
 		.summary = "list goroutines: summary, top groups and a Go-style traceback (default)",
 		.help = "Stops the target briefly (live), copies what it needs, resumes it, then lists\n"
 			"every goroutine: a summary by status and wait reason, the largest groups of\n"
@@ -549,7 +554,9 @@ const struct tli_command tli_commands[] = {
 			"listed only with --system. Without a command (the first screen) the text\n"
 			"shows the summary and groups only, unless --stacks or --all-frames is given.\n"
 			"--pprof FILE writes the goroutine profile pprof.Lookup(\"goroutine\") would\n"
-			"write (debug=0: every frame, counts per stack, system goroutines left out).",
+			"write (debug=0: every frame, counts per stack, system goroutines left out).\n"
+			"--folded prints folded stacks (\"outer;...;inner COUNT\", the frames --stacks shows)\n"
+			"for flame-graph tools (flamegraph.pl, speedscope); JSON: go.folded.",
 		.needs_target = TLI_TARGET_REQUIRED,
 		.fn = cmd_goroutines,
 		.text = &tli_print_goroutines,

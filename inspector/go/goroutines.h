@@ -87,4 +87,11 @@ int tli_go_rt_minor(const struct tli_go_rt *rt);
 /** After the capture: the target's nanotime() "now" (0 = unknown) and where it came from. */
 int64_t tli_go_rt_now(const struct tli_go_rt *rt, const char **src);
 
+/**
+ * go.folded: the listing's stacks (go.goroutines[].stack, so the command ran with stacks) as
+ * folded stacks for flame-graph tools: [{stack: "outer;...;inner", count}], most goroutines
+ * first; system goroutines only if `system`. Goroutines without a stack are left out.
+ */
+struct tli_error *tli_go_folded(json_t *go, bool system);
+
 #endif

@@ -400,8 +400,18 @@ static void print_listing(FILE *f, json_t *list, const struct tli_render_opts *o
 
 void tli_text_goroutines(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 {
-	tli_text_header(f, doc);
 	json_t *go = json_object_get(doc, "go");
+	json_t *folded = json_object_get(go, "folded");
+	if (json_is_array(folded)) { /* --folded: the lines alone, as flame-graph tools read them */
+		size_t i;
+		json_t *fl;
+		json_array_foreach(folded, i, fl) {
+			tli_text_puts_clean(f, json_string_value(json_object_get(fl, "stack")));
+			fprintf(f, " %lld\n", (long long)json_integer_value(json_object_get(fl, "count")));
+		}
+		return;
+	}
+	tli_text_header(f, doc);
 	json_t *list = json_object_get(go, "goroutines");
 	if (!opts->no_summary) {
 		json_t *sum = json_object_get(go, "summary");

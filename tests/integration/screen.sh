@@ -22,6 +22,7 @@ pid=$(tli_wait_ready "$TLI_OUT/screen.out" 60) || { tli_bad "demo did not start"
 "$TLI" --pid "$pid" --json > "$TLI_OUT/screen.json" 2>> "$TLI_OUT/screen.err"; rc2=$?
 "$TLI" --pid "$pid" goroutines > "$TLI_OUT/screen.all.txt" 2>> "$TLI_OUT/screen.err"; rc3=$?
 "$TLI" --pid "$pid" --stacks > "$TLI_OUT/screen.stacks.txt" 2>> "$TLI_OUT/screen.err"; rc4=$?
+"$TLI" --pid "$pid" --json goroutines --stacks > "$TLI_OUT/screen.stacks.json" 2>> "$TLI_OUT/screen.err" || rc4=$?
 # the wait-for graph at that scale (issue 17 item 3): grouped, drawable, focusable
 "$TLI" --pid "$pid" --json graph --leaks > "$TLI_OUT/graph.json" 2>> "$TLI_OUT/screen.err"; rg1=$?
 "$TLI" --pid "$pid" graph --dot --leaks > "$TLI_OUT/graph.dot" 2>> "$TLI_OUT/screen.err"; rg2=$?
@@ -31,9 +32,10 @@ pid=$(tli_wait_ready "$TLI_OUT/screen.out" 60) || { tli_bad "demo did not start"
 "$TLI" --pid "$pid" chans > "$TLI_OUT/chans.txt" 2>> "$TLI_OUT/screen.err"; rc5=$?
 "$TLI" --pid "$pid" chans --top 0 > "$TLI_OUT/chans.all.txt" 2>> "$TLI_OUT/screen.err"; rc6=$?
 "$TLI" --pid "$pid" --json chans > "$TLI_OUT/chans.json" 2>> "$TLI_OUT/screen.err"; rc7=$?
+"$TLI" --pid "$pid" goroutines --folded > "$TLI_OUT/folded.txt" 2>> "$TLI_OUT/screen.err"; rc8=$?
 tli_kill "$pid"
-if [ "$rc1$rc2$rc3$rc4$rc5$rc6$rc7" != 0000000 ]; then
-	tli_bad "exit codes $rc1 $rc2 $rc3 $rc4 $rc5 $rc6 $rc7: $(head -c 300 "$TLI_OUT/screen.err")"
+if [ "$rc1$rc2$rc3$rc4$rc5$rc6$rc7$rc8" != 00000000 ]; then
+	tli_bad "exit codes $rc1 $rc2 $rc3 $rc4 $rc5 $rc6 $rc7 $rc8: $(head -c 300 "$TLI_OUT/screen.err")"
 	tli_suite_end; exit
 fi
 n=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for g in d["go"]["goroutines"] if not g.get("system")))' "$TLI_OUT/screen.json")
@@ -59,6 +61,33 @@ PY
 case $out in
 ok*) tli_ok "chans: ${out#ok }, every one with --top 0" ;;
 *) tli_bad "chans: $out" ;;
+esac
+# folded stacks (issue 17, ecosystem): "outer;...;inner COUNT" lines, one per distinct stack of
+# the listing: every user goroutine counted once, the senders' stack ends in callBackend
+out=$(python3 - "$TLI_OUT/folded.txt" "$TLI_OUT/screen.stacks.json" <<'PY'
+import collections, json, re, sys
+lines = open(sys.argv[1]).read().splitlines()
+bad = [l for l in lines if not re.fullmatch(r"[^ ;]+(;[^ ;]+)* [1-9][0-9]*", l)]
+got = collections.Counter()
+for l in lines:
+    st, n = l.rsplit(" ", 1)
+    got[st] += int(n)
+want = collections.Counter()
+for g in json.load(open(sys.argv[2]))["go"]["goroutines"]:
+    if not g.get("system") and g.get("stack"):
+        want[";".join(f["function"].replace(" ", "_") for f in reversed(g["stack"]))] += 1
+if bad:
+    print("malformed lines: %s" % bad[:3])
+elif got != want:
+    print("folded differs from the listing's stacks: %s" % list((got - want).items())[:2] + list((want - got).items())[:2])
+else:
+    top = lines[0].rsplit(" ", 1)
+    print("ok %d lines for %d goroutines; heaviest %s x%s" % (len(lines), sum(got.values()), top[0].split(";")[-1], top[1]))
+PY
+)
+case $out in
+ok*) tli_ok "goroutines --folded: ${out#ok }" ;;
+*) tli_bad "goroutines --folded: $out" ;;
 esac
 lines=$(wc -l < "$TLI_OUT/screen.txt")
 if [ "$lines" -le 60 ]; then tli_ok "first screen: $lines lines for $n goroutines"

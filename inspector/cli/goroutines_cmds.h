@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/** @file goroutines_cmds.h  Parts of the `goroutines` handler kept out of commands.c. */
+#ifndef TLI_CLI_GOROUTINES_CMDS_H
+#define TLI_CLI_GOROUTINES_CMDS_H
+
+#include "commands.h"
+#include "go/chans.h"
+
+/** `goroutines --folded`: the listing with every stack, folded into go.folded (go/folded.c);
+ *  the per-goroutine stacks stay only if o->stacks (--stacks) asked for them. */
+struct tli_error *tli_cmd_goroutines_folded(struct tli_cmd_ctx *ctx, const struct tli_go_opts *o, json_t *result);
+
+#endif
