@@ -55,6 +55,21 @@ document tl-status
 Set \$tl_status from the last pipe/shell command (a signal N gives 128+N, never an error).
 end
 
+define tl-raise
+  if \$_isvoid(\$tl_error_on_failure)
+    set \$tl_error_on_failure = 0
+  end
+  if \$tl_error_on_failure && \$tl_status != 0
+    eval "echo tl \$arg0: tlinspect failed (exit status %d; see tlinspect(1))\\n", \$tl_status
+    eval "ptype struct tl_\$arg0_failed_with_status_%d", \$tl_status
+  end
+end
+document tl-raise
+After a tl command: with \$tl_error_on_failure set to 1, a non-zero \$tl_status becomes a gdb
+error, which stops a script or a breakpoint's command list (gdb has no error command: the
+error names the status as "No struct type named tl_CMD_failed_with_status_N").
+end
+
 define tl-pages-context
   info inferiors
   info target
@@ -96,7 +111,8 @@ file (gdb PROG CORE). Arguments named ADDR or ID are gdb expressions: tl chunk \
 tl goroutine 18, tl chunk 'main.buf'. Go names may need quotes outside Go frames.
 After each command \$tl_status holds tlinspect's exit status (0 = success, 3 = no such
 target or item, 4 = permission denied, 9 = unreadable memory; 128+N = killed by signal N;
-see tlinspect(1)). The engine is $engine.
+see tlinspect(1)); a failure is never a gdb error unless you \`set \$tl_error_on_failure = 1\`
+(for scripts: the script then stops at the failing command). The engine is $engine.
 When the kernel lets gdb read the process but not tlinspect (status 4: another user's process
 with a gdb holding CAP_SYS_PTRACE, Yama ptrace_scope 1 with gdb PROG + run, ...), the command is
 re-run in page-request mode: tlinspect names the memory pages it needs, gdb dumps them into
@@ -209,6 +225,7 @@ emit_body() {
 	echo "      end"
 	echo "    end"
 	echo "  end"
+	echo "  tl-raise $name"
 }
 
 "$tli" --print-commands | while IFS= read -r line; do

@@ -127,6 +127,18 @@ gdbrun "$WORK/none.out" -x "$WORK/n.gdb"
 grep -q '^@status 3$' "$WORK/none.out" && grep -q '^tlinspect: error: gdb has no process' "$WORK/none.out" &&
 	pass "no inferior: one error line, \$tl_status 3" || { fail "no inferior"; sed 's/^/     | /' "$WORK/none.out"; }
 
+# 4b. scripts that ask for it: $tl_error_on_failure = 1 makes a failure a gdb error, which stops
+# the sourced script there, at line 2 (gdb then stops the scripts that sourced it too)
+printf 'set $tl_error_on_failure = 1\ntl goroutines\necho @after\n\n' >"$WORK/e-inner.gdb"
+printf 'source %s\necho @outer\n\n' "$WORK/e-inner.gdb" >"$WORK/e.gdb"
+gdbrun "$WORK/err.out" -x "$WORK/e.gdb"
+grep -q '^tl goroutines: tlinspect failed (exit status 3' "$WORK/err.out" &&
+	grep -q 'No struct type named tl_goroutines_failed_with_status_3' "$WORK/err.out" &&
+	grep -q 'e-inner.gdb:2: Error in sourced command file' "$WORK/err.out" &&
+	! grep -q '^@after$' "$WORK/err.out" && ! grep -q '^@outer$' "$WORK/err.out" &&
+	pass "\$tl_error_on_failure = 1: a failure (status 3) stops the sourced script with a gdb error" ||
+	{ fail "tl_error_on_failure"; sed 's/^/     | /' "$WORK/err.out"; }
+
 # 5. an engine killed by a signal must not abort the user's script
 printf '#!/bin/sh\ncat >/dev/null\nkill -SEGV $$\n' >"$WORK/crash.sh"; chmod +x "$WORK/crash.sh"
 sh "$TLI_ROOT/gdb-ext/gen-tlinspect-gdb.sh" "$TLI" "$WORK/crash.sh" >"$WORK/crash.gdb"
