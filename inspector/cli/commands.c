@@ -74,6 +74,8 @@ static const struct tli_option goroutines_options[] = {
 	{ "pprof", 0, TLI_OPT_STRING, "FILE",
 	  "write the goroutine profile (as pprof's goroutine profile, debug=0) to FILE", 0, 0, false },
 	{ "force", 0, TLI_OPT_FLAG, NULL, "with --pprof: replace an existing file", 0, 0, false },
+	{ "label", 0, TLI_OPT_STRING, "KEY=VALUE",
+	  "only goroutines with this pprof label (repeatable: all must match)", 0, 0, false },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
 };
 
@@ -170,6 +172,15 @@ static struct tli_error *cmd_goroutines(struct tli_cmd_ctx *ctx, json_t *result)
 		.system = flag(ctx, "system"),
 		.top = top && top->set ? (int)top->num : 10,
 	};
+	const struct tli_optval *label = tli_cmd_opt(ctx, "label");
+	if (label && label->set) {
+		for (size_t i = 0; i < label->nstrs; i++)
+			if (!strchr(label->strs[i], '=') || label->strs[i][0] == '=')
+				return tli_error_create(TLI_E_USAGE, "invalid --label '%s': expected KEY=VALUE",
+							label->strs[i]);
+		o.labels = label->strs;
+		o.nlabels = label->nstrs;
+	}
 	const struct tli_optval *pprof = tli_cmd_opt(ctx, "pprof");
 	if (!pprof || !pprof->set)
 		return tli_go_cmd_goroutines(ctx->session, &o, result);
