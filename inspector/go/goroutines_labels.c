@@ -125,7 +125,7 @@ static bool lread(struct lreader *r, uint64_t a, void *buf, size_t n)
 			r->oom = true;
 		return false;
 	}
-	return !tli_error_drop(tli_target_read(r->t, a, buf, n));
+	return buf && !tli_error_drop(tli_target_read(r->t, a, buf, n));
 }
 
 struct kv {
@@ -154,6 +154,10 @@ static char *read_gostring(struct ldecode *d, const uint8_t *hdr)
 		if (!d->problem[0])
 			snprintf(d->problem, sizeof(d->problem), "implausible string length %llu",
 				 (unsigned long long)n);
+		return NULL;
+	}
+	if (d->r->plan) {   /* only wanted: its bytes are not needed before the release */
+		lread(d->r, p, NULL, n);
 		return NULL;
 	}
 	char *s = calloc(1, n + 1);
@@ -321,16 +325,24 @@ struct tli_error *tli_go_labels_capture(struct tli_go_rt *w)
 		return NULL;   /* a core is its own snapshot */
 	struct lreader r = { .t = w->t, .plan = true };
 	struct tli_error *err = NULL;
+	/* labelMaps are shared (a goroutine inherits its creator's): each is planned once a
+	 * round, and not again once a round found all of it captured */
+	struct tli_u64set done = { 0 };
 	for (int round = 0; round < MAX_ROUNDS && !err; round++) {
 		r.need.n = 0;
+		struct tli_u64set seen = { 0 };
 		for (uint64_t i = 0; i < w->ngs && !r.oom; i++) {
 			uint64_t lm = g_labels(w, &w->gs[i]);
-			if (!lm)
+			if (!lm || tli_u64set_has(&done, lm) || tli_u64set_has(&seen, lm))
 				continue;
+			size_t before = r.need.n;
 			struct ldecode d = { .r = &r, .L = L };
 			decode(&d, lm);
 			kv_free(&d.kv);
+			bool ok = tli_u64set_add(&seen, lm) && (r.need.n > before || tli_u64set_add(&done, lm));
+			r.oom |= !ok;
 		}
+		tli_u64set_free(&seen);
 		if (r.oom)
 			err = &tli_enomem;
 		else if (!r.need.n)
@@ -339,6 +351,7 @@ struct tli_error *tli_go_labels_capture(struct tli_go_rt *w)
 			err = tli_target_capture(w->t, r.need.v, r.need.n, 0, NULL);
 	}
 	tli_vec_free(&r.need);
+	tli_u64set_free(&done);
 	return err ? tli_error_wrap(err, "capturing goroutine labels") : NULL;
 }
 
