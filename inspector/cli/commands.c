@@ -77,6 +77,8 @@ static const struct tli_option goroutines_options[] = {
 	{ "force", 0, TLI_OPT_FLAG, NULL, "with --pprof: replace an existing file", 0, 0, false },
 	{ "folded", 0, TLI_OPT_FLAG, NULL,
 	  "one line per distinct stack, outermost frame first, with its goroutine count (flame graphs)", 0, 0, false },
+	{ "label", 0, TLI_OPT_STRING, "KEY=VALUE",
+	  "only goroutines with this pprof label (repeatable: all must match)", 0, 0, false },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
 };
 
@@ -178,6 +180,9 @@ static struct tli_error *cmd_goroutines(struct tli_cmd_ctx *ctx, json_t *result)
 		.system = flag(ctx, "system"),
 		.top = top && top->set ? (int)top->num : 10,
 	};
+	struct tli_error *lerr = tli_cmd_goroutines_labels(ctx, &o);
+	if (lerr)
+		return lerr;
 	const struct tli_optval *pprof = tli_cmd_opt(ctx, "pprof");
 	if (flag(ctx, "folded"))
 		return tli_cmd_goroutines_folded(ctx, &o, result);
@@ -544,7 +549,7 @@ static struct tli_error *cmd_help(struct tli_cmd_ctx *ctx, json_t *result)
 const struct tli_command tli_commands[] = {
 	{
 		.name = "goroutines",
-		.args = "[--stacks] [--all-frames] [--system] [--top N] [--pprof FILE [--force]] [--folded]",
+		.args = "[--stacks] [--all-frames] [--system] [--top N] [--label K=V]... [--pprof FILE [--force]] [--folded]",
 		.summary = "list goroutines: summary, top groups and a Go-style traceback (default)",
 		.help = "Stops the target briefly (live), copies what it needs, resumes it, then lists\n"
 			"every goroutine: a summary by status and wait reason, the largest groups of\n"

@@ -44,12 +44,16 @@ struct tli_option {
 
 /** Maximum number of options one command may declare. */
 #define TLI_MAX_CMD_OPTIONS 16
+/** How many times one STRING option may be given (e.g. goroutines --label). */
+#define TLI_MAX_OPT_REPEAT 16
 
 /** The parsed value of one option. */
 struct tli_optval {
 	bool set;
 	long num;          /**< INT value (FLAG: 1 when set) */
-	const char *str;   /**< STRING value (points into argv) */
+	const char *str;   /**< STRING value (points into argv): the last one given */
+	const char *strs[TLI_MAX_OPT_REPEAT]; /**< STRING: every value, in order (repeatable options) */
+	size_t nstrs;
 };
 
 /** Whether a command needs an opened target. */

@@ -1,8 +1,23 @@
 /* SPDX-License-Identifier: MIT */
-/** @file goroutines_cmds.c  `goroutines --folded` (logic: go/folded.c). */
+/** @file goroutines_cmds.c  `goroutines --folded` (logic: go/folded.c) and `--label`. */
 #include "goroutines_cmds.h"
 
+#include <string.h>
+
 #include "go/goroutines.h"
+
+struct tli_error *tli_cmd_goroutines_labels(struct tli_cmd_ctx *ctx, struct tli_go_opts *o)
+{
+	const struct tli_optval *label = tli_cmd_opt(ctx, "label");
+	if (!label || !label->set)
+		return NULL;
+	for (size_t i = 0; i < label->nstrs; i++)
+		if (!strchr(label->strs[i], '=') || label->strs[i][0] == '=')
+			return tli_error_create(TLI_E_USAGE, "invalid --label '%s': expected KEY=VALUE", label->strs[i]);
+	o->labels = label->strs;
+	o->nlabels = label->nstrs;
+	return NULL;
+}
 
 struct tli_error *tli_cmd_goroutines_folded(struct tli_cmd_ctx *ctx, const struct tli_go_opts *o, json_t *result)
 {

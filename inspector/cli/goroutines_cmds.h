@@ -10,4 +10,7 @@
  *  the per-goroutine stacks stay only if o->stacks (--stacks) asked for them. */
 struct tli_error *tli_cmd_goroutines_folded(struct tli_cmd_ctx *ctx, const struct tli_go_opts *o, json_t *result);
 
+/** `--label KEY=VALUE` (repeatable) into o->labels/nlabels; a usage error if one is malformed. */
+struct tli_error *tli_cmd_goroutines_labels(struct tli_cmd_ctx *ctx, struct tli_go_opts *o);
+
 #endif

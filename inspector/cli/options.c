@@ -241,6 +241,10 @@ static struct tli_error *run_getopt(int argc, char **argv, const struct tli_comm
 					return err;
 			} else if (o->type == TLI_OPT_STRING) {
 				v->str = optarg;
+				if (v->nstrs == TLI_MAX_OPT_REPEAT)
+					return tli_error_create(TLI_E_USAGE, "option --%s is given more than %d times",
+								o->name, TLI_MAX_OPT_REPEAT);
+				v->strs[v->nstrs++] = optarg;
 			}
 		} else {
 			struct tli_error *err = apply_global((int)(o - tli_global_options), optarg, r);

@@ -33,6 +33,7 @@ struct tli_error *tli_go_rt_open(struct tli_session *s, struct tli_go_rt **ret)
 		err = tli_error_wrap(err, "Go runtime layout of %s", s->target->exe_path);
 		goto fail;
 	}
+	tli_go_labels_resolve(s->layout, &w->lab);
 	*ret = w;
 	return NULL;
 fail:

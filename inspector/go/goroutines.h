@@ -32,6 +32,9 @@ struct tli_go_opts {
 	/** with stacks: the frames the runtime's goroutine profile records instead (every frame
 	 *  but elided wrappers, as tracebackPCs; no runtime.goexit, as runtime/pprof drops it) */
 	bool profile_frames;
+	/** only goroutines whose pprof labels hold every one of these "key=value" */
+	const char *const *labels;
+	size_t nlabels;
 };
 
 /**

@@ -635,6 +635,8 @@ struct tli_error *tli_go_rt_capture(struct tli_go_rt *w)
 	if ((err = read_strings(w)))
 		return err;
 	read_fing(w);
+	if ((err = tli_go_labels_capture(w)))
+		return err;
 	clock_now(w);
 	tm[6] = now_ms();
 	if (w->s->opts.verbose)

@@ -101,6 +101,17 @@ struct gcap {
 
 struct gord;
 
+/** Where goroutine labels live (goroutines_labels.c): g.labels and runtime/pprof.labelMap. */
+struct go_labels_layout {
+	bool has_g_labels;
+	bool slice, map;        /* labelMap is a sorted list (1.24+) / a map[string]string */
+	char problem[160];      /* why labels cannot be decoded (neither form is known) */
+	uint32_t g_labels;
+	uint32_t list, key, value, esize;                 /* the list form */
+	uint32_t h_count, h_b, h_buckets, h_old, h_span;  /* the map form: runtime.hmap */
+	uint32_t bucket_cnt, min_tophash;
+};
+
 struct tli_go_rt {
 	struct tli_session *s;
 	struct tli_target *t;
@@ -129,6 +140,7 @@ struct tli_go_rt {
 	size_t pre_n, pre_nord;
 	size_t gs_cap;           /* entries w->gs has room for */
 	size_t gs_zeroed;        /* of which the first gs_zeroed are known to be zero */
+	struct go_labels_layout lab;
 };
 
 /** idle/dead: not a goroutine to report. */
@@ -199,6 +211,15 @@ bool tli_go_tb_is_system(const struct tli_go_rt *w, const struct gcap *g, const 
 void tli_go_tb_display_name(const struct tli_go_rt *w, const char *name, char *out, size_t cap);
 /** Find GOROOT/src of the toolchain from runtime.main's file (for is-standard-library tests). */
 void tli_go_tb_find_goroot(struct tli_go_rt *w);
+
+/* ---- goroutines_labels.c ---- */
+
+/** Resolve the labels layout (never fails: lab->problem says what is unknown). */
+void tli_go_labels_resolve(struct tli_layout *l, struct go_labels_layout *lab);
+/** While stopped, after the gs: capture the label memory of every labelled g. */
+struct tli_error *tli_go_labels_capture(struct tli_go_rt *w);
+/** Set o's "labels" (or "labels_unreadable"); true if g matches the --label filter. */
+bool tli_go_labels_set(struct tli_go_rt *w, const struct gcap *g, json_t *o);
 
 /* ---- goroutines_list.c ---- */
 

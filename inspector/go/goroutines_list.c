@@ -419,10 +419,14 @@ static struct tli_error *add_goroutine(struct listing *L, const struct gcap *g)
 	uint64_t goid = tli_rdn(g->raw + w->gl.g_goid, w->gl.g_goid_size);
 	if (w->opts->only_id > 0 && goid != (uint64_t)w->opts->only_id)
 		return NULL;
-	L->ids[L->nids++] = goid;
 	struct gstate st;
 	read_state(w, g, &st);
 	json_t *o = state_json(L, g, goid, &st);
+	if (!tli_go_labels_set(w, g, o)) {   /* not what --label asks for */
+		json_decref(o);
+		return NULL;
+	}
+	L->ids[L->nids++] = goid;
 	struct tli_error *err = describe(L, g, goid, &st, o);
 	if (err) {
 		json_decref(o);

@@ -105,6 +105,33 @@ static const char *state_of(json_t *g)
 	return st ? st : "???";
 }
 
+/* pprof labels as runtime/pprof's debug=1 profile prints them: labels: {"k":"v", ...} */
+static void print_labels(FILE *f, json_t *g)
+{
+	const char *why = jstr(g, "labels_unreadable");
+	if (why) {
+		fputs("labels unreadable: ", f);
+		tli_text_puts_clean(f, why);
+		fputc('\n', f);
+	}
+	json_t *labels = json_object_get(g, "labels");
+	if (!json_is_object(labels) || !json_object_size(labels))
+		return;
+	fputs("labels: {", f);
+	const char *k;
+	json_t *v;
+	bool first = true;
+	json_object_foreach(labels, k, v) {
+		fputs(first ? "\"" : ", \"", f);
+		tli_text_puts_clean(f, k);
+		fputs("\":\"", f);
+		tli_text_puts_clean(f, json_is_string(v) ? json_string_value(v) : "?");
+		fputc('"', f);
+		first = false;
+	}
+	fputs("}\n", f);
+}
+
 void tli_text_goroutine_block(FILE *f, json_t *g)
 {
 	json_t *id = json_object_get(g, "id");
@@ -136,6 +163,7 @@ void tli_text_goroutine_block(FILE *f, json_t *g)
 		}
 	}
 	fputs("]:\n", f);
+	print_labels(f, g);
 	const char *why = jstr(g, "unreadable");
 	if (why) {
 		fputs("unreadable: ", f);

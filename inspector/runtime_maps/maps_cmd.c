@@ -56,6 +56,9 @@ static const char *const go_structs[] = {
 	"runtime.stackmap", "runtime.stackObjectRecord",
 	/* small objects' heap bits: the Green Tea GC's inline mark bits sit after them (go1.25+) */
 	"runtime.spanInlineMarkBits",
+	/* goroutine labels (go/goroutines_labels.c): labelMap is a map (<= 1.23) or a sorted list */
+	"runtime/pprof.labelMap", "runtime/pprof.LabelSet", "runtime/pprof.label",
+	"internal/runtime/pprof/label.Set", "internal/runtime/pprof/label.Label",
 };
 
 /* Constants: every DW_TAG_constant whose name starts with one of these. */

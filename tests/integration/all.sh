@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go goheap gotypes goleak leak100k pools stripped chans userloc screen notachan glibc maps cores crafted arm64 cache stop attach install nomem pause fork pprof overtime secrets tutorial faces containers}"
+SUITES="${SUITES:-go goheap gotypes goleak leak100k pools labels stripped chans userloc screen notachan glibc maps cores crafted arm64 cache stop attach install nomem pause fork pprof overtime secrets tutorial faces containers}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -58,6 +58,9 @@ for s in $SUITES; do
 	gotypes) run_suite gotypes bash tests/integration/gotypes.sh ;;
 	# database/sql pools on a real PostgreSQL (lib/pq): db.Stats(), pg_stat_activity, leaked/held/waiters
 	pools) run_suite pools bash tests/integration/pools.sh ;;
+	# goroutine pprof labels against the target's record and pprof debug=1, every toolchain,
+	# unstripped and stripped, live and gcore core; goroutines --label filters
+	labels) run_suite labels bash tests/integration/labels.sh ;;
 	# credentials planted in each region by a Go and a C target, found in that region; redaction
 	secrets) run_suite secrets bash tests/integration/secrets.sh ;;
 	glibc)

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"time"
 )
@@ -46,6 +47,8 @@ func main() {
 	done := make(chan struct{})
 	tm := time.NewTimer(time.Hour)
 	go func() { <-ch }()
+	// a labelled goroutine: runtime/pprof's labelMap and label types are then in the DWARF
+	go pprof.Do(context.Background(), pprof.Labels("probe", "labels"), func(context.Context) { <-ch })
 	go func() { bch <- "x"; ch2 := make(chan bool); ch2 <- true }()
 	go func() {
 		select {

@@ -1,0 +1,3 @@
+module tlinspect.test/labels
+
+go 1.19
