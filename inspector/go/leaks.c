@@ -156,7 +156,7 @@ static void trace_objects(const struct tli_go_waitfor *w, const struct tli_gohea
 
 /* mark from the roots until nothing changes; false in *reach_ok when leaks cannot be judged */
 static struct tli_error *reachability(struct tli_go_waitfor *w, struct tli_goheap_marker *m, int *iters,
-				      bool *reach_ok)
+				      bool *reach_ok, bool keep_parents)
 {
 	*reach_ok = w->heap && !w->problem[0] && w->h && w->h->nspans > 0;
 	bool trace = getenv("TLINSPECT_LEAK_TRACE") != NULL;
@@ -178,7 +178,7 @@ static struct tli_error *reachability(struct tli_go_waitfor *w, struct tli_gohea
 			snprintf(w->precise_problem, sizeof(w->precise_problem), "%s", perr->msg);
 			tli_error_destroy(perr);
 		}
-		struct tli_error *err = tli_goheap_marker_init(m, w->h, &u, trace);
+		struct tli_error *err = tli_goheap_marker_init(m, w->h, &u, trace || keep_parents);
 		if (err)
 			return err;
 		*iters = fixpoint(w, m);
@@ -221,7 +221,7 @@ static void reach_evidence(const struct tli_go_waitfor *w, size_t i, char *ev, s
 	size_t used = 0;
 	for (size_t q = 0; q < x->nobjs && used + 200 < cap; q++) {
 		used += (size_t)snprintf(ev + used, cap - used, "%s%s 0x%" PRIx64
-					 " has 0 references outside blocked goroutines",
+					 " has 0 references outside blocked goroutines: no root reaches it",
 					 q ? "; " : "", x->cls == TLI_GO_G_SYNC ? "the object of semaphore" : "channel",
 					 x->objs[q]);
 		if (g->sema && used + 40 < cap)
@@ -327,6 +327,14 @@ static void add_leaked(struct report *rp, const struct tli_go_chan_g *g, const s
 	for (size_t q = 0; q < x->nobjs; q++)
 		json_array_append_new(objs, tli_go_hex(x->objs[q]));
 	json_object_set_new(e, "objects", objs);
+	json_t *waits = json_array(); /* the same objects with their kind */
+	for (size_t q = 0; q < x->nobjs; q++) {
+		json_t *wo = json_object();
+		json_object_set_new(wo, "address", tli_go_hex(x->objs[q]));
+		json_object_set_new(wo, "kind", json_string(x->cls == TLI_GO_G_SYNC ? "semaphore" : "channel"));
+		json_array_append_new(waits, wo);
+	}
+	json_object_set_new(e, "waits_on", waits);
 	json_object_set_new(e, "certain", json_boolean(x->cls == TLI_GO_G_FOREVER));
 	json_object_set_new(e, "evidence", json_string(ev));
 	json_array_append_new(rp->list, e);
@@ -482,7 +490,7 @@ struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_le
 		return err;
 	int iters = 0;
 	bool reach_ok;
-	if ((err = reachability(&w, &m, &iters, &reach_ok))) {
+	if ((err = reachability(&w, &m, &iters, &reach_ok, o->explain))) {
 		tli_goheap_marker_free(&m);
 		tli_go_waitfor_free(&w);
 		return err;
@@ -495,6 +503,9 @@ struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_le
 	size_t gn = json_array_size(rp.groups);
 	sort_groups(rp.groups, o->top);
 	json_t *cycles = tli_go_waitfor_cycles(&w, reach_ok);
+	if (o->explain) /* the marker's own trace: why this goroutine is (not) leaked */
+		json_object_set_new(json_object_get(result, "go"), "explain",
+				    tli_go_leaks_explain(&w, &m, reach_ok, o->explain_id));
 	double t2 = now_s();
 
 	json_t *goj = json_object_get(result, "go");
@@ -522,14 +533,14 @@ struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_le
 struct tli_error *tli_go_leaks_mark(struct tli_go_waitfor *w, struct tli_goheap_marker *m, bool *reach_ok)
 {
 	int iters = 0;
-	return reachability(w, m, &iters, reach_ok);
+	return reachability(w, m, &iters, reach_ok, false);
 }
 
 struct tli_error *tli_go_leaks_classify(struct tli_go_waitfor *w, bool *reach_ok)
 {
 	struct tli_goheap_marker m = { 0 };
 	int iters = 0;
-	struct tli_error *err = reachability(w, &m, &iters, reach_ok);
+	struct tli_error *err = reachability(w, &m, &iters, reach_ok, false);
 	tli_goheap_marker_free(&m);
 	if (err)
 		return err;

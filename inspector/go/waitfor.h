@@ -101,6 +101,10 @@ struct tli_error *tli_go_leaks_classify(struct tli_go_waitfor *w, bool *reach_ok
  *  m then tells reachable objects from unreachable ones (free it with tli_goheap_marker_free). */
 struct tli_error *tli_go_leaks_mark(struct tli_go_waitfor *w, struct tli_goheap_marker *m, bool *reach_ok);
 
+/** (leaks_explain.c) go.explain of goroutine goid: its verdict, what it waits on and, when it
+ *  is not leaked, the marker's chain from a root to that object (m traced parents). */
+json_t *tli_go_leaks_explain(struct tli_go_waitfor *w, const struct tli_goheap_marker *m, bool reach_ok, int64_t goid);
+
 /** The goroutine object with this id in a gmap (tli_go_gmap), borrowed, or NULL. */
 json_t *tli_go_gmap_get(json_t *gmap, int64_t id);
 /** o[k] as a new reference, JSON null if o or the member is missing. */

@@ -230,6 +230,7 @@ void tli_text_leaks(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 				fputc('\n', f);
 			}
 		}
+		tli_text_leak_explain(f, json_object_get(go, "explain"));
 	}
 	if (json_object_get(doc, "heap")) {
 		if (go)

@@ -17,6 +17,8 @@ void tli_text_chans(FILE *f, json_t *doc, const struct tli_render_opts *opts);
 void tli_text_chan(FILE *f, json_t *doc, const struct tli_render_opts *opts);
 /** Go leaks (doc.go.leaked_goroutines) then glibc leaks (doc.heap) when present. */
 void tli_text_leaks(FILE *f, json_t *doc, const struct tli_render_opts *opts);
+/** go.explain of `leaks --explain ID` (text_leakexplain.c). */
+void tli_text_leak_explain(FILE *f, json_t *e);
 /** doc.graph as text, or as DOT when doc.graph.render == "dot". */
 void tli_text_graph(FILE *f, json_t *doc, const struct tli_render_opts *opts);
 /** Groups of the grouped graph drawn by default. */

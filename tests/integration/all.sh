@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go goheap gotypes goleak leak100k pools labels stripped chans userloc screen notachan glibc maps cores crafted arm64 cache stop attach install nomem pause fork pprof overtime secrets tutorial faces containers}"
+SUITES="${SUITES:-go goheap gotypes goleak leakexplain leak100k pools labels stripped chans userloc screen notachan glibc maps cores crafted arm64 cache stop attach install nomem pause fork pprof overtime secrets tutorial faces containers}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -49,6 +49,8 @@ for s in $SUITES; do
 	screen) run_suite screen bash tests/integration/screen.sh ;;
 	# leaks against Go's own goroutineleak profile on its leak-profile test programs (issue 16)
 	goleak) run_suite goleak bash tests/integration/goleak.sh ;;
+	# leaks --explain: the root path of a blocked goroutine, known by construction (global, stack)
+	leakexplain) run_suite leakexplain bash tests/integration/leakexplain.sh ;;
 	# chan/explain chan refuse an address that is not a channel (makechan's rules)
 	notachan) run_suite notachan bash tests/integration/notachan.sh ;;
 	# leaks over time (issue 13): snapshot/diff against a target that leaks a known group and type,

@@ -1,0 +1,3 @@
+module leakexplain
+
+go 1.19
