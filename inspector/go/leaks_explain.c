@@ -101,7 +101,9 @@ static const char *frame_of(struct tli_go_waitfor *w, const struct tli_go_gview 
 /* a stack root (tag index ti = goroutine index & 0xeff): the goroutine whose stack holds a word into [b, e) */
 static json_t *stack_root(struct tli_go_waitfor *w, size_t ti, uint64_t b, uint64_t e)
 {
-	for (size_t i = ti; i < w->c->ngs && i < w->roots.nstacks; i += 0xf00) {
+	for (size_t i = ti; i < w->c->ngs && i < w->roots.nstacks; i++) {
+		if ((i & 0xeff) != ti) /* the tag keeps only these bits of the index */
+			continue;
 		const struct tli_goheap_range *st = &w->roots.stacks[i];
 		uint64_t at = find_word(st->mem, st->lo, st->hi, NULL, b, e);
 		if (!at)
@@ -185,8 +187,15 @@ static json_t *path_to(struct tli_go_waitfor *w, const struct tli_goheap_marker 
 		json_array_append_new(path, object_step(w, &chain[k], nx ? nx->base : 0,
 							nx ? nx->base + nx->span->elemsize : 0));
 	}
-	/* the last step is the object waited on */
-	json_object_set_new(json_array_get(path, json_array_size(path) - 1), "kind", json_string(kind));
+	/* the last step is the object waited on; a channel's type from the channel walker */
+	json_t *last = json_array_get(path, json_array_size(path) - 1);
+	json_object_set_new(last, "kind", json_string(kind));
+	const struct tli_go_chan *ch = tli_go_chans_find(w->c, obj);
+	char tn[300];
+	if (ch && ch->type_name && json_is_null(json_object_get(last, "type"))) {
+		snprintf(tn, sizeof(tn), "chan %s", ch->type_name);
+		json_object_set_new(last, "type", json_string(tn));
+	}
 	return path;
 }
 

@@ -34,7 +34,8 @@ say(e["verdict"] == "reachable" and p[0].get("kind") == "global" and name_ok and
 hold = [s for s in p if s.get("kind") == "object" and hexeq(s.get("address"), rec["keep_holder"])]
 say(len(hold) == 1 and hold[0].get("offset") == int(rec["holder_ch_off"]),
     f"through the holder {rec['keep_holder']}, field at +{hold[0].get('offset') if hold else '?'} (Offsetof {rec['holder_ch_off']})")
-say(p[-1].get("kind") == "channel" and hexeq(p[-1].get("address"), rec["keep_chan"]), f"ending at keep.ch {rec['keep_chan']}")
+say(p[-1].get("kind") == "channel" and hexeq(p[-1].get("address"), rec["keep_chan"]) and p[-1].get("type") == "chan int",
+    f"ending at keep.ch {rec['keep_chan']} ({p[-1].get('type')})")
 # the stack's waiter: goroutine sleeper, frame main.sleeper -> the channel
 e = ex("stack_waiter"); p = e.get("path") or [{}]
 want = f"goroutine {rec['sleeper']} frame main.sleeper"
