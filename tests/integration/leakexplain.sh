@@ -5,8 +5,9 @@
 # must be &keep) through the holder object's field ch (unsafe.Offsetof) to the channel; the
 # waiter of sleeper's channel by goroutine `sleeper`'s frame main.sleeper; the leaker is leaked
 # and waits on its channel; main (asleep) is not judged. Oldest and newest toolchain, default and
-# stripped, live and from a gcore core. `leaks --json` itself must call only the leaker leaked
-# and carry no go.explain.
+# stripped, live and from a gcore core. Likewise the waiter of a sync.Mutex inside a heap object
+# kept by the global main.keepG: the path ends at that object, the semaphore inside it.
+# `leaks --json` itself must call only the leaker leaked and carry no go.explain.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=lib.sh
@@ -45,6 +46,15 @@ say(p[-1].get("kind") == "channel" and hexeq(p[-1].get("address"), rec["stack_ch
 e = ex("leaker"); w = e.get("waits_on") or [{}]
 say(e["verdict"] == "leaked" and hexeq(w[0].get("address"), rec["leak_chan"]) and w[0].get("kind") == "channel"
     and not e["path"], f"the leaker is leaked, waiting on channel {rec['leak_chan']}")
+# the mutex's waiter: main.keepG -> the guarded object holding the semaphore
+e = ex("mutex_waiter"); p = e.get("path") or [{}]; w = e.get("waits_on") or [{}]
+name_ok = (p[0].get("name") == "main.keepG") if variant == "default" else "no symbol table" in (p[0].get("name") or "")
+say(e["verdict"] == "reachable" and p[0].get("kind") == "global" and name_ok and hexeq(p[0].get("address"), rec["keepg_global"]),
+    f"keepG.mu's waiter is kept by the global {p[0].get('name')} at {p[0].get('address')} (&keepG {rec['keepg_global']})")
+o = int(rec["keepg_object"], 16)
+say(p[-1].get("kind") == "semaphore_object" and hexeq(p[-1].get("address"), rec["keepg_object"]) and w[0].get("kind") == "semaphore"
+    and o <= int(w[0].get("address") or "0", 16) < o + int(rec["keepg_size"]),
+    f"ending at the semaphore's object {rec['keepg_object']}, semaphore {w[0].get('address')} inside it")
 e = ex("main")
 say(e["verdict"] == "not_judged", f"main (asleep) is not judged: {e.get('why')}")
 l = json.load(open(f"{d}/plain.json"))["go"]
@@ -57,7 +67,7 @@ PY
 run() {
 	local n
 	"$TLI" "$@" --json leaks > "$dir/plain.json" 2> "$dir/plain.err"
-	for n in keep_waiter stack_waiter leaker main; do
+	for n in keep_waiter stack_waiter leaker mutex_waiter main; do
 		"$TLI" "$@" --json leaks --explain "$(awk -v k=$n '$1 == k { print $2 }' "$out")" \
 			> "$dir/$n.json" 2> "$dir/$n.err"
 	done

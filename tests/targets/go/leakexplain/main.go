@@ -4,7 +4,9 @@
 //     through the holder object (field ch at offset holderChOff);
 //   - stackWaiter receives on a channel only sleeper's stack holds (sleeper sleeps, so its
 //     stack is a root, and it uses the channel after the sleep: a live local);
-//   - leaker receives on a channel nothing else holds: leaked.
+//   - leaker receives on a channel nothing else holds: leaked;
+//   - mutexWaiter waits on keepG.mu, locked for good: the semaphore's object (the guarded
+//     struct, a heap object) is reached from the global main.keepG.
 // main sleeps (not blocked for a user reason: not judged). The record on stderr (one
 // "name value" per line, then "ready PID") is the oracle: ids from runtime.Stack, addresses
 // from the program itself.
@@ -16,6 +18,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"sync"
 	"time"
 	"unsafe"
 )
@@ -30,6 +33,24 @@ type holder struct {
 var keep *holder
 
 func init() { keep = &holder{ch: make(chan int)} }
+
+// a mutex inside a heap object with a pointer (not a tiny-allocator block)
+type guarded struct {
+	name *string
+	mu   sync.Mutex
+}
+
+var keepG *guarded
+
+func init() {
+	keepG = &guarded{}
+	keepG.mu.Lock() // never unlocked
+}
+
+func mutexWaiter(ids chan<- string) {
+	ids <- fmt.Sprintf("mutex_waiter %d", goid())
+	keepG.mu.Lock()
+}
 
 // the id of the calling goroutine, as runtime.Stack prints it ("goroutine N [")
 func goid() int64 {
@@ -74,6 +95,9 @@ func record(ids chan string, n int) {
 	fmt.Fprintf(os.Stderr, "keep_holder %p\n", keep)
 	fmt.Fprintf(os.Stderr, "keep_chan %p\n", keep.ch)
 	fmt.Fprintf(os.Stderr, "holder_ch_off %d\n", unsafe.Offsetof(keep.ch))
+	fmt.Fprintf(os.Stderr, "keepg_global %p\n", &keepG)
+	fmt.Fprintf(os.Stderr, "keepg_object %p\n", keepG)
+	fmt.Fprintf(os.Stderr, "keepg_size %d\n", unsafe.Sizeof(*keepG))
 	for i := 0; i < n; i++ {
 		fmt.Fprintln(os.Stderr, <-ids)
 	}
@@ -84,7 +108,8 @@ func main() {
 	go keepWaiter(ids)
 	go sleeper(ids)
 	go leaker(ids)
-	record(ids, 6)
+	go mutexWaiter(ids)
+	record(ids, 7)
 	time.Sleep(200 * time.Millisecond) // all blocked
 	runtime.GC()
 	fmt.Fprintf(os.Stderr, "ready %d\n", os.Getpid())
