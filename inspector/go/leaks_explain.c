@@ -180,7 +180,8 @@ static json_t *path_to(struct tli_go_waitfor *w, const struct tli_goheap_marker 
 		const struct tli_goheap_object *top = &chain[n - 1];
 		json_array_append_new(path, root_step(w, p, top->base, top->base + top->span->elemsize));
 	} else {
-		json_array_append_new(path, step("truncated", "longer than 64 objects", 0));
+		json_array_append_new(path, step("truncated", n == MAX_DEPTH ? "longer than 64 objects"
+									      : "marked by a word outside the captured heap", p));
 	}
 	for (size_t k = n; k-- > 0;) {
 		const struct tli_goheap_object *nx = k ? &chain[k - 1] : NULL;
