@@ -7,6 +7,7 @@
 //   - leaker receives on a channel nothing else holds: leaked;
 //   - mutexWaiter waits on keepG.mu, locked for good: the semaphore's object (the guarded
 //     struct, a heap object) is reached from the global main.keepG.
+//
 // main sleeps (not blocked for a user reason: not judged). The record on stderr (one
 // "name value" per line, then "ready PID") is the oracle: ids from runtime.Stack, addresses
 // from the program itself.
@@ -103,6 +104,19 @@ func record(ids chan string, n int) {
 	}
 }
 
+// wait until every goroutine but main is parked (a loaded machine may be slow to get
+// them there; a mutex waiter spins before it sleeps)
+func settle() {
+	buf := make([]byte, 1<<16)
+	for i := 0; i < 100; i++ {
+		time.Sleep(100 * time.Millisecond)
+		b := buf[:runtime.Stack(buf, true)]
+		if bytes.Count(b, []byte(" [running]"))+bytes.Count(b, []byte(" [runnable]")) <= 1 && i >= 1 {
+			return
+		}
+	}
+}
+
 func main() {
 	ids := make(chan string, 16)
 	go keepWaiter(ids)
@@ -110,7 +124,7 @@ func main() {
 	go leaker(ids)
 	go mutexWaiter(ids)
 	record(ids, 7)
-	time.Sleep(200 * time.Millisecond) // all blocked
+	settle()
 	runtime.GC()
 	fmt.Fprintf(os.Stderr, "ready %d\n", os.Getpid())
 	time.Sleep(time.Hour) // asleep: a root
