@@ -114,8 +114,7 @@ static const struct tli_option leaks_options[] = {
 	{ "top", 0, TLI_OPT_INT, "N", "rows of the leak groups table (default 10, 0 = all)", 0, 1000000, false },
 	{ "no-heap", 0, TLI_OPT_FLAG, NULL,
 	  "Go: only the certain part (nil channel, select {}); do not scan the Go heap", 0, 0, false },
-	{ "explain", 0, TLI_OPT_INT, "ID", "Go: why goroutine ID is (not) leaked: the root path to what it waits on",
-	  0, INT64_MAX, false },
+	{ "explain", 0, TLI_OPT_INT, "ID", "Go: why goroutine ID is (not) leaked: its root path", 1, INT64_MAX, false },
 	{ NULL, 0, 0, NULL, NULL, 0, 0, false },
 };
 
@@ -420,8 +419,7 @@ static struct tli_error *cmd_leaks(struct tli_cmd_ctx *ctx, json_t *result)
 	struct tli_go_leak_opts go = {
 		.top = top && top->set ? (top->num == 0 ? -1 : (int)top->num) : 0,
 		.no_heap = flag(ctx, "no-heap"),
-		.explain = tli_cmd_opt(ctx, "explain") && tli_cmd_opt(ctx, "explain")->set,
-		.explain_id = tli_cmd_opt(ctx, "explain") ? (int64_t)tli_cmd_opt(ctx, "explain")->num : 0,
+		.explain_id = flag(ctx, "explain") ? tli_cmd_opt(ctx, "explain")->num : 0,
 	};
 	struct leaks_both b = { .ctx = ctx, .result = result };
 	tli_glibc_prepare_early(ctx->session); /* libc's layout now, not inside the Go side's stop */

@@ -210,8 +210,7 @@ json_t *tli_go_gmap(json_t *result);
 struct tli_go_leak_opts {
 	int top;               /**< groups shown (0 = default 10, <0 = all) */
 	bool no_heap;          /**< only the cheap certain part (nil chan, select {}) */
-	bool explain;          /**< add go.explain for goroutine explain_id (leaks_explain.c) */
-	int64_t explain_id;
+	int64_t explain_id;    /**< > 0: add go.explain for this goroutine (leaks_explain.c) */
 };
 /**
  * Go leak finder. If `keep_stopped`, the target is not released at the end of

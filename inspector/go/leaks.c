@@ -490,7 +490,7 @@ struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_le
 		return err;
 	int iters = 0;
 	bool reach_ok;
-	if ((err = reachability(&w, &m, &iters, &reach_ok, o->explain))) {
+	if ((err = reachability(&w, &m, &iters, &reach_ok, o->explain_id > 0))) {
 		tli_goheap_marker_free(&m);
 		tli_go_waitfor_free(&w);
 		return err;
@@ -503,7 +503,7 @@ struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_le
 	size_t gn = json_array_size(rp.groups);
 	sort_groups(rp.groups, o->top);
 	json_t *cycles = tli_go_waitfor_cycles(&w, reach_ok);
-	if (o->explain) /* the marker's own trace: why this goroutine is (not) leaked */
+	if (o->explain_id > 0) /* the marker's own trace: why this goroutine is (not) leaked */
 		json_object_set_new(json_object_get(result, "go"), "explain",
 				    tli_go_leaks_explain(&w, &m, reach_ok, o->explain_id));
 	double t2 = now_s();
