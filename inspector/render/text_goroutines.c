@@ -7,7 +7,7 @@
  *   goroutine 18 [chan send, 3 minutes]:
  *   main.leakyProducer(...)
  *   	/src/main.go:42
- *   main.worker(...)
+ *   main.worker(0xc000012345, 0x2)
  *   	/src/main.go:50 +0x1d
  *   created by main.main in goroutine 1
  *   	/src/main.go:30 +0x5e
@@ -61,7 +61,10 @@ void tli_text_frame(FILE *f, json_t *fr)
 		return;
 	const char *fn = jstr(fr, "function");
 	tli_text_puts_clean(f, fn ? fn : "?");
-	fputs("(...)\n", f);
+	const char *args = jstr(fr, "args"); /* absent: inlined, or not readable */
+	fputc('(', f);
+	tli_text_puts_clean(f, args ? args : "...");
+	fputs(")\n", f);
 	print_location(f, fr, true);
 }
 
