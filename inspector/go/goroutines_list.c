@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/progress.h"
 #include "core/bytes.h"
 #include "core/jsonstr.h"
 #include "core/vec.h"
@@ -498,8 +499,12 @@ struct tli_error *tli_go_list_build(struct tli_go_rt *w, json_t *go)
 	struct tli_error *err = listing_init(&L, w);
 	if (!err)
 		tli_go_tb_find_goroot(w);
-	for (uint64_t i = 0; !err && i < w->ngs; i++)
+	tli_progress_begin("listing goroutines", w->ngs);
+	for (uint64_t i = 0; !err && i < w->ngs; i++) {
 		err = add_goroutine(&L, &w->gs[i]);
+		tli_progress_step(i);
+	}
+	tli_progress_end();
 	if (!err) {
 		check_ids(&L);
 		json_t *arr = sorted_goroutines(&L);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/progress.h"
 #include "go/census.h"
 #include "go/gobin.h"
 #include "go/goroutines.h"
@@ -184,7 +185,10 @@ static struct tli_error *go_heap_analyze(struct tli_go_heap_run *r, json_t *go)
 		if (r->roots.problem[0])
 			tli_session_warn(r->s, "%s", r->roots.problem);
 		struct tli_go_census_opts co = { .retention = r->o->retention, .top = r->o->all_types ? -1 : 0 };
-		return tli_go_census_run(r->census, r->h, &r->roots, &co, go);
+		tli_progress_begin("typing the live Go heap", 0);
+		struct tli_error *err = tli_go_census_run(r->census, r->h, &r->roots, &co, go);
+		tli_progress_end();
+		return err;
 	}
 	json_object_set_new(go, "types_unreadable",
 			    json_string(r->census_problem[0] ? r->census_problem

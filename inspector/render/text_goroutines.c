@@ -17,7 +17,10 @@
  */
 #include "render.h"
 
+#include "core/progress.h"
+
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -417,7 +420,9 @@ static void print_listing(FILE *f, json_t *list, const struct tli_render_opts *o
 		}
 	}
 	bool first = true;
+	tli_progress_begin("printing goroutines", n);
 	for (size_t i = 0; i < n; i++) {
+		tli_progress_step(i);
 		json_t *g = order ? order[i].g : json_array_get(list, i);
 		if (!json_is_object(g) || (!opts->system && jtrue(g, "system")))
 			continue;
@@ -426,6 +431,7 @@ static void print_listing(FILE *f, json_t *list, const struct tli_render_opts *o
 		first = false;
 		tli_text_goroutine_block(f, g);
 	}
+	tli_progress_end();
 	free(order);
 }
 
