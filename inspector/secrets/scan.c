@@ -9,6 +9,7 @@
 #include "secrets.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -43,10 +44,10 @@ static size_t run(const uint8_t *b, size_t i, size_t len, bool (*ok)(uint8_t))
 	return j - i;
 }
 
-/* eyJ<header>.<payload>.<signature>: three base64url parts, the header a JSON object */
-static size_t match_jwt(const uint8_t *b, size_t i, size_t len)
+/* header and payload of a JWT at i: "eyJ<header>.<payload>." (its length, or 0) */
+static size_t jwt_head(const uint8_t *b, size_t i, size_t len)
 {
-	if (len - i < 20 || memcmp(b + i, "eyJ", 3) || (i && b64url(b[i - 1])))
+	if (len - i < 20 || memcmp(b + i, "eyJ", 3))
 		return 0;
 	size_t h = run(b, i, len, b64url);
 	if (h < 10 || i + h >= len || b[i + h] != '.')
@@ -54,7 +55,26 @@ static size_t match_jwt(const uint8_t *b, size_t i, size_t len)
 	size_t p0 = i + h + 1, p = run(b, p0, len, b64url);
 	if (p < 4 || p0 + p >= len || b[p0 + p] != '.')
 		return 0;
-	size_t s0 = p0 + p + 1, s = run(b, s0, len, b64url);
+	return h + 1 + p + 1;
+}
+
+/* eyJ<header>.<payload>.<signature>: three base64url parts, the header a JSON object. `edge`: i is
+ * where the previous match ended (strings lie back to back in memory: a Go string has no NUL).
+ * The signature ends where another JWT's header begins: a token written right after another
+ * (tokens appended to one buffer, or two strings allocated side by side) is two findings. */
+static size_t match_jwt(const uint8_t *b, size_t i, size_t len, bool edge)
+{
+	if ((i && !edge && b64url(b[i - 1])))
+		return 0;
+	size_t hp = jwt_head(b, i, len);
+	if (!hp)
+		return 0;
+	size_t s0 = i + hp, s = run(b, s0, len, b64url);
+	for (size_t k = 8; k + 3 <= s; k++)
+		if (b[s0 + k] == 'e' && jwt_head(b, s0 + k, len)) {
+			s = k;
+			break;
+		}
 	if (s < 8)
 		return 0;
 	return s0 + s - i;
@@ -107,11 +127,18 @@ static bool upnum(uint8_t c)
 	return isupper(c) || isdigit(c);
 }
 
-static size_t match_aws(const uint8_t *b, size_t i, size_t len)
+static bool aws_prefix(const uint8_t *b, size_t i, size_t len)
 {
-	if (len - i < 20 || (memcmp(b + i, "AKIA", 4) && memcmp(b + i, "ASIA", 4)) || (i && upnum(b[i - 1])))
+	return len - i >= 20 && (!memcmp(b + i, "AKIA", 4) || !memcmp(b + i, "ASIA", 4));
+}
+
+/* AKIA/ASIA + 16 upper-case letters or digits; another key may follow at once (keys back to back) */
+static size_t match_aws(const uint8_t *b, size_t i, size_t len, bool edge)
+{
+	if (!aws_prefix(b, i, len) || (i && !edge && upnum(b[i - 1])))
 		return 0;
-	if (run(b, i + 4, len, upnum) != 16)
+	size_t r = run(b, i + 4, len, upnum);
+	if (r < 16 || (r > 16 && !aws_prefix(b, i + 20, len)))
 		return 0;
 	return 20;
 }
@@ -169,17 +196,18 @@ static size_t match_dsn(const uint8_t *b, size_t i, size_t len, size_t *val)
 
 size_t tli_secrets_scan(const uint8_t *buf, size_t len, size_t limit, struct tli_secret_match *out, size_t max)
 {
-	size_t n = 0;
+	size_t n = 0, last_end = SIZE_MAX;
 	if (limit > len)
 		limit = len;
 	for (size_t i = 0; i < limit && n < max;) {
 		uint8_t c = buf[i];
 		size_t at = i, l = 0;
+		bool edge = i == last_end;
 		enum tli_secret_kind k = TLI_SECRET__N;
 		switch (c) {
-		case 'e': l = match_jwt(buf, i, len), k = TLI_SECRET_JWT; break;
+		case 'e': l = match_jwt(buf, i, len, edge), k = TLI_SECRET_JWT; break;
 		case '-': l = match_pem(buf, i, len), k = TLI_SECRET_PEM_KEY; break;
-		case 'A': l = match_aws(buf, i, len), k = TLI_SECRET_AWS_KEY; break;
+		case 'A': l = match_aws(buf, i, len, edge), k = TLI_SECRET_AWS_KEY; break;
 		case 'B': case 'b': l = match_bearer(buf, i, len, &at), k = TLI_SECRET_BEARER; break;
 		case ':': l = match_url(buf, i, len, &at), k = TLI_SECRET_URL_PASSWORD; break;
 		case 'P': case 'p': l = match_dsn(buf, i, len, &at), k = TLI_SECRET_DSN_PASSWORD; break;
@@ -190,7 +218,7 @@ size_t tli_secrets_scan(const uint8_t *buf, size_t len, size_t limit, struct tli
 			continue;
 		}
 		out[n++] = (struct tli_secret_match){ k, at, l };
-		i = at + l; /* a JWT inside a Bearer token is that token */
+		i = last_end = at + l; /* a JWT inside a Bearer token is that token */
 	}
 	return n;
 }

@@ -9,11 +9,13 @@ differs between two inspections removed, so that two documents can be diffed:
     goroutine was stopped depends on the instant;
   * the summary (it is computed from the goroutine list, and counts system goroutines' states);
   * without --ids (two different processes): goroutine ids (the runtime hands them out in
-    per-P batches, so they differ between runs), and the addresses in blocked_on (only their
-    number is kept); goroutines are then compared as a sorted list.
+    per-P batches, so they differ between runs), the addresses in blocked_on (only their
+    number is kept) and the words of frame arguments (pointers differ; their shape is kept:
+    "0x?, {0x?, 0x??}"); goroutines are then compared as a sorted list.
 User goroutines keep everything else: status, wait reason, wait minutes, locked thread, current,
 user, start and created-by frames, the whole stack with files, lines and offsets."""
 import json
+import re
 import sys
 
 DROP = {"address", "pc", "pid", "exe", "core", "pause_ms", "bytes_read", "wait_seconds",
@@ -41,7 +43,8 @@ if not keep_ids:
 
 def strip(v):
     if isinstance(v, dict):
-        return {k: strip(x) for k, x in v.items() if k not in DROP}
+        return {k: (re.sub(r"0x[0-9a-f]+", "0x?", x) if k == "args" and not keep_ids and isinstance(x, str)
+                    else strip(x)) for k, x in v.items() if k not in DROP}
     if isinstance(v, list):
         return [strip(x) for x in v]
     return v
