@@ -188,7 +188,7 @@ static struct tli_error *cmd_goroutines(struct tli_cmd_ctx *ctx, json_t *result)
 	if (flag(ctx, "folded"))
 		return tli_cmd_goroutines_folded(ctx, &o, result);
 	if (!pprof || !pprof->set)
-		return tli_go_cmd_goroutines(ctx->session, &o, result);
+		return tli_cmd_goroutines_plain(ctx, &o, result);
 	/* the profile needs every frame; the listing keeps them only if --stacks asked */
 	struct tli_go_opts all = o;
 	all.stacks = all.profile_frames = true;

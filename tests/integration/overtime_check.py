@@ -5,6 +5,10 @@
   traces THEIRS.txt OURS.txt         `go tool pprof -traces` of the runtime's goroutine profile and of
                                      ours: the same stacks with the same counts (the profile writer's
                                      own goroutine, which is elsewhere by the time we look, left out)
+  screen SCREEN.txt SCREEN.json LEAKS.json POOL.json [--stripped]
+                                     the first screen after the leak: at most 40 lines; its leaked
+                                     count is `leaks`'s; the pool's figures are db.Stats()'s and the
+                                     leaked connections; the AfterFunc timers; memstats the runtime's
   watch WATCH.json                   exactly the dripping group is growing; the workers and the
                                      wobbling pool are not
 Prints one line; exit 1 on a mismatch.
@@ -187,7 +191,58 @@ def check_watch(path):
     return 0
 
 
+def check_screen(txt, js, leaks, pool_path, stripped=False):
+    text = open(txt).read()
+    lines = text.splitlines()
+    go = json.load(open(js))["go"]
+    lk = json.load(open(leaks))["go"]
+    pool = json.load(open(pool_path))
+    errs = []
+    if len(lines) > 40:
+        errs.append("%d lines (more than 40)" % len(lines))
+    if go.get("leaked_count") != lk.get("leaked_count"):
+        errs.append("leaked %s, `leaks` says %s" % (go.get("leaked_count"), lk.get("leaked_count")))
+    if "leaked: %d goroutines blocked forever" % lk.get("leaked_count", -1) not in text:
+        errs.append("no 'leaked: %s goroutines' line" % lk.get("leaked_count"))
+    dbs = [d for d in (go.get("pools") or {}).get("sql_dbs") or []
+           if d.get("name") == pool["db"] or (stripped and not d.get("name"))]
+    if len(dbs) != 1:
+        errs.append("sql pools %s, want %s" % ([d.get("name") for d in (go.get("pools") or {}).get("sql_dbs") or []], pool["db"]))
+    else:
+        db, a = dbs[0], pool["after"]
+        got = (db["in_use"], db["idle"], len(db["waiters"]), db["leaked"])
+        want = (a["in_use"], a["idle"], 0, pool["leaked_connections"])
+        if got != want:
+            errs.append("pool (in_use, idle, waiters, leaked) %s, want %s" % (got, want))
+        line = "sql_dbs %s: %d in use, %d idle, 0 waiting, %d leaked" % (db.get("name") or db["address"], a["in_use"],
+                                                                       a["idle"], pool["leaked_connections"])
+        if line not in text:
+            errs.append("no line '%s'" % line)
+    tg = [g for g in go.get("timers", {}).get("groups", []) if g["function"] == pool["timer_function"]]
+    if not tg or tg[0]["count"] != pool["timers"] or "%d after_func %s" % (pool["timers"], pool["timer_function"]) not in text:
+        errs.append("timers: %s, want %d %s" % (tg, pool["timers"], pool["timer_function"]))
+    ms, want = go.get("memstats") or {}, pool["memstats"]
+    if ms.get("num_gc") != want["num_gc"]:
+        errs.append("num_gc %s, runtime %d" % (ms.get("num_gc"), want["num_gc"]))
+    # the target allocated a little since (the oracle file): within 64 KiB and 256 objects
+    if not (0 <= ms.get("heap_alloc", -1) - want["heap_alloc"] <= 65536) or \
+            not (0 <= ms.get("heap_objects", -1) - want["heap_objects"] <= 256):
+        errs.append("heap_alloc %s / heap_objects %s, runtime %d / %d" % (ms.get("heap_alloc"), ms.get("heap_objects"),
+                                                                        want["heap_alloc"], want["heap_objects"]))
+    if not text.startswith("pid ") or "memory: Go heap " not in text:
+        errs.append("no memory line")
+    if errs:
+        print("; ".join(errs))
+        return 1
+    print("%d lines; leaked %d (as `leaks`); pool %s; %d %s timers; num_gc %d, heap_alloc %+d B vs the runtime's"
+          % (len(lines), go["leaked_count"], line.split(": ", 1)[1], pool["timers"], pool["timer_function"],
+             ms["num_gc"], ms["heap_alloc"] - want["heap_alloc"]))
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "screen":
+        sys.exit(check_screen(*sys.argv[2:6], stripped=len(sys.argv) > 6 and sys.argv[6] == "--stripped"))
     cmd = sys.argv[1]
     if cmd == "diff":
         sys.exit(check_diff(sys.argv[2], sys.argv[3], len(sys.argv) > 4 and sys.argv[4] == "--stripped"))

@@ -224,9 +224,13 @@ func main() {
 			time.Sleep(100 * time.Millisecond) // every leaked goroutine parks
 			// the oracle: how many goroutines and objects, and the size of one object
 			// (fmt, not encoding/json: its caches would be more that moved)
+			// and the runtime's memstats now (the first screen's memory line)
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
 			pj := fmt.Sprintf(`{"db": "main.otdb", "before": %s, "after": %s, "leaked_connections": %d, `+
-				`"timers": %d, "timer_function": "main.leakTimer", "labels": {"burst": "one"}}`,
-				atReady, dbStats(), POOLN, TIMERN)
+				`"timers": %d, "timer_function": "main.leakTimer", "labels": {"burst": "one"}, `+
+				`"memstats": {"num_gc": %d, "heap_alloc": %d, "heap_objects": %d, "heap_sys": %d}}`,
+				atReady, dbStats(), POOLN, TIMERN, ms.NumGC, ms.HeapAlloc, ms.HeapObjects, ms.HeapSys)
 			os.WriteFile(filepath.Join(out, "pool.json"), []byte(pj), 0644)
 			os.WriteFile(filepath.Join(out, "leaked"),
 				[]byte(fmt.Sprintf("%d %d\n", LEAKN, unsafe.Sizeof(LeakedRecord{}))), 0644)
