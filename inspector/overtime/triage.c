@@ -104,7 +104,7 @@ static void census_json(struct triage *t, json_t *go)
 	struct tli_error *e = tli_go_census_prepare(t->s, t->w.rt, &census); /* files only */
 	json_t *scratch = json_object();
 	if (!e) {
-		struct tli_go_census_opts co = { .retention = true, .top = TRIAGE_TYPES };
+		struct tli_go_census_opts co = { .retention = true, .top = TRIAGE_TYPES }; /* root names */
 		e = tli_go_census_run(census, t->w.h, &t->w.roots, &co, scratch);
 	}
 	if (e) {
@@ -158,9 +158,11 @@ struct tli_error *tli_ot_triage(struct tli_session *s, json_t *result)
 		err = tli_go_waitfor_analyze(&t.w, result); /* frees w on failure */
 	else
 		tli_go_waitfor_free(&t.w);
+	double t2 = now_s(), t3 = t2;
 	if (!err) {
 		json_t *go = json_object_get(result, "go");
 		leaked_json(&t, go);
+		t3 = now_s();
 		if (t.mem)
 			tli_gomem_json(t.mem, go);
 		else
@@ -173,7 +175,8 @@ struct tli_error *tli_ot_triage(struct tli_session *s, json_t *result)
 		glibc_json(&t, result);
 		tli_go_waitfor_free(&t.w);
 		if (s->opts.verbose)
-			fprintf(stderr, "first screen: capture %.3f s, analysis %.3f s\n", t1 - t0, now_s() - t1);
+			fprintf(stderr, "first screen: capture %.3f s, listing %.3f s, leaks %.3f s, census+pools+rest %.3f s\n",
+				t1 - t0, t2 - t1, t3 - t2, now_s() - t3);
 	}
 	tli_gomem_destroy(t.mem);
 	tli_go_timers_destroy(t.timers);
