@@ -40,6 +40,6 @@ struct tli_error *tli_cmd_goroutines_folded(struct tli_cmd_ctx *ctx, const struc
 struct tli_error *tli_cmd_goroutines_plain(struct tli_cmd_ctx *ctx, const struct tli_go_opts *o, json_t *result)
 {
 	if (ctx->cli && !ctx->cli->cmd_explicit && !o->stacks && !o->nlabels)
-		return tli_ot_triage(ctx->session, result);
+		return tli_ot_triage(ctx->session, o->top, result);
 	return tli_go_cmd_goroutines(ctx->session, o, result);
 }

@@ -139,7 +139,7 @@ static void glibc_json(struct triage *t, json_t *result)
 	json_object_set_new(result, "glibc", o);
 }
 
-struct tli_error *tli_ot_triage(struct tli_session *s, json_t *result)
+struct tli_error *tli_ot_triage(struct tli_session *s, int top, json_t *result)
 {
 	struct tli_gobin *gb = NULL;
 	struct tli_error *err = tli_session_gobin(s, &gb);
@@ -161,6 +161,10 @@ struct tli_error *tli_ot_triage(struct tli_session *s, json_t *result)
 	double t2 = now_s(), t3 = t2;
 	if (!err) {
 		json_t *go = json_object_get(result, "go");
+		/* the summary's groups as `goroutines --top` has them (waitfor keeps every group) */
+		json_t *groups = json_object_get(json_object_get(go, "summary"), "groups");
+		while (top > 0 && json_array_size(groups) > (size_t)top)
+			json_array_remove(groups, json_array_size(groups) - 1);
 		leaked_json(&t, go);
 		t3 = now_s();
 		if (t.mem)

@@ -98,6 +98,12 @@ static void text_snapshot(FILE *f, json_t *doc, const struct tli_render_opts *op
 			json_array_size(json_object_get(go, "goroutine_groups")),
 			json_array_size(json_object_get(go, "channels")), ival(go, "live_objects"),
 			ival(go, "live_bytes"), json_array_size(json_object_get(go, "types")));
+	if (json_is_object(go)) {
+		const json_t *p = json_object_get(go, "pools");
+		fprintf(f, "  pools: %zu sql.DB, %zu maps, %zu sync.Maps; timers: %lld\n",
+			json_array_size(json_object_get(p, "sql_dbs")), json_array_size(json_object_get(p, "maps")),
+			json_array_size(json_object_get(p, "sync_maps")), ival(json_object_get(go, "timers"), "count"));
+	}
 	if (json_is_object(gl))
 		fprintf(f, "  glibc: %lld bytes in use, %lld free (mallinfo2)\n",
 			ival(json_object_get(gl, "mallinfo2"), "uordblks"), ival(json_object_get(gl, "mallinfo2"), "fordblks"));

@@ -200,6 +200,14 @@ static void test_diff_pools_timers(void **state)
 	assert_non_null(strstr(txt, "\"function\":\"main.later\",\"kind\":\"after_func\"},\"value\":4.0"));
 	free(txt);
 	json_decref(m);
+	/* watch follows connection pools and timer groups too */
+	json_t *v[2] = { a, b }, *w = json_object();
+	tli_ot_watch(v, 2, false, w);
+	txt = json_dumps(w, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_non_null(strstr(txt, "\"key\":{\"kind\":\"http_transports\",\"pool\":\"main.tr\"},\"kind\":\"pool_in_use\""));
+	assert_non_null(strstr(txt, "\"key\":{\"function\":\"main.later\",\"kind\":\"after_func\"},\"kind\":\"timer_group\""));
+	free(txt);
+	json_decref(w);
 	json_decref(res);
 	json_decref(a);
 	json_decref(b);
