@@ -89,10 +89,18 @@ double tli_ot_elapsed(const json_t *a, const json_t *b)
 	return (double)(json_integer_value(tb) - json_integer_value(ta)) / 1e9;
 }
 
-/* the key of a goroutine group as one string (sorted keys): equal keys, equal strings */
+/* the key of a goroutine group as one string (sorted keys): equal keys, equal strings; "labels":
+ * null is left out, so that snapshots written before groups had labels match those after */
 static char *group_key(const json_t *row)
 {
-	return json_dumps(json_object_get(row, "key"), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	json_t *k = json_object_get(row, "key");
+	if (!json_is_object(k) || !json_is_null(json_object_get(k, "labels")))
+		return json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	json_t *c = json_copy(k);
+	json_object_del(c, "labels");
+	char *s = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	json_decref(c);
+	return s;
 }
 
 static json_int_t num(const json_t *o, const char *k)

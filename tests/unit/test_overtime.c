@@ -115,6 +115,17 @@ static void test_diff(void **state)
 	assert_int_equal(json_integer_value(json_object_get(t0, "objects_delta")), 37);
 	assert_int_equal(json_integer_value(json_object_get(t0, "bytes_delta")), 37 * 96);
 	json_decref(res);
+	/* a snapshot whose group keys carry "labels": null (newer) against one without (older) */
+	json_t *b2 = json_deep_copy(b);
+	size_t gi;
+	json_t *gr;
+	json_array_foreach(json_object_get(json_object_get(b2, "go"), "goroutine_groups"), gi, gr)
+		json_object_set_new(json_object_get(gr, "key"), "labels", json_null());
+	res = json_object();
+	assert_null(tli_ot_diff(a, b2, "a.json", "b2.json", res));
+	assert_int_equal(json_array_size(json_object_get(json_object_get(res, "diff"), "goroutine_groups")), 2);
+	json_decref(res);
+	json_decref(b2);
 	/* not snapshots: named in the error, exit status 6 */
 	json_object_set_new(b, "kind", json_string("heap"));
 	res = json_object();
