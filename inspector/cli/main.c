@@ -12,6 +12,7 @@
 #include "backend/live.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/progress.h"
 
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) /* ASan brings its own malloc */
 /*
@@ -175,6 +176,14 @@ int main(int argc, char **argv)
 		return code;
 	}
 	watch_memory(o.json);
+	/* progress on stderr for runs longer than a second: on a terminal, or as plain lines when
+	 * TLINSPECT_PROGRESS=1; TLINSPECT_PROGRESS=0 silences it */
+	const char *pe = getenv("TLINSPECT_PROGRESS");
+	bool tty = isatty(STDERR_FILENO);
+	if (pe && !strcmp(pe, "1"))
+		tli_progress_enable(stderr, false);
+	else if (tty && !(pe && !strcmp(pe, "0")))
+		tli_progress_enable(stderr, true);
 	o.exiting = true;
 	int rc = tli_cli_run(&o, stdout, stderr);
 	tli_cli_opts_free(&o);

@@ -65,6 +65,10 @@ struct go_layout {
 	uint64_t fing_status;                /* runtime.fingStatus (1.21+) or runtime.fingRunning (1.19) */
 	bool has_fing_status, fing_is_bool;
 	int64_t fing_running_finalizer;
+	/* frame arguments as Go's traceback prints them (printArgs): FUNCDATA_ArgInfo/ArgLiveInfo,
+	 * PCDATA_ArgLiveIndex; has_arginfo false when any is unknown (frames then print "...") */
+	int64_t fd_arginfo, fd_arglive, pcd_arglive;
+	bool has_arginfo;
 
 	/* globals (biased addresses) */
 	uint64_t allgs, allglen;
@@ -170,6 +174,12 @@ struct go_pcframes {
 	json_t *frames;         /**< array of frame objects (shared by every goroutine at this pc) */
 	struct go_lframe *lf;
 	size_t nlf;
+	/* how the physical frame's arguments print (runtime/traceback.go printArgs): FUNCDATA_ArgInfo's
+	 * program (NULL: none, "..." is printed), slots at offsets >= live_start live iff their bit in
+	 * livebits is set (live_start 0xff: always live) */
+	uint8_t *arginfo;
+	uint8_t live_start;
+	uint8_t livebits[8];
 };
 
 /** Symbolized pcs, shared by every goroutine: many goroutines stand at the same pcs. */
@@ -188,6 +198,12 @@ const struct go_pcframes *tli_go_tb_symbolize(struct tli_go_rt *w, struct go_fra
 					      bool trap, struct tli_error **errp);
 void tli_go_tb_cache_free(struct go_frame_cache *fc);
 
+/** Unwinding scratch: each physical frame's pc and argument pointer (frame.argp; 0 = unknown). */
+struct go_unwind_scratch {
+	uint64_t pc[TLI_GO_MAX_FRAMES];
+	uint64_t argp[TLI_GO_MAX_FRAMES];
+};
+
 /** A goroutine's stack as Go's traceback shows it. */
 struct go_stack {
 	json_t *frames;         /**< the shown frames (new reference) */
@@ -198,10 +214,10 @@ struct go_stack {
 };
 /**
  * Unwind and symbolize goroutine `g` (`system`: show every frame of a system
- * goroutine). `pcs` has room for TLI_GO_MAX_FRAMES.
+ * goroutine). Frames whose arguments could be read carry `args` as Go prints them.
  */
 struct tli_error *tli_go_tb_stack(struct tli_go_rt *w, struct go_frame_cache *fc, const struct gcap *g,
-				  bool system, uint64_t *pcs, struct go_stack *ret);
+				  bool system, struct go_unwind_scratch *sc, struct go_stack *ret);
 /** Go's showframe rule for one frame (runtime/traceback.go showfuncinfo). */
 bool tli_go_tb_show_frame(const struct go_layout *gl, const char *name, int64_t funcid, bool first,
 			  int64_t child);

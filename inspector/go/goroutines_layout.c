@@ -72,6 +72,16 @@ static void resolve_funcids(struct tli_layout *l, struct go_layout *gl)
 	static const char *const nc[] = { "internal/abi.FuncID_runCleanups", NULL };
 	tli_go_constant(l, nf, &gl->fid_runfin, true, &gl->has_fid_runfin);
 	tli_go_constant(l, nc, &gl->fid_runclean, true, &gl->has_fid_runclean);
+	static const char *const nai[] = { "internal/abi.FUNCDATA_ArgInfo", "runtime._FUNCDATA_ArgInfo", NULL };
+	static const char *const nal[] = { "internal/abi.FUNCDATA_ArgLiveInfo", "runtime._FUNCDATA_ArgLiveInfo",
+					   NULL };
+	static const char *const npl[] = { "internal/abi.PCDATA_ArgLiveIndex", "runtime._PCDATA_ArgLiveIndex",
+					   NULL };
+	bool x = false, y = false, z = false;
+	tli_go_constant(l, nai, &gl->fd_arginfo, true, &x);
+	tli_go_constant(l, nal, &gl->fd_arglive, true, &y);
+	tli_go_constant(l, npl, &gl->pcd_arglive, true, &z);
+	gl->has_arginfo = x && y && z && gl->fd_arginfo >= 0 && gl->fd_arglive >= 0 && gl->pcd_arglive >= 0;
 }
 
 /* Is the finalizer goroutine running a finalizer (then it is a user goroutine)? */

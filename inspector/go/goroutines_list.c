@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/progress.h"
 #include "core/bytes.h"
 #include "core/jsonstr.h"
 #include "core/vec.h"
@@ -99,7 +100,7 @@ static int cmp_sortent(const void *a, const void *b)
 struct listing {
 	struct tli_go_rt *w;
 	struct go_frame_cache fc;
-	uint64_t *pcs;                  /* unwinding scratch (TLI_GO_MAX_FRAMES) */
+	struct go_unwind_scratch *sc;   /* unwinding scratch */
 	struct sortent *list;           /* the goroutine objects, sorted by id at the end */
 	size_t nlist;
 	uint64_t *ids;                  /* every goroutine id (duplicates mean a torn snapshot) */
@@ -118,7 +119,7 @@ struct listing {
 static struct tli_error *listing_init(struct listing *L, struct tli_go_rt *w)
 {
 	*L = (struct listing){ .w = w };
-	L->pcs = malloc(TLI_GO_MAX_FRAMES * sizeof(uint64_t));
+	L->sc = malloc(sizeof(*L->sc));
 	L->list = calloc(w->ngs ? w->ngs : 1, sizeof(*L->list));
 	L->ids = calloc(w->ngs ? w->ngs : 1, sizeof(*L->ids));
 	L->by_status = json_object();
@@ -127,7 +128,7 @@ static struct tli_error *listing_init(struct listing *L, struct tli_go_rt *w)
 	L->nreason = calloc(w->wrs.n + 1, sizeof(*L->nreason));
 	L->jstatus = calloc(w->gss.n + 1, sizeof(*L->jstatus));
 	L->jreason = calloc(w->wrs.n + 1, sizeof(*L->jreason));
-	if (!L->pcs || !L->list || !L->ids || !L->jstatus || !L->jreason || !L->nstatus || !L->nreason)
+	if (!L->sc || !L->list || !L->ids || !L->jstatus || !L->jreason || !L->nstatus || !L->nreason)
 		return &tli_enomem;
 	return NULL;
 }
@@ -155,7 +156,7 @@ static void listing_free(struct listing *L)
 	json_decref(L->by_status);
 	json_decref(L->by_reason);
 	tli_go_tb_cache_free(&L->fc);
-	free(L->pcs);
+	free(L->sc);
 	free(L->list);
 	free(L->ids);
 }
@@ -380,7 +381,7 @@ static struct tli_error *describe(struct listing *L, const struct gcap *g, uint6
 	struct tli_error *err = set_start(L, g, o, &system);
 	struct go_stack stk = { 0 };
 	if (!err)
-		err = tli_go_tb_stack(w, &L->fc, g, system, L->pcs, &stk);
+		err = tli_go_tb_stack(w, &L->fc, g, system, L->sc, &stk);
 	if (err)
 		return err;
 	json_object_set_nocheck(o, "current", stk.current ? stk.current : json_null());
@@ -498,8 +499,12 @@ struct tli_error *tli_go_list_build(struct tli_go_rt *w, json_t *go)
 	struct tli_error *err = listing_init(&L, w);
 	if (!err)
 		tli_go_tb_find_goroot(w);
-	for (uint64_t i = 0; !err && i < w->ngs; i++)
+	tli_progress_begin("listing goroutines", w->ngs);
+	for (uint64_t i = 0; !err && i < w->ngs; i++) {
 		err = add_goroutine(&L, &w->gs[i]);
+		tli_progress_step(i);
+	}
+	tli_progress_end();
 	if (!err) {
 		check_ids(&L);
 		json_t *arr = sorted_goroutines(&L);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/progress.h"
 #include "go/census.h"
 #include "go/gobin.h"
 #include "go/goroutines.h"
@@ -186,7 +187,9 @@ static struct tli_error *go_heap_analyze(struct tli_go_heap_run *r, json_t *go)
 			tli_session_warn(r->s, "%s", r->roots.problem);
 		struct tli_go_census_opts co = { .retention = r->o->retention || r->o->pools,
 						 .top = r->o->all_types ? -1 : 0 };
+		tli_progress_begin("typing the live Go heap", 0);
 		struct tli_error *err = tli_go_census_run(r->census, r->h, &r->roots, &co, go);
+		tli_progress_end();
 		if (!err && r->o->pools)
 			tli_go_pools_after_census(r->s, r->rt, r->h, r->census, &r->roots, go);
 		if (!r->o->retention)

@@ -36,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/progress.h"
 #include "go/chans.h"
 #include "go/heap.h"
 #include "go/waitfor.h"
@@ -103,6 +104,7 @@ static int fixpoint(struct tli_go_waitfor *w, struct tli_goheap_marker *m)
 		tli_session_warn(w->s, "registers of %zu of %zu threads unknown (%s): what only a register "
 				 "points to is not a root, so leaks are uncertain", noregs, t->nthreads,
 				 t->no_stop ? "read with --no-stop and no registers from the debugger" : "not in the core");
+	tli_progress_begin("marking the Go heap from its roots", 0);
 	tli_goheap_mark_from_roots(m, &w->roots, t);
 	/* scanned precisely, idle runtime goroutines are roots as the runtime has them */
 	for (size_t i = 0; i < c->ngs; i++)
@@ -113,6 +115,7 @@ static int fixpoint(struct tli_go_waitfor *w, struct tli_goheap_marker *m)
 	int iter = 1;
 	while (wake_reachable(w, m))
 		iter++;
+	tli_progress_end();
 	return iter;
 }
 

@@ -11,6 +11,7 @@
  */
 #include "goroutines_internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,10 +172,12 @@ static json_t *frame_json(const struct tli_go_rt *w, const struct go_lframe *f)
 }
 
 /* The logical frames at pc, innermost first (lf has room for TLI_GO_MAX_LOGICAL); returns their number. */
-static size_t pc_frames(struct tli_go_rt *w, uint64_t pc, bool trap, struct go_lframe *lf)
+static size_t pc_frames(struct tli_go_rt *w, uint64_t pc, bool trap, struct go_lframe *lf, struct tli_gofunc *fout,
+			bool *found)
 {
 	struct tli_gofunc f;
 	uint64_t lpc = pc - w->bias;
+	*found = false;
 	if (tli_error_drop(tli_pclntab_find(w->pcl, lpc, &f))) {
 		lf[0] = (struct go_lframe){ .func = "?", .file = NULL, .line = 0, .pc = pc, .entry = pc,
 					    .first_of_phys = true };
@@ -198,7 +201,127 @@ static size_t pc_frames(struct tli_go_rt *w, uint64_t pc, bool trap, struct go_l
 		lf[i] = (struct go_lframe){ .func = gf[i].func ? gf[i].func : "?", .file = gf[i].file,
 					    .line = gf[i].line, .funcid = gf[i].funcid, .inlined = gf[i].inlined,
 					    .pc = pc, .entry = f.entry + w->bias, .first_of_phys = i == 0 };
+	*fout = f;
+	*found = true;
 	return n;
+}
+
+/* ---- frame arguments (runtime/traceback.go printArgs) ---- */
+
+/* FUNCDATA_ArgInfo's encoding, fixed by the compiler (cmd/compile/internal/ssagen emitArgInfo; runtime
+ * traceback.go printArgs, internal/abi TraceArgs* on 1.21+): the same bytes on every supported Go. */
+enum { ARG_END = 0xff, ARG_START_AGG = 0xfe, ARG_END_AGG = 0xfd, ARG_DOTS = 0xfc, ARG_TOO_LARGE = 0xfb };
+#define ARG_MAX_LEN ((5 * 3 + 2) * 10 + 1) /* TraceArgsMaxLen */
+
+/* The static part of printArgs for the function f at pc (sympc: the pc-1 rule applied): the ArgInfo
+ * program and the liveness bits at that pc. Leaves e->arginfo NULL when there is nothing to print
+ * or it cannot be read (then "..." is printed, as for an inlined frame). */
+static void arg_program(struct tli_go_rt *w, const struct tli_gofunc *f, uint64_t sympc, struct go_pcframes *e)
+{
+	if (!w->gl.has_arginfo)
+		return;
+	uint64_t a = tli_pclntab_funcdata(w->pcl, f, (uint32_t)w->gl.fd_arginfo);
+	if (!a) { /* no ArgInfo: a function without arguments, printed "()" */
+		if ((e->arginfo = malloc(1)))
+			e->arginfo[0] = ARG_END;
+		e->live_start = 0xff;
+		return;
+	}
+	const uint8_t *p = tli_gobin_view(w->gb, a, 1);
+	if (!p)
+		return;
+	size_t n = 0; /* the program's length: pairs (offset, size) and one-byte codes up to ARG_END */
+	while (n < ARG_MAX_LEN) {
+		const uint8_t *b = tli_gobin_view(w->gb, a + n, 2);
+		if (!b && !(b = tli_gobin_view(w->gb, a + n, 1)))
+			return;
+		if (b[0] == ARG_END)
+			break;
+		n += (b[0] >= ARG_TOO_LARGE) ? 1 : 2;
+	}
+	if (n >= ARG_MAX_LEN || !(p = tli_gobin_view(w->gb, a, n + 1)))
+		return; /* no end mark within the runtime's own bound: not a program */
+	e->live_start = 0xff;
+	uint64_t la = tli_pclntab_funcdata(w->pcl, f, (uint32_t)w->gl.fd_arglive);
+	int32_t idx = -1;
+	if (la) {
+		const uint8_t *lp = tli_gobin_view(w->gb, la, 1);
+		if (!lp)
+			return;
+		e->live_start = lp[0];
+		if (tli_error_drop(tli_pclntab_pcdata(w->pcl, f, (uint32_t)w->gl.pcd_arglive, sympc, &idx)))
+			idx = -1;
+		if (idx > 0) {
+			for (size_t i = 0; i < sizeof(e->livebits); i++) {
+				const uint8_t *q = tli_gobin_view(w->gb, la + (uint64_t)idx + i, 1);
+				e->livebits[i] = q ? q[0] : 0;
+			}
+		} else {
+			e->live_start = 0xff; /* liveIdx <= 0: always live */
+		}
+	}
+	if ((e->arginfo = malloc(n + 1)))
+		memcpy(e->arginfo, p, n + 1);
+}
+
+static bool put(char *out, size_t cap, size_t *len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static bool put(char *out, size_t cap, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(out + *len, cap - *len, fmt, ap);
+	va_end(ap);
+	if (k < 0 || (size_t)k >= cap - *len)
+		return false;
+	*len += (size_t)k;
+	return true;
+}
+
+/* printArgs at argp: the words as Go prints them ("0xc000012345, {0x1, 0x2}, 0x3?"); false when a word
+ * cannot be read (the caller then shows "..."). Each word is read as 8 bytes and masked to its size,
+ * like readUnaligned64 there. */
+static bool format_args(struct tli_go_rt *w, const struct go_pcframes *e, uint64_t argp, char *out, size_t cap)
+{
+	const uint8_t *p = e->arginfo;
+	size_t len = 0;
+	out[0] = '\0';
+	bool start = true;
+	uint8_t slot = 0;
+#define PUT(...) do { if (!put(out, cap, &len, __VA_ARGS__)) return false; } while (0)
+	for (size_t pi = 0; p[pi] != ARG_END; pi++) {
+		uint8_t o = p[pi];
+		switch (o) {
+		case ARG_START_AGG:
+			PUT("%s{", start ? "" : ", ");
+			start = true;
+			continue;
+		case ARG_END_AGG:
+			PUT("}");
+			break;
+		case ARG_DOTS:
+			PUT("%s...", start ? "" : ", ");
+			break;
+		case ARG_TOO_LARGE:
+			PUT("%s_", start ? "" : ", ");
+			break;
+		default: {
+			uint8_t sz = p[++pi];
+			uint64_t x = 0;
+			if (tli_error_drop(tli_target_read(w->t, argp + o, &x, 8)) &&
+			    (sz > 8 || tli_error_drop(tli_target_read(w->t, argp + o, &x, sz ? sz : 1))))
+				return false;
+			if (sz < 8)
+				x &= sz ? (~0ull >> (64 - 8 * sz)) : 0;
+			bool live = o < e->live_start || (e->livebits[(slot / 8) % sizeof(e->livebits)] >> (slot % 8)) & 1;
+			PUT("%s0x%llx%s", start ? "" : ", ", (unsigned long long)x, live ? "" : "?");
+			if (o >= e->live_start)
+				slot++;
+		}
+		}
+		start = false;
+	}
+#undef PUT
+	return true;
 }
 
 /* pc is never 0 here (the unwinder stops at 0, start and creation pcs are tested). */
@@ -220,11 +343,16 @@ const struct go_pcframes *tli_go_tb_symbolize(struct tli_go_rt *w, struct go_fra
 		*errp = &tli_enomem;
 		return NULL;
 	}
-	size_t nlf = pc_frames(w, pc, trap, lf);
+	struct tli_gofunc f;
+	bool found;
+	size_t nlf = pc_frames(w, pc, trap, lf, &f, &found);
 	json_t *arr = json_array();
 	for (size_t i = 0; i < nlf; i++)
 		json_array_append_new(arr, frame_json(w, &lf[i]));
 	*e = (struct go_pcframes){ .key = key, .frames = arr, .lf = lf, .nlf = nlf };
+	uint64_t lpc = pc - w->bias;
+	if (found)
+		arg_program(w, &f, (!trap && lpc > f.entry) ? lpc - 1 : lpc, e);
 	return e;
 }
 
@@ -233,6 +361,7 @@ void tli_go_tb_cache_free(struct go_frame_cache *fc)
 	for (size_t i = 0; i < fc->n; i++) {
 		json_decref(fc->v[i].frames);
 		free(fc->v[i].lf);
+		free(fc->v[i].arginfo);
 	}
 	tli_vec_free(fc);
 	tli_u64map_free(&fc->idx);
@@ -250,7 +379,7 @@ struct uw {
 /* One frame up: the caller's pc and sp by the pcsp table and the architecture's frame rule
  * (core/arch.h tli_arch_go_frame), or false (*problem or *truncated set). */
 static bool unwind_step(struct tli_go_rt *w, const struct gcap *g, const struct tli_gofunc *f, struct uw *u,
-			bool *truncated, const char **problem)
+			uint64_t *argp, bool *truncated, const char **problem)
 {
 	const struct tli_arch *a = w->t->arch;
 	int32_t spdelta = 0;
@@ -268,6 +397,7 @@ static bool unwind_step(struct tli_go_rt *w, const struct gcap *g, const struct 
 		*problem = "frame runs past the top of the stack";
 		return false;
 	}
+	*argp = fr.fp + a->go_min_frame; /* frame.argp = frame.fp + sys.MinFrameSize */
 	uint64_t ret = u->lr;
 	if (!fr.ret_in_lr && tli_error_drop(tli_target_read_u64(w->t, fr.ret_at, &ret))) {
 		*truncated = true;
@@ -300,7 +430,7 @@ static bool unwind_step(struct tli_go_rt *w, const struct gcap *g, const struct 
 }
 
 /* Physical frames of one goroutine by pcsp unwinding (what the runtime does). */
-static size_t unwind(struct tli_go_rt *w, const struct gcap *g, uint64_t *pcs, bool *truncated,
+static size_t unwind(struct tli_go_rt *w, const struct gcap *g, struct go_unwind_scratch *sc, bool *truncated,
 		     const char **problem)
 {
 	size_t n = 0;
@@ -308,7 +438,8 @@ static size_t unwind(struct tli_go_rt *w, const struct gcap *g, uint64_t *pcs, b
 	*truncated = false;
 	*problem = NULL;
 	while (n < TLI_GO_MAX_FRAMES && u.pc != 0) {
-		pcs[n++] = u.pc;
+		sc->argp[n] = 0;
+		sc->pc[n++] = u.pc;
 		struct tli_gofunc f;
 		if (tli_error_drop(tli_pclntab_find(w->pcl, u.pc - w->bias, &f))) {
 			if (n > 1)
@@ -321,7 +452,7 @@ static size_t unwind(struct tli_go_rt *w, const struct gcap *g, uint64_t *pcs, b
 			break;
 		if (n > 1 && (f.flag & FUNCFLAG_SPWRITE))
 			break; /* the runtime cannot unwind through these either */
-		if (!unwind_step(w, g, &f, &u, truncated, problem))
+		if (!unwind_step(w, g, &f, &u, &sc->argp[n - 1], truncated, problem))
 			break;
 	}
 	if (n == TLI_GO_MAX_FRAMES)
@@ -331,18 +462,33 @@ static size_t unwind(struct tli_go_rt *w, const struct gcap *g, uint64_t *pcs, b
 
 /* ---- a goroutine's stack, as Go shows it ---- */
 
+/* The frame to show: the shared object, or (when its arguments can be read) a copy carrying "args".
+ * Inlined frames print "..." in Go, so they stay shared. Returns a new reference. */
+static json_t *with_args(struct tli_go_rt *w, const struct go_pcframes *ce, const struct go_lframe *lf,
+			 uint64_t argp, json_t *fo)
+{
+	char buf[1024];
+	if (lf->inlined || !ce->arginfo || !argp || !format_args(w, ce, argp, buf, sizeof(buf)))
+		return json_incref(fo);
+	json_t *c = json_copy(fo);
+	if (!c)
+		return json_incref(fo);
+	json_object_set_new_nocheck(c, "args", json_string(buf));
+	return c;
+}
+
 struct tli_error *tli_go_tb_stack(struct tli_go_rt *w, struct go_frame_cache *fc, const struct gcap *g,
-				  bool system, uint64_t *pcs, struct go_stack *ret)
+				  bool system, struct go_unwind_scratch *sc, struct go_stack *ret)
 {
 	*ret = (struct go_stack){ .frames = json_array(), .problem = g->problem };
 	if (ret->problem)
 		return NULL;
 	struct tli_error *err = NULL;
-	size_t np = unwind(w, g, pcs, &ret->truncated, &ret->problem);
+	size_t np = unwind(w, g, sc, &ret->truncated, &ret->problem);
 	int64_t last_fid = w->gl.fid_normal;
 	size_t nprint = 0;
 	for (size_t k = 0; k < np; k++) {
-		const struct go_pcframes *ce = tli_go_tb_symbolize(w, fc, pcs[k], g->trap && k == 0, &err);
+		const struct go_pcframes *ce = tli_go_tb_symbolize(w, fc, sc->pc[k], g->trap && k == 0, &err);
 		if (!ce) {
 			json_decref(ret->frames);
 			ret->frames = NULL;
@@ -365,9 +511,13 @@ struct tli_error *tli_go_tb_stack(struct tli_go_rt *w, struct go_frame_cache *fc
 			if (!show)
 				continue;
 			nprint++;
+			/* arguments for every shown frame when stacks are shown, else for the current one */
+			json_t *shown = (w->opts->stacks || w->opts->only_id > 0 || !ret->current)
+						? with_args(w, ce, lf, sc->argp[k], fo)
+						: json_incref(fo);
 			if (!ret->current)
-				ret->current = fo;
-			json_array_append(ret->frames, fo);
+				ret->current = shown;
+			json_array_append_new(ret->frames, shown);
 		}
 	}
 	return NULL;

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "core/jsonstr.h"
+#include "core/progress.h"
 #include "glibc/glibc.h"
 #include "go/census.h"
 #include "go/gobin.h"
@@ -105,7 +106,9 @@ static void census_json(struct triage *t, json_t *go)
 	json_t *scratch = json_object();
 	if (!e) {
 		struct tli_go_census_opts co = { .retention = true, .top = TRIAGE_TYPES }; /* root names */
+		tli_progress_begin("typing the live Go heap", 0);
 		e = tli_go_census_run(census, t->w.h, &t->w.roots, &co, scratch);
+		tli_progress_end();
 	}
 	if (e) {
 		json_object_set_new(go, "types_unreadable", json_string(e->msg));

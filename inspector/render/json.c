@@ -2,6 +2,8 @@
 /* The JSON printer: the result tree as it is. */
 #include "render.h"
 
+#include "core/progress.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
@@ -208,8 +210,10 @@ struct tli_error *tli_render_json(FILE *f, json_t *doc)
 	o->f = f;
 	o->n = 0;
 	o->failed = 0;
+	tli_progress_begin("writing JSON", 0);
 	int rc = ob_value(o, doc, 0) ? 0 : -1;
 	ob_flush(o);
+	tli_progress_end();
 	if (o->failed)
 		rc = -1;
 	free(o);

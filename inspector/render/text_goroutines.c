@@ -7,7 +7,7 @@
  *   goroutine 18 [chan send, 3 minutes]:
  *   main.leakyProducer(...)
  *   	/src/main.go:42
- *   main.worker(...)
+ *   main.worker(0xc000012345, 0x2)
  *   	/src/main.go:50 +0x1d
  *   created by main.main in goroutine 1
  *   	/src/main.go:30 +0x5e
@@ -17,11 +17,14 @@
  */
 #include "render.h"
 
-#include <inttypes.h>
+#include "core/progress.h"
 
-#define TRIAGE_GROUPS 8
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define TRIAGE_GROUPS 8
 
 #define LINE_WIDTH 100   /* wrap summary lines here */
 #define CELL_MAX 48      /* widest table cell before truncation */
@@ -63,7 +66,10 @@ void tli_text_frame(FILE *f, json_t *fr)
 		return;
 	const char *fn = jstr(fr, "function");
 	tli_text_puts_clean(f, fn ? fn : "?");
-	fputs("(...)\n", f);
+	const char *args = jstr(fr, "args"); /* absent: inlined, or not readable */
+	fputc('(', f);
+	tli_text_puts_clean(f, args ? args : "...");
+	fputs(")\n", f);
 	print_location(f, fr, true);
 }
 
@@ -416,7 +422,9 @@ static void print_listing(FILE *f, json_t *list, const struct tli_render_opts *o
 		}
 	}
 	bool first = true;
+	tli_progress_begin("printing goroutines", n);
 	for (size_t i = 0; i < n; i++) {
+		tli_progress_step(i);
 		json_t *g = order ? order[i].g : json_array_get(list, i);
 		if (!json_is_object(g) || (!opts->system && jtrue(g, "system")))
 			continue;
@@ -425,6 +433,7 @@ static void print_listing(FILE *f, json_t *list, const struct tli_render_opts *o
 		first = false;
 		tli_text_goroutine_block(f, g);
 	}
+	tli_progress_end();
 	free(order);
 }
 

@@ -18,6 +18,8 @@ Checks (each reported as "<check>: N passed, M failed"):
   locked     ", locked to thread"
   frames     frame-for-frame function name and file:line (+ inlined flag)
   offsets    "+0x.." of each non-inlined frame (disable with --no-offsets)
+  args       each frame's argument words as Go prints them ("0xc0001, {0x2, 0x3?}",
+             "..." inlined or unreadable), compared with the offsets
   created    created_by function, file, line and "in goroutine N"
   system     every non-system goroutine tlinspect lists is in the dump, and
              no goroutine tlinspect marks system is in the dump
@@ -212,6 +214,9 @@ def doc_from_dump(dump, kind='text'):
         status, reason = (st, None) if st in GO_STATUSES else ('waiting', st)
         frames = [{'function': f['function'], 'file': f['file'], 'line': f['line'],
                    'offset': f['offset'], 'inlined': f['inlined']} for f in d['frames']]
+        for f, df in zip(frames, d['frames']):
+            if df['args'] != '...':
+                f['args'] = df['args']
         cb = None
         if d['created_by']:
             c = d['created_by']
@@ -229,7 +234,7 @@ def doc_from_dump(dump, kind='text'):
 
 
 class Checks:
-    ORDER = ['presence', 'status', 'minutes', 'locked', 'frames', 'offsets',
+    ORDER = ['presence', 'status', 'minutes', 'locked', 'frames', 'offsets', 'args',
              'created', 'system', 'facts']
 
     def __init__(self, label):
@@ -281,7 +286,11 @@ def compare_frames(ck, gid, dframes, tframes, elided, truncated, do_offsets):
         problems.append('frame count: dump %d, tlinspect %d%s'
                         % (len(dframes), len(tframes), ' (stack_truncated)' if truncated else ''))
     offs = []
+    args = []
     for k, (df, tf) in enumerate(zip(dframes, tframes)):
+        if do_offsets and tf.get('args', '...') != df['args']:
+            args.append('frame %d %s: dump (%s), tlinspect (%s)'
+                        % (k, df['function'], df['args'], tf.get('args', '...')))
         diffs = []
         if tf.get('function') != df['function']:
             diffs.append('function %r != %r' % (df['function'], tf.get('function')))
@@ -308,11 +317,15 @@ def compare_frames(ck, gid, dframes, tframes, elided, truncated, do_offsets):
         ck.fail('frames', '\n'.join(lines))
     else:
         ck.ok('frames')
-    if do_offsets:
+    if do_offsets and not problems:  # arguments only where the frames themselves agree
         if offs:
             ck.fail('offsets', 'goroutine %d: %s' % (gid, '; '.join(offs)))
         else:
             ck.ok('offsets')
+        if args:
+            ck.fail('args', 'goroutine %d: %s' % (gid, '; '.join(args)))
+        else:
+            ck.ok('args')
 
 
 def compare_created(ck, gid, dc, tc):

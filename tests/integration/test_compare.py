@@ -186,7 +186,7 @@ def render_text(doc):
             br += ', locked to thread'
         out.append('goroutine %d [%s]:' % (g['id'], br))
         for f in g.get('stack') or []:
-            out.append('%s(...)' % f['function'])
+            out.append('%s(%s)' % (f['function'], f.get('args', '...')))
             out.append('\t%s:%d%s' % (f['file'], f['line'],
                                        ' +0x%x' % f['offset'] if f.get('offset') is not None else ''))
         cb = g.get('created_by')
