@@ -188,7 +188,7 @@ static struct tli_error *cmd_goroutines(struct tli_cmd_ctx *ctx, json_t *result)
 	if (flag(ctx, "folded"))
 		return tli_cmd_goroutines_folded(ctx, &o, result);
 	if (!pprof || !pprof->set)
-		return tli_go_cmd_goroutines(ctx->session, &o, result);
+		return tli_cmd_goroutines_plain(ctx, &o, result);
 	/* the profile needs every frame; the listing keeps them only if --stacks asked */
 	struct tli_go_opts all = o;
 	all.stacks = all.profile_frames = true;
@@ -558,10 +558,10 @@ const struct tli_command tli_commands[] = {
 			"goroutines waiting at the same place, and each goroutine in the format of Go's\n"
 			"own traceback. Without --stacks only the innermost frame and the first user\n"
 			"frame are shown. Runtime-internal goroutines are counted as \"system\" and\n"
-			"listed only with --system. Without a command (the first screen) the text\n"
-			"shows the summary and groups only, unless --stacks or --all-frames is given.\n"
+			"listed only with --system. Without a command (the first screen, one stop): the\n"
+			"summary, groups, leaked count, memory, pools and timers (--stacks: the listing).\n"
 			"--pprof FILE writes the goroutine profile pprof.Lookup(\"goroutine\") would\n"
-			"write (debug=0: every frame, counts per stack, system goroutines left out).\n"
+			"write (debug=0: every frame, counts per stack and labels, no system goroutines).\n"
 			"--folded prints folded stacks (\"outer;...;inner COUNT\", the frames --stacks shows)\n"
 			"for flame-graph tools (flamegraph.pl, speedscope); JSON: go.folded.",
 		.needs_target = TLI_TARGET_REQUIRED,

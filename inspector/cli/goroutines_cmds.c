@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "go/goroutines.h"
+#include "overtime/overtime.h"
 
 struct tli_error *tli_cmd_goroutines_labels(struct tli_cmd_ctx *ctx, struct tli_go_opts *o)
 {
@@ -34,4 +35,11 @@ struct tli_error *tli_cmd_goroutines_folded(struct tli_cmd_ctx *ctx, const struc
 		json_object_del(g, "stack_truncated");
 	}
 	return err;
+}
+
+struct tli_error *tli_cmd_goroutines_plain(struct tli_cmd_ctx *ctx, const struct tli_go_opts *o, json_t *result)
+{
+	if (ctx->cli && !ctx->cli->cmd_explicit && !o->stacks && !o->nlabels)
+		return tli_ot_triage(ctx->session, o->top, result);
+	return tli_go_cmd_goroutines(ctx->session, o, result);
 }

@@ -13,4 +13,8 @@ struct tli_error *tli_cmd_goroutines_folded(struct tli_cmd_ctx *ctx, const struc
 /** `--label KEY=VALUE` (repeatable) into o->labels/nlabels; a usage error if one is malformed. */
 struct tli_error *tli_cmd_goroutines_labels(struct tli_cmd_ctx *ctx, struct tli_go_opts *o);
 
+/** `goroutines` without --folded/--pprof: the listing, or on the first screen (no command named,
+ *  no --stacks/--all-frames/--label) the triage of the three leaks (overtime.h tli_ot_triage). */
+struct tli_error *tli_cmd_goroutines_plain(struct tli_cmd_ctx *ctx, const struct tli_go_opts *o, json_t *result);
+
 #endif

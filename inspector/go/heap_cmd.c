@@ -22,6 +22,7 @@
 #include "go/goroutines.h"
 #include "go/heap.h"
 #include "go/memstats.h"
+#include "go/pools.h"
 
 /* One run of the Go part of `heap`. */
 struct tli_go_heap_run {
@@ -184,10 +185,15 @@ static struct tli_error *go_heap_analyze(struct tli_go_heap_run *r, json_t *go)
 	if (r->census && r->h) {
 		if (r->roots.problem[0])
 			tli_session_warn(r->s, "%s", r->roots.problem);
-		struct tli_go_census_opts co = { .retention = r->o->retention, .top = r->o->all_types ? -1 : 0 };
+		struct tli_go_census_opts co = { .retention = r->o->retention || r->o->pools,
+						 .top = r->o->all_types ? -1 : 0 };
 		tli_progress_begin("typing the live Go heap", 0);
 		struct tli_error *err = tli_go_census_run(r->census, r->h, &r->roots, &co, go);
 		tli_progress_end();
+		if (!err && r->o->pools)
+			tli_go_pools_after_census(r->s, r->rt, r->h, r->census, &r->roots, go);
+		if (!r->o->retention)
+			json_object_del(go, "retention");
 		return err;
 	}
 	json_object_set_new(go, "types_unreadable",

@@ -30,6 +30,9 @@ struct tli_go_heap_opts {
 	 *  (tli_go_rt_analyze) and destroys it. NULL: the runtime stays private. */
 	struct tli_go_rt **keep_rt;
 	bool all_types;   /**< with census: every row of go.types/go.untyped (else the census's 50) */
+	/** with census: also go.pools (go/pools.h, from this capture; the census then keeps
+	 *  retention paths for the pools' root names, go.retention only if .retention) */
+	bool pools;
 };
 
 /**

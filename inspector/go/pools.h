@@ -28,4 +28,17 @@ struct tli_go_pools_opts {
 /** result.go.pools. Errors: TLI_E_NOT_GO if the target is not a Go program. */
 struct tli_error *tli_go_cmd_pools(struct tli_session *s, const struct tli_go_pools_opts *o, json_t *result);
 
+struct tli_go_rt;
+struct tli_goheap;
+struct tli_go_census;
+struct tli_goheap_roots;
+
+/**
+ * go.pools from another pipeline's capture (the heap pipeline of `snapshot` and the first
+ * screen: go/heap_cmd.h with .pools): after the release, once that census ran with
+ * retention (root names). Every pool kind `pools` lists, from the same walkers.
+ */
+void tli_go_pools_after_census(struct tli_session *s, struct tli_go_rt *rt, struct tli_goheap *h,
+			       struct tli_go_census *census, struct tli_goheap_roots *roots, json_t *go);
+
 #endif

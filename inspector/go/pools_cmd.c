@@ -107,8 +107,29 @@ static struct tli_error *capture(struct pools_run *r)
 	return NULL;
 }
 
-static struct tli_error *analyze(struct pools_run *r, const struct pools_sql_layout *sqlL,
-			 const struct pools_maps_layout *mapL, const struct pools_syncmap_layout *smL, json_t *go)
+/* Every pool kind's layouts (files only: before the stop or after the release alike). */
+struct pools_layouts {
+	struct pools_sql_layout sql;
+	struct pools_maps_layout maps;
+	struct pools_syncmap_layout syncmap;
+};
+
+static void layouts(struct tli_layout *l, struct pools_layouts *P)
+{
+	pools_sql_layout(l, &P->sql);
+	pools_maps_layout(l, &P->maps);
+	pools_syncmap_layout(l, &P->syncmap);
+}
+
+/* After the census: every pool kind's walker adds its list to go.pools. */
+static void walkers(struct pools_run *r, const struct pools_layouts *P, json_t *pools)
+{
+	pools_sql_run(r, &P->sql, pools);
+	pools_maps_run(r, &P->maps, pools);
+	pools_syncmap_run(r, &P->syncmap, pools);
+}
+
+static struct tli_error *analyze(struct pools_run *r, const struct pools_layouts *P, json_t *go)
 {
 	json_t *pools = json_object();
 	json_object_set_new(go, "pools", pools);
@@ -131,28 +152,46 @@ static struct tli_error *analyze(struct pools_run *r, const struct pools_sql_lay
 	json_decref(scratch);
 	if (err)
 		return err;
-	pools_sql_run(r, sqlL, pools);
-	pools_maps_run(r, mapL, pools);
-	pools_syncmap_run(r, smL, pools);
+	walkers(r, P, pools);
 	return NULL;
+}
+
+void tli_go_pools_after_census(struct tli_session *s, struct tli_go_rt *rt, struct tli_goheap *h,
+			       struct tli_go_census *census, struct tli_goheap_roots *roots, json_t *go)
+{
+	struct pools_run r = { .s = s, .rt = rt, .h = h, .census = census };
+	struct pools_layouts P = { 0 };
+	json_t *pools = json_object();
+	json_object_set_new(go, "pools", pools);
+	if (!h || !census || !census->opath) {
+		json_object_set_new(pools, "unreadable", json_string(!h ? "no Go heap" : "no census with retention"));
+		return;
+	}
+	r.roots = *roots; /* borrowed: the caller frees them */
+	struct tli_error *pe = tli_goheap_precise_new(s, rt, &r.precise); /* files only */
+	if (pe) {
+		tli_session_warn(s, "goroutine stacks scanned word by word: %s", pe->msg);
+		tli_error_destroy(pe);
+	}
+	layouts(tli_go_rt_layout(rt), &P);
+	json_t *cs = json_object_get(go, "typed_share");
+	if (cs)
+		json_object_set(pools, "typed_share", cs);
+	walkers(&r, &P, pools);
+	tli_goheap_precise_destroy(r.precise);
 }
 
 struct tli_error *tli_go_cmd_pools(struct tli_session *s, const struct tli_go_pools_opts *o, json_t *result)
 {
 	(void)o;
 	struct pools_run r = { .s = s };
-	struct pools_sql_layout sqlL = { 0 };
-	struct pools_maps_layout mapL = { 0 };
-	struct pools_syncmap_layout smL = { 0 };
+	struct pools_layouts P = { 0 };
 	struct tli_gobin *gb = NULL;
 	struct tli_error *err = tli_session_gobin(s, &gb);
 	if (!err)
 		err = prepare(&r);
-	if (!err) {
-		pools_sql_layout(tli_go_rt_layout(r.rt), &sqlL);
-		pools_maps_layout(tli_go_rt_layout(r.rt), &mapL);
-		pools_syncmap_layout(tli_go_rt_layout(r.rt), &smL);
-	}
+	if (!err)
+		layouts(tli_go_rt_layout(r.rt), &P);
 	if (!err)
 		err = capture(&r);
 	tli_target_release(s->target);
@@ -160,7 +199,7 @@ struct tli_error *tli_go_cmd_pools(struct tli_session *s, const struct tli_go_po
 		json_t *go = tli_json_child_object(result, "go");
 		const char *ver = tli_gobin_version(gb);
 		json_object_set_new(go, "go_version", ver ? json_string(ver) : json_null());
-		err = analyze(&r, &sqlL, &mapL, &smL, go);
+		err = analyze(&r, &P, go);
 	}
 	tli_goheap_precise_destroy(r.precise);
 	tli_go_census_destroy(r.census);

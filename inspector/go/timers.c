@@ -406,37 +406,69 @@ static json_t *analyze(struct tli_go_rt *rt, const struct tl *L, const struct ca
 	return o;
 }
 
+struct tli_go_timers {
+	struct tl L;
+	struct cap c;
+};
+
+struct tli_error *tli_go_timers_prepare(struct tli_layout *l, struct tli_go_timers **ret)
+{
+	*ret = NULL;
+	struct tli_go_timers *t = calloc(1, sizeof(*t));
+	if (!t)
+		return &tli_enomem;
+	layout(l, &t->L);
+	if (!t->L.ok) {
+		struct tli_error *err = tli_error_create(TLI_E_NO_INFO, "timers: %s",
+							 t->L.problem[0] ? t->L.problem : "no layout");
+		free(t);
+		return err;
+	}
+	*ret = t;
+	return NULL;
+}
+
+struct tli_error *tli_go_timers_capture(struct tli_target *tg, struct tli_go_timers *t)
+{
+	struct tli_error *err = capture_heaps(tg, &t->L, &t->c);
+	return err ? err : capture_timers(tg, &t->L, &t->c);
+}
+
+json_t *tli_go_timers_json(struct tli_go_rt *rt, const struct tli_go_timers *t)
+{
+	return analyze(rt, &t->L, &t->c);
+}
+
+void tli_go_timers_destroy(struct tli_go_timers *t)
+{
+	if (!t)
+		return;
+	tli_vec_free(&t->c.tv);
+	free(t);
+}
+
 struct tli_error *tli_go_cmd_timers(struct tli_session *s, json_t *result)
 {
 	struct tli_go_rt *rt = NULL;
 	struct tli_gobin *gb = NULL;
-	struct tl L = { 0 };
-	struct cap *c = NULL;
+	struct tli_go_timers *t = NULL;
 	struct tli_error *err = tli_session_gobin(s, &gb);
 	if (!err)
 		err = tli_go_rt_open(s, &rt);
 	if (!err)
-		layout(tli_go_rt_layout(rt), &L);
-	if (!err && !L.ok)
-		err = tli_error_create(TLI_E_NO_INFO, "timers: %s", L.problem[0] ? L.problem : "no layout");
-	if (!err && !(c = calloc(1, sizeof(*c))))
-		err = &tli_enomem;
+		err = tli_go_timers_prepare(tli_go_rt_layout(rt), &t);
 	if (!err)
 		err = tli_go_rt_capture(rt);
 	if (!err)
-		err = capture_heaps(s->target, &L, c);
-	if (!err)
-		err = capture_timers(s->target, &L, c);
+		err = tli_go_timers_capture(s->target, t);
 	tli_target_release(s->target);
 	if (!err) {
 		json_t *go = tli_json_child_object(result, "go");
 		const char *ver = tli_gobin_version(gb);
 		json_object_set_new(go, "go_version", ver ? json_string(ver) : json_null());
-		json_object_set_new(go, "timers", analyze(rt, &L, c));
+		json_object_set_new(go, "timers", tli_go_timers_json(rt, t));
 	}
-	if (c)
-		tli_vec_free(&c->tv);
-	free(c);
+	tli_go_timers_destroy(t);
 	if (rt)
 		tli_go_rt_destroy(rt);
 	return err;

@@ -89,10 +89,18 @@ double tli_ot_elapsed(const json_t *a, const json_t *b)
 	return (double)(json_integer_value(tb) - json_integer_value(ta)) / 1e9;
 }
 
-/* the key of a goroutine group as one string (sorted keys): equal keys, equal strings */
+/* the key of a goroutine group as one string (sorted keys): equal keys, equal strings; "labels":
+ * null is left out, so that snapshots written before groups had labels match those after */
 static char *group_key(const json_t *row)
 {
-	return json_dumps(json_object_get(row, "key"), JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	json_t *k = json_object_get(row, "key");
+	if (!json_is_object(k) || !json_is_null(json_object_get(k, "labels")))
+		return json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	json_t *c = json_copy(k);
+	json_object_del(c, "labels");
+	char *s = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	json_decref(c);
+	return s;
 }
 
 static json_int_t num(const json_t *o, const char *k)
@@ -251,6 +259,196 @@ static void diff_figures(json_t *rows, const char *prefix, const json_t *a, cons
 	}
 }
 
+/* A pool row's figures: its integers, and the length of its lists (waiters, held_by, ...);
+ * what a row says about itself (problems) and the non-integer fields are not figures. Every pool
+ * kind `pools` lists goes through here, whatever its fields. */
+static json_t *pool_figures(const json_t *row)
+{
+	json_t *o = json_object();
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)row, k, v) {
+		if (!strcmp(k, "problems"))
+			continue;
+		if (json_is_integer(v))
+			json_object_set(o, k, v);
+		else if (json_is_array(v))
+			json_object_set_new(o, k, json_integer((json_int_t)json_array_size(v)));
+	}
+	return o;
+}
+
+/* the key of a pool row: its root name, else its address; a name that several rows of a list
+ * share (in either snapshot: maps a pool keeps) is followed by the address */
+static void pool_key(const json_t *row, const json_t *shared, char *buf, size_t cap)
+{
+	const char *name = json_string_value(json_object_get(row, "name"));
+	const char *addr = json_string_value(json_object_get(row, "address"));
+	if (name && addr && json_object_get(shared, name))
+		snprintf(buf, cap, "%s@%s", name, addr);
+	else
+		snprintf(buf, cap, "%s", name ? name : addr ? addr : "?");
+}
+
+/* names more than one row of list `kind` has, in either snapshot's go.pools */
+static json_t *shared_names(const json_t *pa, const json_t *pb, const char *kind)
+{
+	json_t *shared = json_object();
+	const json_t *sides[2] = { pa, pb };
+	for (int s = 0; s < 2; s++) {
+		json_t *seen = json_object();
+		size_t i;
+		json_t *row;
+		json_array_foreach(json_object_get(sides[s], kind), i, row) {
+			const char *name = json_string_value(json_object_get(row, "name"));
+			if (!name)
+				continue;
+			if (json_object_get(seen, name))
+				json_object_set_new(shared, name, json_true());
+			json_object_set_new(seen, name, json_true());
+		}
+		json_decref(seen);
+	}
+	return shared;
+}
+
+static int cmp_abs(const void *x, const void *y)
+{
+	json_int_t a = num(*(json_t *const *)x, "sort_delta"), b = num(*(json_t *const *)y, "sort_delta");
+	return a != b ? (a > b ? -1 : 1) : 0;
+}
+
+/* diff.pools: per pool (kind = its list in go.pools: sql_dbs, maps, sync_maps, ...), the figures
+ * that moved; largest move first */
+static json_t *diff_pools(const json_t *pa, const json_t *pb)
+{
+	json_t *idx = json_object(); /* "kind\tkey" -> {kind, key, before, after} */
+	const json_t *sides[2] = { pa, pb };
+	for (int s = 0; s < 2; s++) {
+		const char *kind;
+		json_t *list;
+		json_object_foreach((json_t *)sides[s], kind, list) {
+			if (!json_is_array(list))
+				continue;
+			json_t *shared = shared_names(pa, pb, kind);
+			size_t i;
+			json_t *row;
+			json_array_foreach(list, i, row) {
+				if (!json_is_object(row))
+					continue;
+				char key[300], ik[400];
+				pool_key(row, shared, key, sizeof(key));
+				snprintf(ik, sizeof(ik), "%s\t%s", kind, key);
+				json_t *d = json_object_get(idx, ik);
+				if (!d) {
+					d = json_object();
+					json_object_set_new(d, "kind", json_string(kind));
+					json_object_set_new(d, "key", json_string(key));
+					json_object_set_new(d, "before", json_null());
+					json_object_set_new(d, "after", json_null());
+					json_object_set_new(idx, ik, d);
+				}
+				json_object_set_new(d, s ? "after" : "before", pool_figures(row));
+			}
+			json_decref(shared);
+		}
+	}
+	json_t *rows = json_array();
+	const char *k;
+	json_t *d;
+	json_object_foreach(idx, k, d) {
+		json_t *b = json_object_get(d, "before"), *a = json_object_get(d, "after");
+		json_t *delta = json_object();
+		json_int_t most = 0;
+		const json_t *both[2] = { a, b };
+		for (int s = 0; s < 2; s++) {
+			const char *f;
+			json_t *v;
+			json_object_foreach((json_t *)both[s], f, v) {
+				if (json_object_get(delta, f))
+					continue;
+				json_int_t x = num(b, f), y = num(a, f);
+				if (x == y)
+					continue;
+				json_object_set_new(delta, f, json_integer(y - x));
+				/* order: leaked first, then the largest count that moved (not bytes) */
+				json_int_t m = y > x ? y - x : x - y;
+				if (!strcmp(f, "leaked"))
+					m += (json_int_t)1 << 40;
+				else if (strstr(f, "bytes") || !strcmp(f, "capacity_slots"))
+					m = 0;
+				if (m > most)
+					most = m;
+			}
+		}
+		if (!json_object_size(delta)) {
+			json_decref(delta);
+			continue;
+		}
+		json_object_set_new(d, "delta", delta);
+		json_object_set_new(d, "sort_delta", json_integer(most));
+		json_array_append(rows, d);
+	}
+	json_decref(idx);
+	size_t n = json_array_size(rows);
+	json_t **v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return rows;
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(rows, i);
+	qsort(v, n, sizeof(*v), cmp_abs);
+	json_t *out = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_object_del(v[i], "sort_delta");
+		json_array_append(out, v[i]);
+	}
+	free(v);
+	json_decref(rows);
+	return out;
+}
+
+/* diff.timers: timer groups (go.timers.groups) by kind and function, count deltas */
+static json_t *diff_timers(const json_t *ta, const json_t *tb, double seconds)
+{
+	json_t *idx = json_object();
+	const json_t *sides[2] = { ta, tb };
+	for (int s = 0; s < 2; s++) {
+		size_t i;
+		json_t *g;
+		json_array_foreach(json_object_get(sides[s], "groups"), i, g) {
+			const char *fn = json_string_value(json_object_get(g, "function"));
+			const char *kind = json_string_value(json_object_get(g, "kind"));
+			char key[600];
+			snprintf(key, sizeof(key), "%s\t%s", kind ? kind : "?", fn ? fn : "?");
+			json_t *row = json_object_get(idx, key);
+			if (!row) {
+				row = json_object();
+				json_object_set_new(row, "function", json_string(fn ? fn : "?"));
+				json_object_set_new(row, "kind", json_string(kind ? kind : "?"));
+				json_object_set_new(row, "before", json_integer(0));
+				json_object_set_new(row, "after", json_integer(0));
+				json_object_set_new(idx, key, row);
+			}
+			const char *side = s ? "after" : "before";
+			json_object_set_new(row, side, json_integer(num(row, side) + num(g, "count")));
+		}
+	}
+	json_t *rows = json_array();
+	const char *k;
+	json_t *row;
+	json_object_foreach(idx, k, row) {
+		json_int_t d = num(row, "after") - num(row, "before");
+		if (!d)
+			continue;
+		json_object_set_new(row, "delta", json_integer(d));
+		per_minute(row, d, seconds);
+		json_object_set_new(row, "sort_delta", json_integer(d));
+		json_array_append(rows, row);
+	}
+	json_decref(idx);
+	return sorted(rows);
+}
+
 static json_t *side_json(const json_t *s, const char *name)
 {
 	json_t *o = json_object();
@@ -290,6 +488,14 @@ struct tli_error *tli_ot_diff(const json_t *a, const json_t *b, const char *name
 	json_object_set_new(d, "goroutine_groups", diff_groups(json_object_get(goa, "goroutine_groups"),
 							       json_object_get(gob, "goroutine_groups"), seconds));
 	json_object_set_new(d, "types", diff_types(goa, gob, seconds));
+	json_object_set_new(d, "pools", diff_pools(json_object_get(goa, "pools"), json_object_get(gob, "pools")));
+	json_t *ta = json_object_get(goa, "timers"), *tb = json_object_get(gob, "timers");
+	json_t *td = json_object();
+	json_object_set_new(td, "before", json_integer(num(ta, "count")));
+	json_object_set_new(td, "after", json_integer(num(tb, "count")));
+	json_object_set_new(td, "delta", json_integer(num(tb, "count") - num(ta, "count")));
+	json_object_set_new(td, "groups", diff_timers(ta, tb, seconds));
+	json_object_set_new(d, "timers", td);
 	json_t *ms = json_array();
 	diff_figures(ms, "", json_object_get(goa, "memstats"), json_object_get(gob, "memstats"), seconds);
 	json_object_set_new(d, "memstats", ms);

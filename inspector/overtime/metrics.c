@@ -59,16 +59,26 @@ static void goroutines(json_t *out, const json_t *go)
 	one(out, "tlinspect_go_goroutines_system", "gauge", "Runtime-internal (system) goroutines.",
 	    json_object_get(go, "system"));
 	f = family(out, "tlinspect_go_goroutine_group_goroutines", "gauge",
-		   "Goroutines of the largest groups (same wait reason, user frame and creation site).");
+		   "Goroutines of the largest groups (same wait reason, user frame, creation site and pprof labels).");
 	size_t i;
 	json_t *g;
 	json_array_foreach(json_object_get(go, "goroutine_groups"), i, g) {
 		if (i >= TOP_GROUPS)
 			break;
 		json_t *key = json_object_get(g, "key");
+		/* groups that differ only by their pprof labels: "k=v,k2=v2" tells them apart */
+		char labels[512] = "";
+		size_t used = 0;
+		const char *lk;
+		json_t *lv;
+		json_object_foreach(json_object_get(key, "labels"), lk, lv)
+			if (used < sizeof(labels))
+				used += (size_t)snprintf(labels + used, sizeof(labels) - used, "%s%s=%s", used ? "," : "",
+							 lk, json_string_value(lv) ? json_string_value(lv) : "");
 		const char *l[] = { "wait_reason", json_string_value(json_object_get(key, "wait_reason")),
 				    "user", json_string_value(json_object_get(key, "user")),
-				    "created_by", json_string_value(json_object_get(key, "created_by")), NULL };
+				    "created_by", json_string_value(json_object_get(key, "created_by")),
+				    "pprof_labels", labels[0] ? labels : NULL, NULL };
 		sample(f, json_number_value(json_object_get(g, "count")), l);
 	}
 }
@@ -118,6 +128,72 @@ static void glibc(json_t *out, const json_t *gl)
 		one(out, m[i].name, "gauge", m[i].help, json_object_get(mi, m[i].key));
 }
 
+/* a figure of a pool row: an integer, or the length of a list (waiters: goroutine ids) */
+static bool pool_figure(const json_t *row, const char *k, double *v)
+{
+	json_t *x = json_object_get(row, k);
+	if (json_is_integer(x))
+		*v = (double)json_integer_value(x);
+	else if (json_is_array(x))
+		*v = (double)json_array_size(x);
+	else
+		return false;
+	return true;
+}
+
+/* every list of go.pools whose rows have connections (sql_dbs, and whatever kind comes next
+ * with in_use/idle/waiters/leaked): one sample per pool, labelled by list and root (or address) */
+static void pools(json_t *out, const json_t *go)
+{
+	json_t *fc = family(out, "tlinspect_go_pool_connections", "gauge",
+			    "Connections of a pool by state (in_use, idle).");
+	json_t *fw = family(out, "tlinspect_go_pool_waiters", "gauge", "Goroutines waiting for a connection of a pool.");
+	json_t *fl = family(out, "tlinspect_go_pool_leaked_connections", "gauge",
+			    "In-use connections of a pool that only the pool's own bookkeeping still reaches.");
+	const char *kind;
+	json_t *list;
+	json_object_foreach(json_object_get(go, "pools"), kind, list) {
+		size_t i;
+		json_t *row;
+		json_array_foreach(list, i, row) {
+			double v;
+			if (!json_is_object(row) || !pool_figure(row, "in_use", &v))
+				continue;
+			const char *name = json_string_value(json_object_get(row, "name"));
+			const char *pool = name ? name : json_string_value(json_object_get(row, "address"));
+			const char *in[] = { "kind", kind, "pool", pool, "state", "in_use", NULL };
+			sample(fc, v, in);
+			if (pool_figure(row, "idle", &v)) {
+				const char *id[] = { "kind", kind, "pool", pool, "state", "idle", NULL };
+				sample(fc, v, id);
+			}
+			const char *l[] = { "kind", kind, "pool", pool, NULL };
+			if (pool_figure(row, "waiters", &v))
+				sample(fw, v, l);
+			if (pool_figure(row, "leaked", &v))
+				sample(fl, v, l);
+		}
+	}
+}
+
+/* go.timers: the total and the groups (by function and kind) */
+static void timers(json_t *out, const json_t *go)
+{
+	const json_t *t = json_object_get(go, "timers");
+	one(out, "tlinspect_go_timers", "gauge", "Timers in the Ps' timer heaps (AfterFunc, timers, tickers, sleeps).",
+	    json_object_get(t, "count"));
+	json_t *f = family(out, "tlinspect_go_timer_group_timers", "gauge", "Timers by function and kind.");
+	size_t i;
+	json_t *g;
+	json_array_foreach(json_object_get(t, "groups"), i, g) {
+		if (i >= TOP_GROUPS)
+			break;
+		const char *l[] = { "function", json_string_value(json_object_get(g, "function")),
+				    "kind", json_string_value(json_object_get(g, "kind")), NULL };
+		sample(f, json_number_value(json_object_get(g, "count")), l);
+	}
+}
+
 void tli_ot_metrics(const json_t *snap, const json_t *leaks, json_t *result)
 {
 	json_t *out = json_array();
@@ -128,6 +204,8 @@ void tli_ot_metrics(const json_t *snap, const json_t *leaks, json_t *result)
 		    "Goroutines blocked forever (nothing able to run can reach what they wait on).",
 		    json_object_get(json_object_get(leaks, "go"), "leaked_count"));
 		goheap(out, go);
+		pools(out, go);
+		timers(out, go);
 	}
 	json_t *gl = json_object_get(snap, "glibc");
 	if (json_is_object(gl)) {

@@ -64,4 +64,13 @@ struct tli_error *tli_ot_goroutine_profile(const json_t *goroutines_result, json
  *  (`leaks` may be NULL: then no leaked-goroutine figures). */
 void tli_ot_metrics(const json_t *snap, const json_t *leaks, json_t *result);
 
+/**
+ * The first screen (`tlinspect --pid P`, no command): the goroutine listing of `goroutines`
+ * (go.goroutines, go.summary) plus, from the same single stop, go.leaked_count (as `leaks`
+ * judges), go.memstats, the top live types (go.types, go.untyped, live_bytes/objects), go.pools,
+ * go.timers and glibc totals when libc is used (triage.c); `top` groups in go.summary (0: all).
+ * Errors: TLI_E_NOT_GO.
+ */
+struct tli_error *tli_ot_triage(struct tli_session *s, int top, json_t *result);
+
 #endif

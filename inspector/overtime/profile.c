@@ -5,7 +5,8 @@
  * printCountProfile): one sample per distinct stack with the number of goroutines on it,
  * every frame of the stack (runtime frames and inlined frames included, innermost first, down
  * to runtime.goexit, as tracebackPCs records them), system goroutines left out
- * (isSystemGoroutine). Built from a `goroutines` result with every frame; render/pprof.h
+ * (isSystemGoroutine), a goroutine's pprof labels as the sample's string labels (a stack with
+ * two label sets is two samples, as in the runtime's profile). Built from a `goroutines` result with every frame; render/pprof.h
  * writes it.
  */
 #include "overtime.h"
@@ -49,7 +50,12 @@ struct tli_error *tli_ot_goroutine_profile(const json_t *res, json_t **ret)
 		json_t *f;
 		json_array_foreach(st, k, f)
 			json_array_append_new(stack, frame(f));
-		char *key = json_dumps(stack, JSON_COMPACT);
+		/* the runtime's profile counts a stack once per distinct label set (profileBuilder,
+		 * runtime/pprof printCountProfile keys by stack and labels) */
+		json_t *labels = json_object_get(g, "labels");
+		json_t *kobj = json_pack("[O,O]", stack, json_is_object(labels) ? labels : json_null());
+		char *key = kobj ? json_dumps(kobj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		json_decref(kobj);
 		json_t *s = key ? json_object_get(by_stack, key) : NULL;
 		if (s) {
 			json_t *v = json_array_get(json_object_get(s, "values"), 0);
@@ -58,6 +64,8 @@ struct tli_error *tli_ot_goroutine_profile(const json_t *res, json_t **ret)
 		} else {
 			s = json_object();
 			json_object_set_new(s, "stack", stack);
+			if (json_is_object(labels) && json_object_size(labels))
+				json_object_set(s, "labels", labels);
 			json_t *vals = json_array();
 			json_array_append_new(vals, json_integer(1));
 			json_object_set_new(s, "values", vals);

@@ -8,6 +8,7 @@
 #include "overtime.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,12 +16,15 @@
 #include "go/gobin.h"
 #include "go/goroutines.h"
 #include "go/heap_cmd.h"
+#include "go/timers.h"
 #include "glibc/glibc.h"
 
 struct snap_run {
 	struct tli_session *s;
 	struct tli_go_rt *rt;            /* handed over by the heap pipeline, ours to destroy */
 	struct tli_go_chans *chans;
+	struct tli_go_timers *timers;    /* prepared before the stop, NULL without the layouts */
+	char timers_problem[200];
 	json_t *glibc_doc;               /* a `heap` result holding "glibc", or NULL */
 	struct tli_error *glibc_err;
 	bool glibc_ran;
@@ -36,6 +40,13 @@ static bool snap_between(void *arg)
 			tli_session_warn(r->s, "channels not decoded: %s", ce->msg);
 			tli_error_destroy(ce);
 			r->chans = NULL;
+		}
+		struct tli_error *te = r->timers ? tli_go_timers_capture(r->s->target, r->timers) : NULL;
+		if (te) {
+			snprintf(r->timers_problem, sizeof(r->timers_problem), "%.190s", te->msg);
+			tli_error_destroy(te);
+			tli_go_timers_destroy(r->timers);
+			r->timers = NULL;
 		}
 	}
 	struct tli_glibc_opts go = { .top = -1 };
@@ -61,52 +72,66 @@ static json_t *where_key(const json_t *fr)
 	return json_string(buf);
 }
 
-static bool same_key(const json_t *a, const json_t *b)
+static int cmp_count(const void *x, const void *y)
 {
-	static const char *const k[] = { "wait_reason", "user", "created_by" };
-	for (int i = 0; i < 3; i++)
-		if (!json_equal(json_object_get(a, k[i]), json_object_get(b, k[i])))
-			return false;
-	return true;
+	json_int_t a = json_integer_value(json_object_get(*(json_t *const *)x, "count"));
+	json_int_t b = json_integer_value(json_object_get(*(json_t *const *)y, "count"));
+	return a != b ? (a > b ? -1 : 1) : 0;
 }
 
-/* go.goroutine_groups: the listing's groups re-keyed by wait reason (or the status of goroutines
- * that do not wait), user frame and creation site as "FUNC FILE:LINE" strings; groups that differ
- * only by status (running/runnable at one place) merge. */
+/* go.goroutine_groups: the user goroutines of the listing grouped by wait reason (or the status
+ * of goroutines that do not wait), user frame and creation site as "FUNC FILE:LINE" strings, and
+ * pprof labels (null without); goroutines that differ only by status (running/runnable at one
+ * place) merge. */
 static json_t *groups_json(const json_t *listing)
 {
 	json_t *out = json_array();
-	json_t *groups = json_object_get(json_object_get(json_object_get(listing, "go"), "summary"), "groups");
+	json_t *idx = json_object(); /* key as JSON text -> row */
+	json_t *list = json_object_get(json_object_get(listing, "go"), "goroutines");
 	size_t i;
 	json_t *g;
-	json_array_foreach(groups, i, g) {
+	json_array_foreach(list, i, g) {
+		if (json_is_true(json_object_get(g, "system")))
+			continue;
 		json_t *wr = json_object_get(g, "wait_reason");
 		json_t *key = json_object();
 		json_object_set(key, "wait_reason", json_is_string(wr) ? wr : json_object_get(g, "status"));
 		json_object_set_new(key, "user", where_key(json_object_get(g, "user")));
 		json_object_set_new(key, "created_by", where_key(json_object_get(g, "created_by")));
-		json_int_t n = json_integer_value(json_object_get(g, "count"));
-		json_t *row = NULL;
-		size_t j;
-		json_t *o;
-		json_array_foreach(out, j, o)
-			if (same_key(json_object_get(o, "key"), key)) {
-				row = o;
-				break;
-			}
+		json_t *labels = json_object_get(g, "labels");
+		json_object_set(key, "labels", json_is_object(labels) ? labels : json_null());
+		char *ks = json_dumps(key, JSON_COMPACT | JSON_SORT_KEYS);
+		json_t *row = ks ? json_object_get(idx, ks) : NULL;
 		if (row) {
-			json_object_set_new(row, "count",
-					    json_integer(json_integer_value(json_object_get(row, "count")) + n));
+			json_object_set_new(row, "count", json_integer(json_integer_value(json_object_get(row, "count")) + 1));
 			json_decref(key);
+			free(ks);
 			continue;
 		}
 		row = json_object();
 		json_object_set_new(row, "key", key);
-		json_object_set_new(row, "count", json_integer(n));
+		json_object_set_new(row, "count", json_integer(1));
 		json_object_set(row, "status", json_object_get(g, "status"));
 		json_array_append_new(out, row);
+		if (ks)
+			json_object_set(idx, ks, row);
+		free(ks);
 	}
-	return out;
+	json_decref(idx);
+	/* largest first, as the listing's groups */
+	size_t n = json_array_size(out);
+	json_t **v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return out;
+	for (size_t k = 0; k < n; k++)
+		v[k] = json_array_get(out, k);
+	qsort(v, n, sizeof(*v), cmp_count);
+	json_t *sorted = json_array();
+	for (size_t k = 0; k < n; k++)
+		json_array_append(sorted, v[k]);
+	free(v);
+	json_decref(out);
+	return sorted;
 }
 
 /* go.channels: channels some goroutine waits on; never their contents */
@@ -170,6 +195,13 @@ static void go_json(struct snap_run *r, json_t *heapdoc, json_t *result)
 		if (v)
 			json_object_set(go, keep[i], v);
 	}
+	json_t *pools = json_object_get(hgo, "pools");
+	json_object_set(go, "pools", pools ? pools : json_null());
+	if (r->timers)
+		json_object_set_new(go, "timers", tli_go_timers_json(r->rt, r->timers));
+	else
+		json_object_set_new(go, "timers_unreadable", json_string(r->timers_problem[0] ? r->timers_problem
+										   : "no goroutine capture"));
 	json_t *census = json_object_get(hgo, "census");
 	if (census) {
 		json_object_set(go, "live_objects", json_object_get(census, "live_objects"));
@@ -230,8 +262,13 @@ struct tli_error *tli_ot_snapshot(struct tli_session *s, json_t *result)
 		json_decref(r.glibc_doc);
 		return err;
 	}
+	err = s->layout ? tli_go_timers_prepare(s->layout, &r.timers) : NULL; /* layouts: before the stop */
+	if (err) {
+		snprintf(r.timers_problem, sizeof(r.timers_problem), "%.190s", err->msg);
+		tli_error_destroy(err);
+	}
 	json_t *heapdoc = json_object();
-	struct tli_go_heap_opts ho = { .census = true, .all_types = true, .keep_rt = &r.rt };
+	struct tli_go_heap_opts ho = { .census = true, .all_types = true, .keep_rt = &r.rt, .pools = true };
 	err = tli_go_cmd_heap(s, &ho, snap_between, &r, heapdoc);
 	if (!r.glibc_ran)
 		snap_between(&r);
@@ -246,6 +283,7 @@ struct tli_error *tli_ot_snapshot(struct tli_session *s, json_t *result)
 	}
 	tli_go_chans_report_warnings(s, r.chans, true);
 	tli_go_chans_destroy(r.chans);
+	tli_go_timers_destroy(r.timers);
 	if (r.rt)
 		tli_go_rt_destroy(r.rt);
 	tli_error_destroy(r.glibc_err);

@@ -89,6 +89,26 @@ static void collect(struct book *b, size_t i, const json_t *snap)
 		for (int l = 0; l < 2; l++)
 			json_array_foreach(json_object_get(go, lists[l]), j, g)
 				add(b, i, "type", json_object_get(g, "type"), json_integer_value(json_object_get(g, "objects")));
+		/* connection pools (every list of go.pools whose rows have in_use): in-use connections */
+		const char *pk;
+		json_t *list;
+		json_object_foreach(json_object_get(go, "pools"), pk, list)
+			json_array_foreach(list, j, g) {
+				json_t *iu = json_object_get(g, "in_use");
+				if (!json_is_integer(iu))
+					continue;
+				json_t *name = json_object_get(g, "name");
+				k = json_pack("{s:s, s:O}", "kind", pk, "pool",
+					      json_is_string(name) ? name : json_object_get(g, "address"));
+				add(b, i, "pool_in_use", k, json_integer_value(iu));
+				json_decref(k);
+			}
+		json_array_foreach(json_object_get(json_object_get(go, "timers"), "groups"), j, g) {
+			k = json_pack("{s:O, s:O}", "kind", json_object_get(g, "kind"), "function", json_object_get(g, "function"));
+			if (k)
+				add(b, i, "timer_group", k, json_integer_value(json_object_get(g, "count")));
+			json_decref(k);
+		}
 		if (json_is_integer(json_object_get(go, "live_bytes"))) {
 			k = json_string("live_bytes");
 			add(b, i, "go_heap", k, json_integer_value(json_object_get(go, "live_bytes")));

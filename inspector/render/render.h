@@ -62,6 +62,10 @@ extern const struct tli_text_printer tli_print_timers;
 
 /* ---- per-command printers (text_*.c); `doc` is the whole document ---- */
 void tli_text_goroutines(FILE *f, json_t *doc, const struct tli_render_opts *opts);
+/** The first screen's leak, memory, pools and timers sections (text_triage.c), and whether the
+ *  document has them (a `goroutines` result built by the first screen). */
+void tli_text_triage(FILE *f, json_t *doc, const struct tli_render_opts *opts);
+bool tli_text_triage_present(const json_t *doc);
 /** `pools` (text_pools.c). */
 void tli_text_pools(FILE *f, json_t *doc, const struct tli_render_opts *opts);
 /** One goroutine with its full stack (command `goroutine ID`). */

@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define TRIAGE_GROUPS 8
+
 #define LINE_WIDTH 100   /* wrap summary lines here */
 #define CELL_MAX 48      /* widest table cell before truncation */
 
@@ -458,15 +460,18 @@ void tli_text_goroutines(FILE *f, json_t *doc, const struct tli_render_opts *opt
 			     json_is_integer(nsys) && !json_object_get(bs, "system") ? (long long)json_integer_value(nsys) : 0);
 		print_counts(f, "waiting:", json_object_get(sum, "by_wait_reason"), 0);
 		json_t *groups = json_object_get(sum, "groups");
+		/* the first screen shares its 40 lines with memory, pools and timers */
+		int dflt = opts->no_listing && tli_text_triage_present(doc) ? TRIAGE_GROUPS : TLI_RENDER_DEFAULT_TOP;
 		if (json_array_size(groups)) {
 			fputc('\n', f);
-			print_groups(f, groups, opts->top < 0 ? TLI_RENDER_DEFAULT_TOP : opts->top,
-				     json_object_get(sum, "group_count"));
+			print_groups(f, groups, opts->top < 0 ? dflt : opts->top, json_object_get(sum, "group_count"));
 		}
 	}
 	if (!opts->no_listing && json_is_array(list))
 		print_listing(f, list, opts, !opts->no_summary);
 	else if (opts->no_listing && json_array_size(list)) {
+		if (tli_text_triage_present(doc))
+			tli_text_triage(f, doc, opts);
 		size_t n = 0, k;
 		json_t *g;
 		json_array_foreach(list, k, g)

@@ -34,6 +34,55 @@ static void group_key(FILE *f, const json_t *key)
 		fputs("  created by ", f);
 		tli_text_puts_clean(f, cb);
 	}
+	json_t *labels = json_object_get(key, "labels");
+	const char *k;
+	json_t *v;
+	const char *sep = "  labels ";
+	json_object_foreach(labels, k, v) {
+		fputs(sep, f);
+		tli_text_puts_clean(f, k);
+		fputc('=', f);
+		tli_text_puts_clean(f, json_string_value(v) ? json_string_value(v) : "?");
+		sep = ",";
+	}
+}
+
+/* diff.pools and diff.timers */
+static void pools_timers(FILE *f, const json_t *d)
+{
+	size_t i;
+	json_t *r;
+	json_t *pools = json_object_get(d, "pools");
+	if (json_array_size(pools))
+		fputs("\npools (list, root or address: figures that moved):\n", f);
+	json_array_foreach(pools, i, r) {
+		fputs("  ", f);
+		tli_text_puts_clean(f, sval(r, "kind", "?"));
+		fputc(' ', f);
+		tli_text_puts_clean(f, sval(r, "key", "?"));
+		if (json_is_null(json_object_get(r, "before")))
+			fputs(" (new)", f);
+		else if (json_is_null(json_object_get(r, "after")))
+			fputs(" (gone)", f);
+		fputc(':', f);
+		const char *k;
+		json_t *v;
+		json_object_foreach(json_object_get(r, "delta"), k, v) {
+			const json_t *b = json_object_get(r, "before"), *a = json_object_get(r, "after");
+			fprintf(f, " %s %lld -> %lld (%+lld)", k, ival(b, k), ival(a, k), (long long)json_integer_value(v));
+		}
+		fputc('\n', f);
+	}
+	json_t *t = json_object_get(d, "timers"), *tg = json_object_get(t, "groups");
+	if (ival(t, "delta") || json_array_size(tg))
+		fprintf(f, "\ntimers: %lld -> %lld (%+lld)\n", ival(t, "before"), ival(t, "after"), ival(t, "delta"));
+	json_array_foreach(tg, i, r) {
+		fprintf(f, "  %+6lld  %lld -> %lld  %s ", ival(r, "delta"), ival(r, "before"), ival(r, "after"),
+			sval(r, "kind", "?"));
+		tli_text_puts_clean(f, sval(r, "function", "?"));
+		rate(f, r);
+		fputc('\n', f);
+	}
 }
 
 static void text_snapshot(FILE *f, json_t *doc, const struct tli_render_opts *opts)
@@ -49,6 +98,12 @@ static void text_snapshot(FILE *f, json_t *doc, const struct tli_render_opts *op
 			json_array_size(json_object_get(go, "goroutine_groups")),
 			json_array_size(json_object_get(go, "channels")), ival(go, "live_objects"),
 			ival(go, "live_bytes"), json_array_size(json_object_get(go, "types")));
+	if (json_is_object(go)) {
+		const json_t *p = json_object_get(go, "pools");
+		fprintf(f, "  pools: %zu sql.DB, %zu maps, %zu sync.Maps; timers: %lld\n",
+			json_array_size(json_object_get(p, "sql_dbs")), json_array_size(json_object_get(p, "maps")),
+			json_array_size(json_object_get(p, "sync_maps")), ival(json_object_get(go, "timers"), "count"));
+	}
 	if (json_is_object(gl))
 		fprintf(f, "  glibc: %lld bytes in use, %lld free (mallinfo2)\n",
 			ival(json_object_get(gl, "mallinfo2"), "uordblks"), ival(json_object_get(gl, "mallinfo2"), "fordblks"));
@@ -101,7 +156,9 @@ static void text_diff(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 		fputc('\n', f);
 	}
 	if (!json_array_size(groups) && !json_array_size(types) && !json_array_size(json_object_get(d, "memstats")) &&
-	    !json_array_size(json_object_get(d, "glibc")))
+	    !json_array_size(json_object_get(d, "glibc")) && !json_array_size(json_object_get(d, "pools")) &&
+	    !ival(json_object_get(d, "timers"), "delta") &&
+	    !json_array_size(json_object_get(json_object_get(d, "timers"), "groups")))
 		fputs("nothing moved\n", f);
 	size_t i;
 	json_t *r;
@@ -122,6 +179,7 @@ static void text_diff(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 		rate(f, r);
 		fputc('\n', f);
 	}
+	pools_timers(f, d);
 	figures(f, "Go memstats", json_object_get(d, "memstats"));
 	figures(f, "glibc", json_object_get(d, "glibc"));
 }

@@ -4,8 +4,14 @@
 #    main.LeakedRecord objects, and writes how many and their size), snapshot: `diff` names
 #    exactly that group and that type with those deltas, nothing else beyond noise; the same on a
 #    stripped build (newest toolchain);
+#    the pool main.otdb (an in-process database/sql driver) gains POOLN leaked connections and
+#    TIMERN AfterFunc timers appear: diff.pools and diff.timers name exactly those;
+#  - the first screen (no command) of that state: at most 40 lines, leaked count = `leaks`'s,
+#    the pool's figures = db.Stats() and the leaked connections, the timers, memstats = the
+#    runtime's ReadMemStats (num_gc exact, heap within what the target allocated since);
 #  - `goroutines --pprof` against the runtime's own pprof.Lookup("goroutine").WriteTo(w, 0)
-#    written at a quiet point: `go tool pprof -traces` of both, same stacks, same counts;
+#    written at a quiet point: `go tool pprof -traces` of both, same stacks, same counts, same
+#    pprof labels (the leaked goroutines carry burst=one);
 #  - snapshot files: mode 0600, no write through a planted symlink, no overwrite without
 #    --force; `diff` of a truncated or foreign file: exit 6 naming the file;
 #  - `watch` on a target dripping goroutines beside stable workers and a wobbling pool: only the
@@ -54,6 +60,11 @@ leak_diff() { # BIN TAG [--stripped]
 	"$TLI" diff "$a" "$b" > "$DIR/diff.txt" 2>&1
 	if grep -q '^biggest growth: +[0-9]* goroutines .* main.leakyHandler' "$DIR/diff.txt"; then tli_ok "$tag diff text leads with the leaky group"
 	else tli_bad "$tag diff text: $(head -3 "$DIR/diff.txt")"; fi
+	# the first screen (no command) of the same leaked state: one stop, all three leaks
+	"$TLI" --pid "$PID" > "$DIR/screen.txt" 2> "$DIR/screen.err" && "$TLI" --pid "$PID" --json > "$DIR/screen.json" 2>> "$DIR/screen.err" &&
+		"$TLI" --pid "$PID" --json leaks > "$DIR/leaks.json" 2>> "$DIR/screen.err" || { tli_bad "$tag first screen: $(head -c 300 "$DIR/screen.err")"; return; }
+	if r=$($CHECK screen "$DIR/screen.txt" "$DIR/screen.json" "$DIR/leaks.json" "$DIR/pool.json" $how); then tli_ok "$tag first screen: $r"
+	else tli_bad "$tag first screen: $r"; fi
 }
 
 pprof_traces() { # VER BIN TAG (target already leaked: a quiet state)
@@ -100,7 +111,8 @@ head -c 2000 "$f" > "$DIR/trunc.json"
 "$TLI" --json diff "$DIR/heap.json" "$f" > "$DIR/e3.json" 2> "$DIR/e3"; rc=$?
 [ $rc = 6 ] && grep -q "heap.json" "$DIR/e3" && grep -q '"kind": "bad-format"' "$DIR/e3.json" && tli_ok "foreign document: exit 6: $(cat "$DIR/e3")" || tli_bad "foreign: exit $rc $(cat "$DIR/e3")"
 
-# ---- metrics ----
+# ---- metrics (after the leak: the pool's figures from the target's own db.Stats()) ----
+kill -USR1 "$PID"; wait_file "$DIR/leaked" || tli_bad "metrics: the target did not leak"
 "$TLI" --pid "$PID" metrics > "$DIR/metrics.prom" 2> "$DIR/metrics.err" || tli_bad "metrics: $(head -c 300 "$DIR/metrics.err")"
 tli_kill "$PID"
 PROMTOOL=$(command -v promtool || true)
@@ -117,6 +129,14 @@ else
 fi
 grep -q '^tlinspect_go_goroutine_group_goroutines{wait_reason="chan receive",user="main.worker ' "$DIR/metrics.prom" &&
 	grep -q '^tlinspect_go_goroutines{state="waiting"} ' "$DIR/metrics.prom" && tli_ok "metrics name the worker group" || tli_bad "metrics content"
+iu=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["after"]["in_use"])' "$DIR/pool.json")
+lc=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["leaked_connections"])' "$DIR/pool.json")
+nt=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["timers"])' "$DIR/pool.json")
+grep -q "^tlinspect_go_pool_connections{kind=\"sql_dbs\",pool=\"main.otdb\",state=\"in_use\"} $iu\$" "$DIR/metrics.prom" &&
+	grep -q "^tlinspect_go_pool_leaked_connections{kind=\"sql_dbs\",pool=\"main.otdb\"} $lc\$" "$DIR/metrics.prom" &&
+	grep -q "^tlinspect_go_timer_group_timers{function=\"main.leakTimer\",kind=\"after_func\"} $nt\$" "$DIR/metrics.prom" &&
+	tli_ok "metrics: pool main.otdb $iu in use, $lc leaked (db.Stats()); $nt main.leakTimer timers" ||
+	tli_bad "metrics pools/timers: $(grep -E 'pool|timer' "$DIR/metrics.prom" | grep -v '^#' | head -5)"
 
 # ---- watch ----
 start_target "$bin" drip watch || tli_bad "watch: target did not start"

@@ -11,6 +11,8 @@
 # and for read/dirty maps the state sync/map.go gives its construction) and arms AfterFunc
 # timers, tickers and sleeps (the closure's name from runtime.FuncForPC): `timers --json` must
 # find them (timers_check.py). The cluster is stopped on every exit path.
+# The first screen (no command) is held to the same oracles: its go.pools and go.timers, and its
+# text line for the saturated pool.
 # Ends with "pools: N passed, N failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -99,6 +101,14 @@ for ver in $(tli_go_versions); do
 		else
 			tli_bad "$tag text: $(head -c 300 "$dir/live.txt")"
 		fi
+		# the first screen (no command): the same pools and timers from its one stop, same oracles
+		"$TLI" --pid "$pid" --json > "$dir/screen.json" 2> "$dir/screen.err" && "$TLI" --pid "$pid" > "$dir/screen.txt" 2>> "$dir/screen.err" ||
+			tli_bad "$tag first screen: exit $? ($(head -c 200 "$dir/screen.err"))"
+		check "$tag first screen: its go.pools against db.Stats() and pg_stat_activity" "$dir/oracle.json" "$dir/screen.json" "$variant"
+		tcheck "$tag first screen: its go.timers" "$dir/oracle.json" "$dir/screen.json"
+		want=$(python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); d=o["db"]; print("%d/%d in use (saturated), %d idle, %d waiting, %d leaked" % (d["in_use"], d["max_open"], d["idle"], len(o["waiters"]), len(o["leakers"])))' "$dir/oracle.json")
+		if grep -qF ": $want" "$dir/screen.txt" && [ "$(wc -l < "$dir/screen.txt")" -le 40 ]; then tli_ok "$tag first screen text: $want"
+		else tli_bad "$tag first screen text: no '$want': $(grep -A3 '^pools' "$dir/screen.txt" | head -4 | tr '\n' ';')"; fi
 		"$TLI" --pid "$pid" --json timers > "$dir/timers.json" 2> "$dir/timers.err" ||
 			tli_bad "$tag timers: exit $? ($(head -c 200 "$dir/timers.err"))"
 		tcheck "$tag live timers: AfterFunc closures, tickers, sleeps" "$dir/oracle.json" "$dir/timers.json"

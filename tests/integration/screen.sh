@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# tests/integration/screen.sh - the first screen (issue 17 item 2): `tlinspect --pid P` with no
-# command on a service with 20,000 stuck goroutines prints the summary and the groups, at most 60
-# lines, names the leaking site, and says how to get every traceback; `goroutines` (and the first
+# tests/integration/screen.sh - the first screen (issue 17 item 2, issue 13): `tlinspect --pid P`
+# with no command on a service with 20,000 stuck goroutines prints the summary and the groups, the
+# leaked count, memory (memstats, top types), pools and timers, at most 40 lines, all from one stop;
+# it names the leaking site, and says how to get every traceback; its sections agree with
+# `leaks`, `heap`, `pools` and `timers` run on the same (quiet) state; `goroutines` (and the first
 # screen with --stacks) still lists every goroutine. The wait-for graph of the same service is
 # grouped (its groups hold every node and edge once), renders with graphviz in at most 10 s,
 # marks as leaked exactly the goroutines `leaks` reports, and --focus keeps a neighbourhood. Target: tests/targets/go/demo -leaks 20000,
@@ -33,6 +35,10 @@ pid=$(tli_wait_ready "$TLI_OUT/screen.out" 60) || { tli_bad "demo did not start"
 "$TLI" --pid "$pid" chans --top 0 > "$TLI_OUT/chans.all.txt" 2>> "$TLI_OUT/screen.err"; rc6=$?
 "$TLI" --pid "$pid" --json chans > "$TLI_OUT/chans.json" 2>> "$TLI_OUT/screen.err"; rc7=$?
 "$TLI" --pid "$pid" goroutines --folded > "$TLI_OUT/folded.txt" 2>> "$TLI_OUT/screen.err"; rc8=$?
+# the commands whose figures the first screen repeats (their suites check them against the runtime)
+"$TLI" --pid "$pid" --json heap > "$TLI_OUT/heap.json" 2>> "$TLI_OUT/screen.err"
+"$TLI" --pid "$pid" --json pools > "$TLI_OUT/pools.json" 2>> "$TLI_OUT/screen.err"
+"$TLI" --pid "$pid" --json timers > "$TLI_OUT/timers.json" 2>> "$TLI_OUT/screen.err"
 tli_kill "$pid"
 if [ "$rc1$rc2$rc3$rc4$rc5$rc6$rc7$rc8" != 00000000 ]; then
 	tli_bad "exit codes $rc1 $rc2 $rc3 $rc4 $rc5 $rc6 $rc7 $rc8: $(head -c 300 "$TLI_OUT/screen.err")"
@@ -90,8 +96,44 @@ ok*) tli_ok "goroutines --folded: ${out#ok }" ;;
 *) tli_bad "goroutines --folded: $out" ;;
 esac
 lines=$(wc -l < "$TLI_OUT/screen.txt")
-if [ "$lines" -le 60 ]; then tli_ok "first screen: $lines lines for $n goroutines"
-else tli_bad "first screen: $lines lines (more than 60) for $n goroutines"; fi
+if [ "$lines" -le 40 ]; then tli_ok "first screen: $lines lines for $n goroutines"
+else tli_bad "first screen: $lines lines (more than 40) for $n goroutines"; fi
+# its other sections, against the commands that answer them alone
+out=$(python3 - "$TLI_OUT" <<'PY'
+import json, re, sys
+o = sys.argv[1]
+txt = open(o + "/screen.txt").read()
+go = json.load(open(o + "/screen.json"))["go"]
+lk = json.load(open(o + "/leaks.json"))["go"]
+hp = json.load(open(o + "/heap.json"))["go"]
+pl = json.load(open(o + "/pools.json"))["go"]["pools"]
+tm = json.load(open(o + "/timers.json"))["go"]["timers"]
+bad = []
+if go.get("leaked_count") != lk["leaked_count"] or ("leaked: %d goroutines blocked forever" % lk["leaked_count"]) not in txt:
+    bad.append("leaked %s, `leaks` %s" % (go.get("leaked_count"), lk["leaked_count"]))
+ms, hm = go.get("memstats") or {}, hp["memstats"]
+if ms.get("num_gc") != hm["num_gc"] or abs(ms.get("heap_objects", 0) - hm["heap_objects"]) > 1000:
+    bad.append("memstats num_gc %s heap_objects %s, `heap` %s %s" % (ms.get("num_gc"), ms.get("heap_objects"), hm["num_gc"], hm["heap_objects"]))
+if "memory: Go heap " not in txt:
+    bad.append("no memory line")
+g = [t for t in go.get("types", []) if t["type"] == "runtime.g"]
+ng = go["goroutine_count"]
+if not g or g[0]["objects"] < ng or "runtime.g x%d" % g[0]["objects"] not in txt:
+    bad.append("live types: runtime.g %s for %d goroutines" % (g, ng))
+npools = len(pl.get("sql_dbs") or [])
+if len((go.get("pools") or {}).get("sql_dbs") or []) != npools or ("%d connection pool" % npools) not in txt:
+    bad.append("pools: %s sql pools, `pools` %d" % (len((go.get("pools") or {}).get("sql_dbs") or []), npools))
+t = go.get("timers") or {}
+if t.get("count") != tm["count"] or ("timers: %d in " % tm["count"]) not in txt:
+    bad.append("timers %s, `timers` %d" % (t.get("count"), tm["count"]))
+print("; ".join(bad) if bad else "ok leaked %d (as `leaks`), num_gc %d, runtime.g x%d, %d sql pools, %d timers (as `heap`, `pools`, `timers`)"
+      % (lk["leaked_count"], hm["num_gc"], g[0]["objects"], npools, tm["count"]))
+PY
+)
+case $out in
+ok*) tli_ok "first screen sections: ${out#ok }" ;;
+*) tli_bad "first screen sections: $out" ;;
+esac
 # the senders in the same stop's JSON (the demo's last few may not have reached their send yet)
 ns=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for g in d["go"]["goroutines"] if g.get("wait_reason") == "chan send" and (g.get("user") or {}).get("function") == "main.(*service).callBackend"))' "$TLI_OUT/screen.json")
 if [ "$ns" -gt 19000 ] && grep -qE "^ +$ns +chan send +main\.\(\*service\)\.callBackend" "$TLI_OUT/screen.txt"; then

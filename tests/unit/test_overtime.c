@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "overtime/overtime.h"
@@ -114,6 +115,17 @@ static void test_diff(void **state)
 	assert_int_equal(json_integer_value(json_object_get(t0, "objects_delta")), 37);
 	assert_int_equal(json_integer_value(json_object_get(t0, "bytes_delta")), 37 * 96);
 	json_decref(res);
+	/* a snapshot whose group keys carry "labels": null (newer) against one without (older) */
+	json_t *b2 = json_deep_copy(b);
+	size_t gi;
+	json_t *gr;
+	json_array_foreach(json_object_get(json_object_get(b2, "go"), "goroutine_groups"), gi, gr)
+		json_object_set_new(json_object_get(gr, "key"), "labels", json_null());
+	res = json_object();
+	assert_null(tli_ot_diff(a, b2, "a.json", "b2.json", res));
+	assert_int_equal(json_array_size(json_object_get(json_object_get(res, "diff"), "goroutine_groups")), 2);
+	json_decref(res);
+	json_decref(b2);
 	/* not snapshots: named in the error, exit status 6 */
 	json_object_set_new(b, "kind", json_string("heap"));
 	res = json_object();
@@ -132,11 +144,92 @@ static void test_diff(void **state)
 	json_decref(b);
 }
 
+/* diff.pools: any list of go.pools, keyed by root name (name@address when a list shares one),
+ * integer figures and list lengths; diff.timers by kind and function */
+static void test_diff_pools_timers(void **state)
+{
+	(void)state;
+	const char *u[] = { "main.worker a.go:3" };
+	int c[] = { 8 };
+	json_t *a = snap(0, u, c, 1, 0), *b = snap(60, u, c, 1, 0);
+	json_object_set_new(json_object_get(a, "go"), "pools", json_pack(
+		"{s:[{s:s, s:s, s:i, s:i, s:i, s:[], s:i, s:[s]}], s:[{s:s, s:s, s:i}, {s:s, s:s, s:i}],"
+		" s:[{s:s, s:s, s:i}], s:i}",
+		"sql_dbs", "name", "main.db", "address", "0x10", "open", 1, "in_use", 0, "idle", 1, "waiters", "leaked", 0,
+		"problems", "x",
+		"maps", "name", "main.db", "address", "0x20", "len", 1, "name", "main.db", "address", "0x30", "len", 5,
+		"http_transports", "name", "main.tr", "address", "0x40", "in_use", 2, "maps_total", 3));
+	json_object_set_new(json_object_get(b, "go"), "pools", json_pack(
+		"{s:[{s:s, s:s, s:i, s:i, s:i, s:[i,i], s:i, s:[]}], s:[{s:s, s:s, s:i}],"
+		" s:[{s:s, s:s, s:i}], s:i}",
+		"sql_dbs", "name", "main.db", "address", "0x10", "open", 4, "in_use", 4, "idle", 0, "waiters", 7, 8,
+		"leaked", 3, "problems",
+		"maps", "name", "main.db", "address", "0x30", "len", 5,
+		"http_transports", "name", "main.tr", "address", "0x40", "in_use", 5, "maps_total", 9));
+	json_object_set_new(json_object_get(a, "go"), "timers", json_pack("{s:i, s:[{s:s, s:s, s:i}]}", "count", 1,
+		"groups", "function", "main.tick", "kind", "ticker", "count", 1));
+	json_object_set_new(json_object_get(b, "go"), "timers", json_pack("{s:i, s:[{s:s, s:s, s:i}, {s:s, s:s, s:i}]}",
+		"count", 5, "groups", "function", "main.tick", "kind", "ticker", "count", 1,
+		"function", "main.later", "kind", "after_func", "count", 4));
+	json_t *res = json_object();
+	assert_null(tli_ot_diff(a, b, "a.json", "b.json", res));
+	json_t *d = json_object_get(res, "diff"), *pools = json_object_get(d, "pools");
+	/* sql (leaked first), the transport, the map that went away; not the map that did not move */
+	assert_int_equal(json_array_size(pools), 3);
+	json_t *p0 = json_array_get(pools, 0), *dl = json_object_get(p0, "delta");
+	assert_string_equal(json_string_value(json_object_get(p0, "kind")), "sql_dbs");
+	assert_string_equal(json_string_value(json_object_get(p0, "key")), "main.db");
+	assert_int_equal(json_integer_value(json_object_get(dl, "in_use")), 4);
+	assert_int_equal(json_integer_value(json_object_get(dl, "open")), 3);
+	assert_int_equal(json_integer_value(json_object_get(dl, "idle")), -1);
+	assert_int_equal(json_integer_value(json_object_get(dl, "waiters")), 2);
+	assert_int_equal(json_integer_value(json_object_get(dl, "leaked")), 3);
+	assert_null(json_object_get(dl, "problems"));
+	bool tr = false, gone = false;
+	for (size_t i = 1; i < 3; i++) {
+		json_t *p = json_array_get(pools, i);
+		const char *k = json_string_value(json_object_get(p, "key"));
+		if (!strcmp(k, "main.tr"))
+			tr = json_integer_value(json_object_get(json_object_get(p, "delta"), "in_use")) == 3;
+		if (!strcmp(k, "main.db@0x20"))
+			gone = json_is_null(json_object_get(p, "after")) &&
+			       json_integer_value(json_object_get(json_object_get(p, "delta"), "len")) == -1;
+	}
+	assert_true(tr);
+	assert_true(gone);
+	json_t *t = json_object_get(d, "timers"), *tg = json_object_get(t, "groups");
+	assert_int_equal(json_integer_value(json_object_get(t, "delta")), 4);
+	assert_int_equal(json_array_size(tg), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(tg, 0), "function")), "main.later");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(tg, 0), "delta")), 4);
+	/* metrics: every list with in_use, labelled by kind and pool */
+	json_t *m = json_object();
+	tli_ot_metrics(b, NULL, m);
+	char *txt = json_dumps(m, JSON_COMPACT);
+	assert_non_null(strstr(txt, "\"kind\":\"http_transports\",\"pool\":\"main.tr\",\"state\":\"in_use\"},\"value\":5.0"));
+	assert_non_null(strstr(txt, "tlinspect_go_pool_leaked_connections"));
+	assert_non_null(strstr(txt, "\"function\":\"main.later\",\"kind\":\"after_func\"},\"value\":4.0"));
+	free(txt);
+	json_decref(m);
+	/* watch follows connection pools and timer groups too */
+	json_t *v[2] = { a, b }, *w = json_object();
+	tli_ot_watch(v, 2, false, w);
+	txt = json_dumps(w, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_non_null(strstr(txt, "\"key\":{\"kind\":\"http_transports\",\"pool\":\"main.tr\"},\"kind\":\"pool_in_use\""));
+	assert_non_null(strstr(txt, "\"key\":{\"function\":\"main.later\",\"kind\":\"after_func\"},\"kind\":\"timer_group\""));
+	free(txt);
+	json_decref(w);
+	json_decref(res);
+	json_decref(a);
+	json_decref(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_watch_verdicts),
 		cmocka_unit_test(test_diff),
+		cmocka_unit_test(test_diff_pools_timers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
