@@ -58,14 +58,13 @@ static size_t jwt_head(const uint8_t *b, size_t i, size_t len)
 	return h + 1 + p + 1;
 }
 
-/* eyJ<header>.<payload>.<signature>: three base64url parts, the header a JSON object. `edge`: i is
- * where the previous match ended (strings lie back to back in memory: a Go string has no NUL).
- * The signature ends where another JWT's header begins: a token written right after another
- * (tokens appended to one buffer, or two strings allocated side by side) is two findings. */
-static size_t match_jwt(const uint8_t *b, size_t i, size_t len, bool edge)
+/* eyJ<header>.<payload>.<signature>: three base64url parts, the header a JSON object ("eyJ" is
+ * base64 of '{"'). Memory has no word boundaries: a Go string has no terminator and the object
+ * before it may end in a letter, so what precedes "eyJ" is not looked at. The signature ends where
+ * another JWT's header begins: a token written right after another (tokens appended to one
+ * buffer, or two strings allocated side by side) is two findings. */
+static size_t match_jwt(const uint8_t *b, size_t i, size_t len)
 {
-	if ((i && !edge && b64url(b[i - 1])))
-		return 0;
 	size_t hp = jwt_head(b, i, len);
 	if (!hp)
 		return 0;
@@ -205,7 +204,7 @@ size_t tli_secrets_scan(const uint8_t *buf, size_t len, size_t limit, struct tli
 		bool edge = i == last_end;
 		enum tli_secret_kind k = TLI_SECRET__N;
 		switch (c) {
-		case 'e': l = match_jwt(buf, i, len, edge), k = TLI_SECRET_JWT; break;
+		case 'e': l = match_jwt(buf, i, len), k = TLI_SECRET_JWT; break;
 		case '-': l = match_pem(buf, i, len), k = TLI_SECRET_PEM_KEY; break;
 		case 'A': l = match_aws(buf, i, len, edge), k = TLI_SECRET_AWS_KEY; break;
 		case 'B': case 'b': l = match_bearer(buf, i, len, &at), k = TLI_SECRET_BEARER; break;

@@ -41,8 +41,8 @@ static void test_jwt(void **state)
 	expect("token=" JWT1 "\n", (struct want[]){ { TLI_SECRET_JWT, JWT1 } }, 1);
 	/* back to back: the first signature ends where the second header begins */
 	expect(JWT1 JWT2, (struct want[]){ { TLI_SECRET_JWT, JWT1 }, { TLI_SECRET_JWT, JWT2 } }, 2);
-	expect("x" JWT1 " ", NULL, 0); /* the end of a longer word */
-	expect("keyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl", NULL, 0); /* inside a word */
+	/* whatever precedes it: in memory the object before a string may end in a letter */
+	expect("x" JWT1 " ", (struct want[]){ { TLI_SECRET_JWT, JWT1 } }, 1);
 	expect("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.short", NULL, 0);          /* signature < 8 */
 	expect("eyJhbGciOiJIUzI1NiJ9-eyJzdWIiOiJhbGljZSJ9", NULL, 0);                  /* no dots */
 }
