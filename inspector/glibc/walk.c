@@ -186,6 +186,9 @@ static uint64_t map_segments(struct walk *w)
 			continue;
 		uint8_t *copy = tli_big_alloc_lazy(g->end - g->start); /* big, written once */
 		if (!copy) {
+			/* a segment not walked is chunks missing from every count: the command
+			 * exits 13 (TLI_E_NOMEM), never a smaller answer with status 0 */
+			tli_oom_note();
 			tli_gl_problem(h, g->start, (long)w->segs[k].arena, "heap 0x%" PRIx64 "-0x%" PRIx64
 				       ": cannot allocate a copy (%" PRIu64 " bytes); not walked", g->start, g->end,
 				       g->end - g->start);
