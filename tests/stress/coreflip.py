@@ -15,7 +15,8 @@ on it, and judges every run:
   - exit 0, another answer, not flagged, the byte elsewhere: FAIL (plausible garbage);
   - exit 2..13 with one line on stderr: fine (the flip was seen); exit 1, a signal or another
     code: FAIL.
-Half the flips fall in the bytes the answer is read from, half anywhere in the file.
+Half the flips fall in the bytes the answer is read from, half anywhere in the file. Aimed flips
+(--mmapped-flags, --g-startpc) come first and must be seen: flagged, or an exit 2..13.
 
   coreflip.py --core CORE --exe EXE [--tlinspect BIN] [--n 40] [--seed S] [--seconds 30]
               [--out DIR] [COMMAND ...]          (default commands: heap leaks)
@@ -115,6 +116,9 @@ def main():
     ap.add_argument("--mmapped-flags", action="store_true",
                     help="first, flip the write bit of the program header of the segment holding "
                          "the first mmapped chunk of the unflipped `heap` answer")
+    ap.add_argument("--g-startpc", type=lambda v: int(v, 0), default=None, metavar="OFFSET",
+                    help="first, flip byte 2 of g.startpc (at OFFSET in runtime.g) of two goroutines "
+                         "of the unflipped `goroutines` answer: a pc in no function")
     ap.add_argument("commands", nargs="*", default=["heap", "leaks"])
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -192,6 +196,13 @@ def main():
         for k, (t, o, fs, v, fl) in enumerate(segs):
             if t == 1 and v <= a < v + max(fs, 1):
                 planned.append((hdr_end - len(segs) * 56 + k * 56 + 4, 2))  # p_flags ^= PF_W
+    if args.g_startpc is not None and "goroutines" in base:
+        gs = [x for x in base["goroutines"]["go"]["goroutines"] if x.get("id") not in (None, 1)][:2]
+        for x in gs:
+            va = int(x["address"], 16) + args.g_startpc + 2
+            for _, o, fs, v, _ in loads:
+                if v <= va < v + fs:
+                    planned.append((o + va - v, 0x80))
     counts = {}
     t0 = time.time()
     with open(args.core, "r+b") as f:
@@ -219,7 +230,14 @@ def main():
                     at = "flip %d: byte 0x%x at %s (0x%02x -> 0x%02x), %s" % (
                         i, off, where(off), old[0], new[0], cmd)
                     verdict, bad = None, None
-                    if rc == 0:
+                    if rc == 0 and i < len(planned):  # aimed: must be seen
+                        d = canon(json.loads(out))
+                        if count_flags(d) > count_flags(base[cmd]):
+                            verdict = "flagged"
+                        else:
+                            bad = "exit 0, not flagged: %s" % ("; ".join(diffs(base[cmd], d, limit=3)) or
+                                                               "the same answer")
+                    elif rc == 0:
                         d = canon(json.loads(out))
                         if d == base[cmd]:
                             verdict = "same"
