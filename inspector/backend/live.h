@@ -60,6 +60,13 @@ void tli_live_release_all(void);
  * access to /proc/PID/exe): accepted.
  */
 struct tli_error *tli_live_check_exe(const struct tli_target *t, const char *exe);
+/**
+ * Whether process pid has exited: no thread of it left but zombies, or no /proc entry. One
+ * that is exiting (its memory gone, its threads not yet zombies) is waited for up to
+ * wait_ms ms. A failure of a step that reads the process's files is then reported as
+ * "no process" (exit 3), not as what the step missed ("pass --exe", "cannot open").
+ */
+bool tli_live_process_gone(int pid, int wait_ms);
 /** "x86-64", "arm64 (aarch64)", ... for an ELF e_machine; NULL if unknown. */
 const char *tli_elf_machine_name(unsigned machine);
 

@@ -12,6 +12,7 @@
  * unverified (the build-id checks of those who read it decide). The executable
  * is /proc/PID/exe itself unless its path here is the same inode. Layouts: proc(5).
  */
+#include "live.h"
 #include "live_int.h"
 
 #include <errno.h>
@@ -105,10 +106,15 @@ struct tli_error *tli_live_read_exe(struct tli_target *t)
 	snprintf(link, sizeof(link), "/proc/%d/exe", t->pid);
 	ssize_t k = readlink(link, target, PATH_MAX);
 	if (k <= 0) {
+		int e = errno;
 		char comm[64] = "";
-		if (errno == ENOENT && tli_live_is_kernel_thread(t->pid, comm, sizeof(comm)))
+		if (e == ENOENT && tli_live_is_kernel_thread(t->pid, comm, sizeof(comm)))
 			return tli_error_create(TLI_E_NOT_GO, "process %d (%s) is a kernel thread: it has no "
 						"program or user memory to inspect", t->pid, comm);
+		/* exiting since it was found: the link goes when the memory does, a moment before
+		 * the last thread is a zombie; say so, not "pass --exe" (issue 15 item 4) */
+		if (e == ENOENT && tli_live_process_gone(t->pid, 50))
+			return tli_error_create(TLI_E_NO_TARGET, "no process with pid %d (it exited)", t->pid);
 		return NULL; /* no permission: unknown */
 	}
 	target[k] = 0;

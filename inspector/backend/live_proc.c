@@ -230,6 +230,40 @@ void tli_live_read_auxv(struct tli_target *t)
 	free(buf);
 }
 
+/* No thread of the process is left but zombies (or /proc has no entry). A zombie leader
+ * alone is not enough: its other threads may run on after pthread_exit. */
+static bool process_gone(int pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT || errno == ESRCH;
+	bool gone = true;
+	struct dirent *de;
+	while (gone && (de = readdir(d))) {
+		int tid = atoi(de->d_name);
+		if (tid <= 0)
+			continue;
+		char st = tli_live_thread_state(pid, tid);
+		if (st && st != 'Z' && st != 'X')
+			gone = false;
+	}
+	closedir(d);
+	return gone;
+}
+
+bool tli_live_process_gone(int pid, int wait_ms)
+{
+	for (int i = 0;; i++) {
+		if (process_gone(pid))
+			return true;
+		if (i >= wait_ms)
+			return false;
+		usleep(1000); /* exiting: its memory (and /proc/PID/exe) goes before its threads do */
+	}
+}
+
 /* A kernel thread (PF_KTHREAD in the flags, field 9 of /proc/PID/stat) has no executable and
  * no user memory: say so rather than "pass --exe". */
 bool tli_live_is_kernel_thread(int pid, char *comm, size_t commsz)

@@ -79,6 +79,8 @@ static void memfile_read_one(struct tli_procmem *pm, struct tli_read *r)
 		if (k < 0 && errno == EINTR)
 			continue;
 		r->err = k == 0 ? EIO : errno;
+		if (r->err == ENOMEM)
+			tli_oom_note();
 		return;
 	}
 }
@@ -116,6 +118,8 @@ static int vm_finish_pagewise(struct tli_procmem *pm, struct tli_read *r)
 		int e = k < 0 ? errno : EFAULT;
 		if (e == EPERM || e == ENOSYS || e == ESRCH)
 			return e; /* whole-call conditions, handled by the caller */
+		if (e == ENOMEM)
+			tli_oom_note(); /* not a hole in the target: the answer would be short */
 		r->err = e;
 		return 0;
 	}

@@ -45,11 +45,15 @@ static bool grow_chunks(struct tli_gl_heap *h)
 	return true;
 }
 
+/* False when the array cannot grow: the chunk list would be short, so the command must not
+ * answer (an mremap failure is not seen by the CLI's malloc guard): noted as out of memory. */
 static bool push_chunk(struct tli_gl_heap *h, uint64_t addr, uint64_t size, uint8_t kind, uint8_t flags,
 		       uint16_t arena, uint32_t aux)
 {
-	if (h->nchunks == h->chunks_cap && !grow_chunks(h))
+	if (h->nchunks == h->chunks_cap && !grow_chunks(h)) {
+		tli_oom_note();
 		return false;
+	}
 	h->chunks[h->nchunks++] = (struct tli_gl_chunk){ addr, size, kind, flags, arena, aux };
 	return true;
 }

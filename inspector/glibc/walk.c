@@ -186,6 +186,9 @@ static uint64_t map_segments(struct walk *w)
 			continue;
 		uint8_t *copy = tli_big_alloc_lazy(g->end - g->start); /* big, written once */
 		if (!copy) {
+			/* a segment not walked is chunks missing from every count: the command
+			 * exits 13 (TLI_E_NOMEM), never a smaller answer with status 0 */
+			tli_oom_note();
 			tli_gl_problem(h, g->start, (long)w->segs[k].arena, "heap 0x%" PRIx64 "-0x%" PRIx64
 				       ": cannot allocate a copy (%" PRIu64 " bytes); not walked", g->start, g->end,
 				       g->end - g->start);
@@ -291,6 +294,12 @@ static struct tli_error *walk_run(struct walk *w, const struct tli_gl_thread *th
 	walk_chunks(w);
 	size_t nheap = h->nchunks;
 	tli_gl_find_mmapped(w, hmax);
+	/* glibc counts its mmapped chunks in mp_: a scan that finds others (a mapping lost
+	 * from a damaged core, a chunk header overwritten, a damaged mp_) says so */
+	if (h->mmapped_found != h->n_mmaps || h->mmapped_found_bytes != h->mmapped_mem)
+		tli_gl_problem(h, w->L->mp, -1, "mp_ counts %" PRIu64 " mmapped chunks (%" PRIu64 " bytes), the "
+			       "scan of anonymous mappings found %zu (%" PRIu64 " bytes)", h->n_mmaps,
+			       (uint64_t)h->mmapped_mem, (size_t)h->mmapped_found, (uint64_t)h->mmapped_found_bytes);
 	/* mmapped chunks were appended after the heap chunks (in address order):
 	 * merge the few of them in from the back */
 	if (h->nchunks > nheap)

@@ -7,6 +7,7 @@
  */
 #include "goroutines_internal.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,6 +373,50 @@ static void add_unreadable(struct listing *L, const struct gcap *g)
 	L->nunreadable++;
 }
 
+/* Whether pc lies in no function of the executable (the runtime never stores such a pc). */
+static struct tli_error *pc_in_no_function(struct listing *L, uint64_t pc, bool *none)
+{
+	struct tli_error *err = NULL;
+	const struct go_pcframes *ce = tli_go_tb_symbolize(L->w, &L->fc, pc, false, &err);
+	*none = ce && !strcmp(ce->lf[ce->nlf - 1].func, "?");
+	return ce ? NULL : err;
+}
+
+/*
+ * A g whose start or creation pc is in no function was damaged (a bad core, memory
+ * overwritten): its item says so ("unreadable"), rather than listing "?" or no creator
+ * as if that were what the runtime holds (issue 15 item 8).
+ */
+static struct tli_error *check_pcs(struct listing *L, const struct gcap *g, uint64_t goid, const struct gstate *st,
+				   bool no_frame, json_t *o)
+{
+	const struct go_layout *gl = &L->w->gl;
+	char m[128];
+	/* a status or wait reason the runtime has no name for, or a parked g with no frame */
+	if (st->status == st->sbuf || (st->reason && !st->known_reason) ||
+	    (no_frame && tli_go_gstatus_is_waiting(&gl->st, g->status))) {
+		snprintf(m, sizeof(m), "%s: the g is damaged", st->status == st->sbuf ? st->status
+			 : st->reason && !st->known_reason ? st->reason : "a waiting goroutine with no frame");
+		json_object_set_new_nocheck(o, "unreadable", json_string(m));
+		return NULL;
+	}
+	uint64_t pcs[2] = { tli_rd64(g->raw + gl->g_startpc), goid != 1 ? tli_rd64(g->raw + gl->g_gopc) : 0 };
+	static const char *const what[2] = { "start", "creation" };
+	for (int i = 0; i < 2; i++) {
+		bool none = false;
+		struct tli_error *err = pcs[i] ? pc_in_no_function(L, pcs[i], &none) : NULL;
+		if (err)
+			return err;
+		if (none) {
+			snprintf(m, sizeof(m), "%s pc 0x%" PRIx64 " is in no function: the g is damaged", what[i],
+				 pcs[i]);
+			json_object_set_new_nocheck(o, "unreadable", json_string(m));
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
 /* The rest of the object after its state: start, stack, creator, then its group. */
 static struct tli_error *describe(struct listing *L, const struct gcap *g, uint64_t goid, const struct gstate *st,
 				  json_t *o)
@@ -399,9 +444,12 @@ static struct tli_error *describe(struct listing *L, const struct gcap *g, uint6
 	}
 	if (stk.problem)
 		json_object_set_new_nocheck(o, "unreadable", json_string(stk.problem));
+	else if ((err = check_pcs(L, g, goid, st, !stk.current, o)))
+		goto out;
 	count_state(L, g, st);
 	if (!system)
 		err = group_add(L, g, st, o, stk.user, cb, gopc, goid);
+out:
 	json_decref(cb);
 	json_decref(stk.frames);
 	return err;

@@ -172,6 +172,11 @@ struct tli_error *tli_session_open(const struct tli_session_opts *o, struct tli_
 		}
 		if (!err)
 			err = setup_layout(s, s->target->exe_path, s->target->at_entry);
+		if (err && s->target && err->code != TLI_E_NO_TARGET && tli_live_process_gone(o->pid, 50)) {
+			/* it exited while its files were read: that, not the step that missed them */
+			tli_error_destroy(err);
+			err = tli_error_create(TLI_E_NO_TARGET, "no process with pid %d (it exited)", o->pid);
+		}
 		if (!err) {
 			struct tli_gobin *gb;
 			tli_error_drop(tli_session_gobin(s, &gb)); /* not Go: commands decide */

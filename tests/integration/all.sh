@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go goheap gotypes goleak leakexplain leak100k pools labels stripped chans userloc screen notachan glibc maps cores crafted arm64 cache stop attach install nomem pause fork pprof overtime secrets tutorial faces containers}"
+SUITES="${SUITES:-go goheap gotypes goleak leakexplain leak100k pools labels stripped chans userloc screen notachan glibc maps cores crafted arm64 cache stop attach install nomem exitrace coreflip pause fork pprof overtime secrets tutorial faces containers}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -99,6 +99,10 @@ for s in $SUITES; do
 	install) run_suite install bash tests/integration/install.sh ;;
 	# short of memory (ulimit -v): exit 0 with the whole answer or 13, never a crash or less
 	nomem) run_suite nomem bash tests/integration/nomem.sh ;;
+	# a C target exiting by itself at a random moment of the run: exit 0 right or 3, nothing else
+	exitrace) run_suite exitrace bash tests/integration/exitrace.sh ;;
+	# byte-flipped C cores: the unflipped answer, a flagged one, or one the flipped byte feeds
+	coreflip) run_suite coreflip bash tests/integration/coreflip.sh ;;
 	# Go leaks faults its copy of the heap in before the stop, not inside it
 	pause) run_suite pause bash tests/integration/pause.sh ;;
 	# --snapshot=fork: same JSON as copy mode (Go, glibc); 100 fork runs on a busy target lose no

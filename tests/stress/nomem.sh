@@ -15,7 +15,8 @@
 # dynamic loader to map the libraries (exit 127 before main) is counted apart, not judged.
 #
 # Environment:
-#   NOMEM_TARGET   go (default) or glibc
+#   NOMEM_TARGET   go (default), or glibc (also: c)
+#   NOMEM_THREADS  glibc: threads (arenas) of bigheap.c (default 4)
 #   NOMEM_HEAP     go: live heap of tests/targets/go/bigheap, MiB (default 1024)
 #   NOMEM_G        go: blocked goroutines (default 10000)
 #   NOMEM_CHUNKS   glibc: chunks of bigheap.c (default 10000000, ~1.1 GB), over 4 threads
@@ -35,6 +36,7 @@ export TLI_OUT=${TLI_OUT:-$ROOT/tests/out}/stress-nomem
 trap tli_cleanup EXIT INT TERM
 TLI=${TLINSPECT:-$ROOT/build/tlinspect}
 KIND=${NOMEM_TARGET:-go}
+[ "$KIND" = c ] && KIND=glibc
 MODES=${NOMEM_MODES:-json text}
 FINE=${NOMEM_FINE:-512}
 FINE_SPAN=${NOMEM_FINE_SPAN:-24}
@@ -54,7 +56,7 @@ else
 	CMDS=${NOMEM_CMDS:-heap leaks}
 	HI=${NOMEM_HI:-2400}
 	gcc -O2 -g -pthread -o "$TLI_OUT/bigheap" "$ROOT/tests/bench/glibc/bigheap.c" || { bad "build of bigheap.c"; finish; }
-	tli_start "$TLI_OUT/target.out" "$TLI_OUT/bigheap" "${NOMEM_CHUNKS:-10000000}" 4 "$TLI_OUT/gap"
+	tli_start "$TLI_OUT/target.out" "$TLI_OUT/bigheap" "${NOMEM_CHUNKS:-10000000}" "${NOMEM_THREADS:-4}" "$TLI_OUT/gap"
 fi
 pid=$(tli_wait_ready "$TLI_OUT/target.out" 600) || { bad "target did not start"; finish; }
 want_leaked=$(awk '/^leaked/ {print $2}' "$TLI_OUT/target.out")

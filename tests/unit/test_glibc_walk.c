@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -557,6 +560,79 @@ static void test_garbage(void **state)
 	}
 }
 
+/* ---- allocation failures (issue 15 item 1) ----
+ * Interposed over glibc: with a threshold set, larger malloc/realloc and mmap/mremap
+ * requests fail, as they do under `ulimit -v`. The CLI's own malloc guard exits 13 on a
+ * malloc failure, but nothing sees a failed mmap (a segment copy) or mremap (the chunk
+ * array): the walk must note it (tli_oom_count), never hand back a shorter heap quietly. */
+extern void *__libc_malloc(size_t);
+extern void *__libc_realloc(void *, size_t);
+static size_t fail_malloc_from, fail_mmap_from; /* 0: off */
+
+void *malloc(size_t n)
+{
+	return fail_malloc_from && n >= fail_malloc_from ? NULL : __libc_malloc(n);
+}
+
+void *realloc(void *p, size_t n)
+{
+	return fail_malloc_from && n >= fail_malloc_from ? NULL : __libc_realloc(p, n);
+}
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	if (fail_mmap_from && len >= fail_mmap_from)
+		return MAP_FAILED;
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+void *mremap(void *old, size_t olen, size_t nlen, int flags, ...)
+{
+	if (fail_mmap_from && nlen >= fail_mmap_from)
+		return MAP_FAILED;
+	return (void *)syscall(SYS_mremap, old, olen, nlen, flags, NULL);
+}
+
+/* The walk under those limits: out of memory reported or noted, or the whole heap. */
+static void walk_short_of_memory(size_t malloc_from, size_t mmap_from)
+{
+	build();
+	struct tli_target *t = mk_target(); /* a core: each segment is copied (tli_big_alloc_lazy) */
+	struct tli_gl_layout L;
+	layout(&L);
+	struct tli_gl_thread th = { .tid = 1, .tp = TLS, .tcache_slot = TLS };
+	struct tli_gl_heap *h = NULL;
+	uint64_t base = tli_oom_count();
+	fail_malloc_from = malloc_from;
+	fail_mmap_from = mmap_from;
+	struct tli_error *err = tli_gl_walk(t, &L, &th, 1, 50, &h);
+	fail_malloc_from = fail_mmap_from = 0;
+	bool noted = tli_oom_count() != base || (err && err->code == TLI_E_NOMEM);
+	if (!noted) {
+		assert_null(err);
+		if (h->nchunks != 7)
+			dump(h);
+		assert_int_equal(h->nchunks, 7); /* else it had to say it ran out */
+	}
+	tli_error_destroy(err);
+	tli_gl_heap_free(h);
+	tli_target_destroy(t);
+}
+
+static void test_segment_copy_fails(void **state)
+{
+	(void)state;
+	walk_short_of_memory(0, 64 << 10); /* the 132 KiB segment cannot be copied */
+}
+
+static void test_chunk_array_fails(void **state)
+{
+	(void)state;
+	/* the copy (132 KiB) is made, the chunk array's reservation (~200 KiB) and its
+	 * first growth (96 KiB) are not */
+	walk_short_of_memory(64 << 10, 160 << 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -570,6 +646,8 @@ int main(void)
 		cmocka_unit_test(test_arena_loop),
 		cmocka_unit_test(test_noncontiguous_main_arena),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_segment_copy_fails),
+		cmocka_unit_test(test_chunk_array_fails),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
