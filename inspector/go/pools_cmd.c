@@ -7,7 +7,7 @@
  *   capture   goroutines, data/bss and stacks, the Go heap and its types (stopped)
  *   release
  *   census    live objects typed and attributed to their first root (retention paths)
- *   walkers   read the pools from the copy (pools_sql.c, pools_maps.c)
+ *   walkers   read the pools from the copy (pools_sql.c, pools_maps.c, pools_syncmap.c, pools_http.c)
  */
 #include "pools_int.h"
 
@@ -108,7 +108,8 @@ static struct tli_error *capture(struct pools_run *r)
 }
 
 static struct tli_error *analyze(struct pools_run *r, const struct pools_sql_layout *sqlL,
-			 const struct pools_maps_layout *mapL, const struct pools_syncmap_layout *smL, json_t *go)
+			 const struct pools_maps_layout *mapL, const struct pools_syncmap_layout *smL,
+			 const struct pools_http_layout *httpL, json_t *go)
 {
 	json_t *pools = json_object();
 	json_object_set_new(go, "pools", pools);
@@ -116,6 +117,7 @@ static struct tli_error *analyze(struct pools_run *r, const struct pools_sql_lay
 		json_object_set_new(pools, "sql_dbs", json_null());
 		json_object_set_new(pools, "maps", json_null());
 		json_object_set_new(pools, "sync_maps", json_null());
+		json_object_set_new(pools, "http_transports", json_null());
 		json_object_set_new(pools, "unreadable", json_string(r->problem[0] ? r->problem : "no Go heap"));
 		return NULL;
 	}
@@ -134,6 +136,7 @@ static struct tli_error *analyze(struct pools_run *r, const struct pools_sql_lay
 	pools_sql_run(r, sqlL, pools);
 	pools_maps_run(r, mapL, pools);
 	pools_syncmap_run(r, smL, pools);
+	pools_http_run(r, httpL, pools);
 	return NULL;
 }
 
@@ -144,6 +147,7 @@ struct tli_error *tli_go_cmd_pools(struct tli_session *s, const struct tli_go_po
 	struct pools_sql_layout sqlL = { 0 };
 	struct pools_maps_layout mapL = { 0 };
 	struct pools_syncmap_layout smL = { 0 };
+	struct pools_http_layout httpL = { 0 };
 	struct tli_gobin *gb = NULL;
 	struct tli_error *err = tli_session_gobin(s, &gb);
 	if (!err)
@@ -152,16 +156,20 @@ struct tli_error *tli_go_cmd_pools(struct tli_session *s, const struct tli_go_po
 		pools_sql_layout(tli_go_rt_layout(r.rt), &sqlL);
 		pools_maps_layout(tli_go_rt_layout(r.rt), &mapL);
 		pools_syncmap_layout(tli_go_rt_layout(r.rt), &smL);
+		pools_http_layout(tli_go_rt_layout(r.rt), &httpL);
 	}
 	if (!err)
 		err = capture(&r);
+	if (!err && r.h && httpL.ok)
+		pools_http_capture(&r, &httpL);
 	tli_target_release(s->target);
 	if (!err) {
 		json_t *go = tli_json_child_object(result, "go");
 		const char *ver = tli_gobin_version(gb);
 		json_object_set_new(go, "go_version", ver ? json_string(ver) : json_null());
-		err = analyze(&r, &sqlL, &mapL, &smL, go);
+		err = analyze(&r, &sqlL, &mapL, &smL, &httpL, go);
 	}
+	pools_http_free(&r);
 	tli_goheap_precise_destroy(r.precise);
 	tli_go_census_destroy(r.census);
 	tli_goheap_roots_free(&r.roots);
