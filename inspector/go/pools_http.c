@@ -319,6 +319,18 @@ static void find_typed(const struct pools_run *r, const struct pools_http_layout
 	}
 }
 
+/* DWARF globals whose type is net/http.Transport itself (`var tr http.Transport`) */
+static void find_globals(const struct pools_run *r, const struct pools_http_layout *L, struct transports *out)
+{
+	const struct tli_go_census *c = r->census;
+	for (size_t i = 0; i < c->globals.n; i++) {
+		const struct census_global *g = &c->globals.v[i];
+		if (g->type_name && !strcmp(g->type_name, "net/http.Transport") && g->size == L->t_size &&
+		    in_globals(r, g->addr, L->t_size))
+			add_tr(out, g->addr, UINT64_MAX, "global");
+	}
+}
+
 /* live object at base (number n) is a persistConn; fills x (not tr) and its Transport's address */
 static bool is_pconn(const struct pools_run *r, const struct pools_http_layout *L, uint64_t base, uint64_t n,
 		     struct pconn *x, uint64_t *t)
@@ -678,6 +690,7 @@ void pools_http_run(struct pools_run *r, const struct pools_http_layout *L, json
 	struct pconns pcs = { 0 };
 	bool capped = false;
 	find_typed(r, L, &trs);
+	find_globals(r, L, &trs);
 	size_t typed = trs.n;
 	qsort(trs.v, trs.n, sizeof(*trs.v), cmp_tr);
 	find_pconns(r, L, &trs, &pcs, &capped);
@@ -703,11 +716,13 @@ void pools_http_run(struct pools_run *r, const struct pools_http_layout *L, json
 	free(order);
 	for (size_t i = 0; i < trs.n; i++)
 		json_decref(trs.v[i].problems);
-	if (!typed)
+	/* say what cannot be found where it matters: no DWARF globals (stripped), or Transports outside the
+	 * typed heap (static data), which only their connections reveal */
+	if (!r->census->globals.n || trs.n > typed)
 		json_object_set_new(pools, "http_transports_note",
-				    json_string("no Transport typed in the heap (a stripped binary's are untyped; "
-						"`&http.Transport{}` in a global is static data): only Transports with an "
-						"open connection are listed"));
+				    json_string("a Transport outside the typed heap (untyped without DWARF; "
+						"`&http.Transport{}` in a global and http.DefaultTransport are static data) "
+						"is found only through an open connection"));
 	tli_vec_free(&trs);
 	tli_vec_free(&pcs);
 	json_object_set_new(pools, "http_transports", a);

@@ -137,7 +137,9 @@ elif hw:
         return sorted((h.get("host", "").rsplit(":", 1)[-1], h.get("idle"), h.get("in_use")) for h in hosts)
     good = {n: v for n, v in hw["transports"].items() if n not in hw["broken"]}
     got_sigs = sorted(sig(t.get("hosts") or []) for t in trs if not t.get("unreadable") and not t.get("problems"))
-    want_sigs = sorted(sorted((p, c["idle"], c["in_use"]) for p, c in v.items()) for v in good.values())
+    # stripped: a Transport is found only through its connections
+    want_sigs = sorted(sorted((p, c["idle"], c["in_use"]) for p, c in v.items()) for v in good.values()
+                       if v or not stripped)
     if got_sigs != want_sigs:
         bad.append("http: transports (port, idle, in_use) %r, by construction %r" % (got_sigs, want_sigs))
     for t in trs:
@@ -153,6 +155,9 @@ elif hw:
             elif n not in hw["broken"] and sig(t.get("hosts") or []) != sorted(
                     (p, c["idle"], c["in_use"]) for p, c in v.items()):
                 bad.append("http: %s hosts %r, by construction %r" % (n, sig(t.get("hosts") or []), v))
+            elif t.get("found_by") != ("type" if n in hw["heap"] else "global" if n in hw.get("value", []) else
+                                       "connection"):
+                bad.append("http: %s found_by %r" % (n, t.get("found_by")))
     # hostile: the cyclic idle list unreadable, the garbage idleConn count a problem; both listed
     broken = [t for t in trs if t.get("unreadable") or t.get("problems")]
     if not any("cycle" in (t.get("unreadable") or "") for t in broken):

@@ -6,6 +6,9 @@ package main
 //	main.client (an *http.Client's Transport): host A 3 bodies never closed (in use), 2
 //	    read and closed (idle); host B 1 in use, 2 idle.
 //	net/http.DefaultTransport (http.Get): host A 1 idle; host B 2 in use, 1 idle.
+//	main.heapTransport (made at run time: a heap object): host B 1 idle, 1 in use.
+//	main.emptyTransport (made at run time): no connection.
+//	main.valueTransport (a global http.Transport value): host A 1 in use.
 //	main.brokenList: host C 2 idle, then its idle list made cyclic (the last element's next
 //	    names the first).
 //	main.brokenMap: host C 1 idle, then its idleConn map's count made garbage.
@@ -33,10 +36,14 @@ import (
 )
 
 var (
-	client     = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
-	brokenList = &http.Transport{}
-	brokenMap  = &http.Transport{}
-	openBodies []io.ReadCloser // response bodies never closed: their connections stay in use
+	client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	// allocated at run time, so heap objects the census types (the others are static data)
+	heapTransport  *http.Transport
+	emptyTransport *http.Transport // no connection at all
+	valueTransport http.Transport  // a global of type http.Transport
+	brokenList     = &http.Transport{}
+	brokenMap      = &http.Transport{}
+	openBodies     []io.ReadCloser // response bodies never closed: their connections stay in use
 )
 
 func serve() (string, int) {
@@ -165,10 +172,15 @@ func setupHTTP() map[string]interface{} {
 	use(tr, hostB, 2, 1)
 	use(http.DefaultTransport, hostA, 1, 0)
 	use(http.DefaultTransport, hostB, 1, 2)
+	heapTransport = &http.Transport{MaxIdleConnsPerHost: 4}
+	emptyTransport = &http.Transport{}
+	use(heapTransport, hostB, 1, 1)
+	use(&valueTransport, hostA, 0, 1)
 	use(brokenList, hostC, 2, 0)
 	use(brokenMap, hostC, 1, 0)
 	waitIdle(tr, 4)
 	waitIdle(http.DefaultTransport.(*http.Transport), 2)
+	waitIdle(heapTransport, 1)
 	waitIdle(brokenList, 2)
 	waitIdle(brokenMap, 1)
 	corruptHTTP()
@@ -179,9 +191,14 @@ func setupHTTP() map[string]interface{} {
 		"transports": map[string]map[string]hc{
 			"main.client":               {a: {"idle": 2, "in_use": 3}, b: {"idle": 2, "in_use": 1}},
 			"net/http.DefaultTransport": {a: {"idle": 1, "in_use": 0}, b: {"idle": 1, "in_use": 2}},
+			"main.heapTransport":        {b: {"idle": 1, "in_use": 1}},
+			"main.emptyTransport":       {},
+			"main.valueTransport":       {a: {"idle": 0, "in_use": 1}},
 			"main.brokenList":           {c: {"idle": 2, "in_use": 0}},
 			"main.brokenMap":            {c: {"idle": 1, "in_use": 0}},
 		},
+		"heap":   []string{"main.heapTransport", "main.emptyTransport"},
+		"value":  []string{"main.valueTransport"},
 		"broken": map[string]string{"main.brokenList": "cycle", "main.brokenMap": "count"},
 	}
 }
