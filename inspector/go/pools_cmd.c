@@ -5,6 +5,8 @@
  *   prepare   goroutine layouts, the heap model, the census's descriptor layouts and
  *             DWARF globals, each pool's layouts                       (before the stop)
  *   capture   goroutines, data/bss and stacks, the Go heap and its types (stopped)
+ *             and the host key strings of what may be a persistConn (noscan memory the heap
+ *             capture skips; pools_http.c)
  *   release
  *   census    live objects typed and attributed to their first root (retention paths)
  *   walkers   read the pools from the copy (pools_sql.c, pools_maps.c, pools_syncmap.c, pools_http.c)
