@@ -6,7 +6,8 @@
 #include "go/timers.h"
 
 const char tli_pools_summary[] =
-	"Go pools in the heap: database/sql.DB (waiters, leaked and held connections), sync.Maps, largest maps";
+	"Go pools in the heap: database/sql.DB (waiters, leaked and held connections), sync.Maps, largest maps, "
+	"net/http.Transport (idle and in-use connections per host)";
 const char tli_pools_help[] =
 	"Every database/sql.DB the Go heap census finds (typed from globals and typed\n"
 	"pointers; on stripped binaries through its connections): what db.Stats() would\n"
@@ -20,7 +21,10 @@ const char tli_pools_help[] =
 	"and deleted entries; from Go 1.24 (a hash trie) its depth. Without DWARF, globals\n"
 	"are untyped: sync_maps_note says what cannot be found.\n"
 	"Also the largest Go maps by bytes: len, capacity in slots, bytes; oversized when\n"
-	"the capacity dwarfs the length (maps never shrink). `name` is the global\n"
+	"the capacity dwarfs the length (maps never shrink). Every net/http.Transport\n"
+	"(typed in the heap, or found through its connections): per host the idle\n"
+	"connections and those in use (a request in flight or a response body never\n"
+	"closed), with each connection's readLoop and writeLoop goroutines. `name` is the global\n"
 	"variable that reaches the pool or map. Live or core, Go >= 1.19.";
 
 const char tli_timers_summary[] = "Go: the timers in every P's heap grouped by function: AfterFunc closures, tickers, sleeps";

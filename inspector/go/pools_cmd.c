@@ -5,9 +5,11 @@
  *   prepare   goroutine layouts, the heap model, the census's descriptor layouts and
  *             DWARF globals, each pool's layouts                       (before the stop)
  *   capture   goroutines, data/bss and stacks, the Go heap and its types (stopped)
+ *             and the host key strings of what may be a persistConn (noscan memory the heap
+ *             capture skips; pools_http.c)
  *   release
  *   census    live objects typed and attributed to their first root (retention paths)
- *   walkers   read the pools from the copy (pools_sql.c, pools_maps.c)
+ *   walkers   read the pools from the copy (pools_sql.c, pools_maps.c, pools_syncmap.c, pools_http.c)
  */
 #include "pools_int.h"
 
@@ -112,6 +114,7 @@ struct pools_layouts {
 	struct pools_sql_layout sql;
 	struct pools_maps_layout maps;
 	struct pools_syncmap_layout syncmap;
+	struct pools_http_layout http;
 };
 
 static void layouts(struct tli_layout *l, struct pools_layouts *P)
@@ -119,6 +122,7 @@ static void layouts(struct tli_layout *l, struct pools_layouts *P)
 	pools_sql_layout(l, &P->sql);
 	pools_maps_layout(l, &P->maps);
 	pools_syncmap_layout(l, &P->syncmap);
+	pools_http_layout(l, &P->http);
 }
 
 /* After the census: every pool kind's walker adds its list to go.pools. */
@@ -137,6 +141,7 @@ static struct tli_error *analyze(struct pools_run *r, const struct pools_layouts
 		json_object_set_new(pools, "sql_dbs", json_null());
 		json_object_set_new(pools, "maps", json_null());
 		json_object_set_new(pools, "sync_maps", json_null());
+		json_object_set_new(pools, "http_transports", json_null());
 		json_object_set_new(pools, "unreadable", json_string(r->problem[0] ? r->problem : "no Go heap"));
 		return NULL;
 	}
@@ -153,6 +158,8 @@ static struct tli_error *analyze(struct pools_run *r, const struct pools_layouts
 	if (err)
 		return err;
 	walkers(r, P, pools);
+	/* net/http.Transport needs its host keys copied during the stop (pools_http_capture): only here */
+	pools_http_run(r, &P->http, pools);
 	return NULL;
 }
 
@@ -178,6 +185,9 @@ void tli_go_pools_after_census(struct tli_session *s, struct tli_go_rt *rt, stru
 	if (cs)
 		json_object_set(pools, "typed_share", cs);
 	walkers(&r, &P, pools);
+	json_object_set_new(pools, "http_transports_note",
+			    json_string("net/http.Transports are listed by `pools` only (their host names are copied during "
+					"its stop)"));
 	tli_goheap_precise_destroy(r.precise);
 }
 
@@ -194,6 +204,8 @@ struct tli_error *tli_go_cmd_pools(struct tli_session *s, const struct tli_go_po
 		layouts(tli_go_rt_layout(r.rt), &P);
 	if (!err)
 		err = capture(&r);
+	if (!err && r.h && P.http.ok)
+		pools_http_capture(&r, &P.http);
 	tli_target_release(s->target);
 	if (!err) {
 		json_t *go = tli_json_child_object(result, "go");
@@ -201,6 +213,7 @@ struct tli_error *tli_go_cmd_pools(struct tli_session *s, const struct tli_go_po
 		json_object_set_new(go, "go_version", ver ? json_string(ver) : json_null());
 		err = analyze(&r, &P, go);
 	}
+	pools_http_free(&r);
 	tli_goheap_precise_destroy(r.precise);
 	tli_go_census_destroy(r.census);
 	tli_goheap_roots_free(&r.roots);

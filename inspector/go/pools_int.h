@@ -10,6 +10,13 @@
 #include "go/heap_stack.h"
 #include "go/pools.h"
 
+/* a string copied while the target was stopped (its bytes sit in a span the heap capture skips) */
+struct pools_str {
+	uint64_t addr, len;
+	char *s;
+};
+TLI_VEC(pools_strs, struct pools_str);
+
 struct pools_run {
 	struct tli_session *s;
 	struct tli_go_rt *rt;
@@ -18,6 +25,7 @@ struct pools_run {
 	struct tli_goheap_roots roots;
 	struct tli_goheap_precise *precise;   /* NULL: stacks scanned word by word */
 	char problem[200];                    /* why there is no heap model, "" if there is */
+	struct pools_strs keys;               /* sorted by addr: persistConn host keys (pools_http_capture) */
 };
 
 /* ---- database/sql ---- */
@@ -72,6 +80,27 @@ struct pools_syncmap_layout {
 void pools_syncmap_layout(struct tli_layout *l, struct pools_syncmap_layout *L);
 /* After the census: go.pools.sync_maps. */
 void pools_syncmap_run(struct pools_run *r, const struct pools_syncmap_layout *L, json_t *pools);
+
+/* ---- net/http.Transport ---- */
+
+struct pools_http_layout {
+	bool ok, has_count;
+	char problem[160];
+	uint64_t t_size, pc_size;
+	uint32_t t_idleconn, t_lru_ll;
+	uint32_t pc_alt, pc_t, pc_proxy, pc_scheme, pc_addr, pc_onlyh1, pc_conn, pc_reqch, pc_writech, pc_closech,
+		 pc_closed;
+	uint32_t l_root, l_len, e_next, e_list, e_value;   /* container/list */
+	uint32_t map_count;        /* idleConn's count of keys: maps.Map.used or hmap.count */
+};
+
+void pools_http_layout(struct tli_layout *l, struct pools_http_layout *L);
+/* While stopped, after the heap capture: the host key strings of every object that may be a
+ * persistConn (they sit in noscan spans, which the heap capture does not copy) into r->keys. */
+void pools_http_capture(struct pools_run *r, const struct pools_http_layout *L);
+void pools_http_free(struct pools_run *r);
+/* After the census: go.pools.http_transports. */
+void pools_http_run(struct pools_run *r, const struct pools_http_layout *L, json_t *pools);
 
 /* ---- helpers (pools_cmd.c) ---- */
 

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Text of `pools` (go.pools): one block per database/sql.DB, the largest Go
- * maps and the sync.Maps, on one screen.
+ * maps, the sync.Maps and the net/http.Transports, on one screen.
  * Reads only the result tree.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "render.h"
 
@@ -181,6 +182,72 @@ static void sync_maps(FILE *f, json_t *pools)
 	}
 }
 
+/* one line per Transport, one per host; the loop goroutines of in-use connections */
+static void http_transports(FILE *f, json_t *pools)
+{
+	json_t *a = json_object_get(pools, "http_transports");
+	if (!json_is_array(a)) {
+		fputs("\nnet/http.Transport: unreadable: ", f);
+		tli_text_puts_clean(f, json_string_value(json_object_get(pools, "http_unreadable")) ?: "?");
+		fputc('\n', f);
+		return;
+	}
+	fprintf(f, "\nnet/http.Transport: %zu found\n", json_array_size(a));
+	size_t i, k, j;
+	json_t *t, *h, *c, *p;
+	json_array_foreach(a, i, t) {
+		if (i >= 6) {
+			fprintf(f, "  … %zu more\n", json_array_size(a) - i);
+			break;
+		}
+		const char *name = json_string_value(json_object_get(t, "name"));
+		const char *why = json_string_value(json_object_get(t, "unreadable"));
+		fputs("  ", f);
+		tli_text_puts_clean(f, name ? name : "(no global)");
+		fprintf(f, " at %s:", json_string_value(json_object_get(t, "address")) ?: "?");
+		num(f, " idle", json_object_get(t, "idle"));
+		num(f, "  in_use", json_object_get(t, "in_use"));
+		if (why) {
+			fputs("  unreadable: ", f);
+			tli_text_puts_clean(f, why);
+		}
+		fputc('\n', f);
+		json_array_foreach(json_object_get(t, "hosts"), k, h) {
+			if (k >= 8) {
+				fprintf(f, "    … %zu more hosts\n", json_array_size(json_object_get(t, "hosts")) - k);
+				break;
+			}
+			fputs("    ", f);
+			tli_text_puts_clean(f, json_string_value(json_object_get(h, "scheme")) ?: "?");
+			fputs("://", f);
+			tli_text_puts_clean(f, json_string_value(json_object_get(h, "host")) ?: "?");
+			num(f, "  idle", json_object_get(h, "idle"));
+			num(f, "  in_use", json_object_get(h, "in_use"));
+			size_t n = 0;
+			json_array_foreach(json_object_get(h, "connections"), j, c) {
+				if (strcmp(json_string_value(json_object_get(c, "state")) ?: "", "in_use"))
+					continue;
+				if (!n++)
+					fputs("  (readLoop goroutines", f);
+				if (n <= MAX_IDS)
+					num(f, "", json_object_get(c, "read_loop"));
+			}
+			fputs(n ? ")\n" : "\n", f);
+		}
+		json_array_foreach(json_object_get(t, "problems"), k, p) {
+			fputs("    problem: ", f);
+			tli_text_puts_clean(f, json_string_value(p) ?: "?");
+			fputc('\n', f);
+		}
+	}
+	const char *note = json_string_value(json_object_get(pools, "http_transports_note"));
+	if (note) {
+		fputs("  note: ", f);
+		tli_text_puts_clean(f, note);
+		fputc('\n', f);
+	}
+}
+
 void tli_text_pools(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 {
 	(void)opts;
@@ -209,4 +276,5 @@ void tli_text_pools(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 	}
 	maps(f, pools);
 	sync_maps(f, pools);
+	http_transports(f, pools);
 }

@@ -43,6 +43,8 @@ static const char *const go_structs[] = {
 	"internal/sync.entry[go.shape.interface {},go.shape.interface {}]",
 	"database/sql.DB", "database/sql.connRequestSet", "database/sql.connRequestAndIndex",
 	"database/sql.driverConn",
+	"net/http.Transport", "net/http.persistConn", "net/http.connectMethodKey", "net/http.connLRU",
+	"container/list.List", "container/list.Element",
 	"runtime.special", "runtime.specialfinalizer", "runtime.specialCleanup",
 	/* heap: memstats (go/memstats.c) */
 	"runtime.heapStatsDelta", "runtime.gcControllerState", "runtime.mcache",

@@ -126,6 +126,65 @@ else:
         exp = {"read_size": 50, "dirty_size": 0, "amended": False, "expunged": 0, "deleted": 0}
         if {k: r.get(k) for k in exp} != exp:   # Range promoted its dirty map
             bad.append("main.registry %r, after Range %r" % ({k: r.get(k) for k in exp}, exp))
+# net/http.Transport: the construction, the kernel's socket table and runtime.Stack's loops
+hw = want.get("http") or {}
+trs = pools.get("http_transports")
+if not isinstance(trs, list):
+    bad.append("no http_transports: %s" % pools.get("http_unreadable"))
+elif hw:
+    ports = hw["ports"]
+    def sig(hosts):   # {port: (idle, in_use)}
+        return sorted((h.get("host", "").rsplit(":", 1)[-1], h.get("idle"), h.get("in_use")) for h in hosts)
+    good = {n: v for n, v in hw["transports"].items() if n not in hw["broken"]}
+    got_sigs = sorted(sig(t.get("hosts") or []) for t in trs if not t.get("unreadable") and not t.get("problems"))
+    # stripped: a Transport is found only through its connections
+    want_sigs = sorted(sorted((p, c["idle"], c["in_use"]) for p, c in v.items()) for v in good.values()
+                       if v or not stripped)
+    if got_sigs != want_sigs:
+        bad.append("http: transports (port, idle, in_use) %r, by construction %r" % (got_sigs, want_sigs))
+    for t in trs:
+        for h in t.get("hosts") or []:
+            if h.get("scheme") != "http" or not h.get("host", "").startswith("127.0.0.1:"):
+                bad.append("http: host %r scheme %r" % (h.get("host"), h.get("scheme")))
+    named = {t.get("name"): t for t in trs}
+    if not stripped:
+        for n, v in hw["transports"].items():
+            t = named.get(n)
+            if t is None:
+                bad.append("http: %s not among %r" % (n, list(named)))
+            elif n not in hw["broken"] and sig(t.get("hosts") or []) != sorted(
+                    (p, c["idle"], c["in_use"]) for p, c in v.items()):
+                bad.append("http: %s hosts %r, by construction %r" % (n, sig(t.get("hosts") or []), v))
+            elif t.get("found_by") != ("type" if n in hw["heap"] else "global" if n in hw.get("value", []) else
+                                       "connection"):
+                bad.append("http: %s found_by %r" % (n, t.get("found_by")))
+    # hostile: the cyclic idle list unreadable, the garbage idleConn count a problem; both listed
+    broken = [t for t in trs if t.get("unreadable") or t.get("problems")]
+    if not any("cycle" in (t.get("unreadable") or "") for t in broken):
+        bad.append("http: no Transport with a cyclic idle list unreadable: %r" % [t.get("unreadable") for t in broken])
+    if not any("idleConn" in p for t in broken for p in t.get("problems") or []):
+        bad.append("http: no Transport with a garbage idleConn count: %r" % [t.get("problems") for t in broken])
+    if len(broken) != len(hw["broken"]):
+        bad.append("http: %d Transports with problems, %d broken by construction" % (len(broken), len(hw["broken"])))
+    # the kernel: established sockets per server port = connections found to that host
+    conns = [(h.get("host", "").rsplit(":", 1)[-1], c) for t in trs for h in t.get("hosts") or []
+             for c in h.get("connections") or []]
+    for p, n in hw["sockets"].items():
+        k = sum(1 for q, _ in conns if q == p)
+        if k != n:
+            bad.append("http: %d connections to port %s found, the kernel has %d sockets" % (k, p, n))
+    # runtime.Stack: the readLoop/writeLoop goroutines, and their connection where it prints the receiver
+    got = sorted((c.get(f), l) for _, c in conns for f, l in (("read_loop", "readLoop"), ("write_loop", "writeLoop")))
+    exp = sorted((l["goid"], l["loop"]) for l in hw["loops"])
+    if got != exp:
+        bad.append("http: loop goroutines %r, runtime.Stack %r" % (got, exp))
+    by_addr = {int(c["address"], 16): c for _, c in conns}
+    for l in hw["loops"]:
+        if l.get("pconn"):
+            c = by_addr.get(int(l["pconn"], 16)) or {}
+            f = "read_loop" if l["loop"] == "readLoop" else "write_loop"
+            if c.get(f) != l["goid"]:
+                bad.append("http: %s of %s is goroutine %d, tlinspect says %r" % (l["loop"], l["pconn"], l["goid"], c.get(f)))
 for b in bad:
     print(b)
 sys.exit(1 if bad else 0)

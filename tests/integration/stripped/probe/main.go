@@ -1,5 +1,5 @@
 // Command probe links in the runtime structures tlinspect's runtime maps describe
-// (goroutines, channels, select, timers, sync, maps, database/sql), so that its
+// (goroutines, channels, select, timers, sync, maps, database/sql, net/http), so that its
 // DWARF carries every type `tlinspect maps gen` emits. It is built, never run
 // by maps-gen; run as a program it parks a few goroutines and prints "ready <pid>".
 //
@@ -12,6 +12,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -36,10 +37,14 @@ var (
 	sm   sync.Map
 	db   *sql.DB
 	m    = map[string]int{}
+	tr   *http.Transport
 )
 
 func main() {
 	db = sql.OpenDB(connector{})
+	// net/http's Transport, persistConn and connLRU (container/list) in the DWARF
+	tr = &http.Transport{}
+	tr.CloseIdleConnections()
 	sm.Store("k", 1)
 	m["k"] = 1
 	ch := make(chan int)

@@ -14,6 +14,7 @@
 //	    new key stored (the 30 deleted become expunged, dirty holds 71), one more deleted,
 //	    5 loads missing: 70 entries. registry (a *sync.Map): 50 keys, ranged once.
 //	hostile (a sync.Map): filled, then corrupted (corrupt).
+//	http: Transports with idle and in-use connections on three local servers (http.go).
 //	timers: 4 time.AfterFunc closures (one function), 3 tickers each with a goroutine
 //	    receiving, 2 goroutines in time.Sleep; all an hour away; one more AfterFunc (another
 //	    closure) reset from an hour to 30 minutes.
@@ -273,14 +274,16 @@ func main() {
 	pgA, pgB := backends(app+"_a"), backends(app+"_b")
 	sessionsPresent, registryRange := fillSyncMaps()
 	hostileHow := corrupt()
+	httpState := setupHTTP()
 	afterFunc := armTimers()
 	time.Sleep(20 * time.Millisecond) // the ticker goroutines block on their channels
 	runtime.GC()
+	finishHTTP(httpState)
 	out := map[string]interface{}{
 		"db": stats(db), "db2": stats(db2), "pg_backends_a": pgA, "pg_backends_b": pgB,
 		"leakers": leakers, "holders": holders, "waiters": waiters,
 		"cache_len": len(cache), "cache_peak": cachePeak, "small_len": len(small),
-		"sessions_present": sessionsPresent, "registry_range": registryRange, "hostile": hostileHow,
+		"sessions_present": sessionsPresent, "registry_range": registryRange, "hostile": hostileHow, "http": httpState,
 		"timers": map[string]interface{}{"after_func": afterFunc, "after_func_count": 4, "reset": resetName,
 			"reset_seconds": 1800,
 			"tickers": 3, "ticker_period_seconds": 3600, "sleeps": 2},
