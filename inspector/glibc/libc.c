@@ -296,9 +296,17 @@ static struct tli_error *libc_layout(struct tli_session *s, struct tli_gl_ctx *c
 		c->dw = cache.dw;
 		c->L = cache.L;
 		c->debug_path = cache.debug_path ? strdup(cache.debug_path) : NULL;
-		return NULL;
+	} else {
+		struct tli_error *err = build_layout(c, s->lib_layout, libc_file(c), s->target->root, o,
+						     s->opts.no_dwarf);
+		if (err)
+			return err;
 	}
-	return build_layout(c, s->lib_layout, libc_file(c), s->target->root, o, s->opts.no_dwarf);
+	/* servers were asked and gave nothing: say so, the answer now rests on the runtime map */
+	const char *why = c->dw ? tli_dwarf_debuginfod_error(c->dw) : NULL;
+	if (why)
+		tli_session_warn(s, "no debug info for libc from %s; using the glibc runtime map", why);
+	return NULL;
 }
 
 /* 3. The GOT slot of `tcache` (file-only): DWARF's TLS offset -> its TPOFF64 relocation, or,
