@@ -14,12 +14,14 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/fileio.h"
+#include "core/sysroot.h"
 
 #define DEFAULT_DEBUG_DIR "/usr/lib/debug"
 
@@ -42,6 +44,21 @@ const char *tli_dwarf_debuginfod_url(const struct tli_dwarf *d)
 const char *tli_dwarf_debuginfod_error(const struct tli_dwarf *d)
 {
 	return d && !d->dbg && d->debuginfod_why[0] ? d->debuginfod_why : NULL;
+}
+const char *tli_dwarf_describe(const struct tli_dwarf *d, const char *root, const char *sysroot, char *buf,
+			       size_t cap)
+{
+	char a[PATH_MAX + 64], b[PATH_MAX + 64];
+	tli_file_origin(d->path, root, sysroot, a, sizeof(a));
+	if (!d->dbg)
+		snprintf(buf, cap, "%s (from %s), debug info %s: %s", d->path, a, d->method, d->why);
+	else if (d->debuginfod_url)
+		snprintf(buf, cap, "%s (from %s), debug info from debuginfod %s: %s", d->path, a, d->debuginfod_url,
+			 d->debug_path);
+	else
+		snprintf(buf, cap, "%s (from %s), debug info %s: %s (from %s)", d->path, a, d->method, d->debug_path,
+			 tli_file_origin(d->debug_path, root, sysroot, b, sizeof(b)));
+	return buf;
 }
 const char *tli_dwarf_path(const struct tli_dwarf *d)
 {

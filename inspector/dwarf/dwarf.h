@@ -70,6 +70,10 @@ const char *tli_dwarf_debug_method(const struct tli_dwarf *d);
 const char *tli_dwarf_debuginfod_url(const struct tli_dwarf *d);
 /** Without DWARF: why debuginfod gave none when servers were asked ($DEBUGINFOD_URLS), else NULL. */
 const char *tli_dwarf_debuginfod_error(const struct tli_dwarf *d);
+/** For -v: the file, where it came from (core/sysroot.h tli_file_origin), how its debug info
+ *  was found and where (or why there is none); written into buf. */
+const char *tli_dwarf_describe(const struct tli_dwarf *d, const char *root, const char *sysroot, char *buf,
+			       size_t cap);
 /** Path of the file that was opened. */
 const char *tli_dwarf_path(const struct tli_dwarf *d);
 /** Why there is no DWARF (empty string when there is). */
