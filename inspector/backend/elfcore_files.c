@@ -142,7 +142,7 @@ static void report(struct tli_target *t, struct core *c, const char *sysroot)
 	for (size_t i = 0; i < c->nfiles; i++) {
 		struct bfile *f = &c->files[i];
 		const char *p = f->path ? f->path : f->orig;
-		char where[PATH_MAX + 64];
+		char where[2 * PATH_MAX + 64];
 		/* a file refused for what it is (not regular, not ELF, another build-id) is news now; one
 		 * refused only for want of a build-id to compare is, when a read needs it (elfcore_read.c) */
 		if (f->state == BF_REFUSED && !f->quiet && (long)i != c->exe_file) {
@@ -153,13 +153,16 @@ static void report(struct tli_target *t, struct core *c, const char *sysroot)
 		if (!c->verbose)
 			continue;
 		if (f->given)
-			snprintf(where, sizeof(where), "--exe");
+			snprintf(where, sizeof(where), "--exe %s", f->path);
 		else
 			tli_file_origin(f->path, NULL, sysroot, where, sizeof(where));
+		size_t l = strlen(where);
+		if (!f->given && f->path && strcmp(f->path, f->orig))
+			snprintf(where + l, sizeof(where) - l, ": %s", f->path);
 		if (f->state == BF_OK)
-			fprintf(c->verbose, "tlinspect: core: %s (from %s) backs memory (%s)\n", p, where, f->why);
+			fprintf(c->verbose, "tlinspect: core: %s from %s backs memory (%s)\n", f->orig, where, f->why);
 		else if (f->state == BF_REFUSED)
-			fprintf(c->verbose, "tlinspect: core: %s (from %s) %s: not read\n", p, where, f->why);
+			fprintf(c->verbose, "tlinspect: core: %s from %s %s: not read\n", f->orig, where, f->why);
 		else
 			fprintf(c->verbose, "tlinspect: core: %s is not readable here (%s)\n", p,
 				strerror(f->open_err ? f->open_err : ENOENT));
