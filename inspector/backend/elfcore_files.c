@@ -152,17 +152,22 @@ static void report(struct tli_target *t, struct core *c, const char *sysroot)
 		}
 		if (!c->verbose)
 			continue;
+		/* where it came from, when there was a choice: --exe, or which --sysroot layer */
+		where[0] = 0;
 		if (f->given)
-			snprintf(where, sizeof(where), "--exe %s", f->path);
-		else
-			tli_file_origin(f->path, NULL, sysroot, where, sizeof(where));
-		size_t l = strlen(where);
-		if (!f->given && f->path && strcmp(f->path, f->orig))
-			snprintf(where + l, sizeof(where) - l, ": %s", f->path);
+			snprintf(where, sizeof(where), " [--exe %s]", f->path);
+		else if (sysroot && *sysroot && f->path && f->state != BF_ABSENT) {
+			where[0] = ' ';
+			where[1] = '[';
+			tli_file_origin(f->path, NULL, sysroot, where + 2, sizeof(where) - 2);
+			size_t l = strlen(where);
+			snprintf(where + l, sizeof(where) - l, ": %s]", f->path);
+		}
+		const char *name = where[0] ? f->orig : p; /* the core's name when where says the rest */
 		if (f->state == BF_OK)
-			fprintf(c->verbose, "tlinspect: core: %s from %s backs memory (%s)\n", f->orig, where, f->why);
+			fprintf(c->verbose, "tlinspect: core: %s backs memory (%s)%s\n", name, f->why, where);
 		else if (f->state == BF_REFUSED)
-			fprintf(c->verbose, "tlinspect: core: %s from %s %s: not read\n", f->orig, where, f->why);
+			fprintf(c->verbose, "tlinspect: core: %s %s: not read%s\n", name, f->why, where);
 		else
 			fprintf(c->verbose, "tlinspect: core: %s is not readable here (%s)\n", p,
 				strerror(f->open_err ? f->open_err : ENOENT));

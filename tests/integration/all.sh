@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go goheap gotypes goleak leakexplain leak100k pools labels stripped chans userloc screen notachan glibc maps cores crafted arm64 cache stop attach install nomem pause fork pprof overtime secrets tutorial faces containers debuginfod}"
+SUITES="${SUITES:-go goheap gotypes goleak leakexplain leak100k pools labels stripped chans userloc screen notachan glibc maps cores crafted arm64 cache stop attach install nomem pause fork pprof overtime secrets tutorial faces containers debuginfod static}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -94,6 +94,10 @@ for s in $SUITES; do
 	# libc's debug info from a local debuginfod server (DEBUGINFOD_URLS), the server down or
 	# silent: the runtime map, a warning, a bounded wait
 	debuginfod) run_suite debuginfod bash tests/integration/debuginfod.sh ;;
+	# build/tlinspect-static = the dynamic build: Go (newest toolchain, default and stripped) on
+	# one gcore core each, live against runtime.Stack; C heap/bins/leaks with and without
+	# libc debug info against mallinfo2 (STATIC_FULL=1: the whole Go suite with it too)
+	static) run_suite static bash tests/integration/static.sh ;;
 	# a target that cannot be stopped in time: exit 10 everywhere, the target left running
 	stop) run_suite stop bash tests/integration/stop.sh ;;
 	# every thread captured, or exit 4 naming the thread another tracer holds

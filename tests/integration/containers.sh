@@ -262,8 +262,8 @@ core_layers() {
 	fi
 	# -v: which file came from which layer
 	local e=$O/c-layers.heap.err
-	if grep -qF "core: /heapstate from sysroot layer 0 ($L/L0): $L/L0/heapstate backs memory" "$e" &&
-		grep -qF "core: /$lib/libc.so.6 from sysroot layer 1 ($L/L1): $L/L1/$lib/libc.so.6 backs memory" "$e" &&
+	if grep -qE "^tlinspect: core: /heapstate backs memory \(.*\) \[sysroot layer 0 \($L/L0\): $L/L0/heapstate\]$" "$e" &&
+		grep -qE "^tlinspect: core: /$lib/libc.so.6 backs memory \(.*\) \[sysroot layer 1 \($L/L1\): $L/L1/$lib/libc.so.6\]$" "$e" &&
 		grep -qE "^tlinspect: libc $L/L1/$lib/libc.so.6 \(from sysroot layer 1 \($L/L1\)\), debug info build-id: $L/L1/usr/lib/debug/.build-id/.*\(from sysroot layer 1 \($L/L1\)\)$" "$e"; then
 		tli_ok "-v: /heapstate from layer 0, libc and its debug file from layer 1 (not the base's decoy); glibc.libc $(jq_py "$O/c-layers.heap.json" "d['glibc']['libc']") read as libc_file ${L#$ROOT/}/L1/..."
 	else
