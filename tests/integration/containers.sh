@@ -119,6 +119,13 @@ c_container() {
 	else
 		tli_bad "C: files as the target sees them: got $views"
 	fi
+	# -v names both views and where the debug file came from
+	"$TLI" -v --pid "$pid" heap >/dev/null 2>"$O/c-live.v"
+	if grep -qE "^tlinspect: libc /proc/$pid/root/usr/lib/x86_64-linux-gnu/libc.so.6 \(from the target's root\), debug info build-id: /proc/$pid/root/usr/lib/debug/.build-id/.* \(from the target's root\)$" "$O/c-live.v"; then
+		tli_ok "C -v: libc and its debug file from the target's root"
+	else
+		tli_bad "C -v: $(grep libc "$O/c-live.v" | head -2)"
+	fi
 	# without any libc debug info: the 2.41 runtime map; same JSON, glibc's numbers again
 	mkdir -p "$O/no-debug"
 	ok=1

@@ -12,6 +12,7 @@
 #  3. a server that accepts and never answers: TLINSPECT_DEBUGINFOD_TIMEOUT=2 bounds the wait
 #     (the whole command well under 10 s), the warning says so, the runtime map answers.
 #  4. without DEBUGINFOD_URLS nothing is asked (no warning), as before.
+#  5. build/tlinspect-static (it cannot dlopen libdebuginfod) says so; its runtime map answers.
 # Ends with "debuginfod: N passed, N failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -86,12 +87,21 @@ else
 	tli_bad "debuginfod provenance: got $src; warnings $(jq_py "$O/dif.heap.json" "d.get('warnings')" 2>&1 | head -c 300)"
 fi
 # a second run is served from the client's cache, the server not asked again
-n0=$(grep -c "buildid/$BID/debuginfo" "$O/debuginfod.log")
+n0=$(grep -c "UA:elfutils.*/buildid/$BID/debuginfo 200" "$O/debuginfod.log")
 TLINSPECT_DEBUG_DIRS=$O/no-debug DEBUGINFOD_URLS=$URL DEBUGINFOD_CACHE_PATH=$O/cache1 "$TLI" --json --pid "$PID" heap >"$O/dif2.heap.json" 2>/dev/null
-if [ "$(jq_py "$O/dif2.heap.json" "d['glibc']['debug_source']")" = debuginfod ]; then
-	tli_ok "again from the client's cache (server log lines for the build-id: $n0 before, $(grep -c "buildid/$BID/debuginfo" "$O/debuginfod.log") after)"
+n1=$(grep -c "UA:elfutils.*/buildid/$BID/debuginfo 200" "$O/debuginfod.log")
+if [ "$(jq_py "$O/dif2.heap.json" "d['glibc']['debug_source']")" = debuginfod ] && [ "$n0" -gt 0 ] && [ "$n0" = "$n1" ]; then
+	tli_ok "again from the client's cache: the server not asked (tlinspect downloaded it $n0 time(s) for heap, bins and leaks, not again)"
 else
 	tli_bad "second run: $(head -c 300 "$O/dif2.heap.json")"
+fi
+
+# -v says where libc and its debug info came from
+TLINSPECT_DEBUG_DIRS=$O/no-debug DEBUGINFOD_URLS=$URL DEBUGINFOD_CACHE_PATH=$O/cache1 "$TLI" -v --pid "$PID" heap >/dev/null 2>"$O/dif-v.err"
+if grep -qE "^tlinspect: libc $LIBC \(from the host\), debug info from debuginfod $URL(/buildid/$BID/debuginfo)?: $O/cache1/$BID/debuginfo$" "$O/dif-v.err"; then
+	tli_ok "-v: $(grep '^tlinspect: libc' "$O/dif-v.err" | cut -c1-150)"
+else
+	tli_bad "-v: $(grep 'libc' "$O/dif-v.err" | head -2)"
 fi
 
 # 2. the server down: its port closed
@@ -130,5 +140,19 @@ if [ "$(jq_py "$O/nourl.heap.json" "'%s %d' % (d['glibc']['debug_source'], len(d
 	tli_ok "without DEBUGINFOD_URLS: runtime map, no server asked, no warning"
 else
 	tli_bad "without DEBUGINFOD_URLS: $(head -c 300 "$O/nourl.heap.json")"
+fi
+
+# 5. the static file cannot load libdebuginfod: it says so, and the runtime map inside it answers
+if make -s -C "$ROOT" static >"$O/make-static.log" 2>&1; then
+	TLINSPECT_DEBUG_DIRS=$O/no-debug DEBUGINFOD_URLS=http://127.0.0.1:$BPORT TLINSPECT_DEBUGINFOD_TIMEOUT=2 \
+		timeout 60 "$ROOT/build/tlinspect-static" --json --pid "$PID" heap >"$O/static.heap.json" 2>"$O/static.heap.err"
+	if [ "$(jq_py "$O/static.heap.json" "d['glibc']['debug_source']")" = none ] &&
+		jq_py "$O/static.heap.json" "d['warnings']" | grep -q "statically linked tlinspect cannot load libdebuginfod"; then
+		tli_ok "the static file with DEBUGINFOD_URLS: warns that it has no debuginfod client, runtime map"
+	else
+		tli_bad "static file with DEBUGINFOD_URLS: $(head -c 300 "$O/static.heap.err") $(head -c 300 "$O/static.heap.json")"
+	fi
+else
+	tli_bad "make static: $(tail -3 "$O/make-static.log")"
 fi
 tli_suite_end
