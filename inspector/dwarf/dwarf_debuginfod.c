@@ -115,11 +115,53 @@ static double timeout_s(void)
 	return t;
 }
 
+/* build-ids the servers gave nothing for in this run, and why: a file opened again (libc by
+ * each command of the shell, before and after a deferred stop) costs no second timeout */
+#define MAX_MISSES 16
+static struct {
+	uint8_t id[TLI_BUILD_ID_MAX];
+	size_t len;
+	char why[sizeof(((struct tli_dwarf *)0)->debuginfod_why)];
+} misses[MAX_MISSES];
+static size_t nmisses;
+
+static bool missed_before(struct tli_dwarf *d)
+{
+	for (size_t i = 0; i < nmisses; i++) {
+		if (misses[i].len == d->info.build_id_len && !memcmp(misses[i].id, d->info.build_id, misses[i].len)) {
+			memcpy(d->debuginfod_why, misses[i].why, sizeof(d->debuginfod_why));
+			return true;
+		}
+	}
+	return false;
+}
+
+static void remember_miss(const struct tli_dwarf *d)
+{
+	size_t i = nmisses < MAX_MISSES ? nmisses++ : MAX_MISSES - 1;
+	memcpy(misses[i].id, d->info.build_id, d->info.build_id_len);
+	misses[i].len = d->info.build_id_len;
+	memcpy(misses[i].why, d->debuginfod_why, sizeof(misses[i].why));
+}
+
+static bool fetch(struct tli_dwarf *d, const char *urls);
+
 bool tli_dw_find_debuginfod(struct tli_dwarf *d)
 {
 	const char *urls = getenv("DEBUGINFOD_URLS");
-	if (!urls || !*urls || d->info.build_id_len < 2)
+	if (!urls || !*urls || d->info.build_id_len < 2 || d->info.build_id_len > TLI_BUILD_ID_MAX)
 		return false;
+	if (missed_before(d))
+		return false;
+	bool ok = fetch(d, urls);
+	if (!ok && d->debuginfod_why[0])
+		remember_miss(d);
+	return ok;
+}
+
+/* Ask the servers for d's debug file. */
+static bool fetch(struct tli_dwarf *d, const char *urls)
+{
 	if (!load_lib()) {
 		snprintf(d->debuginfod_why, sizeof(d->debuginfod_why), "debuginfod (%s): %s", urls, lib.why);
 		return false;

@@ -13,6 +13,7 @@
 #     (the whole command well under 10 s), the warning says so, the runtime map answers.
 #  4. without DEBUGINFOD_URLS nothing is asked (no warning), as before.
 #  5. build/tlinspect-static (it cannot dlopen libdebuginfod) says so; its runtime map answers.
+#  6. MiniDebugInfo (.gnu_debugdata) of a stripped library names its local functions (shell dis).
 # Ends with "debuginfod: N passed, N failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -140,6 +141,49 @@ if [ "$(jq_py "$O/nourl.heap.json" "'%s %d' % (d['glibc']['debug_source'], len(d
 	tli_ok "without DEBUGINFOD_URLS: runtime map, no server asked, no warning"
 else
 	tli_bad "without DEBUGINFOD_URLS: $(head -c 300 "$O/nourl.heap.json")"
+fi
+
+# 6. MiniDebugInfo: a stripped library whose .gnu_debugdata (xz) holds its local functions'
+#    symbols (made as distributions make it); the shell disassembles one of them at the address
+#    nm gives; the same library without .gnu_debugdata does not know the name
+M=$O/mdi
+mkdir -p "$M/with" "$M/without"
+cat >"$M/lib.c" <<'EOF'
+__attribute__((noinline)) static int mdi_local(int x) { return x * 7 + 3; }
+__attribute__((noinline)) static int mdi_local2(int x) { return mdi_local(x) ^ 5; }
+int mdi_exported(int x) { return mdi_local2(x) + 1; }
+EOF
+cat >"$M/main.c" <<'EOF'
+#include <stdio.h>
+#include <unistd.h>
+int mdi_exported(int);
+int main(void) { printf("ready %d %d\n", getpid(), mdi_exported(3)); fflush(stdout); for (;;) pause(); }
+EOF
+if (cd "$M" && gcc -O2 -g -shared -fPIC -o lib.so lib.c &&
+	nm -D lib.so --format=posix --defined-only | awk '{print $1}' | sort >dynsyms &&
+	nm lib.so --format=posix --defined-only | awk '$2 == "T" || $2 == "t" {print $1}' | sort >funcsyms &&
+	comm -13 dynsyms funcsyms >keep && objcopy --only-keep-debug lib.so mini &&
+	objcopy -S --remove-section .gdb_index --remove-section .comment --keep-symbols=keep mini mini2 &&
+	xz -c mini2 >mini.xz && strip --strip-all -R .comment lib.so -o without/libmdi.so &&
+	objcopy --add-section .gnu_debugdata=mini.xz without/libmdi.so with/libmdi.so &&
+	gcc -O2 -o prog main.c -L with -lmdi) >"$M/build.log" 2>&1; then
+	off=$(nm "$M/lib.so" | awk '$3 == "mdi_local" {print $1}')
+	for v in with without; do
+		tli_start "$M/$v.out" env LD_LIBRARY_PATH="$M/$v" "$M/prog"
+		for ((i = 0; i < 50; i++)); do grep -q ready "$M/$v.out" && break; sleep 0.1; done
+		printf 'dis mdi_local\nquit\n' | timeout 30 "$TLI" --pid "$TLI_PID" shell >"$M/$v.dis" 2>&1
+		base=$(awk -v f="$M/$v/libmdi.so" '$6 == f && $3 == "00000000" {print $1; exit}' "/proc/$TLI_PID/maps" | cut -d- -f1)
+		tli_kill "$TLI_PID"
+		eval "base_$v=\$base"
+	done
+	want=$(printf '0x%016x' $((0x$base_with + 0x$off)))
+	if grep -q "^$want <mdi_local>:" "$M/with.dis" && grep -q "neither an address nor a symbol" "$M/without.dis"; then
+		tli_ok "MiniDebugInfo: dis mdi_local (a static function of a stripped library, named only in its .gnu_debugdata) at $want = base + nm's 0x$off; without .gnu_debugdata the name is unknown"
+	else
+		tli_bad "MiniDebugInfo: want $want: $(head -3 "$M/with.dis"); without: $(head -3 "$M/without.dis")"
+	fi
+else
+	tli_bad "MiniDebugInfo: building the library: $(tail -3 "$M/build.log")"
 fi
 
 # 5. the static file cannot load libdebuginfod: it says so, and the runtime map inside it answers
