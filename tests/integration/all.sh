@@ -7,6 +7,9 @@
 set -u
 cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
+# Debian's login shells set DEBUGINFOD_URLS (libdebuginfod-common): the suites' "no debug info"
+# runs must not fetch it from the network; the debuginfod suite sets its own local server
+unset DEBUGINFOD_URLS
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
 SUITES="${SUITES:-go goheap gotypes goleak leakexplain leak100k pools labels stripped chans userloc screen notachan glibc maps cores crafted arm64 cache stop attach install nomem pause fork pprof overtime secrets tutorial faces containers debuginfod static}"
