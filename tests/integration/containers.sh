@@ -284,6 +284,11 @@ core_layers() {
 	else
 		tli_bad "whiteout: exit $rc; $(grep -E 'libc' "$O/c-wh.heap.err" | head -3)"
 	fi
+	# a misspelt layer is a usage error, not a layer that hides nothing
+	"$TLI" --core "$O/c-core.$pid" --sysroot "$L/L0:$L/L9:$L/L2" heap >/dev/null 2>"$O/c-typo.err"
+	rc=$?
+	[ $rc = 2 ] && grep -qF "layer 1, $L/L9, is not a directory" "$O/c-typo.err" &&
+		tli_ok "a layer that is not a directory: exit 2, named" || tli_bad "misspelt layer: exit $rc: $(head -c 200 "$O/c-typo.err")"
 	# the container's root as one directory
 	ok=1
 	for c in heap bins leaks; do
