@@ -23,6 +23,7 @@ BASE_PKGS=(build-essential pkg-config libdw-dev libelf-dev libcapstone-dev libre
            libjansson-dev gdb python3 elfutils binutils golang-1.19-go libc6-dbg tmux
            lldb-14 liblldb-14-dev graphviz                      # graphviz: `graph --dot` is checked with dot
            zlib1g-dev libprotobuf-c-dev protobuf-c-compiler    # pprof profiles: gzip + protoc-c
+           liblzma-dev libdebuginfod-dev debuginfod            # MiniDebugInfo (xz); debuginfod client + test server
            qemu-user-static                                     # `arm64` suite: arm64 Go targets and their cores
            postgresql golang-github-lib-pq-dev)                 # `pools` suite: a real PostgreSQL, lib/pq (GOPATH)
 OPT_PKGS=(delve)                      # bookworm's delve: used by benchmarks only

@@ -5,8 +5,8 @@
  * untrusted input, so a file backs the mappings the core leaves out only if it
  * is a regular ELF file whose build-id matches the one the core records for it
  * (in the ELF header page the kernel and gcore keep: elfcore_buildid.c). Names
- * are resolved inside --sysroot (core/fileio.h tli_open_regular_in: ".." and
- * symlinks stay inside it) and checked before anything is opened, so no FIFO or
+ * are resolved inside --sysroot, one directory or an image's layers (core/sysroot.h:
+ * ".." and symlinks stay inside it, whiteouts hide what is below) and checked before anything is opened, so no FIFO or
  * device is ever opened; a file the core has no build-id for is not even
  * opened. Every other file's mappings read as not in core, with one warning per
  * file. The executable has its own rules (elfcore_exe.c).
@@ -15,12 +15,14 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/fileio.h"
+#include "core/sysroot.h"
 
 /* The outcome of a lookup that found no regular file. */
 static void not_found(struct bfile *f, int e)
@@ -57,7 +59,7 @@ int tli_elfcore_open_file(struct bfile *f, const char *sysroot)
 		}
 	} else {
 		char *res = NULL;
-		fd = tli_open_regular_in(sysroot, f->orig, &st, &res);
+		fd = tli_sysroot_open(sysroot, f->orig, &st, &res, NULL);
 		int e = errno;
 		set_path(f, res);
 		errno = e;
@@ -79,7 +81,7 @@ static void check_file(struct core *c, size_t i, const char *sysroot)
 	if (!cb.gnu_len && !cb.go_len) { /* nothing to compare with: do not even open it */
 		struct stat st;
 		char *res = NULL;
-		int r = tli_stat_regular_in(sysroot, f->orig, &st, &res);
+		int r = tli_sysroot_stat(sysroot, f->orig, &st, &res, NULL);
 		int e = errno;
 		set_path(f, res);
 		if (r < 0) {
@@ -135,11 +137,12 @@ static void locate_files(struct core *c)
 	}
 }
 
-static void report(struct tli_target *t, struct core *c)
+static void report(struct tli_target *t, struct core *c, const char *sysroot)
 {
 	for (size_t i = 0; i < c->nfiles; i++) {
 		struct bfile *f = &c->files[i];
 		const char *p = f->path ? f->path : f->orig;
+		char where[2 * PATH_MAX + 64];
 		/* a file refused for what it is (not regular, not ELF, another build-id) is news now; one
 		 * refused only for want of a build-id to compare is, when a read needs it (elfcore_read.c) */
 		if (f->state == BF_REFUSED && !f->quiet && (long)i != c->exe_file) {
@@ -149,10 +152,22 @@ static void report(struct tli_target *t, struct core *c)
 		}
 		if (!c->verbose)
 			continue;
+		/* where it came from, when there was a choice: --exe, or which --sysroot layer */
+		where[0] = 0;
+		if (f->given)
+			snprintf(where, sizeof(where), " [--exe %s]", f->path);
+		else if (sysroot && *sysroot && f->path && f->state != BF_ABSENT) {
+			where[0] = ' ';
+			where[1] = '[';
+			tli_file_origin(f->path, NULL, sysroot, where + 2, sizeof(where) - 2);
+			size_t l = strlen(where);
+			snprintf(where + l, sizeof(where) - l, ": %s]", f->path);
+		}
+		const char *name = where[0] ? f->orig : p; /* the core's name when where says the rest */
 		if (f->state == BF_OK)
-			fprintf(c->verbose, "tlinspect: core: %s backs memory (%s)\n", p, f->why);
+			fprintf(c->verbose, "tlinspect: core: %s backs memory (%s)%s\n", name, f->why, where);
 		else if (f->state == BF_REFUSED)
-			fprintf(c->verbose, "tlinspect: core: %s %s: not read\n", p, f->why);
+			fprintf(c->verbose, "tlinspect: core: %s %s: not read%s\n", name, f->why, where);
 		else
 			fprintf(c->verbose, "tlinspect: core: %s is not readable here (%s)\n", p,
 				strerror(f->open_err ? f->open_err : ENOENT));
@@ -169,6 +184,6 @@ struct tli_error *tli_elfcore_check_files(struct tli_target *t, struct core *c, 
 	for (size_t i = 0; i < c->nfiles; i++)
 		if ((long)i != c->exe_file)
 			check_file(c, i, opts ? opts->sysroot : NULL);
-	report(t, c);
+	report(t, c, opts ? opts->sysroot : NULL);
 	return NULL;
 }

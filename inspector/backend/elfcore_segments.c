@@ -132,7 +132,13 @@ static bool add_map(struct core *c, struct mapvec *v, uint64_t a, uint64_t b, un
 	if (fm && c->files[fm->file].state != BF_REFUSED) {
 		const struct bfile *f = &c->files[fm->file];
 		m->offset = fm->ofs + (a - fm->start);
-		if (!(m->path = strdup(f->path ? f->path : f->orig)))
+		/* a library: the core's name for it, as a live target's maps give it, and where it
+		 * is read here (inside --sysroot) beside it when that differs; the executable keeps
+		 * the name it is read by (target.exe) */
+		bool exe = (long)fm->file == c->exe_file;
+		if (!(m->path = strdup(exe && f->path ? f->path : f->orig)))
+			return false;
+		if (!exe && f->path && strcmp(f->path, f->orig) && !(m->file = strdup(f->path)))
 			return false;
 	}
 	return true;

@@ -33,7 +33,7 @@ const struct tli_option tli_global_options[] = {
 	{ "core", 'c', TLI_OPT_STRING, "FILE", "inspect the ELF core file FILE", 0, 0, false },
 	{ "exe", 'e', TLI_OPT_STRING, "BIN", "the executable (default: from the core or /proc/PID/exe)",
 	  0, 0, false },
-	{ "sysroot", 0, TLI_OPT_STRING, "DIR", "prefix for file paths named in the core", 0, 0, false },
+	{ "sysroot", 0, TLI_OPT_STRING, "DIR[:DIR...]", "root of the files the core names: a directory, or an image's unpacked layers, topmost first", 0, 0, false },
 	{ "json", 'j', TLI_OPT_FLAG, NULL, "print the result as JSON (schema tlinspect/1)", 0, 0, false },
 	{ "no-stop", 0, TLI_OPT_FLAG, NULL, "do not stop the process (a debugger already holds it stopped)", 0, 0, false },
 	{ "timeout", 0, TLI_OPT_INT, "MS", "give up stopping the process after MS milliseconds (default 2000)", 1, 3600000, false },

@@ -11,11 +11,13 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "backend/live.h"
 #include "backend/pages.h"
 #include "session/open.h"
+#include "core/sysroot.h"
 #include "core/target.h"
 #include "render/render.h"
 #include "gdbhint.h"
@@ -260,6 +262,20 @@ static struct tli_error *validate(struct tli_cli_opts *r)
 		return tli_error_create(TLI_E_USAGE, "--pid and --core are mutually exclusive");
 	if (r->sysroot && !r->core)
 		return tli_error_create(TLI_E_USAGE, "--sysroot applies to core files only (give --core FILE)");
+	if (r->sysroot) { /* image layers: a misspelt one would silently hide nothing */
+		const char *dirs[TLI_SYSROOT_MAX_LAYERS];
+		char *buf;
+		size_t n = tli_sysroot_layers(r->sysroot, dirs, &buf);
+		struct tli_error *e = NULL;
+		struct stat st;
+		for (size_t i = 0; n > 1 && i < n && !e; i++)
+			if (stat(dirs[i], &st) != 0 || !S_ISDIR(st.st_mode))
+				e = tli_error_create(TLI_E_USAGE, "--sysroot: layer %zu, %s, is not a directory", i,
+						     dirs[i]);
+		free(buf);
+		if (e)
+			return e;
+	}
 	if (r->no_stop && r->core)
 		return tli_error_create(TLI_E_USAGE, "--no-stop applies to live processes only (--pid)");
 	if (r->pages && r->core)

@@ -3,8 +3,8 @@
  * @file dwarf.c
  * DWARF provider on libdw (see dwarf.h): the handle, opening it (the file's
  * own DWARF or separate debug info, then the index) and closing it.
- * The parts: dwarf_index.c (the index), dwarf_debugfile.c (separate debug
- * info), dwarf_types.c, dwarf_members.c, dwarf_vars.c, dwarf_consts.c (the
+ * The parts: dwarf_index.c (the index), dwarf_debugfile.c and
+ * dwarf_debuginfod.c (separate debug info), dwarf_types.c, dwarf_members.c, dwarf_vars.c, dwarf_consts.c (the
  * queries), dwarf_location.c (location expressions), dwarf_provider.c (the
  * layout provider).
  */
@@ -14,12 +14,14 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/fileio.h"
+#include "core/sysroot.h"
 
 #define DEFAULT_DEBUG_DIR "/usr/lib/debug"
 
@@ -34,6 +36,29 @@ const char *tli_dwarf_debug_path(const struct tli_dwarf *d)
 const char *tli_dwarf_debug_method(const struct tli_dwarf *d)
 {
 	return d->method;
+}
+const char *tli_dwarf_debuginfod_url(const struct tli_dwarf *d)
+{
+	return d && d->dbg ? d->debuginfod_url : NULL;
+}
+const char *tli_dwarf_debuginfod_error(const struct tli_dwarf *d)
+{
+	return d && !d->dbg && d->debuginfod_why[0] ? d->debuginfod_why : NULL;
+}
+const char *tli_dwarf_describe(const struct tli_dwarf *d, const char *root, const char *sysroot, char *buf,
+			       size_t cap)
+{
+	char a[PATH_MAX + 64], b[PATH_MAX + 64];
+	tli_file_origin(d->path, root, sysroot, a, sizeof(a));
+	if (!d->dbg)
+		snprintf(buf, cap, "%s (from %s), debug info %s: %s", d->path, a, d->method, d->why);
+	else if (d->debuginfod_url)
+		snprintf(buf, cap, "%s (from %s), debug info from debuginfod %s: %s", d->path, a, d->debuginfod_url,
+			 d->debug_path);
+	else
+		snprintf(buf, cap, "%s (from %s), debug info %s: %s (from %s)", d->path, a, d->method, d->debug_path,
+			 tli_file_origin(d->debug_path, root, sysroot, b, sizeof(b)));
+	return buf;
 }
 const char *tli_dwarf_path(const struct tli_dwarf *d)
 {
@@ -81,6 +106,7 @@ void tli_dwarf_close(struct tli_dwarf *d)
 		close(d->fd);
 	free(d->path);
 	free(d->debug_path);
+	free(d->debuginfod_url);
 	free(d);
 }
 
@@ -154,7 +180,8 @@ struct tli_error *tli_dwarf_open(const char *path, const struct tli_dwarf_opts *
 		for (size_t i = 0; i < ndirs && o < sizeof(d->why); i++)
 			o += (size_t)snprintf(d->why + o, sizeof(d->why) - o, "%s%s", i ? ", " : "", dirs[i]);
 		if (o < sizeof(d->why))
-			snprintf(d->why + o, sizeof(d->why) - o, ")");
+			snprintf(d->why + o, sizeof(d->why) - o, "%s%s)", d->debuginfod_why[0] ? "; " : "",
+				 d->debuginfod_why);
 		*ret = d;
 		return NULL;
 	}

@@ -9,7 +9,9 @@
  *   1. by GNU build-id: <debugdir>/.build-id/<xx>/<rest>.debug (build-id checked),
  *   2. by .gnu_debuglink (CRC32 checked): <dir of file>/<name>,
  *      <dir of file>/.debug/<name>, <debugdir>/<dir of file>/<name>,
- * for each debugdir in opts (default "/usr/lib/debug").
+ * for each debugdir in opts (default "/usr/lib/debug"),
+ *   3. from the debuginfod servers of $DEBUGINFOD_URLS, by build-id (libdebuginfod,
+ *      loaded at run time; bounded by $TLINSPECT_DEBUGINFOD_TIMEOUT, default 10 s).
  *
  * Policy: a file without any DWARF still opens successfully, with
  * tli_dwarf_has_dwarf() == false; every query then answers TLI_E_NO_INFO with
@@ -62,8 +64,16 @@ void tli_dwarf_close(struct tli_dwarf *d);
 bool tli_dwarf_has_dwarf(const struct tli_dwarf *d);
 /** File the DWARF was read from (the file itself or the separate debug file); NULL if none. */
 const char *tli_dwarf_debug_path(const struct tli_dwarf *d);
-/** How the DWARF was found: "embedded", "build-id", "debuglink", or "none"/"disabled". */
+/** How the DWARF was found: "embedded", "build-id", "debuglink", "debuginfod", or "none"/"disabled". */
 const char *tli_dwarf_debug_method(const struct tli_dwarf *d);
+/** The debuginfod server the debug file came from (method "debuginfod"), else NULL. */
+const char *tli_dwarf_debuginfod_url(const struct tli_dwarf *d);
+/** Without DWARF: why debuginfod gave none when servers were asked ($DEBUGINFOD_URLS), else NULL. */
+const char *tli_dwarf_debuginfod_error(const struct tli_dwarf *d);
+/** For -v: the file, where it came from (core/sysroot.h tli_file_origin), how its debug info
+ *  was found and where (or why there is none); written into buf. */
+const char *tli_dwarf_describe(const struct tli_dwarf *d, const char *root, const char *sysroot, char *buf,
+			       size_t cap);
 /** Path of the file that was opened. */
 const char *tli_dwarf_path(const struct tli_dwarf *d);
 /** Why there is no DWARF (empty string when there is). */

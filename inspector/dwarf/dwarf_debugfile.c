@@ -3,7 +3,8 @@
  * @file dwarf_debugfile.c
  * Separate debug info: by GNU build-id (<debugdir>/.build-id/xx/rest.debug,
  * build-id checked) or by .gnu_debuglink (CRC32 checked) next to the file, in
- * its .debug/ directory or under a debug directory. See dwarf.h.
+ * its .debug/ directory or under a debug directory, then from debuginfod
+ * (dwarf_debuginfod.c). See dwarf.h.
  */
 #include "dwarf_int.h"
 
@@ -43,7 +44,7 @@ static bool file_crc32(const char *path, uint32_t *ret)
  * its build-id (if both have one) matches, and (if want_crc) its CRC matches.
  * On success the handles go into d->dfd/d->delf/d->dbg.
  */
-static bool try_debug_file(struct tli_dwarf *d, const char *cand, bool want_crc, uint32_t crc)
+bool tli_dw_try_debug_file(struct tli_dwarf *d, const char *cand, bool want_crc, uint32_t crc)
 {
 	struct stat st, self;
 	if (stat(cand, &st) != 0 || !S_ISREG(st.st_mode))
@@ -93,7 +94,7 @@ bool tli_dw_find_separate(struct tli_dwarf *d, const char *const *dirs, size_t n
 			if (snprintf(cand, sizeof(cand), "%s/.build-id/%.2s/%s.debug", dirs[i], hex,
 				     hex + 2) >= (int)sizeof(cand))
 				continue;
-			if (try_debug_file(d, cand, false, 0)) {
+			if (tli_dw_try_debug_file(d, cand, false, 0)) {
 				d->method = "build-id";
 				return true;
 			}
@@ -116,7 +117,7 @@ bool tli_dw_find_separate(struct tli_dwarf *d, const char *const *dirs, size_t n
 		const char *fmts[] = { "%s/%s", "%s/.debug/%s" };
 		for (size_t f = 0; f < 2; f++) {
 			if (snprintf(cand, sizeof(cand), fmts[f], dir, name) < (int)sizeof(cand) &&
-			    try_debug_file(d, cand, true, d->info.debuglink_crc)) {
+			    tli_dw_try_debug_file(d, cand, true, d->info.debuglink_crc)) {
 				d->method = "debuglink";
 				return true;
 			}
@@ -124,11 +125,11 @@ bool tli_dw_find_separate(struct tli_dwarf *d, const char *const *dirs, size_t n
 		for (size_t i = 0; i < ndirs; i++) {
 			if (snprintf(cand, sizeof(cand), "%s%s%s/%s", dirs[i], dir[0] == '/' ? "" : "/",
 				     dir, name) < (int)sizeof(cand) &&
-			    try_debug_file(d, cand, true, d->info.debuglink_crc)) {
+			    tli_dw_try_debug_file(d, cand, true, d->info.debuglink_crc)) {
 				d->method = "debuglink";
 				return true;
 			}
 		}
 	}
-	return false;
+	return tli_dw_find_debuginfod(d);
 }

@@ -45,6 +45,8 @@ struct tli_dwarf {
 	char *debug_path;
 	const char *method;
 	char why[700];
+	char debuginfod_why[400]; /* why debuginfod gave nothing ("" if not asked or it did) */
+	char *debuginfod_url;     /* the server the debug file came from (method "debuginfod") */
 	struct tli_elfinfo info;
 	int fd, dfd;
 	Elf *elf, *delf;
@@ -143,7 +145,16 @@ struct tli_error *tli_dw_build_index(struct tli_dwarf *d);
 
 /* --- dwarf_debugfile.c --- */
 
-/** Find separate debug info (build-id, then .gnu_debuglink) in dirs; sets d->dbg, d->method. */
+/** Find separate debug info (build-id, then .gnu_debuglink) in dirs, then from debuginfod;
+ *  sets d->dbg, d->method. */
 bool tli_dw_find_separate(struct tli_dwarf *d, const char *const *dirs, size_t ndirs);
+/** Take `cand` as d's debug file if it is one (DWARF, same build-id, CRC if want_crc). */
+bool tli_dw_try_debug_file(struct tli_dwarf *d, const char *cand, bool want_crc, uint32_t crc);
+
+/* --- dwarf_debuginfod.c --- */
+
+/** Fetch d's debug file by build-id from $DEBUGINFOD_URLS (bounded in time); false with
+ *  d->debuginfod_why set when the servers were asked and gave nothing usable. */
+bool tli_dw_find_debuginfod(struct tli_dwarf *d);
 
 #endif

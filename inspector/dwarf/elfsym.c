@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <lzma.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 
 #define MAX_SYMS (64u * 1024 * 1024)
 #define MAX_NOTES 4096
+#define MAX_MINI_BYTES (256u << 20) /* a decompressed .gnu_debugdata */
 
 void tli_build_id_hex(const uint8_t *id, size_t len, char *buf, size_t cap)
 {
@@ -250,8 +252,9 @@ static int cmp_addr(const void *a, const void *b, void *arg)
 	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
 }
 
-static struct tli_error *load_table(struct tli_elfsym *s, Elf *elf, Elf_Scn *scn,
-				    const GElf_Shdr *sh, size_t shnum)
+/* Append the kept symbols of table `scn` (of `elf`, which has shnum sections) to s. */
+static struct tli_error *collect_table(struct tli_elfsym *s, Elf *elf, Elf_Scn *scn,
+				       const GElf_Shdr *sh, size_t shnum)
 {
 	const char *path = s->path;
 	int cls = gelf_getclass(elf);
@@ -274,10 +277,12 @@ static struct tli_error *load_table(struct tli_elfsym *s, Elf *elf, Elf_Scn *scn
 	size_t nsyms = data->d_size / want;
 	if (nsyms > MAX_SYMS)
 		return tli_error_create(TLI_E_BAD_FORMAT, "%s: %s has %zu symbols", path, s->table, nsyms);
-	s->syms = calloc(nsyms ? nsyms : 1, sizeof(*s->syms));
-	s->by_name = tli_strmap_new();
-	if (!s->syms || !s->by_name)
+	if (nsyms > MAX_SYMS - s->n)
+		return tli_error_create(TLI_E_BAD_FORMAT, "%s: %s has %zu symbols", path, s->table, s->n + nsyms);
+	struct esym *ns = realloc(s->syms, (s->n + nsyms + 1) * sizeof(*s->syms));
+	if (!ns)
 		return &tli_enomem;
+	s->syms = ns;
 	for (size_t i = 1; i < nsyms; i++) {
 		GElf_Sym sym;
 		if (!gelf_getsym(data, (int)i, &sym))
@@ -309,8 +314,15 @@ static struct tli_error *load_table(struct tli_elfsym *s, Elf *elf, Elf_Scn *scn
 		s->names_len += len;
 		s->n++;
 	}
+	return NULL;
+}
+
+/* The indexes by name and by address over every collected symbol. */
+static struct tli_error *index_syms(struct tli_elfsym *s)
+{
+	s->by_name = tli_strmap_new();
 	s->by_addr = calloc(s->n ? s->n : 1, sizeof(*s->by_addr));
-	if (!s->by_addr)
+	if (!s->by_name || !s->by_addr)
 		return &tli_enomem;
 	for (size_t i = 0; i < s->n; i++) {
 		const char *name = s->names + s->syms[i].name_off;
@@ -325,6 +337,75 @@ static struct tli_error *load_table(struct tli_elfsym *s, Elf *elf, Elf_Scn *scn
 	}
 	qsort_r(s->by_addr, s->n_addr, sizeof(*s->by_addr), cmp_addr, s);
 	return NULL;
+}
+
+/* MiniDebugInfo (.gnu_debugdata): an xz-compressed ELF whose .symtab holds the symbols a
+ * stripped library's .dynsym lacks (its local functions), as gdb and elfutils read it.
+ * Decompressed into memory, bounded; false if there is none or it is unusable. */
+static bool add_minidebuginfo(struct tli_elfsym *s, Elf *elf, size_t shnum)
+{
+	size_t shstrndx;
+	if (elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return false;
+	Elf_Scn *scn = NULL;
+	Elf_Data *in = NULL;
+	for (size_t n = 0; n < shnum && (scn = elf_nextscn(elf, scn)) != NULL; n++) {
+		GElf_Shdr sh;
+		const char *name;
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_PROGBITS &&
+		    (name = elf_strptr(elf, shstrndx, sh.sh_name)) && !strcmp(name, ".gnu_debugdata")) {
+			in = elf_rawdata(scn, NULL);
+			break;
+		}
+	}
+	if (!in || !in->d_buf || !in->d_size)
+		return false;
+	size_t cap = 0, len = 0;
+	unsigned char *out = NULL;
+	lzma_stream z = LZMA_STREAM_INIT;
+	if (lzma_stream_decoder(&z, MAX_MINI_BYTES, 0) != LZMA_OK)
+		return false;
+	z.next_in = in->d_buf;
+	z.avail_in = in->d_size;
+	lzma_ret r = LZMA_OK;
+	while (r == LZMA_OK) {
+		if (len == cap) {
+			size_t nc = cap ? cap * 2 : 1 << 20;
+			unsigned char *nb = nc <= MAX_MINI_BYTES ? realloc(out, nc) : NULL;
+			if (!nb)
+				break;
+			out = nb;
+			cap = nc;
+		}
+		z.next_out = out + len;
+		z.avail_out = cap - len;
+		r = lzma_code(&z, LZMA_FINISH);
+		len = cap - z.avail_out;
+	}
+	lzma_end(&z);
+	bool ok = false;
+	Elf *mini = r == LZMA_STREAM_END ? elf_memory((char *)out, len) : NULL;
+	size_t mshnum;
+	if (mini && elf_kind(mini) == ELF_K_ELF && gelf_getclass(mini) == gelf_getclass(elf) &&
+	    elf_getshdrnum(mini, &mshnum) == 0) {
+		scn = NULL;
+		for (size_t n = 0; n < mshnum && (scn = elf_nextscn(mini, scn)) != NULL; n++) {
+			GElf_Shdr sh;
+			if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB) {
+				const char *was = s->table;
+				s->table = ".gnu_debugdata";
+				struct tli_error *e = collect_table(s, mini, scn, &sh, mshnum);
+				s->table = was;
+				ok = !e;
+				tli_error_destroy(e);
+				break;
+			}
+		}
+	}
+	if (mini)
+		elf_end(mini);
+	free(out);
+	return ok;
 }
 
 struct tli_error *tli_elfsym_open(const char *path, struct tli_elfsym **ret)
@@ -366,13 +447,21 @@ struct tli_error *tli_elfsym_open(const char *path, struct tli_elfsym **ret)
 	}
 	if (symtab) {
 		s->table = ".symtab";
-		err = load_table(s, elf, symtab, &symsh, shnum);
+		err = collect_table(s, elf, symtab, &symsh, shnum);
 	} else if (dynsym) {
 		s->table = ".dynsym";
-		err = load_table(s, elf, dynsym, &dynsh, shnum);
-	} else {
+		err = collect_table(s, elf, dynsym, &dynsh, shnum);
+		/* a stripped library's MiniDebugInfo adds the symbols .dynsym lacks (a bad one
+		 * only costs those symbols) */
+		if (!err && add_minidebuginfo(s, elf, shnum))
+			s->table = ".dynsym+.gnu_debugdata";
+	} else if (!add_minidebuginfo(s, elf, shnum)) {
 		err = tli_error_create(TLI_E_NO_INFO, "%s: no .symtab or .dynsym", path);
+	} else {
+		s->table = ".gnu_debugdata";
 	}
+	if (!err)
+		err = index_syms(s);
 out:
 	elf_end(elf);
 	close(fd);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/session.h"
+#include "dwarf/dwarf.h"
 
 static double ts_sec(const struct timespec *a, const struct timespec *b)
 {
@@ -81,6 +82,9 @@ static json_t *glibc_info(const struct tli_gl_ctx *c, const struct tli_gl_heap *
 		json_object_set_new(g, "libc_file", json_string(c->libc_file));
 	json_object_set_new(g, "build_id", json_string(c->build_id));
 	json_object_set_new(g, "debug_file", c->debug_path ? json_string(c->debug_path) : json_null());
+	json_object_set_new(g, "debug_source", json_string(c->dw ? tli_dwarf_debug_method(c->dw) : "none"));
+	if (c->dw && tli_dwarf_debuginfod_url(c->dw))
+		json_object_set_new(g, "debuginfod_url", json_string(tli_dwarf_debuginfod_url(c->dw)));
 	json_object_set_new(g, "bias", tli_gl_hex(c->bias));
 	json_object_set_new(g, "main_arena", tli_gl_hex(c->L.main_arena));
 	json_object_set_new(g, "mp_", tli_gl_hex(c->L.mp));

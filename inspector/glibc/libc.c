@@ -22,6 +22,7 @@
 
 #include "core/fileio.h"
 #include "core/session.h"
+#include "core/sysroot.h"
 #include "dwarf/dwarf.h"
 #include "dwarf/elfsym.h"
 
@@ -126,9 +127,10 @@ out:
 }
 
 /* The debug directories: the options', else the colon-separated $TLINSPECT_DEBUG_DIRS
- * (up to 8; split in *buf, freed by the caller), else the finder's default. */
-static void debug_dirs(const struct tli_glibc_opts *o, const char *root, struct tli_lib_layout_req *req,
-		       char **buf, const char *dirs[8])
+ * (up to 8; split in *buf, freed by the caller), else the target's root's or the
+ * --sysroot layers' and the host's, else the finder's default. */
+static void debug_dirs(const struct tli_glibc_opts *o, const char *root, const char *sysroot,
+		       struct tli_lib_layout_req *req, char **buf, const char *dirs[8])
 {
 	*buf = NULL;
 	if (o && o->n_debug_dirs) {
@@ -137,17 +139,11 @@ static void debug_dirs(const struct tli_glibc_opts *o, const char *root, struct 
 		return;
 	}
 	const char *env = getenv("TLINSPECT_DEBUG_DIRS");
-	if ((!env || !*env) && root) {
-		/* a target in a container: its own libc6-dbg first (inside its root), then the host's;
-		 * either is taken only if its build-id is libc's */
-		if (asprintf(buf, "%s/usr/lib/debug", root) < 0) {
-			*buf = NULL;
-			return;
-		}
-		dirs[0] = *buf;
-		dirs[1] = "/usr/lib/debug";
+	if ((!env || !*env) && (root || (sysroot && *sysroot))) {
+		/* a target in a container (or a core of one): its own libc6-dbg first (inside its
+		 * root), then the host's; either is taken only if its build-id is libc's */
+		req->n_debug_dirs = tli_debug_dirs_for(root, sysroot, dirs, 8, buf);
 		req->debug_dirs = dirs;
-		req->n_debug_dirs = 2;
 		return;
 	}
 	if (!env || !*env || !(*buf = strdup(env)))
@@ -162,15 +158,15 @@ static void debug_dirs(const struct tli_glibc_opts *o, const char *root, struct 
 /* Layout of libc at `path` (bias c->bias) through the session's finder, then the malloc
  * names resolved in it (c->L). On error c->layout may be set (the caller destroys it). */
 static struct tli_error *build_layout(struct tli_gl_ctx *c, const struct tli_lib_layout_finder *f,
-				      const char *path, const char *root, const struct tli_glibc_opts *o,
-				      bool no_dwarf)
+				      const char *path, const struct tli_session *s,
+				      const struct tli_glibc_opts *o)
 {
 	if (!f || !f->libc_layout)
 		return tli_error_create(TLI_E_INTERNAL, "no layout finder for libc in this session");
-	struct tli_lib_layout_req req = { .path = path, .bias = c->bias, .no_dwarf = no_dwarf };
+	struct tli_lib_layout_req req = { .path = path, .bias = c->bias, .no_dwarf = s->opts.no_dwarf };
 	const char *dirs[8];
 	char *dirs_buf;
-	debug_dirs(o, root, &req, &dirs_buf, dirs);
+	debug_dirs(o, s->target->root, s->opts.sysroot, &req, &dirs_buf, dirs);
 	struct tli_lib_layout ll;
 	struct tli_error *err = f->libc_layout(&req, &ll);
 	free(dirs_buf); /* the DWARF handle copied what it needs at open */
@@ -224,7 +220,7 @@ struct tli_error *tli_glibc_prepare(struct tli_session *s, const struct tli_glib
 		return err;
 	tmp.bias = lo - info.min_load_vaddr;
 	tli_build_id_hex(info.build_id, info.build_id_len, tmp.build_id, sizeof(tmp.build_id));
-	err = build_layout(&tmp, s->lib_layout, path, s->target->root, o, s->opts.no_dwarf);
+	err = build_layout(&tmp, s->lib_layout, path, s, o);
 	if (err) {
 		tli_layout_destroy(tmp.layout);
 		free(tmp.debug_path);
@@ -296,9 +292,21 @@ static struct tli_error *libc_layout(struct tli_session *s, struct tli_gl_ctx *c
 		c->dw = cache.dw;
 		c->L = cache.L;
 		c->debug_path = cache.debug_path ? strdup(cache.debug_path) : NULL;
-		return NULL;
+	} else {
+		struct tli_error *err = build_layout(c, s->lib_layout, libc_file(c), s, o);
+		if (err)
+			return err;
 	}
-	return build_layout(c, s->lib_layout, libc_file(c), s->target->root, o, s->opts.no_dwarf);
+	if (s->opts.verbose && c->dw) {
+		char buf[3 * PATH_MAX];
+		fprintf(stderr, "tlinspect: libc %s\n", tli_dwarf_describe(c->dw, s->target->root, s->opts.sysroot,
+									     buf, sizeof(buf)));
+	}
+	/* servers were asked and gave nothing: say so, the answer now rests on the runtime map */
+	const char *why = c->dw ? tli_dwarf_debuginfod_error(c->dw) : NULL;
+	if (why)
+		tli_session_warn(s, "no debug info for libc from %s; using the glibc runtime map", why);
+	return NULL;
 }
 
 /* 3. The GOT slot of `tcache` (file-only): DWARF's TLS offset -> its TPOFF64 relocation, or,

@@ -19,6 +19,7 @@
 #include "backend/live.h"
 #include "backend/pages.h"
 #include "core/session.h"
+#include "core/sysroot.h"
 #include "dwarf/dwarf.h"
 #include "dwarf/elfsym.h"
 #include "go/gobin.h"
@@ -67,23 +68,33 @@ static struct tli_error *exe_bias(struct tli_session *s, const char *exe, uint64
 	return NULL;
 }
 
+static void verbose_debug(const struct tli_session *s, const char *what, const struct tli_dwarf *dw)
+{
+	char buf[3 * PATH_MAX];
+	fprintf(stderr, "tlinspect: %s %s\n", what,
+		tli_dwarf_describe(dw, s->target ? s->target->root : NULL, s->opts.sysroot, buf, sizeof(buf)));
+}
+
 /* First of the chain: DWARF (opened lazily when a layout cache answers most questions). */
 static struct tli_error *add_dwarf(struct tli_session *s, const char *exe, bool cached)
 {
 	struct tli_dwarf_opts dopts = { .no_dwarf = s->opts.no_dwarf };
 	if (cached)
 		return tli_dwarf_add_lazy_to_layout(exe, &dopts, s->layout);
-	/* a target in a container: debug files inside its root first, then the host's (each
-	 * taken only if its build-id is the executable's) */
-	char troot[PATH_MAX + 16];
-	const char *dirs[2] = { troot, "/usr/lib/debug" };
-	if (s->target && s->target->root &&
-	    (size_t)snprintf(troot, sizeof(troot), "%s/usr/lib/debug", s->target->root) < sizeof(troot)) {
+	/* a target in a container (or its core with --sysroot): debug files inside its root
+	 * (or layers) first, then the host's (each taken only if its build-id is the executable's) */
+	const char *dirs[TLI_SYSROOT_MAX_LAYERS + 1];
+	char *dbuf = NULL;
+	const char *root = s->target ? s->target->root : NULL;
+	if (root || (s->opts.sysroot && *s->opts.sysroot)) {
+		dopts.n_debug_dirs = tli_debug_dirs_for(root, s->opts.sysroot, dirs, TLI_SYSROOT_MAX_LAYERS + 1, &dbuf);
 		dopts.debug_dirs = dirs;
-		dopts.n_debug_dirs = 2;
 	}
 	struct tli_dwarf *dw = NULL;
 	struct tli_error *err = tli_dwarf_open(exe, &dopts, &dw);
+	free(dbuf); /* the handle copied what it needs */
+	if (!err && s->opts.verbose)
+		verbose_debug(s, "executable", dw);
 	if (tli_error_catch(&err, TLI_E_NO_INFO))
 		return NULL; /* no DWARF: symbols and runtime maps answer */
 	if (err)

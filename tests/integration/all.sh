@@ -7,9 +7,12 @@
 set -u
 cd "$(dirname "$0")/../.."
 export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
+# Debian's login shells set DEBUGINFOD_URLS (libdebuginfod-common): the suites' "no debug info"
+# runs must not fetch it from the network; the debuginfod suite sets its own local server
+unset DEBUGINFOD_URLS
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go goheap gotypes goleak leakexplain leak100k pools labels stripped chans userloc screen notachan glibc maps cores crafted arm64 cache stop attach install nomem exitrace coreflip pause fork pprof overtime secrets tutorial faces containers}"
+SUITES="${SUITES:-go goheap gotypes goleak leakexplain leak100k pools labels stripped chans userloc screen notachan glibc maps cores crafted arm64 cache stop attach install nomem exitrace coreflip pause fork pprof overtime secrets tutorial faces containers debuginfod static}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -91,6 +94,13 @@ for s in $SUITES; do
 	# targets in containers (unshare + pivot_root): glibc 2.41 C and a Go program at a path the
 	# host has as another program, from the host and from a sidecar sharing the pid namespace
 	containers) run_suite containers bash tests/integration/containers.sh ;;
+	# libc's debug info from a local debuginfod server (DEBUGINFOD_URLS), the server down or
+	# silent: the runtime map, a warning, a bounded wait
+	debuginfod) run_suite debuginfod bash tests/integration/debuginfod.sh ;;
+	# build/tlinspect-static = the dynamic build: Go (newest toolchain, default and stripped) on
+	# one gcore core each, live against runtime.Stack; C heap/bins/leaks with and without
+	# libc debug info against mallinfo2 (STATIC_FULL=1: the whole Go suite with it too)
+	static) run_suite static bash tests/integration/static.sh ;;
 	# a target that cannot be stopped in time: exit 10 everywhere, the target left running
 	stop) run_suite stop bash tests/integration/stop.sh ;;
 	# every thread captured, or exit 4 naming the thread another tracer holds

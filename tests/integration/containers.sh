@@ -17,6 +17,8 @@
 #      target's pid namespace, as `--pid 1`: same answers. Twice: the dynamic build on the
 #      host's files, and build/tlinspect-static (make static) ALONE in an otherwise empty root
 #      (no libc, no runtime-maps directory: the maps inside it), with and without debug info.
+#  (d) a gcore core of (a) read with --sysroot = the image as unpacked layers (upper first,
+#      a decoy libc in the base, OCI whiteouts honoured), -v naming each file's layer.
 # Ends with "containers: N passed, N failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -117,6 +119,13 @@ c_container() {
 	else
 		tli_bad "C: files as the target sees them: got $views"
 	fi
+	# -v names both views and where the debug file came from
+	"$TLI" -v --pid "$pid" heap >/dev/null 2>"$O/c-live.v"
+	if grep -qE "^tlinspect: libc /proc/$pid/root/usr/lib/x86_64-linux-gnu/libc.so.6 \(from the target's root\), debug info build-id: /proc/$pid/root/usr/lib/debug/.build-id/.* \(from the target's root\)$" "$O/c-live.v"; then
+		tli_ok "C -v: libc and its debug file from the target's root"
+	else
+		tli_bad "C -v: $(grep libc "$O/c-live.v" | head -2)"
+	fi
 	# without any libc debug info: the 2.41 runtime map; same JSON, glibc's numbers again
 	mkdir -p "$O/no-debug"
 	ok=1
@@ -182,6 +191,7 @@ EOF
 			[ $ok = 1 ] && { grep -h '^FAIL' "$O/c-$v.check" "$O/c-$v.same" 2>/dev/null | head -5; tli_bad "C from the static sidecar ($v)"; }
 		fi
 	done
+	core_layers "$pid" "$R" "$out"
 	tli_kill "$TLI_PID"
 	# the same program on the same libc outside any container: the same leaks
 	local nout=$O/c-native
@@ -203,6 +213,93 @@ EOF
 		tli_bad "C: leaks differ from the non-container run: $(head -c 300 "$O/c-native.err")"
 	fi
 	tli_kill "$hp"
+}
+
+# (d) a core of the containerized target read with --sysroot = the image's unpacked layers
+# (topmost first): L0 the app (/heapstate), L1 an update (libc 2.41 and its libc6-dbg), L2 the
+# base, whose libc.so.6 is a decoy (the host's 2.36) and which has no debug files. Then a
+# whiteout layer on top deleting libc.so.6: libc must be missing, not taken from below; and
+# the container's root as one directory. Arguments: host pid, the container's root, its out dir.
+# same_answers PREFIX_A PREFIX_B: heap/bins/leaks JSON equal but for where files were read and
+# the target (pid namespaces' thread ids, live or core)
+same_answers() {
+	python3 - "$1" "$2" <<'EOF'
+import json, sys
+bad = 0
+def no_tids(x):
+    if isinstance(x, dict):
+        return {k: no_tids(v) for k, v in x.items() if k != "tid"}
+    return [no_tids(v) for v in x] if isinstance(x, list) else x
+for c in ("heap", "bins", "leaks"):
+    a, b = (json.load(open(f"{p}.{c}.json")) for p in sys.argv[1:3])
+    for d in (a, b):
+        d.pop("target", None)
+        for s in ("glibc", "heap"):
+            if isinstance(d.get(s), dict):
+                for k in ("libc_file", "debug_file", "debug_source"):
+                    d[s].pop(k, None)
+    if no_tids(a) != no_tids(b):
+        bad += 1
+        print(f"FAIL {c}: {sys.argv[1]} and {sys.argv[2]} differ")
+sys.exit(bad)
+EOF
+}
+core_layers() {
+	local pid=$1 R=$2 out=$3 L=$O/layers c ok=1 lib=usr/lib/x86_64-linux-gnu
+	rm -rf "$L"; mkdir -p "$L/L0" "$L/L1/$lib" "$L/L1/usr/lib" "$L/L2" "$L/W/$lib"
+	if ! gcore -o "$O/c-core" "$pid" >"$O/c-core.log" 2>&1 || [ ! -s "$O/c-core.$pid" ]; then
+		tli_bad "core of the container: gcore failed: $(tail -2 "$O/c-core.log")"; return
+	fi
+	cp "$R/heapstate" "$L/L0/"
+	cp -a "$R/usr" "$R/lib" "$R/lib64" "$L/L2/"
+	mv "$L/L2/usr/lib/debug" "$L/L1/usr/lib/debug"
+	mv "$L/L2/$lib/libc.so.6" "$L/L1/$lib/libc.so.6"
+	cp /usr/lib/x86_64-linux-gnu/libc.so.6 "$L/L2/$lib/libc.so.6"   # the decoy
+	: >"$L/W/$lib/.wh.libc.so.6"
+	local layers=$L/L0:$L/L1:$L/L2
+	for c in heap bins leaks; do
+		"$TLI" --json -v --core "$O/c-core.$pid" --sysroot "$layers" $c >"$O/c-layers.$c.json" 2>"$O/c-layers.$c.err" ||
+			{ ok=0; tli_bad "core with layers: $c exit $?: $(grep -v '^tlinspect: core: 0x' "$O/c-layers.$c.err" | head -c 300)"; }
+	done
+	if [ $ok = 1 ] && python3 "$ROOT/tests/integration/glibc/check.py" "$out" "$O/c-layers" >"$O/c-layers.check" &&
+		same_answers "$O/c-live" "$O/c-layers" >"$O/c-layers.same" 2>&1; then
+		tli_ok "core of the container, --sysroot = 3 layers (the base's libc a decoy): glibc's numbers matched ($(grep -c '^ok' "$O/c-layers.check") checks), same JSON as live"
+	else
+		[ $ok = 1 ] && { grep -h '^FAIL' "$O/c-layers.check" "$O/c-layers.same" 2>/dev/null | head -5; tli_bad "core with layers"; }
+	fi
+	# -v: which file came from which layer
+	local e=$O/c-layers.heap.err
+	if grep -qE "^tlinspect: core: /heapstate backs memory \(.*\) \[sysroot layer 0 \($L/L0\): $L/L0/heapstate\]$" "$e" &&
+		grep -qE "^tlinspect: core: /$lib/libc.so.6 backs memory \(.*\) \[sysroot layer 1 \($L/L1\): $L/L1/$lib/libc.so.6\]$" "$e" &&
+		grep -qE "^tlinspect: libc $L/L1/$lib/libc.so.6 \(from sysroot layer 1 \($L/L1\)\), debug info build-id: $L/L1/usr/lib/debug/.build-id/.*\(from sysroot layer 1 \($L/L1\)\)$" "$e"; then
+		tli_ok "-v: /heapstate from layer 0, libc and its debug file from layer 1 (not the base's decoy); glibc.libc $(jq_py "$O/c-layers.heap.json" "d['glibc']['libc']") read as libc_file ${L#$ROOT/}/L1/..."
+	else
+		tli_bad "-v provenance: $(grep -E 'heapstate|libc' "$e" | grep -v ' 0x' | head -4)"
+	fi
+	# a whiteout on top deletes libc.so.6: missing, never the copy below
+	"$TLI" --json -v --core "$O/c-core.$pid" --sysroot "$L/W:$layers" heap >"$O/c-wh.heap.json" 2>"$O/c-wh.heap.err"
+	local rc=$?
+	if [ $rc != 0 ] && grep -qF "core: /$lib/libc.so.6 is not readable here (No such file or directory)" "$O/c-wh.heap.err"; then
+		tli_ok "whiteout .wh.libc.so.6 in a layer on top: libc not found (exit $rc: $(grep '^tlinspect: error' "$O/c-wh.heap.err" | head -1 | cut -c1-130))"
+	else
+		tli_bad "whiteout: exit $rc; $(grep -E 'libc' "$O/c-wh.heap.err" | head -3)"
+	fi
+	# a misspelt layer is a usage error, not a layer that hides nothing
+	"$TLI" --core "$O/c-core.$pid" --sysroot "$L/L0:$L/L9:$L/L2" heap >/dev/null 2>"$O/c-typo.err"
+	rc=$?
+	[ $rc = 2 ] && grep -qF "layer 1, $L/L9, is not a directory" "$O/c-typo.err" &&
+		tli_ok "a layer that is not a directory: exit 2, named" || tli_bad "misspelt layer: exit $rc: $(head -c 200 "$O/c-typo.err")"
+	# the container's root as one directory
+	ok=1
+	for c in heap bins leaks; do
+		"$TLI" --json --core "$O/c-core.$pid" --sysroot "$R" $c >"$O/c-dir.$c.json" 2>"$O/c-dir.$c.err" || ok=0
+	done
+	if [ $ok = 1 ] && same_answers "$O/c-layers" "$O/c-dir" >"$O/c-dir.same" 2>&1; then
+		tli_ok "core with --sysroot = the container's root directory: the same heap/bins/leaks"
+	else
+		tli_bad "core with --sysroot DIR: $(head -c 300 "$O/c-dir.heap.err")"
+	fi
+	rm -f "$O/c-core.$pid"
 }
 
 # ---------------------------------------------------------------- (b) Go at a path the host has too

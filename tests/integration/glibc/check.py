@@ -37,7 +37,7 @@ def req2size(n):
 # Fields that differ between two runs on the same state for reasons other than the
 # answer: timing and bytes read, where the layout came from, the debug file used.
 VOLATILE = {"target": ["pause_ms", "bytes_read", "layout_source", "capture_ms", "analyze_ms"],
-            "glibc": ["debug_file"], "heap": ["debug_file"]}
+            "glibc": ["debug_file", "debug_source", "debuginfod_url"], "heap": ["debug_file"]}
 
 
 def strip_volatile(doc):
