@@ -15,6 +15,9 @@
 # headers written over a copy of a real core's or executable's first page) end with one
 # "tlinspect: error:" line naming the machine and the unsupported-input exit code (11); an --exe
 # of another architecture than the core's is refused naming both (7).
+# The aarch64 build (make cross-arm64: $TLINSPECT_ARM64, default build-arm64/tlinspect), run under
+# qemu-user, must print the same JSON for every core (only its timing keys differ); without that
+# build (scripts/setup.sh --arm64 and make cross-arm64 not run) these checks are skipped (SKIP line).
 # qemu-user is installed by scripts/setup.sh: its absence is a failure, not a skip.
 # Ends with "arm64: N passed, M failed".
 set -uo pipefail
@@ -27,6 +30,27 @@ W=$TLI_OUT
 GO_VERSIONS=${GO_VERSIONS:-1.19 1.23 1.27}
 VARIANTS=${ARM64_VARIANTS:-default stripped}
 export TLINSPECT_LAYOUT_CACHE=0
+TLI_ARM64=${TLINSPECT_ARM64:-$ROOT/build-arm64/tlinspect}
+[ -x "$TLI_ARM64" ] || { echo "SKIP the aarch64 build under qemu-user: no $TLI_ARM64 (scripts/setup.sh --arm64; make cross-arm64)"; TLI_ARM64=; }
+
+# same_json A B: the two documents equal but for the keys that measure time
+same_json() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+def scrub(v):
+	if isinstance(v, dict):
+		return {k: scrub(x) for k, x in v.items() if not (k.endswith("_ms") or k.endswith("_ns") or k.endswith("_us"))}
+	if isinstance(v, list):
+		return [scrub(x) for x in v]
+	return v
+a, b = (scrub(json.load(open(f))) for f in sys.argv[1:3])
+if a != b:
+	sa, sb = json.dumps(a, indent=1, sort_keys=True).splitlines(), json.dumps(b, indent=1, sort_keys=True).splitlines()
+	import difflib
+	print("\n".join(list(difflib.unified_diff(sa, sb, lineterm="", n=1))[:30]))
+	sys.exit(1)
+PY
+}
 
 QEMU=$(type -P qemu-aarch64-static || type -P qemu-aarch64 || true)
 if [ -z "$QEMU" ]; then
@@ -108,6 +132,17 @@ for v in $GO_VERSIONS; do
 			tli_ok "$tag: JSON target.arch and the text header name arm64"
 		else
 			tli_bad "$tag: target.arch '$arch', text header '$head1'"
+		fi
+		if [ -n "$TLI_ARM64" ]; then
+			timeout 300 "$QEMU" "$TLI_ARM64" --core "$core" --exe "$bin" --json goroutines --stacks \
+				>"$dir/tli-a64.json" 2>"$dir/tli-a64.err"
+			rc=$?
+			if [ "$rc" = 0 ] && same_json "$dir/tli.json" "$dir/tli-a64.json" >"$dir/a64.diff" 2>&1; then
+				tli_ok "$tag: the aarch64 build under qemu-user prints the same JSON"
+			else
+				tli_bad "$tag: the aarch64 build under qemu-user (exit $rc) differs: $(head -c 300 "$dir/tli-a64.err")"
+				head -30 "$dir/a64.diff" | sed 's/^/     | /'
+			fi
 		fi
 		# cores are ~50 MB: keep the last default one for the bad-input cases
 		[ "$core" = "$LAST_CORE" ] || rm -f "$core"
