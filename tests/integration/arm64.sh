@@ -15,9 +15,10 @@
 # headers written over a copy of a real core's or executable's first page) end with one
 # "tlinspect: error:" line naming the machine and the unsupported-input exit code (11); an --exe
 # of another architecture than the core's is refused naming both (7).
-# The aarch64 build (make cross-arm64: $TLINSPECT_ARM64, default build-arm64/tlinspect), run under
-# qemu-user, must print the same JSON for every core (only its timing keys differ); without that
-# build (scripts/setup.sh --arm64 and make cross-arm64 not run) these checks are skipped (SKIP line).
+# The aarch64 build ($TLINSPECT_ARM64, else `make cross-arm64` is run: build-arm64/tlinspect), run
+# under qemu-user, must print the same JSON for every core (only its timing keys may differ);
+# without the cross tools (scripts/setup.sh --arm64) these checks are skipped (a SKIP line), in CI
+# (CI=true) that is a failure.
 # qemu-user is installed by scripts/setup.sh: its absence is a failure, not a skip.
 # Ends with "arm64: N passed, M failed".
 set -uo pipefail
@@ -30,8 +31,14 @@ W=$TLI_OUT
 GO_VERSIONS=${GO_VERSIONS:-1.19 1.23 1.27}
 VARIANTS=${ARM64_VARIANTS:-default stripped}
 export TLINSPECT_LAYOUT_CACHE=0
-TLI_ARM64=${TLINSPECT_ARM64:-$ROOT/build-arm64/tlinspect}
-[ -x "$TLI_ARM64" ] || { echo "SKIP the aarch64 build under qemu-user: no $TLI_ARM64 (scripts/setup.sh --arm64; make cross-arm64)"; TLI_ARM64=; }
+if ! TLI_ARM64=$(tli_arm64_build); then
+	TLI_ARM64=
+	if [ "${CI:-}" = true ]; then
+		tli_bad "no aarch64 build: CI runs scripts/setup.sh --arm64, so make cross-arm64 must work"
+	else
+		echo "SKIP the aarch64 build under qemu-user: no cross tools (scripts/setup.sh --arm64)"
+	fi
+fi
 
 # same_json A B: the two documents equal but for the keys that measure time
 same_json() {
