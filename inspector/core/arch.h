@@ -54,6 +54,7 @@ struct tli_arch {
 	unsigned go_stack_align;     /**< sys.StackAlign */
 	unsigned pc_quantum;         /**< instruction size unit (pclntab's minLC) */
 	uint32_t tls_note;           /**< the core note holding the thread pointer (NT_ARM_TLS), 0 = in pr_reg */
+	uint32_t tls_tpoff_reloc;    /**< the relocation that puts a TLS variable's TP offset in a GOT slot */
 	unsigned red_zone;           /**< bytes below SP a function may still use (x86-64 SysV 128, arm64 0) */
 	/* Making a stopped thread run one system call (live --snapshot=fork), on pr_reg bytes as
 	 * PTRACE_GETREGSET/SETREGSET(NT_PRSTATUS) give them; syscall_regs NULL = not done here. */

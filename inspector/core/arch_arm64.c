@@ -74,6 +74,7 @@ const struct tli_arch tli_arch_arm64 = {
 	.go_stack_align = 16,
 	.pc_quantum = 4,
 	.tls_note = NT_ARM_TLS_NOTE,
+	.tls_tpoff_reloc = 1030 /* R_AARCH64_TLS_TPREL64 */,
 	.red_zone = 0,
 	.syscall_insn = syscall_insn,
 	.syscall_insn_len = sizeof(syscall_insn),

@@ -72,6 +72,7 @@ const struct tli_arch tli_arch_x86_64 = {
 	.go_stack_align = 8,
 	.pc_quantum = 1,
 	.tls_note = 0,
+	.tls_tpoff_reloc = 18 /* R_X86_64_TPOFF64 */,
 	.red_zone = 128,
 	.syscall_insn = syscall_insn,
 	.syscall_insn_len = sizeof(syscall_insn),

@@ -25,10 +25,6 @@
 #include "dwarf/dwarf.h"
 #include "dwarf/elfsym.h"
 
-#ifndef R_X86_64_TPOFF64
-#define R_X86_64_TPOFF64 18
-#endif
-
 static bool is_libc_path(const char *p)
 {
 	if (!p)
@@ -79,7 +75,7 @@ static const char *libc_desc(const struct tli_gl_ctx *c, char *buf, size_t cap)
 }
 
 /* GOT slot (link-time vaddr) holding the TPOFF of the TLS variable at block offset `off`. */
-static struct tli_error *find_tpoff_slot(const char *path, uint64_t off, uint64_t *ret)
+static struct tli_error *find_tpoff_slot(const char *path, uint64_t off, uint32_t reloc, uint64_t *ret)
 {
 	int fd = tli_open_regular(path);
 	if (fd < 0)
@@ -107,7 +103,7 @@ static struct tli_error *find_tpoff_slot(const char *path, uint64_t off, uint64_
 			GElf_Rela r;
 			if (!gelf_getrela(d, (int)i, &r))
 				break;
-			if (GELF_R_TYPE(r.r_info) == R_X86_64_TPOFF64 && GELF_R_SYM(r.r_info) == 0 &&
+			if (GELF_R_TYPE(r.r_info) == reloc && GELF_R_SYM(r.r_info) == 0 &&
 			    (uint64_t)r.r_addend == off) {
 				if (!found)
 					*ret = r.r_offset;
@@ -116,8 +112,8 @@ static struct tli_error *find_tpoff_slot(const char *path, uint64_t off, uint64_
 		}
 	}
 	if (!found)
-		err = tli_error_create(TLI_E_NO_INFO, "no R_X86_64_TPOFF64 relocation for TLS offset 0x%" PRIx64
-				       " in %s", off, path);
+		err = tli_error_create(TLI_E_NO_INFO, "no TP-offset relocation (ELF type %u) for TLS offset 0x%" PRIx64
+				       " in %s", reloc, off, path);
 out:
 	if (e)
 		elf_end(e);
@@ -311,7 +307,8 @@ static struct tli_error *tcache_slot(struct tli_session *s, struct tli_gl_ctx *c
 	if (tli_dwarf_has_dwarf(c->dw)) {
 		uint64_t tls_off = 0;
 		struct tli_error *err = tli_dwarf_tls_offset(c->dw, "tcache", &tls_off);
-		return err ? err : find_tpoff_slot(libc_file(c), tls_off, &c->got_slot);
+		return err ? err : find_tpoff_slot(libc_file(c), tls_off, s->target->arch->tls_tpoff_reloc,
+								 &c->got_slot);
 	}
 	if (!s->lib_layout || !s->lib_layout->libc_tcache_slot)
 		return tli_error_create(TLI_E_INTERNAL, "no layout finder for libc in this session");
@@ -322,6 +319,7 @@ static struct tli_error *tcache_slot(struct tli_session *s, struct tli_gl_ctx *c
 		c->have_tpoff = true;
 	} else if (!err) {
 		c->got_slot = slot.got;
+		c->tls_disp = slot.disp;
 	}
 	return err;
 }
@@ -369,7 +367,7 @@ static struct tli_error *thread_slots(struct tli_session *s, struct tli_gl_ctx *
 		uint64_t v;
 		e = tli_target_read_u64(t, c->got_slot, &v);
 		if (!e) {
-			c->tpoff = (int64_t)v;
+			c->tpoff = (int64_t)v + c->tls_disp;
 			c->have_tpoff = true;
 		}
 	}
