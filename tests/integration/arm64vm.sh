@@ -16,8 +16,9 @@
 # glibc (Debian's arm64 libc: no debug info, so the glibc 2.36 runtime map and the arm64 patterns of
 # the stripped-libc finder): tests/targets/c/heapstate cross-built with aarch64-linux-gnu-gcc records
 # mallinfo2()/malloc_info() and what it leaked; `heap`, `bins`, `leaks` live and from the kernel's
-# core (SIGABRT: a script's background jobs ignore SIGQUIT), by both builds, are judged by the glibc
-# suite's check.py (tests/integration/glibc/check.py); ARM64VM_GLIBC=0 leaves that out.
+# core (SIGABRT: a script's background jobs ignore SIGQUIT), by both builds, tcache on and off
+# (glibc.malloc.tcache_count=0), are judged by the glibc suite's check.py
+# (tests/integration/glibc/check.py); ARM64VM_GLIBC=0 leaves that out.
 # The results and the cores come back on a raw virtio disk (virtio_mmio.ko and virtio_blk.ko insmod'ed
 # from the initramfs; a tar stream on /dev/vda whose size the console prints). Here every JSON is
 # compared with the target's dump by compare.py (the `go` suite's checker), and the x86-64 build
@@ -167,19 +168,19 @@ one() { # TAG
 	echo $? >$d/core.rc
 	echo "$tag core $(uptime_s)"
 }
-glibc() {
-	d=/tmp/out/glibc
+glibc() { # NAME [TUNABLES]
+	d=/tmp/out/$1
 	mkdir -p $d
-	/t/c/heapstate $d >$d/stdout 2>$d/stderr &
+	env ${2:+GLIBC_TUNABLES=$2} /t/c/heapstate $d >$d/stdout 2>$d/stderr &
 	pid=$!
 	i=0
 	while ! grep -q '^ready' $d/stdout 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-	echo "glibc ready $(uptime_s) pid $pid"
+	echo "$1 ready $(uptime_s) pid $pid"
 	for c in heap bins leaks; do
 		timeout 120 /tli/bin/tlinspect --json --pid $pid $c >$d/live.$c.json 2>$d/live.$c.err
 		echo $? >$d/live.$c.rc
 	done
-	echo "glibc live $(uptime_s)"
+	echo "$1 live $(uptime_s)"
 	kill -ABRT $pid
 	wait $pid
 	mv /tmp/cores/core.$pid $d/core 2>/dev/null
@@ -187,11 +188,11 @@ glibc() {
 		timeout 120 /tli/bin/tlinspect --json --core $d/core $c >$d/core.$c.json 2>$d/core.$c.err
 		echo $? >$d/core.$c.rc
 	done
-	echo "glibc core $(uptime_s)"
+	echo "$1 core $(uptime_s)"
 }
 EOF
 	for tag in "${TAGS[@]}"; do echo "one $tag"; done
-	[ "$GLIBC" = 1 ] && echo glibc
+	[ "$GLIBC" = 1 ] && echo glibc glibc && echo glibc glibc-tc0 glibc.malloc.tcache_count=0
 } >"$R/tests.sh"
 
 (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) >"$W/initrd.gz"
@@ -276,41 +277,47 @@ for tag in "${TAGS[@]}"; do
 	fi
 	notes=$(readelf -n "$d/core" 2>/dev/null | grep -oE 'NT_FILE|NT_ARM_TLS|ARM_TLS' | sort -u | tr '\n' ' ')
 	tli_log "$tag: core notes: $notes"
+	[ "${KEEP:-0}" = 1 ] || rm -f "$d/core" # ~45 MB each
 done
 
 # ---- glibc -------------------------------------------------------------------------------------
 glibc_judge() { # LABEL PREFIX: heap/bins/leaks JSON at PREFIX.*.json against the target's record
-	if python3 "$ROOT/tests/integration/glibc/check.py" "$B/glibc" "$2" >"$2.check" 2>&1; then
-		tli_ok "glibc $1: heap, bins, leaks agree with mallinfo2/malloc_info and the leaks ($(grep -c '^ok' "$2.check") checks)"
+	if python3 "$ROOT/tests/integration/glibc/check.py" "$(dirname "$2")" "$2" >"$2.check" 2>&1; then
+		tli_ok "$1: heap, bins, leaks agree with mallinfo2/malloc_info and the leaks ($(grep -c '^ok' "$2.check") checks)"
 	else
-		tli_bad "glibc $1: differs from glibc's own view"
+		tli_bad "$1: differs from glibc's own view"
 		grep -v '^ok' "$2.check" | head -15 | sed 's/^/     | /'
 	fi
 }
-if [ "$GLIBC" = 1 ]; then
-	G=$B/glibc
+glibc_variant() { # NAME
+	local G=$B/$1 ok c
 	ok=1
 	for c in heap bins leaks; do
 		[ "$(cat "$G/live.$c.rc" 2>/dev/null)" = 0 ] ||
-			{ tli_bad "glibc live $c: exit $(cat "$G/live.$c.rc" 2>/dev/null): $(head -c 300 "$G/live.$c.err" 2>/dev/null)"; ok=0; }
+			{ tli_bad "$1 live $c: exit $(cat "$G/live.$c.rc" 2>/dev/null): $(head -c 300 "$G/live.$c.err" 2>/dev/null)"; ok=0; }
 	done
-	[ $ok = 1 ] && glibc_judge "live (aarch64 build)" "$G/live"
-	if [ -s "$G/core" ]; then
-		ok=1
-		for c in heap bins leaks; do
-			[ "$(cat "$G/core.$c.rc" 2>/dev/null)" = 0 ] ||
-				{ tli_bad "glibc core $c: exit $(cat "$G/core.$c.rc" 2>/dev/null): $(head -c 300 "$G/core.$c.err")"; ok=0; }
-		done
-		[ $ok = 1 ] && glibc_judge "kernel core (aarch64 build)" "$G/core"
-		# here: the core names /lib/aarch64-linux-gnu/libc.so.6, the same file on this machine
-		ok=1
-		for c in heap bins leaks; do
-			timeout 120 "$TLI" --json --core "$G/core" --exe "$R/t/c/heapstate" $c >"$G/x86core.$c.json" \
-				2>"$G/x86core.$c.err" || { tli_bad "glibc kernel core, x86-64 build: $c: $(head -c 300 "$G/x86core.$c.err")"; ok=0; }
-		done
-		[ $ok = 1 ] && glibc_judge "kernel core (x86-64 build)" "$G/x86core"
-	else
-		tli_bad "glibc: the kernel wrote no core of heapstate"
+	[ $ok = 1 ] && glibc_judge "$1 live (aarch64 build)" "$G/live"
+	if [ ! -s "$G/core" ]; then
+		tli_bad "$1: the kernel wrote no core of heapstate"
+		return
 	fi
+	ok=1
+	for c in heap bins leaks; do
+		[ "$(cat "$G/core.$c.rc" 2>/dev/null)" = 0 ] ||
+			{ tli_bad "$1 core $c: exit $(cat "$G/core.$c.rc" 2>/dev/null): $(head -c 300 "$G/core.$c.err")"; ok=0; }
+	done
+	[ $ok = 1 ] && glibc_judge "$1 kernel core (aarch64 build)" "$G/core"
+	# here: the core names /lib/aarch64-linux-gnu/libc.so.6, the same file on this machine
+	ok=1
+	for c in heap bins leaks; do
+		timeout 120 "$TLI" --json --core "$G/core" --exe "$R/t/c/heapstate" $c >"$G/x86core.$c.json" \
+			2>"$G/x86core.$c.err" || { tli_bad "$1 kernel core, x86-64 build: $c: $(head -c 300 "$G/x86core.$c.err")"; ok=0; }
+	done
+	[ $ok = 1 ] && glibc_judge "$1 kernel core (x86-64 build)" "$G/x86core"
+	[ "${KEEP:-0}" = 1 ] || rm -f "$G/core"
+}
+if [ "$GLIBC" = 1 ]; then
+	glibc_variant glibc
+	glibc_variant glibc-tc0
 fi
 tli_suite_end
