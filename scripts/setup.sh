@@ -119,6 +119,11 @@ install_if_different "$here/apt/tlinspect-extra.sources" "$SRC_FILE"
 install_if_different "$here/apt/tlinspect-extra.pref" "$PREF_FILE"
 
 # --- 3. packages ------------------------------------------------------------------------------------------------
+if [ "$ARM64" -eq 1 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  log "dpkg --add-architecture arm64"
+  dpkg --add-architecture arm64   # apt-get update (below) then fetches the arm64 package lists too
+  changed=1
+fi
 missing=()
 if [ "$FORCE" -eq 0 ] && [ "$changed" -eq 0 ] && all_installed; then
   log "all packages already installed (use --force to re-check with apt)"
@@ -128,12 +133,6 @@ else
     apt-cache policy 2>/dev/null | grep -q ",n=$s," || die "suite $s not in apt's lists after apt-get update (check $SRC_FILE and the keyring)"
   done
 
-  if [ "$ARM64" -eq 1 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
-    log "dpkg --add-architecture arm64"
-    dpkg --add-architecture arm64
-    updated=0
-    apt_update
-  fi
   need=()
   for p in "${BASE_PKGS[@]}"; do is_installed "$p" || need+=("$p"); done
   if [ "${#need[@]}" -gt 0 ] || [ "$FORCE" -eq 1 ]; then
