@@ -5,8 +5,8 @@
 #   ./scripts/setup.sh --force    redo apt-get update and the install checks even if all is installed
 #   ./scripts/setup.sh --arm64    also what arm64 work needs (`make cross-arm64`, `make check-arm64`): the arm64
 #                                 architecture in dpkg, the -dev:arm64 libraries tlinspect links, the cross compiler,
-#                                 qemu (user and system), and Debian's arm64 kernel and busybox-static unpacked into
-#                                 $TLI_ARM64_DIR (default /var/lib/tlinspect/arm64; fetched with apt-get download)
+#                                 qemu (user and system), and Debian's arm64 kernel, busybox-static and libc6-dbg
+#                                 unpacked into $TLI_ARM64_DIR (default /var/lib/tlinspect/arm64; apt-get download)
 #
 # What it does:
 #   1. makes sure the Debian archive keyring knows trixie's signing keys (debian-archive-keyring >= 2023.3+deb12u2);
@@ -186,28 +186,37 @@ fi
 arm64_files() {
   local kpkg want have tmp d f
   if [ "$FORCE" -eq 0 ] && [ -s "$ARM64_DIR/stamp" ] && [ -s "$ARM64_DIR/vmlinuz" ] && [ -x "$ARM64_DIR/busybox" ] &&
-     [ -s "$ARM64_DIR/virtio_mmio.ko" ] && [ -s "$ARM64_DIR/virtio_blk.ko" ]; then
-    log "arm64 kernel and busybox already in $ARM64_DIR ($(head -c 60 "$ARM64_DIR/stamp"))"
+     [ -s "$ARM64_DIR/virtio_mmio.ko" ] && [ -s "$ARM64_DIR/virtio_blk.ko" ] && [ -d "$ARM64_DIR/libc6-dbg/usr/lib/debug" ]; then
+    log "arm64 kernel, busybox and libc6-dbg already in $ARM64_DIR ($(head -c 60 "$ARM64_DIR/stamp"))"
     return 0
   fi
   kpkg=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
   [ -n "$kpkg" ] || { apt_update; kpkg=$(apt-cache depends linux-image-arm64:arm64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}'); }
   [ -n "$kpkg" ] || die "no arm64 kernel package (apt-cache depends linux-image-arm64:arm64)"
-  want="$kpkg $(apt-cache policy "$kpkg" | awk '/Candidate:/{print $2}') busybox-static:arm64 $(apt-cache policy busybox-static:arm64 | awk '/Candidate:/{print $2}')"
+  want="$kpkg $(apt-cache policy "$kpkg" | awk '/Candidate:/{print $2}') busybox-static:arm64 $(apt-cache policy busybox-static:arm64 | awk '/Candidate:/{print $2}') libc6-dbg:arm64=$(dpkg-query -W -f='${Version}' libc6:arm64)"
   have=$(cat "$ARM64_DIR/stamp" 2>/dev/null || true)
   if [ "$FORCE" -eq 0 ] && [ "$want" = "$have" ] && [ -s "$ARM64_DIR/vmlinuz" ] && [ -x "$ARM64_DIR/busybox" ] &&
-     [ -s "$ARM64_DIR/virtio_mmio.ko" ] && [ -s "$ARM64_DIR/virtio_blk.ko" ]; then
-    log "arm64 kernel and busybox already in $ARM64_DIR"
+     [ -s "$ARM64_DIR/virtio_mmio.ko" ] && [ -s "$ARM64_DIR/virtio_blk.ko" ] && [ -d "$ARM64_DIR/libc6-dbg/usr/lib/debug" ]; then
+    log "arm64 kernel, busybox and libc6-dbg already in $ARM64_DIR"
     return 0
   fi
-  log "fetching $kpkg and busybox-static:arm64 into $ARM64_DIR"
+  log "fetching $kpkg, busybox-static:arm64 and libc6-dbg:arm64 into $ARM64_DIR"
   tmp=$(mktemp -d)
   # shellcheck disable=SC2064
   trap "rm -rf '$tmp'" EXIT
-  (cd "$tmp" && chown _apt "$tmp" 2>/dev/null; apt-get -q -o Acquire::Retries=3 download "$kpkg" busybox-static:arm64) ||
-    die "apt-get download $kpkg busybox-static:arm64 failed"
+  (cd "$tmp" && chown _apt "$tmp" 2>/dev/null; apt-get -q -o Acquire::Retries=3 download "$kpkg" busybox-static:arm64 \
+    "libc6-dbg:arm64=$(dpkg-query -W -f='${Version}' libc6:arm64)") ||
+    die "apt-get download $kpkg busybox-static:arm64 libc6-dbg:arm64 failed"
   mkdir -p "$tmp/x" "$ARM64_DIR"
-  for d in "$tmp"/*.deb; do dpkg-deb -x "$d" "$tmp/x"; done
+  # libc6-dbg:arm64 (the debug info of the installed libc6:arm64) unpacked apart, not installed: the
+  # oracle of the arm64 libc finder's unit test; tlinspect itself must do without it
+  rm -rf "$ARM64_DIR/libc6-dbg"
+  for d in "$tmp"/*.deb; do
+    case $d in
+      */libc6-dbg_*) dpkg-deb -x "$d" "$ARM64_DIR/libc6-dbg" ;;
+      *) dpkg-deb -x "$d" "$tmp/x" ;;
+    esac
+  done
   f=$(ls "$tmp"/x/boot/vmlinuz-* 2>/dev/null | head -1)
   [ -n "$f" ] || die "no boot/vmlinuz-* in $kpkg"
   install -m 0644 "$f" "$ARM64_DIR/vmlinuz"

@@ -304,16 +304,26 @@ static struct tli_error *tcache_slot(struct tli_session *s, struct tli_gl_ctx *c
 {
 	if (!c->L.has_tcache)
 		return tli_error_create(TLI_E_NO_INFO, "no tcache in this glibc");
+	struct tli_error *dwerr = NULL;
 	if (tli_dwarf_has_dwarf(c->dw)) {
 		uint64_t tls_off = 0;
-		struct tli_error *err = tli_dwarf_tls_offset(c->dw, "tcache", &tls_off);
-		return err ? err : find_tpoff_slot(libc_file(c), tls_off, s->target->arch->tls_tpoff_reloc,
-								 &c->got_slot);
+		dwerr = tli_dwarf_tls_offset(c->dw, "tcache", &tls_off);
+		if (!dwerr)
+			dwerr = find_tpoff_slot(libc_file(c), tls_off, s->target->arch->tls_tpoff_reloc, &c->got_slot);
+		/* arm64's gcc gives TLS variables no DWARF location, and its GOT slot may name a
+		 * neighbour: then the code's own access, as without debug info */
+		if (!dwerr || !s->lib_layout || !s->lib_layout->libc_tcache_slot)
+			return dwerr;
 	}
 	if (!s->lib_layout || !s->lib_layout->libc_tcache_slot)
 		return tli_error_create(TLI_E_INTERNAL, "no layout finder for libc in this session");
 	struct tli_libc_tls_slot slot;
 	struct tli_error *err = s->lib_layout->libc_tcache_slot(libc_file(c), &slot);
+	if (err && dwerr) {
+		tli_error_destroy(err);
+		return dwerr;
+	}
+	tli_error_destroy(dwerr);
 	if (!err && slot.direct) {
 		c->tpoff = slot.tpoff;
 		c->have_tpoff = true;

@@ -314,6 +314,17 @@ glibc_variant() { # NAME
 			2>"$G/x86core.$c.err" || { tli_bad "$1 kernel core, x86-64 build: $c: $(head -c 300 "$G/x86core.$c.err")"; ok=0; }
 	done
 	[ $ok = 1 ] && glibc_judge "$1 kernel core (x86-64 build)" "$G/x86core"
+	# and with libc6-dbg:arm64's DWARF (setup.sh unpacks it apart): the layout from DWARF; tcache's
+	# TLS variable has no DWARF location on arm64, so its slot still comes from malloc's code
+	ok=1
+	for c in heap bins leaks; do
+		TLINSPECT_DEBUG_DIRS=$ADIR/libc6-dbg/usr/lib/debug timeout 120 "$TLI" --json --core "$G/core" \
+			--exe "$R/t/c/heapstate" $c >"$G/x86dbg.$c.json" 2>"$G/x86dbg.$c.err" ||
+			{ tli_bad "$1 kernel core, x86-64 build, DWARF: $c: $(head -c 300 "$G/x86dbg.$c.err")"; ok=0; }
+	done
+	src=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["glibc"].get("debug_file") or "")' "$G/x86dbg.heap.json" 2>/dev/null)
+	[[ $src == *libc6-dbg* ]] || { tli_bad "$1: libc6-dbg:arm64's debug file not used ('$src')"; ok=0; }
+	[ $ok = 1 ] && glibc_judge "$1 kernel core (x86-64 build, libc6-dbg:arm64 DWARF)" "$G/x86dbg"
 	[ "${KEEP:-0}" = 1 ] || rm -f "$G/core"
 }
 if [ "$GLIBC" = 1 ]; then
