@@ -61,6 +61,7 @@ unit: $(UNIT_BINS)
 include mk/extra.mk
 include mk/maps.mk
 include mk/static.mk
+include mk/arm64.mk
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/inspector/cli/main.d
 

@@ -25,19 +25,21 @@ DEMO_BIN  := $(BUILD)/targets/demo
 .PHONY: uninstall house golden
 
 # The gdb command file, generated from the command table (gdb-ext/gen-tlinspect-gdb.sh); the
-# build-tree copy runs $(BIN), the installed one $(BINDIR)/tlinspect.
+# build-tree copy runs $(BIN), the installed one $(BINDIR)/tlinspect. BIN_RUN is what runs $(BIN)
+# here (a cross build's qemu-user wrapper, mk/arm64.mk).
+BIN_RUN ?= $(BIN)
 GDB_SCRIPT := $(BUILD)/gdb-ext/tlinspect.gdb
 all: $(GDB_SCRIPT)
 $(GDB_SCRIPT): $(BIN) gdb-ext/gen-tlinspect-gdb.sh
 	@mkdir -p $(dir $@)
-	sh gdb-ext/gen-tlinspect-gdb.sh $(BIN) $(abspath $(BIN)) > $@.tmp && mv $@.tmp $@
+	sh gdb-ext/gen-tlinspect-gdb.sh $(BIN_RUN) $(abspath $(BIN)) > $@.tmp && mv $@.tmp $@
 
 # The bash completion, its fallback lists generated from the same command table.
 BASH_COMPLETION := $(BUILD)/tlinspect.bash-completion
 all: $(BASH_COMPLETION)
 unit: $(BASH_COMPLETION)
 $(BASH_COMPLETION): $(BIN) scripts/gen-bash-completion.sh scripts/tlinspect.bash-completion.in
-	sh scripts/gen-bash-completion.sh $(BIN) scripts/tlinspect.bash-completion.in > $@.tmp && mv $@.tmp $@
+	sh scripts/gen-bash-completion.sh $(BIN_RUN) scripts/tlinspect.bash-completion.in > $@.tmp && mv $@.tmp $@
 
 # Totals over every test runner's closing lines in a log: cmocka's "[  PASSED  ] N test(s)." /
 # "[  FAILED  ] N test(s), listed below:" / "[  SKIPPED ] N test(s), listed below:" and the plain
@@ -152,6 +154,8 @@ help:
 	@echo "  bench           run tests/bench/run.sh"
 	@echo "  install         install into \$$DESTDIR\$$PREFIX (PREFIX=$(PREFIX)); uninstall removes it"
 	@echo "  clean           remove $(BUILD)/"
+	@echo "  cross-arm64     an aarch64 tlinspect in build-arm64/ (scripts/setup.sh --arm64 installs the cross tools)"
+	@echo "  check-arm64     boot Debian's arm64 kernel in qemu-system-aarch64, live tests and kernel cores inside"
 	@echo "First time on a fresh Debian 12: ./scripts/setup.sh (as root) installs compilers, libraries and Go toolchains."
 
 # ASan+UBSan (issue 15 item 7): the library, tlinspect and the unit tests built with

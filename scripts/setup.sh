@@ -3,6 +3,10 @@
 #
 #   ./scripts/setup.sh            run as root; safe to re-run (fast no-op when everything is there)
 #   ./scripts/setup.sh --force    redo apt-get update and the install checks even if all is installed
+#   ./scripts/setup.sh --arm64    also what arm64 work needs (`make cross-arm64`, `make check-arm64`): the arm64
+#                                 architecture in dpkg, the -dev:arm64 libraries tlinspect links, the cross compiler,
+#                                 qemu (user and system), and Debian's arm64 kernel, busybox-static and libc6-dbg
+#                                 unpacked into $TLI_ARM64_DIR (default /var/lib/tlinspect/arm64; apt-get download)
 #
 # What it does:
 #   1. makes sure the Debian archive keyring knows trixie's signing keys (debian-archive-keyring >= 2023.3+deb12u2);
@@ -33,6 +37,14 @@ declare -A SUITE_PKGS=(
   [trixie]="golang-1.24-go"
   [trixie-backports]="golang-1.25-go golang-1.26-go golang-1.27-go"
 )
+# --arm64: Debian multiarch (the -dev:arm64 of every library in the Makefile's LDLIBS), the cross gcc, qemu.
+# Only one arm64 libc: the multiarch libc6:arm64 (gcc-aarch64-linux-gnu also brings libc6-arm64-cross; qemu-user
+# is run without -L so that a program's ld.so and libc.so come from the same build).
+ARM64_PKGS=(gcc-aarch64-linux-gnu qemu-user-static qemu-system-arm cpio
+            libdw-dev:arm64 libelf-dev:arm64 libcapstone-dev:arm64 libjansson-dev:arm64 libreadline-dev:arm64
+            zlib1g-dev:arm64 libprotobuf-c-dev:arm64)
+ARM64_DIR=${TLI_ARM64_DIR:-/var/lib/tlinspect/arm64}
+ARM64=0
 SRC_FILE=/etc/apt/sources.list.d/tlinspect-extra.sources
 PREF_FILE=/etc/apt/preferences.d/tlinspect-extra.pref
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
@@ -47,7 +59,8 @@ die()  { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
 for a in "$@"; do
   case $a in
     --force) FORCE=1 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    --arm64) ARM64=1 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) die "unknown argument: $a (try --help)" ;;
   esac
 done
@@ -63,6 +76,10 @@ all_installed() {
   local p s
   for p in "${BASE_PKGS[@]}" "${OPT_PKGS[@]}"; do is_installed "$p" || return 1; done
   for s in "${SUITES[@]}"; do for p in ${SUITE_PKGS[$s]}; do is_installed "$p" || return 1; done; done
+  if [ "$ARM64" -eq 1 ]; then
+    dpkg --print-foreign-architectures | grep -qx arm64 || return 1
+    for p in "${ARM64_PKGS[@]}"; do is_installed "$p" || return 1; done
+  fi
   return 0
 }
 
@@ -103,6 +120,11 @@ install_if_different "$here/apt/tlinspect-extra.sources" "$SRC_FILE"
 install_if_different "$here/apt/tlinspect-extra.pref" "$PREF_FILE"
 
 # --- 3. packages ------------------------------------------------------------------------------------------------
+if [ "$ARM64" -eq 1 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  log "dpkg --add-architecture arm64"
+  dpkg --add-architecture arm64   # apt-get update (below) then fetches the arm64 package lists too
+  changed=1
+fi
 missing=()
 if [ "$FORCE" -eq 0 ] && [ "$changed" -eq 0 ] && all_installed; then
   log "all packages already installed (use --force to re-check with apt)"
@@ -143,12 +165,79 @@ else
     log "installing from $suite: ${want[*]}"
     "${APT[@]}" -t "$suite" --no-install-recommends install "${want[@]}"
   }
+  if [ "$ARM64" -eq 1 ]; then
+    need=()
+    for p in "${ARM64_PKGS[@]}"; do is_installed "$p" || need+=("$p"); done
+    if [ "${#need[@]}" -gt 0 ]; then
+      log "installing for arm64: ${need[*]}"
+      "${APT[@]}" --no-install-recommends install "${need[@]}"
+    fi
+  fi
+
   for s in "${SUITES[@]}"; do
     # shellcheck disable=SC2086
     if ! install_from_suite "$s" ${SUITE_PKGS[$s]}; then
       for p in ${SUITE_PKGS[$s]}; do is_installed "$p" || missing+=("$p"); done
     fi
   done
+fi
+
+# --- 3b. --arm64: Debian's arm64 kernel (+ the virtio modules to load from an initramfs) and busybox-static ------
+# unpacked into $ARM64_DIR; a stamp names the package versions (re-checked with --force; apt-cache takes ~15 s).
+arm64_files() {
+  local kpkg want have tmp d f
+  if [ "$FORCE" -eq 0 ] && [ -s "$ARM64_DIR/stamp" ] && [ -s "$ARM64_DIR/vmlinuz" ] && [ -x "$ARM64_DIR/busybox" ] &&
+     [ -s "$ARM64_DIR/virtio_mmio.ko" ] && [ -s "$ARM64_DIR/virtio_blk.ko" ] && [ -d "$ARM64_DIR/libc6-dbg/usr/lib/debug" ]; then
+    log "arm64 kernel, busybox and libc6-dbg already in $ARM64_DIR ($(head -c 60 "$ARM64_DIR/stamp"))"
+    return 0
+  fi
+  kpkg=$(apt-cache depends linux-image-arm64:arm64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+  [ -n "$kpkg" ] || { apt_update; kpkg=$(apt-cache depends linux-image-arm64:arm64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}'); }
+  [ -n "$kpkg" ] || die "no arm64 kernel package (apt-cache depends linux-image-arm64:arm64)"
+  want="$kpkg $(apt-cache policy "$kpkg" | awk '/Candidate:/{print $2}') busybox-static:arm64 $(apt-cache policy busybox-static:arm64 | awk '/Candidate:/{print $2}') libc6-dbg:arm64=$(dpkg-query -W -f='${Version}' libc6:arm64)"
+  have=$(cat "$ARM64_DIR/stamp" 2>/dev/null || true)
+  if [ "$FORCE" -eq 0 ] && [ "$want" = "$have" ] && [ -s "$ARM64_DIR/vmlinuz" ] && [ -x "$ARM64_DIR/busybox" ] &&
+     [ -s "$ARM64_DIR/virtio_mmio.ko" ] && [ -s "$ARM64_DIR/virtio_blk.ko" ] && [ -d "$ARM64_DIR/libc6-dbg/usr/lib/debug" ]; then
+    log "arm64 kernel, busybox and libc6-dbg already in $ARM64_DIR"
+    return 0
+  fi
+  log "fetching $kpkg, busybox-static:arm64 and libc6-dbg:arm64 into $ARM64_DIR"
+  tmp=$(mktemp -d)
+  # shellcheck disable=SC2064
+  trap "rm -rf '$tmp'" EXIT
+  (cd "$tmp" && chown _apt "$tmp" 2>/dev/null; apt-get -q -o Acquire::Retries=3 download "$kpkg" busybox-static:arm64 \
+    "libc6-dbg:arm64=$(dpkg-query -W -f='${Version}' libc6:arm64)") ||
+    die "apt-get download $kpkg busybox-static:arm64 libc6-dbg:arm64 failed"
+  mkdir -p "$tmp/x" "$ARM64_DIR"
+  # libc6-dbg:arm64 (the debug info of the installed libc6:arm64) unpacked apart, not installed: the
+  # oracle of the arm64 libc finder's unit test; tlinspect itself must do without it
+  rm -rf "$ARM64_DIR/libc6-dbg"
+  for d in "$tmp"/*.deb; do
+    case $d in
+      */libc6-dbg_*) dpkg-deb -x "$d" "$ARM64_DIR/libc6-dbg" ;;
+      *) dpkg-deb -x "$d" "$tmp/x" ;;
+    esac
+  done
+  f=$(ls "$tmp"/x/boot/vmlinuz-* 2>/dev/null | head -1)
+  [ -n "$f" ] || die "no boot/vmlinuz-* in $kpkg"
+  install -m 0644 "$f" "$ARM64_DIR/vmlinuz"
+  install -m 0755 "$tmp/x/bin/busybox" "$ARM64_DIR/busybox"
+  for m in virtio_mmio virtio_blk; do
+    f=$(find "$tmp/x/lib/modules" -name "$m.ko*" | head -1)
+    [ -n "$f" ] || die "no $m.ko in $kpkg"
+    case $f in
+      *.xz) xz -dc "$f" > "$ARM64_DIR/$m.ko" ;;
+      *.zst) zstd -qdc "$f" > "$ARM64_DIR/$m.ko" ;;
+      *) install -m 0644 "$f" "$ARM64_DIR/$m.ko" ;;
+    esac
+  done
+  printf '%s\n' "$want" > "$ARM64_DIR/stamp"
+  rm -rf "$tmp"
+  trap - EXIT
+}
+if [ "$ARM64" -eq 1 ]; then
+  for p in "${ARM64_PKGS[@]}"; do is_installed "$p" || die "required package $p is not installed"; done
+  arm64_files
 fi
 
 # --- 4. summary -------------------------------------------------------------------------------------------------

@@ -10,15 +10,16 @@
  * copy only, so it also dies with us).
  *
  * How the thread is made to run the syscall without disturbing it. Every thread sits in the
- * stop PTRACE_INTERRUPT put it in: PTRACE_EVENT_STOP inside the kernel's get_signal(); if it
- * was inside a system call, rax holds -ERESTART* and orig_rax the call, and the restart
- * (rax = orig_rax, rip -= 2) happens after get_signal() returns. We set orig_rax = -1 (no
- * restart), rip at the syscall instruction and the clone arguments, and let it go with
- * PTRACE_SYSCALL: syscall-enter stop, the fork event (the child's pid), syscall-exit stop. There
- * clone's result is in rax and the thread would return to user mode; instead we PTRACE_INTERRUPT
- * it and continue: it stops again in get_signal() (PTRACE_EVENT_STOP, the jobctl trap comes
- * before any pending signal), the very kind of stop it was in, and there the saved registers go
- * back, orig_rax included, so the restart logic that follows sees what it would have seen.
+ * stop PTRACE_INTERRUPT put it in: PTRACE_EVENT_STOP inside the kernel's get_signal(). Its
+ * registers (NT_PRSTATUS bytes) are saved; the architecture (core/arch.h syscall_regs) sets the
+ * pc at a system-call instruction already in the target's text, the clone call and its
+ * arguments, and switches off the restart of a call the stop interrupted where that happens
+ * after get_signal() (x86-64: orig_rax = -1). We let it go with PTRACE_SYSCALL: syscall-enter
+ * stop, the fork event (the child's pid), syscall-exit stop. There clone's result is in the
+ * registers and the thread would return to user mode; instead we PTRACE_INTERRUPT it and
+ * continue: it stops again in get_signal() (PTRACE_EVENT_STOP, the jobctl trap comes before any
+ * pending signal), the very kind of stop it was in, and there the saved registers go back, so
+ * the restart logic that follows sees what it would have seen.
  *
  * A thread that dequeues a pending signal before the clone runs (its signal-delivery-stop)
  * gets its registers back right there and stays in that stop, as if our stop had met it there:
@@ -31,6 +32,8 @@
  */
 #include "live_int.h"
 
+#include <elf.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,7 +42,6 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
-#include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -149,10 +151,13 @@ static int seccomp_mode(int pid, int tid)
 	return mode;
 }
 
-/* Address of a `syscall` instruction (0f 05) in the target's executable mappings, 0 if none. */
+/* Address of a system-call instruction (arch->syscall_insn, at an address aligned to the pc
+ * quantum) in the target's executable mappings, 0 if none. */
 static uint64_t find_syscall_insn(const struct tli_target *t)
 {
-	unsigned char *buf = malloc(SCAN_CHUNK + 1);
+	const struct tli_arch *A = t->arch;
+	const size_t il = A->syscall_insn_len, q = A->pc_quantum ? A->pc_quantum : 1;
+	unsigned char *buf = malloc(SCAN_CHUNK + il);
 	if (!buf)
 		return 0;
 	uint64_t found = 0, scanned = 0;
@@ -162,16 +167,16 @@ static uint64_t find_syscall_insn(const struct tli_target *t)
 			continue;
 		if (mp->path && (!strcmp(mp->path, "[vsyscall]") || !strcmp(mp->path, "[vdso]")))
 			continue;
-		/* chunks overlap by one byte so a pair across their border is seen */
-		for (uint64_t a = mp->start; a + 1 < mp->end && !found && scanned < SCAN_MAX; a += SCAN_CHUNK) {
-			size_t len = (size_t)(mp->end - a < SCAN_CHUNK + 1 ? mp->end - a : SCAN_CHUNK + 1);
+		/* chunks overlap so an instruction across their border is seen */
+		for (uint64_t a = mp->start; a + il <= mp->end && !found && scanned < SCAN_MAX; a += SCAN_CHUNK) {
+			size_t len = (size_t)(mp->end - a < SCAN_CHUNK + il ? mp->end - a : SCAN_CHUNK + il);
 			struct iovec l = { buf, len }, r = { (void *)(uintptr_t)a, len };
 			ssize_t got = process_vm_readv(t->pid, &l, 1, &r, 1, 0);
-			if (got < 2)
+			if (got < (ssize_t)il)
 				break;
 			scanned += (uint64_t)got;
-			for (ssize_t i = 0; i + 1 < got; i++)
-				if (buf[i] == 0x0f && buf[i + 1] == 0x05) {
+			for (size_t i = 0; i + il <= (size_t)got; i++)
+				if ((a + i) % q == 0 && !memcmp(buf + i, A->syscall_insn, il)) {
 					found = a + (uint64_t)i;
 					break;
 				}
@@ -207,15 +212,24 @@ static int choose_thread(const struct tli_target *t, const int *tids, const int 
 struct dance {
 	int pid, tid;
 	int64_t deadline;
-	struct user_regs_struct saved;
+	const struct tli_arch *arch;
+	unsigned char saved[8 * TLI_ARCH_MAX_GPR + 64]; /* pr_reg (NT_PRSTATUS) */
 	int child;
 	int sig;          /* a signal the thread dequeued before the clone (EAGAIN) */
 	long result;      /* clone's return value, 1 if never seen */
 };
 
-static bool set_regs(int tid, const struct user_regs_struct *r)
+static bool set_regs(const struct dance *D, const unsigned char *g)
 {
-	return ptrace(PTRACE_SETREGS, tid, 0L, r) == 0;
+	struct iovec v = { (void *)g, D->arch->gregset_size };
+	return ptrace(PTRACE_SETREGSET, D->tid, (void *)(uintptr_t)NT_PRSTATUS, &v) == 0;
+}
+
+static bool get_regs(const struct dance *D, unsigned char *g)
+{
+	struct iovec v = { g, D->arch->gregset_size };
+	return ptrace(PTRACE_GETREGSET, D->tid, (void *)(uintptr_t)NT_PRSTATUS, &v) == 0 &&
+	       v.iov_len == D->arch->gregset_size;
 }
 
 /*
@@ -227,15 +241,14 @@ static bool set_regs(int tid, const struct user_regs_struct *r)
  */
 static int clone_once(struct dance *D, uint64_t insn, char *why, size_t whysz)
 {
-	struct user_regs_struct r = D->saved;
-	r.rax = SYS_clone;
-	r.orig_rax = (unsigned long long)-1; /* no restart of whatever call the stop interrupted */
-	r.rdi = CLONE_PARENT | SIGCHLD;      /* fork: no CLONE_VM; the copy's parent is ours */
-	r.rsi = r.rdx = r.r10 = r.r8 = 0;    /* no new stack, no tid pointers, no tls */
-	r.rip = insn;
+	unsigned char r[sizeof(D->saved)];
+	memcpy(r, D->saved, sizeof(r));
+	/* fork: no CLONE_VM, the copy's parent is ours; no new stack, no tid pointers, no tls */
+	const uint64_t args[6] = { CLONE_PARENT | SIGCHLD };
+	D->arch->syscall_regs(r, insn, D->arch->sys_clone, args);
 	D->result = 1;
-	if (!set_regs(D->tid, &r)) {
-		snprintf(why, whysz, "PTRACE_SETREGS of thread %d: %s", D->tid, strerror(errno));
+	if (!set_regs(D, r)) {
+		snprintf(why, whysz, "PTRACE_SETREGSET of thread %d: %s", D->tid, strerror(errno));
 		return errno == ESRCH ? ESRCH : EIO;
 	}
 	enum { ENTER, EXIT, FINAL } phase = ENTER;
@@ -258,16 +271,16 @@ static int clone_once(struct dance *D, uint64_t insn, char *why, size_t whysz)
 			if (ptrace(PTRACE_GETEVENTMSG, D->tid, 0L, &msg) == 0)
 				D->child = (int)msg;
 		} else if (ev == PTRACE_EVENT_STOP && phase == FINAL) {
-			if (!set_regs(D->tid, &D->saved))
+			if (!set_regs(D, D->saved))
 				goto lost;
 			return 0;
 		} else if (ev == 0 && sig == (SIGTRAP | 0x80)) {
 			if (phase == ENTER) {
 				phase = EXIT;
 			} else if (phase == EXIT) {
-				struct user_regs_struct x;
-				if (ptrace(PTRACE_GETREGS, D->tid, 0L, &x) == 0)
-					D->result = (long)x.rax;
+				unsigned char x[sizeof(D->saved)];
+				if (get_regs(D, x))
+					D->result = (long)D->arch->syscall_result(x);
 				/* back to a stop in get_signal() before user mode */
 				if (ptrace(PTRACE_INTERRUPT, D->tid, 0L, 0L) < 0)
 					goto lost;
@@ -276,7 +289,7 @@ static int clone_once(struct dance *D, uint64_t insn, char *why, size_t whysz)
 			}
 		} else if (ev == 0 && phase == ENTER) {
 			/* a signal-delivery-stop before the clone ran: keep the thread here */
-			if (!set_regs(D->tid, &D->saved))
+			if (!set_regs(D, D->saved))
 				goto lost;
 			D->sig = sig;
 			return EAGAIN;
@@ -293,7 +306,7 @@ stuck:
 		int st = 0;
 		if (wait_until(D->tid, &st, mono_ns() + 1000000000) <= 0 || !WIFSTOPPED(st))
 			break;
-		if (set_regs(D->tid, &D->saved)) {
+		if (set_regs(D, D->saved)) {
 			int sig = WSTOPSIG(st), ev = (unsigned)st >> 16;
 			if (ev == 0 && sig != (SIGTRAP | 0x80))
 				D->sig = sig; /* a signal-delivery-stop: its detach delivers it */
@@ -343,7 +356,7 @@ static void result_why(long result, int pid, char *why, size_t whysz)
 static int attempt(struct tli_target *t, const int *tids, int *sigs, size_t i, uint64_t insn,
 		   int64_t deadline, int *child, char *why, size_t whysz)
 {
-	struct dance D = { .pid = t->pid, .tid = tids[i], .deadline = deadline };
+	struct dance D = { .pid = t->pid, .tid = tids[i], .deadline = deadline, .arch = t->arch };
 	*child = 0;
 	int sc = seccomp_mode(t->pid, D.tid);
 	if (sc != 0) {
@@ -352,8 +365,8 @@ static int attempt(struct tli_target *t, const int *tids, int *sigs, size_t i, u
 			   "that forbids clone could kill the process", D.tid, sc);
 		return EPERM;
 	}
-	if (ptrace(PTRACE_GETREGS, D.tid, 0L, &D.saved) < 0) {
-		snprintf(why, whysz, "PTRACE_GETREGS of thread %d: %s", D.tid, strerror(errno));
+	if (!get_regs(&D, D.saved)) {
+		snprintf(why, whysz, "PTRACE_GETREGSET of thread %d: %s", D.tid, strerror(errno));
 		return EIO;
 	}
 	if (ptrace(PTRACE_SETOPTIONS, D.tid, 0L,
@@ -388,9 +401,14 @@ int tli_live_fork(struct tli_target *t, const int *tids, int *sigs, size_t n, in
 		  char *why, size_t whysz)
 {
 	why[0] = 0;
+	if (!t->arch || !t->arch->syscall_regs || t->arch->gregset_size > sizeof(((struct dance *)0)->saved)) {
+		snprintf(why, whysz, "making a copy of a process is not done on %s",
+			 t->arch ? t->arch->name : "this machine");
+		return 0;
+	}
 	uint64_t insn = find_syscall_insn(t);
 	if (!insn) {
-		snprintf(why, whysz, "no syscall instruction found in the executable mappings");
+		snprintf(why, whysz, "no system-call instruction found in the executable mappings");
 		return 0;
 	}
 	int64_t deadline = mono_ns() + (int64_t)(timeout_ms > 0 ? timeout_ms : 2000) * 1000000;

@@ -54,6 +54,18 @@ struct tli_arch {
 	unsigned go_stack_align;     /**< sys.StackAlign */
 	unsigned pc_quantum;         /**< instruction size unit (pclntab's minLC) */
 	uint32_t tls_note;           /**< the core note holding the thread pointer (NT_ARM_TLS), 0 = in pr_reg */
+	uint32_t tls_tpoff_reloc;    /**< the relocation that puts a TLS variable's TP offset in a GOT slot */
+	unsigned red_zone;           /**< bytes below SP a function may still use (x86-64 SysV 128, arm64 0) */
+	/* Making a stopped thread run one system call (live --snapshot=fork), on pr_reg bytes as
+	 * PTRACE_GETREGSET/SETREGSET(NT_PRSTATUS) give them; syscall_regs NULL = not done here. */
+	const unsigned char *syscall_insn; /**< the instruction (x86-64 `syscall`, arm64 `svc #0`) */
+	unsigned syscall_insn_len;   /**< its length; it is aligned to pc_quantum */
+	unsigned sys_clone;          /**< clone's system call number */
+	/** Make pr_reg g run system call nr with args[0..6) at pc, restarting nothing the stop
+	 *  interrupted (x86-64: orig_rax = -1; arm64 has set up any restart before the stop). */
+	void (*syscall_regs)(unsigned char *g, uint64_t pc, uint64_t nr, const uint64_t args[6]);
+	/** The system call's result in pr_reg g at its syscall-exit stop. */
+	int64_t (*syscall_result)(const unsigned char *g);
 };
 
 extern const struct tli_arch tli_arch_x86_64;

@@ -34,6 +34,31 @@ static void decode(const unsigned char *g, struct tli_regs *r)
 	r->lr = r->gpr[30];
 }
 
+static void wr64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* the kernel's syscall ABI: x8 = number, x0..x5 = arguments, result in x0. Nothing to switch
+ * off: arm64's do_signal() sets up the restart of an interrupted call (x0 = orig_x0, pc back
+ * to the svc) before get_signal(), where the stop holds the thread, and a pc other than the
+ * restart address makes it leave the restart alone; the saved registers, put back, restart it. */
+static void syscall_regs(unsigned char *g, uint64_t pc, uint64_t nr, const uint64_t args[6])
+{
+	wr64(g + 8 * 8, nr);
+	for (int i = 0; i < 6; i++)
+		wr64(g + 8 * i, args[i]);
+	wr64(g + 8 * 32, pc);
+}
+
+static int64_t syscall_result(const unsigned char *g)
+{
+	return (int64_t)tli_rd64(g);
+}
+
+static const unsigned char syscall_insn[] = { 0x01, 0x00, 0x00, 0xd4 }; /* svc #0 */
+
 const struct tli_arch tli_arch_arm64 = {
 	.name = "arm64",
 	.elf_machine = EM_AARCH64,
@@ -49,4 +74,11 @@ const struct tli_arch tli_arch_arm64 = {
 	.go_stack_align = 16,
 	.pc_quantum = 4,
 	.tls_note = NT_ARM_TLS_NOTE,
+	.tls_tpoff_reloc = 1030 /* R_AARCH64_TLS_TPREL64 */,
+	.red_zone = 0,
+	.syscall_insn = syscall_insn,
+	.syscall_insn_len = sizeof(syscall_insn),
+	.sys_clone = 220,
+	.syscall_regs = syscall_regs,
+	.syscall_result = syscall_result,
 };

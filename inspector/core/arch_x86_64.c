@@ -33,6 +33,31 @@ static void decode(const unsigned char *g, struct tli_regs *r)
 	r->tp = tli_rd64(g + 8 * UR_FS_BASE);
 }
 
+static void wr64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* the kernel's syscall ABI: rax = number, rdi rsi rdx r10 r8 r9; orig_rax = -1 so that the
+ * restart of a call the stop interrupted (rax = orig_rax, rip -= 2 after get_signal) is off */
+static void syscall_regs(unsigned char *g, uint64_t pc, uint64_t nr, const uint64_t args[6])
+{
+	static const unsigned char slot[6] = { UR_RDI, UR_RSI, UR_RDX, UR_R10, UR_R8, UR_R9 };
+	wr64(g + 8 * UR_RAX, nr);
+	wr64(g + 8 * UR_ORIG_RAX, UINT64_MAX);
+	for (int i = 0; i < 6; i++)
+		wr64(g + 8 * slot[i], args[i]);
+	wr64(g + 8 * UR_RIP, pc);
+}
+
+static int64_t syscall_result(const unsigned char *g)
+{
+	return (int64_t)tli_rd64(g + 8 * UR_RAX);
+}
+
+static const unsigned char syscall_insn[] = { 0x0f, 0x05 };
+
 const struct tli_arch tli_arch_x86_64 = {
 	.name = "x86-64",
 	.elf_machine = EM_X86_64,
@@ -47,4 +72,11 @@ const struct tli_arch tli_arch_x86_64 = {
 	.go_stack_align = 8,
 	.pc_quantum = 1,
 	.tls_note = 0,
+	.tls_tpoff_reloc = 18 /* R_X86_64_TPOFF64 */,
+	.red_zone = 128,
+	.syscall_insn = syscall_insn,
+	.syscall_insn_len = sizeof(syscall_insn),
+	.sys_clone = 56,
+	.syscall_regs = syscall_regs,
+	.syscall_result = syscall_result,
 };

@@ -44,6 +44,8 @@ struct tli_libc_tls_slot {
 	bool direct;      /**< local-exec code: `tpoff` is the offset itself */
 	uint64_t got;     /**< else the link-time address of the GOT slot holding it */
 	int64_t tpoff;
+	int64_t disp;     /**< tcache is this far past the slot's offset (arm64: the slot names the first
+	                       of malloc's TLS variables); 0 on x86-64 */
 };
 
 struct tli_lib_layout_finder {

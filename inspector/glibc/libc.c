@@ -26,10 +26,6 @@
 #include "dwarf/dwarf.h"
 #include "dwarf/elfsym.h"
 
-#ifndef R_X86_64_TPOFF64
-#define R_X86_64_TPOFF64 18
-#endif
-
 static bool is_libc_path(const char *p)
 {
 	if (!p)
@@ -80,7 +76,7 @@ static const char *libc_desc(const struct tli_gl_ctx *c, char *buf, size_t cap)
 }
 
 /* GOT slot (link-time vaddr) holding the TPOFF of the TLS variable at block offset `off`. */
-static struct tli_error *find_tpoff_slot(const char *path, uint64_t off, uint64_t *ret)
+static struct tli_error *find_tpoff_slot(const char *path, uint64_t off, uint32_t reloc, uint64_t *ret)
 {
 	int fd = tli_open_regular(path);
 	if (fd < 0)
@@ -108,7 +104,7 @@ static struct tli_error *find_tpoff_slot(const char *path, uint64_t off, uint64_
 			GElf_Rela r;
 			if (!gelf_getrela(d, (int)i, &r))
 				break;
-			if (GELF_R_TYPE(r.r_info) == R_X86_64_TPOFF64 && GELF_R_SYM(r.r_info) == 0 &&
+			if (GELF_R_TYPE(r.r_info) == reloc && GELF_R_SYM(r.r_info) == 0 &&
 			    (uint64_t)r.r_addend == off) {
 				if (!found)
 					*ret = r.r_offset;
@@ -117,8 +113,8 @@ static struct tli_error *find_tpoff_slot(const char *path, uint64_t off, uint64_
 		}
 	}
 	if (!found)
-		err = tli_error_create(TLI_E_NO_INFO, "no R_X86_64_TPOFF64 relocation for TLS offset 0x%" PRIx64
-				       " in %s", off, path);
+		err = tli_error_create(TLI_E_NO_INFO, "no TP-offset relocation (ELF type %u) for TLS offset 0x%" PRIx64
+				       " in %s", reloc, off, path);
 out:
 	if (e)
 		elf_end(e);
@@ -316,20 +312,32 @@ static struct tli_error *tcache_slot(struct tli_session *s, struct tli_gl_ctx *c
 {
 	if (!c->L.has_tcache)
 		return tli_error_create(TLI_E_NO_INFO, "no tcache in this glibc");
+	struct tli_error *dwerr = NULL;
 	if (tli_dwarf_has_dwarf(c->dw)) {
 		uint64_t tls_off = 0;
-		struct tli_error *err = tli_dwarf_tls_offset(c->dw, "tcache", &tls_off);
-		return err ? err : find_tpoff_slot(libc_file(c), tls_off, &c->got_slot);
+		dwerr = tli_dwarf_tls_offset(c->dw, "tcache", &tls_off);
+		if (!dwerr)
+			dwerr = find_tpoff_slot(libc_file(c), tls_off, s->target->arch->tls_tpoff_reloc, &c->got_slot);
+		/* arm64's gcc gives TLS variables no DWARF location, and its GOT slot may name a
+		 * neighbour: then the code's own access, as without debug info */
+		if (!dwerr || !s->lib_layout || !s->lib_layout->libc_tcache_slot)
+			return dwerr;
 	}
 	if (!s->lib_layout || !s->lib_layout->libc_tcache_slot)
 		return tli_error_create(TLI_E_INTERNAL, "no layout finder for libc in this session");
 	struct tli_libc_tls_slot slot;
 	struct tli_error *err = s->lib_layout->libc_tcache_slot(libc_file(c), &slot);
+	if (err && dwerr) {
+		tli_error_destroy(err);
+		return dwerr;
+	}
+	tli_error_destroy(dwerr);
 	if (!err && slot.direct) {
 		c->tpoff = slot.tpoff;
 		c->have_tpoff = true;
 	} else if (!err) {
 		c->got_slot = slot.got;
+		c->tls_disp = slot.disp;
 	}
 	return err;
 }
@@ -377,7 +385,7 @@ static struct tli_error *thread_slots(struct tli_session *s, struct tli_gl_ctx *
 		uint64_t v;
 		e = tli_target_read_u64(t, c->got_slot, &v);
 		if (!e) {
-			c->tpoff = (int64_t)v;
+			c->tpoff = (int64_t)v + c->tls_disp;
 			c->have_tpoff = true;
 		}
 	}

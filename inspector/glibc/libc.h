@@ -23,6 +23,7 @@ struct tli_gl_ctx {
 	size_t nth;
 	uint64_t got_slot;       /**< address of libc's GOT slot with tcache's TPOFF (0 = unknown) */
 	int64_t tpoff;
+	int64_t tls_disp;        /**< added to the GOT slot's value (arm64: tcache past the slot's variable) */
 	bool have_tpoff;
 	bool borrowed;           /**< layout/dw belong to the tli_glibc_prepare cache */
 };

@@ -76,6 +76,7 @@ static struct tli_error *libc_tcache_slot(const char *path, struct tli_libc_tls_
 	ret->direct = r.tcache_direct;
 	ret->got = r.tcache_got;
 	ret->tpoff = r.tcache_tpoff;
+	ret->disp = r.tcache_disp;
 	return NULL;
 }
 

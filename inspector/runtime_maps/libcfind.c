@@ -22,6 +22,14 @@
  *               (must lie in PT_TLS's zero-initialised part). A direct `mov r64, fs:[-disp]`
  *               (local-exec) gives the TP offset itself.
  *
+ * arm64 (a libc for EM_AARCH64): globals are reached with `adrp Xn, page` then `add Xd, Xn,
+ * #lo12` (the address) or `ldr/str [Xn, #lo12]` (a load or store): those are the references
+ * that vote, relocations R_AARCH64_RELATIVE. tcache: malloc loads a GOT slot (`adrp; ldr Xg,
+ * [Xg, #lo12]`, an R_AARCH64_TLS_TPREL64 slot: after loading, the variable's offset from
+ * TPIDR_EL0), reads `mrs Xt, tpidr_el0`, and its first 64-bit TLS load is `ldr [Xt, Xg]` or,
+ * through `add Xb, Xt, Xg`, `ldr [Xb, #disp]` (the slot names the first of malloc.c's TLS
+ * variables; tcache is disp further): the slot plus disp.
+ *
  * The image is untrusted: every address is range-checked against PT_LOAD file contents,
  * every loop is bounded; a malformed file gives an error, never a crash.
  */
@@ -54,6 +62,16 @@
 #ifndef R_X86_64_TPOFF64
 #define R_X86_64_TPOFF64 18
 #endif
+#ifndef EM_AARCH64
+#define EM_AARCH64 183
+#endif
+#define R_AARCH64_RELATIVE_ 1027
+#define R_AARCH64_TLS_TPREL64_ 1030
+/* the mrs operand of TPIDR_EL0 (S3_3_C13_C0_2) as capstone encodes system registers */
+#define A64_TPIDR_EL0 ((3u << 14) | (3u << 11) | (13u << 7) | (0u << 3) | 2u)
+
+/* the two relocation kinds the checks use, whatever the machine calls them */
+enum { REL_RELATIVE = 1, REL_TPOFF = 2 };
 
 struct seg { uint64_t vaddr, off, filesz; };
 struct rel { uint64_t off; int64_t addend; uint32_t type; };
@@ -67,8 +85,9 @@ struct img {
 	struct seg load[MAX_LOADS];
 	size_t nload;
 	bool has_tls;
+	bool arm64;        /* EM_AARCH64, else EM_X86_64 */
 	uint64_t tls_filesz, tls_memsz;
-	struct relvec rel; /* RELATIVE and TPOFF64 (symbol 0), sorted by offset */
+	struct relvec rel; /* REL_RELATIVE and REL_TPOFF (symbol 0), sorted by offset */
 };
 
 /* ---------------------------------------------------------------- image */
@@ -118,9 +137,12 @@ static struct tli_error *img_open(struct img *im, const void *d, size_t len, con
 	GElf_Ehdr eh;
 	if (!im->e || elf_kind(im->e) != ELF_K_ELF || !gelf_getehdr(im->e, &eh))
 		return tli_error_create(TLI_E_BAD_FORMAT, "%s is not an ELF file", name);
-	if (gelf_getclass(im->e) != ELFCLASS64 || eh.e_machine != EM_X86_64)
-		return tli_error_create(TLI_E_UNSUPPORTED, "%s is not an x86-64 ELF file (only x86-64 libcs "
-					"are decoded without debug info)", name);
+	if (gelf_getclass(im->e) != ELFCLASS64 || (eh.e_machine != EM_X86_64 && eh.e_machine != EM_AARCH64))
+		return tli_error_create(TLI_E_UNSUPPORTED, "%s is not an x86-64 or arm64 ELF file (only those "
+					"libcs are decoded without debug info)", name);
+	im->arm64 = eh.e_machine == EM_AARCH64;
+	const uint32_t t_rel = im->arm64 ? R_AARCH64_RELATIVE_ : R_X86_64_RELATIVE;
+	const uint32_t t_tpoff = im->arm64 ? R_AARCH64_TLS_TPREL64_ : R_X86_64_TPOFF64;
 	size_t phnum = 0;
 	if (elf_getphdrnum(im->e, &phnum) != 0 || phnum > 4096)
 		return tli_error_create(TLI_E_BAD_FORMAT, "%s: bad program header table", name);
@@ -156,8 +178,9 @@ static struct tli_error *img_open(struct img *im, const void *d, size_t len, con
 			GElf_Rela r;
 			if (!gelf_getrela(data, (int)i, &r))
 				break;
-			uint32_t type = (uint32_t)GELF_R_TYPE(r.r_info);
-			if ((type != R_X86_64_RELATIVE && type != R_X86_64_TPOFF64) || GELF_R_SYM(r.r_info) != 0)
+			uint32_t rt = (uint32_t)GELF_R_TYPE(r.r_info);
+			uint32_t type = rt == t_rel ? REL_RELATIVE : rt == t_tpoff ? REL_TPOFF : 0;
+			if (!type || GELF_R_SYM(r.r_info) != 0)
 				continue;
 			if (!tli_vec_push(&im->rel, ((struct rel){ r.r_offset, r.r_addend, type })))
 				return &tli_enomem;
@@ -210,6 +233,7 @@ struct tlsuse {
 	uint64_t got;    /* GOT slot (link-time) */
 	int64_t tpoff;   /* direct form */
 	uint64_t insn;
+	int64_t disp;    /* arm64: the variable is this far past the slot's (0 on x86-64) */
 };
 
 static bool is_gpr64(x86_reg r)
@@ -223,6 +247,130 @@ static bool is_gpr64(x86_reg r)
 	default:
 		return false;
 	}
+}
+
+/* Xn for Wn (a 32-bit write clears the register's top half), the register itself otherwise */
+static unsigned a64x(unsigned r)
+{
+	if (r >= ARM64_REG_W0 && r <= ARM64_REG_W30) {
+		unsigned k = r - ARM64_REG_W0;
+		return k <= 28 ? ARM64_REG_X0 + k : k == 29 ? ARM64_REG_X29 : ARM64_REG_X30;
+	}
+	return r < ARM64_REG_ENDING ? r : ARM64_REG_INVALID;
+}
+
+static bool a64_is_x(unsigned r)
+{
+	return (r >= ARM64_REG_X0 && r <= ARM64_REG_X28) || r == ARM64_REG_X29 || r == ARM64_REG_X30;
+}
+
+/* instructions whose first operand is read, not written */
+static bool a64_no_dest(unsigned id)
+{
+	switch (id) {
+	case ARM64_INS_STR: case ARM64_INS_STRB: case ARM64_INS_STRH: case ARM64_INS_STUR:
+	case ARM64_INS_STURB: case ARM64_INS_STURH: case ARM64_INS_STP: case ARM64_INS_STLR:
+	case ARM64_INS_STLRB: case ARM64_INS_STLRH: case ARM64_INS_CMP: case ARM64_INS_CMN:
+	case ARM64_INS_TST: case ARM64_INS_CBZ: case ARM64_INS_CBNZ: case ARM64_INS_TBZ:
+	case ARM64_INS_TBNZ: case ARM64_INS_B: case ARM64_INS_BR: case ARM64_INS_RET:
+	case ARM64_INS_CCMP: case ARM64_INS_PRFM:
+		return true;
+	}
+	return false;
+}
+
+/* What an arm64 register holds, as far as the decoder follows it. */
+struct a64reg {
+	uint64_t addr;  /* ADRP page (+ ADD lo12): an address */
+	uint64_t got;   /* the value of this GOT slot (loaded by adrp + 64-bit ldr) */
+	uint64_t tlsb;  /* TPIDR_EL0 + the value of this GOT slot */
+	bool has_addr, tp;
+};
+
+/* The x86 decoder's job for arm64 (see the top): ADRP-based references into refs, and the
+ * first TLS load. A call forgets the caller-saved registers (x0..x18, x30). */
+static struct tli_error *decode_arm64(const uint8_t *code, uint16_t fi, uint64_t va, uint64_t size,
+				      struct ref *refs, size_t max, size_t *n, struct tlsuse *tls)
+{
+	csh h;
+	if (cs_open(CS_ARCH_ARM64, CS_MODE_ARM, &h) != CS_ERR_OK)
+		return tli_error_create(TLI_E_INTERNAL, "capstone: cannot open an arm64 decoder");
+	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
+	cs_insn *insn = cs_malloc(h);
+	if (!insn) {
+		cs_close(&h);
+		return &tli_enomem;
+	}
+	struct a64reg R[ARM64_REG_ENDING];
+	memset(R, 0, sizeof(R));
+	const uint8_t *p = code;
+	size_t left = (size_t)size;
+	uint64_t addr = va;
+	while (left >= 4) {
+		if (!cs_disasm_iter(h, &p, &left, &addr, insn)) {
+			p += 4, left -= 4, addr += 4; /* an extension this capstone does not know */
+			continue;
+		}
+		const cs_arm64 *a = &insn->detail->arm64;
+		const cs_arm64_op *o = a->operands;
+		unsigned d = a->op_count && o[0].type == ARM64_OP_REG ? a64x(o[0].reg) : ARM64_REG_INVALID;
+		struct a64reg nd = { 0 };
+		bool set = false;
+		if (insn->id == ARM64_INS_BL || insn->id == ARM64_INS_BLR) {
+			for (unsigned r = ARM64_REG_X0; r <= ARM64_REG_X18; r++)
+				R[r] = (struct a64reg){ 0 };
+			R[ARM64_REG_X30] = (struct a64reg){ 0 };
+			continue;
+		}
+		if (insn->id == ARM64_INS_ADRP && a->op_count == 2 && o[1].type == ARM64_OP_IMM) {
+			nd = (struct a64reg){ .addr = (uint64_t)o[1].imm, .has_addr = true };
+			set = true;
+		} else if (insn->id == ARM64_INS_MRS && a->op_count == 2 && o[1].type == ARM64_OP_REG_MRS &&
+			   o[1].reg == A64_TPIDR_EL0) {
+			nd.tp = set = true;
+		} else if (insn->id == ARM64_INS_ADD && a->op_count == 3 && o[1].type == ARM64_OP_REG) {
+			const struct a64reg *b = &R[a64x(o[1].reg)];
+			if (o[2].type == ARM64_OP_IMM && o[2].shift.type == ARM64_SFT_INVALID && b->has_addr) {
+				nd = (struct a64reg){ .addr = b->addr + (uint64_t)o[2].imm, .has_addr = true };
+				if (*n < max)
+					refs[(*n)++] = (struct ref){ nd.addr, fi };
+				set = true;
+			} else if (o[2].type == ARM64_OP_REG && o[2].shift.type == ARM64_SFT_INVALID) {
+				const struct a64reg *c = &R[a64x(o[2].reg)];
+				nd.tlsb = b->tp && c->got ? c->got : c->tp && b->got ? b->got : 0;
+				set = nd.tlsb != 0;
+			}
+		}
+		for (uint8_t i = 1; !set && i < a->op_count && i < 8; i++) {
+			if (o[i].type != ARM64_OP_MEM)
+				continue;
+			const struct a64reg *b = &R[a64x(o[i].mem.base)];
+			bool x_load = insn->id == ARM64_INS_LDR && i == 1 && a64_is_x(o[0].reg);
+			if (o[i].mem.index == ARM64_REG_INVALID && b->has_addr && !a->writeback) {
+				uint64_t t = b->addr + (uint64_t)(int64_t)o[i].mem.disp;
+				if (*n < max)
+					refs[(*n)++] = (struct ref){ t, fi };
+				if (x_load) /* perhaps a GOT slot: the relocation is checked on the TLS use */
+					nd.got = t, set = true;
+			}
+			if (!tls || tls->found || !x_load)
+				continue;
+			const struct a64reg *x = &R[a64x(o[i].mem.index)];
+			uint64_t slot = 0;
+			if (o[i].mem.index == ARM64_REG_INVALID && b->tlsb)
+				slot = b->tlsb;
+			else if (o[i].mem.index != ARM64_REG_INVALID && o[i].mem.disp == 0 && !o[i].shift.value)
+				slot = b->tp && x->got ? x->got : x->tp && b->got ? b->got : 0;
+			if (slot)
+				*tls = (struct tlsuse){ true, false, slot, 0, insn->address, o[i].mem.disp };
+		}
+		/* any other write to a register forgets what it held */
+		if (d != ARM64_REG_INVALID && (set || !a64_no_dest(insn->id)))
+			R[d] = nd;
+	}
+	cs_free(insn, 1);
+	cs_close(&h);
+	return NULL;
 }
 
 /*
@@ -239,6 +387,8 @@ static struct tli_error *decode(const struct img *im, const char *fname, uint16_
 	if (!code)
 		return tli_error_create(TLI_E_BAD_FORMAT, "%s: code of %s [0x%" PRIx64 ", +%" PRIu64 ") is not "
 					"in the file", im->name, fname, va, size);
+	if (im->arm64)
+		return decode_arm64(code, fi, va, size, refs, max, n, tls);
 	csh h;
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK)
 		return tli_error_create(TLI_E_INTERNAL, "capstone: cannot open an x86-64 decoder");
@@ -274,10 +424,10 @@ static struct tli_error *decode(const struct img *im, const char *fname, uint16_
 			} else if (op->mem.segment == X86_REG_FS && load64) {
 				if (op->mem.base != X86_REG_INVALID && op->mem.base < X86_REG_ENDING &&
 				    op->mem.index == X86_REG_INVALID && op->mem.disp == 0 && gotreg[op->mem.base]) {
-					*tls = (struct tlsuse){ true, false, gotreg[op->mem.base], 0, insn->address };
+					*tls = (struct tlsuse){ true, false, gotreg[op->mem.base], 0, insn->address, 0 };
 				} else if (op->mem.base == X86_REG_INVALID && op->mem.index == X86_REG_INVALID &&
 					   op->mem.disp < 0) {
-					*tls = (struct tlsuse){ true, true, 0, op->mem.disp, insn->address };
+					*tls = (struct tlsuse){ true, true, 0, op->mem.disp, insn->address, 0 };
 				}
 			}
 		}
@@ -327,7 +477,7 @@ static const char *check_arena(const struct img *im, const struct tli_map *m, ui
 	uint64_t nv = tli_rd64(w + next.offset);
 	if (nv == cand)
 		return NULL;
-	const struct rel *r = nv == 0 ? rel_at(im, cand + next.offset, R_X86_64_RELATIVE) : NULL;
+	const struct rel *r = nv == 0 ? rel_at(im, cand + next.offset, REL_RELATIVE) : NULL;
 	if (r && (uint64_t)r->addend == cand)
 		return NULL;
 	return "next does not point to itself";
@@ -494,21 +644,24 @@ static struct tli_error *tcache_slot(const struct img *im, const char *name, con
 	const struct tlsuse *tls = &dc->tls;
 	const char *fn = dc->tls_func ? dc->tls_func : "malloc";
 	if (!tls->found)
-		return tli_error_create(TLI_E_NO_INFO, "%s: tcache's TLS slot not found: malloc has no "
-					"`mov r64, [rip+GOT]` (R_X86_64_TPOFF64 slot) followed by a 64-bit "
-					"fs:[r64] load", name);
+		return tli_error_create(TLI_E_NO_INFO, "%s: tcache's TLS slot not found: malloc has no %s", name,
+					im->arm64 ? "`adrp; ldr Xg, [Xg, #lo12]` (R_AARCH64_TLS_TPREL64 slot) "
+						    "followed by a 64-bit load from tpidr_el0 + Xg"
+						  : "`mov r64, [rip+GOT]` (R_X86_64_TPOFF64 slot) followed by a "
+						    "64-bit fs:[r64] load");
 	if (tls->direct) {
 		ret->tcache_direct = true;
 		ret->tcache_tpoff = tls->tpoff;
 		ret->has_tcache = true;
 		return NULL;
 	}
-	const struct rel *r = rel_at(im, tls->got, R_X86_64_TPOFF64);
-	uint64_t a = r ? (uint64_t)r->addend : 0;
+	const struct rel *r = rel_at(im, tls->got, REL_TPOFF);
+	uint64_t a = r ? (uint64_t)r->addend + (uint64_t)tls->disp : 0;
 	if (!r)
 		return tli_error_create(TLI_E_NO_INFO, "%s: tcache's TLS slot: the GOT slot 0x%" PRIx64
-					" that %s loads at 0x%" PRIx64 " before its first fs: access "
-					"has no R_X86_64_TPOFF64 relocation", name, tls->got, fn, tls->insn);
+					" that %s loads at 0x%" PRIx64 " before its first thread-pointer access "
+					"has no %s relocation", name, tls->got, fn, tls->insn,
+					im->arm64 ? "R_AARCH64_TLS_TPREL64" : "R_X86_64_TPOFF64");
 	if (!im->has_tls || (a & 7) || a < im->tls_filesz || a > im->tls_memsz || im->tls_memsz - a < 8)
 		return tli_error_create(TLI_E_NO_INFO, "%s: tcache's TLS slot: the GOT slot 0x%" PRIx64
 					" loaded by %s at 0x%" PRIx64 " has TLS offset 0x%" PRIx64
@@ -517,6 +670,7 @@ static struct tli_error *tcache_slot(const struct img *im, const char *name, con
 					fn, tls->insn, a, im->tls_filesz, im->tls_memsz);
 	ret->tcache_got = tls->got;
 	ret->tcache_tls_offset = a;
+	ret->tcache_disp = tls->disp;
 	ret->has_tcache = true;
 	return NULL;
 }

@@ -123,7 +123,8 @@ struct tli_libcfind {
 	bool has_tcache;
 	bool tcache_direct;             /**< local-exec form: tcache_tpoff is the TP offset itself */
 	uint64_t tcache_got;            /**< link-time address of the GOT slot holding tcache's TPOFF */
-	uint64_t tcache_tls_offset;     /**< its R_X86_64_TPOFF64 addend: offset in libc's TLS block */
+	uint64_t tcache_tls_offset;     /**< its TPOFF relocation's addend (+ tcache_disp): offset in libc's TLS block */
+	int64_t tcache_disp;            /**< tcache is this far past the slot's variable (arm64; 0 on x86-64) */
 	int64_t tcache_tpoff;           /**< direct form only */
 };
 

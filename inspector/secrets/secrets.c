@@ -25,7 +25,6 @@
 
 #define WINDOW (1u << 20)
 #define OVERLAP (16u << 10)  /* longer than any credential we match (PEM keys stop at 16 KiB) */
-#define RED_ZONE 128         /* x86-64 SysV: below SP, still the function's */
 #define MAX_CAPTURE (4ull << 30)
 #define DEFAULT_MAX 10000
 
@@ -122,7 +121,7 @@ static void go_spans(struct run *r)
 		struct tli_go_gview g;
 		if (!tli_go_rt_g(rt, i, &g) || g.dead || g.problem || g.sp <= g.stk_lo || g.sp > g.stk_hi)
 			continue;
-		uint64_t top = g.sp > g.stk_lo + RED_ZONE ? g.sp - RED_ZONE : g.stk_lo;
+		uint64_t top = g.sp > g.stk_lo + r->t->arch->red_zone ? g.sp - r->t->arch->red_zone : g.stk_lo;
 		add_span(r, g.stk_lo, top, R_STACK_DEAD, "goroutine %llu", (unsigned long long)g.goid);
 		add_span(r, top, g.stk_hi, R_LIVE, "goroutine %llu (its stack in use)", (unsigned long long)g.goid);
 	}
@@ -164,7 +163,7 @@ static void thread_spans(struct run *r)
 		const struct tli_mapping *mp = tli_target_find_mapping(t, th->regs.sp);
 		if (!mp || (r->go && !(mp->path && !strcmp(mp->path, "[stack]"))))
 			continue;
-		uint64_t top = th->regs.sp > mp->start + RED_ZONE ? th->regs.sp - RED_ZONE : mp->start;
+		uint64_t top = th->regs.sp > mp->start + t->arch->red_zone ? th->regs.sp - t->arch->red_zone : mp->start;
 		add_span(r, mp->start, top, R_STACK_DEAD, "thread %d", th->tid);
 	}
 }

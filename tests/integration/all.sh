@@ -12,7 +12,7 @@ export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 unset DEBUGINFOD_URLS
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go goheap gotypes goleak leakexplain leak100k pools labels stripped chans userloc screen notachan glibc maps cores crafted arm64 cache stop attach install nomem exitrace coreflip pause fork pprof overtime secrets tutorial faces containers debuginfod static}"
+SUITES="${SUITES:-go goheap gotypes goleak leakexplain leak100k pools labels stripped chans userloc screen notachan glibc maps cores crafted arm64 arm64vm cache stop attach install nomem exitrace coreflip pause fork pprof overtime secrets tutorial faces containers debuginfod static}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -89,6 +89,8 @@ for s in $SUITES; do
 	# arm64 cores (Go cross-built with GOARCH=arm64, run under qemu-user) read here: goroutines
 	# against the runtime's dump (go1.19/1.23/1.27), other machines' cores and executables refused
 	arm64) run_suite arm64 bash tests/integration/arm64.sh ;;
+	# live attach on a real arm64 kernel (qemu-system-aarch64) and its cores (make check-arm64)
+	arm64vm) run_suite arm64vm bash tests/integration/arm64vm.sh ;;
 	# the layout cache is never written or read through planted symlinks or others' directories
 	cache) run_suite cache bash tests/integration/cache.sh ;;
 	# targets in containers (unshare + pivot_root): glibc 2.41 C and a Go program at a path the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/integration/arm64.sh - arm64 cores read on this (x86-64) machine (issue 22, items 1, 2, 6).
+# tests/integration/arm64.sh - arm64 cores read on this (x86-64) machine (issue 22, items 1, 2, 4, 6).
 #
 # For Go 1.19, 1.23 and 1.27 (restrict with GO_VERSIONS; ARM64_VARIANTS="default stripped"; stripped
 # builds (-s -w) are read with runtime-maps/go-arm64/ and the arm64 instruction patterns that find
@@ -11,10 +11,17 @@
 #   `tlinspect --core C --exe BIN --json goroutines --stacks` must agree goroutine by goroutine
 #   with that dump (compare.py, the checker of the `go` suite); text and JSON name the target's
 #   architecture. qemu-user cores carry no NT_FILE: the executable is given by --exe.
+# Channels and leaks: tests/targets/go/chans (ARM64_CHANS_VERSIONS, default 1.19 1.27) cross-built,
+# its qemu-user core read with leaks/chans/chan/graph and judged by the chans suite's check.py
+# against what the target recorded (on 1.27 also the runtime's own goroutineleak profile).
 # Bad input: cores and executables of 32-bit ARM, riscv64, ppc64le and big-endian machines (ELF
 # headers written over a copy of a real core's or executable's first page) end with one
 # "tlinspect: error:" line naming the machine and the unsupported-input exit code (11); an --exe
 # of another architecture than the core's is refused naming both (7).
+# The aarch64 build ($TLINSPECT_ARM64, else `make cross-arm64` is run: build-arm64/tlinspect), run
+# under qemu-user, must print the same JSON for every core (only its timing keys may differ);
+# without the cross tools (scripts/setup.sh --arm64) these checks are skipped (a SKIP line), in CI
+# (CI=true) that is a failure.
 # qemu-user is installed by scripts/setup.sh: its absence is a failure, not a skip.
 # Ends with "arm64: N passed, M failed".
 set -uo pipefail
@@ -27,6 +34,33 @@ W=$TLI_OUT
 GO_VERSIONS=${GO_VERSIONS:-1.19 1.23 1.27}
 VARIANTS=${ARM64_VARIANTS:-default stripped}
 export TLINSPECT_LAYOUT_CACHE=0
+if ! TLI_ARM64=$(tli_arm64_build); then
+	TLI_ARM64=
+	if [ "${CI:-}" = true ]; then
+		tli_bad "no aarch64 build: CI runs scripts/setup.sh --arm64, so make cross-arm64 must work"
+	else
+		echo "SKIP the aarch64 build under qemu-user: no cross tools (scripts/setup.sh --arm64)"
+	fi
+fi
+
+# same_json A B: the two documents equal but for the keys that measure time
+same_json() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+def scrub(v):
+	if isinstance(v, dict):
+		return {k: scrub(x) for k, x in v.items() if not (k.endswith("_ms") or k.endswith("_ns") or k.endswith("_us"))}
+	if isinstance(v, list):
+		return [scrub(x) for x in v]
+	return v
+a, b = (scrub(json.load(open(f))) for f in sys.argv[1:3])
+if a != b:
+	sa, sb = json.dumps(a, indent=1, sort_keys=True).splitlines(), json.dumps(b, indent=1, sort_keys=True).splitlines()
+	import difflib
+	print("\n".join(list(difflib.unified_diff(sa, sb, lineterm="", n=1))[:30]))
+	sys.exit(1)
+PY
+}
 
 QEMU=$(type -P qemu-aarch64-static || type -P qemu-aarch64 || true)
 if [ -z "$QEMU" ]; then
@@ -109,9 +143,74 @@ for v in $GO_VERSIONS; do
 		else
 			tli_bad "$tag: target.arch '$arch', text header '$head1'"
 		fi
+		if [ -n "$TLI_ARM64" ]; then
+			timeout 300 "$QEMU" "$TLI_ARM64" --core "$core" --exe "$bin" --json goroutines --stacks \
+				>"$dir/tli-a64.json" 2>"$dir/tli-a64.err"
+			rc=$?
+			if [ "$rc" = 0 ] && same_json "$dir/tli.json" "$dir/tli-a64.json" >"$dir/a64.diff" 2>&1; then
+				tli_ok "$tag: the aarch64 build under qemu-user prints the same JSON"
+			else
+				tli_bad "$tag: the aarch64 build under qemu-user (exit $rc) differs: $(head -c 300 "$dir/tli-a64.err")"
+				head -30 "$dir/a64.diff" | sed 's/^/     | /'
+			fi
+		fi
 		# cores are ~50 MB: keep the last default one for the bad-input cases
 		[ "$core" = "$LAST_CORE" ] || rm -f "$core"
 	done
+done
+
+# ---- channels and leaks: tests/targets/go/chans (the truth it records about itself: len/cap of
+# each channel, the goroutines it leaked, the runtime's goroutineleak profile on 1.27) from an arm64
+# qemu-user core, judged by the chans suite's check.py (ARM64_CHANS_VERSIONS, default 1.19 1.27) ----
+for v in ${ARM64_CHANS_VERSIONS:-1.19 1.27}; do
+	[ -x "$(tli_go_bin "$v")" ] || continue
+	dir=$W/chans-go$v
+	mkdir -p "$dir"
+	cbin=$dir/chans-arm64
+	if ! (cd "$ROOT/tests/targets/go/chans" && GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=off GOWORK=off \
+		GOARCH=arm64 CGO_ENABLED=0 GOCACHE=$(tli_gocache) "$(tli_go_bin "$v")" build -o "$cbin" .) >"$dir/build.log" 2>&1; then
+		tli_bad "chans go$v arm64: build ($(tail -2 "$dir/build.log"))"
+		continue
+	fi
+	(cd "$dir" && ulimit -c unlimited && GOTRACEBACK=crash exec "$QEMU" "$cbin" -out "$dir" -leakprofile "$dir/leak.txt" \
+		>"$dir/target.out" 2>"$dir/crash.txt") &
+	qpid=$!
+	TLI_PIDS+=("$qpid")
+	for ((i = 0; i < 300; i++)); do
+		grep -qE '^(ready|pid)' "$dir/target.out" 2>/dev/null && break
+		kill -0 "$qpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	sleep 0.3
+	kill -QUIT "$qpid" 2>/dev/null
+	for ((i = 0; i < 300; i++)); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done
+	tli_kill "$qpid"
+	rm -f "$dir/core"
+	ccore=$(ls -t "$dir"/qemu_*.core 2>/dev/null | head -1)
+	if [ -z "$ccore" ]; then
+		tli_bad "chans go$v arm64: qemu-user wrote no core ($(tail -c 200 "$dir/crash.txt"))"
+		continue
+	fi
+	d=$dir/core-check
+	mkdir -p "$d"
+	for c in leaks chans goroutines; do
+		timeout 120 "$TLI" --core "$ccore" --exe "$cbin" --json $c >"$d/$c.json" 2>"$d/$c.err"
+	done
+	timeout 120 "$TLI" --core "$ccore" --exe "$cbin" graph --dot >"$d/graph.dot" 2>"$d/graph.err"
+	while read -r name addr; do
+		timeout 60 "$TLI" --core "$ccore" --exe "$cbin" --json chan "$addr" >"$d/chan-$name.json" 2>"$d/chan-$name.err"
+		[ "$name" = strs ] && timeout 60 "$TLI" --core "$ccore" --exe "$cbin" --json chan "$addr" --values \
+			>"$d/chan-$name-values.json" 2>/dev/null
+	done < <(python3 "$ROOT/tests/integration/chans/check.py" addrs "$dir/facts.json")
+	python3 "$ROOT/tests/integration/chans/check.py" check "$d" "go$v arm64 core" >"$d/check.txt" 2>&1
+	nok=$(grep -c '^ok' "$d/check.txt")
+	if [ "$nok" -gt 0 ] && ! grep -q '^FAIL' "$d/check.txt"; then
+		tli_ok "chans go$v arm64 core: channels, leaks, graph agree with the target's record ($nok checks)"
+	else
+		tli_bad "chans go$v arm64 core: $(grep -c '^FAIL' "$d/check.txt") of $((nok + $(grep -c '^FAIL' "$d/check.txt"))) checks fail"
+		grep '^FAIL' "$d/check.txt" | head -10 | sed 's/^/     | /'
+	fi
+	[ "${KEEP:-0}" = 1 ] || rm -f "$ccore"
 done
 
 # ---- bad input ----------------------------------------------------------------------------------

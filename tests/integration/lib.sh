@@ -13,6 +13,9 @@
 #   tli_wait_ready OUTFILE [SECS]  wait for a "ready <pid>"/"pid <pid>" line; prints the pid
 #   tli_kill PID               SIGKILL one pid we started and reap it
 #   tli_cleanup                kill everything started with tli_start (install with trap)
+#   tli_arm64_build            the aarch64 tlinspect: $TLINSPECT_ARM64, else `make cross-arm64` (a no-op
+#                              when up to date) and build-arm64/tlinspect; prints its path, or nothing
+#                              and returns 1 when the cross tools are missing (scripts/setup.sh --arm64)
 # Never kills anything it did not start.
 
 TLI_ROOT=${TLI_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -20,6 +23,17 @@ TLI_OUT=${TLI_OUT:-$TLI_ROOT/tests/out}
 TLI_PIDS=()
 
 tli_log() { printf '%s\n' "$*" >&2; }
+
+tli_arm64_build() {
+	if [ -n "${TLINSPECT_ARM64:-}" ]; then
+		[ -x "$TLINSPECT_ARM64" ] && printf '%s\n' "$TLINSPECT_ARM64"
+		return
+	fi
+	type -P aarch64-linux-gnu-gcc >/dev/null && [ -f /usr/lib/aarch64-linux-gnu/pkgconfig/libdw.pc ] || return 1
+	nice -n 10 make --no-print-directory -s -C "$TLI_ROOT" -j2 cross-arm64 >"$TLI_OUT/cross-arm64.log" 2>&1 ||
+		{ tli_log "make cross-arm64 failed: $(tail -5 "$TLI_OUT/cross-arm64.log")"; return 1; }
+	printf '%s\n' "$TLI_ROOT/build-arm64/tlinspect"
+}
 
 tli_go_versions() {
 	local d v want out=()

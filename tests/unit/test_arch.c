@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/arch.h"
+#include "core/bytes.h"
 
 static void header(unsigned char *h, unsigned cls, unsigned data, unsigned machine)
 {
@@ -163,12 +164,57 @@ static void test_go_frame(void **state)
 	assert_int_equal(f.fp, 0x2040);
 }
 
+/* syscall_regs/syscall_result (live --snapshot=fork): the kernel's ABI per machine, on pr_reg bytes */
+static void test_syscall_regs(void **state)
+{
+	(void)state;
+	const uint64_t args[6] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66 };
+	unsigned char g[8 * 34];
+	struct tli_regs r;
+
+	/* x86-64: rax = nr, orig_rax = -1, rdi rsi rdx r10 r8 r9, rip */
+	memset(g, 0xee, sizeof(g));
+	tli_arch_x86_64.syscall_regs(g, 0x401000, 56, args);
+	r = (struct tli_regs){ 0 };
+	tli_arch_x86_64.decode_gregset(g, &r);
+	assert_int_equal(r.pc, 0x401000);
+	uint64_t v;
+	assert_true(tli_arch_reg(&tli_arch_x86_64, &r, "rax", &v));
+	assert_int_equal(v, 56);
+	assert_true(tli_arch_reg(&tli_arch_x86_64, &r, "rdi", &v));
+	assert_int_equal(v, 0x11);
+	assert_true(tli_arch_reg(&tli_arch_x86_64, &r, "r10", &v));
+	assert_int_equal(v, 0x44);
+	assert_true(tli_arch_reg(&tli_arch_x86_64, &r, "r9", &v));
+	assert_int_equal(v, 0x66);
+	assert_int_equal(tli_rd64(g + 8 * 15), UINT64_MAX); /* orig_rax */
+	assert_int_equal(tli_arch_x86_64.syscall_result(g), 56);
+	assert_int_equal(tli_arch_x86_64.syscall_insn_len, 2);
+
+	/* arm64: x8 = nr, x0..x5, pc; result in x0 */
+	memset(g, 0xee, sizeof(g));
+	tli_arch_arm64.syscall_regs(g, 0x400000, 220, args);
+	r = (struct tli_regs){ 0 };
+	tli_arch_arm64.decode_gregset(g, &r);
+	assert_int_equal(r.pc, 0x400000);
+	assert_int_equal(r.gpr[8], 220);
+	assert_int_equal(r.gpr[0], 0x11);
+	assert_int_equal(r.gpr[5], 0x66);
+	assert_int_equal(r.gpr[6], 0xeeeeeeeeeeeeeeeeull); /* untouched */
+	assert_int_equal(tli_arch_arm64.syscall_result(g), 0x11);
+	assert_int_equal(tli_arch_arm64.syscall_insn_len, 4);
+	assert_int_equal(tli_arch_arm64.syscall_insn[3], 0xd4); /* svc #0 = 0xd4000001 */
+	assert_int_equal(tli_arch_arm64.red_zone, 0);
+	assert_int_equal(tli_arch_x86_64.red_zone, 128);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_of_elf),
 		cmocka_unit_test(test_gregsets),
 		cmocka_unit_test(test_go_frame),
+		cmocka_unit_test(test_syscall_regs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

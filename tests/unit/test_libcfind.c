@@ -109,8 +109,9 @@ static struct tli_dwarf *open_dwarf(const struct libc_case *c)
 	return d;
 }
 
-/* Every R_X86_64_TPOFF64 (symbol 0) slot of the libc whose addend is `addend`: count, first. */
-static size_t tpoff_slots(const char *path, uint64_t addend, uint64_t *first)
+/* Every TP-offset relocation (ELF type `type`, symbol 0) slot of the libc whose addend is `addend`:
+ * count, first. */
+static size_t tpoff_slots_of(const char *path, uint32_t type, uint64_t addend, uint64_t *first)
 {
 	size_t len, n = 0;
 	uint8_t *b = slurp(path, &len);
@@ -126,7 +127,7 @@ static size_t tpoff_slots(const char *path, uint64_t addend, uint64_t *first)
 		Elf_Data *d = elf_getdata(scn, NULL);
 		for (size_t i = 0; d && i < sh.sh_size / sizeof(Elf64_Rela); i++) {
 			GElf_Rela r;
-			if (gelf_getrela(d, (int)i, &r) && GELF_R_TYPE(r.r_info) == 18 && GELF_R_SYM(r.r_info) == 0 &&
+			if (gelf_getrela(d, (int)i, &r) && GELF_R_TYPE(r.r_info) == type && GELF_R_SYM(r.r_info) == 0 &&
 			    (uint64_t)r.r_addend == addend) {
 				if (!n)
 					*first = r.r_offset;
@@ -137,6 +138,12 @@ static size_t tpoff_slots(const char *path, uint64_t addend, uint64_t *first)
 	elf_end(e);
 	free(b);
 	return n;
+}
+
+/* R_X86_64_TPOFF64 slots */
+static size_t tpoff_slots(const char *path, uint64_t addend, uint64_t *first)
+{
+	return tpoff_slots_of(path, 18, addend, first);
 }
 
 /* ------------------------------------------------------------------------- version */
@@ -506,6 +513,98 @@ static void test_map_free_text(void **state)
 	tli_error_destroy(err);
 }
 
+/* ------------------------------------------------------------------------- arm64 */
+
+/* The value of TLS symbol `name` (its offset in the module's TLS block) in the .symtab of `path`. */
+static bool tls_symbol(const char *path, const char *name, uint64_t *ret)
+{
+	size_t len;
+	uint8_t *b = slurp(path, &len);
+	assert_non_null(b);
+	elf_version(EV_CURRENT);
+	Elf *e = elf_memory((char *)b, len);
+	assert_non_null(e);
+	bool found = false;
+	Elf_Scn *scn = NULL;
+	while (!found && (scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize && !found; i++) {
+			GElf_Sym sym;
+			const char *sn;
+			if (gelf_getsym(d, (int)i, &sym) && GELF_ST_TYPE(sym.st_info) == STT_TLS &&
+			    (sn = elf_strptr(e, sh.sh_link, sym.st_name)) && !strcmp(sn, name)) {
+				*ret = sym.st_value;
+				found = true;
+			}
+		}
+	}
+	elf_end(e);
+	free(b);
+	return found;
+}
+
+/* Debian's libc6:arm64 (scripts/setup.sh --arm64) against libc6-dbg:arm64, which setup.sh unpacks
+ * apart (TLI_ARM64_DIR, default /var/lib/tlinspect/arm64, libc6-dbg/): the 2.36 map (made from
+ * x86-64's DWARF) equals arm64's DWARF member by member, and the finder's arm64 patterns (ADRP
+ * references, the R_AARCH64_TLS_TPREL64 slot plus displacement) find main_arena, mp_ and tcache's
+ * TLS offset where the DWARF and the debug file's .symtab put them. */
+static void test_arm64_libc(void **state)
+{
+	(void)state;
+	const char *dir = getenv("TLI_ARM64_DIR") ? getenv("TLI_ARM64_DIR") : "/var/lib/tlinspect/arm64";
+	char dbg[512];
+	snprintf(dbg, sizeof(dbg), "%s/libc6-dbg/usr/lib/debug", dir);
+	const struct libc_case c = { "2.36", "/lib/aarch64-linux-gnu/libc.so.6", dbg, NULL };
+	if (!available(&c)) {
+		print_message("skip the arm64 libc (scripts/setup.sh --arm64 installs it and its debug info)\n");
+		return;
+	}
+	char key[32];
+	assert_null(tli_libc_version(c.libc, key, sizeof(key), NULL, 0));
+	assert_string_equal(key, "2.36");
+	struct tli_map *m = load_map(key);
+	struct tli_dwarf *d = open_dwarf(&c);
+	for (size_t k = 0; k < tli_map_nmembers(m); k++) {
+		const char *t, *p;
+		struct tli_member mm, dm;
+		tli_map_member_at(m, k, &t, &p, &mm);
+		assert_null(tli_dwarf_member(d, t, p, &dm));
+		if (mm.offset != dm.offset || mm.size != dm.size)
+			fail_msg("arm64 glibc %s: %s.%s map %llu/%llu, DWARF %llu/%llu", key, t, p,
+				 (unsigned long long)mm.offset, (unsigned long long)mm.size,
+				 (unsigned long long)dm.offset, (unsigned long long)dm.size);
+	}
+	struct tli_libcfind r;
+	struct tli_error *err = tli_libcfind_file(c.libc, m, TLI_LIBCFIND_ARENA | TLI_LIBCFIND_MP | TLI_LIBCFIND_TCACHE,
+						  &r);
+	if (err)
+		fail_msg("arm64 glibc: %s", err->msg);
+	struct tli_global g;
+	assert_null(tli_dwarf_global(d, "main_arena", &g));
+	assert_int_equal(r.main_arena, g.addr);
+	assert_null(tli_dwarf_global(d, "mp_", &g));
+	assert_int_equal(r.mp, g.addr);
+	/* arm64's gcc gives TLS variables no DWARF location: the debug file's TLS symbol is the oracle */
+	uint64_t tls = 0, slot = 0;
+	assert_true(tls_symbol(tli_dwarf_debug_path(d), "tcache", &tls));
+	assert_true(r.has_tcache);
+	assert_false(r.tcache_direct);
+	assert_int_equal(r.tcache_tls_offset, tls);
+	/* the slot malloc loads is a TPREL64 slot of the variable disp bytes before tcache */
+	assert_true(tpoff_slots_of(c.libc, 1030 /* R_AARCH64_TLS_TPREL64 */, tls - (uint64_t)r.tcache_disp, &slot) >= 1);
+	assert_int_equal(r.tcache_got, slot);
+	print_message("arm64 glibc %s: main_arena 0x%llx (%u functions), mp_ 0x%llx (%u), tcache GOT 0x%llx "
+		      "TLS +0x%llx (slot +%lld) = debug info\n", key, (unsigned long long)r.main_arena, r.main_arena_votes,
+		      (unsigned long long)r.mp, r.mp_votes, (unsigned long long)r.tcache_got,
+		      (unsigned long long)r.tcache_tls_offset, (long long)r.tcache_disp);
+	assert_true(r.main_arena_votes >= 3);
+	tli_dwarf_close(d);
+	tli_map_free(m);
+}
+
 int main(void)
 {
 	/* paths are relative to the repository root */
@@ -520,6 +619,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_version),
 		cmocka_unit_test(test_gen_reproduces),
 		cmocka_unit_test(test_map_free_text),
+		cmocka_unit_test(test_arm64_libc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -103,9 +103,20 @@ static __attribute__((noinline)) void *alloc_reg(size_t n)
 
 /* Block forever (raw pause syscalls) with p only in r12 (and in no memory).
  * The 128-byte red zone below SP is cleared first: leak checkers scan it
- * (valgrind does too) and stale pointers from earlier calls may sit there. */
+ * (valgrind does too) and stale pointers from earlier calls may sit there.
+ * arm64 (no red zone, no pause): p only in x19, ppoll(NULL, 0, NULL, NULL). */
 static __attribute__((noinline, noreturn)) void block_forever(void *p)
 {
+#if defined(__aarch64__)
+	register void *x19 asm("x19") = p;
+	asm volatile("1: mov x0, xzr\n\t"
+		     "mov x1, xzr\n\t"
+		     "mov x2, xzr\n\t"
+		     "mov x3, xzr\n\t"
+		     "mov x8, #73\n\t" /* SYS_ppoll */
+		     "svc #0\n\t"
+		     "b 1b" : : "r"(x19) : "x0", "x1", "x2", "x3", "x8", "memory");
+#else
 	register void *r12 asm("r12") = p;
 	/* clear the red zone: stale copies of p from earlier calls may sit there */
 	asm volatile("xor %%eax, %%eax\n\t"
@@ -116,6 +127,7 @@ static __attribute__((noinline, noreturn)) void block_forever(void *p)
 		     "1: mov $34, %%eax\n\t" /* SYS_pause */
 		     "syscall\n\t"
 		     "jmp 1b" : : "r"(r12) : "rax", "rcx", "r11", "memory");
+#endif
 	__builtin_unreachable();
 }
 
