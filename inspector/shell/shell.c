@@ -741,8 +741,11 @@ struct tli_error *tli_shell_main(const struct tli_cli_opts *cli, struct tli_sess
 			printf("tlinspect shell on core %s.\nType help for the commands, Tab to complete, quit to "
 			       "leave.\n", cli->core);
 	}
-	if (sh.live)
-		rl_event_hook = reap_hook; /* while waiting for input, too */
+	/* while waiting for input, too; only on a terminal: with the hook set, readline's key loop
+	 * never sees the end of a pipe (rl_gather_tyi finds no character, the hook runs, again and
+	 * again at full CPU), and between piped commands the loop below reaps anyway */
+	if (sh.live && tty)
+		rl_event_hook = reap_hook;
 	for (;;) {
 		fflush(stdout);
 		if (sh.live)

@@ -119,6 +119,12 @@ tli_start "$cdir/target.out" "$cdir/heapstate" "$cdir/hs"
 hpid=$(tli_wait_ready "$cdir/target.out" 30) || fail "heapstate not ready"
 "$TLI_ROOT/scripts/mkcore.sh" gcore "$hpid" "$cdir/core" >/dev/null 2>&1 || fail "gcore heapstate"
 "$TLI_ROOT/scripts/mkcore.sh" gcore "$tpid" "$WORK/go.core" >/dev/null 2>&1 || fail "gcore go target"
+# a live shell fed from a pipe ends at the pipe's end (readline's idle hook once spun there at full CPU)
+t0=$SECONDS
+printf 'heap\n' | env HOME="$WORK/home" timeout 30 "$TLI" --pid "$hpid" shell >"$cdir/live-pipe.out" 2>&1; rc=$?
+if [ $rc = 0 ] && grep -q 'in use' "$cdir/live-pipe.out"; then
+	pass "live shell from a pipe: heap answered, exit 0 at the pipe's end after $((SECONDS - t0)) s"
+else fail "live shell from a pipe: exit $rc ($(tail -c 200 "$cdir/live-pipe.out"))"; fi
 cshell() { printf '%s\n' "$@" | env HOME="$WORK/home" "$TLI" --core "$cdir/core" --exe "$cdir/heapstate" shell 2>"$cdir/shell.err"; }
 cshell 'x main_arena 64' 'dis main 2' 'dis malloc 2' 'ptype malloc_state' 'ptype struct malloc_chunk' \
 	'ptype hidden' 'ptype nosuch' >"$cdir/shell.out"
