@@ -35,7 +35,7 @@ cat <<EOF
 # completion of each command's options; without it that block is never run.
 
 # The helpers and the implementations live under \`tl-internal\`; the prefix is
-# deprecated only so that \`help user-defined\` leaves them out (gdb >= 10 skips
+# deprecated only so that \`help user-defined\` leaves them out (gdb 13 skips
 # deprecated commands there; gdb warns only if \`tl-internal\` itself is typed).
 define-prefix tl-internal
 document tl-internal
@@ -166,6 +166,13 @@ emit_dispatch() {
 	done
 }
 
+# kw_eq KW: a gdb condition, true when $tl_kw (the first argument, NUL-padded) is KW: its
+# characters by code (the same in C and Go expressions) and the NUL after them; no Python
+kw_eq() {
+	printf '(%s)' "$(printf '%s' "$1" | od -An -tu1 -v | tr -s ' ' '\n' | grep . |
+		awk '{printf "$tl_kw[%d] == %s && ", NR - 1, $1} END {printf "$tl_kw[%d] == 0", NR}')"
+}
+
 # emit_dispatch_kw INDENT MODE NAME "kw=fmt,kw=fmt": keyword alternatives (see emit_dispatch)
 emit_dispatch_kw() {
 	ind=$1 mode=$2 name=$3 alts=$4
@@ -178,9 +185,12 @@ emit_dispatch_kw() {
 		while [ $i -lt $n ]; do rest="$rest \$arg$i"; i=$((i + 1)); done
 		echo "${ind}if \$argc == $n"
 		if [ $n -ge 2 ]; then
+			# the keyword as a NUL-padded char array (gdb's $_streq is written in Python);
+			# 8 NULs: kw_eq may index keywords of up to 8 characters
+			printf '%s  set $tl_kw = "$arg0%s"\n' "$ind" '\000\000\000\000\000\000\000\000'
 			for alt in $(echo "$alts" | tr ',' ' '); do
 				kw=${alt%%=*} f=${alt#*=}
-				echo "${ind}  if \$_streq(\"\$arg0\", \"$kw\")"
+				echo "${ind}  if $(kw_eq "$kw")"
 				if [ "$mode" = pages ]; then
 					echo "${ind}    eval \"$pre $kw $f$rest\"$slot, \$arg1"
 				else
@@ -189,7 +199,9 @@ emit_dispatch_kw() {
 				echo "${ind}  end"
 			done
 			# an unknown keyword: the engine says what is wrong with it
-			echo "${ind}  if $(echo "$alts" | tr ',' '\n' | sed 's/=.*//' | sed 's/.*/!$_streq("$arg0", "&")/' | paste -sd'&' | sed 's/&/ \&\& /g')"
+			cond=""
+			for alt in $(echo "$alts" | tr ',' ' '); do cond="$cond${cond:+ && }!$(kw_eq "${alt%%=*}")"; done
+			echo "${ind}  if $cond"
 			if [ "$mode" = pages ]; then
 				echo "${ind}    eval \"$pre \$arg0 \$arg1$rest\"$slot"
 			else

@@ -11,9 +11,14 @@
 #   - arguments are gdb expressions (`tl goroutine 10+9` shows goroutine 19)
 #   - errors set $tl_status and do not abort the script; an engine killed by a signal gives
 #     $tl_status = 128+N ($_shell_exitcode void) and the script goes on; no inferior -> status 3
+#   - completion (gdb with Python): `complete tl goroutines --s` gives the command's options, not
+#     symbols; `help user-defined` lists tl and its commands, not the tl-internal helpers
+#   - a gdb without Python (gdb-minimal, TLI_GDB_NOPY): the file loads, tl goroutines and
+#     tl explain g EXPR work (else: the Python block is guarded, by reading the file)
 #   - latency: per-command wall time in gdb on a LAT_N-goroutine target (default 10000),
 #     from gdb's `maint set per-command time on`
-# Environment: TLINSPECT, GO_VERSION, TARGET_N (default 1000), LAT_N (default 10000; 0 skips).
+# Environment: TLINSPECT, GO_VERSION, TARGET_N (default 1000), LAT_N (default 10000; 0 skips),
+# TLI_GDB_NOPY (a gdb built without Python; default /var/lib/tlinspect/gdb-minimal/usr/bin/gdb).
 # Ends with "N passed, M failed".
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -142,12 +147,17 @@ if grep -q 'TracerPid:[[:space:]]*[1-9]' "/proc/$tpid/status"; then fail "live: 
 # 2b. the same file in a gdb without Python: it loads, tl goroutines works, helpers stay hidden
 if [ -n "$NOPY" ]; then
 	timeout -k 5 300 "$NOPY" -nx -batch -iex 'set auto-load no' -iex "source $GDBF" -p "$tpid" -ex 'tl goroutines --top 0' \
-		-ex 'printf "@status %d\n", $tl_status' -ex 'help user-defined' >"$WORK/live/nopy.out" 2>&1
+		-ex 'printf "@status %d\n", $tl_status' -ex 'help user-defined' -ex 'echo @explain\n' -ex "tl explain g $((role - 7))+7" \
+		>"$WORK/live/nopy.out" 2>&1
 	compare_ids "gdb without Python ($("$NOPY" --version | head -1 | awk '{print $NF}'), --without-python): tl goroutines" \
 		"$WORK/live/nopy.out" "$WORK/live/direct.json" "$WORK/live/facts.json"
 	if grep -q '^@status 0$' "$WORK/live/nopy.out" && ! grep -q -e '^tl-' -e 'Python' "$WORK/live/nopy.out"; then
 		pass "gdb without Python: \$tl_status 0, no Python error, no helper in help user-defined"
 	else fail "gdb without Python: $(grep -e '@status' -e '^tl-' -e Python "$WORK/live/nopy.out" | head -3 | tr '\n' ' ')"; fi
+	# the keyword of tl explain is matched without $_streq (a Python function), the ID evaluated
+	if sed -n '/^@explain$/,$p' "$WORK/live/nopy.out" | grep -qE "goid +$role "; then
+		pass "gdb without Python: tl explain g $((role - 7))+7 explains goroutine $role"
+	else fail "gdb without Python: tl explain g: $(sed -n '/^@explain$/,$p' "$WORK/live/nopy.out" | head -3 | tr '\n' ' ')"; fi
 else echo "skip gdb without Python: no gdb-minimal at ${TLI_GDB_NOPY:-/var/lib/tlinspect/gdb-minimal} (scripts/setup.sh unpacks it)"; fi
 
 # 3. core written by gdb
