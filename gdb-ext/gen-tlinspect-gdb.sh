@@ -1,9 +1,10 @@
 #!/bin/sh
 # gdb-ext/gen-tlinspect-gdb.sh TLINSPECT [ENGINE_PATH] > tlinspect.gdb
 #
-# Writes the gdb command file (no Python, no Guile; gdb >= 9) from the command
+# Writes the gdb command file (no Python or Guile needed; gdb >= 9) from the command
 # table of the tlinspect binary TLINSPECT: one `tl SUBCOMMAND` per command that
-# `TLINSPECT --print-commands` lists, documented with `TLINSPECT help SUBCOMMAND`.
+# `TLINSPECT --print-commands` lists, documented with `TLINSPECT help SUBCOMMAND`,
+# run by `tl-internal SUBCOMMAND`; a gdb with Python also gets option completion.
 # ENGINE_PATH is the tlinspect the gdb file will run (default: TLINSPECT); it is
 # the absolute path of the installed binary when `make install` calls this.
 set -eu
@@ -30,17 +31,28 @@ cat <<EOF
 # \`tlinspect --gdb-hint CMD ARGS\`: the engine inspects gdb's current inferior
 # (the live process, which gdb holds stopped, or the core file) and prints its
 # result into gdb. The exit status is left in \$tl_status (see \`help tl\`).
+# With Python (gdb's own \$_any_caller_is exists) the block at the end adds
+# completion of each command's options; without it that block is never run.
 
-define tl-context
+# The helpers and the implementations live under \`tl-internal\`; the prefix is
+# deprecated only so that \`help user-defined\` leaves them out (gdb 13 skips
+# deprecated commands there; gdb warns only if \`tl-internal\` itself is typed).
+define-prefix tl-internal
+document tl-internal
+Internal helpers and implementations of the tl commands (not for direct use; see help tl).
+end
+maint deprecate tl-internal
+
+define tl-internal context
   info inferiors
   info target
-  thread apply all -s tl-pages-regs
+  thread apply all -s tl-internal pages-regs
 end
-document tl-context
+document tl-internal context
 Print what tlinspect needs to know about gdb's current target (piped into it by the tl commands): the inferior, the target and every thread's registers (the engine reads a live process gdb holds without stopping it, so it cannot ask the kernel for them).
 end
 
-define tl-status
+define tl-internal status
   if \$_isvoid(\$_shell_exitcode)
     if \$_isvoid(\$_shell_exitsignal)
       set \$tl_status = -1
@@ -51,11 +63,11 @@ define tl-status
     set \$tl_status = \$_shell_exitcode
   end
 end
-document tl-status
+document tl-internal status
 Set \$tl_status from the last pipe/shell command (a signal N gives 128+N, never an error).
 end
 
-define tl-raise
+define tl-internal raise
   if \$_isvoid(\$tl_error_on_failure)
     set \$tl_error_on_failure = 0
   end
@@ -64,34 +76,34 @@ define tl-raise
     eval "ptype struct tl_\$arg0_failed_with_status_%d", \$tl_status
   end
 end
-document tl-raise
+document tl-internal raise
 After a tl command: with \$tl_error_on_failure set to 1, a non-zero \$tl_status becomes a gdb
 error, which stops a script or a breakpoint's command list (gdb has no error command: the
 error names the status as "No struct type named tl_CMD_failed_with_status_N").
 end
 
-define tl-pages-context
+define tl-internal pages-context
   info inferiors
   info target
   frame apply 1 -s -q info auxv
   frame apply 1 -s -q info proc mappings
-  thread apply all -s tl-pages-regs
+  thread apply all -s tl-internal pages-regs
 end
-document tl-pages-context
+document tl-internal pages-context
 What tlinspect needs in page-request mode: the target, auxv, mappings and every thread's registers.
 end
 
-define tl-pages-regs
+define tl-internal pages-regs
   info registers
   info registers fs_base gs_base
 end
-document tl-pages-regs
+document tl-internal pages-regs
 The registers of the current thread that tlinspect uses (general ones, fs_base, gs_base).
 end
 
-define tl-pages-slot
+define tl-internal pages-slot
   shell '$q' --pages-slot
-  tl-status
+  tl-internal status
   set \$tl_pages_slot = -1
   if \$tl_status >= 100
     if \$tl_status < 200
@@ -99,7 +111,7 @@ define tl-pages-slot
     end
   end
 end
-document tl-pages-slot
+document tl-internal pages-slot
 Claim this gdb's page directory for page-request mode: \$tl_pages_slot (-1 if none).
 end
 
@@ -122,7 +134,7 @@ end
 EOF
 
 # emit_dispatch INDENT MODE NAME EVAL_FMT: one flat `if $argc == N` block per argument count;
-# MODE direct: `pipe tl-context | tlinspect --gdb-hint ...`; MODE pages: the same through
+# MODE direct: `pipe tl-internal context | tlinspect --gdb-hint ...`; MODE pages: the same through
 # --pages (the directory number is an eval argument). EVAL_FMT "kw:g=%ld,chan=%lu,...": the
 # first argument is a keyword (never evaluated) and the second a gdb expression, formatted
 # by the keyword's alternative (`explain g 0+1`, `explain chunk live[0]`)
@@ -140,25 +152,32 @@ emit_dispatch() {
 		echo "${ind}if \$argc == $n"
 		if [ "$mode" = pages ]; then
 			if [ -n "$fmt" ] && [ $n -gt 0 ]; then
-				echo "${ind}  eval \"pipe tl-pages-context | $prun $name $fmt$rest\", \$tl_pages_slot, \$arg0"
+				echo "${ind}  eval \"pipe tl-internal pages-context | $prun $name $fmt$rest\", \$tl_pages_slot, \$arg0"
 			else
-				echo "${ind}  eval \"pipe tl-pages-context | $prun $name$rest\", \$tl_pages_slot"
+				echo "${ind}  eval \"pipe tl-internal pages-context | $prun $name$rest\", \$tl_pages_slot"
 			fi
 		elif [ -n "$fmt" ] && [ $n -gt 0 ]; then
-			echo "${ind}  eval \"pipe tl-context | $run $name $fmt$rest\", \$arg0"
+			echo "${ind}  eval \"pipe tl-internal context | $run $name $fmt$rest\", \$arg0"
 		else
-			echo "${ind}  pipe tl-context | $run $name$rest"
+			echo "${ind}  pipe tl-internal context | $run $name$rest"
 		fi
 		echo "${ind}end"
 		n=$((n + 1))
 	done
 }
 
+# kw_eq KW: a gdb condition, true when $tl_kw (the first argument, NUL-padded) is KW: its
+# characters by code (the same in C and Go expressions) and the NUL after them; no Python
+kw_eq() {
+	printf '(%s)' "$(printf '%s' "$1" | od -An -tu1 -v | tr -s ' ' '\n' | grep . |
+		awk '{printf "$tl_kw[%d] == %s && ", NR - 1, $1} END {printf "$tl_kw[%d] == 0", NR}')"
+}
+
 # emit_dispatch_kw INDENT MODE NAME "kw=fmt,kw=fmt": keyword alternatives (see emit_dispatch)
 emit_dispatch_kw() {
 	ind=$1 mode=$2 name=$3 alts=$4
-	if [ "$mode" = pages ]; then pre="pipe tl-pages-context | $prun $name"; slot=", \$tl_pages_slot"
-	else pre="pipe tl-context | $run $name"; slot=""; fi
+	if [ "$mode" = pages ]; then pre="pipe tl-internal pages-context | $prun $name"; slot=", \$tl_pages_slot"
+	else pre="pipe tl-internal context | $run $name"; slot=""; fi
 	n=0
 	while [ $n -le $MAXARGS ]; do
 		rest=""
@@ -166,9 +185,12 @@ emit_dispatch_kw() {
 		while [ $i -lt $n ]; do rest="$rest \$arg$i"; i=$((i + 1)); done
 		echo "${ind}if \$argc == $n"
 		if [ $n -ge 2 ]; then
+			# the keyword as a NUL-padded char array (gdb's $_streq is written in Python);
+			# 8 NULs: kw_eq may index keywords of up to 8 characters
+			printf '%s  set $tl_kw = "$arg0%s"\n' "$ind" '\000\000\000\000\000\000\000\000'
 			for alt in $(echo "$alts" | tr ',' ' '); do
 				kw=${alt%%=*} f=${alt#*=}
-				echo "${ind}  if \$_streq(\"\$arg0\", \"$kw\")"
+				echo "${ind}  if $(kw_eq "$kw")"
 				if [ "$mode" = pages ]; then
 					echo "${ind}    eval \"$pre $kw $f$rest\"$slot, \$arg1"
 				else
@@ -177,7 +199,9 @@ emit_dispatch_kw() {
 				echo "${ind}  end"
 			done
 			# an unknown keyword: the engine says what is wrong with it
-			echo "${ind}  if $(echo "$alts" | tr ',' '\n' | sed 's/=.*//' | sed 's/.*/!$_streq("$arg0", "&")/' | paste -sd'&' | sed 's/&/ \&\& /g')"
+			cond=""
+			for alt in $(echo "$alts" | tr ',' ' '); do cond="$cond${cond:+ && }!$(kw_eq "${alt%%=*}")"; done
+			echo "${ind}  if $cond"
 			if [ "$mode" = pages ]; then
 				echo "${ind}    eval \"$pre \$arg0 \$arg1$rest\"$slot"
 			else
@@ -204,9 +228,9 @@ emit_body() {
 	# if gdb rejects an argument's expression the command stops here: $tl_status then says so
 	echo "  set \$tl_status = -1"
 	emit_dispatch "  " direct "$name" "$fmt"
-	echo "  tl-status"
+	echo "  tl-internal status"
 	echo "  if \$tl_status == 4"
-	echo "    tl-pages-slot"
+	echo "    tl-internal pages-slot"
 	echo "    if \$tl_pages_slot >= 0"
 	echo "      set \$tl_status = 20"
 	echo "      while \$tl_status == 20"
@@ -215,7 +239,7 @@ emit_body() {
 	echo "        end"
 	echo "        set \$tl_pages_rounds = \$tl_pages_rounds + 1"
 	emit_dispatch "        " pages "$name" "$fmt"
-	echo "        tl-status"
+	echo "        tl-internal status"
 	echo "        if \$tl_status == 20"
 	echo "          eval \"source $PAGEDIR/request.gdb\", \$tl_pages_slot"
 	echo "        end"
@@ -225,7 +249,23 @@ emit_body() {
 	echo "      end"
 	echo "    end"
 	echo "  end"
-	echo "  tl-raise $name"
+	echo "  tl-internal raise $name"
+}
+
+# emit_forward NAME: the body of `tl NAME`: its words, unchanged, to `tl-internal NAME` (gdb
+# re-splits them the same way; quotes stay in $argN). With Python this command is replaced by
+# one that completes the options and passes its argument text on (see emit_python).
+emit_forward() {
+	n=0
+	while [ $n -le $((MAXARGS + 1)) ]; do
+		rest=""
+		i=0
+		while [ $i -lt $n ]; do rest="$rest \$arg$i"; i=$((i + 1)); done
+		if [ $n -le $MAXARGS ]; then echo "  if \$argc == $n"; else echo "  if \$argc > $MAXARGS"; fi
+		echo "    tl-internal $1$rest"
+		echo "  end"
+		n=$((n + 1))
+	done
 }
 
 "$tli" --print-commands | while IFS= read -r line; do
@@ -246,8 +286,14 @@ emit_body() {
 		done | paste -sd,) ;;
 	*) fmt= ;;
 	esac
-	echo "define tl $name"
+	echo "define tl-internal $name"
 	emit_body "$name" "$fmt"
+	echo "end"
+	echo "document tl-internal $name"
+	echo "The implementation of tl $name (tl $name passes its arguments on unchanged)."
+	echo "end"
+	echo "define tl $name"
+	emit_forward "$name"
 	echo "end"
 	echo "document tl $name"
 	echo "$summary"
@@ -263,3 +309,122 @@ emit_body() {
 	echo "end"
 	echo
 done
+
+# With Python only (the gdb-supplied $_any_caller_is is a Python function: void without
+# Python, so a gdb without it parses this block and never runs it): each `tl NAME` becomes a
+# Python command with the same documentation that completes NAME's options (from its usage
+# line) and gdb expressions, file names or keywords where the usage has ADDR/ID, FILE or a
+# keyword, and runs `tl-internal NAME` with the argument text unchanged.
+echo 'if !$_isvoid($_any_caller_is)'
+echo 'python'
+echo 'tl_usage = {'
+"$tli" --print-commands | awk -F'\t' '$1 != "shell" {
+	gsub(/\\/, "\\\\", $2); gsub(/"/, "\\\"", $2); printf "    \"%s\": \"%s\",\n", $1, $2 }'
+echo '}'
+cat <<'PY'
+import os as _tl_os
+import re as _tl_re
+
+
+def _tl_kind(word):
+    """What a usage word stands for: expr, file, cmd, a keyword list or None (free text)."""
+    if word in ("ID", "ADDR", "ID|ADDR"):
+        return "expr"
+    if word in ("FILE", "BINARY") or word.endswith(".json"):
+        return "file"
+    if word == "CMD":
+        return "cmd"
+    if word.islower():
+        return [word]
+    return None
+
+
+def _tl_spec(usage):
+    """({option: its value word or None}, [kind of each positional]) of a usage line."""
+    if " | " in usage:  # keyword alternatives (explain): the keyword, then an expression
+        return {}, [[alt.split()[0] for alt in usage.split(" | ")], "expr"]
+    words = _tl_re.sub(r"[][]|\.\.\.", " ", usage).split()
+    opts, pos, i = {}, [], 0
+    while i < len(words):
+        w = words[i]
+        if w.startswith("-"):
+            val = None
+            if i + 1 < len(words) and not words[i + 1].startswith("-") and words[i + 1].isupper():
+                i += 1
+                val = words[i]
+            opts[w] = val
+        else:
+            pos.append(_tl_kind(w))
+        i += 1
+    return opts, pos
+
+
+def _tl_files(cur):
+    """File names that start with cur (directories end in /), as gdb would offer them."""
+    d, base = _tl_os.path.split(cur)
+    try:
+        names = _tl_os.listdir(_tl_os.path.expanduser(d) or ".")
+    except OSError:
+        return []
+    out = []
+    for n in names:
+        if n.startswith(base) and (base.startswith(".") or not n.startswith(".")):
+            p = _tl_os.path.join(d, n)
+            out.append(p + "/" if _tl_os.path.isdir(_tl_os.path.expanduser(p)) else p)
+    return sorted(out)
+
+
+class TlCommand(gdb.Command):
+    def __init__(self, name):
+        self.tl_name = name
+        self.tl_opts, self.tl_pos = _tl_spec(tl_usage[name])
+        # the documentation of the command file's `tl NAME`, which this command replaces
+        self.__doc__ = gdb.execute("help tl " + name, to_string=True).rstrip("\n")
+        super().__init__("tl " + name, gdb.COMMAND_USER)
+
+    def invoke(self, arg, from_tty):
+        try:
+            gdb.execute("tl-internal %s %s" % (self.tl_name, arg), from_tty)
+        except gdb.error as e:  # the message as gdb gives it, without a Python prefix
+            raise gdb.GdbError(str(e))
+
+    def complete(self, text, word):
+        toks = text.split()
+        cur = "" if not text or text[-1].isspace() else toks.pop()
+        want, npos = None, 0  # want: the value word an option before the cursor takes
+        for t in toks:
+            if want is not None:
+                want = None
+            elif self.tl_opts.get(t):
+                want = self.tl_opts[t]
+            elif not t.startswith("-"):
+                npos += 1
+        kind = None
+        if want is None and not cur.startswith("-") and npos < len(self.tl_pos):
+            kind = self.tl_pos[npos]
+        # gdb's own completers take the whole argument text: the expression one only fits
+        # when the expression is all of it; the symbol one looks at the last word
+        if kind == "expr":
+            return gdb.COMPLETE_SYMBOL if toks else gdb.COMPLETE_EXPRESSION
+        if kind == "file" or want == "FILE":
+            cands = _tl_files(cur)
+        elif want is not None:
+            return gdb.COMPLETE_NONE
+        elif kind == "cmd":
+            cands = sorted(tl_usage)
+        elif isinstance(kind, list):
+            cands = kind
+        elif kind is None and (cur.startswith("-") or npos >= len(self.tl_pos)):
+            cands = sorted(self.tl_opts)
+        else:
+            return gdb.COMPLETE_NONE
+        # gdb replaces only `word` (the end of cur after a break character such as '-')
+        cut = len(cur) - len(word or "")
+        return [c[cut:] for c in cands if c.startswith(cur)]
+
+
+for _tl_name in tl_usage:
+    TlCommand(_tl_name)
+PY
+echo 'end'
+echo 'end'

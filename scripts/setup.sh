@@ -240,6 +240,20 @@ if [ "$ARM64" -eq 1 ]; then
   arm64_files
 fi
 
+# --- 3c. a gdb without Python: Debian's gdb-minimal of the installed gdb's version, unpacked (not installed: it
+# conflicts with gdb) into $TLI_GDB_MINIMAL_DIR; the faces/gdb suite checks tlinspect.gdb with it (no Python block run)
+GDBMIN_DIR=${TLI_GDB_MINIMAL_DIR:-/var/lib/tlinspect/gdb-minimal}
+gdbmin_want="gdb-minimal=$(dpkg-query -W -f='${Version}' gdb 2>/dev/null || true)"
+if [ "$FORCE" -eq 1 ] || [ "$(cat "$GDBMIN_DIR/stamp" 2>/dev/null || true)" != "$gdbmin_want" ] || [ ! -x "$GDBMIN_DIR/usr/bin/gdb" ]; then
+  log "unpacking $gdbmin_want into $GDBMIN_DIR"
+  tmp=$(mktemp -d)
+  if (cd "$tmp" && chown _apt "$tmp" 2>/dev/null; apt-get -q -o Acquire::Retries=3 download "$gdbmin_want") >/dev/null; then
+    rm -rf "$GDBMIN_DIR"; mkdir -p "$GDBMIN_DIR"
+    dpkg-deb -x "$tmp"/gdb-minimal_*.deb "$GDBMIN_DIR" && printf '%s\n' "$gdbmin_want" > "$GDBMIN_DIR/stamp"
+  else warn "apt-get download $gdbmin_want failed: the gdb-without-Python check of faces/gdb will be skipped"; fi
+  rm -rf "$tmp"
+fi
+
 # --- 4. summary -------------------------------------------------------------------------------------------------
 for p in "${BASE_PKGS[@]}"; do is_installed "$p" || die "required package $p is not installed"; done
 echo "setup: Go toolchains:"

@@ -51,7 +51,7 @@ bool tli_next_line(const char **p, const char *end, const char **ls, size_t *ll)
 /**
  * The process for the page-request target (backend/pages.h), from gdb's output of
  * `info inferiors`, `info target`, `info auxv`, `info proc mappings` and
- * `thread apply all -s tl-pages-regs` (`info registers` plus fs_base and
+ * `thread apply all -s tl-internal pages-regs` (`info registers` plus fs_base and
  * gs_base): pid and executable (as tli_gdb_hint_parse finds them; none when it
  * refuses the text), AT_ENTRY/AT_PHDR, the mappings and every thread's
  * registers, in gdb's order. The text is untrusted: bounded, no crash; lines

@@ -11,9 +11,14 @@
 #   - arguments are gdb expressions (`tl goroutine 10+9` shows goroutine 19)
 #   - errors set $tl_status and do not abort the script; an engine killed by a signal gives
 #     $tl_status = 128+N ($_shell_exitcode void) and the script goes on; no inferior -> status 3
+#   - completion (gdb with Python): `complete tl goroutines --s` gives the command's options, not
+#     symbols; `help user-defined` lists tl and its commands, not the tl-internal helpers
+#   - a gdb without Python (gdb-minimal, TLI_GDB_NOPY): the file loads, tl goroutines and
+#     tl explain g EXPR work (else: the Python block is guarded, by reading the file)
 #   - latency: per-command wall time in gdb on a LAT_N-goroutine target (default 10000),
 #     from gdb's `maint set per-command time on`
-# Environment: TLINSPECT, GO_VERSION, TARGET_N (default 1000), LAT_N (default 10000; 0 skips).
+# Environment: TLINSPECT, GO_VERSION, TARGET_N (default 1000), LAT_N (default 10000; 0 skips),
+# TLI_GDB_NOPY (a gdb built without Python; default /var/lib/tlinspect/gdb-minimal/usr/bin/gdb).
 # Ends with "N passed, M failed".
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -80,6 +85,37 @@ if [ -n "$want" ] && [ "$want" = "$got" ]; then pass "help tl lists the $(echo "
 else fail "help tl: want [$(echo $want)] got [$(echo $got)]"; fi
 if grep -q '^tl goroutines -- list goroutines' "$WORK/help.out"; then pass "help tl shows each summary"; else fail "help tl summaries"; fi
 
+# 1b. completion and help user-defined (issue 17 item 11). With Python the command file completes
+# each command's options from its usage line (gdb's default completer for a user-defined command
+# offers symbols: `tl goroutines --s` gave ~200 of them); the helpers and implementations live
+# under the deprecated prefix tl-internal, which `help user-defined` leaves out.
+opts_of() { "$TLI" --print-commands | awk -F'\t' -v c="$1" '$1 == c {print $2}' | grep -oE -- '--?[a-z][a-z-]*' | sort -u; }
+gdbrun "$WORK/complete.out" "$bin" -ex 'complete tl goroutines --s' -ex 'echo @heap\n' -ex 'complete tl heap --' \
+	-ex 'echo @explain\n' -ex 'complete tl explain ' -ex 'echo @expr\n' -ex "complete tl goroutine 'main.mai" \
+	-ex 'echo @help\n' -ex 'help user-defined'
+sect() { awk -v k="@$2" 'NR == 1 && k == "@first" {on = 1} $0 == k {on = 1; next} /^@/ {on = 0} on' "$1"; }
+got=$(sect "$WORK/complete.out" first | grep '^tl ' | sort)
+want=$(opts_of goroutines | grep -- '^--s' | sed 's/^/tl goroutines /')
+if [ -n "$want" ] && [ "$got" = "$want" ]; then pass "complete tl goroutines --s: the options [$(echo $got | sed 's/tl goroutines //g')], no symbols (the binary is loaded)"
+else fail "complete tl goroutines --s: want [$(echo $want)] got $(echo "$got" | wc -l) lines: $(echo "$got" | head -3 | tr '\n' ' ')"; fi
+got=$(sect "$WORK/complete.out" heap | sed 's/^tl heap //' | sort); want=$(opts_of heap)
+[ -n "$want" ] && [ "$got" = "$want" ] && pass "complete tl heap --: heap's options [$(echo $got)]" || fail "complete tl heap --: want [$(echo $want)] got [$(echo $got)]"
+got=$(sect "$WORK/complete.out" explain | sed 's/^tl explain //' | sort | paste -sd' ')
+[ "$got" = "arena chan chunk g" ] && pass "complete tl explain: the keywords ($got)" || fail "complete tl explain: got [$got]"
+grep -qx "tl goroutine 'main.main'\?" "$WORK/complete.out" && pass "complete tl goroutine 'main.mai: an ID is still completed as a gdb expression" ||
+	fail "complete tl goroutine EXPR: $(sect "$WORK/complete.out" expr | head -3 | tr '\n' ' ')"
+got=$(sect "$WORK/complete.out" help | sed -n 's/^\(tl[a-z -]*\) -- .*/\1/p' | sort)
+want=$( (echo tl; "$TLI" --print-commands | cut -f1 | grep -vx shell | sed 's/^/tl /') | sort)
+[ "$got" = "$want" ] && pass "help user-defined lists tl and its $(($(echo "$want" | wc -l) - 1)) commands, no helpers" ||
+	fail "help user-defined: extra [$(comm -23 <(echo "$got") <(echo "$want") | tr '\n' ' ')] missing [$(comm -13 <(echo "$got") <(echo "$want") | tr '\n' ' ')]"
+# a gdb without Python (Debian's gdb-minimal, unpacked by scripts/setup.sh; it conflicts with gdb)
+# must never run the Python block: checked on the live target below, or by reading the file
+NOPY=${TLI_GDB_NOPY:-/var/lib/tlinspect/gdb-minimal/usr/bin/gdb}
+if [ -x "$NOPY" ] && "$NOPY" -nx -batch -ex 'show configuration' 2>/dev/null | grep -q -- '--without-python'; then :; else NOPY=; fi
+if awk '/^python$/ {py = 1; if (prev != "if !$_isvoid($_any_caller_is)") bad = 1} {prev = $0} END {exit !(py && !bad)}' "$GDBF"; then
+	pass "the Python block is inside if !\$_isvoid(\$_any_caller_is) (gdb's own Python function)"
+else fail "tlinspect.gdb: a python block outside the guard"; fi
+
 # 2. live
 mkdir -p "$WORK/live"
 tli_start "$WORK/live/target.out" "$bin" -out "$WORK/live" -n "$TARGET_N"
@@ -107,6 +143,22 @@ else fail "live: tl goroutine EXPR"; grep -A3 "@status goroutines" "$WORK/live/g
 grep -q '^@status missing 3$' "$WORK/live/gdb.out" && pass "live: missing goroutine -> \$tl_status 3" || fail "live: missing goroutine status ($(grep '@status missing' "$WORK/live/gdb.out"))"
 grep -q '^@after-all$' "$WORK/live/gdb.out" && pass "live: script ran to the end after errors" || fail "live: script aborted"
 if grep -q 'TracerPid:[[:space:]]*[1-9]' "/proc/$tpid/status"; then fail "live: target still traced after gdb detached"; fi
+
+# 2b. the same file in a gdb without Python: it loads, tl goroutines works, helpers stay hidden
+if [ -n "$NOPY" ]; then
+	timeout -k 5 300 "$NOPY" -nx -batch -iex 'set auto-load no' -iex "source $GDBF" -p "$tpid" -ex 'tl goroutines --top 0' \
+		-ex 'printf "@status %d\n", $tl_status' -ex 'help user-defined' -ex 'echo @explain\n' -ex "tl explain g $((role - 7))+7" \
+		>"$WORK/live/nopy.out" 2>&1
+	compare_ids "gdb without Python ($("$NOPY" --version | head -1 | awk '{print $NF}'), --without-python): tl goroutines" \
+		"$WORK/live/nopy.out" "$WORK/live/direct.json" "$WORK/live/facts.json"
+	if grep -q '^@status 0$' "$WORK/live/nopy.out" && ! grep -q -e '^tl-' -e 'Python' "$WORK/live/nopy.out"; then
+		pass "gdb without Python: \$tl_status 0, no Python error, no helper in help user-defined"
+	else fail "gdb without Python: $(grep -e '@status' -e '^tl-' -e Python "$WORK/live/nopy.out" | head -3 | tr '\n' ' ')"; fi
+	# the keyword of tl explain is matched without $_streq (a Python function), the ID evaluated
+	if sed -n '/^@explain$/,$p' "$WORK/live/nopy.out" | grep -qE "goid +$role "; then
+		pass "gdb without Python: tl explain g $((role - 7))+7 explains goroutine $role"
+	else fail "gdb without Python: tl explain g: $(sed -n '/^@explain$/,$p' "$WORK/live/nopy.out" | head -3 | tr '\n' ' ')"; fi
+else echo "skip gdb without Python: no gdb-minimal at ${TLI_GDB_NOPY:-/var/lib/tlinspect/gdb-minimal} (scripts/setup.sh unpacks it)"; fi
 
 # 3. core written by gdb
 if gcore -o "$WORK/core" "$tpid" >"$WORK/gcore.log" 2>&1 && [ -s "$WORK/core.$tpid" ]; then
