@@ -356,6 +356,13 @@ struct tli_error *tli_glibc_leaks(struct tli_session *s, const struct tli_glibc_
 	 * the slow part), so the target's pause is only the capture. */
 	bool prepared = tli_glibc_prepared_early(); /* then dropped here too */
 	if (s->opts.pid && t->stop_deferred && !t->stopped) {
+		/* a capture that cannot fit is refused before the stop */
+		struct tli_error *aerr = tli_gl_afford(t, true);
+		if (aerr) {
+			if (prepared)
+				tli_glibc_unprepare();
+			return aerr;
+		}
 		/* capture memory for every root and heap, pre-faulted meanwhile */
 		tli_gl_reserve(t, true);
 		if (!prepared)

@@ -222,6 +222,15 @@ struct tli_error *tli_gl_walk_ex(struct tli_target *t, const struct tli_gl_layou
  * all_rw every readable+writable mapping (leaks). Returns bytes reserved.
  */
 uint64_t tli_gl_reserve(struct tli_target *t, bool all_rw);
+/**
+ * Said up front (issue 15 item 2): a live target not stopped yet whose capture (the
+ * same ranges as tli_gl_reserve) cannot fit in what this process may still have
+ * (core/memlimit.h) gives TLI_E_NOMEM naming the need and the limit, and the target
+ * is never stopped. NULL when it fits (or is not a deferred live target).
+ */
+struct tli_error *tli_gl_afford(struct tli_target *t, bool all_rw);
+/** The same test for `need` bytes of `what` (pid 0: a core file). */
+struct tli_error *tli_gl_afford_bytes(uint64_t need, const char *what, int pid);
 void tli_gl_heap_free(struct tli_gl_heap *h);
 
 /** Chunk containing addr (header or body), or NULL. */

@@ -285,6 +285,15 @@ static struct tli_error *walk_run(struct walk *w, const struct tli_gl_thread *th
 	uint64_t hmax = tli_gl_heap_max(w->L, h->hp_pagesize);
 	if ((err = read_arenas(w)) || (err = find_segments(w, hmax)))
 		return err;
+	/* a core's segments are copied now: refused at once, naming the numbers, if they cannot fit */
+	uint64_t copy_bytes = 0;
+	for (size_t k = 0; k < w->nsegs; k++) {
+		const struct tli_gl_seg *g = &h->arenas[w->segs[k].arena].segs[w->segs[k].seg];
+		if (!tli_target_captured(w->t, g->start, g->end - g->start))
+			copy_bytes += g->end - g->start;
+	}
+	if ((err = tli_gl_afford_bytes(copy_bytes, "the heap segments to copy", 0)))
+		return err;
 	uint64_t seg_bytes = map_segments(w);
 	/* room for every chunk at once (at least 32 bytes each): untouched pages cost nothing */
 	if (w->want_chunks && seg_bytes / TLI_GL_MINSIZE + 4096 < ((size_t)-1 / 2) / sizeof(*h->chunks))
