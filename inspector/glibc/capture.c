@@ -119,7 +119,7 @@ struct tli_error *tli_gl_afford_bytes(uint64_t need, const char *what, int pid)
 				"%" PRIu64 " MiB; %s",
 				need >> 20, what, why, room >> 20,
 				pid ? "the process was not stopped; raise the limit, or take a core file (gcore) "
-				      "and read it where memory allows"
+				      "and read that: a core's heap is read in place, not copied"
 				    : "nothing was copied; raise the limit, or read the core where memory allows");
 }
 

@@ -267,11 +267,14 @@ static json_t *unreachable_json(struct tli_gl_reach *k, struct groups *grp, uint
 	struct tli_gl_vtables mc = { 0 };
 	json_t *list = json_array();
 	*nun = *bun = 0;
+	uint64_t steps = 0;
 	for (size_t i = 0; i < h->nchunks; i++) {
 		const struct tli_gl_chunk *ch = &h->chunks[i];
 		if (k->mark[i] || !tli_gl_reach_counts(ch))
 			continue;
 		uint64_t first = 0, user = tli_gl_chunk2mem(ch->addr);
+		if (!(++steps % TLI_GL_WINDOW_STEPS)) /* a core read in place: a window resident */
+			tli_gl_reach_drop(k);
 		char tb[512];
 		const char *type = NULL;
 		if (!tli_error_drop(tli_target_read_u64(k->t, user, &first)))

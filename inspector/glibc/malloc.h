@@ -28,6 +28,11 @@
 #define TLI_GL_CHUNK_HDR_SZ (2 * TLI_GL_SIZE_SZ) /**< CHUNK_HDR_SZ: mchunk_prev_size + mchunk_size;
 						  also the size of sysmalloc's fenceposts */
 #define TLI_GL_MINSIZE 32u           /**< MINSIZE: the smallest chunk */
+/** A core's heap read in place stays resident only this much at a time during the walk */
+#define TLI_GL_WINDOW (64ull << 20)
+/** Random reads into such a heap between two give-backs: a fault on a file mapping maps up to
+ *  64 KiB around it (the kernel's fault_around_bytes), so each read may make that resident */
+#define TLI_GL_WINDOW_STEPS (TLI_GL_WINDOW / (64u << 10))
 #define TLI_GL_PREV_INUSE 1u         /**< PREV_INUSE bit of mchunk_size */
 #define TLI_GL_IS_MMAPPED 2u         /**< IS_MMAPPED */
 #define TLI_GL_NON_MAIN 4u           /**< NON_MAIN_ARENA */

@@ -9,7 +9,9 @@
 #    size, from its maps) and the limit; strace shows no ptrace call at all (the target was
 #    never stopped; process_vm_readv peeks at thread heap heads) and it runs untraced after
 #  - under a limit with room: exit 0 and the same answer as unconstrained
-#  - a core file under a limit that holds the mapped core but not the heap copy: 13 naming it
+#  - a gcore core of it: heap, bins, leaks read the heap in place (peak RSS under half, resp.
+#    three quarters, of the heap; = mallinfo2 / the leaked count); heap under a ulimit -v that
+#    holds the mapped core but not a copy of the heap: the same answer
 # About 15 s.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/integration/lib.sh
@@ -109,4 +111,44 @@ for cmd in heap leaks; do
 	else bad "$cmd with room: exit $rc $(head -c 300 "$TLI_OUT/$cmd.room.err"), diff $TLI_OUT/$cmd.canon $TLI_OUT/$cmd.room.canon"; fi
 done
 released && ok "target released" || bad "target stopped or traced at the end"
+
+# 4. a core's heap is read in place (issue 15 item 2): peak RSS well under the heap, and under
+#    a ulimit -v that holds the mapped core but not a copy of its heap, the same answers
+if gcore -o "$TLI_OUT/core" "$pid" > "$TLI_OUT/gcore.log" 2>&1 && [ -s "$TLI_OUT/core.$pid" ]; then
+	core=$TLI_OUT/core.$pid
+	core_kib=$(( $(stat -c %s "$core") / 1024 ))
+	for cmd in heap bins leaks; do
+		python3 - "$TLI" "$core" "$TLI_OUT/bigheap" "$cmd" "$TLI_OUT/core.$cmd.json" <<'PY' > "$TLI_OUT/core.$cmd.rss"
+import resource, subprocess, sys
+tli, core, exe, cmd, out = sys.argv[1:]
+with open(out, "w") as f:
+    rc = subprocess.run([tli, "--core", core, "--exe", exe, "--json", cmd], stdout=f).returncode
+print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+PY
+		read -r rc rss < "$TLI_OUT/core.$cmd.rss"
+		# heap and bins: a 64 MiB window of the heap + tables; leaks keeps per-chunk tables too
+		lim=$((heap_kib / 2)); [ "$cmd" = leaks ] && lim=$((heap_kib * 3 / 4))
+		if [ "$rc" = 0 ] && [ "$rss" -lt "$lim" ]; then ok "core $cmd: peak RSS $((rss >> 10)) MiB < $((lim >> 10)) MiB (heap $((heap_kib >> 10)) MiB)"
+		else bad "core $cmd: exit $rc, peak RSS $((rss >> 10)) MiB, wanted < $((lim >> 10)) MiB"; fi
+	done
+	got=$(python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1]))["glibc"]["mallinfo2"]
+print(" ".join("%s %d" % (k, m[k]) for k in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "uordblks", "fordblks", "fsmblks")))' "$TLI_OUT/core.heap.json" 2>&1)
+	if [ "$got" = "$want" ]; then ok "core heap = the target's mallinfo2"; else bad "core heap: $got; mallinfo2: $want"; fi
+	got=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["unreachable"]["count"])' "$TLI_OUT/core.leaks.json" 2>&1)
+	if [ "$got" = "$want_leaked" ]; then ok "core leaks: $got unreachable"; else bad "core leaks: $got unreachable, the target leaked $want_leaked"; fi
+	# room for the mapped core and tlinspect, not for a second copy of the heap
+	kib=$((core_kib + 120 * 1024))
+	(ulimit -v "$kib"; exec "$TLI" --core "$core" --exe "$TLI_OUT/bigheap" --json heap) > "$TLI_OUT/core.heap.lim.json" 2> "$TLI_OUT/core.heap.lim.err"
+	rc=$?
+	if [ "$rc" = 0 ] && cmp -s <(canon "$TLI_OUT/core.heap.json") <(canon "$TLI_OUT/core.heap.lim.json"); then
+		ok "core heap under ulimit -v $kib (core $((core_kib >> 10)) MiB + 120 MiB): the same answer"
+	else
+		bad "core heap under ulimit -v $kib: exit $rc $(head -c 300 "$TLI_OUT/core.heap.lim.err")"
+	fi
+	rm -f "$core"
+else
+	bad "gcore failed: $(tail -3 "$TLI_OUT/gcore.log")"
+fi
 tli_suite_end
