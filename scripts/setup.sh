@@ -24,7 +24,7 @@ export DEBIAN_FRONTEND=noninteractive
 APT=(apt-get -y -q -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
 
 BASE_PKGS=(build-essential pkg-config libdw-dev libelf-dev libcapstone-dev libreadline-dev libcmocka-dev
-           libjansson-dev gdb python3 elfutils binutils golang-1.19-go libc6-dbg tmux
+           libjansson-dev gdb python3 elfutils binutils golang-1.19-go libc6-dbg tmux strace
            lldb-14 liblldb-14-dev graphviz                      # graphviz: `graph --dot` is checked with dot
            zlib1g-dev libprotobuf-c-dev protobuf-c-compiler    # pprof profiles: gzip + protoc-c
            liblzma-dev libdebuginfod-dev debuginfod            # MiniDebugInfo (xz); debuginfod client + test server

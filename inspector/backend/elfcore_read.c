@@ -208,11 +208,40 @@ static void core_destroy(struct tli_target *t)
 	t->priv = NULL;
 }
 
+/* In place when [addr, +len) is one segment's data in the file mapping (not a core held in
+ * memory by a caller: only tli_core_open's own mapping, whose pages can be dropped). */
+static const void *core_mapped_ptr(struct tli_target *t, uint64_t addr, uint64_t len)
+{
+	const struct core *c = t->priv;
+	if (!c || !c->mapped)
+		return NULL;
+	const struct seg *s = tli_elfcore_find_seg(c, addr, NULL);
+	if (!s || len > s->avail || addr - s->vaddr > s->avail - len)
+		return NULL;
+	return c->data + s->offset + (addr - s->vaddr);
+}
+
+static void core_mapped_drop(struct tli_target *t, const void *p, uint64_t len)
+{
+	const struct core *c = t->priv;
+	if (!c || !c->mapped)
+		return;
+	uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = ((uintptr_t)p + ps - 1) & ~(ps - 1), hi = ((uintptr_t)p + len) & ~(ps - 1);
+	uintptr_t mlo = (uintptr_t)c->mapped, mhi = mlo + c->mapped_len;
+	if (lo < mlo || hi > mhi || hi <= lo)
+		return;
+	/* a private read-only file mapping never written: the pages come back from the file */
+	madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 const struct tli_target_ops tli_elfcore_ops = {
 	.name = "core",
 	.read_many = core_read_many,
 	.release = NULL,
 	.destroy = core_destroy,
+	.mapped_ptr = core_mapped_ptr,
+	.mapped_drop = core_mapped_drop,
 };
 
 uint64_t tli_core_file_fallback_reads(const struct tli_target *t)

@@ -133,6 +133,19 @@ const void *tli_target_captured_ptr(struct tli_target *t, uint64_t addr, uint64_
 	return p;
 }
 
+const void *tli_target_mapped_ptr(struct tli_target *t, uint64_t addr, uint64_t len)
+{
+	if (!t || !t->ops || !t->ops->mapped_ptr || !len || addr + len < addr)
+		return NULL;
+	return t->ops->mapped_ptr(t, addr, len);
+}
+
+void tli_target_mapped_drop(struct tli_target *t, const void *p, uint64_t len)
+{
+	if (t && t->ops && t->ops->mapped_drop && p && len)
+		t->ops->mapped_drop(t, p, len);
+}
+
 bool tli_target_captured(struct tli_target *t, uint64_t addr, uint64_t len)
 {
 	if (!t || !t->capture)

@@ -72,6 +72,12 @@ struct tli_target_ops {
 	/** Stop a live target opened with defer_stop. May be NULL (cores). */
 	struct tli_error *(*stop)(struct tli_target *t);
 	void (*destroy)(struct tli_target *t);
+	/** [addr, addr+len) in place in the backend's own read-only mapping (a core's PT_LOAD
+	 *  data), or NULL. May be NULL. */
+	const void *(*mapped_ptr)(struct tli_target *t, uint64_t addr, uint64_t len);
+	/** Give back the pages of [p, p+len) from mapped_ptr (they are read again from the file
+	 *  when touched). May be NULL. */
+	void (*mapped_drop)(struct tli_target *t, const void *p, uint64_t len);
 };
 
 struct tli_capture; /* private: captured extents */
@@ -156,6 +162,19 @@ bool tli_target_captured(struct tli_target *t, uint64_t addr, uint64_t len);
  * targets). Valid until tli_target_destroy(); read only.
  */
 const void *tli_target_captured_ptr(struct tli_target *t, uint64_t addr, uint64_t len);
+/**
+ * A core's bytes [addr, addr+len) in place in its file mapping (no copy; file pages, not
+ * anonymous memory), when they lie in one PT_LOAD's data; NULL otherwise (live targets,
+ * cores held in memory, bytes split, lost or backed by another file). Valid until
+ * tli_target_destroy(); read only.
+ */
+const void *tli_target_mapped_ptr(struct tli_target *t, uint64_t addr, uint64_t len);
+/**
+ * Drop the resident pages of [p, p+len) (from tli_target_mapped_ptr) so that a walk over
+ * a large core keeps only a window resident: they are read again from the file if
+ * touched. Whole pages inside the range only; no-op otherwise.
+ */
+void tli_target_mapped_drop(struct tli_target *t, const void *p, uint64_t len);
 /**
  * Pre-allocate and pre-fault capture memory for ranges a later tli_target_capture() will
  * read, so that no page is allocated or zeroed while the target is stopped: call it

@@ -103,6 +103,10 @@ static const char *mark_put(struct walk *w, const struct segref *sr, uint64_t c,
 	}
 	if (!tli_vec_push(&w->marks, ((struct mark){ c, kind, arena, aux })))
 		return "some (out of memory)";
+	/* a list step reads the heap somewhere else: a core read in place keeps about a
+	 * window of TLI_GL_WINDOW resident, not the whole heap */
+	if (!(w->marks.n % TLI_GL_WINDOW_STEPS))
+		tli_gl_drop_in_place(w);
 	g->bits[slot >> 6] |= bit;
 	return NULL;
 }

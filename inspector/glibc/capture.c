@@ -9,9 +9,11 @@
  */
 #include "walk.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/memlimit.h"
 #include "core/search.h"
 
 TLI_VEC(ranges, struct tli_range);
@@ -56,31 +58,69 @@ static bool peek_running(struct tli_target *t, uint64_t addr, uint64_t hi[2])
 	return !tli_error_drop(tli_target_peek_many(t, &rr, 1)) && rr.got == rr.len;
 }
 
-uint64_t tli_gl_reserve(struct tli_target *t, bool all_rw)
+/*
+ * What the capture of a live target will copy, from the maps alone (nothing stops the
+ * target): the [heap] mapping, the thread heaps (anonymous rw mappings starting on a
+ * HEAP_MAX_SIZE boundary with a heap_info, peeked at while the process runs: only a
+ * hint; other 64 MiB-aligned memory, a Go heap say, is not counted), or with all_rw
+ * every readable+writable mapping (leaks: the roots too).
+ */
+static void capture_ranges(struct tli_target *t, bool all_rw, struct ranges *r)
 {
-	if (!t || t->kind != TLI_TARGET_LIVE || t->released)
-		return 0;
-	struct ranges r = { 0 };
 	const uint64_t hmax = 64ull << 20; /* HEAP_MAX_SIZE unless hugetlb */
 	for (size_t i = 0; i < t->nmaps; i++) {
 		const struct tli_mapping *m = &t->maps[i];
 		if ((m->prot & (TLI_PROT_R | TLI_PROT_W)) != (TLI_PROT_R | TLI_PROT_W))
 			continue;
 		bool heap = m->path && !strcmp(m->path, "[heap]");
-		/* thread heaps start on a HEAP_MAX_SIZE boundary with a heap_info whose
-		 * ar_ptr (its first field) is an arena at the start of such a heap.
-		 * Peeked at while the process runs: only a hint of what to reserve
-		 * (other 64 MiB-aligned memory, a Go heap say, is not worth pre-faulting) */
 		bool theap = false;
 		uint64_t hi[2] = { 0, 0 };
 		if (!all_rw && !heap && tli_gl_anon_rw(m) && !(m->start & (hmax - 1)) && peek_running(t, m->start, hi))
 			theap = hi[0] && !(hi[0] & 7) && (hi[0] & (hmax - 1)) < TLI_GL_PAGESIZE && !(hi[1] & (hmax - 1));
 		if (all_rw || heap || theap)
-			rg_add(&r, m->start, m->end - m->start);
+			rg_add(r, m->start, m->end - m->start);
 	}
+}
+
+uint64_t tli_gl_reserve(struct tli_target *t, bool all_rw)
+{
+	if (!t || t->kind != TLI_TARGET_LIVE || t->released)
+		return 0;
+	struct ranges r = { 0 };
+	capture_ranges(t, all_rw, &r);
 	uint64_t n = tli_target_reserve(t, r.v, r.n);
 	tli_vec_free(&r);
 	return n;
+}
+
+struct tli_error *tli_gl_afford(struct tli_target *t, bool all_rw)
+{
+	if (!t || t->kind != TLI_TARGET_LIVE || t->released || !t->stop_deferred)
+		return NULL;
+	struct ranges r = { 0 };
+	capture_ranges(t, all_rw, &r);
+	uint64_t need = 0;
+	for (size_t i = 0; i < r.n; i++)
+		need += r.v[i].len;
+	tli_vec_free(&r);
+	return tli_gl_afford_bytes(need, all_rw ? "the writable memory to copy (heaps and roots)"
+						: "the heap segments to copy",
+				   t->pid);
+}
+
+struct tli_error *tli_gl_afford_bytes(uint64_t need, const char *what, int pid)
+{
+	char why[256];
+	uint64_t room = tli_mem_headroom(why, sizeof(why));
+	if (need <= room)
+		return NULL;
+	return tli_error_create(TLI_E_NOMEM,
+				"out of memory: the glibc capture needs at least %" PRIu64 " MiB (%s) but %s leaves "
+				"%" PRIu64 " MiB; %s",
+				need >> 20, what, why, room >> 20,
+				pid ? "the process was not stopped; raise the limit, or take a core file (gcore) "
+				      "and read that: a core's heap is read in place, not copied"
+				    : "nothing was copied; raise the limit, or read the core where memory allows");
 }
 
 /* What the capture has learned so far. */

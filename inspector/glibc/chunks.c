@@ -126,7 +126,12 @@ void tli_gl_walk_seg(struct walk *w, size_t ai, size_t si)
 	const uint64_t hdr = TLI_GL_CHUNK_HDR_SZ;
 	uint64_t p = g->start;
 	const uint8_t *b = g->buf - g->start; /* b + address = the byte at that address */
+	uint64_t kept = p; /* a core read in place: pages below this were given back */
 	while (p + hdr <= g->end) {
+		if (p - kept >= TLI_GL_WINDOW && !g->buf_owned) { /* only a window stays resident */
+			tli_target_mapped_drop(w->t, b + kept, p - kept);
+			kept = p;
+		}
 		uint64_t raw = tli_rd64(b + p + o_size);
 		uint64_t sz = tli_gl_chunksize(raw);
 		uint8_t fl = raw & TLI_GL_FLAGS;

@@ -46,9 +46,12 @@ struct tli_error *tli_gl_run(struct tli_session *s, const struct tli_glibc_opts 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* not stopped yet: capture memory for the heaps now, so that the pause is only the copy */
 	uint64_t reserved = 0;
+	struct tli_error *err = tli_gl_afford(s->target, false); /* before any stop */
+	if (err)
+		return err;
 	if (s->target->stop_deferred && !s->target->released)
 		reserved = tli_gl_reserve(s->target, false);
-	struct tli_error *err = tli_gl_ctx_open(s, o, &c);
+	err = tli_gl_ctx_open(s, o, &c);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (!err)
 		err = tli_gl_capture(s->target, &c->L, c->th, c->nth, extra, nextra);

@@ -267,11 +267,14 @@ static json_t *unreachable_json(struct tli_gl_reach *k, struct groups *grp, uint
 	struct tli_gl_vtables mc = { 0 };
 	json_t *list = json_array();
 	*nun = *bun = 0;
+	uint64_t steps = 0;
 	for (size_t i = 0; i < h->nchunks; i++) {
 		const struct tli_gl_chunk *ch = &h->chunks[i];
 		if (k->mark[i] || !tli_gl_reach_counts(ch))
 			continue;
 		uint64_t first = 0, user = tli_gl_chunk2mem(ch->addr);
+		if (!(++steps % TLI_GL_WINDOW_STEPS)) /* a core read in place: a window resident */
+			tli_gl_reach_drop(k);
 		char tb[512];
 		const char *type = NULL;
 		if (!tli_error_drop(tli_target_read_u64(k->t, user, &first)))
@@ -356,6 +359,13 @@ struct tli_error *tli_glibc_leaks(struct tli_session *s, const struct tli_glibc_
 	 * the slow part), so the target's pause is only the capture. */
 	bool prepared = tli_glibc_prepared_early(); /* then dropped here too */
 	if (s->opts.pid && t->stop_deferred && !t->stopped) {
+		/* a capture that cannot fit is refused before the stop */
+		struct tli_error *aerr = tli_gl_afford(t, true);
+		if (aerr) {
+			if (prepared)
+				tli_glibc_unprepare();
+			return aerr;
+		}
 		/* capture memory for every root and heap, pre-faulted meanwhile */
 		tli_gl_reserve(t, true);
 		if (!prepared)

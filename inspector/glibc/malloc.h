@@ -28,6 +28,11 @@
 #define TLI_GL_CHUNK_HDR_SZ (2 * TLI_GL_SIZE_SZ) /**< CHUNK_HDR_SZ: mchunk_prev_size + mchunk_size;
 						  also the size of sysmalloc's fenceposts */
 #define TLI_GL_MINSIZE 32u           /**< MINSIZE: the smallest chunk */
+/** A core's heap read in place stays resident only this much at a time during the walk */
+#define TLI_GL_WINDOW (64ull << 20)
+/** Random reads into such a heap between two give-backs: a fault on a file mapping maps up to
+ *  64 KiB around it (the kernel's fault_around_bytes), so each read may make that resident */
+#define TLI_GL_WINDOW_STEPS (TLI_GL_WINDOW / (64u << 10))
 #define TLI_GL_PREV_INUSE 1u         /**< PREV_INUSE bit of mchunk_size */
 #define TLI_GL_IS_MMAPPED 2u         /**< IS_MMAPPED */
 #define TLI_GL_NON_MAIN 4u           /**< NON_MAIN_ARENA */
@@ -222,6 +227,15 @@ struct tli_error *tli_gl_walk_ex(struct tli_target *t, const struct tli_gl_layou
  * all_rw every readable+writable mapping (leaks). Returns bytes reserved.
  */
 uint64_t tli_gl_reserve(struct tli_target *t, bool all_rw);
+/**
+ * Said up front (issue 15 item 2): a live target not stopped yet whose capture (the
+ * same ranges as tli_gl_reserve) cannot fit in what this process may still have
+ * (core/memlimit.h) gives TLI_E_NOMEM naming the need and the limit, and the target
+ * is never stopped. NULL when it fits (or is not a deferred live target).
+ */
+struct tli_error *tli_gl_afford(struct tli_target *t, bool all_rw);
+/** The same test for `need` bytes of `what` (pid 0: a core file). */
+struct tli_error *tli_gl_afford_bytes(uint64_t need, const char *what, int pid);
 void tli_gl_heap_free(struct tli_gl_heap *h);
 
 /** Chunk containing addr (header or body), or NULL. */

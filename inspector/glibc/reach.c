@@ -66,6 +66,21 @@ static void scan_buf(struct tli_gl_reach *k, const uint8_t *b, size_t len)
 	for (size_t o = 0; o + 8 <= len; o += 8)
 		consider(k, tli_rd64(b + o));
 	k->scanned += len;
+	/* heaps read in place from a core: about a window of them resident at a time (the
+	 * pages come back from the file when touched again; a no-op for copies). Chunks are
+	 * scanned in mark order, each on a page of its own as far as residency goes: counted
+	 * in scans, not bytes */
+	if (++k->nscans - k->dropped_at >= TLI_GL_WINDOW_STEPS) {
+		k->dropped_at = k->nscans;
+		tli_gl_reach_drop(k);
+	}
+}
+
+void tli_gl_reach_drop(struct tli_gl_reach *k)
+{
+	for (size_t i = 0; i < k->nreg; i++)
+		if (k->reg[i].buf)
+			tli_target_mapped_drop(k->t, k->reg[i].buf, k->reg[i].end - k->reg[i].start);
 }
 
 /* Scan [a, e) of target memory (8-aligned), in place from the heaps or the capture. */

@@ -23,6 +23,7 @@ struct tli_gl_reach {
 	size_t nwork, ncounted;
 	uint64_t lo, hi;                /**< span of all regions */
 	uint64_t scanned;               /**< bytes scanned */
+	uint64_t nscans, dropped_at;    /**< scans; nscans when a core's in-place heap pages were last given back */
 	struct tli_gl_region *reg;      /**< sorted by start, disjoint */
 	size_t nreg;
 	size_t last;                    /**< region of the previous lookup */
@@ -37,6 +38,8 @@ static inline bool tli_gl_reach_counts(const struct tli_gl_chunk *c)
 /** Set up over h (sorted chunks, fewer than UINT32_MAX); TLI_E_NOMEM on failure
  *  (then tli_gl_reach_free() is still needed). */
 struct tli_error *tli_gl_reach_init(struct tli_gl_reach *k, struct tli_target *t, struct tli_gl_heap *h);
+/** Give back the resident pages of heaps read in place from a core (no-op for copies). */
+void tli_gl_reach_drop(struct tli_gl_reach *k);
 /** Scan [a, e) of target memory (a root or a chunk): every word is a possible pointer. */
 void tli_gl_reach_scan(struct tli_gl_reach *k, uint64_t a, uint64_t e);
 /** One possible pointer (a register). */

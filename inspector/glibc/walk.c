@@ -173,7 +173,8 @@ static struct tli_error *find_segments(struct walk *w, uint64_t hmax)
 	return NULL;
 }
 
-/* Each segment's bytes: in place in the capture, else a copy. Returns the bytes of all segments. */
+/* Each segment's bytes: in place in the capture or the core's mapping, else a copy.
+ * Returns the bytes of all segments. */
 static uint64_t map_segments(struct walk *w)
 {
 	struct tli_gl_heap *h = w->h;
@@ -182,6 +183,8 @@ static uint64_t map_segments(struct walk *w)
 		struct tli_gl_seg *g = &h->arenas[w->segs[k].arena].segs[w->segs[k].seg];
 		seg_bytes += g->end - g->start;
 		g->buf = tli_target_captured_ptr(w->t, g->start, g->end - g->start);
+		if (!g->buf) /* a core: its file mapping, no copy (its pages dropped behind the walk) */
+			g->buf = tli_target_mapped_ptr(w->t, g->start, g->end - g->start);
 		if (g->buf)
 			continue;
 		uint8_t *copy = tli_big_alloc_lazy(g->end - g->start); /* big, written once */
@@ -229,6 +232,15 @@ static struct tli_error *read_tcaches(struct walk *w, const struct tli_gl_thread
 
 /* The free lists, then every chunk in address order, then the arenas' overhead and the
  * free-list chunks the heap walk never met. */
+void tli_gl_drop_in_place(struct walk *w)
+{
+	for (size_t k = 0; k < w->nsegs; k++) {
+		const struct tli_gl_seg *g = &w->h->arenas[w->segs[k].arena].segs[w->segs[k].seg];
+		if (g->buf && !g->buf_owned)
+			tli_target_mapped_drop(w->t, g->buf, g->end - g->start);
+	}
+}
+
 static void walk_chunks(struct walk *w)
 {
 	struct tli_gl_heap *h = w->h;
@@ -240,8 +252,17 @@ static void walk_chunks(struct walk *w)
 		tli_gl_walk_bins(w, i);
 	}
 	tli_gl_marks_sort(w);
-	for (size_t k = 0; k < w->nsegs; k++)
+	/* segments read in place from a core (tli_target_mapped_ptr) need not stay resident:
+	 * given back after the lists (which touch the whole heap) and after each segment's
+	 * walk (which gives them back in windows as it goes); what reads them later faults
+	 * them in again from the file. A no-op for copies and live captures. */
+	tli_gl_drop_in_place(w);
+	for (size_t k = 0; k < w->nsegs; k++) {
 		tli_gl_walk_seg(w, w->segs[k].arena, w->segs[k].seg);
+		const struct tli_gl_seg *g = &h->arenas[w->segs[k].arena].segs[w->segs[k].seg];
+		if (g->buf && !g->buf_owned)
+			tli_target_mapped_drop(w->t, g->buf, g->end - g->start);
+	}
 	for (size_t i = 0; i < h->narenas; i++) {
 		struct tli_gl_arena *ar = &h->arenas[i];
 		uint64_t walked = 0;
@@ -284,6 +305,16 @@ static struct tli_error *walk_run(struct walk *w, const struct tli_gl_thread *th
 		return err;
 	uint64_t hmax = tli_gl_heap_max(w->L, h->hp_pagesize);
 	if ((err = read_arenas(w)) || (err = find_segments(w, hmax)))
+		return err;
+	/* a core's segments are copied now: refused at once, naming the numbers, if they cannot fit */
+	uint64_t copy_bytes = 0;
+	for (size_t k = 0; k < w->nsegs; k++) {
+		const struct tli_gl_seg *g = &h->arenas[w->segs[k].arena].segs[w->segs[k].seg];
+		if (!tli_target_captured(w->t, g->start, g->end - g->start) &&
+		    !tli_target_mapped_ptr(w->t, g->start, g->end - g->start))
+			copy_bytes += g->end - g->start;
+	}
+	if ((err = tli_gl_afford_bytes(copy_bytes, "the heap segments to copy", 0)))
 		return err;
 	uint64_t seg_bytes = map_segments(w);
 	/* room for every chunk at once (at least 32 bytes each): untouched pages cost nothing */

@@ -74,6 +74,9 @@ void tli_gl_problem(struct tli_gl_heap *h, uint64_t addr, long arena, const char
 	__attribute__((format(printf, 4, 5)));
 /** Read len bytes from a heap segment copy, else from the target (capture). */
 bool tli_gl_rd(const struct walk *w, uint64_t addr, void *buf, size_t len);
+/* Give back the resident pages of segments read in place from a core (tli_target_mapped_ptr);
+ * they are read again from the file when touched. No-op for copies and live captures. */
+void tli_gl_drop_in_place(struct walk *w);
 static inline bool tli_gl_rd64(const struct walk *w, uint64_t addr, uint64_t *v)
 {
 	return tli_gl_rd(w, addr, v, 8);

@@ -12,7 +12,7 @@ export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 unset DEBUGINFOD_URLS
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go goheap gotypes goleak leakexplain leak100k pools labels stripped chans userloc screen notachan glibc maps cores crafted arm64 arm64vm cache stop attach install nomem exitrace coreflip pause fork pprof overtime secrets tutorial faces containers debuginfod static}"
+SUITES="${SUITES:-go goheap gotypes goleak leakexplain leak100k pools labels stripped chans userloc screen notachan glibc maps cores crafted arm64 arm64vm cache stop attach install nomem capfit exitrace coreflip pause fork pprof overtime secrets tutorial faces containers debuginfod static}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -111,6 +111,7 @@ for s in $SUITES; do
 	install) run_suite install bash tests/integration/install.sh ;;
 	# short of memory (ulimit -v): exit 0 with the whole answer or 13, never a crash or less
 	nomem) run_suite nomem bash tests/integration/nomem.sh ;;
+	capfit) run_suite capfit bash tests/integration/capfit.sh ;;
 	# a C target exiting by itself at a random moment of the run: exit 0 right or 3, nothing else
 	exitrace) run_suite exitrace bash tests/integration/exitrace.sh ;;
 	# byte-flipped C cores: the unflipped answer, a flagged one, or one the flipped byte feeds

@@ -9,7 +9,8 @@
  * chunks ~ 1.1 GB) in their own arena; the pointers live in one array per
  * thread (reachable from a global). Then every 16th block is freed (tcache,
  * fastbins, unsorted, then small/large after a sorting malloc), every 100th
- * is leaked (its slot cleared). Prints "chunks N", "leaked L", "pid P", "ready", and
+ * is leaked (its slot cleared). Prints "mallinfo2 ..." (the allocator's totals),
+ * "chunks N", "leaked L", "pid P", "ready", and
  * blocks (the allocating threads in pause(), so their tcaches stay).
  *
  * A heartbeat thread ticks every 1 ms (CLOCK_MONOTONIC) and tracks the
@@ -18,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -141,6 +143,12 @@ int main(int argc, char **argv)
 	long nl = 0;
 	for (long i = 0; i < nt; i++)
 		nl += leaked[i];
+	/* the allocator's own totals, for tests to compare with (every arena; the heartbeat
+	 * thread allocates nothing after this) */
+	struct mallinfo2 mi = mallinfo2();
+	printf("mallinfo2 arena %zu ordblks %zu smblks %zu hblks %zu hblkhd %zu uordblks %zu fordblks %zu "
+	       "fsmblks %zu\n", mi.arena, mi.ordblks, mi.smblks, mi.hblks, mi.hblkhd, mi.uordblks, mi.fordblks,
+	       mi.fsmblks);
 	printf("chunks %ld\nleaked %ld\npid %d\nready\n", per_thread * nt, nl, (int)getpid());
 	for (;;)
 		pause();
