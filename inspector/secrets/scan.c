@@ -45,7 +45,7 @@ static size_t run(const uint8_t *b, size_t i, size_t len, bool (*ok)(uint8_t))
 }
 
 /* header and payload of a JWT at i: "eyJ<header>.<payload>." (its length, or 0) */
-static size_t jwt_head(const uint8_t *b, size_t i, size_t len)
+static size_t jwt_head_plain(const uint8_t *b, size_t i, size_t len)
 {
 	if (len - i < 20 || memcmp(b + i, "eyJ", 3))
 		return 0;
@@ -56,6 +56,19 @@ static size_t jwt_head(const uint8_t *b, size_t i, size_t len)
 	if (p < 4 || p0 + p >= len || b[p0 + p] != '.')
 		return 0;
 	return h + 1 + p + 1;
+}
+
+/* jwt_head, refusing a candidate inside whose header or payload a whole JWT head begins: the cut-off
+ * front of another token (a stale fragment left in the bytes before a string) must not swallow the
+ * token that follows it */
+static size_t jwt_head(const uint8_t *b, size_t i, size_t len)
+{
+	size_t hp = jwt_head_plain(b, i, len);
+	size_t p0 = hp ? i + run(b, i, len, b64url) + 1 : 0; /* the payload: JSON too, so it starts "eyJ" */
+	for (size_t k = i + 3; hp && k + 3 <= i + hp; k++)
+		if (b[k] == 'e' && k != p0 && jwt_head_plain(b, k, len))
+			return 0;
+	return hp;
 }
 
 /* eyJ<header>.<payload>.<signature>: three base64url parts, the header a JSON object ("eyJ" is
@@ -70,7 +83,7 @@ static size_t match_jwt(const uint8_t *b, size_t i, size_t len)
 		return 0;
 	size_t s0 = i + hp, s = run(b, s0, len, b64url);
 	for (size_t k = 8; k + 3 <= s; k++)
-		if (b[s0 + k] == 'e' && jwt_head(b, s0 + k, len)) {
+		if (b[s0 + k] == 'e' && jwt_head_plain(b, s0 + k, len)) {
 			s = k;
 			break;
 		}

@@ -175,12 +175,15 @@ static const char *gl_kind_name(unsigned k)
 	return k < sizeof(n) / sizeof(n[0]) ? n[k] : "?";
 }
 
-/* where a finding lies: region and owner */
-static enum region place_one(struct run *r, uint64_t a, char *owner, size_t osz)
+/* where a finding lies: region and owner; *end: where its owner ends (a Go slot, a chunk, a channel's
+ * string), past which bytes belong to a neighbour (memory has no terminators) */
+static enum region place_one(struct run *r, uint64_t a, char *owner, size_t osz, uint64_t *end)
 {
+	*end = UINT64_MAX;
 	for (size_t i = 0; i < r->spans.n; i++) /* channels first: they were added after stacks */
 		if (r->spans.v[i].region == R_CHAN && a >= r->spans.v[i].lo && a < r->spans.v[i].hi) {
 			snprintf(owner, osz, "%s", r->spans.v[i].owner);
+			*end = r->spans.v[i].hi;
 			return R_CHAN;
 		}
 	for (size_t i = 0; i < r->spans.n; i++)
@@ -191,6 +194,7 @@ static enum region place_one(struct run *r, uint64_t a, char *owner, size_t osz)
 	struct tli_goheap_span *sp = r->w.h ? tli_goheap_find_span(r->w.h, a) : NULL;
 	if (sp) {
 		uint64_t idx = (a - sp->start) / sp->elemsize, base = sp->start + idx * sp->elemsize;
+		*end = base + sp->elemsize;
 		if (!tli_goheap_allocated(sp, idx)) {
 			snprintf(owner, osz, "free Go heap slot 0x%" PRIx64 " (%" PRIu64 " bytes)", base, sp->elemsize);
 			return R_FREE;
@@ -207,6 +211,7 @@ static enum region place_one(struct run *r, uint64_t a, char *owner, size_t osz)
 	const struct tli_gl_chunk *ck = r->gh ? tli_gl_find_chunk(r->gh, a) : NULL;
 	if (ck) {
 		bool used = ck->kind == GLK_INUSE || ck->kind == GLK_MMAPPED;
+		*end = ck->addr + ck->size + 8; /* the user data may run into the next chunk's prev_size */
 		snprintf(owner, osz, "%s chunk 0x%" PRIx64 " (%" PRIu64 " bytes, %s)", used ? "malloc" : "free",
 			 ck->addr, ck->size, gl_kind_name(ck->kind));
 		return used ? R_LIVE : R_FREE;
@@ -222,7 +227,12 @@ static enum region place_one(struct run *r, uint64_t a, char *owner, size_t osz)
 static void report(struct run *r, uint64_t addr, const struct tli_secret_match *m, const uint8_t *bytes)
 {
 	char owner[128], preview[128], hex[32];
-	enum region reg = place_one(r, addr, owner, sizeof(owner));
+	uint64_t end;
+	enum region reg = place_one(r, addr, owner, sizeof(owner), &end);
+	struct tli_secret_match clip = *m;
+	if (end > addr && addr + clip.len > end)
+		clip.len = (size_t)(end - addr); /* the rest is the next object's bytes */
+	m = &clip;
 	r->by[m->kind][reg]++;
 	if (r->nfound++ >= (size_t)(r->o->max > 0 ? r->o->max : DEFAULT_MAX))
 		return;

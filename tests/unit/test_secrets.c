@@ -41,6 +41,9 @@ static void test_jwt(void **state)
 	expect("token=" JWT1 "\n", (struct want[]){ { TLI_SECRET_JWT, JWT1 } }, 1);
 	/* back to back: the first signature ends where the second header begins */
 	expect(JWT1 JWT2, (struct want[]){ { TLI_SECRET_JWT, JWT1 }, { TLI_SECRET_JWT, JWT2 } }, 2);
+	/* a stale, cut-off front of a token right before a whole one does not swallow it */
+	expect("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJDSEFO" JWT1 " ", (struct want[]){ { TLI_SECRET_JWT, JWT1 } }, 1);
+	expect("eyJhbGciOiJIUzI1" JWT1 " ", (struct want[]){ { TLI_SECRET_JWT, JWT1 } }, 1);
 	/* whatever precedes it: in memory the object before a string may end in a letter */
 	expect("x" JWT1 " ", (struct want[]){ { TLI_SECRET_JWT, JWT1 } }, 1);
 	expect("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.short", NULL, 0);          /* signature < 8 */
