@@ -156,7 +156,8 @@ static const char *why_no_sudog(const struct tli_go_waitfor *w, const struct tli
 {
 	if (g->reason && !strcmp(g->reason, "sync.Cond.Wait"))
 		return "sync.Cond waiters queue on the Cond's notifyList, which Go <= 1.25 "
-		       "does not link from the goroutine (g.waiting is nil): not judged";
+		       "does not link from the goroutine (g.waiting is nil), and its "
+		       "sync.(*Cond).Wait frame holds no single Cond pointer: not judged";
 	if (tli_go_reason_sync(g->reason))
 		return w->c->sema_problem[0]
 			? "g.waiting is nil and its semaphore was not found in runtime.semtable "
@@ -242,6 +243,31 @@ static void classify_one(struct tli_go_waitfor *w, const struct tli_go_chan_g *g
 		return;
 	x->cls = sync ? TLI_GO_G_SYNC : TLI_GO_G_CHAN;
 	untrace_sudogs(w, g);
+}
+
+void tli_go_waitfor_cond(struct tli_go_waitfor *w)
+{
+	const struct tli_go_chans *c = w->c;
+	for (size_t i = 0; w->precise && w->h && i < c->ngs; i++) {
+		const struct tli_go_chan_g *g = &c->gs[i];
+		struct tli_go_ginfo *x = &w->gi[i];
+		struct tli_go_gview gv;
+		uint64_t cond;
+		if (x->cls != TLI_GO_G_ROOT || g->dead || !g->waiting || g->nsudogs || g->problem[0] ||
+		    !g->reason || strcmp(g->reason, "sync.Cond.Wait") || !tli_go_rt_g(w->rt, i, &gv))
+			continue;
+		/* Wait uses c after runtime_notifyListWait returns (c.L.Lock()): c is its one live
+		 * pointer there; none, several, or a frame not scanned by its maps: not judged */
+		if (tli_goheap_frame_ptrs(w->precise, w->h, &w->roots.stacks[i], &gv, "sync.(*Cond).Wait", &cond, 1) != 1)
+			continue;
+		x->objs = malloc(sizeof(*x->objs));
+		if (!x->objs)
+			continue;
+		x->objs[0] = cond;
+		x->nobjs = 1;
+		x->cls = TLI_GO_G_SYNC;
+		x->why_root = NULL;
+	}
 }
 
 struct tli_error *tli_go_waitfor_analyze(struct tli_go_waitfor *w, json_t *result)

@@ -82,6 +82,14 @@ struct tli_error *tli_go_waitfor_capture(struct tli_go_waitfor *w, bool (*betwee
  * and every goroutine classified (gi, and refs zeroed). On failure w is freed.
  */
 struct tli_error *tli_go_waitfor_analyze(struct tli_go_waitfor *w, json_t *result);
+/**
+ * (leaks, once w->precise exists) sync.Cond waiters on Go <= 1.25, which g.waiting does not
+ * link to their notifyList (Go 1.26 sets sudog.elem to it): the object they wait on is the
+ * *sync.Cond live in their own sync.(*Cond).Wait frame (the object holding the notifyList),
+ * found by the frame's pointer maps; such a goroutine becomes SYNC and is judged like a
+ * semaphore waiter. Those whose frame gives no single pointer stay unjudged.
+ */
+void tli_go_waitfor_cond(struct tli_go_waitfor *w);
 /** refs: for each channel, the goroutines whose captured stack holds its address. */
 void tli_go_waitfor_stack_refs(struct tli_go_waitfor *w);
 /**
