@@ -65,10 +65,10 @@ struct tli_go_waitfor {
 	/* words the runtime does not trace while it looks for leaks (tli_goheap_untraced) */
 	uint32_t s_c_base, s_c_words;     /**< sudog.c (two words, {vp, vu}, in go1.26+) */
 	uint32_t s_elem_base, s_elem_words; /**< sudog.elem (likewise) */
-	struct tli_u64set untraced_objs;  /**< the sudogs of goroutines classified CHAN or SYNC */
-	struct tli_u64set untraced_words; /**< their c and elem words */
+	struct tli_u64set untraced_objs;  /**< the sudogs of goroutines classified CHAN or SYNC, g objects, Ps */
+	struct tli_u64set untraced_words; /**< their c and elem words, g slack, P non-pointer words */
 	struct tli_u64set stackhi;        /**< the g.stack.hi word of every g */
-	uint64_t untraced_min, untraced_max; /**< object sizes [min, max) of untraced g objects (0: none) */
+	uint64_t untraced_min, untraced_max; /**< object sizes [min, max) of untraced g and P objects (0: none) */
 };
 
 /**
