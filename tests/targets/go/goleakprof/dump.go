@@ -6,6 +6,10 @@
 // for SIGUSR1, so tlinspect can inspect that state; then the runtime's own
 // goroutineleak profile (debug=2) is written to stdout on the same state. Waiting on
 // a signal keeps the main goroutine a root, as it is while it runs WriteTo.
+// Toolchains without that profile (before go1.26, or go1.26 without
+// GOEXPERIMENT=goroutineleakprofile) have pprof.Lookup("goroutineleak") nil: the
+// goroutine profile (debug=2, every goroutine's stack) is written instead, and the
+// harness finds the leaked ones by the Go test's own expectations.
 package main
 
 import (
@@ -71,6 +75,9 @@ func tliDump(prof *pprof.Profile, w io.Writer) {
 	<-c
 	signal.Stop(c)
 	fmt.Fprintln(w, "tli-profile-begin")
+	if prof == nil {
+		prof = pprof.Lookup("goroutine")
+	}
 	prof.WriteTo(w, 2)
 	fmt.Fprintln(w, "tli-profile-end")
 }
