@@ -51,7 +51,8 @@ goleak_set() {
 	mkdir -p "$dir" "$build"
 	cp "$src"/*.go "$build"/
 	cp "$ROOT/tests/targets/go/goleakprof/dump.go" "$ROOT/tests/targets/go/goleakprof/go.mod" "$build"/
-	sed -i 's/prof\.WriteTo(os\.Stdout, 2)/tliDump(prof, os.Stdout)/' "$build"/*.go
+	sed -i 's/prof\.WriteTo(os\.Stdout, 2)/tliDump(prof, os.Stdout)/; s/prof\.WriteTo(io\.Discard, 2)/tliDiscard(prof, io.Discard)/' \
+		"$build"/*.go
 	# the module's go line may not be newer than the toolchain (GOTOOLCHAIN=local)
 	[ "$(printf '%s\n1.26\n' "$v" | sort -V | head -1)" = 1.26 ] || sed -i "s/^go .*/go $v/" "$build/go.mod"
 	if grep -q '"goroutineleak"' "/usr/lib/go-$v/src/runtime/pprof/pprof.go" 2>/dev/null; then

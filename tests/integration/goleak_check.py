@@ -102,8 +102,10 @@ def explain_kept(tli, core, exe, gid):
     # a goroutine able to run (e.g. asleep) or a user's global: the program still holds it.
     # Through the runtime's own globals (allp, allm, ...) it is rather a word the runtime does
     # not trace and we do (two such were found this way): a miss
+    # (a blocked goroutine "judged able to run" is one whose own object is reached: the runtime
+    # chains the same way, go1.27 agrees on Etcd7902 and Istio16224)
     first = path[0]
-    if first.get("kind") == "stack" and "itself blocked" not in (first.get("name") or ""):
+    if first.get("kind") == "stack":
         return "root", text
     if first.get("kind") == "global" and not (first.get("name") or "runtime.").startswith("runtime."):
         return "root", text
@@ -128,7 +130,8 @@ def main():
     gs = goroutines(dump)
     exp = expectations(testfile)
     if name not in exp:
-        print(f"note go{version} {gset} {name}: the test lists no expectation: no leak expected")
+        print(f"note go{version} {gset} {name}: the test lists no expectation for it"
+              + (": not compared" if oracle == "expect" else ""))
     regexps = exp.get(name, [])
     by_expect = {g for g, why, _, func in gs if expected_leak(regexps, why, func)}
     rt = {g for g, _, leaked, _ in gs if leaked}
@@ -173,6 +176,8 @@ def main():
     else:
         say(live_same, f"{name}: 5 live runs on the frozen program give the same goroutines as the core "
             f"({[len(x or []) for x in runs]} leaked, core {len(core[0] or [])})")
+    if oracle == "expect" and name not in exp:  # no truth (Kubernetes1321: left out by the test)
+        return
     us = set(core[0] if core[0] is not None else (runs[-1] or []))
     both, missed, extra = truth & us, sorted(truth - us), sorted(us - truth)
     # expected leaks tlinspect does not call leaked, and (runtime oracle) the goroutines where the

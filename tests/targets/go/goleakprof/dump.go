@@ -67,6 +67,14 @@ func tliSettle() {
 	fmt.Fprintln(os.Stderr, "unsettled")
 }
 
+// tliDiscard replaces SpawnGC's prof.WriteTo(io.Discard, 2) (the profile run concurrently,
+// as a stress): a no-op where the toolchain has no goroutineleak profile.
+func tliDiscard(prof *pprof.Profile, w io.Writer) {
+	if prof != nil {
+		prof.WriteTo(w, 2)
+	}
+}
+
 func tliDump(prof *pprof.Profile, w io.Writer) {
 	tliSettle()
 	c := make(chan os.Signal, 1)
