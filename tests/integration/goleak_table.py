@@ -9,10 +9,11 @@ per toolchain the programs run, how many agree exactly, recall and false positiv
 row per program and one column per toolchain. A cell is "found/truth", "+N FP" when tlinspect
 called N goroutines leaked that the truth does not, "(Nt)" when N goroutines the test's
 expectations call leaked are kept through a tiny-allocator block (not leaked by the runtime's
-definition, goleak_check.py; not counted in the truth), "(Nk)" for N kept by another root path
+definition, goleak_check.py; not counted in the truth), "(Nk)" for N kept by another root path (from a goroutine able to run or a program global)
 (e.g. a goroutine still able to run at that instant; not counted either), "[exp N]" (runtime
 truth) when the test's expectations differ from the runtime on N goroutines, "~" when the live
-runs on the frozen program were not all the same. Truth: "rt" the runtime's goroutineleak profile on the same
+runs on the frozen program were not all the same, "(N not examined)" for missed goroutines
+whose root path was not looked for (a time budget per program): they count as missed. Truth: "rt" the runtime's goroutineleak profile on the same
 frozen state, "exp" the Go test's expectations on it.
 """
 import glob
@@ -36,10 +37,12 @@ def main():
                 v, gset, name, oracle = p[:4]
                 truth, us, both, missed, extra, ediff, live, tiny = map(int, p[4:12])
                 kept = int(p[12]) if len(p) > 12 else 0
+                unex = int(p[13]) if len(p) > 13 else 0
                 if oracle == "expect":  # explained: not leaked by the runtime's definition
                     truth -= tiny + kept
                 rows[(v, gset, name)] = dict(oracle=oracle, truth=truth, us=us, both=both, missed=missed,
-                                             extra=extra, ediff=ediff, live=live, tiny=tiny, kept=kept)
+                                             extra=extra, ediff=ediff, live=live, tiny=tiny, kept=kept,
+                                             unex=unex)
     if not rows:
         print("no results (run tests/integration/goleak.sh first)")
         return 1
@@ -80,6 +83,8 @@ def main():
             if r["oracle"] == "expect" and (r["tiny"] or r["kept"]):
                 c += f" ({r['tiny']}t {r['kept']}k)" if r["tiny"] and r["kept"] else \
                     f" ({r['tiny']}t)" if r["tiny"] else f" ({r['kept']}k)"
+            if r["unex"]:
+                c += f" ({r['unex']} not examined)"
             if r["oracle"] == "runtime" and r["ediff"] > 0:
                 c += f" [exp {r['ediff']}]"
             if not r["live"]:
