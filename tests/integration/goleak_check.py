@@ -93,10 +93,12 @@ def explain_kept(tli, core, exe, gid):
         r = subprocess.run([tli, "--core", core, "--exe", exe, "--json", "leaks", "--explain", str(gid)],
                            capture_output=True, text=True, timeout=60)
         ex = json.loads(r.stdout)["go"]["explain"]
-    except Exception:
+    except Exception as e:
+        print(f"note: goroutine {gid}: leaks --explain failed: {e}")
         return None
     path = ex.get("path") or []
     if ex.get("verdict") != "reachable" or not path:
+        print(f"note: goroutine {gid}: leaks --explain says {ex.get('verdict')}: {ex.get('why')}")
         return None
     text = " -> ".join(f"{p.get('kind')} {p.get('name') or p.get('address')}" for p in path)
     if any(p.get("kind") == "tiny" for p in path) or (path[-1].get("size") or 99) <= 16:
