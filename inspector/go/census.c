@@ -430,6 +430,15 @@ static void mark_specials(struct tli_go_census *c)
 	}
 }
 
+/* each P's current tiny-allocator block: the runtime greys it at every cycle
+ * (mgcmark.go gcMarkTinyAllocs), so what lives in it is live, as leaks.c has it */
+static void mark_tiny(struct tli_go_census *c, const struct tli_goheap_roots *r)
+{
+	uint32_t root = census_root(c, "tiny block");
+	for (size_t i = 0; i < r->tiny.n; i++)
+		census_reach(c, r->tiny.v[i], 0, root, c->lab_dots);
+}
+
 /* ---- run ---- */
 
 static struct tli_error *alloc_state(struct tli_go_census *c)
@@ -496,6 +505,7 @@ struct tli_error *tli_go_census_run(struct tli_go_census *c, struct tli_goheap *
 	mark_stacks(c, r);
 	mark_registers(c, r);
 	mark_specials(c);
+	mark_tiny(c, r);
 	drain(c);
 	if (c->oom)
 		return tli_error_create(TLI_E_NOMEM, "out of memory during the Go heap census");

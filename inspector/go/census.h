@@ -5,7 +5,8 @@
  * computed on a heap already captured by go/heap.h, after the target is released.
  *
  * Live: marked from the roots the runtime uses (data, bss, every goroutine's
- * used stack, thread registers, finalizer/cleanup specials); garbage not yet
+ * used stack, thread registers, finalizer/cleanup specials, the Ps' current
+ * tiny-allocator blocks); garbage not yet
  * swept is not live.
  *
  * Types propagate through the runtime's own type descriptors (internal/abi.Type

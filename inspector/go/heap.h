@@ -237,6 +237,7 @@ struct tli_goheap_roots {
 	char problem[64];                    /**< why data/bss are unknown, "" if captured or not asked */
 	struct tli_goheap_addrs tiny;        /**< each P's mcache.tiny block (gcMarkTinyAllocs), with globals */
 	char tiny_problem[64];               /**< why those are unknown, "" if read or not asked */
+	struct tli_goheap_addrs ps;          /**< the Ps of runtime.allp (read with the tiny blocks) */
 };
 
 /**

@@ -85,7 +85,7 @@ static void add_tiny(struct tli_session *s, struct tli_go_rt *rt, struct tli_goh
 			rs[nr++] = (struct tli_read){ .addr = mc[i] + tm.offset, .buf = &tiny[i], .len = 8 };
 	ok = ok && (!nr || !tli_error_drop(tli_target_read_many(s->target, rs, nr)));
 	for (uint64_t i = 0; ok && i < n; i++)
-		if (tiny[i] && !tli_vec_push(&r->tiny, tiny[i]))
+		if ((tiny[i] && !tli_vec_push(&r->tiny, tiny[i])) || (ps[i] && !tli_vec_push(&r->ps, ps[i])))
 			ok = false;
 	if (!ok)
 		snprintf(r->tiny_problem, sizeof(r->tiny_problem), "the Ps' mcaches are unreadable");
@@ -185,5 +185,6 @@ void tli_goheap_roots_free(struct tli_goheap_roots *r)
 		free(r->globals[i].mask);
 	}
 	tli_vec_free(&r->tiny);
+	tli_vec_free(&r->ps);
 	*r = (struct tli_goheap_roots){ 0 };
 }

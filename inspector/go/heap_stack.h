@@ -62,6 +62,16 @@ typedef void (*tli_goheap_word_fn)(void *ctx, uint64_t at, uint64_t v);
 bool tli_goheap_stack_words(struct tli_goheap_precise *p, const struct tli_goheap *h, const struct tli_goheap_range *st,
 			    const struct tli_go_gview *g, tli_goheap_word_fn emit, void *ctx);
 
+/**
+ * The heap pointers live in the innermost frame of function func (pclntab name) on goroutine
+ * g's stack, by that frame's locals and arguments maps at its continuation pc (stack objects
+ * not included): their number, written to out (at most max); -1 if g has no such frame, the
+ * frame is not scanned by its maps, or more than max. Finds what a blocked goroutine's own
+ * frame holds (e.g. the *sync.Cond of sync.(*Cond).Wait, waitfor.c).
+ */
+int tli_goheap_frame_ptrs(struct tli_goheap_precise *p, const struct tli_goheap *h, const struct tli_goheap_range *st,
+			  const struct tli_go_gview *g, const char *func, uint64_t *out, int max);
+
 /** Goroutine i's stack is a root: scanned precisely where possible (p NULL: word by word). */
 void tli_goheap_mark_stack_precise(struct tli_goheap_marker *m, const struct tli_goheap_roots *r, size_t i,
 				   struct tli_goheap_precise *p);

@@ -329,3 +329,48 @@ bool tli_goheap_stack_words(struct tli_goheap_precise *p, const struct tli_gohea
 	}
 	return false;
 }
+
+/* collects the heap pointers of one frame (tli_goheap_frame_ptrs) */
+struct frame_ptrs {
+	uint64_t *out;
+	int n, max;
+};
+
+static void frame_ptr(void *ctx, uint64_t at, uint64_t v)
+{
+	(void)at;
+	struct frame_ptrs *fp = ctx;
+	if (fp->n < fp->max)
+		fp->out[fp->n] = v;
+	fp->n++;
+}
+
+int tli_goheap_frame_ptrs(struct tli_goheap_precise *p, const struct tli_goheap *h, const struct tli_goheap_range *st,
+			  const struct tli_go_gview *g, const char *func, uint64_t *out, int max)
+{
+	if (!scannable(p, st, g))
+		return -1;
+	struct frame_ptrs fp = { .out = out, .max = max };
+	struct scan sc = { .h = h, .emit = frame_ptr, .ctx = &fp, .st = st, .lo = g->stk_lo, .hi = g->stk_hi };
+	struct tli_go_sunwind u;
+	int ret = -1;
+	tli_go_sunwind_init(&u, p->sm, g->pc, g->sp, g->stk_hi, stack_word, st);
+	for (; u.valid; tli_go_sunwind_next(&u)) {
+		const struct tli_go_sframe *f = &u.frame;
+		struct tli_go_fmaps fm;
+		const char *why = NULL;
+		if (!f->fn.name || strcmp(f->fn.name, func))
+			continue;
+		/* only a frame the runtime scans by its maps, stopped at a call */
+		if (f->conservative || !f->continpc || !tli_go_stackmaps_frame(p->sm, f, &fm, &why))
+			break;
+		if (fm.nlocals)
+			scan_block(&sc, f->varp - 8ull * fm.nlocals, fm.nlocals, fm.locals);
+		if (fm.nargs)
+			scan_block(&sc, f->argp, fm.nargs, fm.args);
+		ret = fp.n <= max ? fp.n : -1;
+		break;
+	}
+	tli_vec_free(&sc.ptrs);
+	return ret;
+}

@@ -21,8 +21,9 @@
  * Mutex/RWMutex/WaitGroup). Go >= 1.26 links that sudog from g.waiting; on
  * older runtimes the channel walker finds it in runtime.semtable (g->sema), and
  * a raw "semacquire" waiter found there (what Mutex/WaitGroup print on old
- * runtimes) is judged the same way. sync.Cond waiters on <= 1.25 cannot be
- * linked (notifyList) and stay "uncertain".
+ * runtimes) is judged the same way. sync.Cond waiters on <= 1.25 (not linked
+ * from g.waiting) wait on the *sync.Cond live in their sync.(*Cond).Wait frame
+ * (tli_go_waitfor_cond); without one they stay "uncertain".
  * What remains blocked is leaked. Whenever we are unsure (no sudog, a timer
  * channel, a sync wait whose object we cannot find) the goroutine counts as
  * runnable: false positives are worse than misses.
@@ -181,6 +182,7 @@ static struct tli_error *reachability(struct tli_go_waitfor *w, struct tli_gohea
 			snprintf(w->precise_problem, sizeof(w->precise_problem), "%s", perr->msg);
 			tli_error_destroy(perr);
 		}
+		tli_go_waitfor_cond(w);
 		struct tli_error *err = tli_goheap_marker_init(m, w->h, &u, trace || keep_parents);
 		if (err)
 			return err;

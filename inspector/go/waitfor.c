@@ -110,18 +110,44 @@ void tli_go_waitfor_free(struct tli_go_waitfor *w)
 
 /* ---- classification ---- */
 
+/* a g object's stack words at lo/hi: [lo, hi) a goroutine stack (2 KiB aligned, a power of two
+ * from 2 KiB to 1 GiB long) */
+static bool looks_like_g(const uint8_t *obj, uint64_t lo_off, uint64_t hi_off)
+{
+	uint64_t lo = tli_rd64(obj + lo_off), hi = tli_rd64(obj + hi_off), n = hi - lo;
+	return lo && hi > lo && !(lo & 2047) && !(hi & 2047) && n >= 2048 && n <= (1ull << 30) && !(n & (n - 1));
+}
+
 /* g.stack.hi of every g (a uintptr the runtime never traces): one past the end of
  * the stack, so it can equal the start of the adjacent heap object (seen on go1.19:
- * a g's stack.hi "kept" a leaked RWMutex alive). */
+ * a g's stack.hi "kept" a leaked RWMutex alive). The gs of allgs, and the Ms' g0 and
+ * gsignal gs, which allgs does not list (go1.19: a gsignal's stack.hi "kept" a leaked
+ * channel): objects of g's size class whose stack words describe a stack. */
 static void collect_stack_hi(struct tli_go_waitfor *w)
 {
 	struct tli_go_chans *c = w->c;
-	struct tli_member hm;
-	struct tli_error *he = tli_layout_member(tli_go_rt_layout(w->rt), "runtime.g", "stack.hi", &hm);
+	struct tli_layout *l = tli_go_rt_layout(w->rt);
+	struct tli_member hm, lm;
+	uint64_t gsize = 0;
+	struct tli_error *he = tli_layout_member(l, "runtime.g", "stack.hi", &hm);
 	for (size_t i = 0; !he && i < c->ngs; i++)
 		if (c->gs[i].raw && hm.offset + 8 <= c->gs[i].size && tli_rd64(c->gs[i].raw + hm.offset))
 			tli_u64set_add(&w->stackhi, c->gs[i].addr + hm.offset);
-	tli_error_destroy(he);
+	if (he || !w->h || !tli_layout_has_member(l, "runtime.g", "stack.lo", &lm) ||
+	    tli_error_drop(tli_layout_type_size(l, "runtime.g", &gsize)) || !gsize) {
+		tli_error_destroy(he);
+		return;
+	}
+	for (size_t i = 0; i < w->h->nspans; i++) {
+		const struct tli_goheap_span *sp = &w->h->spans[i];
+		if (!sp->data || sp->noscan || sp->elemsize < gsize || sp->elemsize >= gsize + gsize / 4)
+			continue;
+		for (uint64_t k = 0; k < sp->nelems; k++) {
+			const uint8_t *o = sp->data + k * sp->elemsize;
+			if (looks_like_g(o, lm.offset, hm.offset))
+				tli_u64set_add(&w->stackhi, sp->start + k * sp->elemsize + hm.offset);
+		}
+	}
 }
 
 /*
@@ -151,12 +177,44 @@ static void untrace_g_slack(struct tli_go_waitfor *w)
 	}
 }
 
+/*
+ * The runtime scans a runtime.p by its type: its address-valued words that are not pointers
+ * (pcache.base, the page cache's base address; wbBuf, the write barrier's buffer of stale
+ * recorded pointers; runq/runnext/m/link, g/m/p "uintptr"s) are never traced. Scanned word
+ * by word (go1.19-1.21 objects carry no type), pcache.base kept a channel allocated at the
+ * start of that page range "reachable" (NoCloseRange on go1.19). They are untraced.
+ */
+static void untrace_p_words(struct tli_go_waitfor *w)
+{
+	static const char *const names[] = { "pcache", "wbBuf", "runq", "runnext", "m", "link" };
+	struct tli_layout *l = tli_go_rt_layout(w->rt);
+	for (size_t i = 0; w->h && i < w->roots.ps.n; i++) {
+		struct tli_goheap_object o;
+		uint64_t p = w->roots.ps.v[i];
+		if (!tli_goheap_find_object(w->h, p, &o) || o.base != p)
+			continue;
+		for (size_t k = 0; k < sizeof(names) / sizeof(*names); k++) {
+			struct tli_member mb;
+			if (!tli_layout_has_member(l, "runtime.p", names[k], &mb) || mb.offset + mb.size > o.span->elemsize)
+				continue;
+			for (uint64_t a = (p + mb.offset + 7) & ~7ull; a + 8 <= p + mb.offset + mb.size; a += 8)
+				tli_u64set_add(&w->untraced_words, a);
+		}
+		tli_u64set_add(&w->untraced_objs, o.base);
+		if (o.span->elemsize + 1 > w->untraced_max)
+			w->untraced_max = o.span->elemsize + 1;
+		if (!w->untraced_min || o.span->elemsize < w->untraced_min)
+			w->untraced_min = o.span->elemsize;
+	}
+}
+
 /* why a user-blocked g with no sudog on g.waiting cannot be judged */
 static const char *why_no_sudog(const struct tli_go_waitfor *w, const struct tli_go_chan_g *g)
 {
 	if (g->reason && !strcmp(g->reason, "sync.Cond.Wait"))
 		return "sync.Cond waiters queue on the Cond's notifyList, which Go <= 1.25 "
-		       "does not link from the goroutine (g.waiting is nil): not judged";
+		       "does not link from the goroutine (g.waiting is nil), and its "
+		       "sync.(*Cond).Wait frame holds no single Cond pointer: not judged";
 	if (tli_go_reason_sync(g->reason))
 		return w->c->sema_problem[0]
 			? "g.waiting is nil and its semaphore was not found in runtime.semtable "
@@ -244,6 +302,31 @@ static void classify_one(struct tli_go_waitfor *w, const struct tli_go_chan_g *g
 	untrace_sudogs(w, g);
 }
 
+void tli_go_waitfor_cond(struct tli_go_waitfor *w)
+{
+	const struct tli_go_chans *c = w->c;
+	for (size_t i = 0; w->precise && w->h && i < c->ngs; i++) {
+		const struct tli_go_chan_g *g = &c->gs[i];
+		struct tli_go_ginfo *x = &w->gi[i];
+		struct tli_go_gview gv;
+		uint64_t cond;
+		if (x->cls != TLI_GO_G_ROOT || g->dead || !g->waiting || g->nsudogs || g->problem[0] ||
+		    !g->reason || strcmp(g->reason, "sync.Cond.Wait") || !tli_go_rt_g(w->rt, i, &gv))
+			continue;
+		/* Wait uses c after runtime_notifyListWait returns (c.L.Lock()): c is its one live
+		 * pointer there; none, several, or a frame not scanned by its maps: not judged */
+		if (tli_goheap_frame_ptrs(w->precise, w->h, &w->roots.stacks[i], &gv, "sync.(*Cond).Wait", &cond, 1) != 1)
+			continue;
+		x->objs = malloc(sizeof(*x->objs));
+		if (!x->objs)
+			continue;
+		x->objs[0] = cond;
+		x->nobjs = 1;
+		x->cls = TLI_GO_G_SYNC;
+		x->why_root = NULL;
+	}
+}
+
 struct tli_error *tli_go_waitfor_analyze(struct tli_go_waitfor *w, json_t *result)
 {
 	struct tli_go_opts gopts = { .top = 0 };
@@ -261,6 +344,7 @@ struct tli_error *tli_go_waitfor_analyze(struct tli_go_waitfor *w, json_t *resul
 	}
 	collect_stack_hi(w);
 	untrace_g_slack(w);
+	untrace_p_words(w);
 	for (size_t i = 0; i < c->ngs; i++)
 		classify_one(w, &c->gs[i], &w->gi[i]);
 	return NULL;

@@ -65,10 +65,10 @@ struct tli_go_waitfor {
 	/* words the runtime does not trace while it looks for leaks (tli_goheap_untraced) */
 	uint32_t s_c_base, s_c_words;     /**< sudog.c (two words, {vp, vu}, in go1.26+) */
 	uint32_t s_elem_base, s_elem_words; /**< sudog.elem (likewise) */
-	struct tli_u64set untraced_objs;  /**< the sudogs of goroutines classified CHAN or SYNC */
-	struct tli_u64set untraced_words; /**< their c and elem words */
+	struct tli_u64set untraced_objs;  /**< the sudogs of goroutines classified CHAN or SYNC, g objects, Ps */
+	struct tli_u64set untraced_words; /**< their c and elem words, g slack, P non-pointer words */
 	struct tli_u64set stackhi;        /**< the g.stack.hi word of every g */
-	uint64_t untraced_min, untraced_max; /**< object sizes [min, max) of untraced g objects (0: none) */
+	uint64_t untraced_min, untraced_max; /**< object sizes [min, max) of untraced g and P objects (0: none) */
 };
 
 /**
@@ -82,6 +82,14 @@ struct tli_error *tli_go_waitfor_capture(struct tli_go_waitfor *w, bool (*betwee
  * and every goroutine classified (gi, and refs zeroed). On failure w is freed.
  */
 struct tli_error *tli_go_waitfor_analyze(struct tli_go_waitfor *w, json_t *result);
+/**
+ * (leaks, once w->precise exists) sync.Cond waiters on Go <= 1.25, which g.waiting does not
+ * link to their notifyList (Go 1.26 sets sudog.elem to it): the object they wait on is the
+ * *sync.Cond live in their own sync.(*Cond).Wait frame (the object holding the notifyList),
+ * found by the frame's pointer maps; such a goroutine becomes SYNC and is judged like a
+ * semaphore waiter. Those whose frame gives no single pointer stay unjudged.
+ */
+void tli_go_waitfor_cond(struct tli_go_waitfor *w);
 /** refs: for each channel, the goroutines whose captured stack holds its address. */
 void tli_go_waitfor_stack_refs(struct tli_go_waitfor *w);
 /**

@@ -6,6 +6,10 @@
 // for SIGUSR1, so tlinspect can inspect that state; then the runtime's own
 // goroutineleak profile (debug=2) is written to stdout on the same state. Waiting on
 // a signal keeps the main goroutine a root, as it is while it runs WriteTo.
+// Toolchains without that profile (before go1.26, or go1.26 without
+// GOEXPERIMENT=goroutineleakprofile) have pprof.Lookup("goroutineleak") nil: the
+// goroutine profile (debug=2, every goroutine's stack) is written instead, and the
+// harness finds the leaked ones by the Go test's own expectations.
 package main
 
 import (
@@ -63,6 +67,14 @@ func tliSettle() {
 	fmt.Fprintln(os.Stderr, "unsettled")
 }
 
+// tliDiscard replaces SpawnGC's prof.WriteTo(io.Discard, 2) (the profile run concurrently,
+// as a stress): a no-op where the toolchain has no goroutineleak profile.
+func tliDiscard(prof *pprof.Profile, w io.Writer) {
+	if prof != nil {
+		prof.WriteTo(w, 2)
+	}
+}
+
 func tliDump(prof *pprof.Profile, w io.Writer) {
 	tliSettle()
 	c := make(chan os.Signal, 1)
@@ -71,6 +83,9 @@ func tliDump(prof *pprof.Profile, w io.Writer) {
 	<-c
 	signal.Stop(c)
 	fmt.Fprintln(w, "tli-profile-begin")
+	if prof == nil {
+		prof = pprof.Lookup("goroutine")
+	}
 	prof.WriteTo(w, 2)
 	fmt.Fprintln(w, "tli-profile-end")
 }
