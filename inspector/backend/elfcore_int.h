@@ -87,6 +87,7 @@ struct core {
 	FILE *verbose; /**< -v: which file backs which range (NULL: quiet) */
 	uint64_t lm_rdebug; /**< no NT_FILE: the dynamic linker's r_debug the files came from (0: none) */
 	size_t lm_libs;     /**< and how many libraries its list named */
+	uint64_t at_base;   /**< AT_BASE: where the dynamic linker is loaded (0: unknown) */
 };
 
 /** What the notes tell, gathered while the program headers are read. */

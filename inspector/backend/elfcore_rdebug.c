@@ -6,7 +6,8 @@
  * finds it. The executable (--exe) gives its program headers and, placed at
  * AT_PHDR, where its dynamic section is; its DT_DEBUG entry (filled in by
  * ld.so) points to `struct r_debug`, whose r_map starts the `struct link_map`
- * chain (l_addr, l_name, l_ld, l_next). Each library named there is looked up
+ * chain (l_addr, l_name, l_ld, l_next); without DT_DEBUG, ld.so's own `_r_debug`
+ * (its .dynsym) at AT_BASE. Each library named there is looked up
  * inside --sysroot and its PT_LOADs become the mappings NT_FILE would have
  * named, so elfcore_files.c checks them the same way (build-id where the core
  * holds the header page; else the dynamic section the core holds at l_ld
@@ -20,8 +21,10 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/sysroot.h"
 #include "core/vec.h"
 
 #define MAX_LINKMAP 1024 /* a crafted chain ends here */
@@ -268,6 +271,64 @@ static bool add_exe(struct lm_ctx *x, const char *exe, uint64_t *rdebug, bool *d
 	return true;
 }
 
+/* The value of the dynamic symbol `name` in the ELF file fd (its .dynsym), 0 if none. */
+static uint64_t dynsym_value(int fd, const char *name)
+{
+	Elf64_Ehdr eh;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) || eh.e_shentsize != sizeof(Elf64_Shdr) ||
+	    eh.e_shnum > 4096)
+		return 0;
+	for (unsigned i = 0; i < eh.e_shnum; i++) {
+		Elf64_Shdr sh, str;
+		if (pread(fd, &sh, sizeof(sh), (off_t)(eh.e_shoff + i * sizeof(sh))) != (ssize_t)sizeof(sh) ||
+		    sh.sh_type != SHT_DYNSYM || sh.sh_link >= eh.e_shnum ||
+		    pread(fd, &str, sizeof(str), (off_t)(eh.e_shoff + sh.sh_link * sizeof(str))) != (ssize_t)sizeof(str))
+			continue;
+		size_t len = strlen(name) + 1;
+		for (uint64_t k = 1; k < sh.sh_size / sizeof(Elf64_Sym) && k < 100000; k++) {
+			Elf64_Sym sym;
+			char buf[64];
+			if (pread(fd, &sym, sizeof(sym), (off_t)(sh.sh_offset + k * sizeof(sym))) != (ssize_t)sizeof(sym))
+				break;
+			if (sym.st_name >= str.sh_size || str.sh_size - sym.st_name < len ||
+			    pread(fd, buf, len, (off_t)(str.sh_offset + sym.st_name)) != (ssize_t)len)
+				continue;
+			if (!memcmp(buf, name, len) && sym.st_shndx != SHN_UNDEF)
+				return sym.st_value;
+		}
+	}
+	return 0;
+}
+
+/* Without DT_DEBUG in the core: the dynamic linker (the executable's PT_INTERP, inside --sysroot) is
+ * loaded at AT_BASE, and its `_r_debug` is the list's head. 0 if any of it is unknown. */
+static uint64_t interp_rdebug(struct core *c, const char *exe, const char *sysroot)
+{
+	int fd = open(exe, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || !c->at_base)
+		goto none;
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph[MAX_PH];
+	size_t n = 0;
+	char interp[4096];
+	const Elf64_Phdr *ip = file_phdrs(fd, &eh, ph, &n) ? find_ph(ph, n, PT_INTERP) : NULL;
+	if (!ip || !ip->p_filesz || ip->p_filesz >= sizeof(interp) ||
+	    pread(fd, interp, ip->p_filesz, (off_t)ip->p_offset) != (ssize_t)ip->p_filesz)
+		goto none;
+	close(fd);
+	interp[ip->p_filesz] = 0;
+	struct stat st;
+	if ((fd = tli_sysroot_open(sysroot, interp, &st, NULL, NULL)) < 0)
+		return 0;
+	uint64_t v = dynsym_value(fd, "_r_debug");
+	close(fd);
+	return v ? c->at_base + v : 0;
+none:
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
 static int fmap_cmp(const void *a, const void *b)
 {
 	const struct fmap *x = a, *y = b;
@@ -286,8 +347,11 @@ struct tli_error *tli_elfcore_link_map(struct note_ctx *nc, const struct tli_cor
 	if (!add_exe(&x, opts->exe, &rdebug, &dynamic))
 		return &tli_enomem;
 	if (dynamic && !rdebug)
-		tli_target_warn(nc->t, "the core has no NT_FILE note and the executable's DT_DEBUG entry is not "
-				"in it: the libraries the dynamic linker loaded are unknown (their code is not in core)");
+		rdebug = interp_rdebug(c, opts->exe, opts->sysroot);
+	if (dynamic && !rdebug)
+		tli_target_warn(nc->t, "the core has no NT_FILE note, the executable's DT_DEBUG entry is not in "
+				"it and the dynamic linker's _r_debug is not found (AT_BASE, PT_INTERP): the libraries "
+				"it loaded are unknown (their code is not in core)");
 	else if (rdebug && !walk_link_map(&x, rdebug, opts->sysroot, &nlibs))
 		return &tli_enomem;
 	c->lm_rdebug = rdebug;
