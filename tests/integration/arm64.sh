@@ -291,9 +291,12 @@ if gcc -O2 -g -pthread -o "$dir/heapstate" "$ROOT/tests/targets/c/heapstate.c" 2
 	for ((i = 0; i < 100; i++)); do grep -q '^ready' "$dir/out/stdout" 2>/dev/null && break; sleep 0.1; done
 	if gcore -o "$dir/g" "$hpid" >"$dir/gcore.log" 2>&1 && [ "$(python3 "$ROOT/tests/integration/nofile.py" "$dir/g.$hpid" "$dir/g.nofile")" = 1 ]; then
 		ok=1
-		for c in heap leaks; do
-			timeout 60 "$TLI" --json --core "$dir/g.$hpid" --exe "$dir/heapstate" $c >"$dir/a.$c.json" 2>/dev/null &&
-				timeout 60 "$TLI" --json --core "$dir/g.nofile" --exe "$dir/heapstate" $c >"$dir/b.$c.json" 2>"$dir/b.$c.err" ||
+		# libc with its DWARF (libc6-dbg), then without (TLINSPECT_DEBUG_DIRS to nowhere: the glibc runtime map)
+		for c in heap leaks heap.nodebug leaks.nodebug; do
+			dd=${TLINSPECT_DEBUG_DIRS:-}
+			[[ $c == *.nodebug ]] && dd=/nonexistent
+			TLINSPECT_DEBUG_DIRS=$dd timeout 60 "$TLI" --json --core "$dir/g.$hpid" --exe "$dir/heapstate" ${c%.nodebug} >"$dir/a.$c.json" 2>/dev/null &&
+				TLINSPECT_DEBUG_DIRS=$dd timeout 60 "$TLI" --json --core "$dir/g.nofile" --exe "$dir/heapstate" ${c%.nodebug} >"$dir/b.$c.json" 2>"$dir/b.$c.err" ||
 				{ tli_bad "x86-64 core without NT_FILE: $c failed: $(head -c 300 "$dir/b.$c.err")"; ok=0; continue; }
 			python3 - "$dir/a.$c.json" "$dir/b.$c.json" <<'PY' >"$dir/$c.diff" 2>&1 || { tli_bad "x86-64 core without NT_FILE: $c differs"; sed 's/^/     | /' "$dir/$c.diff" | head; ok=0; }
 import json, sys
@@ -309,7 +312,8 @@ if a != b:
 	sys.exit(1)
 PY
 		done
-		[ $ok = 1 ] && tli_ok "x86-64 gcore core without NT_FILE: heap and leaks JSON equal the original core's (libraries from r_debug)"
+		dbg=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["glibc"].get("debug_file") or "", json.load(open(sys.argv[2]))["glibc"].get("debug_file") or "none")' "$dir/b.heap.json" "$dir/b.heap.nodebug.json" 2>/dev/null)
+		[ $ok = 1 ] && tli_ok "x86-64 gcore core without NT_FILE: heap and leaks JSON equal the original core's (libraries from r_debug; libc debug file: $dbg)"
 	else
 		tli_bad "x86-64 core without NT_FILE: gcore or the rewrite failed ($(tail -1 "$dir/gcore.log"))"
 	fi
