@@ -155,7 +155,7 @@ static struct tli_error *parse_core(struct tli_target *t, struct core *c, const 
 	if ((err = read_program_headers(&nc, &eh, phnum)))
 		return err;
 	tli_elfcore_sort_segments(t, c, name);
-	if ((err = tli_elfcore_parse_nt_file(&nc, opts)))
+	if ((err = tli_elfcore_parse_nt_file(&nc, opts)) || (err = tli_elfcore_link_map(&nc, opts)))
 		return err;
 	if (!t->pid && t->nthreads)
 		t->pid = t->threads[0].tid;

@@ -72,12 +72,39 @@ int tli_elfcore_open_file(struct bfile *f, const char *sysroot)
 	return fd;
 }
 
+/* A library of the dynamic linker's list whose header page the core lacks (qemu-user leaves out
+ * code mappings): backs memory if the dynamic section the core holds at its l_ld is the file's. */
+static void by_dynamic(struct core *c, struct bfile *f, const char *sysroot)
+{
+	if (f->state == BF_REFUSED || f->state == BF_ABSENT)
+		return; /* elfcore_rdebug.c said why */
+	int fd = tli_elfcore_open_file(f, sysroot);
+	if (fd < 0)
+		return;
+	size_t n = 0;
+	if (tli_elfcore_same_dynamic(c, f, fd, &n)) {
+		snprintf(f->why, sizeof(f->why), "its dynamic section in the core (%zu entries at 0x%" PRIx64 ") is the "
+			 "file's; the core holds no build-id of it", n, f->l_ld);
+		f->state = BF_OK;
+		f->fd = fd;
+		return;
+	}
+	f->state = BF_REFUSED;
+	snprintf(f->why, sizeof(f->why), "is not the library the core's dynamic linker loaded (its dynamic section "
+		 "differs from the one the core holds at 0x%" PRIx64 ")", f->l_ld);
+	close(fd);
+}
+
 /* One file other than the executable: BF_OK only with a matching build-id. */
 static void check_file(struct core *c, size_t i, const char *sysroot)
 {
 	struct bfile *f = &c->files[i];
 	struct buildids cb = { 0 }, fb = { 0 };
 	tli_elfcore_core_buildids(c, i, &cb);
+	if (!cb.gnu_len && !cb.go_len && f->linkmap) { /* no NT_FILE, no header page: its dynamic section */
+		by_dynamic(c, f, sysroot);
+		return;
+	}
 	if (!cb.gnu_len && !cb.go_len) { /* nothing to compare with: do not even open it */
 		struct stat st;
 		char *res = NULL;

@@ -63,6 +63,8 @@ struct bfile {
 	bool quiet;   /**< BF_REFUSED only for want of a build-id to compare (data files: locales, fonts):
 	                   warned about only when a read needs it */
 	bool warned;  /**< BF_REFUSED: the target's warnings say why already */
+	bool linkmap; /**< found in the dynamic linker's list (no NT_FILE: elfcore_rdebug.c) */
+	uint64_t l_addr, l_ld; /**< linkmap: its link_map's load bias and dynamic section address */
 	int nph;      /**< PT_LOADs of the file (for protections), -1 = not read */
 	struct { uint64_t off, end; unsigned prot; } ph[BFILE_MAX_PH];
 };
@@ -83,6 +85,9 @@ struct core {
 	uint64_t fallback_reads;
 	unsigned warn_trunc, warn_note, warn_unbacked;
 	FILE *verbose; /**< -v: which file backs which range (NULL: quiet) */
+	uint64_t lm_rdebug; /**< no NT_FILE: the dynamic linker's r_debug the files came from (0: none) */
+	size_t lm_libs;     /**< and how many libraries its list named */
+	uint64_t at_base;   /**< AT_BASE: where the dynamic linker is loaded (0: unknown) */
 };
 
 /** What the notes tell, gathered while the program headers are read. */
@@ -208,6 +213,16 @@ int tli_elfcore_open_file(struct bfile *f, const char *sysroot);
  *  tli_elfcore_check_exe); one warning per file refused, -v says why. */
 struct tli_error *tli_elfcore_check_files(struct tli_target *t, struct core *c, const struct tli_core_opts *opts,
 					  const char *name);
+
+/* --- elfcore_rdebug.c: the files of a core without NT_FILE --- */
+
+/** No NT_FILE: the executable (--exe) at its load address and the libraries of the dynamic
+ *  linker's list (DT_DEBUG -> r_debug -> link_map) as files and mappings; warnings for what is
+ *  not found. */
+struct tli_error *tli_elfcore_link_map(struct note_ctx *nc, const struct tli_core_opts *opts);
+/** A library from that list (f->linkmap, file fd): does the dynamic section the core holds at
+ *  l_ld equal the file's (pointers relocated by l_addr allowed)? *nent = entries compared. */
+bool tli_elfcore_same_dynamic(struct core *c, struct bfile *f, int fd, size_t *nent);
 
 /* --- elfcore_exe.c: the executable --- */
 

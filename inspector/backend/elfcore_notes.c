@@ -80,6 +80,8 @@ static void note_auxv(struct note_ctx *nc, const unsigned char *d, size_t len)
 			nc->t->at_entry = v;
 		else if (k == AT_PHDR)
 			nc->t->at_phdr = v;
+		else if (k == AT_BASE)
+			nc->c->at_base = v;
 	}
 }
 

@@ -402,9 +402,10 @@ static struct tli_error *thread_slots(struct tli_session *s, struct tli_gl_ctx *
 				 "so chunks in them are counted as in use", noregs, t->nthreads,
 				 t->no_stop ? "read with --no-stop and no registers from the debugger" : "not in the core");
 	if (notp)
-		tli_session_warn(s, "thread pointer (fs_base) of %zu of %zu threads unknown (the debugger holding "
-				 "the process did not give it): their tcaches cannot be found, so chunks in them are "
-				 "counted as in use", notp, t->nthreads);
+		tli_session_warn(s, "thread pointer (%s) of %zu of %zu threads unknown (%s): their tcaches cannot be "
+				 "found, so chunks in them are counted as in use", t->arch->tp_name, notp, t->nthreads,
+				 t->kind == TLI_TARGET_CORE ? "the core has no note with it, as qemu-user's cores"
+							    : "the debugger holding the process did not give it");
 	for (size_t i = 0; i < t->nthreads; i++) {
 		const struct tli_thread *th = &t->threads[i];
 		struct tli_gl_thread *g = &c->th[c->nth++];

@@ -14,6 +14,11 @@
 # Channels and leaks: tests/targets/go/chans (ARM64_CHANS_VERSIONS, default 1.19 1.27) cross-built,
 # its qemu-user core read with leaks/chans/chan/graph and judged by the chans suite's check.py
 # against what the target recorded (on 1.27 also the runtime's own goroutineleak profile).
+# Cores without NT_FILE (item 3): tests/targets/c/heapstate cross-built with aarch64-linux-gnu-gcc, its
+# qemu-user core (no NT_FILE, no NT_ARM_TLS: libc from the dynamic linker's r_debug/link_map) read
+# with heap/bins/leaks and judged by tests/integration/glibc/check.py against its own mallinfo2,
+# malloc_info and leaks; its threads' tcaches must be reported unknown. And an x86-64 gcore core of
+# heapstate with its NT_FILE note retyped (nofile.py) must give the original core's heap/leaks JSON.
 # Bad input: cores and executables of 32-bit ARM, riscv64, ppc64le and big-endian machines (ELF
 # headers written over a copy of a real core's or executable's first page) end with one
 # "tlinspect: error:" line naming the machine and the unsupported-input exit code (11); an --exe
@@ -212,6 +217,111 @@ for v in ${ARM64_CHANS_VERSIONS:-1.19 1.27}; do
 	fi
 	[ "${KEEP:-0}" = 1 ] || rm -f "$ccore"
 done
+
+# ---- a C program's qemu-user core (issue 22 item 3): no NT_FILE, no NT_ARM_TLS. The libraries come
+# from the dynamic linker's list (DT_DEBUG -> r_debug -> link_map); heapstate's own mallinfo2 /
+# malloc_info record and its leaks are the oracle (tests/integration/glibc/check.py); the result must
+# say the threads' tcaches are unknown (no thread pointer in the core). ----
+if type -P aarch64-linux-gnu-gcc >/dev/null; then
+	dir=$W/c-qemu
+	mkdir -p "$dir/out"
+	if aarch64-linux-gnu-gcc -O2 -g -pthread -o "$dir/heapstate" "$ROOT/tests/targets/c/heapstate.c" 2>"$dir/build.log"; then
+		# a non-interactive shell's background job ignores SIGQUIT, and qemu passes that on to the guest
+		(cd "$dir" && ulimit -c unlimited && exec env --default-signal=QUIT "$QEMU" ./heapstate "$dir/out" \
+			>"$dir/out/stdout" 2>"$dir/out/stderr") &
+		qpid=$!
+		TLI_PIDS+=("$qpid")
+		for ((i = 0; i < 300; i++)); do
+			grep -q '^ready' "$dir/out/stdout" 2>/dev/null && break
+			kill -0 "$qpid" 2>/dev/null || break
+			sleep 0.1
+		done
+		{ # (bash's "Quit (core dumped)" job notice is no news here)
+			for ((i = 0; i < 300; i++)); do # a signal that comes too early is lost: repeat until it dies
+				kill -0 "$qpid" 2>/dev/null || break
+				((i % 10)) || kill -QUIT "$qpid" 2>/dev/null
+				sleep 0.1
+			done
+			tli_kill "$qpid"
+			wait "$qpid"
+		} 2>/dev/null
+		rm -f "$dir/core"
+		ccore=$(ls -t "$dir"/qemu_*.core 2>/dev/null | head -1)
+		if [ -z "$ccore" ]; then
+			tli_bad "C qemu-user core: qemu wrote none ($(tail -c 200 "$dir/out/stderr"))"
+		else
+			ok=1
+			for c in heap bins leaks; do
+				timeout 120 "$TLI" --json --core "$ccore" --exe "$dir/heapstate" $c >"$dir/q.$c.json" 2>"$dir/q.$c.err" ||
+					{ tli_bad "C qemu-user core: $c: $(head -c 300 "$dir/q.$c.err")"; ok=0; }
+			done
+			if [ $ok = 1 ] && python3 "$ROOT/tests/integration/glibc/check.py" "$dir/out" "$dir/q" >"$dir/check.txt" 2>&1; then
+				tli_ok "C qemu-user core (libraries from r_debug): heap, bins, leaks agree with mallinfo2/malloc_info and the leaks ($(grep -c '^ok' "$dir/check.txt") checks)"
+			elif [ $ok = 1 ]; then
+				tli_bad "C qemu-user core: differs from glibc's own view"
+				grep -v '^ok' "$dir/check.txt" | head -15 | sed 's/^/     | /'
+			fi
+			w=$(python3 -c 'import json,sys; print(" | ".join(json.load(open(sys.argv[1])).get("warnings", [])))' "$dir/q.heap.json" 2>/dev/null)
+			unk=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["glibc"]["tcache"]; print(sum(1 for x in t if x.get("unknown") and x["tcache"] is None), len(t))' "$dir/q.bins.json" 2>/dev/null)
+			if [[ $w == *"thread pointer (tpidr) of 4 of 4 threads unknown"*"core has no note"* ]] && [ "$unk" = "4 4" ]; then
+				tli_ok "C qemu-user core: the result says the tcaches of its 4 threads are unknown (no thread pointer in the core)"
+			else
+				tli_bad "C qemu-user core: tcaches not said to be unknown (bins: $unk unknown of threads): $w"
+			fi
+			[ "${KEEP:-0}" = 1 ] || rm -f "$ccore"
+		fi
+	else
+		tli_bad "C qemu-user core: aarch64 build of heapstate ($(tail -2 "$dir/build.log"))"
+	fi
+elif [ "${CI:-}" = true ]; then
+	tli_bad "no aarch64-linux-gnu-gcc: CI runs scripts/setup.sh --arm64"
+else
+	echo "SKIP the C qemu-user core: no aarch64-linux-gnu-gcc (scripts/setup.sh --arm64)"
+fi
+
+# ---- x86-64: a gcore core of heapstate with its NT_FILE note removed (tests/integration/nofile.py) gives
+# the same heap and leaks JSON as the original (the libraries then come from r_debug; only the core's
+# name and libc's spelling (the link map's /lib/..., read as /usr/lib/...: libc_file) may differ) ----
+dir=$W/x86-nofile
+mkdir -p "$dir/out"
+if gcc -O2 -g -pthread -o "$dir/heapstate" "$ROOT/tests/targets/c/heapstate.c" 2>"$dir/build.log"; then
+	"$dir/heapstate" "$dir/out" >"$dir/out/stdout" 2>&1 &
+	hpid=$!
+	TLI_PIDS+=("$hpid")
+	for ((i = 0; i < 100; i++)); do grep -q '^ready' "$dir/out/stdout" 2>/dev/null && break; sleep 0.1; done
+	if gcore -o "$dir/g" "$hpid" >"$dir/gcore.log" 2>&1 && [ "$(python3 "$ROOT/tests/integration/nofile.py" "$dir/g.$hpid" "$dir/g.nofile")" = 1 ]; then
+		ok=1
+		# libc with its DWARF (libc6-dbg), then without (TLINSPECT_DEBUG_DIRS to nowhere: the glibc runtime map)
+		for c in heap leaks heap.nodebug leaks.nodebug; do
+			dd=${TLINSPECT_DEBUG_DIRS:-}
+			[[ $c == *.nodebug ]] && dd=/nonexistent
+			TLINSPECT_DEBUG_DIRS=$dd timeout 60 "$TLI" --json --core "$dir/g.$hpid" --exe "$dir/heapstate" ${c%.nodebug} >"$dir/a.$c.json" 2>/dev/null &&
+				TLINSPECT_DEBUG_DIRS=$dd timeout 60 "$TLI" --json --core "$dir/g.nofile" --exe "$dir/heapstate" ${c%.nodebug} >"$dir/b.$c.json" 2>"$dir/b.$c.err" ||
+				{ tli_bad "x86-64 core without NT_FILE: $c failed: $(head -c 300 "$dir/b.$c.err")"; ok=0; continue; }
+			python3 - "$dir/a.$c.json" "$dir/b.$c.json" <<'PY' >"$dir/$c.diff" 2>&1 || { tli_bad "x86-64 core without NT_FILE: $c differs"; sed 's/^/     | /' "$dir/$c.diff" | head; ok=0; }
+import json, sys
+def scrub(v):
+	if isinstance(v, dict):
+		return {k: scrub(x) for k, x in v.items() if not k.endswith(("_ms", "_ns", "_us")) and k not in ("core", "libc", "libc_file")}
+	if isinstance(v, list):
+		return [scrub(x) for x in v]
+	return v
+a, b = (scrub(json.load(open(f))) for f in sys.argv[1:3])
+if a != b:
+	print([k for k in a if a[k] != b.get(k)])
+	sys.exit(1)
+PY
+		done
+		dbg=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["glibc"].get("debug_file") or "", json.load(open(sys.argv[2]))["glibc"].get("debug_file") or "none")' "$dir/b.heap.json" "$dir/b.heap.nodebug.json" 2>/dev/null)
+		[ $ok = 1 ] && tli_ok "x86-64 gcore core without NT_FILE: heap and leaks JSON equal the original core's (libraries from r_debug; libc debug file: $dbg)"
+	else
+		tli_bad "x86-64 core without NT_FILE: gcore or the rewrite failed ($(tail -1 "$dir/gcore.log"))"
+	fi
+	tli_kill "$hpid"
+	rm -f "$dir/g.$hpid" "$dir/g.nofile"
+else
+	tli_bad "x86-64 core without NT_FILE: building heapstate"
+fi
 
 # ---- bad input ----------------------------------------------------------------------------------
 # expect CODE WORDS LABEL TLIARGS...: exit CODE, one "tlinspect: error:" line holding every word of

@@ -28,6 +28,7 @@
 #include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <link.h>
 #include <unistd.h>
 
 #include "backend/elfcore.h"
@@ -445,6 +446,118 @@ static void test_build_id_check(void **state)
 	free(copy);
 }
 
+
+/* --- no NT_FILE: the libraries from the dynamic linker's list (elfcore_rdebug.c) --- */
+
+/* The core's PT_NOTE and PT_LOAD headers of the copy b. */
+static Elf64_Phdr *phdrs_of(unsigned char *b, size_t *n)
+{
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)b;
+	*n = eh->e_phnum;
+	return (Elf64_Phdr *)(b + eh->e_phoff);
+}
+
+/* Retype the NT_FILE note (as a core from a tool that writes none); true if there was one. */
+static bool drop_nt_file(unsigned char *b)
+{
+	size_t n;
+	Elf64_Phdr *ph = phdrs_of(b, &n);
+	bool found = false;
+	for (size_t i = 0; i < n; i++) {
+		if (ph[i].p_type != PT_NOTE)
+			continue;
+		for (uint64_t p = ph[i].p_offset; p + 12 <= ph[i].p_offset + ph[i].p_filesz;) {
+			uint32_t *w = (uint32_t *)(b + p);
+			if (w[2] == 0x46494c45) {
+				w[2] = 0x7fff0000;
+				found = true;
+			}
+			p += 12 + ((w[0] + 3) & ~3u) + ((w[1] + 3) & ~3u);
+		}
+	}
+	return found;
+}
+
+/* Where the child's address a is in the core copy (the child is a fork of us: same addresses). */
+static uint64_t *core_word(unsigned char *b, uint64_t a)
+{
+	size_t n;
+	Elf64_Phdr *ph = phdrs_of(b, &n);
+	for (size_t i = 0; i < n; i++)
+		if (ph[i].p_type == PT_LOAD && a >= ph[i].p_vaddr && a + 8 <= ph[i].p_vaddr + ph[i].p_filesz)
+			return (uint64_t *)(b + ph[i].p_offset + (a - ph[i].p_vaddr));
+	return NULL;
+}
+
+static bool maps_name(const struct tli_target *t, const char *needle)
+{
+	for (size_t i = 0; i < t->nmaps; i++)
+		if (t->maps[i].path && strstr(t->maps[i].path, needle))
+			return true;
+	return false;
+}
+
+static void test_link_map_without_nt_file(void **state)
+{
+	(void)state;
+	unsigned char *copy = malloc(G.size);
+	assert_non_null(copy);
+	memcpy(copy, G.buf, G.size);
+	assert_true(drop_nt_file(copy));
+	struct tli_core_opts o = { .exe = "/proc/self/exe" };
+	struct tli_target *t = NULL;
+	struct tli_error *e = tli_core_open_mem(copy, G.size, "nofile", &o, &t);
+	assert_null(e);
+	/* libc found through r_debug, mapped where our own (the same addresses: a fork) is */
+	assert_true(maps_name(t, "libc.so"));
+	const char *w = warn_text(t);
+	assert_true(!w || !strstr(w, "dynamic linker's list"));
+	tli_target_destroy(t);
+
+	/* no DT_DEBUG in the core (zeroed): ld.so's own _r_debug at AT_BASE gives the same list */
+	uint64_t *dbg = NULL;
+	for (ElfW(Dyn) *d = _DYNAMIC; d->d_tag != DT_NULL; d++)
+		if (d->d_tag == DT_DEBUG)
+			dbg = core_word(copy, (uint64_t)(uintptr_t)&d->d_un.d_ptr);
+	assert_non_null(dbg);
+	uint64_t saved = *dbg;
+	*dbg = 0;
+	assert_null(tli_core_open_mem(copy, G.size, "nodebug", &o, &t));
+	assert_true(maps_name(t, "libc.so"));
+	w = warn_text(t);
+	assert_true(!w || !strstr(w, "dynamic linker"));
+	tli_target_destroy(t);
+	*dbg = saved;
+
+	/* hostile lists: the last entry pointing back to the first (a cycle), then into nowhere */
+	struct link_map *first = _r_debug.r_map, *last = first;
+	size_t len = 0;
+	while (last->l_next && len++ < 100)
+		last = last->l_next;
+	uint64_t *next = core_word(copy, (uint64_t)(uintptr_t)&last->l_next);
+	assert_non_null(next);
+	*next = (uint64_t)(uintptr_t)first;
+	assert_null(tli_core_open_mem(copy, G.size, "cycle", &o, &t));
+	assert_non_null(strstr(warn_text(t), "the dynamic linker's list loops"));
+	assert_true(maps_name(t, "libc.so"));
+	tli_target_destroy(t);
+	*next = 0xdead00000000ull;
+	assert_null(tli_core_open_mem(copy, G.size, "wild", &o, &t));
+	assert_non_null(strstr(warn_text(t), "is not readable in the core"));
+	assert_true(maps_name(t, "libc.so"));
+	tli_target_destroy(t);
+	/* the executable's own entry (the first) pointing into nowhere: every library is unknown, and the
+	 * warnings say so */
+	uint64_t *head = core_word(copy, (uint64_t)(uintptr_t)&first->l_next);
+	assert_non_null(head);
+	*head = 0xdead00000000ull;
+	assert_null(tli_core_open_mem(copy, G.size, "wildhead", &o, &t));
+	assert_non_null(strstr(warn_text(t), "the libraries from there on are unknown"));
+	assert_false(maps_name(t, "libc.so"));
+	tli_target_destroy(t);
+	free(copy);
+}
+
 static void test_not_a_core(void **state)
 {
 	(void)state;
@@ -781,6 +894,7 @@ int main(void)
 		cmocka_unit_test(test_text_through_nt_file),
 		cmocka_unit_test(test_filesz_short_falls_back_or_not_in_core),
 		cmocka_unit_test(test_build_id_check),
+		cmocka_unit_test(test_link_map_without_nt_file),
 		cmocka_unit_test(test_not_a_core),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_corrupted),
