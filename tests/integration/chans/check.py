@@ -97,12 +97,12 @@ def main():
 
     want_leaked = {int(k) for k in facts["leaked"]}
     alive = {int(k) for k in facts["alive"]}
-    # sync waits are linked to their object (g.waiting.elem) only from Go 1.26 on
+    # sync.Cond waits are linked to their object on every version: g.waiting.elem from Go 1.26 on,
+    # before that the *sync.Cond live in the waiter's own sync.(*Cond).Wait frame
     m = re.match(r"go1\.(\d+)", facts.get("go_version", ""))
     minor = int(m.group(1)) if m else 0
     sync_ids = {int(k) for k in facts.get("leaked_sync", {})}
-    if minor >= 26:
-        want_leaked |= sync_ids
+    want_leaked |= sync_ids
 
     # leaks
     try:
@@ -112,13 +112,9 @@ def main():
               "missing %s, extra %s" % (sorted(want_leaked - got), sorted(got - want_leaked)))
         check("leaks: no goroutine the target keeps alive is called leaked", not (got & alive),
               "false positives %s" % sorted(got & alive))
-        if minor < 26 and sync_ids:
-            check("leaks: sync waits this runtime cannot link to their object are not called leaked",
-                  not (sync_ids & got), "called leaked: %s" % sorted(sync_ids & got))
-            unc = {u["id"]: u.get("why", "") for u in lk["go"].get("uncertain", [])}
-            check("leaks: sync.Cond waiters are listed as uncertain (notifyList not linked on <= 1.25)",
-                  all(i in unc and "notifyList" in unc[i] for i in sync_ids),
-                  "uncertain %s" % {i: unc.get(i) for i in sync_ids})
+        if sync_ids:
+            check("leaks: sync.Cond waiters on a Cond nobody can signal are leaked (on <= 1.25 through the Wait frame)",
+                  sync_ids <= got, "not called leaked: %s" % sorted(sync_ids - got))
         # semaphore waits (Mutex/RWMutex/WaitGroup): judged on every version
         # (<= 1.25 through runtime.semtable)
         sema = {int(k): v for k, v in facts.get("sema", {}).items()}

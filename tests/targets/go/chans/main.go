@@ -9,9 +9,9 @@
 //	leaked:   goid -> pattern  (goroutines that can never run again)
 //	alive:    goid -> pattern  (blocked goroutines that are NOT leaks)
 //	blocked_on: goid -> [channel addrs]
-//	leaked_sync: goid -> pattern  (blocked forever in sync.Cond.Wait: only Go >= 1.26
-//	          links the waiter to its notifyList, older runtimes cannot be judged from
-//	          outside and such goroutines must not be called leaked)
+//	leaked_sync: goid -> pattern  (blocked forever in sync.Cond.Wait: leaked on every Go; from
+//	          1.26 the runtime links the waiter to its notifyList, before that tlinspect finds
+//	          the *sync.Cond live in the waiter's sync.(*Cond).Wait frame)
 //	sema:     goid -> pattern  (the leaked and alive goroutines that wait on a semaphore:
 //	          sync.Mutex / RWMutex / WaitGroup; <= 1.25 links them through runtime.semtable)
 //
