@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <capstone/capstone.h>
@@ -700,9 +702,21 @@ static char *history_path(void)
 
 /* readline's idle hook: a thread an earlier command could not stop (stuck in the kernel then)
  * is detached as soon as it stops, not at the next command. */
+static bool g_stdin_tty, g_stdin_eof;
+
 static int reap_hook(void)
 {
 	tli_live_reap_pending();
+	/* From a pipe or file, readline's key loop does not notice the end of input while this hook is
+	 * set (no character arrives, the hook runs, again, at full CPU): at EOF — readable with nothing
+	 * left to read — end the line, and the loop below ends the shell. */
+	struct pollfd pf = { .fd = STDIN_FILENO, .events = POLLIN };
+	int avail = 0;
+	if (!g_stdin_tty && poll(&pf, 1, 0) == 1 && (pf.revents & (POLLIN | POLLHUP)) &&
+	    ioctl(STDIN_FILENO, FIONREAD, &avail) == 0 && avail == 0) {
+		g_stdin_eof = true;
+		rl_done = 1;
+	}
 	return 0;
 }
 
@@ -741,16 +755,19 @@ struct tli_error *tli_shell_main(const struct tli_cli_opts *cli, struct tli_sess
 			printf("tlinspect shell on core %s.\nType help for the commands, Tab to complete, quit to "
 			       "leave.\n", cli->core);
 	}
-	/* while waiting for input, too; only on a terminal: with the hook set, readline's key loop
-	 * never sees the end of a pipe (rl_gather_tyi finds no character, the hook runs, again and
-	 * again at full CPU), and between piped commands the loop below reaps anyway */
-	if (sh.live && tty)
-		rl_event_hook = reap_hook;
+	g_stdin_tty = tty;
+	g_stdin_eof = false;
+	if (sh.live)
+		rl_event_hook = reap_hook; /* while waiting for input, too */
 	for (;;) {
 		fflush(stdout);
 		if (sh.live)
 			tli_live_reap_pending(); /* between commands the whole target runs */
 		char *line = readline(sh.prompt);
+		if (line && g_stdin_eof && !*line) { /* the hook saw the end of a pipe (see reap_hook) */
+			free(line);
+			line = NULL;
+		}
 		if (!line) {
 			if (tty)
 				putchar('\n');
