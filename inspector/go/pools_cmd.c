@@ -13,6 +13,7 @@
  */
 #include "pools_int.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,4 +222,30 @@ struct tli_error *tli_go_cmd_pools(struct tli_session *s, const struct tli_go_po
 	if (r.rt)
 		tli_go_rt_destroy(r.rt);
 	return err;
+}
+
+void pools_problem(json_t *problems, const char *fmt, ...)
+{
+	char buf[240];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (json_array_size(problems) < 16)
+		json_array_append_new(problems, json_string(buf));
+}
+
+bool pools_typed_as(const struct pools_run *r, uint64_t num, const char *name, uint64_t size)
+{
+	const struct tli_go_census *c = r->census;
+	uint32_t id = c->otype[num];
+	if (!id || id >= c->ct.n)
+		return false;
+	const struct ctype *t = &c->ct.v[id];
+	return t->kind == CT_PLAIN && t->size == size && t->name && !strcmp(t->name, name);
+}
+
+bool pools_size_fits(uint64_t elemsize, uint64_t size)
+{
+	return elemsize >= size && elemsize <= size + size / 4 + 16;
 }

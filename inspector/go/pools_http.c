@@ -120,33 +120,6 @@ struct transport {
 };
 TLI_VEC(transports, struct transport);
 
-static void problem(struct transport *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void problem(struct transport *t, const char *fmt, ...)
-{
-	char buf[240];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (json_array_size(t->problems) < 16)
-		json_array_append_new(t->problems, json_string(buf));
-}
-
-static bool typed_as(const struct pools_run *r, uint64_t num, const char *name, uint64_t size)
-{
-	const struct tli_go_census *c = r->census;
-	uint32_t id = c->otype[num];
-	if (!id || id >= c->ct.n)
-		return false;
-	const struct ctype *t = &c->ct.v[id];
-	return t->kind == CT_PLAIN && t->size == size && t->name && !strcmp(t->name, name);
-}
-
-static bool size_fits(uint64_t elemsize, uint64_t size)
-{
-	return elemsize >= size && elemsize <= size + size / 4 + 16;
-}
-
 static size_t tr_of(const struct transports *v, uint64_t addr)
 {
 	for (size_t i = 0; i < v->n; i++)
@@ -206,7 +179,7 @@ static bool transport_at(const struct pools_run *r, const struct pools_http_layo
 {
 	struct tli_goheap_object o;
 	if (pools_object(r, a, num, &o))
-		return o.base == a && size_fits(o.span->elemsize, L->t_size);
+		return o.base == a && pools_size_fits(o.span->elemsize, L->t_size);
 	*num = UINT64_MAX;
 	return !(a & 7) && in_globals(r, a, L->t_size);
 }
@@ -243,7 +216,7 @@ void pools_http_capture(struct pools_run *r, const struct pools_http_layout *L)
 	struct tli_u64set seen = { 0 };
 	for (size_t i = 0; i < h->nspans && r->keys.n < MAX_KEYS; i++) {
 		const struct tli_goheap_span *sp = &h->spans[i];
-		if (!sp->data || !size_fits(sp->elemsize, L->pc_size))
+		if (!sp->data || !pools_size_fits(sp->elemsize, L->pc_size))
 			continue;
 		for (uint64_t k = 0; k < sp->nelems && r->keys.n < MAX_KEYS; k++) {
 			const uint8_t *m = sp->data + k * sp->elemsize;
@@ -309,11 +282,11 @@ static void find_typed(const struct pools_run *r, const struct pools_http_layout
 	const struct tli_go_census *c = r->census;
 	for (size_t i = 0; i < h->nspans; i++) {
 		const struct tli_goheap_span *sp = &h->spans[i];
-		if (!sp->data || !size_fits(sp->elemsize, L->t_size))
+		if (!sp->data || !pools_size_fits(sp->elemsize, L->t_size))
 			continue;
 		for (uint64_t k = 0; k < sp->nelems; k++) {
 			uint64_t n = c->objoff[i] + k;
-			if (c->state[n] && typed_as(r, n, "http.Transport", L->t_size))
+			if (c->state[n] && pools_typed_as(r, n, "http.Transport", L->t_size))
 				add_tr(out, sp->start + k * sp->elemsize, n, "type");
 		}
 	}
@@ -338,7 +311,7 @@ static bool is_pconn(const struct pools_run *r, const struct pools_http_layout *
 	uint8_t m[4096];
 	if (L->pc_size > sizeof(m) || !pools_read(r, base, m, L->pc_size))
 		return false;
-	bool typed = typed_as(r, n, "http.persistConn", L->pc_size);
+	bool typed = pools_typed_as(r, n, "http.persistConn", L->pc_size);
 	if (!typed && r->census->otype[n])
 		return false;
 	*t = tli_rd64(m + L->pc_t);
@@ -371,7 +344,7 @@ static void find_pconns(const struct pools_run *r, const struct pools_http_layou
 	const struct tli_go_census *c = r->census;
 	for (size_t i = 0; i < h->nspans; i++) {
 		const struct tli_goheap_span *sp = &h->spans[i];
-		if (!sp->data || !size_fits(sp->elemsize, L->pc_size))
+		if (!sp->data || !pools_size_fits(sp->elemsize, L->pc_size))
 			continue;
 		for (uint64_t k = 0; k < sp->nelems; k++) {
 			uint64_t n = c->objoff[i] + k, base = sp->start + k * sp->elemsize, ta, tn;
@@ -456,10 +429,10 @@ static void read_idle(const struct pools_run *r, const struct pools_http_layout 
 		n++;
 		struct pconn *pc = pconn_at(pcs, tli_rd64(v + 8));
 		if (!pc || pc->tr != ti)
-			problem(t, "idle list element 0x%" PRIx64 " holds 0x%" PRIx64 ", not a connection of this Transport",
+			pools_problem(t->problems, "idle list element 0x%" PRIx64 " holds 0x%" PRIx64 ", not a connection of this Transport",
 				e, tli_rd64(v + 8));
 		else if (pc->idle)
-			problem(t, "connection 0x%" PRIx64 " listed idle twice", pc->addr);
+			pools_problem(t->problems, "connection 0x%" PRIx64 " listed idle twice", pc->addr);
 		else
 			pc->idle = true;
 		e = tli_rd64(b);
@@ -468,9 +441,9 @@ static void read_idle(const struct pools_run *r, const struct pools_http_layout 
 	if (t->unreadable[0])
 		return;
 	if (ll && !e)
-		problem(t, "idle list 0x%" PRIx64 " ends in nil, not at its root", ll);
+		pools_problem(t->problems, "idle list 0x%" PRIx64 " ends in nil, not at its root", ll);
 	if (n != len)
-		problem(t, "idle list 0x%" PRIx64 " has %" PRIu64 " elements, its len says %" PRIu64, ll, n, len);
+		pools_problem(t->problems, "idle list 0x%" PRIx64 " has %" PRIu64 " elements, its len says %" PRIu64, ll, n, len);
 	t->idle_known = true;
 	t->idle_listed = (int64_t)n;
 	/* idleConn: its count of hosts */
@@ -482,7 +455,7 @@ static void read_idle(const struct pools_run *r, const struct pools_http_layout 
 	else if (L->has_count && rd(r, hm + L->map_count, b, 8))
 		t->map_count = (int64_t)tli_rd64(b);
 	else
-		problem(t, "idleConn map 0x%" PRIx64 " unreadable", hm);
+		pools_problem(t->problems, "idleConn map 0x%" PRIx64 " unreadable", hm);
 }
 
 /* ---- names of Transports in data/bss ---- */
@@ -658,7 +631,7 @@ static json_t *tr_json(const struct pools_run *r, struct transport *t, size_t ti
 	json_object_set_new(o, "closed_found", json_integer(closed));
 	json_object_set_new(o, "hosts", hosts);
 	if (t->idle_known && t->map_count >= 0 && t->map_count != hosts_idle)
-		problem(t, "idleConn counts %" PRId64 " hosts, the idle connections go to %" PRId64, t->map_count,
+		pools_problem(t->problems, "idleConn counts %" PRId64 " hosts, the idle connections go to %" PRId64, t->map_count,
 			hosts_idle);
 	if (t->unreadable[0])
 		json_object_set_new(o, "unreadable", json_string(t->unreadable));

@@ -108,6 +108,12 @@ void pools_http_run(struct pools_run *r, const struct pools_http_layout *L, json
 bool pools_object(const struct pools_run *r, uint64_t addr, uint64_t *num, struct tli_goheap_object *o);
 /* n bytes at addr of a captured object (inside one allocated object); false if not captured. */
 bool pools_read(const struct pools_run *r, uint64_t addr, void *buf, size_t n);
+/* Append a problem to a pool's "problems" array (at most 16 are kept). */
+void pools_problem(json_t *problems, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The census typed object num as the plain type `name` of that size. */
+bool pools_typed_as(const struct pools_run *r, uint64_t num, const char *name, uint64_t size);
+/* A span of elemsize can hold an object of `size` (the size class it would be allocated in). */
+bool pools_size_fits(uint64_t elemsize, uint64_t size);
 /* The global variable whose root first reached object num ("main.db"), or NULL. */
 const char *pools_root_name(const struct pools_run *r, uint64_t num, char *buf, size_t cap);
 

@@ -135,34 +135,6 @@ static int64_t rd_i64(const uint8_t *m, uint32_t off)
 	return (int64_t)tli_rd64(m + off);
 }
 
-static void problem(struct db *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void problem(struct db *d, const char *fmt, ...)
-{
-	char buf[240];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (json_array_size(d->problems) < 16)
-		json_array_append_new(d->problems, json_string(buf));
-}
-
-/* the census type of object num is named `name` with the given size */
-static bool typed_as(const struct pools_run *r, uint64_t num, const char *name, uint64_t size)
-{
-	const struct tli_go_census *c = r->census;
-	uint32_t id = c->otype[num];
-	if (!id || id >= c->ct.n)
-		return false;
-	const struct ctype *t = &c->ct.v[id];
-	return t->kind == CT_PLAIN && t->size == size && t->name && !strcmp(t->name, name);
-}
-
-static bool size_fits(uint64_t elemsize, uint64_t size)
-{
-	return elemsize >= size && elemsize <= size + size / 4 + 16;
-}
-
 static struct db *db_of(struct dbs *v, uint64_t addr)
 {
 	for (size_t i = 0; i < v->n; i++)
@@ -193,11 +165,11 @@ static void find_typed_dbs(const struct pools_run *r, const struct pools_sql_lay
 	const struct tli_go_census *c = r->census;
 	for (size_t i = 0; i < h->nspans; i++) {
 		const struct tli_goheap_span *sp = &h->spans[i];
-		if (!sp->data || !size_fits(sp->elemsize, L->db_size))
+		if (!sp->data || !pools_size_fits(sp->elemsize, L->db_size))
 			continue;
 		for (uint64_t k = 0; k < sp->nelems; k++) {
 			uint64_t n = c->objoff[i] + k;
-			if (c->state[n] && typed_as(r, n, "sql.DB", L->db_size)) {
+			if (c->state[n] && pools_typed_as(r, n, "sql.DB", L->db_size)) {
 				struct tli_goheap_object o = { .span = (struct tli_goheap_span *)sp, .index = k,
 							       .base = sp->start + k * sp->elemsize };
 				add_db(out, &o, n, "type");
@@ -216,14 +188,14 @@ static bool is_conn(const struct pools_run *r, const struct pools_sql_layout *L,
 	*db = tli_rd64(m + L->dc_db);
 	if (m[L->dc_closed] || m[L->dc_inuse] > 1)
 		return false;
-	if (typed_as(r, n, "sql.driverConn", L->dc_size))
+	if (pools_typed_as(r, n, "sql.driverConn", L->dc_size))
 		return true;
 	/* untyped: a driver connection, a creation time and a DB-sized object behind db */
 	uint64_t dnum;
 	struct tli_goheap_object d;
 	return !r->census->otype[n] && tli_rd64(m + L->dc_ci) && tli_rd64(m + L->dc_ci + 8) &&
 	       tli_rd64(m + L->dc_created) && pools_object(r, *db, &dnum, &d) && d.base == *db &&
-	       size_fits(d.span->elemsize, L->db_size);
+	       pools_size_fits(d.span->elemsize, L->db_size);
 }
 
 /* every open connection, attached to its DB (DBs only a connection names are added) */
@@ -234,7 +206,7 @@ static void find_conns(const struct pools_run *r, const struct pools_sql_layout 
 	size_t total = 0;
 	for (size_t i = 0; i < h->nspans; i++) {
 		const struct tli_goheap_span *sp = &h->spans[i];
-		if (!sp->data || !size_fits(sp->elemsize, L->dc_size))
+		if (!sp->data || !pools_size_fits(sp->elemsize, L->dc_size))
 			continue;
 		for (uint64_t k = 0; k < sp->nelems; k++) {
 			uint64_t n = c->objoff[i] + k, base = sp->start + k * sp->elemsize, dba, dnum;
@@ -276,7 +248,7 @@ static void read_db(const struct pools_run *r, const struct pools_sql_layout *L,
 {
 	uint8_t m[4096];
 	if (!pools_read(r, d->addr, m, L->db_size)) {
-		problem(d, "unreadable: the object at 0x%" PRIx64 " was not captured", d->addr);
+		pools_problem(d->problems, "unreadable: the object at 0x%" PRIx64 " was not captured", d->addr);
 		d->num_open = d->max_open = -1;
 		return;
 	}
@@ -293,15 +265,15 @@ static void read_db(const struct pools_run *r, const struct pools_sql_layout *L,
 	uint64_t farr = tli_rd64(m + L->db_freeconn);
 	const int64_t lim = 1 << 20;
 	if (d->max_open < 0 || d->max_open > lim)
-		problem(d, "implausible maxOpen %" PRId64, d->max_open);
+		pools_problem(d->problems, "implausible maxOpen %" PRId64, d->max_open);
 	if (d->num_open < 0 || d->num_open > lim)
-		problem(d, "implausible numOpen %" PRId64, d->num_open);
+		pools_problem(d->problems, "implausible numOpen %" PRId64, d->num_open);
 	if (d->wait_count < 0 || d->wait_dur < 0)
-		problem(d, "implausible waitCount %" PRId64 " / waitDuration %" PRId64, d->wait_count, d->wait_dur);
+		pools_problem(d->problems, "implausible waitCount %" PRId64 " / waitDuration %" PRId64, d->wait_count, d->wait_dur);
 	if (d->requests < -1 || d->requests > lim)
-		problem(d, "implausible number of connection requests %" PRId64, d->requests);
+		pools_problem(d->problems, "implausible number of connection requests %" PRId64, d->requests);
 	if (flen < 0 || flen > fcap || fcap > lim || (flen && !farr)) {
-		problem(d, "implausible freeConn (len %" PRId64 ", cap %" PRId64 ")", flen, fcap);
+		pools_problem(d->problems, "implausible freeConn (len %" PRId64 ", cap %" PRId64 ")", flen, fcap);
 		d->idle = -1;
 		return;
 	}
@@ -311,7 +283,7 @@ static void read_db(const struct pools_run *r, const struct pools_sql_layout *L,
 	for (int64_t i = 0; i < flen; i++) {
 		uint8_t b[8];
 		if (!pools_read(r, farr + 8 * (uint64_t)i, b, 8)) {
-			problem(d, "freeConn[%" PRId64 "] unreadable (array 0x%" PRIx64 ")", i, farr);
+			pools_problem(d->problems, "freeConn[%" PRId64 "] unreadable (array 0x%" PRIx64 ")", i, farr);
 			break;
 		}
 		uint64_t dc = tli_rd64(b);
@@ -319,12 +291,12 @@ static void read_db(const struct pools_run *r, const struct pools_sql_layout *L,
 		for (size_t k = 0; k < d->conns.n && !known; k++)
 			known = d->conns.v[k].addr == dc && !d->conns.v[k].in_use;
 		if (tli_u64set_has(&seen, dc)) {
-			problem(d, "freeConn lists connection 0x%" PRIx64 " twice (a cycle)", dc);
+			pools_problem(d->problems, "freeConn lists connection 0x%" PRIx64 " twice (a cycle)", dc);
 			break;
 		}
 		tli_u64set_add(&seen, dc);
 		if (!known)
-			problem(d, "freeConn[%" PRId64 "] = 0x%" PRIx64 " is not an idle connection of this DB", i, dc);
+			pools_problem(d->problems, "freeConn[%" PRId64 "] = 0x%" PRIx64 " is not an idle connection of this DB", i, dc);
 	}
 	tli_u64set_free(&seen);
 }
@@ -522,7 +494,7 @@ static json_t *db_json(const struct pools_run *r, struct db *d, bool judged)
 	json_object_set_new(o, "connections_found", json_integer((json_int_t)d->conns.n));
 	json_object_set_new(o, "in_use_found", json_integer((json_int_t)in_use));
 	if (ok && (int64_t)d->conns.n != d->num_open)
-		problem(d, "found %zu open connections, numOpen says %" PRId64, d->conns.n, d->num_open);
+		pools_problem(d->problems, "found %zu open connections, numOpen says %" PRId64, d->conns.n, d->num_open);
 	json_object_set_new(o, "connections", conns);
 	json_object_set_new(o, "problems", d->problems);
 	d->problems = NULL;
