@@ -64,6 +64,9 @@ struct tli_error *tli_go_census_prepare(struct tli_session *s, struct tli_go_rt 
 struct tli_error *tli_go_census_run(struct tli_go_census *c, struct tli_goheap *h, const struct tli_goheap_roots *r,
 				    const struct tli_go_census_opts *o, json_t *go);
 void tli_go_census_destroy(struct tli_go_census *c);
+struct tli_go_type_layout;
+/** The type descriptor layout the census reads (for tli_goheap_prepare_types). */
+const struct tli_go_type_layout *tli_go_census_type_layout(const struct tli_go_census *c);
 
 
 #endif

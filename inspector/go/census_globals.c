@@ -126,6 +126,11 @@ struct tli_error *tli_go_census_prepare(struct tli_session *s, struct tli_go_rt 
 	return NULL;
 }
 
+const struct tli_go_type_layout *tli_go_census_type_layout(const struct tli_go_census *c)
+{
+	return &c->L.T;
+}
+
 void tli_go_census_destroy(struct tli_go_census *c)
 {
 	if (!c)

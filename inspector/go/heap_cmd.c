@@ -110,6 +110,12 @@ static struct tli_error *go_heap_capture(struct tli_go_heap_run *r)
 		tli_error_destroy(he);
 		tli_goheap_destroy(r->h);
 		r->h = NULL;
+	} else if (r->census) {
+		/* the pointer masks of the types in object headers and large spans, read while
+		 * the target is stopped (a live target's memory is gone after the release):
+		 * without them those objects are scanned word by word, and a stale word keeps
+		 * a dead object alive */
+		tli_goheap_prepare_types(r->h, tli_go_census_type_layout(r->census));
 	}
 	return NULL;
 }

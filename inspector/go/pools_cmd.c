@@ -106,7 +106,7 @@ static struct tli_error *capture(struct pools_run *r)
 		r->h = NULL;
 		return NULL;
 	}
-	tli_goheap_prepare_types(r->h, &r->census->L.T);
+	tli_goheap_prepare_types(r->h, tli_go_census_type_layout(r->census));
 	return NULL;
 }
 
