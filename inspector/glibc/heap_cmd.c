@@ -280,8 +280,11 @@ static json_t *tcache_json(const struct tli_gl_heap *h, const struct tli_gl_tcac
 	json_object_set_new(t, "tid", json_integer(tc->tid));
 	json_object_set_new(t, "fs_base", tli_gl_hex(tc->tp));
 	json_object_set_new(t, "tcache", tc->ptr ? tli_gl_hex(tc->ptr) : json_null());
-	if (!tc->tp) /* no registers, or no thread pointer among them: the session warns */
-		json_object_set_new(t, "unknown", json_string("thread pointer (fs_base) not known"));
+	json_object_set_new(t, "found_by", json_string(tc->by_content ? "content" : "thread_pointer"));
+	if (tc->by_content) /* the tid is 0: no thread pointer says whose it is */
+		json_object_set_new(t, "owner", json_string("unknown (a thread whose thread pointer the core lacks)"));
+	else if (!tc->tp) /* no registers, or no thread pointer among them: the session warns */
+		json_object_set_new(t, "unknown", json_string("thread pointer not known"));
 	json_t *bins = json_array();
 	uint64_t tn = 0, tb = 0;
 	for (uint32_t b = 0; tc->ok && b < h->L.tc_nbins && b < TLI_GL_MAX_TCACHE_BINS; b++) {

@@ -390,20 +390,21 @@ static struct tli_error *thread_slots(struct tli_session *s, struct tli_gl_ctx *
 		}
 	}
 	if (e) {
-		tli_session_warn(s, "tcache of each thread not found (%s); tcache chunks are shown as in use",
-				 e->msg);
+		tli_session_warn(s, "tcache of each thread not found (%s); tcaches are looked for by their content "
+				 "instead (an empty one is not found, and whose each is stays unknown)", e->msg);
 		tli_error_destroy(e);
 	}
 	size_t noregs = tli_target_threads_without_regs(t), notp = 0;
 	for (size_t i = 0; i < t->nthreads; i++)
 		notp += t->threads[i].regs_valid && t->threads[i].no_tp;
 	if (noregs)
-		tli_session_warn(s, "registers of %zu of %zu threads unknown (%s): their tcaches cannot be found, "
-				 "so chunks in them are counted as in use", noregs, t->nthreads,
+		tli_session_warn(s, "registers of %zu of %zu threads unknown (%s): their tcaches are looked for by "
+				 "their content (an empty one is not found, and whose each is stays unknown)", noregs, t->nthreads,
 				 t->no_stop ? "read with --no-stop and no registers from the debugger" : "not in the core");
 	if (notp)
-		tli_session_warn(s, "thread pointer (%s) of %zu of %zu threads unknown (%s): their tcaches cannot be "
-				 "found, so chunks in them are counted as in use", t->arch->tp_name, notp, t->nthreads,
+		tli_session_warn(s, "thread pointer (%s) of %zu of %zu threads unknown (%s): their tcaches are looked "
+				 "for by their content (an empty one is not found, and whose each is stays unknown)",
+				 t->arch->tp_name, notp, t->nthreads,
 				 t->kind == TLI_TARGET_CORE ? "the core has no note with it, as qemu-user's cores"
 							    : "the debugger holding the process did not give it");
 	for (size_t i = 0; i < t->nthreads; i++) {

@@ -169,6 +169,7 @@ struct tli_gl_tcache {
 	uint64_t found[TLI_GL_MAX_TCACHE_BINS];  /**< entries walked per bin */
 	uint64_t bytes[TLI_GL_MAX_TCACHE_BINS];
 	bool ok;
+	bool by_content;      /**< found by its content (tcache_scan.c): owner thread unknown, tid 0 */
 };
 
 struct tli_gl_heap {

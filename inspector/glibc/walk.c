@@ -244,6 +244,7 @@ void tli_gl_drop_in_place(struct walk *w)
 static void walk_chunks(struct walk *w)
 {
 	struct tli_gl_heap *h = w->h;
+	tli_gl_find_tcaches_by_content(w); /* before the vote: their lists vote too */
 	h->safe_linking = w->L->safe_linking >= 0 ? w->L->safe_linking : tli_gl_detect_safe_linking(w);
 	for (size_t i = 0; i < h->ntc; i++)
 		tli_gl_walk_tcache(w, &h->tc[i]);

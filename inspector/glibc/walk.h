@@ -111,6 +111,11 @@ const struct segref *tli_gl_seg_of(const struct walk *w, uint64_t addr);
  *  is a thread heap's heap_info; 0 otherwise. */
 uint64_t tli_gl_skip_known(const struct walk *w, uint64_t q, uint64_t hmax);
 
+/* ---- tcache_scan.c ---- */
+/** When a thread's tcache pointer is unknown (no thread pointer in the core): add the
+ *  allocated chunks whose content is a valid tcache_perthread_struct to h->tc. */
+void tli_gl_find_tcaches_by_content(struct walk *w);
+
 /* ---- bins.c ---- */
 /** Safe-linking on (1) or off (0), voted by the heads of the tcache bins and fastbins. */
 int tli_gl_detect_safe_linking(struct walk *w);

@@ -113,9 +113,14 @@ static void bins(FILE *f, json_t *g)
 			fprintf(f, "  thread %" JSON_INTEGER_FORMAT " tcache unknown: %s\n", I(t, "tid"), S(t, "unknown"));
 			continue;
 		}
-		fprintf(f, "  thread %" JSON_INTEGER_FORMAT " tcache %s: %" JSON_INTEGER_FORMAT " chunks, %"
-			JSON_INTEGER_FORMAT " bytes\n", I(t, "tid"), S(t, "tcache"),
-			I(json_object_get(t, "total"), "count"), I(json_object_get(t, "total"), "bytes"));
+		if (json_is_string(json_object_get(t, "owner")))
+			fprintf(f, "  tcache %s (found by its content, owner thread unknown): %" JSON_INTEGER_FORMAT
+				" chunks, %" JSON_INTEGER_FORMAT " bytes\n", S(t, "tcache"),
+				I(json_object_get(t, "total"), "count"), I(json_object_get(t, "total"), "bytes"));
+		else
+			fprintf(f, "  thread %" JSON_INTEGER_FORMAT " tcache %s: %" JSON_INTEGER_FORMAT " chunks, %"
+				JSON_INTEGER_FORMAT " bytes\n", I(t, "tid"), S(t, "tcache"),
+				I(json_object_get(t, "total"), "count"), I(json_object_get(t, "total"), "bytes"));
 		json_array_foreach(json_object_get(t, "bins"), j, b)
 			fprintf(f, "    [%2" JSON_INTEGER_FORMAT "] size 0x%-5llx count %"
 				JSON_INTEGER_FORMAT "%s\n", I(b, "index"), I(b, "chunk_size"), I(b, "count"),

@@ -17,7 +17,8 @@
 # Cores without NT_FILE (item 3): tests/targets/c/heapstate cross-built with aarch64-linux-gnu-gcc, its
 # qemu-user core (no NT_FILE, no NT_ARM_TLS: libc from the dynamic linker's r_debug/link_map) read
 # with heap/bins/leaks and judged by tests/integration/glibc/check.py against its own mallinfo2,
-# malloc_info and leaks; its threads' tcaches must be reported unknown. And an x86-64 gcore core of
+# malloc_info and leaks; its threads' tcaches must be reported unknown and found by their content
+# (glibc/tcache_scan.c; checked against the threads' own tcaches below, with the x86-64 cores). And an x86-64 gcore core of
 # heapstate with its NT_FILE note retyped (nofile.py) must give the original core's heap/leaks JSON.
 # Bad input: cores and executables of 32-bit ARM, riscv64, ppc64le and big-endian machines (ELF
 # headers written over a copy of a real core's or executable's first page) end with one
@@ -221,7 +222,7 @@ done
 # ---- a C program's qemu-user core (issue 22 item 3): no NT_FILE, no NT_ARM_TLS. The libraries come
 # from the dynamic linker's list (DT_DEBUG -> r_debug -> link_map); heapstate's own mallinfo2 /
 # malloc_info record and its leaks are the oracle (tests/integration/glibc/check.py); the result must
-# say the threads' tcaches are unknown (no thread pointer in the core). ----
+# say the threads' tcaches are unknown (no thread pointer in the core) and find them by content. ----
 if type -P aarch64-linux-gnu-gcc >/dev/null; then
 	dir=$W/c-qemu
 	mkdir -p "$dir/out"
@@ -262,9 +263,9 @@ if type -P aarch64-linux-gnu-gcc >/dev/null; then
 				grep -v '^ok' "$dir/check.txt" | head -15 | sed 's/^/     | /'
 			fi
 			w=$(python3 -c 'import json,sys; print(" | ".join(json.load(open(sys.argv[1])).get("warnings", [])))' "$dir/q.heap.json" 2>/dev/null)
-			unk=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["glibc"]["tcache"]; print(sum(1 for x in t if x.get("unknown") and x["tcache"] is None), len(t))' "$dir/q.bins.json" 2>/dev/null)
-			if [[ $w == *"thread pointer (tpidr) of 4 of 4 threads unknown"*"core has no note"* ]] && [ "$unk" = "4 4" ]; then
-				tli_ok "C qemu-user core: the result says the tcaches of its 4 threads are unknown (no thread pointer in the core)"
+			unk=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["glibc"]["tcache"]; print(sum(1 for x in t if x.get("unknown") and x["tcache"] is None), sum(1 for x in t if x.get("found_by") == "content"))' "$dir/q.bins.json" 2>/dev/null)
+			if [[ $w == *"thread pointer (tpidr) of 4 of 4 threads unknown"*"core has no note"*"by their content"* ]] && [ "$unk" = "4 4" ]; then
+				tli_ok "C qemu-user core: the result says whose tcache is whose is unknown (no thread pointer in the core) and finds the 4 tcaches by their content"
 			else
 				tli_bad "C qemu-user core: tcaches not said to be unknown (bins: $unk unknown of threads): $w"
 			fi
@@ -314,6 +315,49 @@ PY
 		done
 		dbg=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["glibc"].get("debug_file") or "", json.load(open(sys.argv[2]))["glibc"].get("debug_file") or "none")' "$dir/b.heap.json" "$dir/b.heap.nodebug.json" 2>/dev/null)
 		[ $ok = 1 ] && tli_ok "x86-64 gcore core without NT_FILE: heap and leaks JSON equal the original core's (libraries from r_debug; libc debug file: $dbg)"
+		# the same core without thread pointers (notp.py): the tcaches found by their content must be
+		# exactly the ones the threads' `tcache` variables point at (addresses, counts, entries), and
+		# heap and leaks must not change; then the qemu-user arm64 core of the same program (no
+		# thread pointer at all) must hold tcaches with the same bins and counts as these
+		if [ "$(python3 "$ROOT/tests/integration/notp.py" "$dir/g.$hpid" "$dir/g.notp")" -ge 1 ]; then
+			for c in bins heap leaks; do
+				timeout 60 "$TLI" --json --core "$dir/g.$hpid" --exe "$dir/heapstate" $c >"$dir/t.$c.json" 2>/dev/null
+				timeout 60 "$TLI" --json --core "$dir/g.notp" --exe "$dir/heapstate" $c >"$dir/n.$c.json" 2>"$dir/n.$c.err"
+			done
+			if r=$(python3 - "$dir" "$W/c-qemu/q.bins.json" <<'PY'
+import json, os, sys
+d, qb = sys.argv[1], sys.argv[2]
+ld = lambda n: json.load(open(os.path.join(d, n)))
+tcs = lambda j: j["glibc"]["tcache"]
+key = lambda t: (t["tcache"], tuple((b["index"], b["count"], b["found"], b["bytes"]) for b in t["bins"]))
+tls = sorted(key(t) for t in tcs(ld("t.bins.json")) if t["tcache"] and t["bins"])
+got = sorted(key(t) for t in tcs(ld("n.bins.json")) if t.get("found_by") == "content")
+unk = [t for t in tcs(ld("n.bins.json")) if t.get("unknown")]
+errs = []
+if not tls: errs.append("the original core has no tcache with entries")
+if got != tls: errs.append("found by content %s, the threads' tcaches %s" % (got, tls))
+if not unk: errs.append("no thread said unknown")
+for c in ("heap", "leaks"):
+    a, b = ld("t.%s.json" % c), ld("n.%s.json" % c)
+    for k in ("glibc", "heap"):
+        if k in a and a[k] != b.get(k): errs.append("%s: %s differs" % (c, k))
+bins = lambda t: sorted((b["index"], b["count"]) for b in t["bins"])
+if os.path.exists(qb):  # the same program on arm64: same tcache states (addresses differ)
+    q = sorted(bins(t) for t in json.load(open(qb))["glibc"]["tcache"] if t.get("found_by") == "content")
+    x = sorted(bins(t) for t in tcs(ld("t.bins.json")) if t["tcache"] and t["bins"])
+    if q != x: errs.append("arm64 qemu core: tcaches found by content %s, x86-64 threads' tcaches %s" % (q, x))
+    else: print("%d tcaches with %d chunks" % (len(tls), sum(b[2] for t in tls for b in t[1])), end="; ")
+if errs: print("; ".join(errs)); sys.exit(1)
+print("heap and leaks unchanged")
+PY
+			); then
+				tli_ok "cores without thread pointers: tcaches found by their content = the threads' own (x86-64 core without fs_base; arm64 qemu-user core of the same program): $r"
+			else
+				tli_bad "cores without thread pointers: $r"
+			fi
+		else
+			tli_bad "notp.py cleared no thread pointer"
+		fi
 	else
 		tli_bad "x86-64 core without NT_FILE: gcore or the rewrite failed ($(tail -1 "$dir/gcore.log"))"
 	fi
