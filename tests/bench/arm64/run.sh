@@ -44,14 +44,14 @@ core_of() { # QEMU BIN N DIR: prints the core qemu wrote
 	(cd "$dir" && ulimit -c unlimited && exec env --default-signal=QUIT "$q" "$bin" -out "$dir" -n "$n" -crash \
 		>"$dir/target.out" 2>"$dir/crash.txt") &
 	qpid=$!
-	for ((i = 0; i < 1200; i++)); do
+	for ((i = 0; i < 6000; i++)); do
 		grep -q '^ready' "$dir/target.out" 2>/dev/null && break
 		kill -0 "$qpid" 2>/dev/null || break
 		sleep 0.1
 	done
 	sleep 0.3
 	kill -QUIT "$qpid" 2>/dev/null
-	for ((i = 0; i < 1200; i++)); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done
+	for ((i = 0; i < 6000; i++)); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.1; done
 	kill -KILL "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null
 	rm -f "$dir/core"
 	ls -t "$dir"/qemu_*.core 2>/dev/null | head -1
