@@ -76,6 +76,9 @@ for face, docs in faces.items():
             a, b = json.dumps(body(got, c), sort_keys=True), json.dumps(body(direct[c], c), sort_keys=True)
             i = next((k for k in range(min(len(a), len(b))) if a[k] != b[k]), 0)
             print(f"FAIL {face}: tl {c} differs from the engine run directly at ...{a[max(0,i-80):i+60]}... vs ...{b[max(0,i-80):i+60]}...")
+        elif regs_warn(got) and all("by their content" in str(x) for x in regs_warn(got)):
+            # no thread pointer, yet the same answer: the tcaches were found by their content
+            print(f"ok   {face}: tl {c} --json = the engine run directly; it says the tcaches were found by their content")
         elif regs_warn(got): print(f"FAIL {face}: tl {c} warns that registers are unknown: {regs_warn(got)[0][:120]}")
         else: print(f"ok   {face}: tl {c} --json = the engine run directly ({c} section equal, no register warning)")
 for c in cmds:
