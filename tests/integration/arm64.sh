@@ -367,6 +367,83 @@ else
 	tli_bad "x86-64 core without NT_FILE: building heapstate"
 fi
 
+# ---- the Go heap, pools and timers on arm64 cores (issue 22 item 2: those commands on the same
+# seam). Under qemu-user with GOTRACEBACK=crash (ARM64_HEAP_VERSIONS, default 1.19 1.27):
+#  - tests/targets/go/memstats: ready, SIGUSR1 (it writes its runtime.ReadMemStats, then allocates
+#    nothing), SIGQUIT: `heap` of the core = that record (goheap_compare.py, the goheap suite's judge:
+#    mallocs, frees, heap_objects, heap_alloc, num_gc... exactly, the rest within 1%);
+#  - tests/targets/go/overtime: ready, SIGUSR1 (goroutines, records, sql connections and timers
+#    leak; it writes db.Stats() and its ReadMemStats), SIGQUIT: the first screen of the core and
+#    `leaks` judged by the overtime suite's check (pool = db.Stats() and the leaked connections, the
+#    AfterFunc timers, leaked = `leaks`, memstats = the runtime's). ----
+qemu_go_start() { # DIR BIN ARGS...: BIN under qemu-user in DIR, GOTRACEBACK=crash; sets QPID
+	local dir=$1
+	shift
+	(cd "$dir" && ulimit -c unlimited && exec env --default-signal=QUIT GOTRACEBACK=crash "$QEMU" "$@" \
+		>"$dir/target.out" 2>"$dir/crash.txt") &
+	QPID=$!
+	TLI_PIDS+=("$QPID")
+}
+qemu_go_core() { # DIR: SIGQUIT QPID until it dies; prints the core qemu wrote
+	local dir=$1 i
+	{
+		for ((i = 0; i < 600; i++)); do
+			kill -0 "$QPID" 2>/dev/null || break
+			((i % 20)) || kill -QUIT "$QPID" 2>/dev/null
+			sleep 0.1
+		done
+		tli_kill "$QPID"
+		wait "$QPID"
+	} 2>/dev/null
+	rm -f "$dir/core"
+	ls -t "$dir"/qemu_*.core 2>/dev/null | head -1
+}
+wait_for() { # FILE WORD SECS
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+for v in ${ARM64_HEAP_VERSIONS:-1.19 1.27}; do
+	[ -x "$(tli_go_bin "$v")" ] || continue
+	for prog in memstats overtime; do
+		d=$W/go$v-arm64-$prog
+		rm -rf "$d"; mkdir -p "$d"
+		bin=$d/$prog
+		if ! (cd "$ROOT/tests/targets/go/$prog" && GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=off GOWORK=off \
+			GOARCH=arm64 CGO_ENABLED=0 GOCACHE=$(tli_gocache) "$(tli_go_bin "$v")" build -o "$bin" .) >"$d/build.log" 2>&1; then
+			tli_bad "go$v arm64 $prog: build ($(tail -1 "$d/build.log"))"
+			continue
+		fi
+		if [ $prog = memstats ]; then qemu_go_start "$d" "$bin" "$d/oracle.json"; else qemu_go_start "$d" "$bin" "$d" leak; fi
+		wait_for "$d/target.out" '^ready' 90 || { tli_bad "go$v arm64 $prog: not ready under qemu"; tli_kill "$QPID"; continue; }
+		kill -USR1 "$QPID"
+		if [ $prog = memstats ]; then wait_for "$d/target.out" written 60; else wait_for "$d/leaked" . 60; fi ||
+			{ tli_bad "go$v arm64 $prog: wrote no record"; tli_kill "$QPID"; continue; }
+		sleep 0.3
+		c=$(qemu_go_core "$d")
+		[ -n "$c" ] || { tli_bad "go$v arm64 $prog: qemu wrote no core"; continue; }
+		if [ $prog = memstats ]; then
+			timeout 120 "$TLI" --core "$c" --exe "$bin" --json heap >"$d/core.json" 2>"$d/core.err"
+			if out=$(python3 "$ROOT/tests/integration/goheap_compare.py" "$d/oracle.json" "$d/core.json" 2>&1); then
+				tli_ok "go$v arm64 core: heap = the target's runtime.ReadMemStats${out:+ ($out)}"
+			else
+				tli_bad "go$v arm64 core: heap differs from ReadMemStats: $(echo "$out" | head -5 | tr '\n' ';')"
+			fi
+		else
+			timeout 120 "$TLI" --core "$c" --exe "$bin" >"$d/screen.txt" 2>"$d/screen.err" &&
+				timeout 120 "$TLI" --core "$c" --exe "$bin" --json >"$d/screen.json" 2>>"$d/screen.err" &&
+				timeout 120 "$TLI" --core "$c" --exe "$bin" --json leaks >"$d/leaks.json" 2>>"$d/screen.err" ||
+				{ tli_bad "go$v arm64 core: first screen: $(head -c 300 "$d/screen.err")"; continue; }
+			if r=$(python3 "$ROOT/tests/integration/overtime_check.py" screen "$d/screen.txt" "$d/screen.json" "$d/leaks.json" "$d/pool.json"); then
+				tli_ok "go$v arm64 core: first screen (pools, timers, leaks, memstats) = the target's own record: $r"
+			else
+				tli_bad "go$v arm64 core: first screen: $r"
+			fi
+		fi
+		[ "${KEEP:-0}" = 1 ] || rm -f "$c"
+	done
+done
+
 # ---- bad input ----------------------------------------------------------------------------------
 # expect CODE WORDS LABEL TLIARGS...: exit CODE, one "tlinspect: error:" line holding every word of
 # WORDS ("|"-separated); with --json the error document carries the same code

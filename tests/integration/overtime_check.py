@@ -249,7 +249,7 @@ def check_screen(txt, js, leaks, pool_path, stripped=False):
             not (0 <= ms.get("heap_objects", -1) - want["heap_objects"] <= 256):
         errs.append("heap_alloc %s / heap_objects %s, runtime %d / %d" % (ms.get("heap_alloc"), ms.get("heap_objects"),
                                                                         want["heap_alloc"], want["heap_objects"]))
-    if not text.startswith("pid ") or "memory: Go heap " not in text:
+    if not text.startswith(("pid ", "core ")) or "memory: Go heap " not in text:
         errs.append("no memory line")
     if errs:
         print("; ".join(errs))

@@ -31,11 +31,15 @@ var (
 	keepStr   []string
 	sink      interface{}
 	ms        runtime.MemStats
+	mu        sync.Mutex
 	out       = make([]byte, 0, 8192)
 )
 
+// alloc runs in several goroutines at once (each P's mcache gets spans): the shared slices are
+// appended under mu (unsynchronized appends raced: on arm64 a torn slice header crashed it)
 func alloc(round int) {
 	for i := 0; i < 3000; i++ {
+		mu.Lock()
 		keepSmall = append(keepSmall, &node{val: [5]int64{int64(i)}})
 		v := int32(i)
 		keepTiny = append(keepTiny, &v)
@@ -43,10 +47,13 @@ func alloc(round int) {
 			keepStr = append(keepStr, strconv.Itoa(i*round))
 		}
 		sink = make([]byte, 100+i%900) // garbage
+		mu.Unlock()
 	}
 	for i := 0; i < 8; i++ {
+		mu.Lock()
 		keepBig = append(keepBig, make([]byte, 40000+i*5000))
 		sink = make([]byte, 70000) // large garbage
+		mu.Unlock()
 	}
 }
 
