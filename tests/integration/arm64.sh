@@ -375,7 +375,9 @@ fi
 #  - tests/targets/go/overtime: ready, SIGUSR1 (goroutines, records, sql connections and timers
 #    leak; it writes db.Stats() and its ReadMemStats), SIGQUIT: the first screen of the core and
 #    `leaks` judged by the overtime suite's check (pool = db.Stats() and the leaked connections, the
-#    AfterFunc timers, leaked = `leaks`, memstats = the runtime's). ----
+#    AfterFunc timers, leaked = `leaks`, memstats = the runtime's);
+#  - tests/targets/go/secrets: ready (it wrote where it planted each credential), SIGQUIT: `secrets`
+#    of the core finds each at its address, of its kind, in its region (secrets_found.py). ----
 qemu_go_start() { # DIR BIN ARGS...: BIN under qemu-user in DIR, GOTRACEBACK=crash; sets QPID
 	local dir=$1
 	shift
@@ -405,7 +407,7 @@ wait_for() { # FILE WORD SECS
 }
 for v in ${ARM64_HEAP_VERSIONS:-1.19 1.27}; do
 	[ -x "$(tli_go_bin "$v")" ] || continue
-	for prog in memstats overtime; do
+	for prog in memstats overtime secrets; do
 		d=$W/go$v-arm64-$prog
 		rm -rf "$d"; mkdir -p "$d"
 		bin=$d/$prog
@@ -414,15 +416,28 @@ for v in ${ARM64_HEAP_VERSIONS:-1.19 1.27}; do
 			tli_bad "go$v arm64 $prog: build ($(tail -1 "$d/build.log"))"
 			continue
 		fi
-		if [ $prog = memstats ]; then qemu_go_start "$d" "$bin" "$d/oracle.json"; else qemu_go_start "$d" "$bin" "$d" leak; fi
+		case $prog in
+		memstats) qemu_go_start "$d" "$bin" "$d/oracle.json" ;;
+		overtime) qemu_go_start "$d" "$bin" "$d" leak ;;
+		secrets) qemu_go_start "$d" "$bin" "$d" ;;
+		esac
 		wait_for "$d/target.out" '^ready' 90 || { tli_bad "go$v arm64 $prog: not ready under qemu"; tli_kill "$QPID"; continue; }
-		kill -USR1 "$QPID"
-		if [ $prog = memstats ]; then wait_for "$d/target.out" written 60; else wait_for "$d/leaked" . 60; fi ||
-			{ tli_bad "go$v arm64 $prog: wrote no record"; tli_kill "$QPID"; continue; }
+		[ $prog = secrets ] || kill -USR1 "$QPID"
+		case $prog in
+		memstats) wait_for "$d/target.out" written 60 ;;
+		overtime) wait_for "$d/leaked" . 60 ;;
+		esac || { tli_bad "go$v arm64 $prog: wrote no record"; tli_kill "$QPID"; continue; }
 		sleep 0.3
 		c=$(qemu_go_core "$d")
 		[ -n "$c" ] || { tli_bad "go$v arm64 $prog: qemu wrote no core"; continue; }
-		if [ $prog = memstats ]; then
+		if [ $prog = secrets ]; then
+			timeout 120 "$TLI" --core "$c" --exe "$bin" --json secrets >"$d/secrets.json" 2>"$d/secrets.err"
+			if out=$(python3 "$ROOT/tests/integration/secrets_found.py" "$d/secrets.json" "$d/planted.txt" 2>&1); then
+				tli_ok "go$v arm64 core: secrets finds the $(wc -l <"$d/planted.txt") planted credentials where the target put them"
+			else
+				tli_bad "go$v arm64 core: secrets: $(echo "$out" | grep -v '^found' | head -5 | tr '\n' ';')"
+			fi
+		elif [ $prog = memstats ]; then
 			timeout 120 "$TLI" --core "$c" --exe "$bin" --json heap >"$d/core.json" 2>"$d/core.err"
 			if out=$(python3 "$ROOT/tests/integration/goheap_compare.py" "$d/oracle.json" "$d/core.json" 2>&1); then
 				tli_ok "go$v arm64 core: heap = the target's runtime.ReadMemStats${out:+ ($out)}"

@@ -13,24 +13,7 @@ tli_suite secrets
 trap tli_cleanup EXIT INT TERM
 
 # check_found JSON PLANTED: each planted line has a finding of that address, kind and region
-check_found() {
-	python3 - "$1" "$2" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-found = {(f["address"], f["kind"]): f for f in d["secrets"]["findings"]}
-bad = 0
-for line in open(sys.argv[2]):
-    region, kind, addr, tok = line.rstrip("\n").split(" ", 3)
-    f = found.get((hex(int(addr, 16)), kind))
-    if not f:
-        print(f"not found: {region} {kind} at {addr}"); bad += 1
-    elif f["region"] != region:
-        print(f"{kind} at {addr}: region {f['region']} (owner {f['owner']}), planted in {region}"); bad += 1
-    else:
-        print(f"found {kind} at {addr} in {region} ({f['owner']})")
-sys.exit(1 if bad else 0)
-PY
-}
+check_found() { python3 "$ROOT/tests/integration/secrets_found.py" "$1" "$2"; }
 
 # check_hidden PLANTED FILE...: no token's characters 5-12 (past the 4 a preview shows) in the files
 check_hidden() {
