@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/integration/arm64.sh - arm64 cores read on this (x86-64) machine (issue 22, items 1, 2, 4, 6).
 #
-# For Go 1.19, 1.23 and 1.27 (restrict with GO_VERSIONS; ARM64_VARIANTS="default stripped"; stripped
+# For every installed Go toolchain, 1.19 and 1.21-1.27 (restrict with GO_VERSIONS; ARM64_VARIANTS="default stripped"; stripped
 # builds (-s -w) are read with runtime-maps/go-arm64/ and the arm64 instruction patterns that find
 # the runtime's globals (ADRP+ADD/LDR), and must agree the same way):
 #   tests/targets/go/goroutines is cross-built with GOARCH=arm64 CGO_ENABLED=0, run under
@@ -37,7 +37,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 tli_suite arm64
 trap tli_cleanup EXIT INT TERM
 W=$TLI_OUT
-GO_VERSIONS=${GO_VERSIONS:-1.19 1.23 1.27}
+GO_VERSIONS=$(echo ${GO_VERSIONS:-$(tli_go_versions)})
 VARIANTS=${ARM64_VARIANTS:-default stripped}
 export TLINSPECT_LAYOUT_CACHE=0
 if ! TLI_ARM64=$(tli_arm64_build); then
