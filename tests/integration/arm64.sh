@@ -11,7 +11,7 @@
 #   `tlinspect --core C --exe BIN --json goroutines --stacks` must agree goroutine by goroutine
 #   with that dump (compare.py, the checker of the `go` suite); text and JSON name the target's
 #   architecture. qemu-user cores carry no NT_FILE: the executable is given by --exe.
-# Channels and leaks: tests/targets/go/chans (ARM64_CHANS_VERSIONS, default 1.19 1.27) cross-built,
+# Channels and leaks: tests/targets/go/chans (ARM64_CHANS_VERSIONS, default every toolchain of GO_VERSIONS) cross-built,
 # its qemu-user core read with leaks/chans/chan/graph and judged by the chans suite's check.py
 # against what the target recorded (on 1.27 also the runtime's own goroutineleak profile).
 # Cores without NT_FILE (item 3): tests/targets/c/heapstate cross-built with aarch64-linux-gnu-gcc, its
@@ -167,14 +167,16 @@ done
 
 # ---- channels and leaks: tests/targets/go/chans (the truth it records about itself: len/cap of
 # each channel, the goroutines it leaked, the runtime's goroutineleak profile on 1.27) from an arm64
-# qemu-user core, judged by the chans suite's check.py (ARM64_CHANS_VERSIONS, default 1.19 1.27) ----
-for v in ${ARM64_CHANS_VERSIONS:-1.19 1.27}; do
+# qemu-user core, judged by the chans suite's check.py (ARM64_CHANS_VERSIONS, default every toolchain of GO_VERSIONS) ----
+for v in ${ARM64_CHANS_VERSIONS:-$GO_VERSIONS}; do
 	[ -x "$(tli_go_bin "$v")" ] || continue
 	dir=$W/chans-go$v
 	mkdir -p "$dir"
 	cbin=$dir/chans-arm64
+	exp= # as the chans suite: 1.26 registers the goroutineleak profile only with this experiment
+	[ "$v" = 1.26 ] && exp=goroutineleakprofile
 	if ! (cd "$ROOT/tests/targets/go/chans" && GOTOOLCHAIN=local GOFLAGS=-mod=mod GOPROXY=off GOWORK=off \
-		GOARCH=arm64 CGO_ENABLED=0 GOCACHE=$(tli_gocache) "$(tli_go_bin "$v")" build -o "$cbin" .) >"$dir/build.log" 2>&1; then
+		GOEXPERIMENT=$exp GOARCH=arm64 CGO_ENABLED=0 GOCACHE=$(tli_gocache) "$(tli_go_bin "$v")" build -o "$cbin" .) >"$dir/build.log" 2>&1; then
 		tli_bad "chans go$v arm64: build ($(tail -2 "$dir/build.log"))"
 		continue
 	fi
