@@ -25,8 +25,14 @@
  * which later runtimes keep in internal/runtime/gc), runtime/mgcmark.go
  * (markroot, markrootBlock, scanstack, scanobject, scanblock).
  *
- * Conservative by design: an object without a usable type is scanned word by
- * word (every aligned word that points into an allocated object is an edge),
+ * Precise where the runtime's own pointer bits can be had, in three ways:
+ * small objects of go1.22+ by their span's heap bits (at the span's end),
+ * objects with a malloc header and large objects of go1.22+ by their type's
+ * pointer mask (tiled over the object), every object of go1.19-1.21 by the
+ * arena heap bitmap (heapArena.bitmap: 2 bits per word on go1.19, 1 bit on
+ * go1.20/1.21; heap_bitmap.c). Conservative otherwise: an object without
+ * usable bits is scanned word by word (every aligned word that points into an
+ * allocated object is an edge, counted in typed_fallbacks/bitmap_fallbacks),
  * an unreadable allocBits counts every object as allocated, unreadable specials
  * make every object of their span a root (specials_coarse).
  */
@@ -175,7 +181,8 @@ struct tli_error *tli_goheap_new(struct tli_session *s, struct tli_go_rt *rt, st
 uint64_t tli_goheap_reserve(struct tli_goheap *h);
 /**
  * Capture while the target is stopped: span headers, allocBits, the memory of
- * scannable spans, specials. Unreadable or implausible spans are skipped with a
+ * scannable spans (with, on go1.19-1.21, the slices of the arena heap bitmap
+ * covering their objects, in the same vectored read), specials. Unreadable or implausible spans are skipped with a
  * session warning.
  */
 struct tli_error *tli_goheap_capture(struct tli_goheap *h);

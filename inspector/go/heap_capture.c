@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Capturing the Go heap while the target is stopped: the in-use spans of
- * mheap_.allspans, their allocBits, the memory of every scannable span, and
- * the finalizer/cleanup specials. One vectored read per pointer depth. See heap.h.
+ * mheap_.allspans, their allocBits, the memory of every scannable span (and on
+ * go1.19-1.21 its slice of the arena heap bitmap, heap_bitmap.c), and the
+ * finalizer/cleanup specials. One vectored read per pointer depth. See heap.h.
  *
  * Upstream: runtime/mheap.go (mheap.allspans, mspan, mSpanInUse, special,
  * addspecial), runtime/mbitmap.go (mspan.allocBits), go1.23.
