@@ -249,6 +249,10 @@ static struct tli_error *capture_span_memory(struct tli_goheap *h)
 	struct tli_error *err = nr ? tli_target_read_many(h->s->target, rs, nr) : NULL;
 	if (!err && nb)
 		check_abits(h, rs + ndata, bfirst, blast);
+	if (!err && h->L.abits_enc && h->s->opts.verbose)
+		fprintf(stderr, "go heap capture: %zu spans, %" PRIu64 " bytes of span memory and %" PRIu64
+			" of arena heap bitmap in one read (%zu scannable spans without bits)\n", h->nspans, used,
+			h->abits_bytes, h->abits_missing);
 	free(bfirst);
 	free(blast);
 	for (size_t i = 0, k = 0; !err && i < h->nspans; i++) {
@@ -437,10 +441,6 @@ struct tli_error *tli_goheap_capture(struct tli_goheap *h)
 			if (h->spans[i].end > h->hi)
 				h->hi = h->spans[i].end;
 	}
-	if (h->L.abits_enc && !h->spans_only && h->s->opts.verbose)
-		fprintf(stderr, "go heap capture: %zu spans, %" PRIu64 " bytes copied, of which %" PRIu64
-			" arena heap bitmap (%zu scannable spans without)\n", h->nspans, h->copy_len, h->abits_bytes,
-			h->abits_missing);
 	if (!h->L.has_special || h->spans_only) {
 		h->specials_coarse = true;
 		return NULL;
