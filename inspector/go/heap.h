@@ -162,6 +162,7 @@ struct tli_goheap {
 	/* arena heap bitmap (L.abits_enc): where each arena's heapArena is, bytes copied */
 	struct tli_u64map arenas;          /**< arena index + 1 -> heapArena address */
 	uint64_t abits_bytes;              /**< bitmap bytes copied in the stop */
+	uint64_t span_bytes;               /**< span memory bytes copied in the stop */
 	size_t abits_missing;              /**< scannable spans without a readable bitmap */
 	/** Set before the capture by callers that need only span headers and allocBits
 	 *  (size classes, `heap`'s memstats): no object memory, no specials, no reserve. */
@@ -186,6 +187,8 @@ uint64_t tli_goheap_reserve(struct tli_goheap *h);
  * session warning.
  */
 struct tli_error *tli_goheap_capture(struct tli_goheap *h);
+/** With -v, after the release: what the capture copied (span memory, arena heap bitmap). */
+void tli_goheap_capture_report(const struct tli_goheap *h);
 /**
  * While still stopped: the pointer bitmap of every object's type (malloc
  * headers, large-object types). `types` gives the abi.Type offsets (the

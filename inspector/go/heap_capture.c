@@ -249,10 +249,7 @@ static struct tli_error *capture_span_memory(struct tli_goheap *h)
 	struct tli_error *err = nr ? tli_target_read_many(h->s->target, rs, nr) : NULL;
 	if (!err && nb)
 		check_abits(h, rs + ndata, bfirst, blast);
-	if (!err && h->L.abits_enc && h->s->opts.verbose)
-		fprintf(stderr, "go heap capture: %zu spans, %" PRIu64 " bytes of span memory and %" PRIu64
-			" of arena heap bitmap in one read (%zu scannable spans without bits)\n", h->nspans, used,
-			h->abits_bytes, h->abits_missing);
+	h->span_bytes = used;
 	free(bfirst);
 	free(blast);
 	for (size_t i = 0, k = 0; !err && i < h->nspans; i++) {
@@ -417,6 +414,14 @@ out:
 	free(sb);
 	free(rs);
 	return err;
+}
+
+void tli_goheap_capture_report(const struct tli_goheap *h)
+{
+	if (h && h->L.abits_enc && !h->spans_only && h->s->opts.verbose)
+		fprintf(stderr, "go heap capture: %zu spans, %" PRIu64 " bytes of span memory and %" PRIu64
+			" of arena heap bitmap in one read (%zu scannable spans without bits)\n", h->nspans,
+			h->span_bytes, h->abits_bytes, h->abits_missing);
 }
 
 struct tli_error *tli_goheap_capture(struct tli_goheap *h)
