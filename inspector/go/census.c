@@ -281,6 +281,21 @@ static void scan_typed(struct tli_go_census *c, uint64_t base)
 		scan_pseudo(c, &o, &t, parent);
 }
 
+/* an untyped object of go1.19-1.21: the words the arena heap bitmap marks as pointers
+ * (heap_bitmap.c); false if it has no usable bits (then word by word) */
+static bool scan_abits(struct tli_go_census *c, const struct obj *o, uint32_t parent)
+{
+	uint64_t w = tli_goheap_abits_next(c->h, o->sp, o->base, 0);
+	if (w == UINT64_MAX)
+		return false;
+	for (; w != UINT64_MAX; w = tli_goheap_abits_next(c->h, o->sp, o->base, w + 1)) {
+		uint64_t v = tli_rd64(o->sp->data + (o->base + 8 * w - o->sp->start));
+		if (v >= c->h->lo && v < c->h->hi)
+			census_reach(c, v, 0, parent, c->lab_dots);
+	}
+	return true;
+}
+
 static void drain(struct tli_go_census *c)
 {
 	for (;;) {
@@ -294,8 +309,9 @@ static void drain(struct tli_go_census *c)
 		uint64_t base = c->uq.v[c->uqh++];
 		if (!find(c, base, &o) || c->state[o.num] != ST_UNTYPED)
 			continue;
-		scan_words(c, o.sp->data + (o.base - o.sp->start), o.base, o.base + o.sp->elemsize,
-			   c->retention ? c->opath[o.num] : 0);
+		uint32_t parent = c->retention ? c->opath[o.num] : 0;
+		if (!scan_abits(c, &o, parent))
+			scan_words(c, o.sp->data + (o.base - o.sp->start), o.base, o.base + o.sp->elemsize, parent);
 	}
 	/* done with the lists */
 	tli_vec_free(&c->tq);

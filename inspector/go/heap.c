@@ -100,6 +100,8 @@ static struct tli_error *resolve(struct tli_layout *l, struct tli_goheap_layout 
 		L->sp_nelems_sz = 8;
 	resolve_specials(l, L);
 	resolve_typed(l, L);
+	if (!L->typed)
+		tli_goheap_abits_resolve(l, L);
 	L->has_kind_fin = try_const(l, "runtime._KindSpecialFinalizer", &L->kind_fin);
 	L->has_kind_clean = try_const(l, "runtime._KindSpecialCleanup", &L->kind_clean);
 	return NULL;
@@ -134,6 +136,7 @@ void tli_goheap_destroy(struct tli_goheap *h)
 	tli_vec_free(&h->special_roots);
 	tli_vec_free(&h->special_words);
 	tli_u64map_free(&h->tcache);
+	tli_u64map_free(&h->arenas);
 	for (size_t i = 0; i < h->tinfo.n; i++)
 		free(h->tinfo.v[i].mask);
 	tli_vec_free(&h->tinfo);

@@ -25,8 +25,14 @@
  * which later runtimes keep in internal/runtime/gc), runtime/mgcmark.go
  * (markroot, markrootBlock, scanstack, scanobject, scanblock).
  *
- * Conservative by design: an object without a usable type is scanned word by
- * word (every aligned word that points into an allocated object is an edge),
+ * Precise where the runtime's own pointer bits can be had, in three ways:
+ * small objects of go1.22+ by their span's heap bits (at the span's end),
+ * objects with a malloc header and large objects of go1.22+ by their type's
+ * pointer mask (tiled over the object), every object of go1.19-1.21 by the
+ * arena heap bitmap (heapArena.bitmap: 2 bits per word on go1.19, 1 bit on
+ * go1.20/1.21; heap_bitmap.c). Conservative otherwise: an object without
+ * usable bits is scanned word by word (every aligned word that points into an
+ * allocated object is an edge, counted in typed_fallbacks/bitmap_fallbacks),
  * an unreadable allocBits counts every object as allocated, unreadable specials
  * make every object of their span a root (specials_coarse).
  */
@@ -80,6 +86,26 @@ struct tli_goheap_layout {
 					    *   per-span mark bits between the heap bits and the span's end
 					    *   (spans with elemsize >= 16), 0 without it */
 	struct tli_go_type_flags tflags;   /**< KindGCProg, TFlagGCMaskOnDemand */
+	/** The arena heap bitmap of runtimes without malloc headers (heapArena.bitmap, go1.19-1.21):
+	 *  its encoding, from the member's size per arena word and heapArena.noMorePtrs. */
+	uint8_t abits_enc;                 /**< enum tli_goheap_abits_enc */
+	uint64_t arenas_off;               /**< mheap.arenas: [1 << arenaL1Bits]*[1 << arenaL2Bits]*heapArena */
+	uint64_t arenas_l1;                /**< entries of the L1 array */
+	unsigned arena_l2_bits;            /**< runtime.arenaL2Bits (= arenaL1Shift) */
+	uint64_t arena_bytes;              /**< runtime.heapArenaBytes */
+	uint64_t arena_base;               /**< runtime.arenaBaseOffsetUintptr */
+	uint64_t ha_bitmap_off, ha_bitmap_size;  /**< heapArena.bitmap */
+};
+
+/** Encodings of heapArena.bitmap (runtime/mbitmap.go of each runtime). */
+enum tli_goheap_abits_enc {
+	TLI_GOHEAP_ABITS_NONE = 0,
+	/** 2 bits per word, 4 words per byte: bit k the pointer bit of word k, bit 4+k its
+	 *  scan bit ("more pointers in this object from here on"; go1.19) */
+	TLI_GOHEAP_ABITS_2BIT,
+	/** 1 bit per word, little-endian uintptrs (go1.20, go1.21; noMorePtrs is a shortcut
+	 *  the runtime may take, every word of an allocated object has its bit written) */
+	TLI_GOHEAP_ABITS_1BIT,
 };
 
 /* ---- what a capture holds ---- */
@@ -99,6 +125,9 @@ struct tli_goheap_span {
 	uint64_t npages;           /**< mspan.npages (0 if unknown) */
 	const uint8_t *hbits;      /**< small-object pointer bits (L.hbits_small), one per word from
 				    *   start, inside the copy; NULL if none or implausible */
+	const uint8_t *abits;      /**< the arena heap bitmap over [start, end) (L.abits_enc), its
+				    *   first bits for the word at start; NULL if none or unreadable */
+	uint64_t abits_len;        /**< its bytes */
 };
 
 /** A type's pointer bitmap, as typed scanning uses it. */
@@ -130,6 +159,11 @@ struct tli_goheap {
 	struct tli_go_type_src types;
 	struct tli_u64map tcache;          /**< type address -> index + 1 in tinfo */
 	struct tli_goheap_tinfos tinfo;
+	/* arena heap bitmap (L.abits_enc): where each arena's heapArena is, bytes copied */
+	struct tli_u64map arenas;          /**< arena index + 1 -> heapArena address */
+	uint64_t abits_bytes;              /**< bitmap bytes copied in the stop */
+	uint64_t span_bytes;               /**< span memory bytes copied in the stop */
+	size_t abits_missing;              /**< scannable spans without a readable bitmap */
 	/** Set before the capture by callers that need only span headers and allocBits
 	 *  (size classes, `heap`'s memstats): no object memory, no specials, no reserve. */
 	bool spans_only;
@@ -148,10 +182,13 @@ struct tli_error *tli_goheap_new(struct tli_session *s, struct tli_go_rt *rt, st
 uint64_t tli_goheap_reserve(struct tli_goheap *h);
 /**
  * Capture while the target is stopped: span headers, allocBits, the memory of
- * scannable spans, specials. Unreadable or implausible spans are skipped with a
+ * scannable spans (with, on go1.19-1.21, the slices of the arena heap bitmap
+ * covering their objects, in the same vectored read), specials. Unreadable or implausible spans are skipped with a
  * session warning.
  */
 struct tli_error *tli_goheap_capture(struct tli_goheap *h);
+/** With -v, after the release: what the capture copied (span memory, arena heap bitmap). */
+void tli_goheap_capture_report(const struct tli_goheap *h);
 /**
  * While still stopped: the pointer bitmap of every object's type (malloc
  * headers, large-object types). `types` gives the abi.Type offsets (the
@@ -159,6 +196,61 @@ struct tli_error *tli_goheap_capture(struct tli_goheap *h);
  */
 void tli_goheap_prepare_types(struct tli_goheap *h, const struct tli_go_type_layout *types);
 void tli_goheap_destroy(struct tli_goheap *h);
+
+/* ---- the arena heap bitmap (go1.19-1.21; heap_bitmap.c) ---- */
+
+/** Resolve L.abits_enc and the arena layout by name (none: TLI_GOHEAP_ABITS_NONE). */
+void tli_goheap_abits_resolve(struct tli_layout *l, struct tli_goheap_layout *L);
+/** Bytes of bitmap covering a scannable span's objects (0: none to copy). */
+uint64_t tli_goheap_abits_len(const struct tli_goheap_layout *L, const struct tli_goheap_span *sp);
+/** While stopped: find the heapArena of every arena holding a scannable span (h->arenas). */
+struct tli_error *tli_goheap_abits_arenas(struct tli_goheap *h);
+/**
+ * Reads of the bitmap slices of scannable spans into buf (tli_goheap_abits_len bytes per
+ * span, in span order), adjacent slices of one arena merged into one read; sets each
+ * span's abits. rs has room for tli_goheap_abits_nreads reads; span i's reads are
+ * [first[i], last[i]) of rs. Returns the reads made.
+ */
+size_t tli_goheap_abits_nreads(const struct tli_goheap *h);
+size_t tli_goheap_abits_plan(struct tli_goheap *h, uint8_t *buf, struct tli_read *rs, size_t *first, size_t *last);
+
+/**
+ * Word w (counted from the first word the bitmap bm[0, len) describes): 1 a pointer,
+ * 0 a scalar, -1 no more pointers in its object from w on (2-bit scan bit clear),
+ * -2 outside the bitmap.
+ */
+static inline int tli_goheap_abits_word(uint8_t enc, const uint8_t *bm, uint64_t len, uint64_t w)
+{
+	if (enc == TLI_GOHEAP_ABITS_2BIT) {
+		if (w / 4 >= len)
+			return -2;
+		uint8_t b = bm[w / 4];
+		if (!(b >> (4 + w % 4) & 1))
+			return -1;
+		return b >> (w % 4) & 1;
+	}
+	if (enc == TLI_GOHEAP_ABITS_1BIT)
+		return w / 8 < len ? bm[w / 8] >> (w % 8) & 1 : -2;
+	return -2;
+}
+
+/** The first pointer word (index in the object) at or after word w of the allocated
+ *  object at obj of sp, by its arena bitmap; UINT64_MAX if none (or no bitmap). */
+static inline uint64_t tli_goheap_abits_next(const struct tli_goheap *h, const struct tli_goheap_span *sp,
+					     uint64_t obj, uint64_t w)
+{
+	if (!sp->abits || obj < sp->start)
+		return UINT64_MAX;
+	uint64_t w0 = (obj - sp->start) / 8, n = sp->elemsize / 8;
+	for (; w < n; w++) {
+		int r = tli_goheap_abits_word(h->L.abits_enc, sp->abits, sp->abits_len, w0 + w);
+		if (r < 0)
+			return UINT64_MAX;
+		if (r)
+			return w;
+	}
+	return UINT64_MAX;
+}
 
 /** Bytes of object space in the captured spans. */
 uint64_t tli_goheap_bytes(const struct tli_goheap *h);
@@ -283,6 +375,8 @@ struct tli_goheap_marker {
 	uint64_t scanned_bytes, marked_objects;
 	uint64_t typed_objects;             /**< scanned with their type's bitmap */
 	uint64_t typed_fallbacks;           /**< had a type slot but were scanned word by word */
+	uint64_t bitmap_objects;            /**< scanned with the arena heap bitmap (go1.19-1.21) */
+	uint64_t bitmap_fallbacks;          /**< that bitmap unreadable or implausible: word by word */
 	bool oom;                           /**< out of memory while marking: some objects were not scanned */
 	/** Debugging aid: with `trace`, parent maps each marked object to the object that
 	 *  marked it, or to a tli_goheap_root_tag. */

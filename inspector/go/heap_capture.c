@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Capturing the Go heap while the target is stopped: the in-use spans of
- * mheap_.allspans, their allocBits, the memory of every scannable span, and
- * the finalizer/cleanup specials. One vectored read per pointer depth. See heap.h.
+ * mheap_.allspans, their allocBits, the memory of every scannable span (and on
+ * go1.19-1.21 its slice of the arena heap bitmap, heap_bitmap.c), and the
+ * finalizer/cleanup specials. One vectored read per pointer depth. See heap.h.
  *
  * Upstream: runtime/mheap.go (mheap.allspans, mspan, mSpanInUse, special,
  * addspecial), runtime/mbitmap.go (mspan.allocBits), go1.23.
@@ -10,6 +11,7 @@
 #include "go/heap.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,15 +173,36 @@ static struct tli_error *capture_alloc_bits(struct tli_goheap *h)
 	return err;
 }
 
+/* spans whose bitmap slices did not all come: no bitmap (scanned word by word) */
+static void check_abits(struct tli_goheap *h, const struct tli_read *rs, const size_t *first, const size_t *last)
+{
+	for (size_t i = 0; i < h->nspans; i++) {
+		struct tli_goheap_span *sp = &h->spans[i];
+		if (!sp->abits)
+			continue;
+		for (size_t k = first[i]; k < last[i]; k++)
+			if (rs[k].got < rs[k].len) {
+				sp->abits = NULL;
+				sp->abits_len = 0;
+				h->abits_missing++;
+				break;
+			}
+		h->abits_bytes += sp->abits_len;
+	}
+}
+
 /* the object memory of scannable spans, into one pre-faulted mapping (faulting a fresh
  * page per 4 KiB of copy dominated the pause otherwise): the one reserved before the
  * stop if the heap still fits in it */
 static struct tli_error *capture_span_memory(struct tli_goheap *h)
 {
-	uint64_t total = 0;
+	uint64_t total = 0, bits = 0;
 	for (size_t i = 0; i < h->nspans; i++)
-		if (!h->spans[i].noscan)
+		if (!h->spans[i].noscan) {
 			total += (span_copy_len(&h->L, &h->spans[i]) + 7) & ~7ull;
+			bits += tli_goheap_abits_len(&h->L, &h->spans[i]);
+		}
+	total += bits;
 	if (h->resv && total && total <= h->resv_len) {
 		/* the unused tail goes back at once (virtual memory: ulimit -v) */
 		uint64_t keep = (total + (2u << 20) - 1) & ~((2ull << 20) - 1);
@@ -199,9 +222,16 @@ static struct tli_error *capture_span_memory(struct tli_goheap *h)
 						total);
 		h->copy_len = total;
 	}
-	struct tli_read *rs = calloc(h->nspans ? h->nspans : 1, sizeof(*rs));
-	if (!rs)
+	/* the spans' memory, then the arena bitmap slices of their objects (heap_bitmap.c) */
+	size_t nb = tli_goheap_abits_nreads(h), n1 = h->nspans + nb ? h->nspans + nb : 1;
+	struct tli_read *rs = calloc(n1, sizeof(*rs));
+	size_t *bfirst = nb ? calloc(h->nspans, sizeof(size_t)) : NULL, *blast = nb ? calloc(h->nspans, sizeof(size_t)) : NULL;
+	if (!rs || (nb && (!bfirst || !blast))) {
+		free(rs);
+		free(bfirst);
+		free(blast);
 		return &tli_enomem;
+	}
 	size_t nr = 0;
 	uint64_t used = 0;
 	for (size_t i = 0; i < h->nspans; i++) {
@@ -213,7 +243,15 @@ static struct tli_error *capture_span_memory(struct tli_goheap *h)
 		used += (n + 7) & ~7ull;
 		rs[nr++] = (struct tli_read){ .addr = sp->start, .buf = sp->data, .len = n };
 	}
+	size_t ndata = nr;
+	if (nb)
+		nr += tli_goheap_abits_plan(h, h->copy + used, rs + ndata, bfirst, blast);
 	struct tli_error *err = nr ? tli_target_read_many(h->s->target, rs, nr) : NULL;
+	if (!err && nb)
+		check_abits(h, rs + ndata, bfirst, blast);
+	h->span_bytes = used;
+	free(bfirst);
+	free(blast);
 	for (size_t i = 0, k = 0; !err && i < h->nspans; i++) {
 		struct tli_goheap_span *sp = &h->spans[i];
 		if (sp->noscan)
@@ -274,7 +312,7 @@ static uint64_t peek_copy_bytes(struct tli_goheap *h)
 		for (size_t j = 0; j < nr; j++) {
 			struct tli_goheap_span sp;
 			if (rs[j].got == rs[j].len && decode_span(L, rs[j].buf, &sp) == SPAN_OK && !sp.noscan)
-				total += (span_copy_len(L, &sp) + 7) & ~7ull;
+				total += ((span_copy_len(L, &sp) + 7) & ~7ull) + tli_goheap_abits_len(L, &sp);
 		}
 	}
 	tli_big_free(ptrs, scratch);
@@ -378,11 +416,26 @@ out:
 	return err;
 }
 
+void tli_goheap_capture_report(const struct tli_goheap *h)
+{
+	if (h && h->L.abits_enc && !h->spans_only && h->s->opts.verbose)
+		fprintf(stderr, "go heap capture: %zu spans, %" PRIu64 " bytes of span memory and %" PRIu64
+			" of arena heap bitmap in one read (%zu scannable spans without bits)\n", h->nspans,
+			h->span_bytes, h->abits_bytes, h->abits_missing);
+}
+
 struct tli_error *tli_goheap_capture(struct tli_goheap *h)
 {
 	struct tli_error *err = capture_span_headers(h);
 	if (!err)
 		err = capture_alloc_bits(h);
+	if (!err && !h->spans_only && (err = tli_goheap_abits_arenas(h))) {
+		/* no arena bitmap: every object is scanned word by word */
+		tli_session_warn(h->s, "Go heap bitmap: %s (objects scanned word by word)", err->msg);
+		tli_error_destroy(err);
+		err = NULL;
+		tli_u64map_free(&h->arenas);
+	}
 	if (!err && !h->spans_only)
 		err = capture_span_memory(h);
 	if (err)

@@ -234,6 +234,8 @@ struct tli_error *tli_go_cmd_heap(struct tli_session *s, const struct tli_go_hea
 		err = go_heap_analyze(&r, go);
 	}
 	t[3] = now_s();
+	if (!err)
+		tli_goheap_capture_report(r.h);
 	if (s->opts.verbose && !err)
 		fprintf(stderr, "go heap: layout %.3f s, capture %.3f s, release+analysis %.3f s\n", t[1] - t[0],
 			t[2] - t[1], t[3] - t[2]);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Marking the captured Go heap from roots, as the garbage collector would
- * (runtime/mgcmark.go markroot, scanobject, scanblock; go1.23): objects with a
- * usable type are scanned with its pointer bitmap, tiled over the object
- * (arrays); every other object, and every root range, word by word. See heap.h.
+ * (runtime/mgcmark.go markroot, scanobject, scanblock; go1.23): objects are
+ * scanned precisely where the runtime's pointer bits can be had (small objects
+ * of go1.22+ by their span's heap bits, objects with a type by its pointer
+ * bitmap tiled over the object, objects of go1.19-1.21 by the arena heap
+ * bitmap: heap_bitmap.c); every other object, and every root range, word by
+ * word. See heap.h.
  */
 #include "go/heap.h"
 
@@ -158,6 +161,30 @@ static void scan_hbits(struct tli_goheap_marker *m, const struct tli_goheap_span
 	m->scanned_bytes += sp->elemsize;
 }
 
+/* an object of go1.19-1.21: the words its arena's heap bitmap marks as pointers, as the
+ * runtime's scanobject does (2-bit: until the scan bit says no more pointers); false if
+ * the bits name no pointer at all (every object of a scannable span has one: the bits
+ * are implausible, the caller scans it word by word) */
+static bool scan_abits(struct tli_goheap_marker *m, const struct tli_goheap_span *sp, uint64_t obj)
+{
+	const struct tli_goheap *h = m->h;
+	uint64_t w = tli_goheap_abits_next(h, sp, obj, 0);
+	if (w == UINT64_MAX)
+		return false;
+	bool check = has_untraced(m, obj, sp->elemsize);
+	for (; w != UINT64_MAX; w = tli_goheap_abits_next(h, sp, obj, w + 1)) {
+		uint64_t a = obj + 8 * w, v = tli_rd64(sp->data + (a - sp->start));
+		if (v < h->lo || v >= h->hi)
+			continue;
+		if (check && tli_u64set_has(m->untraced.words, a))
+			continue;
+		tli_goheap_mark_ptr(m, v);
+	}
+	m->bitmap_objects++;
+	m->scanned_bytes += sp->elemsize;
+	return true;
+}
+
 void tli_goheap_drain(struct tli_goheap_marker *m)
 {
 	const struct tli_goheap *h = m->h;
@@ -170,6 +197,11 @@ void tli_goheap_drain(struct tli_goheap_marker *m)
 		if (sp->hbits) {
 			scan_hbits(m, sp, obj);
 			continue;
+		}
+		if (h->L.abits_enc) {
+			if (scan_abits(m, sp, obj))
+				continue;
+			m->bitmap_fallbacks++; /* unreadable or implausible bits */
 		}
 		if (h->L.typed && scan_typed(m, sp, obj))
 			continue;

@@ -471,6 +471,10 @@ static json_t *leak_stats(const struct tli_go_waitfor *w, const struct tli_gohea
 			    json_boolean(w->roots.globals[TLI_GOHEAP_DATA].mask && w->roots.globals[TLI_GOHEAP_BSS].mask));
 	json_object_set_new(st, "typed_objects", json_integer((json_int_t)m->typed_objects));
 	json_object_set_new(st, "typed_fallbacks", json_integer((json_int_t)m->typed_fallbacks));
+	/* go1.19-1.21: objects scanned by the arena heap bitmap, and those that could not be */
+	json_object_set_new(st, "heap_bitmap", json_boolean(h && h->L.abits_enc));
+	json_object_set_new(st, "bitmap_objects", json_integer((json_int_t)m->bitmap_objects));
+	json_object_set_new(st, "bitmap_fallbacks", json_integer((json_int_t)m->bitmap_fallbacks));
 	json_object_set_new(st, "specials_coarse", json_boolean(h && h->specials_coarse));
 	json_object_set_new(st, "stack_scan", stack_scan_stats(w));
 	/* Go <= 1.25: semaphore waits linked through runtime.semtable */

@@ -84,6 +84,8 @@ struct tli_error *tli_go_waitfor_capture(struct tli_go_waitfor *w, bool (*betwee
 			(double)reserved / (1 << 20), t[1] - t[0], t[2] - t[1],
 			t[3] - t[2], t[4] - t[3], t[5] - t[4], t[6] - t[5], t[7] - t[6]);
 	if (!err)
+		tli_goheap_capture_report(w->h);
+	if (!err)
 		tli_go_chans_report_warnings(w->s, w->c, false); /* at most 20 lines */
 	return err;
 }

@@ -83,6 +83,8 @@ static const char *const go_const_prefixes[] = {
 	/* timers: which heap entries are no longer timers */
 	"runtime.timerNoStatus", "runtime.timerDeleted", "runtime.timerRemov", "runtime.timerZombie",
 	"runtime.timerModified",
+	/* Go heap (go1.19-1.21): the arena heap bitmap, mheap_.arenas indexed by arenaIndex */
+	"runtime.heapArenaBytes", "runtime.arenaBaseOffset", "runtime.arenaL2Bits",
 };
 
 static const char *const go_strtabs[] = { "runtime.waitReasonStrings", "runtime.gStatusStrings" };

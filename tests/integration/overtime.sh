@@ -81,7 +81,6 @@ pprof_traces() { # VER BIN TAG (target already leaked: a quiet state)
 }
 
 for v in $vers; do
-	export TLI_GO_VERSION=$v   # the checkers' tolerance for conservatively scanned heaps (<= 1.21)
 	bin=$(tli_build tests/targets/go/overtime "$v") || { tli_bad "go$v: build"; continue; }
 	leak_diff "$bin" "go$v"
 	pprof_traces "$v" "$bin" "go$v"

@@ -7,16 +7,6 @@ disagreement on stdout; exit 1 if any."""
 import json
 import sys
 
-
-def conservative_heap():
-    """Go <= 1.21: tlinspect scans untyped heap objects word by word (the runtime's heap bitmap is not
-    read yet), so a stale word can keep a dropped connection reachable ("held by globals") about one
-    run in three on go1.19. The checks then accept one leaked connection fewer when exactly that one
-    is reported held by globals, and say so (issue 16 left item; see the closing note)."""
-    import os, re as _re
-    m = _re.match(r"(?:go)?1\.(\d+)", os.environ.get("TLI_GO_VERSION", ""))
-    return bool(m) and int(m.group(1)) <= 21
-
 want = json.load(open(sys.argv[1]))
 doc = json.load(open(sys.argv[2]))
 stripped = len(sys.argv) > 3 and sys.argv[3] == "stripped"
@@ -55,16 +45,12 @@ for key, pg in (("db", "pg_backends_a"), ("db2", "pg_backends_b")):
     if not stripped and d.get("found_by") != "type":
         bad.append("%s.found_by %r" % (key, d.get("found_by")))
     exp = {"db": (2, sorted(want["holders"]), sorted(want["waiters"])), "db2": (0, [], [])}[key]
-    tolerated = (conservative_heap() and d.get("leaked") == exp[0] - 1 and d.get("held_by_globals") == 1
-                 and len(d.get("leaked_connections") or []) == exp[0] - 1)
-    if tolerated:
-        print("NOTE %s: one leaked connection reported held by globals (conservative heap scan, Go <= 1.21)" % key)
-    elif d.get("leaked") != exp[0] or len(d.get("leaked_connections") or []) != exp[0]:
+    if d.get("leaked") != exp[0] or len(d.get("leaked_connections") or []) != exp[0]:
         bad.append("%s.leaked %r (%r), want %d (Rows dropped without Close)" % (
             key, d.get("leaked"), d.get("leaked_connections"), exp[0]))
     if d.get("held_by") != exp[1]:
         bad.append("%s.held_by %r, holders %r" % (key, d.get("held_by"), exp[1]))
-    if d.get("held_by_globals") != (1 if tolerated else 0):
+    if d.get("held_by_globals") != 0:
         bad.append("%s.held_by_globals %r" % (key, d.get("held_by_globals")))
     if d.get("pending_requests") != len(exp[2]):
         bad.append("%s.pending_requests %r, want %d" % (key, d.get("pending_requests"), len(exp[2])))
@@ -72,8 +58,7 @@ for key, pg in (("db", "pg_backends_a"), ("db2", "pg_backends_b")):
         bad.append("%s.waiters %r, want %r" % (key, d.get("waiters"), exp[2]))
     # each holder holds exactly one connection; leaked ones nobody
     for c in d.get("connections") or []:
-        if c.get("in_use") and not c.get("leaked") and len(c.get("held_by") or []) != 1 and not (
-                tolerated and c.get("held_by_globals")):
+        if c.get("in_use") and not c.get("leaked") and len(c.get("held_by") or []) != 1:
             bad.append("%s connection %s held_by %r" % (key, c.get("address"), c.get("held_by")))
 # Go maps: the cache that held cache_peak entries keeps its capacity (maps never shrink)
 maps = pools.get("maps")
