@@ -899,9 +899,8 @@ static void test_render_100k(void **state)
 		      "(%.1f MB); text without stacks %.0f ms (%.1f MB); json %.0f ms\n",
 		      (t1 - t0) * 1e3, with_stacks * 1e3, (double)len / 1e6, without_stacks * 1e3,
 		      (double)len2 / 1e6, (t5 - t4) * 1e3);
-	/* generous bounds for a slow CI machine: the printer must be far from the bottleneck */
-	assert_true(with_stacks < 5.0);
-	assert_true(without_stacks < 3.0);
+	/* times are printed, not asserted: a unit test must not fail on a loaded machine (the
+	 * printer's speed is measured in tests/bench/, which compares runs taken together) */
 	json_decref(doc);
 }
 
