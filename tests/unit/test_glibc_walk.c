@@ -192,7 +192,7 @@ static struct tli_gl_heap *walk(void)
 	double secs = (double)(clock() - c0) / CLOCKS_PER_SEC;
 	if (err)
 		fail_msg("walk failed: %s", err->msg);
-	assert_true(secs < 2.0); /* bounded */
+	assert_true(secs < 30.0); /* bounded: a walk that loops runs into this, a loaded machine does not */
 	tli_target_destroy(t);
 	return h;
 }
