@@ -370,7 +370,7 @@ else
 fi
 
 # ---- the Go heap, pools and timers on arm64 cores (issue 22 item 2: those commands on the same
-# seam). Under qemu-user with GOTRACEBACK=crash (ARM64_HEAP_VERSIONS, default 1.19 1.27):
+# seam). Under qemu-user with GOTRACEBACK=crash (ARM64_HEAP_VERSIONS, default every toolchain of GO_VERSIONS):
 #  - tests/targets/go/memstats: ready, SIGUSR1 (it writes its runtime.ReadMemStats, then allocates
 #    nothing), SIGQUIT: `heap` of the core = that record (goheap_compare.py, the goheap suite's judge:
 #    mallocs, frees, heap_objects, heap_alloc, num_gc... exactly, the rest within 1%);
@@ -407,7 +407,7 @@ wait_for() { # FILE WORD SECS
 	for ((i = 0; i < $3 * 10; i++)); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
 	return 1
 }
-for v in ${ARM64_HEAP_VERSIONS:-1.19 1.27}; do
+for v in ${ARM64_HEAP_VERSIONS:-$GO_VERSIONS}; do
 	[ -x "$(tli_go_bin "$v")" ] || continue
 	for prog in memstats overtime secrets; do
 		d=$W/go$v-arm64-$prog
