@@ -70,6 +70,7 @@ void tli_go_rt_destroy(struct tli_go_rt *rt)
 	free(rt->pre_ptrs);
 	free(rt->pre_ord);
 	tli_big_free(rt->gbuf, rt->gbuf_len);
+	free(rt->pcinfo);
 	free(rt);
 }
 

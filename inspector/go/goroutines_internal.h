@@ -145,6 +145,7 @@ struct tli_go_rt {
 	size_t gs_cap;           /* entries w->gs has room for */
 	size_t gs_zeroed;        /* of which the first gs_zeroed are known to be zero */
 	struct go_labels_layout lab;
+	struct go_pcinfo *pcinfo; /* unwinding's per-pc lookups, cached (traceback.c; NULL until used) */
 };
 
 /** idle/dead: not a goroutine to report. */
