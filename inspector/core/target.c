@@ -12,6 +12,7 @@
 
 #include "bigbuf.h"
 #include "bytes.h"
+#include "spans.h"
 #include "search.h"
 
 #include <errno.h>
@@ -355,94 +356,6 @@ struct tli_error *tli_target_read_u32(struct tli_target *t, uint64_t addr, uint3
 /* ------------------------------------------------------------------ */
 /* capture                                                             */
 
-struct span {
-	uint64_t a, b; /* [a, b) */
-};
-
-struct spans {
-	struct span *v;
-	size_t n, cap;
-};
-
-static bool spans_push(struct spans *s, uint64_t a, uint64_t b)
-{
-	if (a >= b)
-		return true;
-	if (s->n && s->v[s->n - 1].b == a) { /* coalesce touching */
-		s->v[s->n - 1].b = b;
-		return true;
-	}
-	if (s->n == s->cap) {
-		size_t nc = s->cap ? s->cap * 2 : 16;
-		struct span *nv = realloc(s->v, nc * sizeof(*nv));
-		if (!nv)
-			return false;
-		s->v = nv;
-		s->cap = nc;
-	}
-	s->v[s->n++] = (struct span){ a, b };
-	return true;
-}
-
-static int span_cmp(const void *x, const void *y)
-{
-	const struct span *p = x, *q = y;
-	if (p->a != q->a)
-		return p->a < q->a ? -1 : 1;
-	if (p->b != q->b)
-		return p->b < q->b ? -1 : 1;
-	return 0;
-}
-
-/* The non-empty ranges as spans [addr, end) (end saturated at UINT64_MAX), sorted. */
-static bool spans_from_ranges(const struct tli_range *ranges, size_t n, struct spans *req)
-{
-	req->v = malloc((n ? n : 1) * sizeof(*req->v));
-	if (!req->v)
-		return false;
-	req->cap = n ? n : 1;
-	req->n = 0;
-	bool sorted = true;
-	for (size_t i = 0; i < n; i++) {
-		if (!ranges[i].len)
-			continue;
-		uint64_t a = ranges[i].addr;
-		uint64_t b = a + ranges[i].len < a ? UINT64_MAX : a + ranges[i].len;
-		req->v[req->n++] = (struct span){ a, b };
-		sorted = sorted && (req->n == 1 || span_cmp(&req->v[req->n - 2], &req->v[req->n - 1]) <= 0);
-	}
-	if (!sorted) /* callers often ask in address order already */
-		qsort(req->v, req->n, sizeof(*req->v), span_cmp);
-	return true;
-}
-
-
-/* Sort and merge spans whose distance is < gap (gap 0: merge overlapping/touching). */
-static bool spans_merge(const struct spans *in, uint64_t gap, struct spans *out)
-{
-	for (size_t i = 0; i < in->n; i++) {
-		struct span s = in->v[i];
-		if (out->n) {
-			struct span *last = &out->v[out->n - 1];
-			if (s.a <= last->b || s.a - last->b < gap) {
-				if (s.b > last->b)
-					last->b = s.b;
-				continue;
-			}
-		}
-		if (out->n == out->cap) {
-			size_t nc = out->cap ? out->cap * 2 : 16;
-			struct span *nv = realloc(out->v, nc * sizeof(*nv));
-			if (!nv)
-				return false;
-			out->v = nv;
-			out->cap = nc;
-		}
-		out->v[out->n++] = s;
-	}
-	return true;
-}
-
 /* Index of the first mapping whose end > a (maps sorted, non-overlapping). */
 static size_t map_lower(const struct tli_target *t, uint64_t a)
 {
@@ -450,7 +363,7 @@ static size_t map_lower(const struct tli_target *t, uint64_t a)
 }
 
 /* Intersect spans with readable mappings (touching pieces coalesce). */
-static bool spans_clip_to_maps(const struct tli_target *t, const struct spans *in, struct spans *out)
+static bool spans_clip_to_maps(const struct tli_target *t, const struct tli_spans *in, struct tli_spans *out)
 {
 	for (size_t i = 0; i < in->n; i++) {
 		uint64_t a = in->v[i].a, b = in->v[i].b;
@@ -460,7 +373,7 @@ static bool spans_clip_to_maps(const struct tli_target *t, const struct spans *i
 				continue;
 			uint64_t pa = a > mp->start ? a : mp->start;
 			uint64_t pb = b < mp->end ? b : mp->end;
-			if (!spans_push(out, pa, pb))
+			if (!tli_spans_push(out, pa, pb))
 				return false;
 		}
 	}
@@ -469,7 +382,7 @@ static bool spans_clip_to_maps(const struct tli_target *t, const struct spans *i
 
 /* Parts of the spans not yet captured, split into chunks <= CAPTURE_CHUNK (*cut: some
  * were left out, the budget being spent). */
-static bool spans_holes(const struct tli_capture *c, const struct spans *in, struct spans *out, bool *cut)
+static bool spans_holes(const struct tli_capture *c, const struct tli_spans *in, struct tli_spans *out, bool *cut)
 {
 	*cut = false;
 	uint64_t budget = CAPTURE_MAX_TOTAL;
@@ -498,13 +411,13 @@ static bool spans_holes(const struct tli_capture *c, const struct spans *in, str
 				budget -= ce - a;
 				if (out->n == out->cap) {
 					size_t nc = out->cap ? out->cap * 2 : 16;
-					struct span *nv = realloc(out->v, nc * sizeof(*nv));
+					struct tli_span *nv = realloc(out->v, nc * sizeof(*nv));
 					if (!nv)
 						return false;
 					out->v = nv;
 					out->cap = nc;
 				}
-				out->v[out->n++] = (struct span){ a, ce };
+				out->v[out->n++] = (struct tli_span){ a, ce };
 				a = ce;
 			}
 		}
@@ -533,7 +446,7 @@ enum { MEM_RESV, MEM_SLAB, MEM_MALLOC };
 
 /* Read the given holes with one backend call and add what was read to the capture
  * (*whole: every byte of every hole was read). */
-static struct tli_error *capture_holes(struct tli_target *t, const struct spans *holes, bool *whole)
+static struct tli_error *capture_holes(struct tli_target *t, const struct tli_spans *holes, bool *whole)
 {
 	*whole = false;
 	if (!holes->n) {
@@ -668,7 +581,7 @@ static struct tli_error *capture_holes(struct tli_target *t, const struct spans 
 
 /* How many of the sorted spans are not wholly captured: one walk along the extents
  * (a lookup per span costs ~5 ms for 100k stack windows while the target is stopped). */
-static size_t count_uncaptured(const struct tli_capture *c, const struct spans *req)
+static size_t count_uncaptured(const struct tli_capture *c, const struct tli_spans *req)
 {
 	size_t failed = 0, e = 0;
 	for (size_t i = 0; i < req->n; i++) {
@@ -710,15 +623,15 @@ struct tli_error *tli_target_capture(struct tli_target *t, const struct tli_rang
 			return &tli_enomem;
 	}
 
-	struct spans req = { 0 }, merged = { 0 }, exact = { 0 }, clipped = { 0 }, holes = { 0 };
+	struct tli_spans req = { 0 }, merged = { 0 }, exact = { 0 }, clipped = { 0 }, holes = { 0 };
 	struct tli_error *err = NULL;
-	if (!spans_from_ranges(ranges, n, &req)) {
+	if (!tli_spans_from_ranges(ranges, n, &req)) {
 		err = &tli_enomem;
 		goto out;
 	}
 
 	/* merged (gap) and exact versions of the requested ranges */
-	if (!spans_merge(&req, gap, &merged) || !spans_merge(&req, 0, &exact)) {
+	if (!tli_spans_merge(&req, gap, &merged) || !tli_spans_merge(&req, 0, &exact)) {
 		err = &tli_enomem;
 		goto out;
 	}
@@ -726,7 +639,7 @@ struct tli_error *tli_target_capture(struct tli_target *t, const struct tli_rang
 	 * fault inside a merged range ends that iovec), read exactly once more.
 	 * Both within readable mappings when they are known. */
 	for (int pass = 0; pass < 2; pass++) {
-		const struct spans *want = pass ? &exact : &merged;
+		const struct tli_spans *want = pass ? &exact : &merged;
 		if (t->nmaps) {
 			clipped.n = 0;
 			if (!spans_clip_to_maps(t, want, &clipped)) {
@@ -793,13 +706,13 @@ uint64_t tli_target_reserve(struct tli_target *t, const struct tli_range *ranges
 	}
 	struct tli_capture *c = t->capture;
 	resv_join(c); /* one populating thread at a time */
-	struct spans req = { 0 }, merged = { 0 }, clipped = { 0 };
+	struct tli_spans req = { 0 }, merged = { 0 }, clipped = { 0 };
 	uint64_t done = 0;
-	if (!spans_from_ranges(ranges, n, &req))
+	if (!tli_spans_from_ranges(ranges, n, &req))
 		goto out;
-	if (!spans_merge(&req, 0, &merged))
+	if (!tli_spans_merge(&req, 0, &merged))
 		goto out;
-	const struct spans *want = &merged;
+	const struct tli_spans *want = &merged;
 	if (t->nmaps) {
 		if (!spans_clip_to_maps(t, &merged, &clipped))
 			goto out;
