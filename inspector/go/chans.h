@@ -142,6 +142,9 @@ struct tli_go_chans_src {
 	/** instead of gs: a malloc'd array of ngs the snapshot takes over (no copy while the
 	 *  target is stopped; freed by the snapshot, also when it fails) */
 	struct tli_go_chan_g *gs_given;
+	/** if set: the index g address -> gs index + 1 (first at an address, every non-zero
+	 *  address), taken over by the snapshot instead of being built while stopped */
+	struct tli_u64map *gindex_given;
 };
 
 struct tli_go_chans_opts {

@@ -182,6 +182,7 @@ static struct tli_error *order_gs(struct tli_go_rt *w, const uint64_t *ptrs, str
 			g->problem = "g pointer is not in mapped memory";
 	}
 	if (w->pre_ord && w->pre_n == w->ngs && !memcmp(ptrs, w->pre_ptrs, w->ngs * 8)) {
+		w->pre_gindex_ok = w->pre_gindex.n > 0;
 		/* allgs as it was before the stop: its order, without the gs found unmapped now */
 		for (size_t k = 0; k < w->pre_nord; k++)
 			if (!w->gs[w->pre_ord[k].idx].problem)
@@ -508,6 +509,13 @@ static void prepare(struct tli_go_rt *w)
 	qsort(ord, n, sizeof(*ord), cmp_gord);
 	w->pre_ptrs = ptrs;
 	w->pre_ord = ord;
+	/* the channel walker's index of the gs (what chans.c copy_goroutines would build) */
+	bool ok = tli_u64map_reserve(&w->pre_gindex, len);
+	for (size_t i = 0; ok && i < len; i++)
+		if (ptrs[i] && !tli_u64map_get(&w->pre_gindex, ptrs[i]))
+			ok = tli_u64map_put(&w->pre_gindex, ptrs[i], i + 1);
+	if (!ok)
+		tli_u64map_free(&w->pre_gindex);
 	w->pre_n = len;
 	w->pre_nord = n;
 	/* gs started until the stop: 1/32 more room, faulted in only if used */
