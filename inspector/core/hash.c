@@ -96,6 +96,14 @@ static bool map_grow(struct tli_u64map *m)
 	return true;
 }
 
+bool tli_u64map_reserve(struct tli_u64map *m, size_t n)
+{
+	while ((n + 1) * 2 > m->cap)
+		if (!map_grow(m))
+			return false;
+	return true;
+}
+
 bool tli_u64map_put(struct tli_u64map *m, uint64_t key, uint64_t val)
 {
 	if (!key)

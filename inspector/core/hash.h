@@ -64,6 +64,8 @@ struct tli_u64map {
 };
 /** Insert or replace (key non-zero). False on out of memory. */
 bool tli_u64map_put(struct tli_u64map *m, uint64_t key, uint64_t val);
+/** Room for n keys in all without growing (false on out of memory). */
+bool tli_u64map_reserve(struct tli_u64map *m, size_t n);
 /** Value, or 0 if absent. */
 uint64_t tli_u64map_get(const struct tli_u64map *m, uint64_t key);
 /** True and *ret = value if key is present (for maps where 0 is a valid value). */

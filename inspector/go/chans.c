@@ -83,18 +83,31 @@ static struct tli_error *copy_goroutines(const struct tli_go_chans_src *src, str
 {
 	struct tli_go_chans *c = x->c;
 	c->ngs = src->ngs;
-	c->gs = calloc(src->ngs ? src->ngs : 1, sizeof(*c->gs));
-	if (!c->gs)
+	if (src->gs_given) {
+		c->gs = src->gs_given;
+	} else {
+		c->gs = calloc(src->ngs ? src->ngs : 1, sizeof(*c->gs));
+		if (!c->gs)
+			return &tli_enomem;
+		if (src->ngs)
+			memcpy(c->gs, src->gs, src->ngs * sizeof(*c->gs));
+	}
+	bool index = true;
+	if (src->gindex_given) {
+		x->gindex = *src->gindex_given;
+		*src->gindex_given = (struct tli_u64map){ 0 };
+		index = false;
+	} else if (!tli_u64map_reserve(&x->gindex, src->ngs)) { /* no rehash while stopped */
 		return &tli_enomem;
+	}
 	for (size_t i = 0; i < src->ngs; i++) {
-		c->gs[i] = src->gs[i];
 		c->gs[i].first_sudog = SIZE_MAX;
 		c->gs[i].nsudogs = 0;
 		c->gs[i].problem[0] = 0;
 		if (c->gs[i].raw && c->gs[i].size < c->L.g_waiting + 8)
 			c->gs[i].raw = NULL;
 		/* a hash, not a sorted array: looked up for every sudog while the target is stopped */
-		if (c->gs[i].addr && !tli_u64map_get(&x->gindex, c->gs[i].addr) &&
+		if (index && c->gs[i].addr && !tli_u64map_get(&x->gindex, c->gs[i].addr) &&
 		    !tli_u64map_put(&x->gindex, c->gs[i].addr, i + 1))
 			return &tli_enomem;
 	}
@@ -349,13 +362,18 @@ struct tli_error *tli_go_chans_snapshot(const struct tli_go_chans_src *src, cons
 	struct tli_go_snapctx x = { .c = c, .t = src->t };
 	struct tli_error *err = NULL;
 	struct tcache tcache = { 0 };
-	if (!c)
+	if (!c) {
+		free(src->gs_given);
 		return &tli_enomem;
+	}
 	tli_pagecache_init(&x.pages, 0);
 	c->values = o->values;
 	double t0 = now_ms();
-	if ((err = tli_go_chan_layout_resolve(src->l, &c->L)) || (err = copy_goroutines(src, &x)))
+	if ((err = tli_go_chan_layout_resolve(src->l, &c->L)) || (err = copy_goroutines(src, &x))) {
+		if (!c->gs)
+			free(src->gs_given); /* not taken over yet */
 		goto fail;
+	}
 	c->ms[0] = now_ms() - t0;
 	if ((err = capture_channels(src, &x, extra, nextra)))
 		goto fail;
@@ -420,12 +438,14 @@ struct tli_error *tli_go_chans_capture(struct tli_session *s, struct tli_go_rt *
 	}
 	struct tli_gobin *gb = NULL;
 	tli_error_drop(tli_session_gobin(s, &gb));
+	struct tli_u64map gindex = { 0 };
 	struct tli_go_chans_src src = {
 		.t = s->target, .l = tli_go_rt_layout(rt), .gb = gb,
-		.bias = tli_go_rt_bias(rt), .gs = gs, .ngs = n,
+		.bias = tli_go_rt_bias(rt), .ngs = n, .gs_given = gs,
+		.gindex_given = tli_go_rt_take_gindex(rt, &gindex) ? &gindex : NULL,
 	};
 	struct tli_error *err = tli_go_chans_snapshot(&src, extra, nextra, o, ret);
-	free(gs);
+	tli_u64map_free(&gindex); /* when not taken over */
 	const double *ms = err ? NULL : (*ret)->ms;
 	if (ms && s->opts.verbose)
 		fprintf(stderr, "tlinspect: channel capture: goroutines %.1f ms, waiting chains %.1f ms, semtable %.1f ms, "

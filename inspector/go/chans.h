@@ -139,6 +139,12 @@ struct tli_go_chans_src {
 	uint64_t bias;                  /**< load bias of the executable */
 	const struct tli_go_chan_g *gs; /**< copied */
 	size_t ngs;
+	/** instead of gs: a malloc'd array of ngs the snapshot takes over (no copy while the
+	 *  target is stopped; freed by the snapshot, also when it fails) */
+	struct tli_go_chan_g *gs_given;
+	/** if set: the index g address -> gs index + 1 (first at an address, every non-zero
+	 *  address), taken over by the snapshot instead of being built while stopped */
+	struct tli_u64map *gindex_given;
 };
 
 struct tli_go_chans_opts {

@@ -8,6 +8,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "core/hash.h"
 #include "core/jsonstr.h"
@@ -94,8 +95,30 @@ static uint64_t goid_key(int64_t goid)
 	return (uint64_t)goid ^ (1ull << 63);
 }
 
+/* The address string of channel ca, one shared object per channel (*strs: index + 1 by
+ * address in *by, the strings in *strs): 100k waiters on a few channels make a few strings. */
+static json_t *chan_hex(uint64_t ca, struct tli_u64map *by, json_t ***strs, size_t *nstrs)
+{
+	uint64_t at = tli_u64map_get(by, ca);
+	if (at)
+		return json_incref((*strs)[at - 1]);
+	json_t *h = tli_go_hex(ca);
+	/* room doubles whenever the count reaches a power of two */
+	json_t **ns = (*nstrs & (*nstrs - 1)) ? *strs : realloc(*strs, (*nstrs ? *nstrs * 2 : 1) * sizeof(*ns));
+	if (!ns)
+		return h; /* out of memory: unshared */
+	*strs = ns;
+	if (!tli_u64map_put(by, ca, *nstrs + 1))
+		return h;
+	ns[(*nstrs)++] = json_incref(h);
+	return h;
+}
+
 void tli_go_chans_annotate(const struct tli_go_chans *c, json_t *result)
 {
+	struct tli_u64map by = { 0 };
+	json_t **strs = NULL;
+	size_t nstrs = 0;
 	json_t *list = json_object_get(json_object_get(result, "go"), "goroutines");
 	/* goid -> g index + 1 (a later g with the same goid wins, as it always did) */
 	struct tli_u64map idx = { 0 };
@@ -122,7 +145,7 @@ void tli_go_chans_annotate(const struct tli_go_chans *c, json_t *result)
 			for (size_t s = 0; s < cg->nsudogs; s++) {
 				uint64_t ca = c->gsudogs[cg->first_sudog + s].c;
 				if (ca)
-					json_array_append_new(arr, tli_go_hex(ca));
+					json_array_append_new(arr, chan_hex(ca, &by, &strs, &nstrs));
 			}
 			if (cg->problem[0])
 				json_object_set_new(g, "blocked_on_problem", json_string(cg->problem));
@@ -130,4 +153,8 @@ void tli_go_chans_annotate(const struct tli_go_chans *c, json_t *result)
 		json_object_set_new(g, "blocked_on", arr);
 	}
 	tli_u64map_free(&idx);
+	for (size_t k = 0; k < nstrs; k++)
+		json_decref(strs[k]);
+	free(strs);
+	tli_u64map_free(&by);
 }

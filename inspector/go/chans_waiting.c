@@ -26,7 +26,20 @@ size_t tli_go_snap_g(const struct tli_go_snapctx *x, uint64_t gaddr)
 	return v ? (size_t)(v - 1) : SIZE_MAX;
 }
 
+/* Decode with a guess at the sudog's goroutine: on a g.waiting chain it is almost always
+ * the walking goroutine itself, which spares a hash lookup per sudog while the target is
+ * stopped. Two goroutines at one address read the same bytes, so the guess answers as
+ * the index would. */
+static void sudog_decode_hint(const struct tli_go_snapctx *x, uint64_t addr, const uint8_t *raw, size_t hint,
+			      struct tli_go_sudog *s);
+
 void tli_go_sudog_decode(const struct tli_go_snapctx *x, uint64_t addr, const uint8_t *raw, struct tli_go_sudog *s)
+{
+	sudog_decode_hint(x, addr, raw, SIZE_MAX, s);
+}
+
+static void sudog_decode_hint(const struct tli_go_snapctx *x, uint64_t addr, const uint8_t *raw, size_t hint,
+			      struct tli_go_sudog *s)
 {
 	const struct tli_go_chan_layout *L = &x->c->L;
 	*s = (struct tli_go_sudog){
@@ -38,7 +51,7 @@ void tli_go_sudog_decode(const struct tli_go_snapctx *x, uint64_t addr, const ui
 		.goid = -1,
 		.next = tli_rd64(raw + L->s_next),
 	};
-	size_t gi = s->g ? tli_go_snap_g(x, s->g) : SIZE_MAX;
+	size_t gi = !s->g ? SIZE_MAX : hint < x->c->ngs && x->c->gs[hint].addr == s->g ? hint : tli_go_snap_g(x, s->g);
 	if (gi != SIZE_MAX) {
 		const struct tli_go_chan_g *g = &x->c->gs[gi];
 		s->goid = g->goid;
@@ -130,7 +143,7 @@ static struct tli_error *chain_take(struct tli_go_snapctx *x, struct chainwalk *
 		e->gi = cw->who[k];
 		e->depth = depth;
 		const uint8_t *raw = (const uint8_t *)cw->rs[k].buf;
-		tli_go_sudog_decode(x, cw->rs[k].addr, raw, &e->s);
+		sudog_decode_hint(x, cw->rs[k].addr, raw, cw->who[k], &e->s);
 		/* only a select chains several sudogs of its own; for semaphore waits
 		 * (1.26+) waitlink leads to OTHER goroutines' sudogs */
 		uint64_t link = g->reason && !strcmp(g->reason, "select") ? tli_rd64(raw + c->L.s_waitlink) : 0;

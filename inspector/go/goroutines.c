@@ -70,6 +70,8 @@ void tli_go_rt_destroy(struct tli_go_rt *rt)
 	free(rt->pre_ptrs);
 	free(rt->pre_ord);
 	tli_big_free(rt->gbuf, rt->gbuf_len);
+	free(rt->pcinfo);
+	tli_u64map_free(&rt->pre_gindex);
 	free(rt);
 }
 
@@ -101,6 +103,16 @@ struct tli_error *tli_go_goroutines(struct tli_session *s, const struct tli_go_o
 size_t tli_go_rt_count(const struct tli_go_rt *rt)
 {
 	return rt->ngs;
+}
+
+bool tli_go_rt_take_gindex(struct tli_go_rt *rt, struct tli_u64map *ret)
+{
+	if (!rt->pre_gindex_ok)
+		return false;
+	*ret = rt->pre_gindex;
+	rt->pre_gindex = (struct tli_u64map){ 0 };
+	rt->pre_gindex_ok = false;
+	return true;
 }
 
 bool tli_go_rt_g(const struct tli_go_rt *rt, size_t i, struct tli_go_gview *ret)

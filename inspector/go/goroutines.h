@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/session.h"
 #include "go/pclntab.h"
 
@@ -80,6 +81,10 @@ struct tli_go_gview {
 	const char *problem;  /**< why it could not be decoded, or NULL */
 };
 size_t tli_go_rt_count(const struct tli_go_rt *rt);
+/** The index g address -> goroutine index + 1 (the first goroutine at an address; every
+ *  non-zero address), built before the stop when the stopped allgs is the one seen then:
+ *  moved into *ret (true), else false and *ret untouched. */
+bool tli_go_rt_take_gindex(struct tli_go_rt *rt, struct tli_u64map *ret);
 bool tli_go_rt_g(const struct tli_go_rt *rt, size_t i, struct tli_go_gview *ret);
 /** The runtime's own string for a wait reason value (NULL if out of range). */
 const char *tli_go_rt_wait_reason(const struct tli_go_rt *rt, uint64_t wr);

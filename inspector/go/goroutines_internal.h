@@ -143,8 +143,13 @@ struct tli_go_rt {
 	struct gord *pre_ord;
 	size_t pre_n, pre_nord;
 	size_t gs_cap;           /* entries w->gs has room for */
+	/* g address -> allgs index + 1 (the first at it), built from allgs before the stop;
+	 * kept only if the stopped allgs is the one peeked (tli_go_rt_take_gindex) */
+	struct tli_u64map pre_gindex;
+	bool pre_gindex_ok;
 	size_t gs_zeroed;        /* of which the first gs_zeroed are known to be zero */
 	struct go_labels_layout lab;
+	struct go_pcinfo *pcinfo; /* unwinding's per-pc lookups, cached (traceback.c; NULL until used) */
 };
 
 /** idle/dead: not a goroutine to report. */

@@ -369,6 +369,41 @@ void tli_go_tb_cache_free(struct go_frame_cache *fc)
 
 /* ---- unwinding ---- */
 
+/*
+ * What unwinding looks up at a pc: its function and the pcsp delta there. A
+ * listing of 100k goroutines parked in a handful of places unwinds the same
+ * few dozen pcs over and over, and each lookup is a binary search of the
+ * function table plus a varint walk of the pcsp table; the pclntab does not
+ * change, so the answers are kept (direct-mapped by pc, a clash just recomputes).
+ */
+#define PCINFO_SLOTS 4096u
+
+struct go_pcinfo {
+	uint64_t pc;            /* biased; 0 = empty slot */
+	bool found;             /* tli_pclntab_find succeeded */
+	bool spd_ok;            /* tli_pclntab_spdelta succeeded */
+	int32_t spdelta;
+	struct tli_gofunc f;
+};
+
+static const struct go_pcinfo *pcinfo(struct tli_go_rt *w, uint64_t pc)
+{
+	static struct go_pcinfo miss; /* when the cache cannot be allocated: computed every time */
+	struct go_pcinfo *e = &miss;
+	if (!w->pcinfo)
+		w->pcinfo = calloc(PCINFO_SLOTS, sizeof(*w->pcinfo));
+	if (w->pcinfo) {
+		e = &w->pcinfo[tli_hash_u64(pc) % PCINFO_SLOTS];
+		if (e->pc == pc && pc)
+			return e;
+	}
+	*e = (struct go_pcinfo){ .pc = pc };
+	e->found = !tli_error_drop(tli_pclntab_find(w->pcl, pc - w->bias, &e->f));
+	if (e->found)
+		e->spd_ok = !tli_error_drop(tli_pclntab_spdelta(w->pcl, &e->f, pc - w->bias, &e->spdelta));
+	return e;
+}
+
 /* Where the unwinder is: the frame at (pc, sp), with the link register it carries (arm64). */
 struct uw {
 	uint64_t pc, sp, lr;
@@ -378,12 +413,13 @@ struct uw {
 
 /* One frame up: the caller's pc and sp by the pcsp table and the architecture's frame rule
  * (core/arch.h tli_arch_go_frame), or false (*problem or *truncated set). */
-static bool unwind_step(struct tli_go_rt *w, const struct gcap *g, const struct tli_gofunc *f, struct uw *u,
+static bool unwind_step(struct tli_go_rt *w, const struct gcap *g, const struct go_pcinfo *pi, struct uw *u,
 			uint64_t *argp, bool *truncated, const char **problem)
 {
 	const struct tli_arch *a = w->t->arch;
-	int32_t spdelta = 0;
-	if (tli_error_drop(tli_pclntab_spdelta(w->pcl, f, u->pc - w->bias, &spdelta))) {
+	const struct tli_gofunc *f = &pi->f;
+	int32_t spdelta = pi->spdelta;
+	if (!pi->spd_ok) {
 		*problem = "no stack-pointer delta for a frame (pcsp)";
 		return false;
 	}
@@ -440,19 +476,20 @@ static size_t unwind(struct tli_go_rt *w, const struct gcap *g, struct go_unwind
 	while (n < TLI_GO_MAX_FRAMES && u.pc != 0) {
 		sc->argp[n] = 0;
 		sc->pc[n++] = u.pc;
-		struct tli_gofunc f;
-		if (tli_error_drop(tli_pclntab_find(w->pcl, u.pc - w->bias, &f))) {
+		const struct go_pcinfo *pi = pcinfo(w, u.pc);
+		const struct tli_gofunc *f = &pi->f;
+		if (!pi->found) {
 			if (n > 1)
 				*problem = "unwinding reached a pc outside Go code";
 			break;
 		}
-		if (w->gl.has_fids && f.funcid == w->gl.fid_goexit)
+		if (w->gl.has_fids && f->funcid == w->gl.fid_goexit)
 			break;
-		if (!strcmp(f.name, "runtime.goexit") || (f.flag & FUNCFLAG_TOPFRAME))
+		if (!strcmp(f->name, "runtime.goexit") || (f->flag & FUNCFLAG_TOPFRAME))
 			break;
-		if (n > 1 && (f.flag & FUNCFLAG_SPWRITE))
+		if (n > 1 && (f->flag & FUNCFLAG_SPWRITE))
 			break; /* the runtime cannot unwind through these either */
-		if (!unwind_step(w, g, &f, &u, &sc->argp[n - 1], truncated, problem))
+		if (!unwind_step(w, g, pi, &u, &sc->argp[n - 1], truncated, problem))
 			break;
 	}
 	if (n == TLI_GO_MAX_FRAMES)

@@ -195,6 +195,31 @@ static void test_capture_without_maps_splits_around_faults(void **state)
 	tli_target_destroy(t);
 }
 
+/* Ranges asked out of address order, some over extents of an earlier capture that touch
+ * the new ones, some into a hole: each counted once as failed or not. */
+static void test_capture_counts_unread_ranges(void **state)
+{
+	(void)state;
+	struct tli_target *t = fake_target(true, TLI_TARGET_LIVE);
+	struct tli_range first[] = { { 0x10000, 0x10 } };
+	size_t nfailed = 99;
+	assert_null(tli_target_capture(t, first, 1, 16, &nfailed));
+	assert_int_equal(nfailed, 0);
+	struct tli_range r[] = {
+		{ 0x20000, 0x10 },  /* readable */
+		{ 0x17ff0, 0x20 },  /* runs into the hole at 0x18000 */
+		{ 0x10000, 0x30 },  /* the earlier extent, then new bytes touching it */
+		{ 0x19000, 0x10 },  /* inside the hole */
+		{ 0x10008, 0x08 },  /* inside the earlier extent */
+	};
+	assert_null(tli_target_capture(t, r, 5, 16, &nfailed));
+	assert_int_equal(nfailed, 2);
+	assert_true(tli_target_captured(t, 0x10000, 0x30));
+	assert_true(tli_target_captured(t, 0x17ff0, 0x10));
+	assert_false(tli_target_captured(t, 0x17ff0, 0x11));
+	tli_target_destroy(t);
+}
+
 static void test_capture_hostile_lengths(void **state)
 {
 	(void)state;
@@ -1049,6 +1074,7 @@ int main(void)
 		cmocka_unit_test(test_capture_merges_into_one_call),
 		cmocka_unit_test(test_capture_clipped_to_mappings),
 		cmocka_unit_test(test_capture_without_maps_splits_around_faults),
+		cmocka_unit_test(test_capture_counts_unread_ranges),
 		cmocka_unit_test(test_capture_hostile_lengths),
 		cmocka_unit_test(test_reserve_and_captured_ptr),
 		cmocka_unit_test(test_reads_across_touching_extents),
