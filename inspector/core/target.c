@@ -272,11 +272,11 @@ struct tli_error *tli_target_read_many(struct tli_target *t, struct tli_read *re
 		size_t got = t->capture ? cap_copy(t->capture, r->addr, r->buf, r->len) : 0;
 		if (got == r->len) {
 			r->got = got;
-		} else if (t->released) {
+		} else if (t->released && !(t->forked && tli_target_mapped_ptr(t, r->addr, r->len))) {
 			r->got = got;
 			r->err = EFAULT;
 		} else {
-			pending++;
+			pending++; /* stopped; or --snapshot=fork, bytes left to read from the frozen copy */
 		}
 	}
 	if (!pending)

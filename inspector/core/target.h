@@ -82,6 +82,10 @@ struct tli_target_ops {
 
 struct tli_capture; /* private: captured extents */
 
+/** --snapshot=fork: bytes of the frozen copy's views (tli_target_mapped_ptr) resident at most,
+ *  however large the heap read in place (the window a core walk keeps, TLI_GL_WINDOW). */
+#define TLI_TARGET_IN_PLACE_RESIDENT (64ull << 20)
+
 struct tli_target {
 	const struct tli_target_ops *ops;
 	void *priv;                 /**< backend state */
@@ -105,6 +109,8 @@ struct tli_target {
 	double pause_ms;            /**< measured stop duration (after release) */
 	bool forked;                /**< --snapshot=fork: the process ran again once a frozen copy of
 	                                 it was made (pause_ms set then); reads come from the copy */
+	bool fork_asked;            /**< --snapshot=fork was asked (known before the stop): large
+	                                 ranges will be read in place from the copy, not copied */
 	int64_t mono_now_ns;        /**< target's CLOCK_MONOTONIC "now" (0 = unknown) */
 	int64_t wall_now_ns;        /**< CLOCK_REALTIME "now" (core: capture time/mtime; 0 = unknown) */
 	struct tli_capture *capture;
@@ -164,9 +170,17 @@ bool tli_target_captured(struct tli_target *t, uint64_t addr, uint64_t len);
 const void *tli_target_captured_ptr(struct tli_target *t, uint64_t addr, uint64_t len);
 /**
  * A core's bytes [addr, addr+len) in place in its file mapping (no copy; file pages, not
- * anonymous memory), when they lie in one PT_LOAD's data; NULL otherwise (live targets,
- * cores held in memory, bytes split, lost or backed by another file). Valid until
+ * anonymous memory), when they lie in one PT_LOAD's data; NULL otherwise (copy-mode live
+ * targets, cores held in memory, bytes split, lost or backed by another file). Valid until
  * tli_target_destroy(); read only.
+ *
+ * --snapshot=fork: the frozen copy's bytes, when they lie in one readable mapping of it, in
+ * a view that reads them from the copy as they are touched (backend/live_inplace.c), with a
+ * bounded part of them resident; the copy then lives until destroy, and reads after the
+ * release of bytes not captured are served from the view. Ask before the release: a copy
+ * nothing was read from in place is killed at the release (then NULL). So a walker that asks
+ * for a large range during the stop and gets a pointer need not capture it: this is what
+ * keeps fork mode's memory bounded (issue 15 item 2).
  */
 const void *tli_target_mapped_ptr(struct tli_target *t, uint64_t addr, uint64_t len);
 /**
