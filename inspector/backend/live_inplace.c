@@ -65,7 +65,7 @@ struct tli_live_inplace {
 	struct block { uint8_t *p; uint64_t len; } *ring;
 	size_t ring_cap, ring_head, ring_n;
 	uint64_t resident, resident_max;
-	uint8_t *last_end;           /* where the last block filled ends */
+	uint8_t *last_start, *last_end; /* the last block filled */
 	uint64_t ra;                 /* its length: doubled while faults go on from there */
 	struct tli_procmem pm;
 	uint8_t *bounce;
@@ -164,15 +164,22 @@ static void fill(struct tli_live_inplace *ip, uint64_t at)
 	/* like the kernel's readahead: a fault where the last block ended reads twice as
 	 * much (a walk in address order), any other a small block (a list followed at random) */
 	uint8_t *page = (uint8_t *)(uintptr_t)(at & ~(PAGE - 1));
-	uint64_t off;
+	uint64_t off, len;
 	if (page == ip->last_end && ip->ra) {
 		ip->ra = ip->ra * 2 > BLOCK ? BLOCK : ip->ra * 2;
 		off = (uint64_t)(page - v->base);
+		len = v->len - off < ip->ra ? v->len - off : ip->ra;
+	} else if (page + PAGE == ip->last_start && ip->ra && page >= v->base) {
+		/* going down (a list built by pushing at its head): the block below */
+		ip->ra = ip->ra * 2 > BLOCK ? BLOCK : ip->ra * 2;
+		uint64_t top = (uint64_t)(page - v->base) + PAGE;
+		off = top > ip->ra ? top - ip->ra : 0;
+		len = top - off;
 	} else {
 		ip->ra = BLOCK_MIN;
 		off = (at - (uintptr_t)v->base) & ~(BLOCK_MIN - 1);
+		len = v->len - off < ip->ra ? v->len - off : ip->ra;
 	}
-	uint64_t len = v->len - off < ip->ra ? v->len - off : ip->ra;
 	evict(ip, len);
 	struct tli_read r = { .addr = v->addr + off, .buf = ip->bounce, .len = len };
 	struct tli_error *e = tli_procmem_read_many(&ip->pm, &r, 1);
@@ -190,6 +197,7 @@ static void fill(struct tli_live_inplace *ip, uint64_t at)
 	ip->ring_n++;
 	ip->resident += len;
 	ip->last_end = v->base + off + len;
+	ip->last_start = v->base + off;
 }
 
 /* A blocking read per fault (no poll: a system call less each); ended by pthread_cancel. */
