@@ -507,6 +507,12 @@ static const void *live_mapped_ptr(struct tli_target *t, uint64_t addr, uint64_t
 	return tli_live_inplace_ptr(L->ip, addr, len);
 }
 
+static uint64_t live_mapped_bytes(struct tli_target *t)
+{
+	struct live *L = t->priv;
+	return L ? tli_live_inplace_bytes(L->ip) : 0;
+}
+
 static void live_mapped_drop(struct tli_target *t, const void *p, uint64_t len)
 {
 	struct live *L = t->priv;
@@ -605,6 +611,7 @@ static const struct tli_target_ops live_ops = {
 	.destroy = live_destroy,
 	.mapped_ptr = live_mapped_ptr,
 	.mapped_drop = live_mapped_drop,
+	.mapped_bytes = live_mapped_bytes,
 };
 
 static struct tli_error *threads_no_stop(struct tli_target *t)

@@ -70,7 +70,7 @@ struct tli_live_inplace {
 	struct tli_procmem pm;
 	uint8_t *bounce;
 	_Atomic int lost;            /* errno of a read of the copy that failed (0: none) */
-	_Atomic uint64_t faults;
+	_Atomic uint64_t faults, bytes;
 };
 
 /* ---- the copy's mappings ---- */
@@ -193,6 +193,7 @@ static void fill(struct tli_live_inplace *ip, uint64_t at)
 	}
 	place(ip, v->base + off, len);
 	atomic_fetch_add(&ip->faults, 1);
+	atomic_fetch_add(&ip->bytes, len);
 	ip->ring[(ip->ring_head + ip->ring_n) % ip->ring_cap] = (struct block){ v->base + off, len };
 	ip->ring_n++;
 	ip->resident += len;
@@ -325,6 +326,11 @@ int tli_live_inplace_lost(const struct tli_live_inplace *ip)
 uint64_t tli_live_inplace_faults(const struct tli_live_inplace *ip)
 {
 	return ip ? atomic_load(&ip->faults) : 0;
+}
+
+uint64_t tli_live_inplace_bytes(const struct tli_live_inplace *ip)
+{
+	return ip ? atomic_load(&ip->bytes) : 0;
 }
 
 void tli_live_inplace_free(struct tli_live_inplace *ip)

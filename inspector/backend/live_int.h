@@ -95,8 +95,9 @@ void tli_live_inplace_drop(struct tli_live_inplace *ip, const void *p, uint64_t 
 bool tli_live_inplace_used(const struct tli_live_inplace *ip);
 /** errno of a read of the copy that failed (its bytes were given as zeros), 0 if none. */
 int tli_live_inplace_lost(const struct tli_live_inplace *ip);
-/** Blocks read so far (statistics). */
+/** Blocks read so far, and their bytes (statistics). */
 uint64_t tli_live_inplace_faults(const struct tli_live_inplace *ip);
+uint64_t tli_live_inplace_bytes(const struct tli_live_inplace *ip);
 /** Stop the server, unmap the views. Safe on NULL. */
 void tli_live_inplace_free(struct tli_live_inplace *ip);
 

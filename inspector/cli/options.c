@@ -655,10 +655,10 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 	if (o->verbose > 0) {
 		fprintf(errf, "tlinspect: timing: open %.1f ms", t_open - t0);
 		if (s && s->target) {
-			const struct tli_target *t = s->target;
+			struct tli_target *t = s->target;
 			if (t->kind == TLI_TARGET_LIVE && !t->no_stop)
 				fprintf(errf, ", target paused %.1f ms", t->pause_ms);
-			fprintf(errf, ", read %llu bytes in %llu calls", (unsigned long long)t->bytes_read,
+			fprintf(errf, ", read %llu bytes in %llu calls", (unsigned long long)tli_target_bytes_read(t),
 				(unsigned long long)t->read_calls);
 		}
 		fprintf(errf, ", command %.1f ms, render %.1f ms, total %.1f ms\n", t_cmd - t_open,

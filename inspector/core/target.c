@@ -140,6 +140,13 @@ const void *tli_target_mapped_ptr(struct tli_target *t, uint64_t addr, uint64_t 
 	return t->ops->mapped_ptr(t, addr, len);
 }
 
+uint64_t tli_target_bytes_read(struct tli_target *t)
+{
+	if (!t)
+		return 0;
+	return t->bytes_read + (t->ops && t->ops->mapped_bytes ? t->ops->mapped_bytes(t) : 0);
+}
+
 void tli_target_mapped_drop(struct tli_target *t, const void *p, uint64_t len)
 {
 	if (t && t->ops && t->ops->mapped_drop && p && len)

@@ -78,6 +78,8 @@ struct tli_target_ops {
 	/** Give back the pages of [p, p+len) from mapped_ptr (they are read again from the file
 	 *  when touched). May be NULL. */
 	void (*mapped_drop)(struct tli_target *t, const void *p, uint64_t len);
+	/** Bytes read into mapped_ptr's views so far (--snapshot=fork), for bytes_read. May be NULL. */
+	uint64_t (*mapped_bytes)(struct tli_target *t);
 };
 
 struct tli_capture; /* private: captured extents */
@@ -212,6 +214,8 @@ uint64_t tli_target_reserve_slab(struct tli_target *t, uint64_t bytes);
  * never read a running process by accident.
  */
 struct tli_error *tli_target_stop(struct tli_target *t);
+/** Bytes read from the target: by the reads (t->bytes_read) and into in-place views. */
+uint64_t tli_target_bytes_read(struct tli_target *t);
 /** Resume the target (live): from now on reads are served from the capture only. */
 void tli_target_release(struct tli_target *t);
 /** Release (if needed) and free everything. Safe on NULL. */
