@@ -470,6 +470,8 @@ static void inplace_check(struct tli_target *t, struct live *L)
 	int e = tli_live_inplace_lost(L->ip);
 	if (e && !L->lost_warned) {
 		L->lost_warned = true;
+		if (e == ENOMEM) /* no page for a view: the command exits 13, not with a smaller answer */
+			tli_oom_note();
 		tli_target_warn(t, "--snapshot=fork: the frozen copy (pid %d) could not be read any more (%s); "
 			       "parts of the heap were read as zeros and the answer may be incomplete",
 			       L->child, strerror(e));
@@ -507,10 +509,14 @@ static const void *live_mapped_ptr(struct tli_target *t, uint64_t addr, uint64_t
 	return tli_live_inplace_ptr(L->ip, addr, len);
 }
 
+/* asked when the result is described, after the walks: a loss is said in time */
 static uint64_t live_mapped_bytes(struct tli_target *t)
 {
 	struct live *L = t->priv;
-	return L ? tli_live_inplace_bytes(L->ip) : 0;
+	if (!L || !L->ip)
+		return 0;
+	inplace_check(t, L);
+	return tli_live_inplace_bytes(L->ip);
 }
 
 static void live_mapped_drop(struct tli_target *t, const void *p, uint64_t len)

@@ -134,10 +134,20 @@ static void evict(struct tli_live_inplace *ip, uint64_t more)
 	}
 }
 
-/* Put [dst, dst+len) in place from the bounce buffer; pages already there are skipped. */
-static void place(struct tli_live_inplace *ip, uint8_t *dst, uint64_t len)
+static void note_lost(struct tli_live_inplace *ip, int why)
+{
+	int zero = 0;
+	atomic_compare_exchange_strong(&ip->lost, &zero, why);
+}
+
+/* Put [dst, dst+len) of view v in place from the bounce buffer; pages already there are
+ * skipped. If the kernel cannot (ENOMEM: no page for it), the view is given up: unregistered,
+ * which wakes the faulting thread, whose missing pages then read as zeros; the loss is noted
+ * (the command then fails, live.c), so no thread ever waits for a page that cannot come. */
+static void place(struct tli_live_inplace *ip, const struct view *v, uint8_t *dst, uint64_t len)
 {
 	uint64_t done = 0;
+	int why = EAGAIN;
 	for (int tries = 0; done < len && tries < 4096; tries++) {
 		struct uffdio_copy c = { .dst = (uintptr_t)(dst + done), .src = (uintptr_t)(ip->bounce + done),
 					 .len = len - done, .mode = 0 };
@@ -147,9 +157,16 @@ static void place(struct tli_live_inplace *ip, uint8_t *dst, uint64_t len)
 			done += (uint64_t)c.copy;
 		else if (errno == EEXIST)
 			done += PAGE; /* that page is in place already (a walker dropped part of a block) */
-		else if (errno != EAGAIN)
-			return;
+		else if (errno != EAGAIN) {
+			why = errno;
+			break;
+		}
 	}
+	if (done >= len)
+		return;
+	note_lost(ip, why);
+	struct uffdio_range r = { .start = (uintptr_t)v->base, .len = v->len };
+	ioctl(ip->uffd, UFFDIO_UNREGISTER, &r);
 }
 
 static void fill(struct tli_live_inplace *ip, uint64_t at)
@@ -187,11 +204,10 @@ static void fill(struct tli_live_inplace *ip, uint64_t at)
 		/* the copy's maps said readable: it is gone (killed), or the kernel refused */
 		int why = e ? (e->err_no ? e->err_no : ESRCH) : (r.err ? r.err : EFAULT);
 		tli_error_destroy(e);
-		int zero = 0;
-		atomic_compare_exchange_strong(&ip->lost, &zero, why);
+		note_lost(ip, why);
 		memset(ip->bounce + r.got, 0, len - r.got);
 	}
-	place(ip, v->base + off, len);
+	place(ip, v, v->base + off, len);
 	atomic_fetch_add(&ip->faults, 1);
 	atomic_fetch_add(&ip->bytes, len);
 	ip->ring[(ip->ring_head + ip->ring_n) % ip->ring_cap] = (struct block){ v->base + off, len };
