@@ -470,6 +470,7 @@ static void inplace_check(struct tli_target *t, struct live *L)
 	int e = tli_live_inplace_lost(L->ip);
 	if (e && !L->lost_warned) {
 		L->lost_warned = true;
+		t->copy_lost = e;
 		if (e == ENOMEM) /* no page for a view: the command exits 13, not with a smaller answer */
 			tli_oom_note();
 		tli_target_warn(t, "--snapshot=fork: the frozen copy (pid %d) could not be read any more (%s); "

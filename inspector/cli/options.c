@@ -625,6 +625,16 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 		tli_session_describe(s, doc);
 	json_t *final = normalize(doc);
 	json_decref(doc);
+	if (s && s->target && s->target->copy_lost && tli_oom_count() == oom_base) {
+		/* never an answer with part of the heap read as zeros */
+		int pid = s->target->pid, e = s->target->copy_lost;
+		json_decref(final);
+		tli_session_destroy(s);
+		return report(o, out, errf, tli_error_create(TLI_E_NO_TARGET, "the frozen copy of process %d "
+							     "(--snapshot=fork) could not be read any more while it "
+							     "was read in place (%s): the answer would be incomplete",
+							     pid, strerror(e)));
+	}
 	if (tli_oom_count() != oom_base) { /* never an answer missing what could not be allocated */
 		json_decref(final);
 		tli_session_destroy(s);

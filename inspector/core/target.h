@@ -111,6 +111,9 @@ struct tli_target {
 	double pause_ms;            /**< measured stop duration (after release) */
 	bool forked;                /**< --snapshot=fork: the process ran again once a frozen copy of
 	                                 it was made (pause_ms set then); reads come from the copy */
+	int copy_lost;              /**< --snapshot=fork: errno of a read of the copy in place that
+	                                 failed (its bytes were read as zeros, the copy was killed
+	                                 by someone else): the answer is incomplete, the CLI fails */
 	bool fork_asked;            /**< --snapshot=fork was asked (known before the stop): large
 	                                 ranges will be read in place from the copy, not copied */
 	int64_t mono_now_ns;        /**< target's CLOCK_MONOTONIC "now" (0 = unknown) */

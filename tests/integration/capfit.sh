@@ -20,7 +20,8 @@
 #    its per-chunk tables); under a `ulimit -d` that refuses copy mode (which names
 #    --snapshot=fork) fork mode gives the same answer; under a `ulimit -v` below the heap fork
 #    mode is refused up front too (its views take address space); no copy outlives tlinspect,
-#    also when tlinspect is SIGKILLed while reading it (ps).
+#    also when tlinspect is SIGKILLed while reading it (ps); a copy killed by someone else while
+#    it is read gives exit 3, never an answer with part of the heap read as zeros.
 # About 45 s. Bigger: CAPFIT_CHUNKS=13000000 CAPFIT_GO_MIB=1024 (~1.4 GiB and ~1 GiB heaps).
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/integration/lib.sh

@@ -132,6 +132,28 @@ print(" ".join("%s %d" % (k, m[k]) for k in ("arena", "ordblks", "smblks", "hblk
 	if [ -n "$c" ] && [ "$still" = running ] && [ -z "$left" ]; then ok "tlinspect SIGKILLed while reading copy $c: no copy left (ps)"
 	else bad "SIGKILL mid-read: copy '$c', tlinspect '$still', left: '$left'"; fi
 	released && ok "after the SIGKILL: the target runs, untraced" || bad "after the SIGKILL: the target is stopped or traced"
+
+	# the copy killed by someone else while it is read in place: exit 3, never an answer with zeros
+	"$TLI" --pid "$pid" --snapshot=fork --json leaks > "$TLI_OUT/fork.lost.json" 2> "$TLI_OUT/fork.lost.err" &
+	tl=$!
+	c=
+	for _ in $(seq 200); do
+		c=$(copies "$pid")
+		[ -n "$c" ] && break
+		sleep 0.02
+	done
+	sleep 0.2
+	[ -n "$c" ] && kill -KILL $c
+	wait "$tl"
+	rc=$?
+	if [ -n "$c" ] && [ "$rc" = 3 ] && grep -q "could not be read any more" "$TLI_OUT/fork.lost.err"; then
+		ok "copy $c killed while read in place: exit 3 ($(head -c 120 "$TLI_OUT/fork.lost.err")...)"
+	elif [ -n "$c" ] && [ "$rc" = 0 ] && ! grep -q "could not be read" "$TLI_OUT/fork.lost.json"; then
+		ok "copy $c killed after tlinspect had read it: exit 0, complete (the kill came too late)"
+	else
+		bad "copy '$c' killed while read in place: exit $rc $(head -c 300 "$TLI_OUT/fork.lost.err")"
+	fi
+	released && ok "after the copy's kill: the target runs, untraced" || bad "after the copy's kill: the target is stopped or traced"
 }
 
 fork_go() {
