@@ -46,7 +46,10 @@ struct live {
 	bool detached;
 	bool fork;        /**< --snapshot=fork asked */
 	int child;        /**< the frozen copy read instead of the process (live_fork.c), 0 if none */
+	struct tli_live_inplace *ip; /**< the copy read in place (live_inplace.c), NULL if none */
+	bool lost_warned; /**< the warning that the copy could not be read was given */
 };
+
 
 /* ------------------------------------------------------------------ */
 /* attach / detach                                                     */
@@ -461,9 +464,26 @@ static struct tli_error *attach_all(struct tli_target *t, struct live *L, int ti
 /* ------------------------------------------------------------------ */
 /* ops                                                                 */
 
+/* A read of the copy in place failed (its bytes were given as zeros): say so, once. */
+static void inplace_check(struct tli_target *t, struct live *L)
+{
+	int e = tli_live_inplace_lost(L->ip);
+	if (e && !L->lost_warned) {
+		L->lost_warned = true;
+		t->copy_lost = e;
+		if (e == ENOMEM) /* no page for a view: the command exits 13, not with a smaller answer */
+			tli_oom_note();
+		tli_target_warn(t, "--snapshot=fork: the frozen copy (pid %d) could not be read any more (%s); "
+			       "parts of the heap were read as zeros and the answer may be incomplete",
+			       L->child, strerror(e));
+	}
+}
+
 static struct tli_error *live_read_many(struct tli_target *t, struct tli_read *reads, size_t n)
 {
 	struct live *L = t->priv;
+	if (L->ip)
+		inplace_check(t, L);
 	return tli_procmem_read_many(&L->pm, reads, n);
 }
 
@@ -472,9 +492,41 @@ static void live_release(struct tli_target *t)
 	struct live *L = t->priv;
 	if (L)
 		live_detach(L);
-	if (L && L->child)
+	/* a copy read in place lives until destroy; otherwise it tears its memory down now */
+	if (L && L->child && !tli_live_inplace_used(L->ip))
 		tli_live_fork_kill(L->child); /* reaped at destroy */
 	t->stopped = false;
+}
+
+/* --snapshot=fork: the copy's bytes in place (live_inplace.c); NULL in copy mode */
+static const void *live_mapped_ptr(struct tli_target *t, uint64_t addr, uint64_t len)
+{
+	struct live *L = t->priv;
+	if (!L || !L->ip || !L->child)
+		return NULL;
+	if (t->released && !tli_live_inplace_used(L->ip))
+		return NULL; /* killed at the release: nothing was read in place before it */
+	inplace_check(t, L);
+	return tli_live_inplace_ptr(L->ip, addr, len);
+}
+
+/* asked when the result is described, after the walks: a loss is said in time */
+static uint64_t live_mapped_bytes(struct tli_target *t)
+{
+	struct live *L = t->priv;
+	if (!L || !L->ip)
+		return 0;
+	inplace_check(t, L);
+	return tli_live_inplace_bytes(L->ip);
+}
+
+static void live_mapped_drop(struct tli_target *t, const void *p, uint64_t len)
+{
+	struct live *L = t->priv;
+	if (L && L->ip) {
+		inplace_check(t, L);
+		tli_live_inplace_drop(L->ip, p, len);
+	}
 }
 
 /* --snapshot=fork, every thread stopped and the maps read: a frozen copy of the process is
@@ -488,9 +540,11 @@ static struct tli_error *fork_snapshot(struct tli_target *t, struct live *L)
 		return tli_error_create(TLI_E_INTERNAL, "--snapshot=fork of process %d: %s", t->pid, why);
 	if (!child) {
 		tli_target_warn(t, "--snapshot=fork: %s; read in copy mode instead", why);
+		t->fork_asked = false;
 		return NULL;
 	}
 	L->child = child;
+	L->ip = tli_live_inplace_new(child, TLI_TARGET_IN_PLACE_RESIDENT);
 	live_detach(L);
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -499,6 +553,7 @@ static struct tli_error *fork_snapshot(struct tli_target *t, struct live *L)
 	t->forked = true;
 	tli_procmem_close(&L->pm);
 	tli_procmem_init(&L->pm, child);
+	L->pm.mode = TLI_PROCMEM_MEMFILE; /* no COW unsharing in the copy (live_inplace.c) */
 	return NULL;
 }
 
@@ -518,6 +573,8 @@ static void live_destroy(struct tli_target *t)
 		free(om);
 	}
 	live_detach(L);
+	tli_live_inplace_free(L->ip); /* no view of the copy outlives it */
+	L->ip = NULL;
 	if (L->child)
 		tli_live_fork_reap(L->child);
 	tli_procmem_close(&L->pm);
@@ -559,6 +616,9 @@ static const struct tli_target_ops live_ops = {
 	.release = live_release,
 	.stop = live_stop,
 	.destroy = live_destroy,
+	.mapped_ptr = live_mapped_ptr,
+	.mapped_drop = live_mapped_drop,
+	.mapped_bytes = live_mapped_bytes,
 };
 
 static struct tli_error *threads_no_stop(struct tli_target *t)
@@ -657,6 +717,7 @@ struct tli_error *tli_live_open(int pid, const struct tli_live_opts *opts, struc
 	}
 	L->timeout_ms = o.timeout_ms;
 	L->fork = o.snapshot_fork;
+	t->fork_asked = o.snapshot_fork;
 	if (o.defer_stop) {
 		t->stop_deferred = true;
 		*ret = t;

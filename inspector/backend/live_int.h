@@ -7,7 +7,9 @@
 #define TLI_BACKEND_LIVE_INT_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/error.h"
 #include "core/target.h"
@@ -78,5 +80,25 @@ void tli_live_fork_kill(int child);
 void tli_live_fork_reap(int child);
 /** SIGKILL every copy alive (async-signal-safe; for the signal guard). */
 void tli_live_fork_kill_all(void);
+
+/* --- live_inplace.c: the frozen copy read in place (tli_target_mapped_ptr) --- */
+
+struct tli_live_inplace;
+/** Views of copy `child`, at most resident_max bytes of them resident. NULL: out of memory. */
+struct tli_live_inplace *tli_live_inplace_new(int child, uint64_t resident_max);
+/** [addr, addr+len) of the copy in place (read when touched), or NULL (no userfaultfd, not
+ *  in one readable mapping of the copy). */
+const void *tli_live_inplace_ptr(struct tli_live_inplace *ip, uint64_t addr, uint64_t len);
+/** Give back the whole pages of [p, p+len) (read again when touched). */
+void tli_live_inplace_drop(struct tli_live_inplace *ip, const void *p, uint64_t len);
+/** True once a view exists (the copy must live until destroy). */
+bool tli_live_inplace_used(const struct tli_live_inplace *ip);
+/** errno of a read of the copy that failed (its bytes were given as zeros), 0 if none. */
+int tli_live_inplace_lost(const struct tli_live_inplace *ip);
+/** Blocks read so far, and their bytes (statistics). */
+uint64_t tli_live_inplace_faults(const struct tli_live_inplace *ip);
+uint64_t tli_live_inplace_bytes(const struct tli_live_inplace *ip);
+/** Stop the server, unmap the views. Safe on NULL. */
+void tli_live_inplace_free(struct tli_live_inplace *ip);
 
 #endif

@@ -625,6 +625,16 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 		tli_session_describe(s, doc);
 	json_t *final = normalize(doc);
 	json_decref(doc);
+	if (s && s->target && s->target->copy_lost && tli_oom_count() == oom_base) {
+		/* never an answer with part of the heap read as zeros */
+		int pid = s->target->pid, e = s->target->copy_lost;
+		json_decref(final);
+		tli_session_destroy(s);
+		return report(o, out, errf, tli_error_create(TLI_E_NO_TARGET, "the frozen copy of process %d "
+							     "(--snapshot=fork) could not be read any more while it "
+							     "was read in place (%s): the answer would be incomplete",
+							     pid, strerror(e)));
+	}
 	if (tli_oom_count() != oom_base) { /* never an answer missing what could not be allocated */
 		json_decref(final);
 		tli_session_destroy(s);
@@ -655,10 +665,10 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 	if (o->verbose > 0) {
 		fprintf(errf, "tlinspect: timing: open %.1f ms", t_open - t0);
 		if (s && s->target) {
-			const struct tli_target *t = s->target;
+			struct tli_target *t = s->target;
 			if (t->kind == TLI_TARGET_LIVE && !t->no_stop)
 				fprintf(errf, ", target paused %.1f ms", t->pause_ms);
-			fprintf(errf, ", read %llu bytes in %llu calls", (unsigned long long)t->bytes_read,
+			fprintf(errf, ", read %llu bytes in %llu calls", (unsigned long long)tli_target_bytes_read(t),
 				(unsigned long long)t->read_calls);
 		}
 		fprintf(errf, ", command %.1f ms, render %.1f ms, total %.1f ms\n", t_cmd - t_open,

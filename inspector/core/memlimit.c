@@ -114,16 +114,23 @@ static void cgroup_headroom(uint64_t *best, char *why, size_t whylen)
 
 uint64_t tli_mem_headroom(char *why, size_t whylen)
 {
+	return tli_mem_headroom_of(TLI_MEM_ADDRESS | TLI_MEM_RESIDENT, why, whylen);
+}
+
+uint64_t tli_mem_headroom_of(unsigned which, char *why, size_t whylen)
+{
 	uint64_t best = UINT64_MAX;
 	if (why && whylen)
 		why[0] = 0;
 	struct rlimit rl;
-	if (!getrlimit(RLIMIT_AS, &rl) && rl.rlim_cur != RLIM_INFINITY) {
+	if ((which & TLI_MEM_ADDRESS) && !getrlimit(RLIMIT_AS, &rl) && rl.rlim_cur != RLIM_INFINITY) {
 		uint64_t used = proc_kb("/proc/self/status", "VmSize");
 		take(&best, rl.rlim_cur > used ? rl.rlim_cur - used : 0, why, whylen,
 		     "ulimit -v %" PRIu64 " kB (RLIMIT_AS), %" PRIu64 " MiB of it in use", (uint64_t)rl.rlim_cur >> 10,
 		     used >> 20);
 	}
+	if (!(which & TLI_MEM_RESIDENT))
+		return best;
 	if (!getrlimit(RLIMIT_DATA, &rl) && rl.rlim_cur != RLIM_INFINITY) {
 		uint64_t used = proc_kb("/proc/self/status", "VmData");
 		take(&best, rl.rlim_cur > used ? rl.rlim_cur - used : 0, why, whylen,

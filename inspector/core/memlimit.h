@@ -20,4 +20,12 @@
  */
 uint64_t tli_mem_headroom(char *why, size_t whylen);
 
+/** Which limits tli_mem_headroom_of looks at. */
+enum {
+	TLI_MEM_ADDRESS = 1,  /**< RLIMIT_AS: address space (a view read in place takes it too) */
+	TLI_MEM_RESIDENT = 2, /**< RLIMIT_DATA, MemAvailable + SwapFree, the cgroup: memory used */
+};
+/** tli_mem_headroom over the limits in `which` (TLI_MEM_*) only. */
+uint64_t tli_mem_headroom_of(unsigned which, char *why, size_t whylen);
+
 #endif

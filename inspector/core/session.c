@@ -76,7 +76,7 @@ void tli_session_describe(struct tli_session *s, json_t *result)
 		if (rp && rp[1] == ' ' && rp[2])
 			json_object_set_new(tg, "stopped_by_other", json_boolean(rp[2] == 't' || rp[2] == 'T'));
 	}
-	json_object_set_new(tg, "bytes_read", json_integer((json_int_t)t->bytes_read));
+	json_object_set_new(tg, "bytes_read", json_integer((json_int_t)tli_target_bytes_read(t)));
 	const char *src = tli_layout_last_source(s->layout);
 	if (src)
 		json_object_set_new(tg, "layout_source", json_string(src));

@@ -141,6 +141,13 @@ const void *tli_target_mapped_ptr(struct tli_target *t, uint64_t addr, uint64_t 
 	return t->ops->mapped_ptr(t, addr, len);
 }
 
+uint64_t tli_target_bytes_read(struct tli_target *t)
+{
+	if (!t)
+		return 0;
+	return t->bytes_read + (t->ops && t->ops->mapped_bytes ? t->ops->mapped_bytes(t) : 0);
+}
+
 void tli_target_mapped_drop(struct tli_target *t, const void *p, uint64_t len)
 {
 	if (t && t->ops && t->ops->mapped_drop && p && len)
@@ -273,11 +280,11 @@ struct tli_error *tli_target_read_many(struct tli_target *t, struct tli_read *re
 		size_t got = t->capture ? cap_copy(t->capture, r->addr, r->buf, r->len) : 0;
 		if (got == r->len) {
 			r->got = got;
-		} else if (t->released) {
+		} else if (t->released && !(t->forked && tli_target_mapped_ptr(t, r->addr, r->len))) {
 			r->got = got;
 			r->err = EFAULT;
 		} else {
-			pending++;
+			pending++; /* stopped; or --snapshot=fork, bytes left to read from the frozen copy */
 		}
 	}
 	if (!pending)

@@ -78,9 +78,15 @@ struct tli_target_ops {
 	/** Give back the pages of [p, p+len) from mapped_ptr (they are read again from the file
 	 *  when touched). May be NULL. */
 	void (*mapped_drop)(struct tli_target *t, const void *p, uint64_t len);
+	/** Bytes read into mapped_ptr's views so far (--snapshot=fork), for bytes_read. May be NULL. */
+	uint64_t (*mapped_bytes)(struct tli_target *t);
 };
 
 struct tli_capture; /* private: captured extents */
+
+/** --snapshot=fork: bytes of the frozen copy's views (tli_target_mapped_ptr) resident at most,
+ *  however large the heap read in place (the window a core walk keeps, TLI_GL_WINDOW). */
+#define TLI_TARGET_IN_PLACE_RESIDENT (64ull << 20)
 
 struct tli_target {
 	const struct tli_target_ops *ops;
@@ -105,6 +111,11 @@ struct tli_target {
 	double pause_ms;            /**< measured stop duration (after release) */
 	bool forked;                /**< --snapshot=fork: the process ran again once a frozen copy of
 	                                 it was made (pause_ms set then); reads come from the copy */
+	int copy_lost;              /**< --snapshot=fork: errno of a read of the copy in place that
+	                                 failed (its bytes were read as zeros, the copy was killed
+	                                 by someone else): the answer is incomplete, the CLI fails */
+	bool fork_asked;            /**< --snapshot=fork was asked (known before the stop): large
+	                                 ranges will be read in place from the copy, not copied */
 	int64_t mono_now_ns;        /**< target's CLOCK_MONOTONIC "now" (0 = unknown) */
 	int64_t wall_now_ns;        /**< CLOCK_REALTIME "now" (core: capture time/mtime; 0 = unknown) */
 	struct tli_capture *capture;
@@ -164,9 +175,17 @@ bool tli_target_captured(struct tli_target *t, uint64_t addr, uint64_t len);
 const void *tli_target_captured_ptr(struct tli_target *t, uint64_t addr, uint64_t len);
 /**
  * A core's bytes [addr, addr+len) in place in its file mapping (no copy; file pages, not
- * anonymous memory), when they lie in one PT_LOAD's data; NULL otherwise (live targets,
- * cores held in memory, bytes split, lost or backed by another file). Valid until
+ * anonymous memory), when they lie in one PT_LOAD's data; NULL otherwise (copy-mode live
+ * targets, cores held in memory, bytes split, lost or backed by another file). Valid until
  * tli_target_destroy(); read only.
+ *
+ * --snapshot=fork: the frozen copy's bytes, when they lie in one readable mapping of it, in
+ * a view that reads them from the copy as they are touched (backend/live_inplace.c), with a
+ * bounded part of them resident; the copy then lives until destroy, and reads after the
+ * release of bytes not captured are served from the view. Ask before the release: a copy
+ * nothing was read from in place is killed at the release (then NULL). So a walker that asks
+ * for a large range during the stop and gets a pointer need not capture it: this is what
+ * keeps fork mode's memory bounded (issue 15 item 2).
  */
 const void *tli_target_mapped_ptr(struct tli_target *t, uint64_t addr, uint64_t len);
 /**
@@ -198,6 +217,8 @@ uint64_t tli_target_reserve_slab(struct tli_target *t, uint64_t bytes);
  * never read a running process by accident.
  */
 struct tli_error *tli_target_stop(struct tli_target *t);
+/** Bytes read from the target: by the reads (t->bytes_read) and into in-place views. */
+uint64_t tli_target_bytes_read(struct tli_target *t);
 /** Resume the target (live): from now on reads are served from the capture only. */
 void tli_target_release(struct tli_target *t);
 /** Release (if needed) and free everything. Safe on NULL. */

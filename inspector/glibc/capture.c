@@ -84,13 +84,50 @@ static void capture_ranges(struct tli_target *t, bool all_rw, struct ranges *r)
 
 uint64_t tli_gl_reserve(struct tli_target *t, bool all_rw)
 {
-	if (!t || t->kind != TLI_TARGET_LIVE || t->released)
+	/* fork mode: the heaps are read in place from the copy after the process runs again */
+	if (!t || t->kind != TLI_TARGET_LIVE || t->released || t->fork_asked)
 		return 0;
 	struct ranges r = { 0 };
 	capture_ranges(t, all_rw, &r);
 	uint64_t n = tli_target_reserve(t, r.v, r.n);
 	tli_vec_free(&r);
 	return n;
+}
+
+/* Memory fork mode needs for `need` bytes read in place: their views' address space, and a
+ * window of them resident. */
+static uint64_t fork_resident(uint64_t need)
+{
+	return need < TLI_TARGET_IN_PLACE_RESIDENT ? need : TLI_TARGET_IN_PLACE_RESIDENT;
+}
+
+static bool fork_fits(uint64_t need)
+{
+	return need <= tli_mem_headroom_of(TLI_MEM_ADDRESS, NULL, 0) &&
+	       fork_resident(need) <= tli_mem_headroom_of(TLI_MEM_RESIDENT, NULL, 0);
+}
+
+static struct tli_error *refuse(uint64_t need, const char *what, const char *why, uint64_t room, const char *then)
+{
+	return tli_error_create(TLI_E_NOMEM,
+				"out of memory: the glibc capture needs at least %" PRIu64 " MiB (%s) but %s leaves "
+				"%" PRIu64 " MiB; %s", need >> 20, what, why, room >> 20, then);
+}
+
+/* --snapshot=fork: nothing is copied, the heaps are read in place from the frozen copy */
+static struct tli_error *afford_fork(uint64_t need, bool all_rw)
+{
+	char why[256];
+	uint64_t room = tli_mem_headroom_of(TLI_MEM_ADDRESS, why, sizeof(why));
+	if (need > room)
+		return refuse(need, all_rw ? "address space to read the writable memory in place"
+					   : "address space to read the heap segments in place",
+			      why, room, "the process was not stopped; raise the limit");
+	uint64_t res = fork_resident(need);
+	if (res > (room = tli_mem_headroom_of(TLI_MEM_RESIDENT, why, sizeof(why))))
+		return refuse(res, "a window of the heap read in place", why, room,
+			      "the process was not stopped; raise the limit");
+	return NULL;
 }
 
 struct tli_error *tli_gl_afford(struct tli_target *t, bool all_rw)
@@ -103,9 +140,19 @@ struct tli_error *tli_gl_afford(struct tli_target *t, bool all_rw)
 	for (size_t i = 0; i < r.n; i++)
 		need += r.v[i].len;
 	tli_vec_free(&r);
-	return tli_gl_afford_bytes(need, all_rw ? "the writable memory to copy (heaps and roots)"
-						: "the heap segments to copy",
-				   t->pid);
+	if (t->fork_asked)
+		return afford_fork(need, all_rw);
+	char why[256];
+	uint64_t room = tli_mem_headroom(why, sizeof(why));
+	if (need <= room)
+		return NULL;
+	return refuse(need, all_rw ? "the writable memory to copy (heaps and roots)" : "the heap segments to copy",
+		      why, room,
+		      fork_fits(need) ? "the process was not stopped; --snapshot=fork reads the heap in place from a "
+					"frozen copy of the process instead, with a bounded window of it in memory, and "
+					"fits; or raise the limit, or take a core file (gcore) and read that"
+				      : "the process was not stopped; raise the limit, or take a core file (gcore) "
+					"and read that: a core's heap is read in place, not copied");
 }
 
 struct tli_error *tli_gl_afford_bytes(uint64_t need, const char *what, int pid)
@@ -114,13 +161,24 @@ struct tli_error *tli_gl_afford_bytes(uint64_t need, const char *what, int pid)
 	uint64_t room = tli_mem_headroom(why, sizeof(why));
 	if (need <= room)
 		return NULL;
-	return tli_error_create(TLI_E_NOMEM,
-				"out of memory: the glibc capture needs at least %" PRIu64 " MiB (%s) but %s leaves "
-				"%" PRIu64 " MiB; %s",
-				need >> 20, what, why, room >> 20,
-				pid ? "the process was not stopped; raise the limit, or take a core file (gcore) "
-				      "and read that: a core's heap is read in place, not copied"
-				    : "nothing was copied; raise the limit, or read the core where memory allows");
+	return refuse(need, what, why, room,
+		      pid ? "the process was not stopped; raise the limit, or take a core file (gcore) "
+			    "and read that: a core's heap is read in place, not copied"
+			  : "nothing was copied; raise the limit, or read the core where memory allows");
+}
+
+/* --snapshot=fork: large ranges the frozen copy shows in place (tli_target_mapped_ptr) are
+ * read from it after the release, a bounded window at a time, instead of copied now. */
+#define IN_PLACE_MIN (1u << 20)
+static void defer_in_place(struct tli_target *t, struct ranges *r)
+{
+	if (!t->forked)
+		return;
+	size_t k = 0;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->v[i].len < IN_PLACE_MIN || !tli_target_mapped_ptr(t, r->v[i].addr, r->v[i].len))
+			r->v[k++] = r->v[i];
+	r->n = k;
 }
 
 /* What the capture has learned so far. */
@@ -280,12 +338,14 @@ struct tli_error *tli_gl_capture(struct tli_target *t, const struct tli_gl_layou
 	}
 	for (size_t i = 0; i < nextra; i++)
 		rg_add(&c.r, extra[i].addr, extra[i].len);
+	defer_in_place(t, &c.r);
 	err = tli_target_capture(t, c.r.v, c.r.n, 0, NULL);
 	if (err)
 		goto out;
 	qsort(c.known.v, c.known.n, sizeof(*c.known.v), cmp_range);
 	/* 4. mmapped chunk headers (and the non-contiguous main arena's other segments) */
 	mmapped_headers(&c);
+	defer_in_place(t, &c.r);
 	if (c.r.n)
 		err = tli_target_capture(t, c.r.v, c.r.n, 0, NULL);
 out:

@@ -51,7 +51,9 @@ bool tli_gl_rd(const struct walk *w, uint64_t addr, void *buf, size_t len)
 	const struct segref *s = tli_gl_seg_of(w, addr);
 	if (s && addr + len <= s->end) {
 		const struct tli_gl_seg *g = &w->h->arenas[s->arena].segs[s->seg];
-		if (g->buf) {
+		/* --snapshot=fork: a segment is a view of the frozen copy that reads a block per
+		 * page fault; a few words at random (the free lists) cost less read exactly */
+		if (g->buf && !w->t->forked) {
 			memcpy(buf, g->buf + (addr - g->start), len);
 			return true;
 		}

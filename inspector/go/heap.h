@@ -121,7 +121,9 @@ struct tli_goheap_span {
 	unsigned sizeclass;        /**< 0: one large object */
 	bool noscan;               /**< holds no pointers (spanClass & 1) */
 	uint8_t *alloc;            /**< copy of allocBits (nelems bits; all set if unreadable) */
-	uint8_t *data;             /**< copy of the object memory (scannable spans only), else NULL */
+	uint8_t *data;             /**< copy of the object memory (scannable spans only), else NULL; with
+				    *   --snapshot=fork a read-only view of the frozen copy (in place) */
+	bool in_place_hbits;       /**< data is in place and holds the span's heap bits */
 	uint64_t npages;           /**< mspan.npages (0 if unknown) */
 	const uint8_t *hbits;      /**< small-object pointer bits (L.hbits_small), one per word from
 				    *   start, inside the copy; NULL if none or implausible */

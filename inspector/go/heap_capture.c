@@ -196,12 +196,23 @@ static void check_abits(struct tli_goheap *h, const struct tli_read *rs, const s
  * stop if the heap still fits in it */
 static struct tli_error *capture_span_memory(struct tli_goheap *h)
 {
+	struct tli_target *t = h->s->target;
 	uint64_t total = 0, bits = 0;
-	for (size_t i = 0; i < h->nspans; i++)
-		if (!h->spans[i].noscan) {
-			total += (span_copy_len(&h->L, &h->spans[i]) + 7) & ~7ull;
-			bits += tli_goheap_abits_len(&h->L, &h->spans[i]);
+	for (size_t i = 0; i < h->nspans; i++) {
+		struct tli_goheap_span *sp = &h->spans[i];
+		if (sp->noscan)
+			continue;
+		bits += tli_goheap_abits_len(&h->L, sp); /* copied in both modes: small */
+		/* --snapshot=fork: read in place from the frozen copy after the release, a
+		 * bounded window of it in memory (a view, never written: read only) */
+		if (t->forked && (sp->data = (uint8_t *)(uintptr_t)tli_target_mapped_ptr(t, sp->start,
+										 span_copy_len(&h->L, sp)))) {
+			if (has_small_hbits(&h->L, sp))
+				sp->in_place_hbits = true;
+			continue;
 		}
+		total += (span_copy_len(&h->L, sp) + 7) & ~7ull;
+	}
 	total += bits;
 	if (h->resv && total && total <= h->resv_len) {
 		/* the unused tail goes back at once (virtual memory: ulimit -v) */
@@ -236,7 +247,7 @@ static struct tli_error *capture_span_memory(struct tli_goheap *h)
 	uint64_t used = 0;
 	for (size_t i = 0; i < h->nspans; i++) {
 		struct tli_goheap_span *sp = &h->spans[i];
-		if (sp->noscan)
+		if (sp->noscan || sp->data)
 			continue;
 		uint64_t n = span_copy_len(&h->L, sp);
 		sp->data = h->copy + used;
@@ -256,6 +267,12 @@ static struct tli_error *capture_span_memory(struct tli_goheap *h)
 		struct tli_goheap_span *sp = &h->spans[i];
 		if (sp->noscan)
 			continue;
+		if (sp->in_place_hbits) { /* in place: its heap bits are read there too */
+			set_hbits(&h->L, sp, (uint8_t)(sp->sizeclass << 1));
+			continue;
+		}
+		if (k >= ndata || rs[k].buf != sp->data)
+			continue; /* in place, no heap bits */
 		struct tli_read *r = &rs[k++];
 		if (r->got < r->len)
 			memset((uint8_t *)r->buf + r->got, 0, r->len - r->got);
@@ -322,7 +339,8 @@ static uint64_t peek_copy_bytes(struct tli_goheap *h)
 uint64_t tli_goheap_reserve(struct tli_goheap *h)
 {
 	struct tli_target *t = h->s->target;
-	if (h->spans_only || h->resv || t->kind != TLI_TARGET_LIVE || !t->stop_deferred || t->released || t->stop_error)
+	if (h->spans_only || h->resv || t->kind != TLI_TARGET_LIVE || !t->stop_deferred || t->released || t->stop_error ||
+	    t->fork_asked) /* fork mode: the spans are read in place from the copy, not copied */
 		return 0;
 	uint64_t need = peek_copy_bytes(h);
 	if (!need)

@@ -12,7 +12,17 @@
 #  - a gcore core of it: heap, bins, leaks read the heap in place (peak RSS under half, resp.
 #    three quarters, of the heap; = mallinfo2 / the leaked count); heap under a ulimit -v that
 #    holds the mapped core but not a copy of the heap: the same answer
-# About 15 s.
+#  - --snapshot=fork (capfit_fork.sh; the frozen copy read in place, a bounded window of it in
+#    memory), on the same target and on a Go bigheap (CAPFIT_GO_MIB, default 256 MiB live heap,
+#    newest toolchain): `heap` and `leaks` give copy mode's answer byte for byte (= mallinfo2,
+#    the leaked count, ReadMemStats' HeapAlloc, the leaked goroutines); peak RSS under half of
+#    copy mode's and, on heaps of 1 GiB or more, under a quarter of the heap (glibc `leaks`: half,
+#    its per-chunk tables); under a `ulimit -d` that refuses copy mode (which names
+#    --snapshot=fork) fork mode gives the same answer; under a `ulimit -v` below the heap fork
+#    mode is refused up front too (its views take address space); no copy outlives tlinspect,
+#    also when tlinspect is SIGKILLed while reading it (ps); a copy killed by someone else while
+#    it is read gives exit 3, never an answer with part of the heap read as zeros.
+# About 45 s. Bigger: CAPFIT_CHUNKS=13000000 CAPFIT_GO_MIB=1024 (~1.4 GiB and ~1 GiB heaps).
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/integration/lib.sh
 . "$ROOT/tests/integration/lib.sh"
@@ -35,6 +45,9 @@ for k in ("pause_ms", "bytes_read"):
     d.get("target", {}).pop(k, None)
 print(json.dumps(d, sort_keys=True, indent=1))' "$1"
 }
+# --snapshot=fork checks (section 5): measure, fcanon, copies, fork_glibc, fork_go
+# shellcheck source=tests/integration/capfit_fork.sh
+. "$ROOT/tests/integration/capfit_fork.sh"
 
 # every thread of the target runs (or sleeps) and nobody traces it
 released() {
@@ -48,8 +61,9 @@ released() {
 	done
 }
 
-# 1. unconstrained answers against the target's own view
-"$TLI" --pid "$pid" --json heap > "$TLI_OUT/heap.json" 2> "$TLI_OUT/heap.err" || bad "heap unconstrained: exit $? $(head -c 300 "$TLI_OUT/heap.err")"
+# 1. unconstrained answers against the target's own view (copy mode's RSS and time: section 5)
+read -r rc copy_rss_heap copy_s_heap < <(measure "$TLI_OUT/heap.json" "$TLI" --pid "$pid" --json heap)
+[ "$rc" = 0 ] || bad "heap unconstrained: exit $rc $(head -c 300 "$TLI_OUT/heap.json.err")"
 got=$(python3 -c '
 import json, sys
 m = json.load(open(sys.argv[1]))["glibc"]["mallinfo2"]
@@ -58,7 +72,8 @@ want=$(sed -n 's/^mallinfo2 //p' "$TLI_OUT/target.out")
 if [ -n "$want" ] && [ "$got" = "$want" ]; then ok "heap unconstrained = the target's mallinfo2 ($want)"
 else bad "heap unconstrained: $got; the target's mallinfo2: $want"; fi
 canon "$TLI_OUT/heap.json" > "$TLI_OUT/heap.canon"
-"$TLI" --pid "$pid" --json leaks > "$TLI_OUT/leaks.json" 2> "$TLI_OUT/leaks.err" || bad "leaks unconstrained: exit $?"
+read -r rc copy_rss_leaks copy_s_leaks < <(measure "$TLI_OUT/leaks.json" "$TLI" --pid "$pid" --json leaks)
+[ "$rc" = 0 ] || bad "leaks unconstrained: exit $rc"
 got=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["heap"]["unreachable"]["count"])' "$TLI_OUT/leaks.json" 2>&1)
 if [ "$got" = "$want_leaked" ]; then ok "leaks unconstrained: $got unreachable (the target leaked $want_leaked)"
 else bad "leaks unconstrained: $got unreachable, the target leaked $want_leaked"; fi
@@ -112,6 +127,9 @@ for cmd in heap leaks; do
 done
 released && ok "target released" || bad "target stopped or traced at the end"
 
+# 5. --snapshot=fork reads the frozen copy in place, a bounded window of it in memory
+fork_glibc
+
 # 4. a core's heap is read in place (issue 15 item 2): peak RSS well under the heap, and under
 #    a ulimit -v that holds the mapped core but not a copy of its heap, the same answers
 if gcore -o "$TLI_OUT/core" "$pid" > "$TLI_OUT/gcore.log" 2>&1 && [ -s "$TLI_OUT/core.$pid" ]; then
@@ -151,4 +169,6 @@ print(" ".join("%s %d" % (k, m[k]) for k in ("arena", "ordblks", "smblks", "hblk
 else
 	bad "gcore failed: $(tail -3 "$TLI_OUT/gcore.log")"
 fi
+kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+fork_go
 tli_suite_end

@@ -3,7 +3,8 @@
 # while one of its threads forks a frozen copy, which is read instead.
 #  (a) equality: goroutines, chans, leaks and heap of a Go target (the newest and the oldest
 #      toolchain) and heap, bins and leaks of the glibc target (heapstate) give the same JSON in
-#      copy and fork mode, but for target.pause_ms, target.snapshot and durations (wait_seconds
+#      copy and fork mode, but for target.pause_ms, target.snapshot, target.bytes_read (fork mode
+#      reads the heaps in place as the walk touches them) and durations (wait_seconds
 #      of goroutines, tlinspect's own capture/analysis seconds);
 #  (b) soak: 100 fork runs on a busy C target (forksoakc) and 30 on a busy Go target (forksoak)
 #      leave no copy, no zombie, no stopped or traced thread, and the targets' own counters show
@@ -36,6 +37,7 @@ d = json.load(open(sys.argv[1]))
 d["warnings"] = [w for w in d.get("warnings", []) if "--snapshot=fork" not in w]
 d["target"].pop("pause_ms", None)
 d["target"].pop("snapshot", None)
+d["target"].pop("bytes_read", None)  # fork mode reads the heaps in place, block by block as touched
 def strip(x):
     if isinstance(x, dict):
         for k in [k for k in x if k == "seconds" or k.endswith("_seconds")]:
