@@ -153,6 +153,8 @@ struct tli_goheap {
 	uint8_t *copy;                     /**< every scannable span's bytes, one mapping */
 	uint64_t copy_len;
 	uint8_t *resv;                     /**< copy memory reserved before the stop (tli_goheap_reserve) */
+	uint64_t refused_need;             /**< the copy tli_goheap_reserve found no room for (0: none) */
+	char refused_why[256];             /**< the limit that refused it (core/memlimit.h) */
 	uint64_t resv_len;
 	struct tli_goheap_addrs special_roots;  /**< objects kept alive by finalizers/cleanups */
 	struct tli_goheap_addrs special_words;  /**< every word of those special records (fn closures ...) */
@@ -182,6 +184,13 @@ struct tli_error *tli_goheap_new(struct tli_session *s, struct tli_go_rt *rt, st
  * Best effort: returns the bytes reserved, 0 if none (not deferred, a core, out of memory).
  */
 uint64_t tli_goheap_reserve(struct tli_goheap *h);
+/**
+ * Before the stop, after tli_goheap_reserve: TLI_E_NOMEM (exit 13) if the copy it measured
+ * cannot fit in what tlinspect may still allocate (core/memlimit.h), naming the need and the
+ * limit, while the process still runs (issue 15 item 2); NULL otherwise, and always for a
+ * core, fork mode (read in place) or a command that copies no objects.
+ */
+struct tli_error *tli_goheap_afford(const struct tli_goheap *h);
 /**
  * Capture while the target is stopped: span headers, allocBits, the memory of
  * scannable spans (with, on go1.19-1.21, the slices of the arena heap bitmap

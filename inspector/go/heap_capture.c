@@ -17,6 +17,7 @@
 
 #include "core/bigbuf.h"
 #include "core/bytes.h"
+#include "core/memlimit.h"
 
 #define MAX_SPANS     (64u * 1024 * 1024)
 #define MAX_SPECIALS  (1u << 20)
@@ -336,6 +337,22 @@ static uint64_t peek_copy_bytes(struct tli_goheap *h)
 	return total;
 }
 
+struct tli_error *tli_goheap_afford(const struct tli_goheap *h)
+{
+	if (!h || !h->refused_need)
+		return NULL;
+	char why[256];
+	uint64_t room = tli_mem_headroom(why, sizeof(why));
+	if (h->refused_need <= room)
+		return NULL;
+	return tli_error_create(TLI_E_NOMEM,
+				"out of memory: the Go heap capture needs at least %" PRIu64 " MiB (the memory of its "
+				"scannable spans, to copy) but %s leaves %" PRIu64 " MiB; the process was not stopped; "
+				"--snapshot=fork reads the heap in place from a frozen copy of the process instead, with a "
+				"bounded window of it in memory; or raise the limit, or take a core file (gcore) and read that",
+				h->refused_need >> 20, why, room >> 20);
+}
+
 uint64_t tli_goheap_reserve(struct tli_goheap *h)
 {
 	struct tli_target *t = h->s->target;
@@ -345,6 +362,10 @@ uint64_t tli_goheap_reserve(struct tli_goheap *h)
 	uint64_t need = peek_copy_bytes(h);
 	if (!need)
 		return 0;
+	if (need > tli_mem_headroom(h->refused_why, sizeof(h->refused_why))) {
+		h->refused_need = need; /* tli_goheap_afford says so, before the stop */
+		return 0;
+	}
 	/* the heap may grow until the stop: room for 1/32 more, faulted only if used, and
 	 * unmapped after the capture; beyond it, the capture allocates anew */
 	uint64_t len = need + need / 32 + (2u << 20);

@@ -74,7 +74,7 @@ static struct tli_error *go_heap_prepare(struct tli_go_heap_run *r)
 	}
 	r->h->spans_only = !r->need_objects;
 	tli_goheap_reserve(r->h); /* only when objects are captured: a no-op otherwise */
-	return NULL;
+	return tli_goheap_afford(r->h); /* refused while the process runs */
 }
 
 static struct tli_error *go_heap_capture(struct tli_go_heap_run *r)

@@ -86,6 +86,9 @@ static struct tli_error *prepare(struct pools_run *r)
 		tli_error_destroy(pe);
 	}
 	tli_goheap_reserve(r->h);
+	err = tli_goheap_afford(r->h);
+	if (err)
+		return err;
 	return NULL;
 }
 

@@ -58,6 +58,8 @@ struct tli_error *tli_go_waitfor_capture(struct tli_go_waitfor *w, bool (*betwee
 			err = tli_goheap_new(w->s, w->rt, &w->h);
 	}
 	uint64_t reserved = !err && w->h ? tli_goheap_reserve(w->h) : 0; /* before the stop */
+	if (!err && w->h)
+		err = tli_goheap_afford(w->h); /* refused while the process runs */
 	t[1] = now_s();
 	if (!err)
 		err = tli_go_rt_capture(w->rt);

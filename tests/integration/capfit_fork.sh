@@ -180,6 +180,25 @@ fork_go() {
 			[ "$got" = "$gleaked" ] && ok "go$gov leaks, fork: $got leaked goroutines = the target's" || bad "go$gov leaks, fork: $got leaked, the target's $gleaked"
 		fi
 	done
+	# a memory limit that refuses the Go copy up front (naming --snapshot=fork; no ptrace call at
+	# all: the process was never stopped) but holds fork mode, which gives copy mode's answer
+	local kib o
+	kib=$((60 * 1024 + gheap / 1024 / 2))
+	for cmd in heap leaks; do
+		o=$TLI_OUT/go.fork.d.$cmd
+		(ulimit -d "$kib"; exec strace -f -e trace=ptrace -o "$o.strace" "$TLI" --pid "$gpid" --json $cmd) > "$o.copy" 2> "$o.copy.err"
+		rc=$?
+		if [ "$rc" = 13 ] && grep -q -- "--snapshot=fork" "$o.copy.err" && ! grep -q ptrace "$o.strace"; then
+			ok "go$gov $cmd, copy mode under ulimit -d $kib: exit 13 before any ptrace call, suggests --snapshot=fork"
+		else bad "go$gov $cmd, copy mode under ulimit -d $kib: exit $rc, ptrace calls $(grep -c ptrace "$o.strace"): $(head -c 300 "$o.copy.err")"; fi
+		(ulimit -d "$kib"; exec "$TLI" --pid "$gpid" --snapshot=fork --json $cmd) > "$o.json" 2> "$o.err"
+		rc=$?
+		if [ "$rc" = 0 ] && cmp -s <(fcanon "$TLI_OUT/go.$cmd.json") <(fcanon "$o.json"); then
+			ok "go$gov $cmd, fork mode under the same ulimit -d: copy mode's answer"
+		else
+			bad "go$gov $cmd, fork mode under ulimit -d $kib: exit $rc $(head -c 300 "$o.err")"
+		fi
+	done
 	local left
 	left=$(copies "$gpid")
 	[ -z "$left" ] && ok "go$gov: no copy of the target left (ps)" || bad "go$gov: copies left: $left"
