@@ -12,16 +12,7 @@ bool tli_spans_push(struct tli_spans *s, uint64_t a, uint64_t b)
 		s->v[s->n - 1].b = b;
 		return true;
 	}
-	if (s->n == s->cap) {
-		size_t nc = s->cap ? s->cap * 2 : 16;
-		struct tli_span *nv = realloc(s->v, nc * sizeof(*nv));
-		if (!nv)
-			return false;
-		s->v = nv;
-		s->cap = nc;
-	}
-	s->v[s->n++] = (struct tli_span){ a, b };
-	return true;
+	return tli_vec_push(s, ((struct tli_span){ a, b }));
 }
 
 int tli_span_cmp(const void *x, const void *y)
@@ -70,15 +61,8 @@ bool tli_spans_merge(const struct tli_spans *in, uint64_t gap, struct tli_spans 
 				continue;
 			}
 		}
-		if (out->n == out->cap) {
-			size_t nc = out->cap ? out->cap * 2 : 16;
-			struct tli_span *nv = realloc(out->v, nc * sizeof(*nv));
-			if (!nv)
-				return false;
-			out->v = nv;
-			out->cap = nc;
-		}
-		out->v[out->n++] = s;
+		if (!tli_vec_push(out, s))
+			return false;
 	}
 	return true;
 }

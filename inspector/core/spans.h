@@ -11,15 +11,13 @@
 #include <stdint.h>
 
 #include "target.h"
+#include "vec.h"
 
 struct tli_span {
 	uint64_t a, b; /* [a, b) */
 };
 
-struct tli_spans {
-	struct tli_span *v;
-	size_t n, cap;
-};
+TLI_VEC(tli_spans, struct tli_span);
 
 /** Append [a, b) (nothing if empty), coalescing with a last span it touches. False on out of memory. */
 bool tli_spans_push(struct tli_spans *s, uint64_t a, uint64_t b);

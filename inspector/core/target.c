@@ -416,15 +416,8 @@ static bool spans_holes(const struct tli_capture *c, const struct tli_spans *in,
 				if (ce - a > budget)
 					ce = a + budget;
 				budget -= ce - a;
-				if (out->n == out->cap) {
-					size_t nc = out->cap ? out->cap * 2 : 16;
-					struct tli_span *nv = realloc(out->v, nc * sizeof(*nv));
-					if (!nv)
-						return false;
-					out->v = nv;
-					out->cap = nc;
-				}
-				out->v[out->n++] = (struct tli_span){ a, ce };
+				if (!tli_vec_push(out, ((struct tli_span){ a, ce })))
+					return false;
 				a = ce;
 			}
 		}
