@@ -83,6 +83,18 @@ static bool has_untraced(const struct tli_goheap_marker *m, uint64_t obj, uint64
 	return u->objs && u->words && u->objs->n && size >= u->obj_min && size < u->obj_max && tli_u64set_has(u->objs, obj);
 }
 
+/* the pointer word at a of a heap object (its span's copy) is an edge unless it points
+ * outside the heap or the caller keeps it untraced (check: the object has such words) */
+static inline void edge(struct tli_goheap_marker *m, const struct tli_goheap_span *sp, uint64_t a, bool check)
+{
+	uint64_t v = tli_rd64(sp->data + (a - sp->start));
+	if (v < m->h->lo || v >= m->h->hi)
+		return;
+	if (check && tli_u64set_has(m->untraced.words, a))
+		return;
+	tli_goheap_mark_ptr(m, v);
+}
+
 /* word by word: every aligned word pointing into an allocated object is an edge */
 static void scan_words(struct tli_goheap_marker *m, const uint8_t *mem, uint64_t lo, uint64_t hi, bool object)
 {
@@ -124,13 +136,7 @@ static bool scan_typed(struct tli_goheap_marker *m, const struct tli_goheap_span
 		for (uint64_t w = 0; w < ti->ptrbytes / 8; w++) {
 			if (!(ti->mask[w / 8] >> (w % 8) & 1))
 				continue;
-			uint64_t a = base + 8 * w;
-			uint64_t v = tli_rd64(sp->data + (a - sp->start));
-			if (v < h->lo || v >= h->hi)
-				continue;
-			if (check && tli_u64set_has(m->untraced.words, a))
-				continue;
-			tli_goheap_mark_ptr(m, v);
+			edge(m, sp, base + 8 * w, check);
 		}
 		if (!ti->ptrbytes)
 			break;
@@ -143,19 +149,12 @@ static bool scan_typed(struct tli_goheap_marker *m, const struct tli_goheap_span
  * runtime's scanobject does through typePointersOfUnchecked */
 static void scan_hbits(struct tli_goheap_marker *m, const struct tli_goheap_span *sp, uint64_t obj)
 {
-	const struct tli_goheap *h = m->h;
 	bool check = has_untraced(m, obj, sp->elemsize);
 	uint64_t w0 = (obj - sp->start) / 8;
 	for (uint64_t w = 0; w < sp->elemsize / 8; w++) {
 		uint64_t bit = w0 + w;
-		if (!(sp->hbits[bit / 8] >> (bit % 8) & 1))
-			continue;
-		uint64_t a = obj + 8 * w, v = tli_rd64(sp->data + (a - sp->start));
-		if (v < h->lo || v >= h->hi)
-			continue;
-		if (check && tli_u64set_has(m->untraced.words, a))
-			continue;
-		tli_goheap_mark_ptr(m, v);
+		if (sp->hbits[bit / 8] >> (bit % 8) & 1)
+			edge(m, sp, obj + 8 * w, check);
 	}
 	m->typed_objects++;
 	m->scanned_bytes += sp->elemsize;
@@ -172,14 +171,8 @@ static bool scan_abits(struct tli_goheap_marker *m, const struct tli_goheap_span
 	if (w == UINT64_MAX)
 		return false;
 	bool check = has_untraced(m, obj, sp->elemsize);
-	for (; w != UINT64_MAX; w = tli_goheap_abits_next(h, sp, obj, w + 1)) {
-		uint64_t a = obj + 8 * w, v = tli_rd64(sp->data + (a - sp->start));
-		if (v < h->lo || v >= h->hi)
-			continue;
-		if (check && tli_u64set_has(m->untraced.words, a))
-			continue;
-		tli_goheap_mark_ptr(m, v);
-	}
+	for (; w != UINT64_MAX; w = tli_goheap_abits_next(h, sp, obj, w + 1))
+		edge(m, sp, obj + 8 * w, check);
 	m->bitmap_objects++;
 	m->scanned_bytes += sp->elemsize;
 	return true;
