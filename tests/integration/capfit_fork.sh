@@ -69,6 +69,26 @@ fork_run() {
 	FORK_JSON=$o.json
 }
 
+# under_limit LABEL PID KIB CMD REF: under `ulimit -d KIB` copy mode is refused up front (exit 13
+# before any ptrace call: the process was never stopped; the message names --snapshot=fork) and
+# fork mode gives REF, copy mode's answer without the limit
+under_limit() {
+	local label=$1 p=$2 kib=$3 cmd=$4 ref=$5 o rc
+	o=$TLI_OUT/fork.d.${label// /_}
+	(ulimit -d "$kib"; exec strace -f -e trace=ptrace -o "$o.strace" "$TLI" --pid "$p" --json $cmd) > "$o.copy" 2> "$o.copy.err"
+	rc=$?
+	if [ "$rc" = 13 ] && grep -q -- "--snapshot=fork" "$o.copy.err" && ! grep -q ptrace "$o.strace"; then
+		ok "$label, copy mode under ulimit -d $kib: exit 13 before any ptrace call, suggests --snapshot=fork"
+	else bad "$label, copy mode under ulimit -d $kib: exit $rc, ptrace calls $(grep -c ptrace "$o.strace"): $(head -c 300 "$o.copy.err")"; fi
+	(ulimit -d "$kib"; exec "$TLI" --pid "$p" --snapshot=fork --json $cmd) > "$o.json" 2> "$o.err"
+	rc=$?
+	if [ "$rc" = 0 ] && cmp -s <(fcanon "$ref") <(fcanon "$o.json"); then
+		ok "$label, fork mode under the same ulimit -d (half the heap + 60 MiB): copy mode's answer"
+	else
+		bad "$label, fork mode under ulimit -d $kib: exit $rc $(head -c 300 "$o.err")"
+	fi
+}
+
 fork_glibc() {
 	fork_run "glibc heap" "$pid" "$heap_kib" "$TLI_OUT/heap.json" "$copy_rss_heap" "$copy_s_heap" 4 heap
 	local got
@@ -82,21 +102,10 @@ print(" ".join("%s %d" % (k, m[k]) for k in ("arena", "ordblks", "smblks", "hblk
 	[ "$got" = "$want_leaked" ] && ok "glibc leaks, fork: $got unreachable = leaked" || bad "glibc leaks, fork: $got unreachable, the target leaked $want_leaked"
 
 	# a memory limit that refuses copy mode (up front, naming --snapshot=fork) but holds fork mode
-	local cmd kib rc o
+	local cmd kib rc
 	kib=$((60 * 1024 + heap_kib / 2))
 	for cmd in heap leaks; do
-		o=$TLI_OUT/fork.d.$cmd
-		(ulimit -d "$kib"; exec "$TLI" --pid "$pid" --json $cmd) > "$o.copy" 2> "$o.copy.err"
-		rc=$?
-		if [ "$rc" = 13 ] && grep -q -- "--snapshot=fork" "$o.copy.err"; then ok "$cmd, copy mode under ulimit -d $kib: exit 13, suggests --snapshot=fork"
-		else bad "$cmd, copy mode under ulimit -d $kib: exit $rc $(head -c 300 "$o.copy.err")"; fi
-		(ulimit -d "$kib"; exec "$TLI" --pid "$pid" --snapshot=fork --json $cmd) > "$o.json" 2> "$o.err"
-		rc=$?
-		if [ "$rc" = 0 ] && cmp -s <(fcanon "$TLI_OUT/$cmd.json") <(fcanon "$o.json"); then
-			ok "$cmd, fork mode under the same ulimit -d (half the heap + 60 MiB): copy mode's answer"
-		else
-			bad "$cmd, fork mode under ulimit -d $kib: exit $rc $(head -c 300 "$o.err")"
-		fi
+		under_limit "glibc $cmd" "$pid" "$kib" $cmd "$TLI_OUT/$cmd.json"
 	done
 	# the views take address space: below the heap, fork mode is refused up front as well
 	(ulimit -v "$kib"; exec "$TLI" --pid "$pid" --snapshot=fork heap) > "$TLI_OUT/fork.v.out" 2> "$TLI_OUT/fork.v.err"
@@ -182,22 +191,10 @@ fork_go() {
 	done
 	# a memory limit that refuses the Go copy up front (naming --snapshot=fork; no ptrace call at
 	# all: the process was never stopped) but holds fork mode, which gives copy mode's answer
-	local kib o
+	local kib
 	kib=$((60 * 1024 + gheap / 1024 / 2))
 	for cmd in heap leaks; do
-		o=$TLI_OUT/go.fork.d.$cmd
-		(ulimit -d "$kib"; exec strace -f -e trace=ptrace -o "$o.strace" "$TLI" --pid "$gpid" --json $cmd) > "$o.copy" 2> "$o.copy.err"
-		rc=$?
-		if [ "$rc" = 13 ] && grep -q -- "--snapshot=fork" "$o.copy.err" && ! grep -q ptrace "$o.strace"; then
-			ok "go$gov $cmd, copy mode under ulimit -d $kib: exit 13 before any ptrace call, suggests --snapshot=fork"
-		else bad "go$gov $cmd, copy mode under ulimit -d $kib: exit $rc, ptrace calls $(grep -c ptrace "$o.strace"): $(head -c 300 "$o.copy.err")"; fi
-		(ulimit -d "$kib"; exec "$TLI" --pid "$gpid" --snapshot=fork --json $cmd) > "$o.json" 2> "$o.err"
-		rc=$?
-		if [ "$rc" = 0 ] && cmp -s <(fcanon "$TLI_OUT/go.$cmd.json") <(fcanon "$o.json"); then
-			ok "go$gov $cmd, fork mode under the same ulimit -d: copy mode's answer"
-		else
-			bad "go$gov $cmd, fork mode under ulimit -d $kib: exit $rc $(head -c 300 "$o.err")"
-		fi
+		under_limit "go$gov $cmd" "$gpid" "$kib" $cmd "$TLI_OUT/go.$cmd.json"
 	done
 	local left
 	left=$(copies "$gpid")
