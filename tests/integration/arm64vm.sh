@@ -149,6 +149,14 @@ chmod +x "$R/init"
 {
 	cat <<'EOF'
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
+after() { # PID FILE: each thread's State and TracerPid, a line each, then "alive" if it lives
+	: >$2
+	for s in /proc/$1/task/*/status; do
+		grep -E '^(State|TracerPid):' $s | tr '\n' ' ' >>$2
+		echo >>$2
+	done
+	kill -0 $1 && echo alive >>$2
+}
 one() { # TAG
 	tag=$1 d=/tmp/out/$1 bin=/t/$1/goroutines
 	mkdir -p $d
@@ -162,12 +170,7 @@ one() { # TAG
 	echo $? >$d/live.rc
 	echo "$tag live $(uptime_s)"
 	# released: every thread untraced and out of any tracing stop, the process alive
-	: >$d/after.txt
-	for s in /proc/$pid/task/*/status; do
-		grep -E '^(State|TracerPid):' $s | tr '\n' ' ' >>$d/after.txt
-		echo >>$d/after.txt
-	done
-	kill -0 $pid && echo alive >>$d/after.txt
+	after $pid $d/after.txt
 	/tli/bin/tlinspect --pid $pid --snapshot=fork --json goroutines --stacks >$d/fork.json 2>$d/fork.err
 	echo $? >$d/fork.rc
 	echo "$tag fork $(uptime_s)"
@@ -208,13 +211,7 @@ soak() { # attach, copy and fork mode, while real-time signals are queued to the
 	kill -USR1 $pid
 	sleep 1
 	cp $d/report $d/report1 2>/dev/null
-	: >$d/after.txt
-	for s in /proc/$pid/task/*/status; do
-		grep -E '^(State|TracerPid):' $s | tr '\n' ' ' >>$d/after.txt
-		echo >>$d/after.txt
-	done
-	kill -0 $pid && echo alive >>$d/after.txt
-	ls /proc | grep -cE '^[0-9]+$' >$d/nprocs
+	after $pid $d/after.txt
 	kill -KILL $pid
 	echo "soak done $(uptime_s)"
 }
@@ -284,6 +281,13 @@ compare() { # TAG KIND JSON
 		grep -v ' 0 failed' "$d/compare-$kind.log" | head -20 | sed 's/^/     | /'
 	fi
 }
+released() { # FILE (written by the machine's after()): alive, with threads, none traced or stopped
+	local nthr traced stopped
+	nthr=$(grep -c State "$1" 2>/dev/null)
+	traced=$(grep State "$1" 2>/dev/null | grep -cvE 'TracerPid:[[:space:]]+0 ')
+	stopped=$(grep -cE 'State:[[:space:]]+[tT]' "$1" 2>/dev/null)
+	grep -qx alive "$1" 2>/dev/null && [ "${nthr:-0}" -gt 0 ] && [ "$traced" = 0 ] && [ "$stopped" = 0 ]
+}
 rc_ok() { # TAG KIND: tlinspect inside exited 0
 	local rc
 	rc=$(cat "$B/$1/$2.rc" 2>/dev/null)
@@ -302,11 +306,8 @@ for tag in "${TAGS[@]}"; do
 		arch=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["target"]["arch"])' "$d/live.json" 2>/dev/null)
 		[ "$arch" = arm64 ] && tli_ok "$tag live: target.arch arm64" || tli_bad "$tag live: target.arch '$arch'"
 	fi
-	nthr=$(grep -c State "$d/after.txt")
-	bad=$(grep State "$d/after.txt" | grep -cvE 'TracerPid:[[:space:]]+0 ' )
-	stopped=$(grep -cE 'State:[[:space:]]+[tT]' "$d/after.txt")
-	if grep -qx alive "$d/after.txt" && [ "$nthr" -gt 0 ] && [ "$bad" = 0 ] && [ "$stopped" = 0 ]; then
-		tli_ok "$tag live: released ($nthr threads, TracerPid 0, none stopped, the process alive)"
+	if released "$d/after.txt"; then
+		tli_ok "$tag live: released ($(grep -c State "$d/after.txt") threads, TracerPid 0, none stopped, the process alive)"
 	else
 		tli_bad "$tag live: not released: $(tr '\n' ';' <"$d/after.txt" | head -c 400)"
 	fi
@@ -389,13 +390,11 @@ if [ "$GLIBC" = 1 ]; then
 	read -r _ t1 got gap bad kinds <<<"$(cat "$S/report1" 2>/dev/null)"
 	sent=$(cat "$S/sent" 2>/dev/null)
 	nok=$(grep -c ' 0$' "$S/rcs" 2>/dev/null)
-	traced=$(grep State "$S/after.txt" 2>/dev/null | grep -cvE 'TracerPid:[[:space:]]+0 ')
-	stopped=$(grep -cE 'State:[[:space:]]+[tT]' "$S/after.txt" 2>/dev/null)
 	if [ -n "$sent" ] && [ "$got" = "$sent" ] && [ "$bad" = 0 ] && [ "${t1:-0}" -gt "${t0:-0}" ] && [ "$nok" = 20 ] &&
-		grep -qx alive "$S/after.txt" && [ "$traced" = 0 ] && [ "$stopped" = 0 ]; then
+		released "$S/after.txt"; then
 		tli_ok "arm64 live attach, 10 copy + 10 fork runs of heap: all $sent real-time signals arrived in order with their payloads, nothing returned early (BAD 0), $((t1 - t0)) ticks counted, longest gap $((gap / 1000000)) ms; afterwards no thread traced or stopped"
 	else
-		tli_bad "arm64 signal soak: $got of ${sent:-?} signals, BAD ${bad:-?} (${kinds:-}), ticks ${t0:-?} -> ${t1:-?}, $nok of 20 runs exit 0, traced $traced, stopped $stopped: $(head -c 300 "$S/tli.err" 2>/dev/null)"
+		tli_bad "arm64 signal soak: $got of ${sent:-?} signals, BAD ${bad:-?} (${kinds:-}), ticks ${t0:-?} -> ${t1:-?}, $nok of 20 runs exit 0, threads afterwards: $(tr '\n' ';' <"$S/after.txt" 2>/dev/null | head -c 300); $(head -c 300 "$S/tli.err" 2>/dev/null)"
 	fi
 fi
 tli_suite_end
