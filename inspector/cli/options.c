@@ -670,6 +670,9 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 				fprintf(errf, ", target paused %.1f ms", t->pause_ms);
 			fprintf(errf, ", read %llu bytes in %llu calls", (unsigned long long)tli_target_bytes_read(t),
 				(unsigned long long)t->read_calls);
+			if (t->bytes_adopted)
+				fprintf(errf, " (and %llu copied before the stop, found unchanged)",
+					(unsigned long long)t->bytes_adopted);
 		}
 		fprintf(errf, ", command %.1f ms, render %.1f ms, total %.1f ms\n", t_cmd - t_open,
 			t_render - t_cmd, t_render - t0);

@@ -674,6 +674,75 @@ out:
 	return err;
 }
 
+size_t tli_target_adopt(struct tli_target *t, const struct tli_read *v, size_t n, void *mem, size_t mem_len,
+			bool *adopted)
+{
+	for (size_t i = 0; i < n; i++)
+		adopted[i] = false;
+	if (!t || t->kind != TLI_TARGET_LIVE || t->stop_deferred || t->released || t->stop_error) {
+		if (mem)
+			tli_big_free(mem, mem_len);
+		return 0;
+	}
+	if (!t->capture && !(t->capture = calloc(1, sizeof(*t->capture)))) {
+		if (mem)
+			tli_big_free(mem, mem_len);
+		return 0;
+	}
+	struct tli_capture *c = t->capture;
+	resv_join(c);
+	if (mem) { /* the capture owns it from now on */
+		struct slab *ns = realloc(c->slabs, (c->nslabs + 1) * sizeof(*ns));
+		if (!ns) {
+			tli_big_free(mem, mem_len);
+			return 0;
+		}
+		c->slabs = ns;
+		c->slabs[c->nslabs++] = (struct slab){ mem, mem_len };
+	}
+	/* which entries: ascending, disjoint, not captured already (one walk along the extents) */
+	size_t take = 0, e = 0;
+	uint64_t prev_end = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t a = v[i].addr, b = a + v[i].len;
+		if (!v[i].len || b < a || v[i].got != v[i].len || a < prev_end || !v[i].buf)
+			continue;
+		while (e < c->n && c->ext[e].addr + c->ext[e].len <= a)
+			e++;
+		if (e < c->n && c->ext[e].addr < b)
+			continue; /* overlaps a captured extent */
+		adopted[i] = true;
+		prev_end = b;
+		take++;
+	}
+	if (!take)
+		return 0;
+	/* merge the two sorted extent lists into a new array */
+	struct extent *ne = malloc((c->n + take) * sizeof(*ne));
+	if (!ne) {
+		for (size_t i = 0; i < n; i++)
+			adopted[i] = false;
+		return 0;
+	}
+	size_t k = 0, i = 0, j = 0;
+	while (i < c->n || j < n) {
+		while (j < n && !adopted[j])
+			j++;
+		if (j < n && (i >= c->n || v[j].addr < c->ext[i].addr)) {
+			ne[k++] = (struct extent){ v[j].addr, v[j].len, v[j].buf, false };
+			c->bytes += v[j].len;
+			t->bytes_adopted += v[j].len;
+			j++;
+		} else if (i < c->n) {
+			ne[k++] = c->ext[i++];
+		}
+	}
+	free(c->ext);
+	c->ext = ne;
+	c->n = c->cap = k;
+	return take;
+}
+
 /* ------------------------------------------------------------------ */
 /* reservation (before the stop)                                       */
 

@@ -122,6 +122,7 @@ struct tli_target {
 	bool released;              /**< reads must come from the capture */
 	uint64_t bytes_read;        /**< statistics: bytes read from the backend */
 	uint64_t read_calls;        /**< statistics: backend read_many calls */
+	uint64_t bytes_adopted;     /**< statistics: bytes copied before the stop, proven unchanged (tli_target_adopt) */
 	/* added by the target-layer owner: */
 	struct tli_warnings warnings; /**< about the target (core damage, unverified --exe, ...) */
 	/* containers (live targets; backend/live_ns.c): */
@@ -165,6 +166,18 @@ struct tli_range {
  */
 struct tli_error *tli_target_capture(struct tli_target *t, const struct tli_range *ranges,
 				     size_t n, uint64_t gap, size_t *nfailed);
+/**
+ * Bytes copied before the stop (tli_target_peek_many, after what proves them) that the
+ * caller has shown, while the target is stopped, to be unchanged since: they join the
+ * capture as if read now, without a read. v[i].buf points into `mem` (tli_big_alloc'd,
+ * mem_len bytes), which passes to the capture and is freed with it whatever is adopted
+ * (NULL: the caller keeps it). Only entries in ascending address order that overlap
+ * neither an earlier entry nor bytes already captured, fully peeked (got == len), are
+ * adopted: adopted[i] says which; capture the others. Live, stopped, not released
+ * targets only (else nothing is adopted). Returns how many were adopted.
+ */
+size_t tli_target_adopt(struct tli_target *t, const struct tli_read *v, size_t n, void *mem, size_t mem_len,
+			bool *adopted);
 /** True if [addr,addr+len) is entirely inside the capture. */
 bool tli_target_captured(struct tli_target *t, uint64_t addr, uint64_t len);
 /**

@@ -72,6 +72,7 @@ void tli_go_rt_destroy(struct tli_go_rt *rt)
 	tli_big_free(rt->gbuf, rt->gbuf_len);
 	free(rt->pcinfo);
 	tli_u64map_free(&rt->pre_gindex);
+	tli_go_rt_precopy_free(rt);
 	free(rt);
 }
 

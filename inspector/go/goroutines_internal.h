@@ -51,6 +51,8 @@ struct go_layout {
 	uint32_t g_gopc, g_startpc, g_parentgoid, g_m, g_lockedm;
 	uint32_t g_goid_size, g_status_size, g_waitreason_size;
 	bool has_parentgoid;
+	uint32_t g_gcscandone;   /* a GC's bookkeeping bit: flips on parked gs (not compared by precopied) */
+	bool has_gcscandone;
 	uint32_t m_procid;
 
 	struct tli_go_gstatus st;            /* _G* status constants */
@@ -148,6 +150,15 @@ struct tli_go_rt {
 	struct tli_u64map pre_gindex;
 	bool pre_gindex_ok;
 	size_t gs_zeroed;        /* of which the first gs_zeroed are known to be zero */
+	/* stacks copied before the stop (precopy_stacks): parked goroutines' windows, taken
+	 * as captured if the stopped g is byte for byte the one peeked (see adopt_stacks) */
+	struct tli_read *pc_reads;  /* the windows, ascending; buf in pc_mem */
+	uint8_t *pc_graw;           /* the g peeked before each window (g_size bytes each) */
+	uint64_t *pc_gaddr;         /* that g's address */
+	uint32_t *pc_of;            /* allgs index -> window + 1 (0: none); pre_n entries */
+	size_t pc_n, pc_adopted;
+	void *pc_mem;
+	size_t pc_mem_len;
 	struct go_labels_layout lab;
 	struct go_pcinfo *pcinfo; /* unwinding's per-pc lookups, cached (traceback.c; NULL until used) */
 };
@@ -159,6 +170,8 @@ static inline bool tli_go_rt_dead(const struct tli_go_rt *w, uint64_t status)
 }
 
 void tli_go_strtab_free(struct go_strtab *t);
+/** Free what precopy_stacks prepared and was not handed to the capture. */
+void tli_go_rt_precopy_free(struct tli_go_rt *w);
 
 /* ---- traceback.c ---- */
 

@@ -25,6 +25,7 @@ static struct tli_error *resolve_members(struct tli_layout *l, struct go_layout 
 		{ "runtime.g", "parentGoid", &gl->g_parentgoid, NULL, true, &gl->has_parentgoid },
 		{ "runtime.g", "m", &gl->g_m, NULL, false, NULL },
 		{ "runtime.g", "lockedm", &gl->g_lockedm, NULL, false, NULL },
+		{ "runtime.g", "gcscandone", &gl->g_gcscandone, NULL, true, &gl->has_gcscandone },
 		{ "runtime.g", "runningCleanups", &gl->g_running_cleanups, NULL, true,
 		  &gl->has_running_cleanups },
 		{ "runtime.m", "procid", &gl->m_procid, NULL, false, NULL },

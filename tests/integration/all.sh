@@ -12,7 +12,7 @@ export TLINSPECT="${TLINSPECT:-$PWD/build/tlinspect}"
 unset DEBUGINFOD_URLS
 OUT=tests/out/integration-all
 mkdir -p "$OUT"
-SUITES="${SUITES:-go goheap gotypes goleak leakexplain leak100k pools labels stripped chans userloc screen notachan glibc maps cores crafted arm64 arm64vm cache stop attach install nomem capfit exitrace coreflip pause fork pprof overtime secrets tutorial faces containers debuginfod static}"
+SUITES="${SUITES:-go goheap gotypes goleak leakexplain leak100k pools labels stripped chans userloc screen notachan glibc maps cores crafted arm64 arm64vm cache stop attach install nomem capfit exitrace coreflip pause precopy fork pprof overtime secrets tutorial faces containers debuginfod static}"
 
 pass=0; fail=0
 run_suite() { # name script...
@@ -118,6 +118,9 @@ for s in $SUITES; do
 	coreflip) run_suite coreflip bash tests/integration/coreflip.sh ;;
 	# Go leaks faults its copy of the heap in before the stop, not inside it
 	pause) run_suite pause bash tests/integration/pause.sh ;;
+	# stacks copied before the stop: taken only when the stopped g is the one peeked; the same
+	# listing as without them, churning goroutines whole, refusals seen (oldest/newest, stripped)
+	precopy) run_suite precopy bash tests/integration/precopy.sh ;;
 	# --snapshot=fork: same JSON as copy mode (Go, glibc); 100 fork runs on a busy target lose no
 	# signal, leave no copy, zombie or stopped thread; tlinspect killed mid-run leaves no copy
 	fork) run_suite fork bash tests/integration/fork.sh ;;

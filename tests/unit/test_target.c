@@ -30,6 +30,7 @@
 
 #include "backend/live.h"
 #include "backend/procmem.h"
+#include "core/bigbuf.h"
 #include "core/target.h"
 
 /* ================================================================== */
@@ -309,6 +310,61 @@ static void test_reads_across_touching_extents(void **state)
 	assert_int_equal(w, (uint32_t)pattern(0x14000) | (uint32_t)pattern(0x14001) << 8 |
 			    (uint32_t)pattern(0x14002) << 16 | (uint32_t)pattern(0x14003) << 24);
 	assert_int_equal(F(t)->calls, calls); /* served from the capture */
+	tli_target_destroy(t);
+}
+
+/* Bytes copied before the stop and proven unchanged join the capture without a read;
+ * out-of-order, overlapping, partly peeked or already-captured ones are refused. */
+static void test_adopt_precopied(void **state)
+{
+	(void)state;
+	struct tli_target *t = fake_target(true, TLI_TARGET_LIVE);
+	struct tli_range cap = { 0x20800, 0x100 };
+	assert_null(tli_target_capture(t, &cap, 1, 0, NULL)); /* already captured: 0x20800..0x20900 */
+	size_t len = 0x500;
+	unsigned char *mem = tli_big_alloc(len);
+	assert_non_null(mem);
+	/* the "peeked" copies: the image's bytes, as a peek before the stop would have found them */
+	struct tli_read v[6] = {
+		{ .addr = 0x20000, .len = 0x100 },  /* adopted */
+		{ .addr = 0x20080, .len = 0x100 },  /* overlaps the one before: refused */
+		{ .addr = 0x20400, .len = 0x100 },  /* adopted */
+		{ .addr = 0x20880, .len = 0x100 },  /* overlaps the captured extent: refused */
+		{ .addr = 0x20a00, .len = 0x100 },  /* partly peeked: refused */
+		{ .addr = 0x20300, .len = 0x80 },   /* below the one before (not ascending): refused */
+	};
+	for (size_t i = 0; i < 6; i++) {
+		v[i].buf = mem + i * 0x100;
+		for (size_t k = 0; k < v[i].len && i * 0x100 + k < len; k++)
+			((unsigned char *)v[i].buf)[k] = pattern(v[i].addr + k);
+		v[i].got = i == 4 ? 0x80 : v[i].len;
+	}
+	bool ok[6];
+	size_t calls = F(t)->calls;
+	assert_int_equal(tli_target_adopt(t, v, 6, mem, len, ok), 2);
+	assert_true(ok[0] && !ok[1] && ok[2] && !ok[3] && !ok[4] && !ok[5]);
+	assert_int_equal(t->bytes_adopted, 0x200);
+	assert_int_equal(F(t)->calls, calls); /* nothing read */
+	assert_true(tli_target_captured(t, 0x20000, 0x100));
+	assert_true(tli_target_captured(t, 0x20400, 0x100));
+	assert_false(tli_target_captured(t, 0x20100, 0x10));
+	/* a later capture reads only what is not there yet */
+	struct tli_range more = { 0x20000, 0x800 };
+	uint64_t before = F(t)->bytes;
+	assert_null(tli_target_capture(t, &more, 1, 0, NULL));
+	assert_int_equal(F(t)->bytes - before, 0x800 - 0x200);
+	tli_target_release(t);
+	unsigned char buf[0x900];
+	assert_null(tli_target_read(t, 0x20000, buf, sizeof(buf)));
+	check_pattern(buf, 0x20000, sizeof(buf));
+	tli_target_destroy(t); /* frees mem with the capture */
+
+	/* a target that is not stopped adopts nothing (and frees the memory it was given) */
+	t = fake_target(true, TLI_TARGET_CORE);
+	mem = tli_big_alloc(0x100);
+	struct tli_read one = { .addr = 0x20000, .len = 0x100, .buf = mem, .got = 0x100 };
+	assert_int_equal(tli_target_adopt(t, &one, 1, mem, 0x100, ok), 0);
+	assert_false(ok[0]);
 	tli_target_destroy(t);
 }
 
@@ -1078,6 +1134,7 @@ int main(void)
 		cmocka_unit_test(test_capture_hostile_lengths),
 		cmocka_unit_test(test_reserve_and_captured_ptr),
 		cmocka_unit_test(test_reads_across_touching_extents),
+		cmocka_unit_test(test_adopt_precopied),
 		cmocka_unit_test(test_post_release_reads),
 		cmocka_unit_test(test_read_many_partial),
 		cmocka_unit_test(test_core_kind_and_lookups),
