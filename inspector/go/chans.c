@@ -340,8 +340,9 @@ static struct tli_error *capture_channels(const struct tli_go_chans_src *src, st
 		return err;
 	double t1 = now_ms();
 	c->ms[1] = t1 - t0;
-	/* Go <= 1.25 semaphore waits: the sudog is only in runtime.semtable */
-	if ((err = tli_go_capture_semtable(x, src->l)))
+	/* Go <= 1.25 semaphore waits: the sudog is only in runtime.semtable (a listing's
+	 * blocked_on names channels only: it does without) */
+	if (!x->chan_waits_only && (err = tli_go_capture_semtable(x, src->l)))
 		return err;
 	c->ms[2] = now_ms() - t1;
 	if (c->sema_problem[0])
@@ -359,7 +360,7 @@ struct tli_error *tli_go_chans_snapshot(const struct tli_go_chans_src *src, cons
 					struct tli_go_chans **ret)
 {
 	struct tli_go_chans *c = calloc(1, sizeof(*c));
-	struct tli_go_snapctx x = { .c = c, .t = src->t };
+	struct tli_go_snapctx x = { .c = c, .t = src->t, .chan_waits_only = o->chan_waits_only };
 	struct tli_error *err = NULL;
 	struct tcache tcache = { 0 };
 	if (!c) {

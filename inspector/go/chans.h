@@ -152,6 +152,8 @@ struct tli_go_chans_opts {
 	bool queues;           /**< walk recvq/sendq (default true in every command) */
 	bool buffers;          /**< capture ring buffers */
 	size_t max_elems;      /**< elements decoded per channel (0 = 64) */
+	bool chan_waits_only;  /**< only what a listing's blocked_on needs: the waiting chains of
+				    channel waits (chan send/receive, select); no semaphore table */
 };
 
 /**

@@ -55,7 +55,7 @@ struct tli_error *tli_go_cmd_goroutines(struct tli_session *s, const struct tli_
 {
 	struct tli_go_rt *rt = NULL;
 	struct tli_go_chans *c = NULL;
-	struct tli_go_chans_opts co = { .queues = false, .buffers = false };
+	struct tli_go_chans_opts co = { .queues = false, .buffers = false, .chan_waits_only = true };
 	struct tli_error *err = tli_go_rt_open(s, &rt);
 	if (!err) {
 		tli_go_rt_only(rt, opts->only_id);

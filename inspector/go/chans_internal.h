@@ -42,6 +42,7 @@ struct tli_go_snapctx {
 	struct tli_target *t;
 	struct tli_u64map gindex;      /**< g address -> index + 1 (the first goroutine at it) */
 	struct tli_pagecache pages;    /**< sudogs are read through whole pages (see core/pagecache.h) */
+	bool chan_waits_only;          /**< tli_go_chans_opts.chan_waits_only */
 };
 
 /** Add a line to c->warnings (bounded like the text the commands print). */

@@ -84,12 +84,13 @@ struct chainwalk {
 };
 
 /* The heads: g.waiting of every waiting goroutine. */
-static void chain_heads(struct tli_go_chans *c, struct chainwalk *cw)
+static void chain_heads(const struct tli_go_snapctx *x, struct chainwalk *cw)
 {
+	struct tli_go_chans *c = x->c;
 	cw->nact = 0;
 	for (size_t i = 0; i < c->ngs; i++) {
 		struct tli_go_chan_g *g = &c->gs[i];
-		if (!g->raw || g->dead || !g->waiting)
+		if (!g->raw || g->dead || !g->waiting || (x->chan_waits_only && !tli_go_reason_chan(g->reason)))
 			continue;
 		uint64_t w = tli_rd64(g->raw + c->L.g_waiting);
 		if (!w)
@@ -201,7 +202,7 @@ struct tli_error *tli_go_capture_waiting(struct tli_go_snapctx *x)
 	if (!cw.cur || !cw.who || !cw.rs || !cw.buf)
 		err = &tli_enomem;
 	else {
-		chain_heads(c, &cw);
+		chain_heads(x, &cw);
 		/* room for every head and some select cases: no regrowth while stopped */
 		if (!tli_vec_reserve(&cw.ents, cw.nact + cw.nact / 4 + 16))
 			err = &tli_enomem;
