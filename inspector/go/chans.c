@@ -436,6 +436,12 @@ struct tli_error *tli_go_chans_capture(struct tli_session *s, struct tli_go_rt *
 			.waiting = v.waiting, .dead = v.dead,
 			.reason = v.waiting ? tli_go_rt_wait_reason(rt, v.waitreason) : NULL,
 		};
+		if (!o->queues && v.pre_n) { /* queue walks need the sudogs' links as they are now */
+			gs[i].pre_addr = v.pre_addr;
+			gs[i].pre_raw = v.pre_raw;
+			gs[i].pre_n = v.pre_n;
+			gs[i].pre_size = v.pre_size;
+		}
 	}
 	struct tli_gobin *gb = NULL;
 	tli_error_drop(tli_session_gobin(s, &gb));
@@ -449,7 +455,8 @@ struct tli_error *tli_go_chans_capture(struct tli_session *s, struct tli_go_rt *
 	tli_u64map_free(&gindex); /* when not taken over */
 	const double *ms = err ? NULL : (*ret)->ms;
 	if (ms && s->opts.verbose)
-		fprintf(stderr, "tlinspect: channel capture: goroutines %.1f ms, waiting chains %.1f ms, semtable %.1f ms, "
-			"headers %.1f ms, queues/types/buffers %.1f ms\n", ms[0], ms[1], ms[2], ms[3], ms[4]);
+		fprintf(stderr, "tlinspect: channel capture: goroutines %.1f ms, waiting chains %.1f ms (%zu copied before "
+			"the stop), semtable %.1f ms, headers %.1f ms, queues/types/buffers %.1f ms\n", ms[0], ms[1],
+			(*ret)->pre_chains, ms[2], ms[3], ms[4]);
 	return err;
 }

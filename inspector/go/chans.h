@@ -109,6 +109,11 @@ struct tli_go_chan_g {
 	char problem[120];       /**< waiting chain problem, "" if none */
 	bool sema;               /**< its one sudog was found in runtime.semtable (Go <= 1.25
 				      semaphore waits, where g.waiting is nil) */
+	/* its waiting chain as copied before the stop (its g unchanged since: go/goroutines_precopy.c);
+	 * pre_n = 0: read it while stopped */
+	const uint64_t *pre_addr;
+	const uint8_t *pre_raw;
+	uint32_t pre_n, pre_size;
 };
 
 struct tli_go_chans {
@@ -129,6 +134,7 @@ struct tli_go_chans {
 	char sema_problem[200];         /**< why the walk failed or was partial, "" if fine */
 	double ms[5];                   /**< time of the capture's steps (for -v): goroutines, waiting
 					     chains, semtable, headers, queues+types+buffers */
+	size_t pre_chains;              /**< waiting chains taken as copied before the stop */
 };
 
 /** Where a capture reads from (the unit tests build this by hand). */

@@ -59,6 +59,7 @@ struct tli_error *tli_go_cmd_goroutines(struct tli_session *s, const struct tli_
 	struct tli_error *err = tli_go_rt_open(s, &rt);
 	if (!err) {
 		tli_go_rt_only(rt, opts->only_id);
+		tli_go_rt_precopy_chains(rt, !co.queues);
 		err = tli_go_rt_capture(rt);
 	}
 	if (!err) {

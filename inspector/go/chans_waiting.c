@@ -83,21 +83,66 @@ struct chainwalk {
 	TLI_VEC(chain_vec, struct chainent) ents;
 };
 
-/* The heads: g.waiting of every waiting goroutine. */
-static void chain_heads(const struct tli_go_snapctx *x, struct chainwalk *cw)
+/*
+ * The chain of goroutine gi as copied before the stop, if it is the one the walk would read:
+ * same head, sudogs of this size, followed through waitlink exactly when the walk does
+ * (a select's). Its sudogs are then entries of depth 0.. without a read.
+ */
+static bool chain_precopied(const struct tli_go_snapctx *x, struct chainwalk *cw, size_t gi, uint64_t head,
+			    bool *ok)
+{
+	const struct tli_go_chans *c = x->c;
+	const struct tli_go_chan_g *g = &c->gs[gi];
+	const struct tli_go_chan_layout *L = &c->L;
+	if (!g->pre_n || g->pre_size != L->sudog_size || g->pre_addr[0] != head)
+		return false;
+	bool select = g->reason && !strcmp(g->reason, "select");
+	for (uint32_t d = 0; d < g->pre_n; d++) {
+		const uint8_t *raw = g->pre_raw + (size_t)d * g->pre_size;
+		uint64_t link = tli_rd64(raw + L->s_waitlink);
+		bool follows = select && link;
+		if ((d + 1 < g->pre_n) != follows || (follows && g->pre_addr[d + 1] != link))
+			return false;
+	}
+	for (uint32_t d = 0; d < g->pre_n; d++) {
+		struct chainent *e = tli_vec_append(&cw->ents);
+		if (!e) {
+			*ok = false;
+			return true;
+		}
+		e->gi = gi;
+		e->depth = d;
+		sudog_decode_hint(x, g->pre_addr[d], g->pre_raw + (size_t)d * g->pre_size, gi, &e->s);
+	}
+	return true;
+}
+
+/* The heads: g.waiting of every waiting goroutine (chains copied before the stop are taken whole). */
+static bool chain_heads(const struct tli_go_snapctx *x, struct chainwalk *cw)
 {
 	struct tli_go_chans *c = x->c;
+	bool ok = true;
+	size_t npre = 0;
+	for (size_t i = 0; i < c->ngs; i++)
+		npre += c->gs[i].pre_n;
+	if (npre && !tli_vec_reserve(&cw->ents, npre + c->ngs / 4 + 16))
+		return false;
 	cw->nact = 0;
-	for (size_t i = 0; i < c->ngs; i++) {
+	for (size_t i = 0; i < c->ngs && ok; i++) {
 		struct tli_go_chan_g *g = &c->gs[i];
 		if (!g->raw || g->dead || !g->waiting || (x->chan_waits_only && !tli_go_reason_chan(g->reason)))
 			continue;
 		uint64_t w = tli_rd64(g->raw + c->L.g_waiting);
+		if (w && chain_precopied(x, cw, i, w, &ok)) {
+			c->pre_chains++;
+			continue;
+		}
 		if (!w)
 			continue;
 		cw->cur[cw->nact] = w;
 		cw->who[cw->nact++] = i;
 	}
+	return ok;
 }
 
 /* Queue the reads of this depth (*nr of them), dropping bad pointers and cycles. */
@@ -202,9 +247,8 @@ struct tli_error *tli_go_capture_waiting(struct tli_go_snapctx *x)
 	if (!cw.cur || !cw.who || !cw.rs || !cw.buf)
 		err = &tli_enomem;
 	else {
-		chain_heads(x, &cw);
 		/* room for every head and some select cases: no regrowth while stopped */
-		if (!tli_vec_reserve(&cw.ents, cw.nact + cw.nact / 4 + 16))
+		if (!chain_heads(x, &cw) || !tli_vec_reserve(&cw.ents, cw.ents.n + cw.nact + cw.nact / 4 + 16))
 			err = &tli_enomem;
 	}
 	for (uint32_t depth = 0; !err && cw.nact && depth < MAX_CHAIN; depth++) {

@@ -131,6 +131,8 @@ bool tli_go_rt_g(const struct tli_go_rt *rt, size_t i, struct tli_go_gview *ret)
 		.sp = g->sp, .stk_lo = g->stk_lo, .stk_hi = g->stk_hi, .problem = g->problem,
 		.pc = g->pc, .trap = g->trap,
 	};
+	if (!tli_go_precopy_chain(rt, i, g, &ret->pre_addr, &ret->pre_raw, &ret->pre_n, &ret->pre_size))
+		ret->pre_n = 0;
 	return true;
 }
 

@@ -60,6 +60,9 @@ struct tli_go_rt;
 struct tli_error *tli_go_rt_open(struct tli_session *s, struct tli_go_rt **ret);
 /** Capture only goroutine `goid` (0 = all; call before tli_go_rt_capture): `goroutine ID`. */
 void tli_go_rt_only(struct tli_go_rt *rt, int64_t goid);
+/** Also copy the parked goroutines' waiting chains before the stop (call before
+ *  tli_go_rt_capture; for channel captures that do not walk queues: goroutines_precopy.c). */
+void tli_go_rt_precopy_chains(struct tli_go_rt *rt, bool on);
 struct tli_error *tli_go_rt_capture(struct tli_go_rt *rt);
 struct tli_error *tli_go_rt_analyze(struct tli_go_rt *rt, const struct tli_go_opts *opts,
 				    json_t *result);
@@ -79,6 +82,11 @@ struct tli_go_gview {
 	uint64_t pc;          /**< the pc its stack walk starts at (with sp) */
 	bool trap;            /**< pc/sp are a running thread's registers (not a safe point) */
 	const char *problem;  /**< why it could not be decoded, or NULL */
+	/* its waiting chain as copied before the stop, when the g is unchanged since
+	 * (tli_go_rt_precopy_chains): pre_n sudogs of pre_size bytes */
+	const uint64_t *pre_addr;
+	const uint8_t *pre_raw;
+	uint32_t pre_n, pre_size;
 };
 size_t tli_go_rt_count(const struct tli_go_rt *rt);
 /** The index g address -> goroutine index + 1 (the first goroutine at an address; every

@@ -22,7 +22,7 @@
 #include "core/bytes.h"
 
 #define MAX_ALLGS        (16u * 1024 * 1024)  /* sanity bound on len(allgs) */
-#define STACK_CAPTURE    (256u * 1024)        /* bytes of stack captured per goroutine */
+#define STACK_CAPTURE    TLI_GO_STACK_CAPTURE
 #define MAX_STRING       256                  /* wait reason / status string length bound */
 #define GRUN_GAP         512                  /* gs closer than this are read as one run */
 #define GRUN_MAX         (4u << 20)           /* bytes per run at most */
@@ -412,88 +412,6 @@ static bool stack_start(struct tli_go_rt *w, struct gcap *g)
 	return true;
 }
 
-/* ---- stacks copied before the stop ----
- *
- * A parked goroutine's stack does not change while it stays parked, so most stack windows
- * can be copied while the target still runs and only *checked* while it is stopped: that
- * takes their reads (one page pin per window, ~1 us each: ~100 ms at 100k) out of the
- * pause. The proof, per goroutine, while stopped: the g read now is byte for byte the g
- * peeked before its window was peeked, and that g was parked (_Gwaiting/_Gleaked, no
- * scan bit), on no M, with g.waitsince set. Every resumption of a parked goroutine goes
- * through execute() (runtime/proc.go), which zeroes g.waitsince, and only a later GC
- * stamps it again, with that GC's start time; so an equal, non-zero waitsince says it did
- * not run in between, and the equal sched, stack bounds and status say its stack is
- * where it was (g.gcscandone alone may differ: a GC's mark, no stack change; a GC that
- * moved the stack changed its bounds). What others may write into a parked goroutine's stack is a channel value
- * (sendDirect, closechan) in the instant before they make it runnable and set g.param:
- * a stop that lands inside those few instructions sees the value slot as it was just
- * before. Anything else is read while stopped, as before. TLINSPECT_PRECOPY=0 turns it off.
- */
-
-void tli_go_rt_precopy_free(struct tli_go_rt *w)
-{
-	free(w->pc_reads);
-	free(w->pc_graw);
-	free(w->pc_gaddr);
-	free(w->pc_of);
-	if (w->pc_mem)
-		tli_big_free(w->pc_mem, w->pc_mem_len);
-	w->pc_reads = NULL;
-	w->pc_graw = NULL;
-	w->pc_gaddr = NULL;
-	w->pc_of = NULL;
-	w->pc_mem = NULL;
-	w->pc_n = 0;
-}
-
-/* Are the g bytes a (peeked) and b (stopped) the same but for g.gcscandone, which every
- * GC cycle sets and clears on parked gs without touching their stacks? */
-static bool same_g(const struct go_layout *gl, const uint8_t *a, const uint8_t *b)
-{
-	if (!gl->has_gcscandone || gl->g_gcscandone >= gl->g_size)
-		return !memcmp(a, b, gl->g_size);
-	uint32_t o = gl->g_gcscandone;
-	return !memcmp(a, b, o) && !memcmp(a + o + 1, b + o + 1, gl->g_size - o - 1);
-}
-
-/* Is the stopped g (allgs index i, window planned) the one whose window was copied before
- * the stop? Then its window waits for adopt_stacks (pc_reads[k].err marks it). */
-static bool precopied(struct tli_go_rt *w, size_t i, const struct gcap *g)
-{
-	if (!w->pc_of || i >= w->pre_n || !w->pc_of[i])
-		return false;
-	size_t k = w->pc_of[i] - 1;
-	struct tli_read *r = &w->pc_reads[k];
-	uint32_t gsize = w->gl.g_size;
-	if (w->pc_gaddr[k] != g->addr || r->addr != g->cap_lo || r->len != g->cap_hi - g->cap_lo ||
-	    r->got != r->len || !same_g(&w->gl, w->pc_graw + k * (size_t)gsize, g->raw))
-		return false;
-	r->err = 1; /* wanted */
-	return true;
-}
-
-/* Adopt the wanted windows; the ones the capture refuses go to ranges[] (returns how many). */
-static size_t adopt_stacks(struct tli_go_rt *w, struct tli_range *ranges)
-{
-	if (!w->pc_n)
-		return 0;
-	size_t nw = 0;
-	for (size_t k = 0; k < w->pc_n; k++)
-		if (w->pc_reads[k].err)
-			w->pc_reads[nw++] = w->pc_reads[k]; /* ascending still */
-	bool *ok = calloc(nw ? nw : 1, sizeof(*ok));
-	size_t back = 0;
-	if (ok) {
-		w->pc_adopted = tli_target_adopt(w->t, w->pc_reads, nw, w->pc_mem, w->pc_mem_len, ok);
-		w->pc_mem = NULL; /* the capture's now */
-	}
-	for (size_t k = 0; k < nw; k++)
-		if (!ok || !ok[k])
-			ranges[back++] = (struct tli_range){ w->pc_reads[k].addr, w->pc_reads[k].len };
-	free(ok);
-	return back;
-}
-
 /* The stack window of every live g to capture (ranges[], *nranges of them). */
 static void plan_stacks(struct tli_go_rt *w, const uint64_t *procids, struct tli_range *ranges, size_t *nranges)
 {
@@ -520,10 +438,10 @@ static void plan_stacks(struct tli_go_rt *w, const uint64_t *procids, struct tli
 		}
 		g->cap_lo = g->sp;
 		g->cap_hi = g->stk_hi - g->sp > STACK_CAPTURE ? g->sp + STACK_CAPTURE : g->stk_hi;
-		if (g->cap_hi > g->cap_lo && !precopied(w, i, g))
+		if (g->cap_hi > g->cap_lo && !tli_go_precopied(w, i, g))
 			ranges[n++] = (struct tli_range){ g->cap_lo, g->cap_hi - g->cap_lo };
 	}
-	n += adopt_stacks(w, ranges + n);
+	n += tli_go_precopy_adopt(w, ranges + n);
 	*nranges = n;
 }
 
@@ -548,115 +466,6 @@ static uint64_t stack_bytes(const struct tli_go_rt *w, const struct gord *ord, s
 		if (lo < hi && sp >= lo && sp < hi)
 			total += (hi - sp > STACK_CAPTURE ? STACK_CAPTURE : hi - sp) + 64;
 	}
-	return total;
-}
-
-static int cmp_read_addr(const void *a, const void *b)
-{
-	const struct tli_read *x = a, *y = b;
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-/* Is the peeked g parked as the proof above needs (*lo, *len: its window)? */
-static bool precopy_candidate(const struct tli_go_rt *w, const uint8_t *raw, uint64_t *lo, uint64_t *len)
-{
-	const struct go_layout *gl = &w->gl;
-	uint64_t st = tli_rdn(raw + gl->g_status, gl->g_status_size);
-	if ((st & (uint64_t)gl->st.scan) || !tli_go_gstatus_is_waiting(&gl->st, st) || !tli_rd64(raw + gl->g_waitsince) ||
-	    tli_rd64(raw + gl->g_m))
-		return false;
-	uint64_t slo = tli_rd64(raw + gl->g_stack_lo), shi = tli_rd64(raw + gl->g_stack_hi);
-	uint64_t sp = tli_rd64(raw + gl->g_sched_sp);
-	if (slo >= shi || shi - slo > (1ull << 30) || sp < slo || sp >= shi)
-		return false;
-	*lo = sp;
-	*len = shi - sp > STACK_CAPTURE ? STACK_CAPTURE : shi - sp;
-	return true;
-}
-
-/*
- * Copy the stack windows of the parked gs just peeked (runs rs over ord[0..nord), allgs
- * of alen entries) while the target runs, with the gs they were peeked with (the proof
- * tli_go_rt_capture checks; see "stacks copied before the stop"). Returns the bytes.
- */
-static uint64_t precopy_stacks(struct tli_go_rt *w, const struct gord *ord, size_t nord, const struct tli_read *rs,
-			       size_t alen)
-{
-	const char *env = getenv("TLINSPECT_PRECOPY");
-	if ((env && !strcmp(env, "0")) || w->t->fork_asked || !w->gl.g_waitsince)
-		return 0;
-	uint32_t gsize = w->gl.g_size;
-	size_t nc = 0;
-	uint64_t total = 0, lo, len;
-	for (size_t k = 0, r = SIZE_MAX; k < nord; k++) {
-		r += starts_run(ord, k, gsize);
-		uint64_t off = ord[k].addr - rs[r].addr;
-		if (rs[r].got >= off + gsize && precopy_candidate(w, (const uint8_t *)rs[r].buf + off, &lo, &len))
-			nc++, total += len;
-	}
-	if (!nc)
-		return 0;
-	w->pc_reads = calloc(nc, sizeof(*w->pc_reads));
-	w->pc_graw = malloc(nc * (size_t)gsize);
-	w->pc_gaddr = malloc(nc * sizeof(*w->pc_gaddr));
-	w->pc_of = calloc(alen, sizeof(*w->pc_of));
-	w->pc_mem_len = total;
-	w->pc_mem = tli_big_alloc(total);
-	size_t *gidx = malloc(nc * sizeof(*gidx));
-	if (!w->pc_reads || !w->pc_graw || !w->pc_gaddr || !w->pc_of || !w->pc_mem || !gidx || nc > UINT32_MAX - 1) {
-		free(gidx);
-		tli_go_rt_precopy_free(w);
-		return 0;
-	}
-	/* the windows in address order; .err carries the candidate's number until sorted */
-	size_t c = 0;
-	for (size_t k = 0, r = SIZE_MAX; k < nord; k++) {
-		r += starts_run(ord, k, gsize);
-		uint64_t off = ord[k].addr - rs[r].addr;
-		const uint8_t *raw = (const uint8_t *)rs[r].buf + off;
-		if (rs[r].got < off + gsize || !precopy_candidate(w, raw, &lo, &len))
-			continue;
-		memcpy(w->pc_graw + c * (size_t)gsize, raw, gsize);
-		w->pc_gaddr[c] = ord[k].addr;
-		gidx[c] = ord[k].idx;
-		w->pc_reads[c] = (struct tli_read){ .addr = lo, .len = len, .err = (int)c };
-		c++;
-	}
-	qsort(w->pc_reads, nc, sizeof(*w->pc_reads), cmp_read_addr);
-	/* reorder the gs peeked to the windows' order */
-	uint8_t *graw = malloc(nc * (size_t)gsize);
-	uint64_t *gaddr = malloc(nc * sizeof(*gaddr));
-	if (!graw || !gaddr) {
-		free(graw);
-		free(gaddr);
-		free(gidx);
-		tli_go_rt_precopy_free(w);
-		return 0;
-	}
-	uint64_t off = 0;
-	for (size_t k = 0; k < nc; k++) {
-		size_t was = (size_t)w->pc_reads[k].err;
-		memcpy(graw + k * (size_t)gsize, w->pc_graw + was * (size_t)gsize, gsize);
-		gaddr[k] = w->pc_gaddr[was];
-		if (gidx[was] < alen && !w->pc_of[gidx[was]])
-			w->pc_of[gidx[was]] = (uint32_t)(k + 1);
-		w->pc_reads[k].buf = (uint8_t *)w->pc_mem + off;
-		w->pc_reads[k].err = 0;
-		off += w->pc_reads[k].len;
-	}
-	free(w->pc_graw);
-	free(w->pc_gaddr);
-	free(gidx);
-	w->pc_graw = graw;
-	w->pc_gaddr = gaddr;
-	w->pc_n = nc;
-	/* the windows, after the gs that vouch for them */
-	if (tli_error_drop(tli_target_peek_many(w->t, w->pc_reads, nc))) {
-		tli_go_rt_precopy_free(w);
-		return 0;
-	}
-	for (size_t k = 0; k < nc; k++)
-		w->pc_reads[k].err = 0;
 	return total;
 }
 
@@ -733,7 +542,18 @@ static void prepare(struct tli_go_rt *w)
 	 * stack bytes the capture will read */
 	size_t nr = plan_runs(ord, n, gl->g_size, w->gbuf, rs);
 	if (!tli_error_drop(tli_target_peek_many(t, rs, nr))) {
-		uint64_t pre = precopy_stacks(w, ord, n, rs, len);
+		uint64_t pre = 0;
+		struct go_peeked *pk = malloc((n ? n : 1) * sizeof(*pk));
+		if (pk) {
+			for (size_t k = 0, r = SIZE_MAX; k < n; k++) {
+				r += starts_run(ord, k, gl->g_size);
+				uint64_t off = ord[k].addr - rs[r].addr;
+				pk[k] = (struct go_peeked){ ord[k].addr, ord[k].idx,
+							    rs[r].got >= off + gl->g_size ? (const uint8_t *)rs[r].buf + off : NULL };
+			}
+			pre = tli_go_precopy_prepare(w, pk, n, len);
+			free(pk);
+		}
 		uint64_t sb = stack_bytes(w, ord, n, rs);
 		sb = sb > pre ? sb - pre : 0;
 		tli_target_reserve_slab(t, sb + sb / 16 + (1u << 20));

@@ -38,6 +38,7 @@
 #include "go/pclntab.h"
 
 #define TLI_GO_MAX_FRAMES  1024   /**< physical frames per goroutine */
+#define TLI_GO_STACK_CAPTURE (256u * 1024) /**< bytes of stack captured per goroutine */
 #define TLI_GO_MAX_LOGICAL 64     /**< logical (inlined) frames per physical frame */
 
 /** The runtime's layout as the goroutine walker needs it: resolved once per run, from names. */
@@ -103,6 +104,7 @@ struct gcap {
 	uint64_t cap_lo, cap_hi; /* captured stack window */
 	const char *problem; /* reason the g could not be decoded */
 	size_t run;          /* index of the read run that holds it */
+	bool unchanged;      /* byte for byte the g peeked before the stop (goroutines_precopy.c) */
 };
 
 struct gord;
@@ -159,6 +161,15 @@ struct tli_go_rt {
 	size_t pc_n, pc_adopted;
 	void *pc_mem;
 	size_t pc_mem_len;
+	/* waiting chains copied before the stop (tli_go_rt_precopy_chains): window k's g's
+	 * sudogs are pc_sud_*[pc_chain_first[k] .. + pc_chain_n[k]] (n = UINT32_MAX: unusable) */
+	bool precopy_chains;
+	uint32_t *pc_chain_first, *pc_chain_n;
+	uint64_t *pc_sud_addr;
+	uint8_t *pc_sud_raw;
+	size_t pc_nsud;
+	uint32_t pc_sud_size;
+	size_t pc_chains_used;
 	struct go_labels_layout lab;
 	struct go_pcinfo *pcinfo; /* unwinding's per-pc lookups, cached (traceback.c; NULL until used) */
 };
@@ -170,7 +181,27 @@ static inline bool tli_go_rt_dead(const struct tli_go_rt *w, uint64_t status)
 }
 
 void tli_go_strtab_free(struct go_strtab *t);
-/** Free what precopy_stacks prepared and was not handed to the capture. */
+/* ---- goroutines_precopy.c: stacks and waiting chains copied before the stop ---- */
+
+/** A g peeked before the stop: its address, allgs index, bytes (NULL: not read). */
+struct go_peeked {
+	uint64_t addr;
+	size_t idx;
+	const uint8_t *raw;
+};
+/** Before the stop: copy the parked gs' stack windows (and waiting chains, when asked),
+ *  with the gs that vouch for them. Returns the bytes of stack copied. */
+uint64_t tli_go_precopy_prepare(struct tli_go_rt *w, const struct go_peeked *p, size_t n, size_t alen);
+/** While stopped: is g (allgs index i, window planned) the one peeked? (sets g->unchanged;
+ *  its window then waits for tli_go_precopy_adopt) */
+bool tli_go_precopied(struct tli_go_rt *w, size_t i, struct gcap *g);
+/** Adopt the windows of the unchanged gs; the refused ones go to ranges[] (how many). */
+size_t tli_go_precopy_adopt(struct tli_go_rt *w, struct tli_range *ranges);
+/** The waiting chain of g (allgs index i) copied before the stop, if it is unchanged and
+ *  its chain was whole: *n sudogs of *size bytes at *raw, addresses *addr. */
+bool tli_go_precopy_chain(const struct tli_go_rt *w, size_t i, const struct gcap *g, const uint64_t **addr,
+			  const uint8_t **raw, uint32_t *n, uint32_t *size);
+/** Free what was prepared and not handed to the capture. */
 void tli_go_rt_precopy_free(struct tli_go_rt *w);
 
 /* ---- traceback.c ---- */

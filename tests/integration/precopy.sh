@@ -9,10 +9,11 @@
 #    the 2000 parked goroutines' (a GC scanning some at the instant of the stop has those
 #    read while stopped), and over ten runs at least one window was refused (a churner
 #    the look found parked had moved on by the stop);
-#  - every parked goroutine is listed exactly as with TLINSPECT_PRECOPY=0 (id, status,
-#    wait reason, every frame);
+#  - the waiting chains of at least 950 of the 1000 parked channel waiters were taken from
+#    before the stop too (`-v`), and every parked goroutine is listed exactly as with
+#    TLINSPECT_PRECOPY=0 (id, status, wait reason, every frame, the channels it waits on);
 #  - every churner, in every run, has a whole stack: no problem, frames only in main.churner,
-#    main.bounce and the runtime, main.churner outermost.
+#    main.bounce and the runtime, main.churner outermost; in a channel wait, one channel.
 # Ends with "precopy: N passed, M failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -64,7 +65,7 @@ def start(g):  # who the goroutine is: main.parked or main.churner among its fra
     fs = [f[0] for f in frames(g)]
     return "main.parked" if "main.parked" in fs else "main.churner" if "main.churner" in fs else None
 def key(g):
-    return (g["status"], g.get("wait_reason"), frames(g), g.get("problem"))
+    return (g["status"], g.get("wait_reason"), frames(g), g.get("problem"), g.get("blocked_on"))
 off = load("%s/%s.off.json" % (out, name))
 if rc0 != 0 or not off:
     bad("TLINSPECT_PRECOPY=0 run: exit %d, no JSON" % rc0)
@@ -89,24 +90,30 @@ for run in range(1, 11):
         continue
     took, cand = int(m.group(1)), int(m.group(2))
     refused += cand - took
+    m = re.search(r"waiting chains [0-9.]+ ms \((\d+) copied before the stop\)", err)
+    chains = int(m.group(1)) if m else -1
     gs = on["go"]["goroutines"]
     par = {g["id"]: g for g in gs if start(g) == "main.parked"}
     diff = [i for i in offp if i not in par or key(par[i]) != key(offp[i])]
-    if took >= 1900 and not diff and len(par) == 2000:
-        ok("run %d: %d of %d windows taken from before the stop; the 2000 parked goroutines as without it" % (run, took, cand))
+    if took >= 1900 and chains >= 950 and not diff and len(par) == 2000:
+        ok("run %d: %d of %d windows and %d waiting chains taken from before the stop; the 2000 parked goroutines "
+           "(stacks, blocked_on) as without it" % (run, took, cand, chains))
     else:
-        bad("run %d: %d of %d windows taken (want >= 1900); %d parked goroutines differ from TLINSPECT_PRECOPY=0 (e.g. %s)"
-            % (run, took, cand, len(diff), [(i, key(offp[i]), key(par[i]) if i in par else None) for i in diff[:1]]))
+        bad("run %d: %d of %d windows (want >= 1900), %d waiting chains (want >= 950 of the 1000 channel waits) "
+            "taken; %d parked goroutines differ from TLINSPECT_PRECOPY=0 (e.g. %s)"
+            % (run, took, cand, chains, len(diff), [(i, key(offp[i]), key(par[i]) if i in par else None) for i in diff[:1]]))
     ch = [g for g in gs if start(g) == "main.churner"]
     wrong = []
     for g in ch:
         fs = [f[0] or "" for f in frames(g)]
         user = [f for f in fs if not f.startswith("runtime.")]
+        chan_wait = g.get("wait_reason") in ("chan send", "chan receive")
         if g.get("problem") or not fs or not user or user[-1] != "main.churner" or \
-           any(f not in ("main.churner", "main.bounce") for f in user):
+           any(f not in ("main.churner", "main.bounce") for f in user) or \
+           (chan_wait and len(g.get("blocked_on") or []) != 1):
             wrong.append((g["id"], g.get("problem"), fs))
     if len(ch) == 8 and not wrong:
-        ok("run %d: the 8 churners each have a whole stack (main.churner outermost)" % run)
+        ok("run %d: the 8 churners each have a whole stack (main.churner outermost), one channel when in a channel wait" % run)
     else:
         bad("run %d: %d churners listed (want 8), %d with a broken stack: %s" % (run, len(ch), len(wrong), wrong[:2]))
 if refused > 0:
