@@ -7,6 +7,7 @@
 #      reads the heaps in place as the walk touches them) and durations (wait_seconds
 #      of goroutines, tlinspect's own capture/analysis seconds);
 #  (b) soak: 100 fork runs on a busy C target (forksoakc) and 30 on a busy Go target (forksoak)
+#      (FORK_SOAK_C / FORK_SOAK_GO change the counts, e.g. 1000 for the issue's long soak)
 #      leave no copy, no zombie, no stopped or traced thread, and the targets' own counters show
 #      nothing lost: every real-time signal sent arrived in order with its payload, no interrupted
 #      system call returned early, no buffer changed, the heartbeat kept ticking;
@@ -174,7 +175,7 @@ EOF
 SENDER=$!
 sleep 0.2
 r0=$(report "$cpid" "$R")
-soak "$cpid" "$TLI_OUT/forksoakc" "C soak" 100 heap
+soak "$cpid" "$TLI_OUT/forksoakc" "C soak" "${FORK_SOAK_C:-100}" heap
 kill -TERM "$SENDER"; wait "$SENDER"; SENDER=
 sleep 0.3
 r1=$(report "$cpid" "$R")
@@ -197,7 +198,7 @@ tli_start "$TLI_OUT/soakgo.out" "$gbin" -report "$GR"
 gpid=$(tli_wait_ready "$TLI_OUT/soakgo.out" 30) || { tli_bad "forksoak did not start"; finish; }
 sleep 0.2
 r0=$(report "$gpid" "$GR")
-soak "$gpid" "$gbin" "Go soak" 30 goroutines
+soak "$gpid" "$gbin" "Go soak" "${FORK_SOAK_GO:-30}" goroutines
 sleep 0.3
 r1=$(report "$gpid" "$GR")
 read -r _ t0 _ _ <<< "$r0"
