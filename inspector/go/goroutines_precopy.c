@@ -32,6 +32,7 @@
 
 #include "core/bigbuf.h"
 #include "core/bytes.h"
+#include "core/memlimit.h"
 #include "go/chans.h"
 
 #define MAX_CHAIN 4096   /* sudogs on one g's waiting chain (select cases), as chans_waiting.c */
@@ -107,6 +108,11 @@ static bool plan(struct tli_go_rt *w, const struct go_peeked *p, size_t n, size_
 		if (p[k].raw && candidate(w, p[k].raw, &lo, &len))
 			nc++, total += len;
 	if (!nc || nc >= UINT32_MAX)
+		return false;
+	/* an optimization only: it takes at most a quarter of the memory this process may still
+	 * have (the capture itself needs the rest; what is not copied now is read while stopped) */
+	uint64_t need = total + nc * ((uint64_t)gsize + sizeof(struct tli_read) + 16) + alen * 4;
+	if (need > tli_mem_headroom(NULL, 0) / 4)
 		return false;
 	w->pc_reads = calloc(nc, sizeof(*w->pc_reads));
 	w->pc_graw = malloc(nc * (size_t)gsize);
