@@ -640,6 +640,8 @@ struct tli_error *tli_go_rt_capture(struct tli_go_rt *w)
 	uint64_t *procids = calloc(w->ngs ? w->ngs : 1, 8);
 	struct tli_range *ranges = calloc(w->ngs ? w->ngs : 1, sizeof(*ranges));
 	err = procids && ranges ? read_ms(w, procids) : &tli_enomem;
+	if (!err) /* before the plan: a coroutine's window is never taken from before the stop */
+		err = read_strings(w);
 	tm[3] = now_ms();
 	size_t nranges = 0, nfailed = 0;
 	if (!err)
@@ -655,8 +657,6 @@ struct tli_error *tli_go_rt_capture(struct tli_go_rt *w)
 	if (nfailed)
 		tli_session_warn(w->s, "%zu goroutine stack(s) were only partly readable", nfailed);
 	tm[5] = now_ms();
-	if ((err = read_strings(w)))
-		return err;
 	read_fing(w);
 	if ((err = tli_go_labels_capture(w)))
 		return err;

@@ -12,7 +12,11 @@
  * stamps it again, with that GC's start time; so an equal, non-zero waitsince says it did
  * not run in between, and the equal sched, stack bounds and status say its stack is where
  * it was (g.gcscandone alone may differ: a GC's mark, no stack change; a GC that moved the
- * stack changed its bounds). What others may write into a parked goroutine's stack is a
+ * stack changed its bounds). One kind of goroutine is resumed without execute(): a
+ * coroutine (iter.Pull, go1.23+; runtime/coro.go coroswitch_m switches to it directly and
+ * leaves waitsince, and on its fast path even its tracking counter, as they were), so a
+ * goroutine parked as "coroutine" is always read while stopped. What others may write
+ * into a parked goroutine's stack is a
  * channel value (sendDirect, closechan) in the instant before they make it runnable and
  * set g.param: a stop that lands inside those few instructions sees the value slot as it
  * was just before. Anything else is read while stopped, as before.
@@ -331,6 +335,11 @@ bool tli_go_precopied(struct tli_go_rt *w, size_t i, struct gcap *g)
 	size_t k = w->pc_of[i] - 1;
 	struct tli_read *r = &w->pc_reads[k];
 	if (w->pc_gaddr[k] != g->addr || !same_g(&w->gl, w->pc_graw + k * (size_t)w->gl.g_size, g->raw))
+		return false;
+	/* a coroutine (iter.Pull, go1.23+) is resumed by coroswitch, not execute(): its
+	 * waitsince stays as it was while it runs (runtime/coro.go) */
+	const char *reason = tli_go_rt_wait_reason(w, tli_rdn(g->raw + w->gl.g_waitreason, w->gl.g_waitreason_size));
+	if (!reason || !strcmp(reason, "coroutine"))
 		return false;
 	g->unchanged = true;
 	if (r->addr != g->cap_lo || r->len != g->cap_hi - g->cap_lo || r->got != r->len)

@@ -14,6 +14,9 @@
 #    TLINSPECT_PRECOPY=0 (id, status, wait reason, every frame, the channels it waits on);
 #  - every churner, in every run, has a whole stack: no problem, frames only in main.churner,
 #    main.bounce and the runtime, main.churner outermost; in a channel wait, one channel.
+#  - quiet (no GC after the start): every parked goroutine's window is taken but the
+#    coroutine's (go1.23+: an iter.Pull coroutine is resumed by coroswitch, which leaves
+#    g.waitsince as it was; the target leaves one parked), which is refused in every run.
 # Ends with "precopy: N passed, M failed".
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -35,6 +38,26 @@ for b in $builds; do
 	name="go$ver${variant/default/}"
 	name=${name/stripped/-stripped}
 	bin=$(tli_build tests/targets/go/churn "$ver" "$variant") || { tli_bad "$name: build of the churn target"; continue; }
+	# quiet: no GC after the start, so the churners are never candidates; only the coroutine
+	# (go1.23+) is a parked goroutine that must be refused every time
+	tli_start "$TLI_OUT/$name.quiet" "$bin" -parked 2000 -pairs 4
+	pid=$TLI_PID
+	if tli_wait_ready "$TLI_OUT/$name.quiet" 120 >/dev/null; then
+		ncoro=$(awk '/^coroutines/ {print $2}' "$TLI_OUT/$name.quiet")
+		for run in 1 2 3; do
+			"$TLI" -v --pid "$pid" goroutines >/dev/null 2>"$TLI_OUT/$name.quiet.$run.err"
+			read -r took cand < <(sed -nE "s/.* ([0-9]+) of ([0-9]+) parked gs' stack windows.*/\1 \2/p" \
+				"$TLI_OUT/$name.quiet.$run.err")
+			if [ -n "${took:-}" ] && [ -n "$ncoro" ] && [ $((cand - took)) = "$ncoro" ] && [ "$took" -ge 2000 ]; then
+				echo "ok   $name: quiet run $run: $took of $cand windows taken; the $ncoro parked coroutine(s) refused (resumed without execute())"
+			else
+				echo "FAIL $name: quiet run $run: ${took:-?} of ${cand:-?} windows taken, want all but the ${ncoro:-?} coroutine(s) (>= 2000)"
+			fi
+		done
+	else
+		echo "FAIL $name: the quiet target did not start"
+	fi
+	tli_kill "$pid"
 	tli_start "$TLI_OUT/$name.target" "$bin" -parked 2000 -pairs 4 -gc 5ms
 	pid=$TLI_PID
 	if ! tli_wait_ready "$TLI_OUT/$name.target" 120 >/dev/null; then

@@ -10,8 +10,9 @@
 // ping-pongs a value over two unbuffered channels, with a little stack depth
 // (main.bounce) that changes with the value. With -gc, a GC every DURATION
 // stamps g.waitsince of the churners parked at that instant, so a look before
-// the stop finds them "parked" and the stop finds them moved on. After a GC (which stamps
-// g.waitsince of the parked ones) it prints "pid P", "parked N" and "ready".
+// the stop finds them "parked" and the stop finds them moved on. After two GCs (which stamp
+// g.waitsince of the parked ones) it prints "pid P", "parked N", "coroutines C"
+// (1 on go1.23+: coro.go leaves an iter.Pull coroutine parked) and "ready".
 package main
 
 import (
@@ -24,10 +25,13 @@ import (
 )
 
 var (
-	never = make(chan int)
-	sel   = make(chan int)
-	held  sync.Mutex
-	wg    sync.WaitGroup
+	// startCoroutine leaves a coroutine parked (coro.go, go1.23+); how many
+	startCoroutine = func() int { return 0 }
+	coroKeep       any
+	never          = make(chan int)
+	sel            = make(chan int)
+	held           sync.Mutex
+	wg             sync.WaitGroup
 )
 
 func parked(i int) {
@@ -83,7 +87,10 @@ func main() {
 		go churner(a, b, true)
 		go churner(b, a, false)
 	}
+	ncoro := startCoroutine()
 	time.Sleep(100 * time.Millisecond)
+	// two: a cycle stamps g.waitsince with the previous cycle's end (the first with 0)
+	runtime.GC()
 	runtime.GC()
 	if *gcEvery > 0 {
 		go func() {
@@ -93,6 +100,6 @@ func main() {
 			}
 		}()
 	}
-	fmt.Printf("pid %d\nparked %d\nready\n", os.Getpid(), *np)
+	fmt.Printf("pid %d\nparked %d\ncoroutines %d\nready\n", os.Getpid(), *np, ncoro)
 	select {}
 }
