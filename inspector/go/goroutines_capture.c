@@ -28,6 +28,8 @@
 #define GRUN_MAX         (4u << 20)           /* bytes per run at most */
 #define ONLY_ID_WINDOW   (1u << 20)           /* `goroutine ID`: bytes scanned per read */
 
+static double now_ms(void);
+
 /* ---- the runtime's string tables ---- */
 
 void tli_go_strtab_free(struct go_strtab *t)
@@ -541,7 +543,10 @@ static void prepare(struct tli_go_rt *w)
 	/* the gs as they are now, into the buffer (overwritten after the stop): how many
 	 * stack bytes the capture will read */
 	size_t nr = plan_runs(ord, n, gl->g_size, w->gbuf, rs);
+	double t0 = now_ms();
 	if (!tli_error_drop(tli_target_peek_many(t, rs, nr))) {
+		w->prep_ms[0] = now_ms() - t0;
+		t0 = now_ms();
 		uint64_t pre = 0;
 		struct go_peeked *pk = malloc((n ? n : 1) * sizeof(*pk));
 		if (pk) {
@@ -554,6 +559,7 @@ static void prepare(struct tli_go_rt *w)
 			pre = tli_go_precopy_prepare(w, pk, n, len);
 			free(pk);
 		}
+		w->prep_ms[1] = now_ms() - t0;
 		uint64_t sb = stack_bytes(w, ord, n, rs);
 		sb = sb > pre ? sb - pre : 0;
 		tli_target_reserve_slab(t, sb + sb / 16 + (1u << 20));
@@ -562,7 +568,9 @@ static void prepare(struct tli_go_rt *w)
 	/* the capture's ordinary allocations while stopped (this walker's and the channel
 	 * walker's arrays, the capture's extents, sudog pages): about 800 bytes a goroutine
 	 * (measured: 9,600 page faults inside the stop at 100k with 600 taken before w->gs) */
+	t0 = now_ms();
 	tli_heap_prefault(len * 800);
+	w->prep_ms[2] = now_ms() - t0;
 }
 
 /* ---- the runtime's state beside the gs ---- */
@@ -663,9 +671,11 @@ struct tli_error *tli_go_rt_capture(struct tli_go_rt *w)
 	clock_now(w);
 	tm[6] = now_ms();
 	if (w->s->opts.verbose)
-		fprintf(stderr, "tlinspect: go capture: prepared before the stop %.1f ms, allgs %.1f ms, gs %.1f ms, "
+		fprintf(stderr, "tlinspect: go capture: prepared before the stop %.1f ms (gs peeked %.1f ms, stacks and "
+			"chains copied %.1f ms, memory faulted in %.1f ms), allgs %.1f ms, gs %.1f ms, "
 			"Ms %.1f ms, plan %.1f ms, stacks %.1f ms, strings %.1f ms (%llu gs; %zu of %zu parked gs' stack "
-			"windows copied before the stop and found unchanged)\n", tm[7] - tm[0],
+			"windows copied before the stop and found unchanged)\n", tm[7] - tm[0], w->prep_ms[0], w->prep_ms[1],
+			w->prep_ms[2],
 			tm[1] - tm[7], tm[2] - tm[1],
 			tm[3] - tm[2], tm[4] - tm[3], tm[5] - tm[4], tm[6] - tm[5], (unsigned long long)w->ngs,
 			w->pc_adopted, w->pc_n);
