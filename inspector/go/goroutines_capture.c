@@ -449,17 +449,15 @@ static void plan_stacks(struct tli_go_rt *w, const uint64_t *procids, struct tli
 
 /* ---- before the stop ---- */
 
-/* Bytes of stack windows plan_stacks would capture for the gs peeked in buf (runs rs). */
-static uint64_t stack_bytes(const struct tli_go_rt *w, const struct gord *ord, size_t nord, const struct tli_read *rs)
+/* Bytes of stack windows plan_stacks would capture for the gs peeked (pk[0..n)). */
+static uint64_t stack_bytes(const struct tli_go_rt *w, const struct go_peeked *pk, size_t n)
 {
 	const struct go_layout *gl = &w->gl;
 	uint64_t total = 0;
-	for (size_t k = 0, r = SIZE_MAX; k < nord; k++) {
-		r += starts_run(ord, k, gl->g_size);
-		uint64_t off = ord[k].addr - rs[r].addr;
-		if (rs[r].got < off + gl->g_size)
+	for (size_t k = 0; k < n; k++) {
+		const uint8_t *raw = pk[k].raw;
+		if (!raw)
 			continue;
-		const uint8_t *raw = (const uint8_t *)rs[r].buf + off;
 		uint64_t st = tli_rdn(raw + gl->g_status, gl->g_status_size) & ~(uint64_t)gl->st.scan;
 		if (tli_go_rt_dead(w, st))
 			continue;
@@ -547,22 +545,22 @@ static void prepare(struct tli_go_rt *w)
 	if (!tli_error_drop(tli_target_peek_many(t, rs, nr))) {
 		w->prep_ms[0] = now_ms() - t0;
 		t0 = now_ms();
-		uint64_t pre = 0;
+		/* each g peeked: where its bytes are in the runs (NULL: not read) */
 		struct go_peeked *pk = malloc((n ? n : 1) * sizeof(*pk));
+		for (size_t k = 0, r = SIZE_MAX; pk && k < n; k++) {
+			r += starts_run(ord, k, gl->g_size);
+			uint64_t off = ord[k].addr - rs[r].addr;
+			pk[k] = (struct go_peeked){ ord[k].addr, ord[k].idx,
+						    rs[r].got >= off + gl->g_size ? (const uint8_t *)rs[r].buf + off : NULL };
+		}
 		if (pk) {
-			for (size_t k = 0, r = SIZE_MAX; k < n; k++) {
-				r += starts_run(ord, k, gl->g_size);
-				uint64_t off = ord[k].addr - rs[r].addr;
-				pk[k] = (struct go_peeked){ ord[k].addr, ord[k].idx,
-							    rs[r].got >= off + gl->g_size ? (const uint8_t *)rs[r].buf + off : NULL };
-			}
-			pre = tli_go_precopy_prepare(w, pk, n, len);
+			uint64_t pre = tli_go_precopy_prepare(w, pk, n, len);
+			w->prep_ms[1] = now_ms() - t0;
+			uint64_t sb = stack_bytes(w, pk, n);
+			sb = sb > pre ? sb - pre : 0;
+			tli_target_reserve_slab(t, sb + sb / 16 + (1u << 20));
 			free(pk);
 		}
-		w->prep_ms[1] = now_ms() - t0;
-		uint64_t sb = stack_bytes(w, ord, n, rs);
-		sb = sb > pre ? sb - pre : 0;
-		tli_target_reserve_slab(t, sb + sb / 16 + (1u << 20));
 	}
 	free(rs);
 	/* the capture's ordinary allocations while stopped (this walker's and the channel

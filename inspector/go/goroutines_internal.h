@@ -169,7 +169,6 @@ struct tli_go_rt {
 	uint8_t *pc_sud_raw;
 	size_t pc_nsud;
 	uint32_t pc_sud_size;
-	size_t pc_chains_used;
 	double prep_ms[3];          /* before the stop (for -v): gs peeked, stacks/chains copied, prefault */
 	struct go_labels_layout lab;
 	struct go_pcinfo *pcinfo; /* unwinding's per-pc lookups, cached (traceback.c; NULL until used) */

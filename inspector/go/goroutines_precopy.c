@@ -247,20 +247,15 @@ static void peek_chains(struct tli_go_rt *w)
 	free(cp.who);
 	free(cp.rs);
 	free(cp.buf);
-	if (!ok) {
-		free(cp.addr);
-		free(cp.raw);
-		free(cp.link);
-		free(w->pc_chain_n);
-		free(w->pc_chain_first);
-		w->pc_chain_n = w->pc_chain_first = NULL;
-		return;
-	}
 	/* the sudogs were found round by round: place each chain's together (counting sort) */
-	w->pc_sud_addr = malloc((cp.n ? cp.n : 1) * sizeof(uint64_t));
-	w->pc_sud_raw = malloc((cp.n ? cp.n : 1) * (size_t)sz);
-	uint32_t *fill = calloc(nc, sizeof(uint32_t));
-	if (!w->pc_sud_addr || !w->pc_sud_raw || !fill) {
+	uint32_t *fill = NULL;
+	if (ok) {
+		w->pc_sud_addr = malloc((cp.n ? cp.n : 1) * sizeof(uint64_t));
+		w->pc_sud_raw = malloc((cp.n ? cp.n : 1) * (size_t)sz);
+		fill = calloc(nc, sizeof(uint32_t));
+		ok = w->pc_sud_addr && w->pc_sud_raw && fill;
+	}
+	if (!ok) { /* no chains from before the stop: they are walked while stopped */
 		free(fill);
 		free(cp.addr);
 		free(cp.raw);
