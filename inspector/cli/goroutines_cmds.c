@@ -2,9 +2,12 @@
 /** @file goroutines_cmds.c  `goroutines --folded` (logic: go/folded.c) and `--label`. */
 #include "goroutines_cmds.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "go/chans.h"
 #include "go/goroutines.h"
+#include "render/render.h"
 #include "overtime/overtime.h"
 
 struct tli_error *tli_cmd_goroutines_labels(struct tli_cmd_ctx *ctx, struct tli_go_opts *o)
@@ -37,9 +40,59 @@ struct tli_error *tli_cmd_goroutines_folded(struct tli_cmd_ctx *ctx, const struc
 	return err;
 }
 
+/* The listing printed as it is built (render/render.h struct tli_render_stream). */
+struct gstream {
+	struct tli_render_stream rs;
+	struct tli_go_streamed *x;
+};
+
+static struct tli_error *gstream_each(struct tli_render_stream *st, tli_render_item_fn *fn, void *arg)
+{
+	struct gstream *gs = (struct gstream *)st;
+	for (size_t k = 0; k < st->count; k++) {
+		json_t *g = NULL;
+		struct tli_error *err = tli_go_streamed_item(gs->x, k, &g);
+		if (err)
+			return err;
+		if (g)
+			fn(g, arg);
+		json_decref(g);
+	}
+	return NULL;
+}
+
+static void gstream_destroy(struct tli_render_stream *st)
+{
+	struct gstream *gs = (struct gstream *)st;
+	tli_go_streamed_free(gs->x);
+	tli_error_destroy(st->err);
+	free(gs);
+}
+
+/* TLINSPECT_STREAM=0 makes every listing a whole tree first (tests compare the two). */
+static bool stream_wanted(const struct tli_cmd_ctx *ctx)
+{
+	const char *e = getenv("TLINSPECT_STREAM");
+	return ctx->stream_ok && !(e && !strcmp(e, "0"));
+}
+
 struct tli_error *tli_cmd_goroutines_plain(struct tli_cmd_ctx *ctx, const struct tli_go_opts *o, json_t *result)
 {
 	if (ctx->cli && !ctx->cli->cmd_explicit && !o->stacks && !o->nlabels)
 		return tli_ot_triage(ctx->session, o->top, result);
-	return tli_go_cmd_goroutines(ctx->session, o, result);
+	if (!stream_wanted(ctx))
+		return tli_go_cmd_goroutines(ctx->session, o, result);
+	struct gstream *gs = calloc(1, sizeof(*gs));
+	if (!gs)
+		return &tli_enomem;
+	struct tli_error *err = tli_go_cmd_goroutines_streamed(ctx->session, o, result, &gs->x);
+	if (err) {
+		free(gs);
+		return err;
+	}
+	gs->rs = (struct tli_render_stream){ .each = gstream_each, .destroy = gstream_destroy,
+					     .count = tli_go_streamed_count(gs->x),
+					     .system = tli_go_streamed_system(gs->x) };
+	ctx->stream = &gs->rs;
+	return NULL;
 }

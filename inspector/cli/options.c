@@ -517,6 +517,14 @@ static struct tli_error *read_thread_regs(const char *path, struct tli_pages_pro
 	return err;
 }
 
+/* A listing given one item at a time holds the capture: gone before the session is. */
+static void drop_stream(struct tli_cmd_ctx *ctx)
+{
+	if (ctx->stream)
+		ctx->stream->destroy(ctx->stream);
+	ctx->stream = NULL;
+}
+
 static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cli_result_hook hook,
 		     void *hook_arg)
 {
@@ -596,6 +604,8 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 	json_object_set_new(tool, "name", json_string("tlinspect"));
 	json_object_set_new(tool, "version", json_string(TLI_TOOL_VERSION));
 	json_object_set_new(doc, "tool", tool);
+	/* printed as text and read by no one else: a listing may give its items one at a time */
+	ctx.stream_ok = !o->json && !hook && cmd->text;
 	err = cmd->fn(&ctx, doc);
 	t_cmd = now_ms();
 	if (s && tli_pages_is(s->target)) {
@@ -610,6 +620,7 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 			}
 			json_decref(doc);
 			tli_error_destroy(err);
+			drop_stream(&ctx);
 			tli_session_destroy(s);
 			return perr ? report(o, out, errf, perr) : TLI_EXIT_NEED_PAGES;
 		}
@@ -618,6 +629,7 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 		tli_target_release(s->target); /* whatever happened, let it run again */
 	if (err) {
 		json_decref(doc);
+		drop_stream(&ctx);
 		tli_session_destroy(s);
 		return report(o, out, errf, err);
 	}
@@ -629,6 +641,7 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 		/* never an answer with part of the heap read as zeros */
 		int pid = s->target->pid, e = s->target->copy_lost;
 		json_decref(final);
+		drop_stream(&ctx);
 		tli_session_destroy(s);
 		return report(o, out, errf, tli_error_create(TLI_E_NO_TARGET, "the frozen copy of process %d "
 							     "(--snapshot=fork) could not be read any more while it "
@@ -637,6 +650,7 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 	}
 	if (tli_oom_count() != oom_base) { /* never an answer missing what could not be allocated */
 		json_decref(final);
+		drop_stream(&ctx);
 		tli_session_destroy(s);
 		return report(o, out, errf, tli_error_create(TLI_E_NOMEM, "out of memory during the command (%llu "
 							     "time(s)): the answer would be incomplete",
@@ -649,6 +663,7 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 		.quiet = o->quiet,
 		.warn = errf,
 		.top = -1,
+		.items = ctx.stream,
 	};
 	int i;
 	if ((i = tli_command_option_index(cmd, "system")) >= 0 && ctx.vals)
@@ -660,6 +675,10 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 	 * ask for the listing, the `goroutines` command always lists */
 	ro.no_listing = !o->cmd_explicit && !opt_set(cmd, ctx.vals, "stacks") && !opt_set(cmd, ctx.vals, "all-frames");
 	err = o->json ? tli_render_json(out, final) : tli_render_text(out, cmd->text, final, &ro);
+	if (!err && ctx.stream && ctx.stream->err) { /* an item could not be made: the listing is cut short */
+		err = ctx.stream->err;
+		ctx.stream->err = NULL;
+	}
 	t_render = now_ms();
 
 	if (o->verbose > 0) {
@@ -683,6 +702,7 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 	if (!o->exiting)
 #endif
 		json_decref(final);
+	drop_stream(&ctx);
 	tli_session_destroy(s);
 	if (!err && tli_oom_count() != oom_base)
 		err = tli_error_create(TLI_E_NOMEM, "out of memory while printing: the output is incomplete");

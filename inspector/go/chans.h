@@ -33,6 +33,7 @@
 #include <jansson.h>
 
 #include "core/error.h"
+#include "core/hash.h"
 #include "core/layout.h"
 #include "core/target.h"
 #include "core/warnings.h"
@@ -196,6 +197,16 @@ struct tli_error *tli_go_chan_check_made(struct tli_session *s, struct tli_go_rt
 					 const struct tli_go_chan_layout *L, const struct tli_go_chan *ch);
 /** Add "blocked_on": ["0x..."] to every goroutine object of result.go.goroutines. */
 void tli_go_chans_annotate(const struct tli_go_chans *c, json_t *result);
+/** The same, one goroutine object at a time (a listing printed as it is built). */
+struct tli_go_chans_annot {
+	const struct tli_go_chans *c;
+	struct tli_u64map idx, by;  /* goid -> g index + 1; channel address -> string index + 1 */
+	json_t **strs;              /* one address string per channel, shared */
+	size_t nstrs;
+};
+void tli_go_chans_annot_init(struct tli_go_chans_annot *a, const struct tli_go_chans *c);
+void tli_go_chans_annot_one(struct tli_go_chans_annot *a, json_t *g);
+void tli_go_chans_annot_free(struct tli_go_chans_annot *a);
 /** The ring, drawn: `[ 3 | 4 | _ | _ ]`. */
 void tli_go_chan_ring(const struct tli_go_chan *ch, const struct tli_go_chans *c, char *buf, size_t cap);
 
@@ -206,6 +217,19 @@ struct tli_error *tli_go_cmd_chan(struct tli_session *s, uint64_t addr, const st
 /** `goroutines` with "blocked_on" per goroutine. */
 struct tli_error *tli_go_cmd_goroutines(struct tli_session *s, const struct tli_go_opts *go_opts,
 				       json_t *result);
+/*
+ * `goroutines` printed as it is built (text output): the same capture, result["go"] with
+ * the count and the summary but no "goroutines" array; then each goroutine object, with
+ * its blocked_on, made when asked for (goroutines.h tli_go_rt_analyze_stream).
+ */
+struct tli_go_streamed;
+struct tli_error *tli_go_cmd_goroutines_streamed(struct tli_session *s, const struct tli_go_opts *opts,
+						 json_t *result, struct tli_go_streamed **ret);
+size_t tli_go_streamed_count(const struct tli_go_streamed *x);
+size_t tli_go_streamed_system(const struct tli_go_streamed *x);
+/** Item k (new reference; NULL past the end), in the text printer's order. */
+struct tli_error *tli_go_streamed_item(struct tli_go_streamed *x, size_t k, json_t **ret);
+void tli_go_streamed_free(struct tli_go_streamed *x);
 struct tli_go_graph_opts {
 	bool dot;              /**< render as graphviz DOT */
 	bool leaks;            /**< judge leaks by reachability (scans the Go heap, as `leaks`) */

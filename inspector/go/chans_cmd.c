@@ -51,33 +51,100 @@ struct tli_error *tli_go_chans_run(struct tli_session *s, const uint64_t *extra,
 	return NULL;
 }
 
+/* The listing's capture: goroutines, and the channel waits of blocked_on (a failure there
+ * degrades to a warning, *c NULL); the target runs again after. */
+static struct tli_error *goroutines_capture(struct tli_session *s, const struct tli_go_opts *opts,
+					    struct tli_go_rt **rt, struct tli_go_chans **c)
+{
+	struct tli_go_chans_opts co = { .queues = false, .buffers = false, .chan_waits_only = true };
+	*rt = NULL;
+	*c = NULL;
+	struct tli_error *err = tli_go_rt_open(s, rt);
+	if (!err) {
+		tli_go_rt_only(*rt, opts->only_id);
+		tli_go_rt_precopy_chains(*rt, !co.queues);
+		err = tli_go_rt_capture(*rt);
+	}
+	if (!err) {
+		struct tli_error *ce = tli_go_chans_capture(s, *rt, NULL, 0, &co, c);
+		if (ce) {
+			tli_session_warn(s, "channels not decoded: %s", ce->msg);
+			tli_error_destroy(ce);
+			*c = NULL;
+		}
+	}
+	tli_target_release(s->target);
+	return err;
+}
+
 struct tli_error *tli_go_cmd_goroutines(struct tli_session *s, const struct tli_go_opts *opts, json_t *result)
 {
 	struct tli_go_rt *rt = NULL;
 	struct tli_go_chans *c = NULL;
-	struct tli_go_chans_opts co = { .queues = false, .buffers = false, .chan_waits_only = true };
-	struct tli_error *err = tli_go_rt_open(s, &rt);
-	if (!err) {
-		tli_go_rt_only(rt, opts->only_id);
-		tli_go_rt_precopy_chains(rt, !co.queues);
-		err = tli_go_rt_capture(rt);
-	}
-	if (!err) {
-		/* channel part: a failure here degrades to a warning */
-		struct tli_error *ce = tli_go_chans_capture(s, rt, NULL, 0, &co, &c);
-		if (ce) {
-			tli_session_warn(s, "channels not decoded: %s", ce->msg);
-			tli_error_destroy(ce);
-			c = NULL;
-		}
-	}
-	tli_target_release(s->target);
+	struct tli_error *err = goroutines_capture(s, opts, &rt, &c);
 	if (!err)
 		err = tli_go_rt_analyze(rt, opts, result);
 	if (!err && c)
 		tli_go_chans_annotate(c, result);
 	tli_go_chans_destroy(c);
 	tli_go_rt_destroy(rt);
+	return err;
+}
+
+struct tli_go_streamed {
+	struct tli_go_opts opts;        /* the listing reads them until it is freed */
+	struct tli_go_rt *rt;
+	struct tli_go_chans *c;
+	struct tli_go_listing *l;
+	struct tli_go_chans_annot an;
+};
+
+void tli_go_streamed_free(struct tli_go_streamed *x)
+{
+	if (!x)
+		return;
+	tli_go_listing_free(x->l);
+	tli_go_chans_annot_free(&x->an);
+	tli_go_chans_destroy(x->c);
+	tli_go_rt_destroy(x->rt);
+	free(x);
+}
+
+struct tli_error *tli_go_cmd_goroutines_streamed(struct tli_session *s, const struct tli_go_opts *opts,
+						 json_t *result, struct tli_go_streamed **ret)
+{
+	*ret = NULL;
+	struct tli_go_streamed *x = calloc(1, sizeof(*x));
+	if (!x)
+		return &tli_enomem;
+	x->opts = *opts;
+	struct tli_error *err = goroutines_capture(s, &x->opts, &x->rt, &x->c);
+	if (!err)
+		err = tli_go_rt_analyze_stream(x->rt, &x->opts, result, &x->l);
+	if (err) {
+		tli_go_streamed_free(x);
+		return err;
+	}
+	tli_go_chans_annot_init(&x->an, x->c);
+	*ret = x;
+	return NULL;
+}
+
+size_t tli_go_streamed_count(const struct tli_go_streamed *x)
+{
+	return tli_go_listing_count(x->l);
+}
+
+size_t tli_go_streamed_system(const struct tli_go_streamed *x)
+{
+	return tli_go_listing_system(x->l);
+}
+
+struct tli_error *tli_go_streamed_item(struct tli_go_streamed *x, size_t k, json_t **ret)
+{
+	struct tli_error *err = tli_go_listing_item(x->l, k, ret);
+	if (!err && *ret && x->c)
+		tli_go_chans_annot_one(&x->an, *ret);
 	return err;
 }
 

@@ -114,47 +114,60 @@ static json_t *chan_hex(uint64_t ca, struct tli_u64map *by, json_t ***strs, size
 	return h;
 }
 
-void tli_go_chans_annotate(const struct tli_go_chans *c, json_t *result)
+void tli_go_chans_annot_init(struct tli_go_chans_annot *a, const struct tli_go_chans *c)
 {
-	struct tli_u64map by = { 0 };
-	json_t **strs = NULL;
-	size_t nstrs = 0;
-	json_t *list = json_object_get(json_object_get(result, "go"), "goroutines");
+	*a = (struct tli_go_chans_annot){ .c = c };
 	/* goid -> g index + 1 (a later g with the same goid wins, as it always did) */
-	struct tli_u64map idx = { 0 };
-	for (size_t i = 0; i < c->ngs; i++) {
+	for (size_t i = 0; c && i < c->ngs; i++) {
 		if (c->gs[i].dead || !c->gs[i].nsudogs || c->gs[i].goid == INT64_MIN)
 			continue;
-		if (!tli_u64map_put(&idx, goid_key(c->gs[i].goid), i + 1))
+		if (!tli_u64map_put(&a->idx, goid_key(c->gs[i].goid), i + 1))
 			break; /* out of memory: tlinspect exits before this (cli/main.c) */
 	}
+}
+
+void tli_go_chans_annot_one(struct tli_go_chans_annot *a, json_t *g)
+{
+	const struct tli_go_chans *c = a->c;
+	json_t *id = json_object_get(g, "id");
+	const char *reason = json_string_value(json_object_get(g, "wait_reason"));
+	if (!c || !json_is_integer(id) || !reason)
+		return;
+	if (!tli_go_reason_chan(reason) && !tli_go_reason_forever(reason))
+		return;
+	json_int_t goid = json_integer_value(id);
+	uint64_t gi = goid == INT64_MIN ? 0 : tli_u64map_get(&a->idx, goid_key(goid));
+	json_t *arr = json_array();
+	if (gi) {
+		const struct tli_go_chan_g *cg = &c->gs[gi - 1];
+		for (size_t s = 0; s < cg->nsudogs; s++) {
+			uint64_t ca = c->gsudogs[cg->first_sudog + s].c;
+			if (ca)
+				json_array_append_new(arr, chan_hex(ca, &a->by, &a->strs, &a->nstrs));
+		}
+		if (cg->problem[0])
+			json_object_set_new(g, "blocked_on_problem", json_string(cg->problem));
+	}
+	json_object_set_new(g, "blocked_on", arr);
+}
+
+void tli_go_chans_annot_free(struct tli_go_chans_annot *a)
+{
+	tli_u64map_free(&a->idx);
+	for (size_t k = 0; k < a->nstrs; k++)
+		json_decref(a->strs[k]);
+	free(a->strs);
+	tli_u64map_free(&a->by);
+	*a = (struct tli_go_chans_annot){ 0 };
+}
+
+void tli_go_chans_annotate(const struct tli_go_chans *c, json_t *result)
+{
+	struct tli_go_chans_annot a;
+	tli_go_chans_annot_init(&a, c);
 	size_t i;
 	json_t *g;
-	json_array_foreach(list, i, g) {
-		json_t *id = json_object_get(g, "id");
-		const char *reason = json_string_value(json_object_get(g, "wait_reason"));
-		if (!json_is_integer(id) || !reason)
-			continue;
-		if (!tli_go_reason_chan(reason) && !tli_go_reason_forever(reason))
-			continue;
-		json_int_t goid = json_integer_value(id);
-		uint64_t gi = goid == INT64_MIN ? 0 : tli_u64map_get(&idx, goid_key(goid));
-		json_t *arr = json_array();
-		if (gi) {
-			const struct tli_go_chan_g *cg = &c->gs[gi - 1];
-			for (size_t s = 0; s < cg->nsudogs; s++) {
-				uint64_t ca = c->gsudogs[cg->first_sudog + s].c;
-				if (ca)
-					json_array_append_new(arr, chan_hex(ca, &by, &strs, &nstrs));
-			}
-			if (cg->problem[0])
-				json_object_set_new(g, "blocked_on_problem", json_string(cg->problem));
-		}
-		json_object_set_new(g, "blocked_on", arr);
-	}
-	tli_u64map_free(&idx);
-	for (size_t k = 0; k < nstrs; k++)
-		json_decref(strs[k]);
-	free(strs);
-	tli_u64map_free(&by);
+	json_array_foreach(json_object_get(json_object_get(result, "go"), "goroutines"), i, g)
+		tli_go_chans_annot_one(&a, g);
+	tli_go_chans_annot_free(&a);
 }

@@ -41,7 +41,8 @@ fail:
 	return err;
 }
 
-struct tli_error *tli_go_rt_analyze(struct tli_go_rt *rt, const struct tli_go_opts *opts, json_t *result)
+/* result["target"].go_version, and result["go"] (made if missing) */
+static json_t *analyze_prelude(struct tli_go_rt *rt, const struct tli_go_opts *opts, json_t *result)
 {
 	rt->opts = opts;
 	rt->result = result;
@@ -57,7 +58,18 @@ struct tli_error *tli_go_rt_analyze(struct tli_go_rt *rt, const struct tli_go_op
 		go = json_object();
 		json_object_set_new_nocheck(result, "go", go);
 	}
-	return tli_go_list_build(rt, go);
+	return go;
+}
+
+struct tli_error *tli_go_rt_analyze(struct tli_go_rt *rt, const struct tli_go_opts *opts, json_t *result)
+{
+	return tli_go_list_build(rt, analyze_prelude(rt, opts, result));
+}
+
+struct tli_error *tli_go_rt_analyze_stream(struct tli_go_rt *rt, const struct tli_go_opts *opts, json_t *result,
+					   struct tli_go_listing **ret)
+{
+	return tli_go_list_stream(rt, analyze_prelude(rt, opts, result), ret);
 }
 
 void tli_go_rt_destroy(struct tli_go_rt *rt)

@@ -66,6 +66,24 @@ void tli_go_rt_precopy_chains(struct tli_go_rt *rt, bool on);
 struct tli_error *tli_go_rt_capture(struct tli_go_rt *rt);
 struct tli_error *tli_go_rt_analyze(struct tli_go_rt *rt, const struct tli_go_opts *opts,
 				    json_t *result);
+
+/*
+ * The listing printed as it is built (text output: `goroutines`, issue 14): result["go"]
+ * gets the count and the summary as tli_go_rt_analyze makes them, but no "goroutines"
+ * array; the goroutine objects are made one at a time afterwards (tli_go_listing_item,
+ * the same objects, in the order the text printer shows them: unreadable first, then by
+ * id), so a 100k listing never holds 100k objects. rt and *opts must outlive the listing.
+ */
+struct tli_go_listing;
+struct tli_error *tli_go_rt_analyze_stream(struct tli_go_rt *rt, const struct tli_go_opts *opts, json_t *result,
+					   struct tli_go_listing **ret);
+/** Goroutines the listing holds (listed ones: not dead, not filtered out). */
+size_t tli_go_listing_count(const struct tli_go_listing *l);
+/** Of them, system goroutines (the text printer hides them without --system). */
+size_t tli_go_listing_system(const struct tli_go_listing *l);
+/** Item k's object (new reference, or NULL past the end). */
+struct tli_error *tli_go_listing_item(struct tli_go_listing *l, size_t k, json_t **ret);
+void tli_go_listing_free(struct tli_go_listing *l);
 void tli_go_rt_destroy(struct tli_go_rt *rt);
 
 /** A captured goroutine, as other walkers see it. */

@@ -251,6 +251,14 @@ void tli_go_tb_cache_free(struct go_frame_cache *fc);
 struct go_unwind_scratch {
 	uint64_t pc[TLI_GO_MAX_FRAMES];
 	uint64_t argp[TLI_GO_MAX_FRAMES];
+	/** only current and user (frames NULL, no arguments read): the first pass of a
+	 * listing printed as it is built (goroutines_list.c) */
+	bool light;
+	/** out: what the last unwinding found (n pcs above, truncated, problem); in, if
+	 *  preset: that result, kept from the first pass, is used instead of unwinding again */
+	bool preset, truncated;
+	size_t n;
+	const char *problem;
 };
 
 /** A goroutine's stack as Go's traceback shows it. */
@@ -290,5 +298,7 @@ bool tli_go_labels_set(struct tli_go_rt *w, const struct gcap *g, json_t *o);
 
 /** Build result["go"] for the goroutine listing from the capture. */
 struct tli_error *tli_go_list_build(struct tli_go_rt *w, json_t *go);
+/** The listing's first pass only (goroutines.h tli_go_rt_analyze_stream). */
+struct tli_error *tli_go_list_stream(struct tli_go_rt *w, json_t *go, struct tli_go_listing **ret);
 
 #endif

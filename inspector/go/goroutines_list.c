@@ -90,6 +90,7 @@ static int group_cmp(const void *a, const void *b)
 struct sortent {
 	uint64_t goid;
 	json_t *obj;
+	size_t idx;     /* its g in w->gs */
 };
 
 static int cmp_sortent(const void *a, const void *b)
@@ -97,6 +98,28 @@ static int cmp_sortent(const void *a, const void *b)
 	const struct sortent *x = a, *y = b;
 	return x->goid < y->goid ? -1 : x->goid > y->goid;
 }
+
+/* The order a listing printed as it is built shows: the unreadable first (the printer
+ * sorts the listing by id, null first), then by id; ties by position in allgs. */
+static int cmp_stream(const void *a, const void *b)
+{
+	const struct sortent *x = a, *y = b;
+	uint64_t kx = x->goid + 1, ky = y->goid + 1; /* UINT64_MAX (unreadable) -> 0 */
+	if (kx != ky)
+		return kx < ky ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* A goroutine's unwinding kept between the passes: its pcs are uwf[at, at + n). */
+struct uwframe {
+	uint64_t pc, argp;
+};
+struct unwound {
+	size_t at;
+	uint32_t n;
+	bool kept, truncated;
+	const char *problem;
+};
 
 struct listing {
 	struct tli_go_rt *w;
@@ -115,12 +138,17 @@ struct listing {
 	TLI_VEC(group_vec, struct group) groups;
 	struct key3_index cbindex;      /* (gopc, parent goid) -> shared created_by object */
 	TLI_VEC(json_vec, json_t *) cbs;
+	/* a listing printed as it is built (tli_go_list_stream): the first pass (light) counts
+	 * and groups without making objects; the second (pass2) makes them one at a time */
+	bool light, pass2;
+	struct unwound *uw;             /* per g (index in w->gs): the first pass's unwinding */
+	TLI_VEC(frame_vec, struct uwframe) uwf;
 };
 
 static struct tli_error *listing_init(struct listing *L, struct tli_go_rt *w)
 {
 	*L = (struct listing){ .w = w };
-	L->sc = malloc(sizeof(*L->sc));
+	L->sc = calloc(1, sizeof(*L->sc));
 	L->list = calloc(w->ngs ? w->ngs : 1, sizeof(*L->list));
 	L->ids = calloc(w->ngs ? w->ngs : 1, sizeof(*L->ids));
 	L->by_status = json_object();
@@ -157,6 +185,8 @@ static void listing_free(struct listing *L)
 	json_decref(L->by_status);
 	json_decref(L->by_reason);
 	tli_go_tb_cache_free(&L->fc);
+	free(L->uw);
+	tli_vec_free(&L->uwf);
 	free(L->sc);
 	free(L->list);
 	free(L->ids);
@@ -219,6 +249,17 @@ static void set_wait_time(const struct tli_go_rt *w, const struct gcap *g, json_
 	}
 }
 
+static json_t *status_json(struct listing *L, const struct gcap *g, const struct gstate *st)
+{
+	return g->status < L->w->gss.n ? cached_str(L->jstatus, g->status, st->status) : tli_json_string_lossy(st->status);
+}
+
+static json_t *reason_json(struct listing *L, const struct gstate *st)
+{
+	return !st->reason ? json_null() : st->known_reason ? cached_str(L->jreason, st->wr, st->reason)
+							    : tli_json_string_lossy(st->reason);
+}
+
 /* The object's first members: id, address, status, wait reason, wait time, thread. */
 static json_t *state_json(struct listing *L, const struct gcap *g, uint64_t goid, const struct gstate *st)
 {
@@ -226,11 +267,8 @@ static json_t *state_json(struct listing *L, const struct gcap *g, uint64_t goid
 	json_t *o = json_object();
 	json_object_set_new_nocheck(o, "id", json_integer((json_int_t)goid));
 	json_object_set_new_nocheck(o, "address", tli_go_hex(g->addr));
-	json_object_set_new_nocheck(o, "status", g->status < w->gss.n ? cached_str(L->jstatus, g->status, st->status)
-							      : tli_json_string_lossy(st->status));
-	json_object_set_new_nocheck(o, "wait_reason", !st->reason ? json_null()
-				    : st->known_reason ? cached_str(L->jreason, st->wr, st->reason)
-				    : tli_json_string_lossy(st->reason));
+	json_object_set_new_nocheck(o, "status", status_json(L, g, st));
+	json_object_set_new_nocheck(o, "wait_reason", reason_json(L, st));
 	if (g->scan)
 		json_object_set_new_nocheck(o, "scan", json_true());
 	set_wait_time(w, g, o);
@@ -254,9 +292,14 @@ static struct tli_error *set_start(struct listing *L, const struct gcap *g, json
 		*system = tli_go_tb_is_system(w, g, ce->lf[ce->nlf - 1].func);
 		start = json_incref(json_array_get(ce->frames, ce->nlf - 1));
 	}
-	json_object_set_new_nocheck(o, "system", json_boolean(*system));
-	json_object_set_new_nocheck(o, "start", start);
-	L->nsystem += *system;
+	if (o) {
+		json_object_set_new_nocheck(o, "system", json_boolean(*system));
+		json_object_set_new_nocheck(o, "start", start);
+	} else {
+		json_decref(start);
+	}
+	if (!L->pass2)
+		L->nsystem += *system;
 	return NULL;
 }
 
@@ -352,8 +395,13 @@ static struct tli_error *group_add(struct listing *L, const struct gcap *g, cons
 		return &tli_enomem;
 	}
 	json_object_set_new_nocheck(go, "count", json_integer(0));
-	json_object_set_nocheck(go, "status", json_object_get(o, "status"));
-	json_object_set_nocheck(go, "wait_reason", json_object_get(o, "wait_reason"));
+	if (o) {
+		json_object_set_nocheck(go, "status", json_object_get(o, "status"));
+		json_object_set_nocheck(go, "wait_reason", json_object_get(o, "wait_reason"));
+	} else { /* the light pass: the values state_json would have set */
+		json_object_set_new_nocheck(go, "status", status_json(L, g, st));
+		json_object_set_new_nocheck(go, "wait_reason", reason_json(L, st));
+	}
 	json_object_set_nocheck(go, "user", user ? user : json_null());
 	json_object_set_nocheck(go, "created_by", cb);
 	json_t *gids = json_array();
@@ -363,14 +411,13 @@ static struct tli_error *group_add(struct listing *L, const struct gcap *g, cons
 }
 
 /* A g that could not be read: listed, degraded. */
-static void add_unreadable(struct listing *L, const struct gcap *g)
+static json_t *unreadable_json(const struct gcap *g)
 {
 	json_t *o = json_object();
 	json_object_set_new_nocheck(o, "id", json_null());
 	json_object_set_new_nocheck(o, "address", tli_go_hex(g->addr));
 	json_object_set_new_nocheck(o, "unreadable", json_string(g->problem ? g->problem : "unreadable"));
-	L->list[L->nlist++] = (struct sortent){ UINT64_MAX, o };
-	L->nunreadable++;
+	return o;
 }
 
 /* Whether pc lies in no function of the executable (the runtime never stores such a pc). */
@@ -417,6 +464,34 @@ static struct tli_error *check_pcs(struct listing *L, const struct gcap *g, uint
 	return NULL;
 }
 
+/* tli_go_tb_stack; a listing printed as it is built unwinds each g once: the first pass
+ * keeps what it found (uw), the second takes it from there. */
+static struct tli_error *stack(struct listing *L, const struct gcap *g, bool system, struct go_stack *stk)
+{
+	struct go_unwind_scratch *sc = L->sc;
+	struct unwound *u = L->uw ? &L->uw[g - L->w->gs] : NULL;
+	sc->preset = L->pass2 && u && u->kept;
+	if (sc->preset) {
+		for (uint32_t k = 0; k < u->n; k++) {
+			sc->pc[k] = L->uwf.v[u->at + k].pc;
+			sc->argp[k] = L->uwf.v[u->at + k].argp;
+		}
+		sc->n = u->n;
+		sc->truncated = u->truncated;
+		sc->problem = u->problem;
+	}
+	sc->n = sc->preset ? sc->n : SIZE_MAX;
+	struct tli_error *err = tli_go_tb_stack(L->w, &L->fc, g, system, sc, stk);
+	sc->preset = false;
+	if (err || !L->light || !u || sc->n == SIZE_MAX) /* SIZE_MAX: no unwinding (g->problem) */
+		return err;
+	*u = (struct unwound){ .at = L->uwf.n, .n = (uint32_t)sc->n, .truncated = sc->truncated,
+			       .problem = sc->problem, .kept = true };
+	for (size_t k = 0; k < sc->n && u->kept; k++)
+		u->kept = tli_vec_push(&L->uwf, ((struct uwframe){ sc->pc[k], sc->argp[k] }));
+	return NULL;
+}
+
 /* The rest of the object after its state: start, stack, creator, then its group. */
 static struct tli_error *describe(struct listing *L, const struct gcap *g, uint64_t goid, const struct gstate *st,
 				  json_t *o)
@@ -426,7 +501,7 @@ static struct tli_error *describe(struct listing *L, const struct gcap *g, uint6
 	struct tli_error *err = set_start(L, g, o, &system);
 	struct go_stack stk = { 0 };
 	if (!err)
-		err = tli_go_tb_stack(w, &L->fc, g, system, L->sc, &stk);
+		err = stack(L, g, system, &stk);
 	if (err)
 		return err;
 	json_object_set_nocheck(o, "current", stk.current ? stk.current : json_null());
@@ -446,23 +521,27 @@ static struct tli_error *describe(struct listing *L, const struct gcap *g, uint6
 		json_object_set_new_nocheck(o, "unreadable", json_string(stk.problem));
 	else if ((err = check_pcs(L, g, goid, st, !stk.current, o)))
 		goto out;
-	count_state(L, g, st);
-	if (!system)
-		err = group_add(L, g, st, o, stk.user, cb, gopc, goid);
+	if (!L->pass2) {
+		count_state(L, g, st);
+		if (!system)
+			err = group_add(L, g, st, o, stk.user, cb, gopc, goid);
+	}
 out:
 	json_decref(cb);
 	json_decref(stk.frames);
 	return err;
 }
 
-static struct tli_error *add_goroutine(struct listing *L, const struct gcap *g)
+/*
+ * A readable g: its object in *ret (NULL in the light pass), *listed unless it is not
+ * listed (dead, another id than `goroutine ID` asks for, not what --label asks for).
+ */
+static struct tli_error *build(struct listing *L, const struct gcap *g, json_t **ret, uint64_t *goid_ret,
+			       bool *listed)
 {
 	struct tli_go_rt *w = L->w;
-	if (!g->raw) {
-		if (g->addr)
-			add_unreadable(L, g);
-		return NULL;
-	}
+	*ret = NULL;
+	*listed = false;
 	if (tli_go_rt_dead(w, g->status))
 		return NULL;
 	uint64_t goid = tli_rdn(g->raw + w->gl.g_goid, w->gl.g_goid_size);
@@ -470,19 +549,47 @@ static struct tli_error *add_goroutine(struct listing *L, const struct gcap *g)
 		return NULL;
 	struct gstate st;
 	read_state(w, g, &st);
-	json_t *o = state_json(L, g, goid, &st);
-	if (!tli_go_labels_set(w, g, o)) {   /* not what --label asks for */
-		json_decref(o);
-		return NULL;
+	json_t *o = L->light ? NULL : state_json(L, g, goid, &st);
+	if (o || w->opts->nlabels) {
+		json_t *lo = o ? o : json_object();
+		bool keep = tli_go_labels_set(w, g, lo);
+		if (lo != o)
+			json_decref(lo);
+		if (!keep) {   /* not what --label asks for */
+			json_decref(o);
+			return NULL;
+		}
 	}
-	L->ids[L->nids++] = goid;
+	if (!L->pass2)
+		L->ids[L->nids++] = goid;
 	struct tli_error *err = describe(L, g, goid, &st, o);
 	if (err) {
 		json_decref(o);
 		return err;
 	}
-	L->list[L->nlist++] = (struct sortent){ goid, o };
+	*ret = o;
+	*goid_ret = goid;
+	*listed = true;
 	return NULL;
+}
+
+static struct tli_error *add_goroutine(struct listing *L, size_t i)
+{
+	const struct gcap *g = &L->w->gs[i];
+	if (!g->raw) {
+		if (g->addr) {
+			L->list[L->nlist++] = (struct sortent){ UINT64_MAX, L->light ? NULL : unreadable_json(g), i };
+			L->nunreadable++;
+		}
+		return NULL;
+	}
+	json_t *o = NULL;
+	uint64_t goid = 0;
+	bool listed = false;
+	struct tli_error *err = build(L, g, &o, &goid, &listed);
+	if (!err && listed)
+		L->list[L->nlist++] = (struct sortent){ goid, o, i };
+	return err;
 }
 
 /* ---- the whole listing ---- */
@@ -541,32 +648,104 @@ static json_t *summary_json(struct listing *L)
 	return summary;
 }
 
+/* Every goroutine through add_goroutine, then the count and the summary into `go`. */
+static struct tli_error *list_all(struct listing *L, json_t *go)
+{
+	struct tli_go_rt *w = L->w;
+	tli_go_tb_find_goroot(w);
+	struct tli_error *err = NULL;
+	tli_progress_begin("listing goroutines", w->ngs);
+	for (uint64_t i = 0; !err && i < w->ngs; i++) {
+		err = add_goroutine(L, i);
+		tli_progress_step(i);
+	}
+	tli_progress_end();
+	if (err)
+		return err;
+	check_ids(L);
+	json_object_set_new_nocheck(go, "goroutine_count", json_integer((json_int_t)L->nids));
+	json_object_set_new_nocheck(go, "summary", summary_json(L));
+	json_t *tg = json_object_get(w->result, "target");
+	if (tg)
+		json_object_set_new_nocheck(tg, "now", json_string(w->now_src));
+	if (w->opts->only_id > 0 && L->nids == 0)
+		return tli_error_create(TLI_E_NO_TARGET, "no goroutine with id %lld", (long long)w->opts->only_id);
+	return NULL;
+}
+
 struct tli_error *tli_go_list_build(struct tli_go_rt *w, json_t *go)
 {
 	struct listing L;
 	struct tli_error *err = listing_init(&L, w);
 	if (!err)
-		tli_go_tb_find_goroot(w);
-	tli_progress_begin("listing goroutines", w->ngs);
-	for (uint64_t i = 0; !err && i < w->ngs; i++) {
-		err = add_goroutine(&L, &w->gs[i]);
-		tli_progress_step(i);
-	}
-	tli_progress_end();
-	if (!err) {
-		check_ids(&L);
-		json_t *arr = sorted_goroutines(&L);
-		json_t *summary = summary_json(&L);
-		json_object_set_new_nocheck(go, "goroutine_count", json_integer((json_int_t)L.nids));
-		json_object_set_new_nocheck(go, "summary", summary);
-		json_object_set_new_nocheck(go, "goroutines", arr);
-		json_t *tg = json_object_get(w->result, "target");
-		if (tg)
-			json_object_set_new_nocheck(tg, "now", json_string(w->now_src));
-		if (w->opts->only_id > 0 && L.nids == 0)
-			err = tli_error_create(TLI_E_NO_TARGET, "no goroutine with id %lld",
-					       (long long)w->opts->only_id);
-	}
+		err = list_all(&L, go);
+	if (!err)
+		json_object_set_new_nocheck(go, "goroutines", sorted_goroutines(&L));
 	listing_free(&L);
 	return err;
+}
+
+/* ---- a listing printed as it is built ---- */
+
+struct tli_go_listing {
+	struct listing L;
+};
+
+struct tli_error *tli_go_list_stream(struct tli_go_rt *w, json_t *go, struct tli_go_listing **ret)
+{
+	*ret = NULL;
+	struct tli_go_listing *l = calloc(1, sizeof(*l));
+	if (!l)
+		return &tli_enomem;
+	struct listing *L = &l->L;
+	struct tli_error *err = listing_init(L, w);
+	if (!err) {
+		L->light = L->sc->light = true;
+		L->uw = calloc(w->ngs ? w->ngs : 1, sizeof(*L->uw)); /* NULL: the second pass unwinds again */
+		err = list_all(L, go);
+	}
+	if (err) {
+		listing_free(L);
+		free(l);
+		return err;
+	}
+	qsort(L->list, L->nlist, sizeof(*L->list), cmp_stream);
+	L->light = L->sc->light = false;
+	L->pass2 = true;
+	*ret = l;
+	return NULL;
+}
+
+size_t tli_go_listing_count(const struct tli_go_listing *l)
+{
+	return l->L.nlist;
+}
+
+size_t tli_go_listing_system(const struct tli_go_listing *l)
+{
+	return (size_t)l->L.nsystem;
+}
+
+struct tli_error *tli_go_listing_item(struct tli_go_listing *l, size_t k, json_t **ret)
+{
+	struct listing *L = &l->L;
+	*ret = NULL;
+	if (k >= L->nlist)
+		return NULL;
+	const struct gcap *g = &L->w->gs[L->list[k].idx];
+	if (!g->raw) {
+		*ret = unreadable_json(g);
+		return NULL;
+	}
+	uint64_t goid = 0;
+	bool listed = false;
+	return build(L, g, ret, &goid, &listed);
+}
+
+void tli_go_listing_free(struct tli_go_listing *l)
+{
+	if (!l)
+		return;
+	listing_free(&l->L);
+	free(l);
 }

@@ -517,11 +517,16 @@ static json_t *with_args(struct tli_go_rt *w, const struct go_pcframes *ce, cons
 struct tli_error *tli_go_tb_stack(struct tli_go_rt *w, struct go_frame_cache *fc, const struct gcap *g,
 				  bool system, struct go_unwind_scratch *sc, struct go_stack *ret)
 {
-	*ret = (struct go_stack){ .frames = json_array(), .problem = g->problem };
+	*ret = (struct go_stack){ .frames = sc->light ? NULL : json_array(), .problem = g->problem };
 	if (ret->problem)
 		return NULL;
 	struct tli_error *err = NULL;
-	size_t np = unwind(w, g, sc, &ret->truncated, &ret->problem);
+	if (!sc->preset) {
+		sc->n = unwind(w, g, sc, &sc->truncated, &sc->problem);
+	}
+	size_t np = sc->n;
+	ret->truncated = sc->truncated;
+	ret->problem = sc->problem;
 	int64_t last_fid = w->gl.fid_normal;
 	size_t nprint = 0;
 	for (size_t k = 0; k < np; k++) {
@@ -548,6 +553,11 @@ struct tli_error *tli_go_tb_stack(struct tli_go_rt *w, struct go_frame_cache *fc
 			if (!show)
 				continue;
 			nprint++;
+			if (sc->light) {
+				if (!ret->current)
+					ret->current = fo;
+				continue;
+			}
 			/* arguments for every shown frame when stacks are shown, else for the current one */
 			json_t *shown = (w->opts->stacks || w->opts->only_id > 0 || !ret->current)
 						? with_args(w, ce, lf, sc->argp[k], fo)

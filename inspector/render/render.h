@@ -5,7 +5,11 @@
  * "tlinspect/1", docs/json-schema.md); `--json` dumps it as is, the text
  * printer renders the same tree for humans. Printers never look at the target:
  * everything they show is in the tree, so a saved JSON document renders the
- * same text later.
+ * same text later. One exception in form, not in content: a `goroutines` listing
+ * printed as text may hand the printer its goroutine objects one at a time
+ * (struct tli_render_stream) instead of as the tree's go.goroutines array - the same
+ * objects, made from the capture after the target runs again, each released once
+ * printed - so that 100k goroutines are not 100k objects held at once (issue 14).
  */
 #ifndef TLI_RENDER_RENDER_H
 #define TLI_RENDER_RENDER_H
@@ -18,6 +22,16 @@
 #include "core/error.h"
 #include "core/jsonstr.h"
 
+/** A listing's items given one at a time (see above); each() returns an error if making one failed. */
+typedef void tli_render_item_fn(json_t *item, void *arg);
+struct tli_render_stream {
+	struct tli_error *(*each)(struct tli_render_stream *st, tli_render_item_fn *fn, void *arg);
+	void (*destroy)(struct tli_render_stream *st);
+	size_t count;           /**< items each() gives */
+	size_t system;          /**< of them, system goroutines (listed only with --system) */
+	struct tli_error *err;  /**< set by the printer: what each() returned (the CLI reports it) */
+};
+
 struct tli_render_opts {
 	bool system;        /**< list system goroutines too (they are always counted) */
 	int top;            /**< rows of the "top groups" table (0 = all, <0 = default 10) */
@@ -25,6 +39,8 @@ struct tli_render_opts {
 	bool no_listing;    /**< skip the per-goroutine listing */
 	bool quiet;         /**< do not print warnings */
 	FILE *warn;         /**< where warnings go ("tlinspect: warning: ..."); NULL = inline in the output */
+	/** go.goroutines given one at a time (the document then has no such array), or NULL */
+	struct tli_render_stream *items;
 };
 
 /** Default rows of the top groups table. */

@@ -437,6 +437,37 @@ static void print_listing(FILE *f, json_t *list, const struct tli_render_opts *o
 	free(order);
 }
 
+/* The listing from a stream: the same blocks print_listing prints, in the same order. */
+struct stream_print {
+	FILE *f;
+	const struct tli_render_opts *opts;
+	bool first, summary;
+	size_t i;
+};
+
+static void stream_one(json_t *g, void *arg)
+{
+	struct stream_print *p = arg;
+	tli_progress_step(p->i++);
+	if (!json_is_object(g) || (!p->opts->system && jtrue(g, "system")))
+		return;
+	if (!p->first || p->summary)
+		fputc('\n', p->f);
+	p->first = false;
+	tli_text_goroutine_block(p->f, g);
+}
+
+static void print_stream(FILE *f, struct tli_render_stream *st, const struct tli_render_opts *opts, bool summary)
+{
+	size_t hidden = opts->system ? 0 : st->system;
+	if (summary && hidden)
+		fprintf(f, "(%zu system goroutine%s not listed; use --system)\n", hidden, hidden == 1 ? "" : "s");
+	struct stream_print p = { f, opts, true, summary, 0 };
+	tli_progress_begin("printing goroutines", st->count);
+	st->err = st->each(st, stream_one, &p);
+	tli_progress_end();
+}
+
 void tli_text_goroutines(FILE *f, json_t *doc, const struct tli_render_opts *opts)
 {
 	json_t *go = json_object_get(doc, "go");
@@ -467,7 +498,9 @@ void tli_text_goroutines(FILE *f, json_t *doc, const struct tli_render_opts *opt
 			print_groups(f, groups, opts->top < 0 ? dflt : opts->top, json_object_get(sum, "group_count"));
 		}
 	}
-	if (!opts->no_listing && json_is_array(list))
+	if (!opts->no_listing && opts->items)
+		print_stream(f, opts->items, opts, !opts->no_summary);
+	else if (!opts->no_listing && json_is_array(list))
 		print_listing(f, list, opts, !opts->no_summary);
 	else if (opts->no_listing && json_array_size(list)) {
 		if (tli_text_triage_present(doc))

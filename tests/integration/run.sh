@@ -72,6 +72,32 @@ run_tli() {
 	timeout -k 5 "${TLI_TIMEOUT:-180}" "$TLI" "$@" >"$pre.out" 2>"$pre.err"
 }
 
+# check_streamed LABEL PREFIX TARGETARGS...: the text listing printed as it is built (one
+# goroutine object at a time, issue 14) is byte for byte the one printed from the whole tree
+# (TLINSPECT_STREAM=0), with and without --stacks and --system (a core: nothing moves between runs)
+check_streamed() {
+	local label=$1 pre=$2 bad= n=0
+	shift 2
+	local opts
+	for opts in "" "--stacks" "--stacks --system"; do
+		# shellcheck disable=SC2086 # opts is a word list
+		run_tli "$pre-s" "$@" goroutines $opts
+		local rs=$?
+		# shellcheck disable=SC2086
+		TLINSPECT_STREAM=0 run_tli "$pre-t" "$@" goroutines $opts
+		local rt=$?
+		if [ "$rs" != 0 ] || [ "$rt" != 0 ] || ! cmp -s "$pre-s.out" "$pre-t.out"; then
+			bad="$bad [goroutines $opts: exit $rs/$rt, $(cmp "$pre-s.out" "$pre-t.out" 2>&1 | head -c 120)]"
+		fi
+		n=$((n + $(grep -c '^goroutine [0-9]' "$pre-s.out")))
+	done
+	if [ -z "$bad" ] && [ "$n" -gt 0 ]; then
+		pass "$label: text listing printed as built = from the whole tree, byte for byte (3 runs, $n goroutine blocks)"
+	else
+		fail "$label: text listing printed as built differs from the whole tree ($n blocks):$bad"
+	fi
+}
+
 # check_compare LABEL DIR KIND FILE: compare.py on a tlinspect output file
 check_compare() {
 	local label=$1 dir=$2 kind=$3 file=$4 log
@@ -215,6 +241,7 @@ for v in $VERSIONS; do
 		fi
 		if gcore -o "$dir/live/core" "$tpid" >"$dir/live/gcore.log" 2>&1 && [ -s "$dir/live/core.$tpid" ]; then
 			inspect_json "$tag gcore json" "$dir/live" "$dir/live/tli-gcore" --core "$dir/live/core.$tpid" --exe "$bin"
+			check_streamed "$tag gcore" "$dir/live/tli-stream" --core "$dir/live/core.$tpid" --exe "$bin"
 			# keep one core (the newest default build's) for the error cases; cores are ~1 GB
 			newcore=$dir/live/core.$tpid
 			if [ "$variant" = default ] || [ -z "$LAST_CORE" ]; then
