@@ -76,9 +76,9 @@ struct tli_cmd_ctx {
 	char **argv;
 	bool verbose;
 	const struct tli_cli_opts *cli;         /**< the whole command line (NULL outside the CLI) */
-	/** The result is only printed as text (no --json, no caller reading it): a listing may
-	 *  give its items one at a time, in *stream (render/render.h), which the CLI destroys. */
-	bool stream_ok;
+	/** The result is only printed (no caller reads it): a listing may give its items one at
+	 *  a time, in *stream (render/render.h), which the CLI destroys; stream_json: as JSON. */
+	bool stream_ok, stream_json;
 	struct tli_render_stream *stream;
 };
 

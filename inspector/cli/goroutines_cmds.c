@@ -85,13 +85,13 @@ struct tli_error *tli_cmd_goroutines_plain(struct tli_cmd_ctx *ctx, const struct
 	struct gstream *gs = calloc(1, sizeof(*gs));
 	if (!gs)
 		return &tli_enomem;
-	struct tli_error *err = tli_go_cmd_goroutines_streamed(ctx->session, o, result, &gs->x);
+	struct tli_error *err = tli_go_cmd_goroutines_streamed(ctx->session, o, result, !ctx->stream_json, &gs->x);
 	if (err) {
 		free(gs);
 		return err;
 	}
 	gs->rs = (struct tli_render_stream){ .each = gstream_each, .destroy = gstream_destroy,
-					     .count = tli_go_streamed_count(gs->x),
+					     .count = tli_go_streamed_count(gs->x), .in = "go", .as = "goroutines",
 					     .system = tli_go_streamed_system(gs->x) };
 	ctx->stream = &gs->rs;
 	return NULL;

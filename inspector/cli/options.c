@@ -604,8 +604,12 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 	json_object_set_new(tool, "name", json_string("tlinspect"));
 	json_object_set_new(tool, "version", json_string(TLI_TOOL_VERSION));
 	json_object_set_new(doc, "tool", tool);
-	/* printed as text and read by no one else: a listing may give its items one at a time */
-	ctx.stream_ok = !o->json && !hook && cmd->text;
+	/* printed and read by no one else: a listing may give its items one at a time. As JSON
+	 * only where nothing is read from the target after the release (a live target in copy
+	 * mode: the capture serves every read), since target.bytes_read is written before them */
+	ctx.stream_json = o->json || !cmd->text;
+	ctx.stream_ok = !hook && (!ctx.stream_json || (s && s->target && s->target->kind == TLI_TARGET_LIVE &&
+						       !s->target->fork_asked && !tli_pages_is(s->target)));
 	err = cmd->fn(&ctx, doc);
 	t_cmd = now_ms();
 	if (s && tli_pages_is(s->target)) {
@@ -674,7 +678,7 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 	 * service with 20k stuck goroutines would print 120k lines); --stacks or --all-frames
 	 * ask for the listing, the `goroutines` command always lists */
 	ro.no_listing = !o->cmd_explicit && !opt_set(cmd, ctx.vals, "stacks") && !opt_set(cmd, ctx.vals, "all-frames");
-	err = o->json ? tli_render_json(out, final) : tli_render_text(out, cmd->text, final, &ro);
+	err = o->json ? tli_render_json_items(out, final, ctx.stream) : tli_render_text(out, cmd->text, final, &ro);
 	if (!err && ctx.stream && ctx.stream->err) { /* an item could not be made: the listing is cut short */
 		err = ctx.stream->err;
 		ctx.stream->err = NULL;
@@ -693,6 +697,8 @@ static int run_inner(const struct tli_cli_opts *o, FILE *out, FILE *errf, tli_cl
 				fprintf(errf, " (and %llu copied before the stop, found unchanged)",
 					(unsigned long long)t->bytes_adopted);
 		}
+		if (ctx.stream)
+			fprintf(errf, ", %zu items made while printed", ctx.stream->count);
 		fprintf(errf, ", command %.1f ms, render %.1f ms, total %.1f ms\n", t_cmd - t_open,
 			t_render - t_cmd, t_render - t0);
 	}

@@ -218,13 +218,14 @@ struct tli_error *tli_go_cmd_chan(struct tli_session *s, uint64_t addr, const st
 struct tli_error *tli_go_cmd_goroutines(struct tli_session *s, const struct tli_go_opts *go_opts,
 				       json_t *result);
 /*
- * `goroutines` printed as it is built (text output): the same capture, result["go"] with
- * the count and the summary but no "goroutines" array; then each goroutine object, with
- * its blocked_on, made when asked for (goroutines.h tli_go_rt_analyze_stream).
+ * `goroutines` printed as it is built: the same capture, result["go"] with the count and
+ * the summary but no "goroutines" array; then each goroutine object, with its blocked_on,
+ * made when asked for, in go.goroutines' order or the text printer's (text_order;
+ * goroutines.h tli_go_rt_analyze_stream).
  */
 struct tli_go_streamed;
 struct tli_error *tli_go_cmd_goroutines_streamed(struct tli_session *s, const struct tli_go_opts *opts,
-						 json_t *result, struct tli_go_streamed **ret);
+						 json_t *result, bool text_order, struct tli_go_streamed **ret);
 size_t tli_go_streamed_count(const struct tli_go_streamed *x);
 size_t tli_go_streamed_system(const struct tli_go_streamed *x);
 /** Item k (new reference; NULL past the end), in the text printer's order. */

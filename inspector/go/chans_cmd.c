@@ -111,7 +111,7 @@ void tli_go_streamed_free(struct tli_go_streamed *x)
 }
 
 struct tli_error *tli_go_cmd_goroutines_streamed(struct tli_session *s, const struct tli_go_opts *opts,
-						 json_t *result, struct tli_go_streamed **ret)
+						 json_t *result, bool text_order, struct tli_go_streamed **ret)
 {
 	*ret = NULL;
 	struct tli_go_streamed *x = calloc(1, sizeof(*x));
@@ -120,7 +120,7 @@ struct tli_error *tli_go_cmd_goroutines_streamed(struct tli_session *s, const st
 	x->opts = *opts;
 	struct tli_error *err = goroutines_capture(s, &x->opts, &x->rt, &x->c);
 	if (!err)
-		err = tli_go_rt_analyze_stream(x->rt, &x->opts, result, &x->l);
+		err = tli_go_rt_analyze_stream(x->rt, &x->opts, result, text_order, &x->l);
 	if (err) {
 		tli_go_streamed_free(x);
 		return err;

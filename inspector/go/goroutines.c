@@ -67,9 +67,9 @@ struct tli_error *tli_go_rt_analyze(struct tli_go_rt *rt, const struct tli_go_op
 }
 
 struct tli_error *tli_go_rt_analyze_stream(struct tli_go_rt *rt, const struct tli_go_opts *opts, json_t *result,
-					   struct tli_go_listing **ret)
+					   bool text_order, struct tli_go_listing **ret)
 {
-	return tli_go_list_stream(rt, analyze_prelude(rt, opts, result), ret);
+	return tli_go_list_stream(rt, analyze_prelude(rt, opts, result), text_order, ret);
 }
 
 void tli_go_rt_destroy(struct tli_go_rt *rt)

@@ -68,15 +68,16 @@ struct tli_error *tli_go_rt_analyze(struct tli_go_rt *rt, const struct tli_go_op
 				    json_t *result);
 
 /*
- * The listing printed as it is built (text output: `goroutines`, issue 14): result["go"]
- * gets the count and the summary as tli_go_rt_analyze makes them, but no "goroutines"
- * array; the goroutine objects are made one at a time afterwards (tli_go_listing_item,
- * the same objects, in the order the text printer shows them: unreadable first, then by
- * id), so a 100k listing never holds 100k objects. rt and *opts must outlive the listing.
+ * The listing printed as it is built (`goroutines`, issue 14): result["go"] gets the
+ * count and the summary as tli_go_rt_analyze makes them, but no "goroutines" array; the
+ * goroutine objects are made one at a time afterwards (tli_go_listing_item, the same
+ * objects, in the order of go.goroutines - by id, unreadable last - or, text_order, the
+ * order the text printer shows them: unreadable first, then by id), so a 100k listing
+ * never holds 100k objects. rt and *opts must outlive the listing.
  */
 struct tli_go_listing;
 struct tli_error *tli_go_rt_analyze_stream(struct tli_go_rt *rt, const struct tli_go_opts *opts, json_t *result,
-					   struct tli_go_listing **ret);
+					   bool text_order, struct tli_go_listing **ret);
 /** Goroutines the listing holds (listed ones: not dead, not filtered out). */
 size_t tli_go_listing_count(const struct tli_go_listing *l);
 /** Of them, system goroutines (the text printer hides them without --system). */

@@ -299,6 +299,6 @@ bool tli_go_labels_set(struct tli_go_rt *w, const struct gcap *g, json_t *o);
 /** Build result["go"] for the goroutine listing from the capture. */
 struct tli_error *tli_go_list_build(struct tli_go_rt *w, json_t *go);
 /** The listing's first pass only (goroutines.h tli_go_rt_analyze_stream). */
-struct tli_error *tli_go_list_stream(struct tli_go_rt *w, json_t *go, struct tli_go_listing **ret);
+struct tli_error *tli_go_list_stream(struct tli_go_rt *w, json_t *go, bool text_order, struct tli_go_listing **ret);
 
 #endif

@@ -99,9 +99,18 @@ static int cmp_sortent(const void *a, const void *b)
 	return x->goid < y->goid ? -1 : x->goid > y->goid;
 }
 
-/* The order a listing printed as it is built shows: the unreadable first (the printer
- * sorts the listing by id, null first), then by id; ties by position in allgs. */
-static int cmp_stream(const void *a, const void *b)
+/* The order of go.goroutines: by id, the unreadable (UINT64_MAX) last; ties by position in allgs. */
+static int cmp_json(const void *a, const void *b)
+{
+	const struct sortent *x = a, *y = b;
+	if (x->goid != y->goid)
+		return x->goid < y->goid ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The order the text printer shows: the unreadable first (it sorts the listing by id, null
+ * first), then by id; ties by position in allgs. */
+static int cmp_text(const void *a, const void *b)
 {
 	const struct sortent *x = a, *y = b;
 	uint64_t kx = x->goid + 1, ky = y->goid + 1; /* UINT64_MAX (unreadable) -> 0 */
@@ -691,7 +700,7 @@ struct tli_go_listing {
 	struct listing L;
 };
 
-struct tli_error *tli_go_list_stream(struct tli_go_rt *w, json_t *go, struct tli_go_listing **ret)
+struct tli_error *tli_go_list_stream(struct tli_go_rt *w, json_t *go, bool text_order, struct tli_go_listing **ret)
 {
 	*ret = NULL;
 	struct tli_go_listing *l = calloc(1, sizeof(*l));
@@ -709,7 +718,7 @@ struct tli_error *tli_go_list_stream(struct tli_go_rt *w, json_t *go, struct tli
 		free(l);
 		return err;
 	}
-	qsort(L->list, L->nlist, sizeof(*L->list), cmp_stream);
+	qsort(L->list, L->nlist, sizeof(*L->list), text_order ? cmp_text : cmp_json);
 	L->light = L->sc->light = false;
 	L->pass2 = true;
 	*ret = l;

@@ -25,6 +25,11 @@ struct outbuf {
 	FILE *f;
 	size_t n;
 	int failed;
+	/* items given one at a time, written as the last member `items->as` of `items_in` */
+	struct tli_render_stream *items;
+	json_t *items_in;
+	size_t items_depth, items_i;
+	bool items_bad;
 	char b[1 << 16];
 };
 
@@ -127,6 +132,41 @@ static bool ob_real(struct outbuf *o, double v)
 
 #define OB_MAX_DEPTH 2048 /* jansson's JSON_PARSER_DEFAULT_DEPTH is 2048 too */
 
+static bool ob_value(struct outbuf *o, json_t *v, size_t depth);
+
+static void ob_item(json_t *item, void *arg)
+{
+	struct outbuf *o = arg;
+	if (o->items_bad)
+		return;
+	if (o->items_i++)
+		ob_put(o, ",", 1);
+	ob_indent(o, o->items_depth + 2);
+	if (!ob_value(o, item, o->items_depth + 2))
+		o->items_bad = true;
+}
+
+/* ",\n  \"as\": [...]" after the last member of items_in (written at depth) */
+static bool ob_items(struct outbuf *o, size_t depth)
+{
+	ob_put(o, ",", 1);
+	ob_indent(o, depth + 1);
+	ob_string(o, o->items->as, strlen(o->items->as));
+	ob_put(o, ": ", 2);
+	if (!o->items->count) {
+		ob_put(o, "[]", 2);
+		return true;
+	}
+	ob_put(o, "[", 1);
+	o->items_depth = depth;
+	o->items->err = o->items->each(o->items, ob_item, o);
+	if (o->items->err || o->items_bad)
+		return false;
+	ob_indent(o, depth + 1);
+	ob_put(o, "]", 1);
+	return true;
+}
+
 static bool ob_value(struct outbuf *o, json_t *v, size_t depth)
 {
 	char b[32];
@@ -152,6 +192,8 @@ static bool ob_value(struct outbuf *o, json_t *v, size_t depth)
 				ob_indent(o, depth + 1);
 			}
 		}
+		if (o->items && v == o->items_in && !ob_items(o, depth))
+			return false;
 		ob_indent(o, depth);
 		ob_put(o, "}", 1);
 		return true;
@@ -199,6 +241,11 @@ static bool ob_value(struct outbuf *o, json_t *v, size_t depth)
 
 struct tli_error *tli_render_json(FILE *f, json_t *doc)
 {
+	return tli_render_json_items(f, doc, NULL);
+}
+
+struct tli_error *tli_render_json_items(FILE *f, json_t *doc, struct tli_render_stream *items)
+{
 	if (!doc)
 		return tli_error_create(TLI_E_INTERNAL, "no result to print");
 	/* Insertion order is kept (jansson >= 2.8 always preserves it). Reals use
@@ -210,13 +257,24 @@ struct tli_error *tli_render_json(FILE *f, json_t *doc)
 	o->f = f;
 	o->n = 0;
 	o->failed = 0;
+	o->items = items;
+	o->items_in = items ? json_object_get(doc, items->in) : NULL;
+	o->items_depth = o->items_i = 0;
+	o->items_bad = false;
+	if (items && (!json_object_size(o->items_in) || json_object_get(o->items_in, items->as))) {
+		free(o);
+		return tli_error_create(TLI_E_INTERNAL, "no place for the listing's items in the result");
+	}
 	tli_progress_begin("writing JSON", 0);
 	int rc = ob_value(o, doc, 0) ? 0 : -1;
 	ob_flush(o);
 	tli_progress_end();
 	if (o->failed)
 		rc = -1;
+	bool items_failed = items && (items->err || o->items_bad);
 	free(o);
+	if (items_failed) /* the CLI reports items->err; a value JSON cannot hold is ours */
+		return items->err ? NULL : tli_error_create(TLI_E_INTERNAL, "a goroutine could not be written as JSON");
 	if (rc == 0)
 		rc = fputc('\n', f) == EOF ? -1 : 0;
 	if (rc == 0)

@@ -6,10 +6,11 @@
  * printer renders the same tree for humans. Printers never look at the target:
  * everything they show is in the tree, so a saved JSON document renders the
  * same text later. One exception in form, not in content: a `goroutines` listing
- * printed as text may hand the printer its goroutine objects one at a time
+ * that is only printed may hand the printer its goroutine objects one at a time
  * (struct tli_render_stream) instead of as the tree's go.goroutines array - the same
  * objects, made from the capture after the target runs again, each released once
- * printed - so that 100k goroutines are not 100k objects held at once (issue 14).
+ * printed - so that 100k goroutines are not 100k objects held at once (issue 14); the
+ * JSON printer writes them where the array would be, the same bytes.
  */
 #ifndef TLI_RENDER_RENDER_H
 #define TLI_RENDER_RENDER_H
@@ -28,6 +29,7 @@ struct tli_render_stream {
 	struct tli_error *(*each)(struct tli_render_stream *st, tli_render_item_fn *fn, void *arg);
 	void (*destroy)(struct tli_render_stream *st);
 	size_t count;           /**< items each() gives */
+	const char *in, *as;    /**< where they belong: doc[in][as], an array, the last member of doc[in] */
 	size_t system;          /**< of them, system goroutines (listed only with --system) */
 	struct tli_error *err;  /**< set by the printer: what each() returned (the CLI reports it) */
 };
@@ -48,6 +50,8 @@ struct tli_render_opts {
 
 /** Dump `doc` as JSON (indent 2, insertion order, UTF-8, reals as reals) plus a newline. */
 struct tli_error *tli_render_json(FILE *f, json_t *doc);
+/** The same with items given one at a time (NULL: none), written as doc[items->in][items->as]. */
+struct tli_error *tli_render_json_items(FILE *f, json_t *doc, struct tli_render_stream *items);
 
 /** A text printer: renders the whole document of one command. */
 typedef void tli_text_fn(FILE *f, json_t *doc, const struct tli_render_opts *opts);

@@ -284,7 +284,7 @@ struct tli_error *tli_render_text(FILE *f, const struct tli_text_printer *p, jso
 	if (!doc)
 		return tli_error_create(TLI_E_INTERNAL, "no result to print");
 	if (!p || !p->fn)
-		return tli_render_json(f, doc);
+		return tli_render_json_items(f, doc, opts->items);
 	/* warnings on stderr first, so they are seen before a long listing */
 	if (p->warnings && opts->warn)
 		print_warnings(f, doc, opts);

@@ -35,6 +35,91 @@ static void check_same(json_t *doc)
 	free(want);
 }
 
+/* ---- items given one at a time (struct tli_render_stream) ---- */
+
+struct fake_stream {
+	struct tli_render_stream rs;
+	json_t *items;      /* what each() gives, in order */
+	size_t fail_at;     /* each() fails before item fail_at (SIZE_MAX: never) */
+};
+
+static struct tli_error *fake_each(struct tli_render_stream *st, tli_render_item_fn *fn, void *arg)
+{
+	struct fake_stream *fs = (struct fake_stream *)st;
+	for (size_t i = 0; i < json_array_size(fs->items); i++) {
+		if (i == fs->fail_at)
+			return tli_error_create(TLI_E_CORRUPT, "item %zu cannot be made", i);
+		json_t *copy = json_deep_copy(json_array_get(fs->items, i)); /* made now, released after */
+		fn(copy, arg);
+		json_decref(copy);
+	}
+	return NULL;
+}
+
+/* The document printed with items given one at a time = the document holding them, printed whole. */
+static void check_items(json_t *doc, json_t *items)
+{
+	struct fake_stream fs = { .rs = { .each = fake_each, .count = json_array_size(items), .in = "go",
+					  .as = "goroutines" },
+				  .items = items, .fail_at = SIZE_MAX };
+	char *got = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&got, &len);
+	assert_non_null(f);
+	assert_null(tli_render_json_items(f, doc, &fs.rs));
+	fclose(f);
+	assert_null(fs.rs.err);
+	json_t *whole = json_deep_copy(doc);
+	json_object_set(json_object_get(whole, "go"), "goroutines", items);
+	char *want = json_dumps(whole, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+	assert_int_equal(len, strlen(want) + 1);
+	assert_memory_equal(got, want, strlen(want));
+	free(got);
+	free(want);
+	json_decref(whole);
+}
+
+static void test_items_streamed(void **state)
+{
+	(void)state;
+	json_t *doc = json_pack("{s:s, s:{s:i, s:{s:i, s:[]}}, s:[s]}", "schema", "tlinspect/1", "go",
+				"goroutine_count", 3, "summary", "system", 1, "groups", "warnings", "w");
+	json_t *items = json_pack("[{s:i, s:s, s:{s:s, s:n}}, {s:n, s:s}, {s:i, s:[s,s], s:f}]", "id", 1, "status",
+				  "waiting", "current", "function", "main.main", "args", "id", "unreadable", "bad g",
+				  "id", 7, "blocked_on", "0xc0", "0xc1", "wait_seconds", 1.5);
+	check_items(doc, items);
+	json_t *none = json_array();
+	check_items(doc, none);  /* no item: "goroutines": [] */
+	/* an item that cannot be made: its error, for the CLI to report */
+	struct fake_stream fs = { .rs = { .each = fake_each, .count = 3, .in = "go", .as = "goroutines" },
+				  .items = items, .fail_at = 1 };
+	char *got = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&got, &len);
+	assert_null(tli_render_json_items(f, doc, &fs.rs));
+	fclose(f);
+	assert_non_null(fs.rs.err);
+	assert_int_equal(fs.rs.err->code, TLI_E_CORRUPT);
+	tli_error_destroy(fs.rs.err);
+	free(got);
+	/* no place for them (no "go", or it already has the array): an internal error, nothing given */
+	json_t *nogo = json_pack("{s:s}", "schema", "tlinspect/1");
+	fs = (struct fake_stream){ .rs = { .each = fake_each, .count = 3, .in = "go", .as = "goroutines" },
+				   .items = items, .fail_at = 0 };
+	f = open_memstream(&got, &len);
+	struct tli_error *err = tli_render_json_items(f, nogo, &fs.rs);
+	fclose(f);
+	assert_non_null(err);
+	assert_int_equal(err->code, TLI_E_INTERNAL);
+	assert_null(fs.rs.err);
+	tli_error_destroy(err);
+	free(got);
+	json_decref(nogo);
+	json_decref(none);
+	json_decref(items);
+	json_decref(doc);
+}
+
 static void test_scalars_and_nesting(void **state)
 {
 	(void)state;
@@ -131,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_reals),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_many_objects),
+		cmocka_unit_test(test_items_streamed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
