@@ -228,7 +228,7 @@ struct tli_error *tli_go_cmd_goroutines_streamed(struct tli_session *s, const st
 						 json_t *result, bool text_order, struct tli_go_streamed **ret);
 size_t tli_go_streamed_count(const struct tli_go_streamed *x);
 size_t tli_go_streamed_system(const struct tli_go_streamed *x);
-/** Item k (new reference; NULL past the end), in the text printer's order. */
+/** Item k (new reference; NULL past the end), in the order asked for. */
 struct tli_error *tli_go_streamed_item(struct tli_go_streamed *x, size_t k, json_t **ret);
 void tli_go_streamed_free(struct tli_go_streamed *x);
 struct tli_go_graph_opts {

@@ -93,12 +93,6 @@ struct sortent {
 	size_t idx;     /* its g in w->gs */
 };
 
-static int cmp_sortent(const void *a, const void *b)
-{
-	const struct sortent *x = a, *y = b;
-	return x->goid < y->goid ? -1 : x->goid > y->goid;
-}
-
 /* The order of go.goroutines: by id, the unreadable (UINT64_MAX) last; ties by position in allgs. */
 static int cmp_json(const void *a, const void *b)
 {
@@ -480,6 +474,7 @@ static struct tli_error *stack(struct listing *L, const struct gcap *g, bool sys
 	struct go_unwind_scratch *sc = L->sc;
 	struct unwound *u = L->uw ? &L->uw[g - L->w->gs] : NULL;
 	sc->preset = L->pass2 && u && u->kept;
+	sc->n = SIZE_MAX; /* stays so if tli_go_tb_stack does not unwind (g->problem) */
 	if (sc->preset) {
 		for (uint32_t k = 0; k < u->n; k++) {
 			sc->pc[k] = L->uwf.v[u->at + k].pc;
@@ -489,10 +484,9 @@ static struct tli_error *stack(struct listing *L, const struct gcap *g, bool sys
 		sc->truncated = u->truncated;
 		sc->problem = u->problem;
 	}
-	sc->n = sc->preset ? sc->n : SIZE_MAX;
 	struct tli_error *err = tli_go_tb_stack(L->w, &L->fc, g, system, sc, stk);
 	sc->preset = false;
-	if (err || !L->light || !u || sc->n == SIZE_MAX) /* SIZE_MAX: no unwinding (g->problem) */
+	if (err || !L->light || !u || sc->n == SIZE_MAX)
 		return err;
 	*u = (struct unwound){ .at = L->uwf.n, .n = (uint32_t)sc->n, .truncated = sc->truncated,
 			       .problem = sc->problem, .kept = true };
@@ -619,7 +613,7 @@ static void check_ids(struct listing *L)
 /* The goroutine objects by id (the list is handed over). */
 static json_t *sorted_goroutines(struct listing *L)
 {
-	qsort(L->list, L->nlist, sizeof(*L->list), cmp_sortent);
+	qsort(L->list, L->nlist, sizeof(*L->list), cmp_json);
 	json_t *arr = json_array();
 	for (size_t i = 0; i < L->nlist; i++)
 		json_array_append_new(arr, L->list[i].obj);

@@ -521,9 +521,8 @@ struct tli_error *tli_go_tb_stack(struct tli_go_rt *w, struct go_frame_cache *fc
 	if (ret->problem)
 		return NULL;
 	struct tli_error *err = NULL;
-	if (!sc->preset) {
+	if (!sc->preset)
 		sc->n = unwind(w, g, sc, &sc->truncated, &sc->problem);
-	}
 	size_t np = sc->n;
 	ret->truncated = sc->truncated;
 	ret->problem = sc->problem;

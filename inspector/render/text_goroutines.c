@@ -392,6 +392,33 @@ static long long gid(json_t *g)
 	return json_is_integer(id) ? (long long)json_integer_value(id) : -1;
 }
 
+/* One goroutine of the listing, in order: hidden system goroutines skipped, a blank line
+ * between blocks (and after the summary). */
+struct listing_print {
+	FILE *f;
+	const struct tli_render_opts *opts;
+	bool first, summary;
+	size_t i;
+};
+
+static void print_one(json_t *g, void *arg)
+{
+	struct listing_print *p = arg;
+	tli_progress_step(p->i++);
+	if (!json_is_object(g) || (!p->opts->system && jtrue(g, "system")))
+		return;
+	if (!p->first || p->summary)
+		fputc('\n', p->f);
+	p->first = false;
+	tli_text_goroutine_block(p->f, g);
+}
+
+static void print_hidden(FILE *f, size_t hidden, bool summary)
+{
+	if (summary && hidden)
+		fprintf(f, "(%zu system goroutine%s not listed; use --system)\n", hidden, hidden == 1 ? "" : "s");
+}
+
 static void print_listing(FILE *f, json_t *list, const struct tli_render_opts *opts, bool summary)
 {
 	size_t n = json_array_size(list);
@@ -407,9 +434,7 @@ static void print_listing(FILE *f, json_t *list, const struct tli_render_opts *o
 			sorted = false;
 		prev = id;
 	}
-	if (summary && hidden)
-		fprintf(f, "(%zu system goroutine%s not listed; use --system)\n", hidden,
-			hidden == 1 ? "" : "s");
+	print_hidden(f, hidden, summary);
 	struct gref *order = NULL;
 	if (!sorted) {
 		order = malloc(n * sizeof(*order));
@@ -421,50 +446,21 @@ static void print_listing(FILE *f, json_t *list, const struct tli_render_opts *o
 			qsort(order, n, sizeof(*order), gref_cmp);
 		}
 	}
-	bool first = true;
+	struct listing_print p = { f, opts, true, summary, 0 };
 	tli_progress_begin("printing goroutines", n);
-	for (size_t i = 0; i < n; i++) {
-		tli_progress_step(i);
-		json_t *g = order ? order[i].g : json_array_get(list, i);
-		if (!json_is_object(g) || (!opts->system && jtrue(g, "system")))
-			continue;
-		if (!first || summary)
-			fputc('\n', f);
-		first = false;
-		tli_text_goroutine_block(f, g);
-	}
+	for (size_t i = 0; i < n; i++)
+		print_one(order ? order[i].g : json_array_get(list, i), &p);
 	tli_progress_end();
 	free(order);
 }
 
 /* The listing from a stream: the same blocks print_listing prints, in the same order. */
-struct stream_print {
-	FILE *f;
-	const struct tli_render_opts *opts;
-	bool first, summary;
-	size_t i;
-};
-
-static void stream_one(json_t *g, void *arg)
-{
-	struct stream_print *p = arg;
-	tli_progress_step(p->i++);
-	if (!json_is_object(g) || (!p->opts->system && jtrue(g, "system")))
-		return;
-	if (!p->first || p->summary)
-		fputc('\n', p->f);
-	p->first = false;
-	tli_text_goroutine_block(p->f, g);
-}
-
 static void print_stream(FILE *f, struct tli_render_stream *st, const struct tli_render_opts *opts, bool summary)
 {
-	size_t hidden = opts->system ? 0 : st->system;
-	if (summary && hidden)
-		fprintf(f, "(%zu system goroutine%s not listed; use --system)\n", hidden, hidden == 1 ? "" : "s");
-	struct stream_print p = { f, opts, true, summary, 0 };
+	print_hidden(f, opts->system ? 0 : st->system, summary);
+	struct listing_print p = { f, opts, true, summary, 0 };
 	tli_progress_begin("printing goroutines", st->count);
-	st->err = st->each(st, stream_one, &p);
+	st->err = st->each(st, print_one, &p);
 	tli_progress_end();
 }
 
