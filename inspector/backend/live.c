@@ -10,6 +10,7 @@
 #include "live_int.h"
 #include "procmem.h"
 
+#include "core/memlimit.h"
 #include "core/vec.h"
 
 #include <elf.h>
@@ -47,6 +48,7 @@ struct live {
 	bool fork;        /**< --snapshot=fork asked */
 	int child;        /**< the frozen copy read instead of the process (live_fork.c), 0 if none */
 	struct tli_live_inplace *ip; /**< the copy read in place (live_inplace.c), NULL if none */
+	uint64_t fork_window;        /**< --snapshot=fork: the most of the copy in memory (fork_window) */
 	bool lost_warned; /**< the warning that the copy could not be read was given */
 };
 
@@ -529,6 +531,20 @@ static void live_mapped_drop(struct tli_target *t, const void *p, uint64_t len)
 	}
 }
 
+/* The most of the frozen copy kept in memory (live_inplace.c): TLINSPECT_FORK_WINDOW MiB,
+ * else a quarter of what tlinspect may still use (so that a heap that fits is read once,
+ * and a limit - ulimit -d, the cgroup, MemAvailable - bounds it), never less than
+ * TLI_TARGET_IN_PLACE_RESIDENT. Worked out before the stop. */
+static uint64_t fork_window(void)
+{
+	const char *e = getenv("TLINSPECT_FORK_WINDOW");
+	char *end = NULL;
+	unsigned long long mib = e && *e ? strtoull(e, &end, 10) : 0;
+	uint64_t w = end && !*end && mib && mib < (1ull << 30) ? (uint64_t)mib << 20
+							      : tli_mem_headroom_of(TLI_MEM_RESIDENT, NULL, 0) / 4;
+	return w > TLI_TARGET_IN_PLACE_RESIDENT ? w : TLI_TARGET_IN_PLACE_RESIDENT;
+}
+
 /* --snapshot=fork, every thread stopped and the maps read: a frozen copy of the process is
  * read from now on and the process runs again at once (the pause ends here). When no copy
  * can be made, say why and go on in copy mode. */
@@ -544,7 +560,7 @@ static struct tli_error *fork_snapshot(struct tli_target *t, struct live *L)
 		return NULL;
 	}
 	L->child = child;
-	L->ip = tli_live_inplace_new(child, TLI_TARGET_IN_PLACE_RESIDENT);
+	L->ip = tli_live_inplace_new(child, L->fork_window);
 	live_detach(L);
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -718,6 +734,8 @@ struct tli_error *tli_live_open(int pid, const struct tli_live_opts *opts, struc
 	L->timeout_ms = o.timeout_ms;
 	L->fork = o.snapshot_fork;
 	t->fork_asked = o.snapshot_fork;
+	if (L->fork)
+		L->fork_window = fork_window();
 	if (o.defer_stop) {
 		t->stop_deferred = true;
 		*ret = t;

@@ -7,14 +7,15 @@
  *
  * A view is an anonymous read-only mapping of the copy's mappings that hold the bytes asked
  * for, registered with userfaultfd: nothing is read until a page is touched. A server thread
- * then reads the block around it (BLOCK bytes) from the copy with process_vm_readv and puts
- * it in place (UFFDIO_COPY). Residency is bounded here, not by the walkers: once RESIDENT
- * bytes are filled, the oldest blocks are given back (MADV_DONTNEED) and fault in again when
- * touched. The copy is frozen, so a block read twice has the same bytes; a walker holding a
+ * then reads the block around it from the copy (/proc/PID/mem, see tli_live_inplace_new) and
+ * puts it in place (UFFDIO_COPY). Residency is bounded here, not by the walkers: once the
+ * window (resident_max: a quarter of the memory tlinspect may still use when the copy is
+ * made, at least TLI_TARGET_IN_PLACE_RESIDENT) is filled, the oldest blocks are given back
+ * (MADV_DONTNEED) and fault in again when touched. The copy is frozen, so a block read twice has the same bytes; a walker holding a
  * pointer into a view never sees a difference. Walkers may also give pages back themselves
  * (mapped_drop, as behind a core walk).
  *
- * The views take address space (RLIMIT_AS counts them) but only RESIDENT bytes of memory;
+ * The views take address space (RLIMIT_AS counts them) but only the window's bytes of memory;
  * they are PROT_READ, so RLIMIT_DATA does not count them. No userfaultfd (an old kernel, a
  * seccomp filter, vm.unprivileged_userfaultfd for a non-root user without UFFD_USER_MODE_ONLY):
  * no view, and the walkers copy as in copy mode.
@@ -64,7 +65,8 @@ struct tli_live_inplace {
 	/* the server's: filled blocks in fill order, a ring */
 	struct block { uint8_t *p; uint64_t len; } *ring;
 	size_t ring_cap, ring_head, ring_n;
-	uint64_t resident, resident_max;
+	_Atomic uint64_t resident;   /* filled by the server; read by walkers dropping pages */
+	uint64_t resident_max;
 	uint8_t *last_start, *last_end; /* the last block filled */
 	uint64_t ra;                 /* its length: doubled while faults go on from there */
 	struct tli_procmem pm;
@@ -178,11 +180,19 @@ static void fill(struct tli_live_inplace *ip, uint64_t at)
 			v = &ip->views[i];
 	if (!v)
 		return; /* not ours: cannot happen */
-	/* like the kernel's readahead: a fault where the last block ended reads twice as
-	 * much (a walk in address order), any other a small block (a list followed at random) */
+	/* while the window has room for it, the aligned BLOCK around the fault: a heap that
+	 * fits is read once, in few faults, whatever the order of the walk (1 GiB heap: 27k
+	 * faults of ~37 KiB became ~1,500 of 1 MiB; 256 KiB blocks read 14 % less and took
+	 * longer). Then like the kernel's readahead: a fault where the last block ended reads
+	 * twice as much (a walk in address order), any other a small block (a list followed
+	 * at random) */
 	uint8_t *page = (uint8_t *)(uintptr_t)(at & ~(PAGE - 1));
 	uint64_t off, len;
-	if (page == ip->last_end && ip->ra) {
+	if (ip->resident + BLOCK <= ip->resident_max) {
+		ip->ra = BLOCK;
+		off = (at - (uintptr_t)v->base) & ~(BLOCK - 1);
+		len = v->len - off < BLOCK ? v->len - off : BLOCK;
+	} else if (page == ip->last_end && ip->ra) {
 		ip->ra = ip->ra * 2 > BLOCK ? BLOCK : ip->ra * 2;
 		off = (uint64_t)(page - v->base);
 		len = v->len - off < ip->ra ? v->len - off : ip->ra;
@@ -322,7 +332,10 @@ const void *tli_live_inplace_ptr(struct tli_live_inplace *ip, uint64_t addr, uin
 
 void tli_live_inplace_drop(struct tli_live_inplace *ip, const void *p, uint64_t len)
 {
-	if (!ip)
+	/* while the window has room, pages stay: a walker that gives its pages back behind it
+	 * (as behind a core walk) and touches them again later would have them read again,
+	 * a whole block each time (glibc leaks on a 250 MB heap: 2.1 GB read instead of 0.6) */
+	if (!ip || atomic_load(&ip->resident) + BLOCK <= ip->resident_max)
 		return;
 	uint64_t a = ((uintptr_t)p + PAGE - 1) & ~(PAGE - 1), b = ((uintptr_t)p + len) & ~(PAGE - 1);
 	if (b > a)

@@ -84,8 +84,10 @@ struct tli_target_ops {
 
 struct tli_capture; /* private: captured extents */
 
-/** --snapshot=fork: bytes of the frozen copy's views (tli_target_mapped_ptr) resident at most,
- *  however large the heap read in place (the window a core walk keeps, TLI_GL_WINDOW). */
+/** --snapshot=fork: bytes of the frozen copy's views (tli_target_mapped_ptr) resident at least,
+ *  however large the heap read in place (the window a core walk keeps, TLI_GL_WINDOW); more
+ *  (up to a quarter of the memory tlinspect may still use) when there is room, so that a heap
+ *  that fits is read once (backend/live_inplace.c). */
 #define TLI_TARGET_IN_PLACE_RESIDENT (64ull << 20)
 
 struct tli_target {

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # tests/integration/capfit_fork.sh - sourced by capfit.sh: --snapshot=fork reads the frozen copy
-# in place, a bounded window of it in memory (issue 15 item 2). fork_glibc runs on capfit.sh's
+# in place, a bounded window of it in memory (issue 15 item 2; the window's size, issue 14). fork_glibc runs on capfit.sh's
 # target (its $pid, $heap_kib, $want, $want_leaked and copy mode's answers, RSS and times from
 # section 1), fork_go on a Go bigheap of its own. See capfit.sh's header for what is checked.
 
@@ -49,15 +49,23 @@ for k in ("pause_ms", "bytes_read", "snapshot"):
 print(json.dumps(strip(d), sort_keys=True, indent=1))' "$1"
 }
 
-# fork_run NAME PID HEAP_KIB COPY_JSON COPY_RSS COPY_S LIMIT_DIV CMD: fork mode against copy mode
+# fork_run NAME PID HEAP_KIB COPY_JSON COPY_RSS COPY_S LIMIT_DIV CMD: fork mode against copy mode,
+# with the default window (a quarter of the memory left: here the whole heap fits) and with the
+# smallest (TLINSPECT_FORK_WINDOW=64: blocks given back and read again), whose memory is bounded
 fork_run() {
 	local name=$1 p=$2 hk=$3 cj=$4 rss1=$5 w1=$6 div=$7 cmd=$8
-	local o=$TLI_OUT/fork.${name// /_} rc2 rss2 w2
-	read -r rc2 rss2 w2 < <(measure "$o.json" "$TLI" --pid "$p" --snapshot=fork --json "$cmd")
-	if [ "$rc2" = 0 ] && cmp -s <(fcanon "$cj") <(fcanon "$o.json"); then
-		ok "$name: fork mode = copy mode, byte for byte (copy $w1 s, peak RSS $((rss1 >> 10)) MiB; fork $w2 s, $((rss2 >> 10)) MiB)"
+	local o=$TLI_OUT/fork.${name// /_} rc2 rss2 w2 rcd rssd wd
+	read -r rcd rssd wd < <(measure "$o.default.json" "$TLI" --pid "$p" --snapshot=fork --json "$cmd")
+	if [ "$rcd" = 0 ] && cmp -s <(fcanon "$cj") <(fcanon "$o.default.json"); then
+		ok "$name: fork mode (default window) = copy mode, byte for byte (fork $wd s, $((rssd >> 10)) MiB)"
 	else
-		bad "$name: fork exit $rc2 $(head -c 300 "$o.json.err"); diff <(fcanon $cj) <(fcanon $o.json)"
+		bad "$name: fork (default window) exit $rcd $(head -c 300 "$o.default.json.err"); diff <(fcanon $cj) <(fcanon $o.default.json)"
+	fi
+	read -r rc2 rss2 w2 < <(TLINSPECT_FORK_WINDOW=64 measure "$o.json" "$TLI" --pid "$p" --snapshot=fork --json "$cmd")
+	if [ "$rc2" = 0 ] && cmp -s <(fcanon "$cj") <(fcanon "$o.json"); then
+		ok "$name: fork mode (64 MiB window) = copy mode, byte for byte (copy $w1 s, peak RSS $((rss1 >> 10)) MiB; fork $w2 s, $((rss2 >> 10)) MiB)"
+	else
+		bad "$name: fork (64 MiB window) exit $rc2 $(head -c 300 "$o.json.err"); diff <(fcanon $cj) <(fcanon $o.json)"
 	fi
 	if [ "$rss2" -lt $((rss1 / 2)) ]; then ok "$name: fork peak RSS $((rss2 >> 10)) MiB < half of copy mode's $((rss1 >> 10)) MiB"
 	else bad "$name: fork peak RSS $((rss2 >> 10)) MiB, copy mode's $((rss1 >> 10)) MiB"; fi
@@ -65,7 +73,7 @@ fork_run() {
 		if [ "$rss2" -lt $((hk / div)) ]; then ok "$name: fork peak RSS $((rss2 >> 10)) MiB < 1/$div of the heap's $((hk >> 10)) MiB"
 		else bad "$name: fork peak RSS $((rss2 >> 10)) MiB, wanted < 1/$div of the heap's $((hk >> 10)) MiB"; fi
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$w1" $((rss1 >> 10)) "$w2" $((rss2 >> 10)) >> "$TLI_OUT/fork.tsv"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$w1" $((rss1 >> 10)) "$w2" $((rss2 >> 10)) "$wd" $((rssd >> 10)) >> "$TLI_OUT/fork.tsv"
 	FORK_JSON=$o.json
 }
 
@@ -201,5 +209,5 @@ fork_go() {
 	[ -z "$left" ] && ok "go$gov: no copy of the target left (ps)" || bad "go$gov: copies left: $left"
 	kill -KILL "$gpid" 2>/dev/null
 	wait "$gpid" 2>/dev/null
-	[ -s "$TLI_OUT/fork.tsv" ] && { printf 'case\tcopy_s\tcopy_rss_mib\tfork_s\tfork_rss_mib\n'; cat "$TLI_OUT/fork.tsv"; } >&2
+	[ -s "$TLI_OUT/fork.tsv" ] && { printf 'case\tcopy_s\tcopy_rss_mib\tfork64_s\tfork64_rss_mib\tfork_s\tfork_rss_mib\n'; cat "$TLI_OUT/fork.tsv"; } >&2
 }

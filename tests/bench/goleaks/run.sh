@@ -15,8 +15,10 @@
 #   BENCH_GO       toolchain of the target (default: the newest installed)
 #   BENCH_BINS     binaries to compare, space separated, e.g. an older build first (default:
 #                  build/tlinspect)
+#   BENCH_MODES    snapshot modes, each run for every binary: copy (the default mode) and/or
+#                  fork (--snapshot=fork) (default: "copy fork")
 # Output: tests/out/bench-goleaks/bench-<date>.tsv (tool run wall_s heartbeat_gap_ms
-# tlinspect_pause_ms rc leaked max_rss_kb load1) and a table of median/min/max on stdout.
+# tlinspect_pause_ms rc leaked max_rss_kb load1; tool is "BINARY (MODE)") and a table of median/min/max on stdout.
 set -u
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 export TLI_OUT=$ROOT/tests/out/bench-goleaks
@@ -28,6 +30,7 @@ NG=${BENCH_G:-10000}
 RUNS=${BENCH_RUNS:-7}
 GOV=${BENCH_GO:-$(tli_go_versions | awk '{print $NF}')}
 BENCH_BINS=${BENCH_BINS:-$ROOT/build/tlinspect}
+BENCH_MODES=${BENCH_MODES:-copy fork}
 mkdir -p "$TLI_OUT"
 GAP=$TLI_OUT/gap
 rm -f "$GAP"
@@ -44,17 +47,24 @@ sleep 1
 gap > /dev/null
 for r in $(seq "$RUNS"); do
 	for b in $BENCH_BINS; do
+	for m in $BENCH_MODES; do
 		f=$TLI_OUT/out
+		case $m in
+		copy) extra=() ;;
+		fork) extra=(--snapshot=fork) ;;
+		*) echo "BENCH_MODES: unknown mode $m" >&2; exit 2 ;;
+		esac
 		gap > /dev/null
 		t0=$(date +%s.%N)
-		/usr/bin/time -f "%M" -o "$f.time" "$b" --pid "$pid" --json leaks > "$f" 2> "$f.err"
+		/usr/bin/time -f "%M" -o "$f.time" "$b" --pid "$pid" "${extra[@]}" --json leaks > "$f" 2> "$f.err"
 		rc=$?
 		t1=$(date +%s.%N)
 		sleep 0.3
 		g=$(gap)
 		res=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["target"]["pause_ms"], d["go"]["leaked_count"])' "$f" 2>/dev/null || echo "NA NA")
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$b" "$r" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')" \
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$b ($m)" "$r" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')" \
 			"$g" "${res% *}" "$rc" "${res#* }" "$(tail -1 "$f.time")" "$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$TSV" >&2
+	done
 	done
 done
 echo
