@@ -63,6 +63,9 @@ void tli_go_rt_only(struct tli_go_rt *rt, int64_t goid);
 /** Also copy the parked goroutines' waiting chains before the stop (call before
  *  tli_go_rt_capture; for channel captures that do not walk queues: goroutines_precopy.c). */
 void tli_go_rt_precopy_chains(struct tli_go_rt *rt, bool on);
+/** What tli_go_rt_capture prepares before the stop, done now: for a command whose other
+ *  walkers stop the target before the goroutine capture runs (`heap` reads memstats first). */
+void tli_go_rt_prepare(struct tli_go_rt *rt);
 struct tli_error *tli_go_rt_capture(struct tli_go_rt *rt);
 struct tli_error *tli_go_rt_analyze(struct tli_go_rt *rt, const struct tli_go_opts *opts,
 				    json_t *result);
@@ -84,6 +87,10 @@ size_t tli_go_listing_count(const struct tli_go_listing *l);
 size_t tli_go_listing_system(const struct tli_go_listing *l);
 /** Item k's object (new reference, or NULL past the end). */
 struct tli_error *tli_go_listing_item(struct tli_go_listing *l, size_t k, json_t **ret);
+/** The object of the goroutine at allgs index gi (new reference; NULL if that g is
+ *  unreadable or not listed), made as item k would be: callers that need a few objects
+ *  out of many (`leaks` needs its leaked goroutines') make only those. */
+struct tli_error *tli_go_listing_item_of(struct tli_go_listing *l, size_t gi, json_t **ret);
 void tli_go_listing_free(struct tli_go_listing *l);
 void tli_go_rt_destroy(struct tli_go_rt *rt);
 

@@ -478,12 +478,24 @@ static uint64_t stack_bytes(const struct tli_go_rt *w, const struct go_peeked *p
  * again; the order is used only if the stopped allgs is byte for byte the one peeked,
  * and a buffer too small for what the stop finds is replaced.
  */
+static double now_ms(void);
+static void prepare_peek(struct tli_go_rt *w);
 static void prepare(struct tli_go_rt *w)
 {
 	struct tli_target *t = w->t;
-	const struct go_layout *gl = &w->gl;
-	if (t->kind != TLI_TARGET_LIVE || !t->stop_deferred || t->released || t->stop_error || w->only_id > 0)
+	if (w->prepared || t->kind != TLI_TARGET_LIVE || !t->stop_deferred || t->released || t->stop_error ||
+	    w->only_id > 0)
 		return;
+	w->prepared = true;
+	double t_begin = now_ms();
+	prepare_peek(w);
+	w->prep_total_ms = now_ms() - t_begin;
+}
+
+static void prepare_peek(struct tli_go_rt *w)
+{
+	struct tli_target *t = w->t;
+	const struct go_layout *gl = &w->gl;
 	uint8_t hdr[24];
 	uint64_t allglen = 0;
 	struct tli_read hr[2] = { { .addr = gl->allgs, .buf = hdr, .len = sizeof(hdr) },
@@ -624,12 +636,18 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+void tli_go_rt_prepare(struct tli_go_rt *w)
+{
+	prepare(w);
+}
+
 /* Stops the target (implicitly, at its first read) and copies what the listing needs. */
 struct tli_error *tli_go_rt_capture(struct tli_go_rt *w)
 {
 	double tm[8] = { now_ms() };
 	prepare(w);
 	tm[7] = now_ms();
+	tm[0] = tm[7] - w->prep_total_ms; /* prepared here, or earlier (tli_go_rt_prepare) */
 	uint64_t *ptrs = NULL;
 	struct tli_error *err = read_allgs(w, &ptrs);
 	tm[1] = now_ms();

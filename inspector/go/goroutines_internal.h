@@ -169,6 +169,8 @@ struct tli_go_rt {
 	uint8_t *pc_sud_raw;
 	size_t pc_nsud;
 	uint32_t pc_sud_size;
+	bool prepared;              /* prepare() ran (tli_go_rt_prepare, or the capture) */
+	double prep_total_ms;       /* what it took */
 	double prep_ms[3];          /* before the stop (for -v): gs peeked, stacks/chains copied, prefault */
 	struct go_labels_layout lab;
 	struct go_pcinfo *pcinfo; /* unwinding's per-pc lookups, cached (traceback.c; NULL until used) */

@@ -745,6 +745,17 @@ struct tli_error *tli_go_listing_item(struct tli_go_listing *l, size_t k, json_t
 	return build(L, g, ret, &goid, &listed);
 }
 
+struct tli_error *tli_go_listing_item_of(struct tli_go_listing *l, size_t gi, json_t **ret)
+{
+	struct listing *L = &l->L;
+	*ret = NULL;
+	if (gi >= L->w->ngs || !L->w->gs[gi].raw)
+		return NULL;
+	uint64_t goid = 0;
+	bool listed = false;
+	return build(L, &L->w->gs[gi], ret, &goid, &listed);
+}
+
 void tli_go_listing_free(struct tli_go_listing *l)
 {
 	if (!l)

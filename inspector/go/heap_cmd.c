@@ -72,6 +72,10 @@ static struct tli_error *go_heap_prepare(struct tli_go_heap_run *r)
 			r->need_objects = false;
 		}
 	}
+	/* the goroutine capture (census roots, a snapshot's groups) runs after memstats has
+	 * stopped the target: what it prepares before a stop is done now */
+	if (r->need_objects || r->o->keep_rt)
+		tli_go_rt_prepare(r->rt);
 	r->h->spans_only = !r->need_objects;
 	tli_goheap_reserve(r->h); /* only when objects are captured: a no-op otherwise */
 	return tli_goheap_afford(r->h); /* refused while the process runs */

@@ -319,10 +319,11 @@ static void add_to_group(struct report *rp, const struct tli_go_chan_g *g, json_
 	tli_go_ids_keep_smallest(json_object_get(gr, "ids"), (uint64_t)g->goid, 10);
 }
 
-static void add_leaked(struct report *rp, const struct tli_go_chan_g *g, const struct tli_go_ginfo *x,
-		       json_t *gmap, const char *ev)
+static void add_leaked(struct report *rp, struct tli_go_waitfor *w, size_t i, json_t *gmap, const char *ev)
 {
-	json_t *go = tli_go_gmap_get(gmap, g->goid);
+	const struct tli_go_chan_g *g = &w->c->gs[i];
+	const struct tli_go_ginfo *x = &w->gi[i];
+	json_t *go = tli_go_waitfor_gobj(w, gmap, i);
 	json_t *e = json_object();
 	json_object_set_new(e, "id", json_integer(g->goid));
 	json_object_set_new(e, "wait_reason", json_string(g->reason));
@@ -345,6 +346,7 @@ static void add_leaked(struct report *rp, const struct tli_go_chan_g *g, const s
 	json_array_append_new(rp->list, e);
 	rp->nleaked++;
 	add_to_group(rp, g, go, ev);
+	json_decref(go);
 }
 
 /*
@@ -360,9 +362,10 @@ static void report_alike(struct tli_go_waitfor *w, json_t *gmap, struct report *
 		const struct tli_go_ginfo *x = &w->gi[i];
 		if (g->dead || x->leaked || !(x->cls == TLI_GO_G_CHAN || x->cls == TLI_GO_G_SYNC) || !x->runnable)
 			continue;
-		json_t *go = tli_go_gmap_get(gmap, g->goid);
+		json_t *go = tli_go_waitfor_gobj(w, gmap, i);
 		char key[1400];
 		group_key(g, go, key, sizeof(key));
+		json_decref(go);
 		json_t *gr = json_object_get(rp->gindex, key);
 		if (!gr)
 			continue;
@@ -385,7 +388,7 @@ static void report_goroutines(struct tli_go_waitfor *w, bool reach_ok, json_t *g
 		const struct tli_go_chan_g *g = &w->c->gs[i];
 		char ev[1024] = "";
 		if (!g->dead && judge(w, i, reach_ok, rp, ev, sizeof(ev)))
-			add_leaked(rp, g, &w->gi[i], gmap, ev);
+			add_leaked(rp, w, i, gmap, ev);
 	}
 	if (reach_ok)
 		report_alike(w, gmap, rp);
@@ -486,7 +489,9 @@ static json_t *leak_stats(const struct tli_go_waitfor *w, const struct tli_gohea
 struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_leak_opts *o,
 				   bool (*between)(void *arg), void *arg, json_t *result)
 {
-	struct tli_go_waitfor w = { .s = s, .heap = !o->no_heap };
+	/* the listing's objects only for the goroutines reported: the full listing stays
+	 * out of the leak report */
+	struct tli_go_waitfor w = { .s = s, .heap = !o->no_heap, .objects_on_demand = true };
 	struct tli_goheap_marker m = { 0 };
 	double t0 = now_s();
 	struct tli_error *err = tli_go_waitfor_capture(&w, between, arg);
@@ -505,7 +510,7 @@ struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_le
 		return err;
 	}
 	tli_go_waitfor_stack_refs(&w);
-	json_t *gmap = tli_go_gmap(result);
+	json_t *gmap = NULL; /* objects on demand (tli_go_waitfor_gobj) */
 	struct report rp = { .list = json_array(), .uncertain = json_array(), .not_reported = json_array(),
 			     .gindex = json_object(), .groups = json_array() };
 	report_goroutines(&w, reach_ok, gmap, &rp);

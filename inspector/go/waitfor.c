@@ -108,6 +108,8 @@ void tli_go_waitfor_free(struct tli_go_waitfor *w)
 	tli_u64set_free(&w->untraced_objs);
 	tli_u64set_free(&w->untraced_words);
 	tli_u64set_free(&w->stackhi);
+	tli_go_listing_free(w->listing);
+	w->listing = NULL;
 	tli_go_chans_destroy(w->c);
 	tli_go_rt_destroy(w->rt);
 }
@@ -333,8 +335,10 @@ void tli_go_waitfor_cond(struct tli_go_waitfor *w)
 
 struct tli_error *tli_go_waitfor_analyze(struct tli_go_waitfor *w, json_t *result)
 {
-	struct tli_go_opts gopts = { .top = 0 };
-	struct tli_error *err = tli_go_rt_analyze(w->rt, &gopts, result);
+	w->gopts = (struct tli_go_opts){ .top = 0 };
+	struct tli_error *err = w->objects_on_demand
+		? tli_go_rt_analyze_stream(w->rt, &w->gopts, result, false, &w->listing)
+		: tli_go_rt_analyze(w->rt, &w->gopts, result);
 	if (err) {
 		tli_go_waitfor_free(w);
 		return err;
@@ -389,6 +393,15 @@ json_t *tli_go_gmap_get(json_t *gmap, int64_t id)
 	char key[32];
 	snprintf(key, sizeof(key), "%" PRId64, id);
 	return json_object_get(gmap, key);
+}
+
+json_t *tli_go_waitfor_gobj(struct tli_go_waitfor *w, json_t *gmap, size_t i)
+{
+	if (!w->listing)
+		return json_incref(tli_go_gmap_get(gmap, w->c->gs[i].goid));
+	json_t *o = NULL;
+	tli_error_drop(tli_go_listing_item_of(w->listing, i, &o)); /* unmade: reported without it */
+	return o;
 }
 
 json_t *tli_go_json_member(json_t *o, const char *k)

@@ -69,6 +69,11 @@ struct tli_go_waitfor {
 	struct tli_u64set untraced_words; /**< their c and elem words, g slack, P non-pointer words */
 	struct tli_u64set stackhi;        /**< the g.stack.hi word of every g */
 	uint64_t untraced_min, untraced_max; /**< object sizes [min, max) of untraced g and P objects (0: none) */
+	/* (leaks) result["go"] gets the listing's count and summary, no goroutine objects: they
+	 * are made one at a time for the goroutines reported (tli_go_waitfor_gobj) */
+	bool objects_on_demand;
+	struct tli_go_opts gopts;         /**< the listing's options (it points to them) */
+	struct tli_go_listing *listing;   /**< with objects_on_demand */
 };
 
 /**
@@ -82,6 +87,12 @@ struct tli_error *tli_go_waitfor_capture(struct tli_go_waitfor *w, bool (*betwee
  * and every goroutine classified (gi, and refs zeroed). On failure w is freed.
  */
 struct tli_error *tli_go_waitfor_analyze(struct tli_go_waitfor *w, json_t *result);
+/**
+ * The listing object of goroutine i (w->c->gs[i]; new reference, NULL if unreadable or on
+ * failure): from result["go"]["goroutines"] through gmap (tli_go_gmap), or made now with
+ * objects_on_demand (gmap unused, may be NULL).
+ */
+json_t *tli_go_waitfor_gobj(struct tli_go_waitfor *w, json_t *gmap, size_t i);
 /**
  * (leaks, once w->precise exists) sync.Cond waiters on Go <= 1.25, which g.waiting does not
  * link to their notifyList (Go 1.26 sets sudog.elem to it): the object they wait on is the
