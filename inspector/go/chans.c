@@ -199,8 +199,10 @@ static struct tli_error *read_hchans(struct tli_go_snapctx *x, const uint64_t *e
 					    .len = c->L.hchan_size };
 		which[nr++] = i;
 	}
+	/* through whole pages: hchans of one program sit side by side in their size class's
+	 * spans (20k channels at 100k goroutines: 12 -> 2 ms of the stop) */
 	if (!err && nr)
-		err = tli_target_read_many(x->t, rs, nr);
+		err = tli_pagecache_read_many(&x->pages, x->t, rs, nr);
 	for (size_t k = 0; !err && k < nr; k++) {
 		struct tli_go_chan *ch = &c->chans[which[k]];
 		if (rs[k].got < rs[k].len)
