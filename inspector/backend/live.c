@@ -535,13 +535,25 @@ static void live_mapped_drop(struct tli_target *t, const void *p, uint64_t len)
  * else a quarter of what tlinspect may still use (so that a heap that fits is read once,
  * and a limit - ulimit -d, the cgroup, MemAvailable - bounds it), never less than
  * TLI_TARGET_IN_PLACE_RESIDENT. Worked out before the stop. */
-static uint64_t fork_window(void)
+#define FORK_WINDOW_MAX (1ull << 40)
+static uint64_t fork_window(struct tli_target *t)
 {
 	const char *e = getenv("TLINSPECT_FORK_WINDOW");
-	char *end = NULL;
-	unsigned long long mib = e && *e ? strtoull(e, &end, 10) : 0;
-	uint64_t w = end && !*end && mib && mib < (1ull << 30) ? (uint64_t)mib << 20
-							      : tli_mem_headroom_of(TLI_MEM_RESIDENT, NULL, 0) / 4;
+	uint64_t w = 0;
+	if (e && *e) {
+		char *end = NULL;
+		errno = 0;
+		unsigned long long mib = strtoull(e, &end, 10);
+		if (errno || *end || e[0] == '-' || !mib || mib > (FORK_WINDOW_MAX >> 20))
+			tli_target_warn(t, "TLINSPECT_FORK_WINDOW='%.40s' is not a number of MiB from 1 to %llu: "
+					   "the default window is used", e, FORK_WINDOW_MAX >> 20);
+		else
+			w = (uint64_t)mib << 20;
+	}
+	if (!w) {
+		w = tli_mem_headroom_of(TLI_MEM_RESIDENT, NULL, 0) / 4;
+		w = w < FORK_WINDOW_MAX ? w : FORK_WINDOW_MAX; /* no limit found at all */
+	}
 	return w > TLI_TARGET_IN_PLACE_RESIDENT ? w : TLI_TARGET_IN_PLACE_RESIDENT;
 }
 
@@ -735,7 +747,7 @@ struct tli_error *tli_live_open(int pid, const struct tli_live_opts *opts, struc
 	L->fork = o.snapshot_fork;
 	t->fork_asked = o.snapshot_fork;
 	if (L->fork)
-		L->fork_window = fork_window();
+		L->fork_window = fork_window(t);
 	if (o.defer_stop) {
 		t->stop_deferred = true;
 		*ret = t;

@@ -13,7 +13,8 @@
  * made, at least TLI_TARGET_IN_PLACE_RESIDENT) is filled, the oldest blocks are given back
  * (MADV_DONTNEED) and fault in again when touched. The copy is frozen, so a block read twice has the same bytes; a walker holding a
  * pointer into a view never sees a difference. Walkers may also give pages back themselves
- * (mapped_drop, as behind a core walk).
+ * (mapped_drop, as behind a core walk); while the window has room such drops are ignored
+ * (the pages stay, so that a heap that fits is read once).
  *
  * The views take address space (RLIMIT_AS counts them) but only the window's bytes of memory;
  * they are PROT_READ, so RLIMIT_DATA does not count them. No userfaultfd (an old kernel, a
@@ -56,7 +57,7 @@ struct tli_live_inplace {
 	int child;
 	int uffd;
 	pthread_t server;
-	bool running;
+	bool running, start_failed;
 	struct view views[MAX_VIEWS];
 	_Atomic size_t nviews;       /* published after views[n] is filled (the server reads them) */
 	/* the copy's own mappings (a fork leaves MADV_DONTFORK memory out): readable [a, b) */
@@ -180,6 +181,15 @@ static void fill(struct tli_live_inplace *ip, uint64_t at)
 			v = &ip->views[i];
 	if (!v)
 		return; /* not ours: cannot happen */
+	/* a fault reported again for a page already placed (the faulting thread retried before
+	 * it was woken, e.g. for a signal): wake it, read nothing */
+	unsigned char in = 0;
+	uint8_t *fp = (uint8_t *)(uintptr_t)(at & ~(PAGE - 1));
+	if (!mincore(fp, PAGE, &in) && (in & 1)) {
+		struct uffdio_range r = { .start = (uintptr_t)fp, .len = PAGE };
+		ioctl(ip->uffd, UFFDIO_WAKE, &r);
+		return;
+	}
 	/* while the window has room for it, the aligned BLOCK around the fault: a heap that
 	 * fits is read once, in few faults, whatever the order of the walk (1 GiB heap: 27k
 	 * faults of ~37 KiB became ~1,500 of 1 MiB; 256 KiB blocks read 14 % less and took
@@ -265,11 +275,16 @@ static int open_uffd(void)
 }
 
 /* The server: started at the first view. False if userfaultfd cannot be had. */
+#define RING_MAX (1u << 20) /* blocks tracked at most (16 GiB of the smallest): then evict() makes room */
 static bool start(struct tli_live_inplace *ip)
 {
 	if (ip->running)
 		return true;
-	ip->ring_cap = (size_t)(ip->resident_max / BLOCK_MIN) + 1;
+	if (ip->start_failed) /* once: a retry would re-read the maps over the first attempt's */
+		return false;
+	ip->start_failed = true;
+	uint64_t nring = ip->resident_max / BLOCK_MIN + 1;
+	ip->ring_cap = nring < RING_MAX ? (size_t)nring : RING_MAX;
 	ip->ring = calloc(ip->ring_cap, sizeof(*ip->ring));
 	ip->bounce = malloc(BLOCK);
 	if (!ip->ring || !ip->bounce || !read_child_maps(ip))
@@ -282,6 +297,7 @@ static bool start(struct tli_live_inplace *ip)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ip->running = !pthread_create(&ip->server, NULL, serve, ip);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ip->start_failed = !ip->running;
 	return ip->running;
 }
 

@@ -90,7 +90,6 @@ static void set_hbits(const struct tli_goheap_layout *L, struct tli_goheap_span 
 	sp->hbits = sp->data + base;
 }
 
-/* mheap_.allspans: the slice header, its array, every mspan it names; in-use spans kept, sorted */
 /* Many small reads of objects that sit side by side (mspans in the span allocator's chunks,
  * allocBits in gcBits arenas), while stopped: through whole pages, a few thousand page runs
  * instead of an iovec each (100k goroutines + 1 GiB heap, 54,857 spans: the headers' read
@@ -104,6 +103,7 @@ static struct tli_error *read_side_by_side(struct tli_target *t, struct tli_read
 	return err;
 }
 
+/* mheap_.allspans: the slice header, its array, every mspan it names; in-use spans kept, sorted */
 static struct tli_error *capture_span_headers(struct tli_goheap *h)
 {
 	struct tli_target *t = h->s->target;

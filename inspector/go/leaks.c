@@ -514,6 +514,18 @@ struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_le
 	struct report rp = { .list = json_array(), .uncertain = json_array(), .not_reported = json_array(),
 			     .gindex = json_object(), .groups = json_array() };
 	report_goroutines(&w, reach_ok, gmap, &rp);
+	if (w.obj_err) { /* a reported goroutine's object could not be made (out of memory) */
+		err = w.obj_err;
+		w.obj_err = NULL;
+		json_decref(rp.list);
+		json_decref(rp.uncertain);
+		json_decref(rp.not_reported);
+		json_decref(rp.gindex);
+		json_decref(rp.groups);
+		tli_goheap_marker_free(&m);
+		tli_go_waitfor_free(&w);
+		return err;
+	}
 	size_t gn = json_array_size(rp.groups);
 	sort_groups(rp.groups, o->top);
 	json_t *cycles = tli_go_waitfor_cycles(&w, reach_ok);

@@ -110,6 +110,8 @@ void tli_go_waitfor_free(struct tli_go_waitfor *w)
 	tli_u64set_free(&w->stackhi);
 	tli_go_listing_free(w->listing);
 	w->listing = NULL;
+	tli_error_destroy(w->obj_err);
+	w->obj_err = NULL;
 	tli_go_chans_destroy(w->c);
 	tli_go_rt_destroy(w->rt);
 }
@@ -400,7 +402,9 @@ json_t *tli_go_waitfor_gobj(struct tli_go_waitfor *w, json_t *gmap, size_t i)
 	if (!w->listing)
 		return json_incref(tli_go_gmap_get(gmap, w->c->gs[i].goid));
 	json_t *o = NULL;
-	tli_error_drop(tli_go_listing_item_of(w->listing, i, &o)); /* unmade: reported without it */
+	struct tli_error *err = w->obj_err ? NULL : tli_go_listing_item_of(w->listing, i, &o);
+	if (err)
+		w->obj_err = err;
 	return o;
 }
 

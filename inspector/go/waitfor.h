@@ -74,6 +74,7 @@ struct tli_go_waitfor {
 	bool objects_on_demand;
 	struct tli_go_opts gopts;         /**< the listing's options (it points to them) */
 	struct tli_go_listing *listing;   /**< with objects_on_demand */
+	struct tli_error *obj_err;        /**< the first object tli_go_waitfor_gobj could not make */
 };
 
 /**
@@ -90,7 +91,8 @@ struct tli_error *tli_go_waitfor_analyze(struct tli_go_waitfor *w, json_t *resul
 /**
  * The listing object of goroutine i (w->c->gs[i]; new reference, NULL if unreadable or on
  * failure): from result["go"]["goroutines"] through gmap (tli_go_gmap), or made now with
- * objects_on_demand (gmap unused, may be NULL).
+ * objects_on_demand (gmap unused, may be NULL); an object that could not be made (out of
+ * memory) is kept in w->obj_err, which the caller must fail with.
  */
 json_t *tli_go_waitfor_gobj(struct tli_go_waitfor *w, json_t *gmap, size_t i);
 /**

@@ -55,7 +55,7 @@ print(json.dumps(strip(d), sort_keys=True, indent=1))' "$1"
 fork_run() {
 	local name=$1 p=$2 hk=$3 cj=$4 rss1=$5 w1=$6 div=$7 cmd=$8
 	local o=$TLI_OUT/fork.${name// /_} rc2 rss2 w2 rcd rssd wd
-	read -r rcd rssd wd < <(measure "$o.default.json" "$TLI" --pid "$p" --snapshot=fork --json "$cmd")
+	read -r rcd rssd wd < <(measure "$o.default.json" env -u TLINSPECT_FORK_WINDOW "$TLI" --pid "$p" --snapshot=fork --json "$cmd")
 	if [ "$rcd" = 0 ] && cmp -s <(fcanon "$cj") <(fcanon "$o.default.json"); then
 		ok "$name: fork mode (default window) = copy mode, byte for byte (fork $wd s, $((rssd >> 10)) MiB)"
 	else
@@ -73,6 +73,14 @@ fork_run() {
 		if [ "$rss2" -lt $((hk / div)) ]; then ok "$name: fork peak RSS $((rss2 >> 10)) MiB < 1/$div of the heap's $((hk >> 10)) MiB"
 		else bad "$name: fork peak RSS $((rss2 >> 10)) MiB, wanted < 1/$div of the heap's $((hk >> 10)) MiB"; fi
 	fi
+	# the default window holds this heap: it is read once, no more than through the 64 MiB
+	# window, which gives blocks back and reads them again (both runs' target.bytes_read)
+	local bd b64
+	bd=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["target"]["bytes_read"])' "$o.default.json" 2>/dev/null)
+	b64=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["target"]["bytes_read"])' "$o.json" 2>/dev/null)
+	if [ -n "$bd" ] && [ -n "$b64" ] && [ "$bd" -le "$b64" ]; then
+		ok "$name: default window read $((bd >> 20)) MiB of the copy, the 64 MiB window $((b64 >> 20)) MiB"
+	else bad "$name: default window read '$bd' bytes, the 64 MiB window '$b64'"; fi
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$w1" $((rss1 >> 10)) "$w2" $((rss2 >> 10)) "$wd" $((rssd >> 10)) >> "$TLI_OUT/fork.tsv"
 	FORK_JSON=$o.json
 }

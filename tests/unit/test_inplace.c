@@ -2,8 +2,9 @@
 /*
  * --snapshot=fork's in-place views (backend/live_inplace.c) against a forked child: the bytes
  * are the child's (not ours, changed after the fork), in address order, backwards and at
- * random; at most the window is resident; pages given back come again; ranges the child does
- * not map give no view; a child that is gone gives zeros and says so, never a hang.
+ * random; at most the window is resident; pages given back come again; a window that holds
+ * them all reads each MiB once and keeps pages given back; ranges the child does not map give
+ * no view; a child that is gone gives zeros and says so, never a hang.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -139,8 +140,30 @@ static void test_views(void **state)
 	assert_int_equal(resident(view, LEN), 0);
 	assert_true(view[12345] == pattern((uintptr_t)buf + 12345));
 
-	/* the child gone: zeros, the loss said, no hang */
+	tli_live_inplace_free(ip);
+
+	/* a window that holds it all: each aligned MiB is read once, whatever the order, and
+	 * pages a walker gives back stay (they would only be read again) */
+	ip = tli_live_inplace_new(child, 2 * LEN);
+	view = tli_live_inplace_ptr(ip, (uintptr_t)buf, LEN);
+	assert_non_null(view);
+	peak = 0;
+	check_all(view, buf, &peak);
+	uint64_t faults = tli_live_inplace_faults(ip);
+	assert_true(faults > 0 && faults <= LEN / (1u << 20) + 1);
+	assert_true(tli_live_inplace_bytes(ip) <= LEN + (1u << 20));
+	assert_int_equal(resident(view, LEN), LEN / 4096);
 	tli_live_inplace_drop(ip, view, LEN);
+	assert_int_equal(resident(view, LEN), LEN / 4096);
+	assert_true(view[LEN - 12345] == pattern((uintptr_t)buf + LEN - 12345));
+	assert_int_equal(tli_live_inplace_faults(ip), faults);
+	assert_int_equal(tli_live_inplace_lost(ip), 0);
+	tli_live_inplace_free(ip);
+
+	/* the child gone: zeros, the loss said, no hang */
+	ip = tli_live_inplace_new(child, WINDOW);
+	view = tli_live_inplace_ptr(ip, (uintptr_t)buf, LEN);
+	assert_non_null(view);
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 	assert_int_equal(view[LEN - 1], 0);

@@ -56,7 +56,7 @@ for r in $(seq "$RUNS"); do
 		esac
 		gap > /dev/null
 		t0=$(date +%s.%N)
-		/usr/bin/time -f "%M" -o "$f.time" "$b" --pid "$pid" "${extra[@]}" --json leaks > "$f" 2> "$f.err"
+		/usr/bin/time -f "%M" -o "$f.time" "$b" --pid "$pid" ${extra[@]+"${extra[@]}"} --json leaks > "$f" 2> "$f.err"
 		rc=$?
 		t1=$(date +%s.%N)
 		sleep 0.3
