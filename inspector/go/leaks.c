@@ -319,11 +319,11 @@ static void add_to_group(struct report *rp, const struct tli_go_chan_g *g, json_
 	tli_go_ids_keep_smallest(json_object_get(gr, "ids"), (uint64_t)g->goid, 10);
 }
 
-static void add_leaked(struct report *rp, struct tli_go_waitfor *w, size_t i, json_t *gmap, const char *ev)
+static void add_leaked(struct report *rp, struct tli_go_waitfor *w, size_t i, const char *ev)
 {
 	const struct tli_go_chan_g *g = &w->c->gs[i];
 	const struct tli_go_ginfo *x = &w->gi[i];
-	json_t *go = tli_go_waitfor_gobj(w, gmap, i);
+	json_t *go = tli_go_waitfor_gobj(w, i);
 	json_t *e = json_object();
 	json_object_set_new(e, "id", json_integer(g->goid));
 	json_object_set_new(e, "wait_reason", json_string(g->reason));
@@ -355,14 +355,14 @@ static void add_leaked(struct report *rp, struct tli_go_waitfor *w, size_t i, js
  * scan is conservative). Never dropped silently: each goes to `uncertain` with the reason,
  * and the group counts them as `alike_reachable`.
  */
-static void report_alike(struct tli_go_waitfor *w, json_t *gmap, struct report *rp)
+static void report_alike(struct tli_go_waitfor *w, struct report *rp)
 {
 	for (size_t i = 0; i < w->c->ngs; i++) {
 		const struct tli_go_chan_g *g = &w->c->gs[i];
 		const struct tli_go_ginfo *x = &w->gi[i];
 		if (g->dead || x->leaked || !(x->cls == TLI_GO_G_CHAN || x->cls == TLI_GO_G_SYNC) || !x->runnable)
 			continue;
-		json_t *go = tli_go_waitfor_gobj(w, gmap, i);
+		json_t *go = tli_go_waitfor_gobj(w, i);
 		char key[1400];
 		group_key(g, go, key, sizeof(key));
 		json_decref(go);
@@ -382,16 +382,16 @@ static void report_alike(struct tli_go_waitfor *w, json_t *gmap, struct report *
 	}
 }
 
-static void report_goroutines(struct tli_go_waitfor *w, bool reach_ok, json_t *gmap, struct report *rp)
+static void report_goroutines(struct tli_go_waitfor *w, bool reach_ok, struct report *rp)
 {
 	for (size_t i = 0; i < w->c->ngs; i++) {
 		const struct tli_go_chan_g *g = &w->c->gs[i];
 		char ev[1024] = "";
 		if (!g->dead && judge(w, i, reach_ok, rp, ev, sizeof(ev)))
-			add_leaked(rp, w, i, gmap, ev);
+			add_leaked(rp, w, i, ev);
 	}
 	if (reach_ok)
-		report_alike(w, gmap, rp);
+		report_alike(w, rp);
 }
 
 /* groups by count, largest first (stable insertion sort: groups are few), the first `top` kept */
@@ -510,10 +510,9 @@ struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_le
 		return err;
 	}
 	tli_go_waitfor_stack_refs(&w);
-	json_t *gmap = NULL; /* objects on demand (tli_go_waitfor_gobj) */
 	struct report rp = { .list = json_array(), .uncertain = json_array(), .not_reported = json_array(),
 			     .gindex = json_object(), .groups = json_array() };
-	report_goroutines(&w, reach_ok, gmap, &rp);
+	report_goroutines(&w, reach_ok, &rp);
 	if (w.obj_err) { /* a reported goroutine's object could not be made (out of memory) */
 		err = w.obj_err;
 		w.obj_err = NULL;
@@ -550,7 +549,6 @@ struct tli_error *tli_go_cmd_leaks(struct tli_session *s, const struct tli_go_le
 	json_object_del(goj, "goroutines");
 	json_object_del(goj, "summary");
 	json_decref(rp.gindex);
-	json_decref(gmap);
 	tli_goheap_marker_free(&m);
 	tli_go_waitfor_free(&w);
 	return NULL;

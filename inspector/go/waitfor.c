@@ -397,11 +397,11 @@ json_t *tli_go_gmap_get(json_t *gmap, int64_t id)
 	return json_object_get(gmap, key);
 }
 
-json_t *tli_go_waitfor_gobj(struct tli_go_waitfor *w, json_t *gmap, size_t i)
+json_t *tli_go_waitfor_gobj(struct tli_go_waitfor *w, size_t i)
 {
-	if (!w->listing)
-		return json_incref(tli_go_gmap_get(gmap, w->c->gs[i].goid));
 	json_t *o = NULL;
+	if (!w->listing)
+		return NULL;
 	struct tli_error *err = w->obj_err ? NULL : tli_go_listing_item_of(w->listing, i, &o);
 	if (err)
 		w->obj_err = err;

@@ -89,12 +89,12 @@ struct tli_error *tli_go_waitfor_capture(struct tli_go_waitfor *w, bool (*betwee
  */
 struct tli_error *tli_go_waitfor_analyze(struct tli_go_waitfor *w, json_t *result);
 /**
- * The listing object of goroutine i (w->c->gs[i]; new reference, NULL if unreadable or on
- * failure): from result["go"]["goroutines"] through gmap (tli_go_gmap), or made now with
- * objects_on_demand (gmap unused, may be NULL); an object that could not be made (out of
- * memory) is kept in w->obj_err, which the caller must fail with.
+ * (objects_on_demand, after tli_go_waitfor_analyze) the listing object of goroutine i
+ * (w->c->gs[i]), made now: a new reference, NULL if that g is unreadable or on failure; an
+ * object that could not be made (out of memory) is kept in w->obj_err, which the caller
+ * must fail with.
  */
-json_t *tli_go_waitfor_gobj(struct tli_go_waitfor *w, json_t *gmap, size_t i);
+json_t *tli_go_waitfor_gobj(struct tli_go_waitfor *w, size_t i);
 /**
  * (leaks, once w->precise exists) sync.Cond waiters on Go <= 1.25, which g.waiting does not
  * link to their notifyList (Go 1.26 sets sudog.elem to it): the object they wait on is the
